@@ -1,0 +1,51 @@
+# Turnpike. `make run` builds and starts the all-in-one server on embedded storage;
+# `make test` runs every test (Go on SQLite — and PostgreSQL, Redis, NATS when their
+# TURNPIKE_TEST_* addresses are set — then Vitest and Playwright).
+
+GO          ?= go
+BIN         := bin/turnpike
+GOTESTFLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: all build build-noui ui node_modules run test test-go test-ui test-e2e vet lint bench generate clean
+
+all: build
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+ui: node_modules
+	npm run build:ui
+
+build: ui
+	$(GO) build -o $(BIN) ./cmd/turnpike
+
+build-noui:
+	$(GO) build -tags no_ui -o $(BIN) ./cmd/turnpike
+
+run: build
+	TURNPIKE_DATA_DIR=$${TURNPIKE_DATA_DIR:-./data} ./$(BIN) all-in-one
+
+generate:
+	$(GO) tool gqlgen generate
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: build vet test-go test-ui test-e2e
+
+test-go:
+	$(GO) test $(GOTESTFLAGS) ./...
+
+test-ui: node_modules
+	npm run test:ui
+
+test-e2e: build
+	npm run test:e2e
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
+
+clean:
+	rm -rf bin ui/dist

@@ -1,0 +1,227 @@
+package apimgtdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db"
+)
+
+// API is a row of apis: the runtime view of an API. Endpoints, Resources, Tiers, Tags and
+// CORS are JSON documents whose shapes the Publisher owns.
+type API struct {
+	bun.BaseModel `bun:"table:apis,alias:a"`
+
+	ID               string    `bun:"id,pk"`
+	Name             string    `bun:"name,notnull"`
+	Context          string    `bun:"context,notnull"`
+	Version          string    `bun:"version,notnull"`
+	Description      *string   `bun:"description"`
+	ProviderID       string    `bun:"provider_id,notnull"`
+	Provider         string    `bun:"provider,notnull"` // username at creation
+	LifecycleState   string    `bun:"lifecycle_state,notnull"`
+	Endpoints        string    `bun:"endpoints,notnull"`
+	Resources        string    `bun:"resources,notnull"`
+	Tiers            string    `bun:"tiers,notnull"`
+	Tags             string    `bun:"tags,notnull"`
+	ThrottlingPolicy *string   `bun:"throttling_policy"`
+	CORS             string    `bun:"cors,notnull"`
+	IsDefaultVersion bool      `bun:"is_default_version,notnull"`
+	SearchText       string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
+	CreatedAt        time.Time `bun:"created_at,notnull"`
+	UpdatedAt        time.Time `bun:"updated_at,notnull"`
+}
+
+// APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.
+type APITag struct {
+	bun.BaseModel `bun:"table:api_tags"`
+
+	APIID string `bun:"api_id,pk"`
+	Tag   string `bun:"tag,pk"`
+}
+
+// APIByID loads an API; sql.ErrNoRows when missing.
+func APIByID(ctx context.Context, idb bun.IDB, id string) (*API, error) {
+	a := new(API)
+	if err := idb.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("api %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// APIsByIDs loads APIs by id, in no particular order.
+func APIsByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]API, error) {
+	var as []API
+	if len(ids) == 0 {
+		return as, nil
+	}
+	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("apis by id: %w", err)
+	}
+	return as, nil
+}
+
+// APIByContextVersion loads the API with a context and version; sql.ErrNoRows when missing.
+func APIByContextVersion(ctx context.Context, idb bun.IDB, apiContext, version string) (*API, error) {
+	a := new(API)
+	err := idb.NewSelect().Model(a).Where("context = ?", apiContext).Where("version = ?", version).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("api %s/%s: %w", apiContext, version, err)
+	}
+	return a, nil
+}
+
+// LockAPI loads an API inside a transaction and keeps other writers off its row until the
+// transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite transactions here take the
+// database write lock at BEGIN). sql.ErrNoRows when missing.
+func LockAPI(ctx context.Context, tx bun.IDB, id string) (*API, error) {
+	a := new(API)
+	q := tx.NewSelect().Model(a).Where("id = ?", id)
+	if db.DialectOf(tx) == db.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock api %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// InsertAPI adds an API and its tags (lower-cased in api_tags); run it in a transaction.
+// A taken (context, version) is a unique violation.
+func InsertAPI(ctx context.Context, tx bun.IDB, a *API, tags []string) error {
+	if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
+		return fmt.Errorf("insert api %s %s: %w", a.Context, a.Version, err)
+	}
+	return ReplaceAPITags(ctx, tx, a.ID, tags)
+}
+
+// UpdateAPI writes every column of an API's row.
+func UpdateAPI(ctx context.Context, idb bun.IDB, a *API) error {
+	if _, err := idb.NewUpdate().Model(a).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("update api %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// ReplaceAPITags sets an API's search tags (lower-cased, each once).
+func ReplaceAPITags(ctx context.Context, idb bun.IDB, apiID string, tags []string) error {
+	if _, err := idb.NewDelete().Model((*APITag)(nil)).Where("api_id = ?", apiID).Exec(ctx); err != nil {
+		return fmt.Errorf("clear tags of api %s: %w", apiID, err)
+	}
+	seen := make(map[string]bool, len(tags))
+	rows := make([]APITag, 0, len(tags))
+	for _, t := range tags {
+		t = strings.ToLower(t)
+		if !seen[t] {
+			seen[t] = true
+			rows = append(rows, APITag{APIID: apiID, Tag: t})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := idb.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert tags of api %s: %w", apiID, err)
+	}
+	return nil
+}
+
+// DeleteAPI removes an API and its tags; run it in a transaction. It reports whether the
+// API existed.
+func DeleteAPI(ctx context.Context, tx bun.IDB, id string) (bool, error) {
+	if _, err := tx.NewDelete().Model((*APITag)(nil)).Where("api_id = ?", id).Exec(ctx); err != nil {
+		return false, fmt.Errorf("delete tags of api %s: %w", id, err)
+	}
+	res, err := tx.NewDelete().Model((*API)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("delete api %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// APIFilter selects APIs for ListAPIs and CountAPIs. The zero filter selects every API.
+type APIFilter struct {
+	// States and OwnerID restrict to APIs in one of States or provided by OwnerID; with
+	// both empty, every API passes.
+	States  []string
+	OwnerID string
+	// Text keeps APIs whose search_text contains it (pass it lower-cased).
+	Text string
+	// Tag keeps APIs carrying the tag (pass it lower-cased).
+	Tag string
+	// Context keeps the versions of one context.
+	Context string
+}
+
+func (f APIFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
+	switch {
+	case len(f.States) > 0 && f.OwnerID != "":
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("a.lifecycle_state IN (?)", bun.In(f.States)).WhereOr("a.provider_id = ?", f.OwnerID)
+		})
+	case len(f.States) > 0:
+		q = q.Where("a.lifecycle_state IN (?)", bun.In(f.States))
+	case f.OwnerID != "":
+		q = q.Where("a.provider_id = ?", f.OwnerID)
+	}
+	if f.Text != "" {
+		q = q.Where("a.search_text LIKE ? ESCAPE '!'", "%"+escapeLike(f.Text)+"%")
+	}
+	if f.Tag != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM api_tags AS t WHERE t.api_id = a.id AND t.tag = ?)", f.Tag)
+	}
+	if f.Context != "" {
+		q = q.Where("a.context = ?", f.Context)
+	}
+	return q
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// APIKey is a position in the newest-first order of APIs (created_at DESC, id DESC).
+type APIKey struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// ListAPIs returns up to limit APIs passing f, newest first, after the position after
+// when it is not nil. It walks the apis_created index.
+func ListAPIs(ctx context.Context, idb bun.IDB, f APIFilter, after *APIKey, limit int) ([]API, error) {
+	var as []API
+	q := f.apply(idb.NewSelect().Model(&as))
+	if after != nil {
+		q = q.Where("(a.created_at, a.id) < (?, ?)", after.CreatedAt, after.ID)
+	}
+	err := q.OrderExpr("a.created_at DESC, a.id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list apis: %w", err)
+	}
+	return as, nil
+}
+
+// CountAPIs counts the APIs passing f.
+func CountAPIs(ctx context.Context, idb bun.IDB, f APIFilter) (int, error) {
+	n, err := f.apply(idb.NewSelect().Model((*API)(nil))).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count apis: %w", err)
+	}
+	return int(n), nil
+}
+
+// APIsInStates lists the APIs in any of the states, oldest first.
+func APIsInStates(ctx context.Context, idb bun.IDB, states []string) ([]API, error) {
+	var as []API
+	err := idb.NewSelect().Model(&as).Where("lifecycle_state IN (?)", bun.In(states)).
+		Order("created_at", "id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("apis in states %v: %w", states, err)
+	}
+	return as, nil
+}

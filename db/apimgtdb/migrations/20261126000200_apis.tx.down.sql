@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS api_tags;
+--bun:split
+DROP TABLE IF EXISTS apis;

@@ -1,0 +1,56 @@
+// Package model holds the GraphQL-facing types. The types in this file are written by hand
+// so that relations (a provider, an owner, an API's documents) resolve through field
+// resolvers and dataloaders instead of being loaded eagerly; gqlgen generates the rest into
+// models_gen.go.
+package model
+
+import "time"
+
+// User is a Turnpike account.
+type User struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Email     *string   `json:"email,omitempty"`
+	Roles     []Role    `json:"roles"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// API is a managed API; provider, history, definition and other relations resolve lazily.
+type API struct {
+	ID                string         `json:"id"`
+	Name              string         `json:"name"`
+	Context           string         `json:"context"`
+	Version           string         `json:"version"`
+	Description       *string        `json:"description,omitempty"`
+	ProviderID        string         `json:"-"`
+	LifecycleState    LifecycleState `json:"lifecycleState"`
+	Endpoints         *Endpoints     `json:"endpoints"`
+	Resources         []*Resource    `json:"resources"`
+	SubscriptionTiers []string       `json:"subscriptionTiers"`
+	Tags              []string       `json:"tags"`
+	ThrottlingPolicy  *string        `json:"throttlingPolicy,omitempty"`
+	Cors              *CORSConfig    `json:"cors"`
+	IsDefaultVersion  bool           `json:"isDefaultVersion"`
+	CreatedAt         time.Time      `json:"createdAt"`
+	UpdatedAt         time.Time      `json:"updatedAt"`
+}
+
+// Application is a consumer's application; owner, subscriptions and keys resolve lazily.
+type Application struct {
+	ID               string    `json:"id"`
+	Name             string    `json:"name"`
+	Description      *string   `json:"description,omitempty"`
+	OwnerID          string    `json:"-"`
+	ThrottlingPolicy string    `json:"throttlingPolicy"`
+	CreatedAt        time.Time `json:"createdAt"`
+}
+
+// Subscription links an application to an API; both ends resolve lazily.
+type Subscription struct {
+	ID            string             `json:"id"`
+	APIID         string             `json:"-"`
+	ApplicationID string             `json:"-"`
+	Tier          string             `json:"tier"`
+	Status        SubscriptionStatus `json:"status"`
+	CreatedAt     time.Time          `json:"createdAt"`
+}

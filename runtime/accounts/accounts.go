@@ -1,0 +1,484 @@
+// Package accounts owns users, roles and portal sessions (userdb): sign-up, login with
+// slow-down after failures, server-side sessions, and the first-start admin.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db"
+	"github.com/turnpike/turnpike/db/userdb"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+)
+
+// User is an account as components see it.
+type User struct {
+	ID        string
+	Username  string
+	Email     *string
+	Roles     []identity.Role
+	CreatedAt time.Time
+}
+
+// Options tune the service.
+type Options struct {
+	SessionTTL time.Duration
+	Hash       HashParams
+	// FreeFailures is how many consecutive failed logins pass before logins of that
+	// username are slowed down; each further failure doubles the wait, up to MaxLockout.
+	FreeFailures int
+	MaxLockout   time.Duration
+	Now          func() time.Time
+}
+
+// Service manages accounts.
+type Service struct {
+	db  *bun.DB
+	opt Options
+	// dummyHash is checked against when a username is unknown, so that timing does not tell
+	// which usernames exist.
+	dummyHash string
+}
+
+// New returns a Service on userdb.
+func New(userDB *bun.DB, opt Options) (*Service, error) {
+	if opt.SessionTTL == 0 {
+		opt.SessionTTL = 12 * time.Hour
+	}
+	if opt.Hash == (HashParams{}) {
+		opt.Hash = DefaultHashParams
+	}
+	if opt.FreeFailures == 0 {
+		opt.FreeFailures = 5
+	}
+	if opt.MaxLockout == 0 {
+		opt.MaxLockout = 15 * time.Minute
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	dummy, err := hashPassword(opt.Hash, "not a password of anyone")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{db: userDB, opt: opt, dummyHash: dummy}, nil
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$`)
+
+func validateCredentials(username, password string) error {
+	if !usernameRE.MatchString(username) {
+		return apperr.Invalidf("username", "must be 3 to 64 characters: letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+	}
+	if n := utf8.RuneCountInString(password); n < 8 || len(password) > 256 {
+		return apperr.Invalidf("password", "must be 8 to 256 characters")
+	}
+	return nil
+}
+
+func validateEmail(email *string) (*string, error) {
+	if email == nil || strings.TrimSpace(*email) == "" {
+		return nil, nil
+	}
+	e := strings.TrimSpace(*email)
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || len(e) > 254 {
+		return nil, apperr.Invalidf("email", "%q is not an email address", e)
+	}
+	return &e, nil
+}
+
+func validateRoles(roles []identity.Role) ([]identity.Role, error) {
+	if len(roles) == 0 {
+		return nil, apperr.Invalidf("roles", "at least one role is required")
+	}
+	var out []identity.Role
+	for _, r := range roles {
+		if !r.Valid() {
+			return nil, apperr.Invalidf("roles", "unknown role %q", r)
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func joinRoles(roles []identity.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}
+
+func toUser(u *userdb.User) User {
+	out := User{ID: u.ID, Username: u.Username, Email: u.Email, CreatedAt: u.CreatedAt}
+	for _, r := range u.RoleList() {
+		out.Roles = append(out.Roles, identity.Role(r))
+	}
+	return out
+}
+
+// SignUp creates a SUBSCRIBER account.
+func (s *Service) SignUp(ctx context.Context, username, password string, email *string) (User, error) {
+	return s.create(ctx, username, password, email, []identity.Role{identity.Subscriber})
+}
+
+// CreateUser creates an account with the given roles; the actor must be an admin.
+func (s *Service) CreateUser(ctx context.Context, actor identity.Actor, username, password string, email *string, roles []identity.Role) (User, error) {
+	if !actor.IsAdmin() {
+		return User{}, apperr.Forbiddenf("only admins create users")
+	}
+	return s.create(ctx, username, password, email, roles)
+}
+
+func (s *Service) create(ctx context.Context, username, password string, email *string, roles []identity.Role) (User, error) {
+	if err := validateCredentials(username, password); err != nil {
+		return User{}, err
+	}
+	email, err := validateEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	roles, err = validateRoles(roles)
+	if err != nil {
+		return User{}, err
+	}
+	hash, err := hashPassword(s.opt.Hash, password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.opt.Now().UTC()
+	row := &userdb.User{
+		ID: uuid.Must(uuid.NewV7()).String(), Username: username, UsernameKey: userdb.UsernameKey(username),
+		Email: email, PasswordHash: hash, Roles: joinRoles(roles), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := userdb.InsertUser(ctx, s.db, row); err != nil {
+		if db.IsUniqueViolation(err) {
+			return User{}, apperr.Conflictf("the username %q is taken", username)
+		}
+		return User{}, err
+	}
+	return toUser(row), nil
+}
+
+// EnsureAdmin creates the user "admin" when no user exists yet. With an empty password it
+// generates one and returns it so the caller can print it once.
+func (s *Service) EnsureAdmin(ctx context.Context, password string, log *slog.Logger) (generated string, err error) {
+	n, err := userdb.CountUsers(ctx, s.db)
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", nil
+	}
+	if password == "" {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		password = base64.RawURLEncoding.EncodeToString(b)
+		generated = password
+	}
+	_, err = s.create(ctx, "admin", password, nil, []identity.Role{identity.Admin})
+	if apperr.Is(err, apperr.Conflict) { // another replica won the race
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("create first admin: %w", err)
+	}
+	log.Info("created the first admin user", "username", "admin")
+	return generated, nil
+}
+
+// VerifyPassword checks a username and password (with the login slow-down) and returns the
+// actor, for the OAuth2 password grant.
+func (s *Service) VerifyPassword(ctx context.Context, username, password string) (identity.Actor, error) {
+	u, err := s.check(ctx, username, password)
+	if err != nil {
+		return identity.Actor{}, err
+	}
+	return actorOf(toUser(u), ""), nil
+}
+
+func actorOf(u User, sessionID string) identity.Actor {
+	return identity.Actor{UserID: u.ID, Username: u.Username, Roles: u.Roles, SessionID: sessionID}
+}
+
+// check verifies credentials, slowing repeated failures of one username down.
+func (s *Service) check(ctx context.Context, username, password string) (*userdb.User, error) {
+	now := s.opt.Now().UTC()
+	if f, err := userdb.LoginFailures(ctx, s.db, username); err != nil {
+		return nil, err
+	} else if f != nil {
+		if wait := s.lockout(f.Failures) - now.Sub(f.LastFailureAt); wait > 0 {
+			return nil, apperr.Unauthenticatedf("too many failed sign-in attempts; try again in %d s", int(wait.Seconds())+1)
+		}
+	}
+	u, err := userdb.UserByUsername(ctx, s.db, username)
+	if err != nil && !db.IsNoRows(err) {
+		return nil, err
+	}
+	hash := s.dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := checkPassword(hash, password)
+	if err != nil {
+		return nil, fmt.Errorf("check password of %q: %w", username, err)
+	}
+	if u == nil || !ok {
+		if err := userdb.RecordLoginFailure(ctx, s.db, username, now); err != nil {
+			return nil, err
+		}
+		return nil, apperr.Unauthenticatedf("invalid username or password")
+	}
+	if err := userdb.ClearLoginFailures(ctx, s.db, username); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// lockout is how long after the last failure the next attempt must wait.
+func (s *Service) lockout(failures int) time.Duration {
+	over := failures - s.opt.FreeFailures
+	if over < 0 {
+		return 0
+	}
+	d := time.Second << min(over, 20)
+	return min(d, s.opt.MaxLockout)
+}
+
+// Session is a new portal session: Token goes into the cookie and is never stored.
+type Session struct {
+	Token     string
+	ExpiresAt time.Time
+	User      User
+}
+
+// Login checks the credentials and opens a session.
+func (s *Service) Login(ctx context.Context, username, password, userAgent, remoteAddr string) (Session, error) {
+	if username == "" || password == "" {
+		return Session{}, apperr.Invalidf("username", "username and password are required")
+	}
+	u, err := s.check(ctx, username, password)
+	if err != nil {
+		return Session{}, err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return Session{}, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	now := s.opt.Now().UTC()
+	if len(userAgent) > 256 {
+		userAgent = userAgent[:256]
+	}
+	row := &userdb.Session{
+		ID: sessionID(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opt.SessionTTL),
+		LastSeenAt: now, UserAgent: userAgent, RemoteAddr: remoteAddr,
+	}
+	if err := userdb.InsertSession(ctx, s.db, row); err != nil {
+		return Session{}, err
+	}
+	return Session{Token: token, ExpiresAt: row.ExpiresAt, User: toUser(u)}, nil
+}
+
+func sessionID(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Authenticate resolves a session cookie value to its actor. An unknown or expired session
+// is apperr Unauthenticated. Sessions slide: activity renews them (at most once a minute).
+func (s *Service) Authenticate(ctx context.Context, token string) (identity.Actor, error) {
+	if token == "" || len(token) > 128 {
+		return identity.Actor{}, apperr.Unauthenticatedf("no session")
+	}
+	now := s.opt.Now().UTC()
+	id := sessionID(token)
+	sess, err := userdb.SessionByID(ctx, s.db, id, now)
+	if db.IsNoRows(err) {
+		return identity.Actor{}, apperr.Unauthenticatedf("the session has expired or ended; sign in again")
+	}
+	if err != nil {
+		return identity.Actor{}, err
+	}
+	u, err := userdb.UserByID(ctx, s.db, sess.UserID)
+	if db.IsNoRows(err) {
+		return identity.Actor{}, apperr.Unauthenticatedf("the account no longer exists")
+	}
+	if err != nil {
+		return identity.Actor{}, err
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := userdb.TouchSession(ctx, s.db, id, now, now.Add(s.opt.SessionTTL)); err != nil {
+			return identity.Actor{}, err
+		}
+	}
+	return actorOf(toUser(u), id), nil
+}
+
+// Logout ends the actor's current session.
+func (s *Service) Logout(ctx context.Context, actor identity.Actor) error {
+	if actor.SessionID == "" {
+		return nil
+	}
+	return userdb.DeleteSession(ctx, s.db, actor.SessionID)
+}
+
+// PruneSessions deletes expired sessions.
+func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
+	return userdb.DeleteExpiredSessions(ctx, s.db, s.opt.Now().UTC())
+}
+
+// UserByID returns a user; NOT_FOUND when missing.
+func (s *Service) UserByID(ctx context.Context, id string) (User, error) {
+	u, err := userdb.UserByID(ctx, s.db, id)
+	if db.IsNoRows(err) {
+		return User{}, apperr.NotFoundf("no user %q", id)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return toUser(u), nil
+}
+
+// UsersByIDs returns the users that exist among ids, by id (for dataloaders).
+func (s *Service) UsersByIDs(ctx context.Context, ids []string) (map[string]User, error) {
+	us, err := userdb.UsersByIDs(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]User, len(us))
+	for i := range us {
+		out[us[i].ID] = toUser(&us[i])
+	}
+	return out, nil
+}
+
+// UserByUsername returns a user by name; NOT_FOUND when missing.
+func (s *Service) UserByUsername(ctx context.Context, username string) (User, error) {
+	u, err := userdb.UserByUsername(ctx, s.db, username)
+	if db.IsNoRows(err) {
+		return User{}, apperr.NotFoundf("no user %q", username)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return toUser(u), nil
+}
+
+// Users lists every user; admins only.
+func (s *Service) Users(ctx context.Context, actor identity.Actor) ([]User, error) {
+	if !actor.IsAdmin() {
+		return nil, apperr.Forbiddenf("only admins list users")
+	}
+	us, err := userdb.ListUsers(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]User, len(us))
+	for i := range us {
+		out[i] = toUser(&us[i])
+	}
+	return out, nil
+}
+
+// SetRoles replaces a user's roles; the last admin cannot lose ADMIN.
+func (s *Service) SetRoles(ctx context.Context, actor identity.Actor, id string, roles []identity.Role) (User, error) {
+	if !actor.IsAdmin() {
+		return User{}, apperr.Forbiddenf("only admins change roles")
+	}
+	roles, err := validateRoles(roles)
+	if err != nil {
+		return User{}, err
+	}
+	var out User
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		u, err := userdb.UserByID(ctx, tx, id)
+		if db.IsNoRows(err) {
+			return apperr.NotFoundf("no user %q", id)
+		}
+		if err != nil {
+			return err
+		}
+		if slices.Contains(u.RoleList(), string(identity.Admin)) && !slices.Contains(roles, identity.Admin) {
+			n, err := userdb.CountAdmins(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return apperr.Conflictf("%s is the last admin and must keep the ADMIN role", u.Username)
+			}
+		}
+		u.Roles = joinRoles(roles)
+		u.UpdatedAt = s.opt.Now().UTC()
+		if err := userdb.UpdateUser(ctx, tx, u, "roles", "updated_at"); err != nil {
+			return err
+		}
+		out = toUser(u)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteUser removes a user and their sessions; admins only, not themselves.
+func (s *Service) DeleteUser(ctx context.Context, actor identity.Actor, id string) error {
+	if !actor.IsAdmin() {
+		return apperr.Forbiddenf("only admins delete users")
+	}
+	if id == actor.UserID {
+		return apperr.Invalidf("id", "you cannot delete your own account")
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := userdb.DeleteUser(ctx, tx, id)
+		if db.IsNoRows(err) {
+			return apperr.NotFoundf("no user %q", id)
+		}
+		return err
+	})
+}
+
+// ChangePassword changes the actor's own password and ends their other sessions.
+func (s *Service) ChangePassword(ctx context.Context, actor identity.Actor, current, next string) error {
+	if !actor.Authenticated() {
+		return apperr.Unauthenticatedf("sign in first")
+	}
+	u, err := s.check(ctx, actor.Username, current)
+	if err != nil {
+		return err
+	}
+	if err := validateCredentials(u.Username, next); err != nil {
+		return err
+	}
+	hash, err := hashPassword(s.opt.Hash, next)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	u.UpdatedAt = s.opt.Now().UTC()
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := userdb.UpdateUser(ctx, tx, u, "password_hash", "updated_at"); err != nil {
+			return err
+		}
+		return userdb.DeleteUserSessionsExcept(ctx, tx, u.ID, actor.SessionID)
+	})
+}

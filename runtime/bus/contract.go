@@ -1,0 +1,245 @@
+// Package bus is the event contract between the control plane and the runtimes (gateways,
+// traffic managers) and the Watermill wiring that carries it. It is a leaf: it imports no
+// other Turnpike package, so the gateway and the traffic manager depend on it alone.
+//
+// Control events carry the full state of the entity they announce (upsert or delete), so
+// applying one twice is a no-op and the newest revision wins.
+package bus
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Topics.
+const (
+	// TopicControl carries ControlEvents from the control plane to gateways and traffic managers.
+	TopicControl = "turnpike.control"
+	// TopicUsage carries batched request counts from gateways to traffic managers.
+	TopicUsage = "turnpike.usage"
+	// TopicDecisions carries throttle decisions from traffic managers to gateways.
+	TopicDecisions = "turnpike.decisions"
+	// TopicAnalytics carries batched request events from gateways to the control plane.
+	TopicAnalytics = "turnpike.analytics"
+)
+
+// Kind names a control event and its payload version.
+type Kind string
+
+// Control event kinds. The suffix is the payload version: a breaking change adds a new kind.
+const (
+	KindAPIDeployed              Kind = "api.deployed.v1"            // payload APIDef
+	KindAPIUndeployed            Kind = "api.undeployed.v1"          // payload Deleted
+	KindApplicationUpserted      Kind = "application.upserted.v1"    // payload Application
+	KindApplicationDeleted       Kind = "application.deleted.v1"     // payload Deleted
+	KindSubscriptionUpserted     Kind = "subscription.upserted.v1"   // payload Subscription
+	KindSubscriptionDeleted      Kind = "subscription.deleted.v1"    // payload Deleted
+	KindKeyUpserted              Kind = "key.upserted.v1"            // payload Key
+	KindKeyDeleted               Kind = "key.deleted.v1"             // payload Deleted (ID is the consumer key)
+	KindTokenRevoked             Kind = "token.revoked.v1"           // payload Revocation
+	KindPolicyUpserted           Kind = "policy.upserted.v1"         // payload Policy
+	KindPolicyDeleted            Kind = "policy.deleted.v1"          // payload Deleted (ID is kind/name)
+	KindBlockingConditionUpsert  Kind = "blocking.upserted.v1"       // payload BlockingCondition
+	KindBlockingConditionDeleted Kind = "blocking.deleted.v1"        // payload Deleted
+	KindSigningKeysRotated       Kind = "keymanager.jwks-rotated.v1" // payload Deleted (empty ID): refetch the JWKS
+)
+
+// ControlEvent is one change on TopicControl. Revisions are assigned by the control plane's
+// outbox in commit order: a runtime at revision r applies r+1 next; a larger revision means
+// it missed something and must take a fresh snapshot; a smaller one is already applied.
+type ControlEvent struct {
+	Revision int64           `json:"revision"`
+	Kind     Kind            `json:"kind"`
+	At       time.Time       `json:"at"`
+	Payload  json.RawMessage `json:"payload"`
+}
+
+// Decode unmarshals the payload into v.
+func (e ControlEvent) Decode(v any) error {
+	if err := json.Unmarshal(e.Payload, v); err != nil {
+		return fmt.Errorf("decode %s payload at revision %d: %w", e.Kind, e.Revision, err)
+	}
+	return nil
+}
+
+// NewControlEvent builds an event (without revision: the outbox assigns it) from a payload.
+func NewControlEvent(kind Kind, payload any) (ControlEvent, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return ControlEvent{}, fmt.Errorf("encode %s payload: %w", kind, err)
+	}
+	return ControlEvent{Kind: kind, At: time.Now().UTC(), Payload: b}, nil
+}
+
+// Deleted is the payload of every *.deleted event.
+type Deleted struct {
+	ID string `json:"id"`
+}
+
+// Lifecycle states a deployed API can be in (the others are not deployed).
+const (
+	StatePublished  = "PUBLISHED"
+	StatePrototyped = "PROTOTYPED"
+	StateBlocked    = "BLOCKED"
+	StateDeprecated = "DEPRECATED"
+)
+
+// Endpoint types.
+const (
+	EndpointSingle       = "SINGLE"
+	EndpointLoadBalanced = "LOAD_BALANCED"
+	EndpointFailover     = "FAILOVER"
+)
+
+// APIDef is the full runtime definition of a deployed API.
+type APIDef struct {
+	ID               string        `json:"id"`
+	Name             string        `json:"name"`
+	Context          string        `json:"context"` // "/pets"
+	Version          string        `json:"version"` // "1.0.0"
+	State            string        `json:"state"`   // one of the State* constants
+	IsDefaultVersion bool          `json:"isDefaultVersion"`
+	Provider         string        `json:"provider"` // username
+	Endpoints        Endpoints     `json:"endpoints"`
+	Resources        []ResourceDef `json:"resources"`
+	Tiers            []string      `json:"tiers"`
+	ThrottlingPolicy string        `json:"throttlingPolicy,omitempty"` // ADVANCED policy for the whole API
+	CORS             CORS          `json:"cors"`
+	UpdatedAt        time.Time     `json:"updatedAt"`
+}
+
+// Endpoints are an API's backends.
+type Endpoints struct {
+	Type       string   `json:"type"` // one of the Endpoint* constants
+	Production []string `json:"production"`
+	Sandbox    []string `json:"sandbox"`
+	TimeoutMs  int      `json:"timeoutMs"`
+}
+
+// ResourceDef is one operation of an API.
+type ResourceDef struct {
+	Method           string   `json:"method"` // GET ... or ANY
+	Path             string   `json:"path"`   // /pets/{id}; /* matches the rest
+	AuthRequired     bool     `json:"authRequired"`
+	Scopes           []string `json:"scopes,omitempty"`
+	ThrottlingPolicy string   `json:"throttlingPolicy,omitempty"` // ADVANCED policy name
+}
+
+// CORS is an API's CORS configuration.
+type CORS struct {
+	Enabled          bool     `json:"enabled"`
+	AllowOrigins     []string `json:"allowOrigins,omitempty"`
+	AllowMethods     []string `json:"allowMethods,omitempty"`
+	AllowHeaders     []string `json:"allowHeaders,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials"`
+}
+
+// Application is a consumer application as the runtimes see it.
+type Application struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	OwnerID string `json:"ownerId"`
+	Owner   string `json:"owner"`  // username
+	Policy  string `json:"policy"` // APPLICATION policy name
+}
+
+// Subscription statuses.
+const (
+	SubActive          = "ACTIVE"
+	SubBlocked         = "BLOCKED"
+	SubProdOnlyBlocked = "PROD_ONLY_BLOCKED"
+	SubOnHold          = "ON_HOLD"
+	SubRejected        = "REJECTED"
+)
+
+// Subscription is an application's subscription to an API.
+type Subscription struct {
+	ID            string `json:"id"`
+	APIID         string `json:"apiId"`
+	ApplicationID string `json:"applicationId"`
+	Tier          string `json:"tier"` // SUBSCRIPTION policy name
+	Status        string `json:"status"`
+}
+
+// Key types.
+const (
+	KeyProduction = "PRODUCTION"
+	KeySandbox    = "SANDBOX"
+)
+
+// Key maps an OAuth2 client (consumer key) to its application and key type.
+type Key struct {
+	ConsumerKey   string `json:"consumerKey"`
+	ApplicationID string `json:"applicationId"`
+	KeyType       string `json:"keyType"`
+}
+
+// Revocation is a revoked access token; runtimes forget it after ExpiresAt.
+type Revocation struct {
+	JTI       string    `json:"jti"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Policy kinds.
+const (
+	PolicySubscription = "SUBSCRIPTION"
+	PolicyApplication  = "APPLICATION"
+	PolicyAdvanced     = "ADVANCED"
+	PolicyCustom       = "CUSTOM"
+)
+
+// Policy is a throttling policy.
+type Policy struct {
+	Name                string           `json:"name"`
+	Kind                string           `json:"kind"`                   // one of the Policy* constants
+	LimitType           string           `json:"limitType"`              // REQUEST_COUNT or BANDWIDTH
+	RequestCount        *int64           `json:"requestCount,omitempty"` // nil: unlimited
+	DataAmountBytes     *int64           `json:"dataAmountBytes,omitempty"`
+	UnitTimeSeconds     int64            `json:"unitTimeSeconds"`
+	BurstLimitPerSecond *int64           `json:"burstLimitPerSecond,omitempty"`
+	StopOnQuotaReach    bool             `json:"stopOnQuotaReach"`
+	FailClosed          bool             `json:"failClosed"`
+	ConditionGroups     []ConditionGroup `json:"conditionGroups,omitempty"`
+	KeyTemplate         string           `json:"keyTemplate,omitempty"`
+}
+
+// ID is the policy's identity across kinds: "KIND/name".
+func (p Policy) ID() string { return p.Kind + "/" + p.Name }
+
+// ConditionGroup is one limit of an ADVANCED policy that applies when all its conditions match.
+type ConditionGroup struct {
+	Conditions      []Condition `json:"conditions"`
+	RequestCount    int64       `json:"requestCount"`
+	UnitTimeSeconds int64       `json:"unitTimeSeconds"`
+}
+
+// Condition is one test of a ConditionGroup.
+type Condition struct {
+	Type   string `json:"type"` // IP, IP_RANGE, HEADER, QUERY_PARAMETER, JWT_CLAIM
+	Name   string `json:"name,omitempty"`
+	Value  string `json:"value"`
+	Invert bool   `json:"invert,omitempty"`
+}
+
+// BlockingCondition refuses matching calls at every gateway.
+type BlockingCondition struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`  // API, APPLICATION, USER, IP, IP_RANGE
+	Value   string `json:"value"` // context, application id, username, IP or CIDR
+	Enabled bool   `json:"enabled"`
+}
+
+// Snapshot is the full runtime state at a revision, served by the control plane to runtimes
+// that start, reconnect or detect a gap.
+type Snapshot struct {
+	Revision           int64               `json:"revision"`
+	TakenAt            time.Time           `json:"takenAt"`
+	APIs               []APIDef            `json:"apis"`
+	Applications       []Application       `json:"applications"`
+	Subscriptions      []Subscription      `json:"subscriptions"`
+	Keys               []Key               `json:"keys"`
+	Revocations        []Revocation        `json:"revocations"`
+	Policies           []Policy            `json:"policies"`
+	BlockingConditions []BlockingCondition `json:"blockingConditions"`
+}

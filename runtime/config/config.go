@@ -1,0 +1,433 @@
+// Package config is Turnpike's static configuration: addresses, databases, the bus and
+// secrets, read once at start-up from defaults, a TOML file, TURNPIKE_* environment variables
+// and flags, in that order of precedence (later wins). Dynamic state (APIs, keys, policies)
+// never lives here: it arrives through the bus.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Profiles.
+const (
+	ProfileAllInOne       = "all-in-one"
+	ProfileControlPlane   = "control-plane"
+	ProfileKeyManager     = "key-manager"
+	ProfileGateway        = "gateway"
+	ProfileTrafficManager = "traffic-manager"
+)
+
+// Profiles lists every profile in the order the usage text shows them.
+var Profiles = []string{ProfileAllInOne, ProfileControlPlane, ProfileKeyManager, ProfileGateway, ProfileTrafficManager}
+
+// LogicalDBs are the five logical databases, in migration order.
+var LogicalDBs = []string{"userdb", "apimgtdb", "regdb", "statdb", "mbstoredb"}
+
+// Config is the whole static configuration.
+type Config struct {
+	Profile string `toml:"-"`
+
+	DataDir       string `toml:"data_dir"`
+	Listen        string `toml:"listen"`         // control plane and portals
+	GatewayListen string `toml:"gateway_listen"` // gateway HTTP
+	TMListen      string `toml:"tm_listen"`      // traffic manager admin/health
+
+	// PublicURL is how browsers and scripts reach the control plane (issuer of tokens);
+	// derived from Listen when empty.
+	PublicURL string `toml:"public_url"`
+	// GatewayURLs are where consumers call APIs; derived from GatewayListen when empty.
+	GatewayURLs []string `toml:"gateway_urls"`
+
+	AdminPassword string `toml:"admin_password"`
+	InternalToken string `toml:"internal_token"`
+	ControlPlane  string `toml:"control_plane"` // where gateways and traffic managers find it
+
+	DB    DBConfig `toml:"db"`
+	Bus   string   `toml:"bus"`   // gochannel, sql, redis://host:port, nats://host:port
+	Redis string   `toml:"redis"` // redis://host:port; empty means embedded
+
+	LogLevel  string `toml:"log_level"`
+	LogFormat string `toml:"log_format"` // text or json
+
+	GraphQL  GraphQLConfig  `toml:"graphql"`
+	Sessions SessionsConfig `toml:"sessions"`
+	Tokens   TokensConfig   `toml:"tokens"`
+	Limits   LimitsConfig   `toml:"limits"`
+}
+
+// DBConfig holds one DSN per logical database; All is the default for each.
+type DBConfig struct {
+	All       string `toml:"dsn"`
+	UserDB    string `toml:"userdb_dsn"`
+	APIMgtDB  string `toml:"apimgtdb_dsn"`
+	RegDB     string `toml:"regdb_dsn"`
+	StatDB    string `toml:"statdb_dsn"`
+	MBStoreDB string `toml:"mbstoredb_dsn"`
+}
+
+// GraphQLConfig tunes the GraphQL server.
+type GraphQLConfig struct {
+	Introspection   bool `toml:"introspection"`
+	ComplexityLimit int  `toml:"complexity_limit"`
+	DepthLimit      int  `toml:"depth_limit"`
+	MaxBodyBytes    int  `toml:"max_body_bytes"`
+}
+
+// SessionsConfig tunes portal sessions.
+type SessionsConfig struct {
+	TTL Duration `toml:"ttl"`
+	// SecureCookie marks the cookie Secure; defaults to true when PublicURL is https.
+	SecureCookie *bool `toml:"secure_cookie"`
+}
+
+// TokensConfig tunes the Key Manager's tokens.
+type TokensConfig struct {
+	AccessTTL  Duration `toml:"access_ttl"`
+	RefreshTTL Duration `toml:"refresh_ttl"`
+	Audience   string   `toml:"audience"`
+	// EncryptionKey (base64, 32 bytes) encrypts signing keys at rest; derived from a file in
+	// the data directory when empty.
+	EncryptionKey string `toml:"encryption_key"`
+}
+
+// LimitsConfig holds input limits.
+type LimitsConfig struct {
+	MaxDocumentBytes int `toml:"max_document_bytes"`
+	MaxOpenAPIBytes  int `toml:"max_openapi_bytes"`
+}
+
+// Duration is a time.Duration that reads "30s" from TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the configuration before any file, variable or flag.
+func Default() Config {
+	return Config{
+		Profile:       ProfileAllInOne,
+		DataDir:       "./data",
+		Listen:        ":9443",
+		GatewayListen: ":8280",
+		TMListen:      ":9444",
+		Bus:           "gochannel",
+		LogLevel:      "info",
+		LogFormat:     "text",
+		GraphQL: GraphQLConfig{
+			Introspection:   true,
+			ComplexityLimit: 5000,
+			DepthLimit:      12,
+			MaxBodyBytes:    8 << 20,
+		},
+		Sessions: SessionsConfig{TTL: Duration{12 * time.Hour}},
+		Tokens: TokensConfig{
+			AccessTTL:  Duration{time.Hour},
+			RefreshTTL: Duration{24 * time.Hour},
+			Audience:   "turnpike",
+		},
+		Limits: LimitsConfig{MaxDocumentBytes: 5 << 20, MaxOpenAPIBytes: 5 << 20},
+	}
+}
+
+// Load builds the configuration for a profile from args (flags, after the profile name),
+// the environment and the optional TOML file named by --config or TURNPIKE_CONFIG.
+func Load(profile string, args []string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	cfg.Profile = profile
+
+	fs := flag.NewFlagSet("turnpike "+profile, flag.ContinueOnError)
+	fs.SetOutput(new(bytes.Buffer))
+	file := fs.String("config", getenv("TURNPIKE_CONFIG"), "TOML configuration file")
+	var flagSets []func(*Config)
+	str := func(name, usage string, set func(*Config, string)) {
+		fs.Func(name, usage, func(v string) error {
+			flagSets = append(flagSets, func(c *Config) { set(c, v) })
+			return nil
+		})
+	}
+	str("data-dir", "data directory", func(c *Config, v string) { c.DataDir = v })
+	str("listen", "control plane listen address", func(c *Config, v string) { c.Listen = v })
+	str("gateway-listen", "gateway listen address", func(c *Config, v string) { c.GatewayListen = v })
+	str("tm-listen", "traffic manager listen address", func(c *Config, v string) { c.TMListen = v })
+	str("db-dsn", "DSN for all five databases", func(c *Config, v string) { c.DB.All = v })
+	str("bus", "bus backend", func(c *Config, v string) { c.Bus = v })
+	str("redis", "redis address for rate-limit counters", func(c *Config, v string) { c.Redis = v })
+	str("control-plane", "control plane URL", func(c *Config, v string) { c.ControlPlane = v })
+	str("log-level", "debug, info, warn or error", func(c *Config, v string) { c.LogLevel = v })
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("flags: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("flags: unexpected argument %q", fs.Arg(0))
+	}
+
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		md, err := toml.Decode(string(b), &cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("config file %s: %w", *file, err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return cfg, fmt.Errorf("config file %s: unknown setting %q", *file, un[0].String())
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+	for _, set := range flagSets {
+		set(&cfg)
+	}
+	cfg.derive()
+	return cfg, cfg.Validate()
+}
+
+func applyEnv(c *Config, getenv func(string) string) error {
+	strs := map[string]*string{
+		"TURNPIKE_DATA_DIR":         &c.DataDir,
+		"TURNPIKE_LISTEN":           &c.Listen,
+		"TURNPIKE_GATEWAY_LISTEN":   &c.GatewayListen,
+		"TURNPIKE_TM_LISTEN":        &c.TMListen,
+		"TURNPIKE_PUBLIC_URL":       &c.PublicURL,
+		"TURNPIKE_ADMIN_PASSWORD":   &c.AdminPassword,
+		"TURNPIKE_INTERNAL_TOKEN":   &c.InternalToken,
+		"TURNPIKE_CONTROL_PLANE":    &c.ControlPlane,
+		"TURNPIKE_DB_DSN":           &c.DB.All,
+		"TURNPIKE_DB_USERDB_DSN":    &c.DB.UserDB,
+		"TURNPIKE_DB_APIMGTDB_DSN":  &c.DB.APIMgtDB,
+		"TURNPIKE_DB_REGDB_DSN":     &c.DB.RegDB,
+		"TURNPIKE_DB_STATDB_DSN":    &c.DB.StatDB,
+		"TURNPIKE_DB_MBSTOREDB_DSN": &c.DB.MBStoreDB,
+		"TURNPIKE_BUS":              &c.Bus,
+		"TURNPIKE_REDIS":            &c.Redis,
+		"TURNPIKE_LOG_LEVEL":        &c.LogLevel,
+		"TURNPIKE_LOG_FORMAT":       &c.LogFormat,
+		"TURNPIKE_TOKEN_AUDIENCE":   &c.Tokens.Audience,
+		"TURNPIKE_ENCRYPTION_KEY":   &c.Tokens.EncryptionKey,
+	}
+	for k, p := range strs {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
+	if v := getenv("TURNPIKE_GATEWAY_URLS"); v != "" {
+		c.GatewayURLs = strings.Split(v, ",")
+	}
+	if v := getenv("TURNPIKE_GRAPHQL_INTROSPECTION"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("TURNPIKE_GRAPHQL_INTROSPECTION: %q is not a boolean", v)
+		}
+		c.GraphQL.Introspection = b
+	}
+	for k, d := range map[string]*Duration{
+		"TURNPIKE_SESSION_TTL":      &c.Sessions.TTL,
+		"TURNPIKE_ACCESS_TOKEN_TTL": &c.Tokens.AccessTTL,
+	} {
+		if v := getenv(k); v != "" {
+			if err := d.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("%s: %q is not a duration such as 30s or 1h", k, v)
+			}
+		}
+	}
+	return nil
+}
+
+// derive fills settings that default from others.
+func (c *Config) derive() {
+	for _, p := range []*string{&c.DB.UserDB, &c.DB.APIMgtDB, &c.DB.RegDB, &c.DB.StatDB, &c.DB.MBStoreDB} {
+		if *p == "" {
+			*p = c.DB.All
+		}
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + hostPort(c.Listen)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if len(c.GatewayURLs) == 0 {
+		c.GatewayURLs = []string{"http://" + hostPort(c.GatewayListen)}
+	}
+	if c.ControlPlane == "" {
+		c.ControlPlane = "http://" + hostPort(c.Listen)
+	}
+}
+
+func hostPort(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// DSN returns the DSN of a logical database: the configured one, or a SQLite file in the
+// data directory.
+func (c Config) DSN(logical string) string {
+	var v string
+	switch logical {
+	case "userdb":
+		v = c.DB.UserDB
+	case "apimgtdb":
+		v = c.DB.APIMgtDB
+	case "regdb":
+		v = c.DB.RegDB
+	case "statdb":
+		v = c.DB.StatDB
+	case "mbstoredb":
+		v = c.DB.MBStoreDB
+	}
+	if v == "" {
+		v = "sqlite://" + filepath.Join(c.DataDir, logical+".db")
+	}
+	return v
+}
+
+// SecureCookie tells whether session cookies carry the Secure attribute.
+func (c Config) SecureCookie() bool {
+	if c.Sessions.SecureCookie != nil {
+		return *c.Sessions.SecureCookie
+	}
+	return strings.HasPrefix(c.PublicURL, "https://")
+}
+
+// Validate checks every setting and names the first bad one.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(setting, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", setting, fmt.Sprintf(format, args...)))
+	}
+	known := false
+	for _, p := range Profiles {
+		known = known || p == c.Profile
+	}
+	if !known {
+		bad("profile", "unknown profile %q (one of %s)", c.Profile, strings.Join(Profiles, ", "))
+	}
+	if c.DataDir == "" {
+		bad("TURNPIKE_DATA_DIR", "must not be empty")
+	}
+	for name, addr := range map[string]string{"TURNPIKE_LISTEN": c.Listen, "TURNPIKE_GATEWAY_LISTEN": c.GatewayListen, "TURNPIKE_TM_LISTEN": c.TMListen} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(name, "%q is not host:port", addr)
+		}
+	}
+	for _, l := range LogicalDBs {
+		dsn := c.DSN(l)
+		if !strings.HasPrefix(dsn, "sqlite://") && !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+			bad("TURNPIKE_DB_"+strings.ToUpper(l)+"_DSN", "%q must start with postgres:// or sqlite://", redactDSN(dsn))
+		}
+	}
+	switch {
+	case c.Bus == "gochannel", c.Bus == "sql":
+	case strings.HasPrefix(c.Bus, "redis://"), strings.HasPrefix(c.Bus, "nats://"):
+		if _, err := url.Parse(c.Bus); err != nil {
+			bad("TURNPIKE_BUS", "%q is not a URL", c.Bus)
+		}
+	default:
+		bad("TURNPIKE_BUS", "%q must be gochannel, sql, redis://host:port or nats://host:port", c.Bus)
+	}
+	if c.Bus == "gochannel" && c.Profile != ProfileAllInOne && c.Profile != ProfileKeyManager {
+		bad("TURNPIKE_BUS", "gochannel works inside one process only; the %s profile needs sql, redis:// or nats://", c.Profile)
+	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") {
+		bad("TURNPIKE_REDIS", "%q must start with redis://", c.Redis)
+	}
+	if c.Profile == ProfileGateway || c.Profile == ProfileTrafficManager {
+		if c.InternalToken == "" {
+			bad("TURNPIKE_INTERNAL_TOKEN", "is required by the %s profile", c.Profile)
+		}
+	}
+	if c.Profile == ProfileControlPlane && c.InternalToken == "" {
+		bad("TURNPIKE_INTERNAL_TOKEN", "is required by the control-plane profile (runtimes authenticate with it)")
+	}
+	if c.InternalToken != "" && len(c.InternalToken) < 16 {
+		bad("TURNPIKE_INTERNAL_TOKEN", "must be at least 16 characters")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("TURNPIKE_LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("TURNPIKE_LOG_FORMAT", "%q must be text or json", c.LogFormat)
+	}
+	if c.Sessions.TTL.Duration < time.Minute {
+		bad("sessions.ttl", "must be at least 1m")
+	}
+	if c.Tokens.AccessTTL.Duration < 10*time.Second || c.Tokens.AccessTTL.Duration > 24*time.Hour {
+		bad("TURNPIKE_ACCESS_TOKEN_TTL", "must be between 10s and 24h")
+	}
+	if c.GraphQL.ComplexityLimit <= 0 || c.GraphQL.DepthLimit <= 0 {
+		bad("graphql", "complexity_limit and depth_limit must be positive")
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
+		bad("TURNPIKE_ADMIN_PASSWORD", "must be at least 8 characters")
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted returns the effective configuration as TOML with secrets replaced.
+func (c Config) Redacted() string {
+	r := c
+	for _, p := range []*string{&r.AdminPassword, &r.InternalToken, &r.Tokens.EncryptionKey} {
+		if *p != "" {
+			*p = "REDACTED"
+		}
+	}
+	for _, p := range []*string{&r.DB.All, &r.DB.UserDB, &r.DB.APIMgtDB, &r.DB.RegDB, &r.DB.StatDB, &r.DB.MBStoreDB, &r.Redis, &r.Bus} {
+		*p = redactDSN(*p)
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "# profile: %s\n", c.Profile)
+	for _, l := range LogicalDBs {
+		fmt.Fprintf(&buf, "# effective %s DSN: %s\n", l, redactDSN(c.DSN(l)))
+	}
+	if err := toml.NewEncoder(&buf).Encode(r); err != nil {
+		return "error: " + err.Error()
+	}
+	return buf.String()
+}
+
+// redactDSN hides the password of a URL-shaped DSN.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/turnpike/turnpike/graph"
+	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/resolvers"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/websession"
+)
+
+// GraphQLOptions tune the GraphQL handler.
+type GraphQLOptions struct {
+	Introspection   bool
+	ComplexityLimit int
+	DepthLimit      int
+	MaxBodyBytes    int64
+	// AllowedOrigins are host patterns (such as "portal.example.com") that may open
+	// WebSocket connections besides the server's own origin.
+	AllowedOrigins []string
+}
+
+// NewGraphQLHandler builds the /graphql handler: POST (JSON only) for everything, GET for
+// queries only, WebSocket for subscriptions; with query caching, complexity and depth limits,
+// a recover func and an error presenter that maps domain errors to extensions.code.
+func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt GraphQLOptions, log *slog.Logger) http.Handler {
+	cfg := graph.Config{Resolvers: r}
+	cfg.Directives.HasRole = hasRole
+	cfg.Directives.Authenticated = authenticated
+	srv := handler.New(graph.NewExecutableSchema(cfg))
+
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		// coder/websocket refuses cross-origin upgrades unless the origin's host matches a
+		// pattern: the session cookie must not be usable from another site.
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: opt.AllowedOrigins},
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if opt.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(opt.ComplexityLimit))
+	srv.Use(depthLimit{max: opt.DepthLimit})
+
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		log.Error("graphql resolver panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		return presentError(ctx, err, log)
+	})
+
+	h := jsonOnly(srv)
+	h = r.LoaderMiddleware(h)
+	h = sessions.Middleware(h)
+	return limitBody(h, opt.MaxBodyBytes)
+}
+
+// presentError maps a resolver error to a GraphQL error whose extensions.code is one of
+// the contract's codes; internal errors are logged and shown without detail.
+func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
+	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		if ae.Code == apperr.Internal {
+			gerr.Message = "internal error"
+		} else {
+			gerr.Message = ae.Message
+			if ae.Field != "" {
+				gerr.Message = ae.Field + ": " + ae.Message
+			}
+		}
+		gerr.Extensions = map[string]any{"code": string(ae.Code)}
+		if ae.Field != "" {
+			gerr.Extensions["field"] = ae.Field
+		}
+		if ae.Code == apperr.Internal {
+			log.Error("graphql internal error", "path", gerr.Path.String(), "err", err)
+		}
+		return gerr
+	}
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) && ge.Extensions != nil {
+		// Validation and parse errors from gqlgen carry their own codes.
+		switch ge.Extensions["code"] {
+		case "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT", "COMPLEXITY_LIMIT_EXCEEDED", "PERSISTED_QUERY_NOT_FOUND":
+			if ge.Extensions["code"] != "PERSISTED_QUERY_NOT_FOUND" {
+				gerr.Extensions["code"] = string(apperr.Invalid)
+			}
+			return gerr
+		}
+	}
+	if errors.As(err, &ge) && ge.Rule != "" || gerr.Path == nil {
+		// Errors raised before execution (validation, argument coercion) are input errors.
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["code"] = string(apperr.Invalid)
+		return gerr
+	}
+	log.Error("graphql internal error", "path", gerr.Path.String(), "err", err)
+	return &gqlerror.Error{Message: "internal error", Path: gerr.Path, Extensions: map[string]any{"code": string(apperr.Internal)}}
+}
+
+func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
+	a := identity.From(ctx)
+	if !a.Authenticated() {
+		return nil, unauthenticated(ctx)
+	}
+	for _, r := range roles {
+		if a.Has(identity.Role(r)) {
+			return next(ctx)
+		}
+	}
+	return nil, apperr.Forbiddenf("this operation needs one of the roles %v", roles)
+}
+
+func authenticated(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	if !identity.From(ctx).Authenticated() {
+		return nil, unauthenticated(ctx)
+	}
+	return next(ctx)
+}
+
+func unauthenticated(ctx context.Context) error {
+	var ae *apperr.Error
+	if err := websession.AuthError(ctx); errors.As(err, &ae) && ae.Code == apperr.Unauthenticated {
+		return ae
+	}
+	return apperr.Unauthenticatedf("sign in first")
+}
+
+// depthLimit refuses operations nested deeper than max.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit{}
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0); depth > d.max {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("the operation is nested %d levels deep; the limit is %d", depth, d.max),
+			Extensions: map[string]any{"code": string(apperr.Invalid)},
+		}
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
+	if seen > 64 {
+		return seen
+	}
+	maxDepth := 0
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) > 0 {
+				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
+			} else {
+				d = 1
+			}
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, frags, seen+1)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil {
+				d = selectionDepth(f.SelectionSet, frags, seen+1)
+			}
+		}
+		maxDepth = max(maxDepth, d)
+	}
+	return maxDepth
+}
+
+func limitBody(next http.Handler, n int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			http.Error(w, `{"errors":[{"message":"request body too large","extensions":{"code":"BAD_USER_INPUT"}}]}`, http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonOnly refuses POST bodies that are not application/json: form, multipart and
+// text/plain bodies are what a cross-site form can send, so refusing them keeps cookie
+// sessions safe from CSRF.
+func jsonOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnsupportedMediaType)
+				_, _ = w.Write([]byte(`{"errors":[{"message":"POST /graphql takes Content-Type: application/json","extensions":{"code":"BAD_USER_INPUT"}}]}`))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

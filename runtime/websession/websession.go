@@ -1,0 +1,135 @@
+// Package websession turns HTTP requests into actors — the portal session cookie or an
+// OAuth2 bearer token — and lets GraphQL resolvers set and clear the session cookie of
+// the response they are part of.
+package websession
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+)
+
+// CookieName is the portal session cookie.
+const CookieName = "turnpike_session"
+
+// SessionAuthenticator resolves a session cookie value (accounts.Service does).
+type SessionAuthenticator interface {
+	Authenticate(ctx context.Context, token string) (identity.Actor, error)
+}
+
+// BearerVerifier resolves an access token (keymanager.Service does).
+type BearerVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (identity.Actor, error)
+}
+
+// Sessions builds the middleware and cookie helpers.
+type Sessions struct {
+	Auth   SessionAuthenticator
+	Bearer BearerVerifier // nil: bearer tokens are refused
+	Secure bool           // cookies carry Secure
+}
+
+type reqKey struct{}
+
+type reqInfo struct {
+	w          http.ResponseWriter
+	remoteAddr string
+	userAgent  string
+	secure     bool
+	authErr    error
+}
+
+// Middleware puts the caller's actor (or none) into the request context. A bad bearer token
+// is remembered so that resolvers needing authentication can say why; a stale session
+// cookie is cleared and the request continues anonymously.
+func (s *Sessions) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &reqInfo{w: w, remoteAddr: clientIP(r), userAgent: r.UserAgent(), secure: s.Secure}
+		ctx := context.WithValue(r.Context(), reqKey{}, info)
+		if actor, err := s.actor(ctx, r); err == nil {
+			ctx = identity.With(ctx, actor)
+		} else {
+			info.authErr = err
+			if _, cerr := r.Cookie(CookieName); cerr == nil && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+				clearCookie(w, s.Secure)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ActorFromRequest resolves the caller of a plain HTTP request (for /oauth2/authorize).
+func (s *Sessions) ActorFromRequest(r *http.Request) (identity.Actor, bool) {
+	a, err := s.actor(r.Context(), r)
+	return a, err == nil && a.Authenticated()
+}
+
+func (s *Sessions) actor(ctx context.Context, r *http.Request) (identity.Actor, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			return identity.Actor{}, apperr.Unauthenticatedf("the Authorization header must be 'Bearer <access token>'")
+		}
+		if s.Bearer == nil {
+			return identity.Actor{}, apperr.Unauthenticatedf("bearer tokens are not accepted here")
+		}
+		return s.Bearer.VerifyAccessToken(ctx, strings.TrimSpace(token))
+	}
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return identity.Actor{}, apperr.Unauthenticatedf("sign in first")
+	}
+	return s.Auth.Authenticate(ctx, c.Value)
+}
+
+// AuthError is why the current request has no actor (nil when it has one or sent nothing).
+func AuthError(ctx context.Context) error {
+	if info, ok := ctx.Value(reqKey{}).(*reqInfo); ok {
+		return info.authErr
+	}
+	return nil
+}
+
+// Client returns the remote address and user agent of the current request.
+func Client(ctx context.Context) (remoteAddr, userAgent string) {
+	if info, ok := ctx.Value(reqKey{}).(*reqInfo); ok {
+		return info.remoteAddr, info.userAgent
+	}
+	return "", ""
+}
+
+// SetCookie sets the session cookie on the current response.
+func SetCookie(ctx context.Context, token string, expires time.Time) {
+	info, ok := ctx.Value(reqKey{}).(*reqInfo)
+	if !ok {
+		return
+	}
+	http.SetCookie(info.w, &http.Cookie{
+		Name: CookieName, Value: token, Path: "/", Expires: expires,
+		MaxAge: int(time.Until(expires).Seconds()), HttpOnly: true, Secure: info.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// ClearCookie removes the session cookie on the current response.
+func ClearCookie(ctx context.Context) {
+	if info, ok := ctx.Value(reqKey{}).(*reqInfo); ok {
+		clearCookie(info.w, info.secure)
+	}
+}
+
+func clearCookie(w http.ResponseWriter, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
