@@ -125,18 +125,25 @@ type Client struct {
 }
 
 // Client returns a new anonymous client.
-func (i *Instance) Client(t testing.TB) *Client {
+func (i *Instance) Client(t testing.TB) *Client { return NewClient(t, i.URL) }
+
+// NewClient returns an anonymous GraphQL client of the control plane at base.
+func NewClient(t testing.TB, base string) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, base: i.URL, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	return &Client{t: t, base: base, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+// Login signs the client in and returns it.
+func (c *Client) Login(username, password string) *Client {
+	c.t.Helper()
+	c.Do(`mutation($u: String!, $p: String!) { login(username: $u, password: $p) { id } }`, map[string]any{"u": username, "p": password}).NoErrors(c.t)
+	return c
 }
 
 // Login returns a client signed in as username.
 func (i *Instance) Login(t testing.TB, username, password string) *Client {
 	t.Helper()
-	c := i.Client(t)
-	r := c.Do(`mutation($u: String!, $p: String!) { login(username: $u, password: $p) { id } }`, map[string]any{"u": username, "p": password})
-	r.NoErrors(t)
-	return c
+	return i.Client(t).Login(username, password)
 }
 
 // Admin returns a client signed in as the first admin.

@@ -1,0 +1,229 @@
+// Package harness runs real turnpike processes for end-to-end tests: it builds the binary
+// once, starts runtimes with TURNPIKE_* environments on free loopback ports, waits for
+// /readyz, and stops, kills and restarts them.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Build compiles ./cmd/turnpike (with the no_ui tag unless the SPA is built) into dir and
+// returns the binary's path. Call it from TestMain.
+func Build(dir string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "turnpike")
+	args := []string{"build", "-o", bin}
+	if _, err := os.Stat(filepath.Join(root, "ui", "dist", "index.html")); err != nil {
+		args = append(args, "-tags", "no_ui")
+	}
+	args = append(args, "./cmd/turnpike")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func repoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("cannot locate the repository")
+	}
+	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// FreePort returns a loopback address with a free port.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Proc is one turnpike process.
+type Proc struct {
+	t       testing.TB
+	Name    string
+	bin     string
+	Profile string
+	Env     map[string]string
+	// HealthURL is polled for readiness (its /readyz).
+	HealthURL string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// Start launches a process and waits until its /readyz answers 200.
+func Start(t testing.TB, bin, name, profile, healthURL string, env map[string]string) *Proc {
+	t.Helper()
+	p := &Proc{t: t, Name: name, bin: bin, Profile: profile, Env: env, HealthURL: healthURL}
+	p.Launch()
+	p.WaitReady(60 * time.Second)
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Launch starts the process without waiting.
+func (p *Proc) Launch() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd := exec.Command(p.bin, p.Profile)
+	cmd.Env = append(os.Environ()[:0:0], "PATH="+os.Getenv("PATH"), "HOME="+os.Getenv("HOME"))
+	for k, v := range p.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p.log = new(bytes.Buffer)
+	cmd.Stdout = &lockedWriter{w: p.log}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("%s: start: %v", p.Name, err)
+	}
+	p.cmd = cmd
+	p.done = make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(p.done)
+}
+
+// WaitReady polls /readyz until 200 or the deadline.
+func (p *Proc) WaitReady(timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(p.HealthURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			p.t.Fatalf("%s exited before it was ready:\n%s", p.Name, p.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s not ready after %s:\n%s", p.Name, timeout, p.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM and waits (then kills after 15 s). Idempotent.
+func (p *Proc) Stop() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	if p.t.Failed() {
+		p.t.Logf("--- log of %s ---\n%s", p.Name, p.Log())
+	}
+}
+
+// Kill stops the process at once (SIGKILL), as a crash would.
+func (p *Proc) Kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// Restart stops and starts the process and waits for readiness.
+func (p *Proc) Restart() {
+	p.t.Helper()
+	p.Stop()
+	p.Launch()
+	p.WaitReady(60 * time.Second)
+}
+
+// Log returns what the process printed so far.
+func (p *Proc) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.log == nil {
+		return ""
+	}
+	return p.log.String()
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// Eventually polls cond until it returns nil or the timeout passes, then fails with the
+// last error.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last error
+	for {
+		if last = cond(); last == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("condition not met within %s: %v", timeout, last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Env merges maps, later ones winning.
+func Env(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// HTTPBase returns "http://" + addr.
+func HTTPBase(addr string) string { return "http://" + strings.TrimPrefix(addr, "http://") }
