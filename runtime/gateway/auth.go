@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+// Access tokens are verified with go-jose v4: ParseSigned takes the list of acceptable
+// algorithms up front (so alg "none", HS256 keyed with a public key and unknown algorithms are
+// refused before any key is touched), it checks that the key type fits the algorithm (ES256
+// needs a P-256 ECDSA key), and it parses RFC 7517 key sets itself (golang-jwt has no JWKS
+// support and would need a second library).
+var acceptedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA}
+
+// maxTokenLen bounds the work spent on a header before verification.
+const maxTokenLen = 16 << 10
+
+// verifiedToken is a token whose signature and claims were verified.
+type verifiedToken struct {
+	claims bus.AccessTokenClaims
+	scopes []string
+	exp    time.Time
+}
+
+// verifier checks access tokens locally and caches verified ones by the SHA-256 of the token
+// until they expire. Revocation is not the verifier's business: the authentication step checks
+// the state's revoked set on every call, cached or not.
+type verifier struct {
+	jwks     *jwks
+	cache    *lru.Cache[[32]byte, *verifiedToken]
+	issuer   string
+	audience string
+	skew     time.Duration
+	now      func() time.Time
+	m        *metrics
+}
+
+// verify returns the verified token, or nil and why it was refused.
+func (v *verifier) verify(ctx context.Context, raw string) (*verifiedToken, string) {
+	if len(raw) > maxTokenLen {
+		return nil, "The access token is too large"
+	}
+	sum := sha256.Sum256([]byte(raw))
+	now := v.now()
+	if t, ok := v.cache.Get(sum); ok {
+		v.m.tokenCacheHit.Inc()
+		if now.Before(t.exp.Add(v.skew)) {
+			return t, ""
+		}
+		v.cache.Remove(sum)
+		return nil, "The access token has expired"
+	}
+	v.m.tokenCacheMiss.Inc()
+	t, why := v.verifySlow(ctx, raw, now)
+	if t != nil {
+		v.cache.Add(sum, t)
+	}
+	return t, why
+}
+
+// audience decodes aud as RFC 7519 allows: one string or an array.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*a = []string{s}
+		return nil
+	}
+	var ss []string
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return err
+	}
+	*a = ss
+	return nil
+}
+
+type wireClaims struct {
+	bus.AccessTokenClaims
+	Audience audience `json:"aud"`
+}
+
+func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time) (*verifiedToken, string) {
+	tok, err := jwt.ParseSigned(raw, acceptedAlgs)
+	if err != nil {
+		return nil, "The access token is malformed or uses an unaccepted signing algorithm"
+	}
+	if len(tok.Headers) != 1 {
+		return nil, "The access token is malformed"
+	}
+	h := tok.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
+		return nil, "The token is not an access token (typ must be at+jwt)"
+	}
+	if h.KeyID == "" {
+		return nil, "The access token names no signing key (kid)"
+	}
+	key, ok := v.jwks.lookup(ctx, h.KeyID)
+	if !ok {
+		return nil, "The access token is signed with an unknown key"
+	}
+	if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+		return nil, "The access token's algorithm does not match its key"
+	}
+	var wc wireClaims
+	if err := tok.Claims(key.Key, &wc); err != nil {
+		if errors.Is(err, jose.ErrCryptoFailure) {
+			return nil, "The access token's signature is invalid"
+		}
+		return nil, "The access token's claims are malformed"
+	}
+	c := wc.AccessTokenClaims
+	c.Audience = wc.Audience
+	switch {
+	case c.Issuer != v.issuer:
+		return nil, "The access token was issued by an untrusted issuer"
+	case !slices.Contains(c.Audience, v.audience):
+		return nil, "The access token is not meant for this gateway (aud)"
+	case c.ExpiresAt == 0:
+		return nil, "The access token has no expiry"
+	case !now.Before(time.Unix(c.ExpiresAt, 0).Add(v.skew)):
+		return nil, "The access token has expired"
+	case c.NotBefore != 0 && now.Before(time.Unix(c.NotBefore, 0).Add(-v.skew)):
+		return nil, "The access token is not valid yet"
+	case c.JTI == "":
+		return nil, "The access token has no jti"
+	case c.ClientID == "":
+		return nil, "The access token has no client_id"
+	case c.Application == nil || c.Application.ID == "":
+		return nil, "Tokens without an application cannot call APIs"
+	}
+	return &verifiedToken{claims: c, scopes: strings.Fields(c.Scope), exp: time.Unix(c.ExpiresAt, 0)}, ""
+}
+
+// isAccessTokenType accepts RFC 9068's typ, with or without the application/ prefix.
+func isAccessTokenType(typ string) bool {
+	return strings.EqualFold(typ, bus.TokenType) || strings.EqualFold(typ, "application/"+bus.TokenType)
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>" header.
+func bearerToken(h string) (string, bool) {
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	t := strings.TrimSpace(h[len(prefix):])
+	return t, t != ""
+}
+
+// authStep authenticates calls to resources that require it.
+type authStep struct {
+	next http.Handler
+	v    *verifier
+}
+
+func newAuthentication(next http.Handler, v *verifier) (http.Handler, error) {
+	if v == nil {
+		return nil, errors.New("authentication: no verifier")
+	}
+	return &authStep{next: next, v: v}, nil
+}
+
+func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	call := callFrom(r.Context())
+	if !call.Resource.AuthRequired {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	raw, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", bearerChallenge(false))
+		writeError(w, call, errMissingCreds, "Make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN'")
+		return
+	}
+	invalid := func(desc string) {
+		w.Header().Set("WWW-Authenticate", bearerChallenge(true))
+		writeError(w, call, errInvalidCreds, desc)
+	}
+	tok, why := s.v.verify(r.Context(), raw)
+	if tok == nil {
+		invalid(why)
+		return
+	}
+	st := call.st
+	c := &tok.claims
+	if _, revoked := st.revoked.get(c.JTI); revoked {
+		invalid("The access token has been revoked")
+		return
+	}
+	key, ok := st.keys.get(c.ClientID)
+	if !ok {
+		invalid("The access token's consumer key is unknown or was revoked")
+		return
+	}
+	if key.ApplicationID != c.Application.ID {
+		invalid("The access token's consumer key belongs to another application")
+		return
+	}
+	app, ok := st.apps.get(c.Application.ID)
+	if !ok {
+		invalid("The access token's application is unknown")
+		return
+	}
+	call.Claims = c
+	call.scopes = tok.scopes
+	call.ClientID = c.ClientID
+	call.ApplicationID = app.ID
+	call.Application = app
+	call.Username = c.Username
+	if call.Username == "" {
+		call.Username = c.Subject
+	}
+	call.KeyType = key.KeyType
+	if call.KeyType == "" {
+		call.KeyType = c.KeyType
+	}
+	if call.KeyType == "" {
+		call.KeyType = bus.KeyProduction
+	}
+	s.next.ServeHTTP(w, r)
+}

@@ -1,0 +1,225 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+// CallInfo is what the gateway knows about one API call. The router fills the API and
+// resource; authentication, the subscription check and the throttling step add to it as the
+// request goes down the chain. Throttlers read it; they must not keep it after Allow returns.
+type CallInfo struct {
+	Start    time.Time
+	API      *bus.APIDef      // the routed API
+	Resource *bus.ResourceDef // the matched operation; nil when the method did not match
+	Template string           // the matched resource template, e.g. /pets/{id}
+	Method   string
+	ClientIP netip.Addr // after TrustedProxies
+
+	// Set by authentication; zero on resources that need no token.
+	Claims        *bus.AccessTokenClaims
+	ClientID      string
+	ApplicationID string
+	Application   *bus.Application // as the gateway's state knows it
+	Username      string
+	KeyType       string // bus.KeyProduction or bus.KeySandbox
+
+	// Set by the subscription check; nil for PROTOTYPED APIs and open resources.
+	Subscription *bus.Subscription
+
+	// Throttled is set when the Throttler refused the call.
+	Throttled bool
+
+	st          *state
+	entry       *apiEntry
+	resourceRaw string // escaped path after context and version, forwarded as is
+	rawQuery    string
+	allow       string // Allow header for 405 and CORS preflights
+	preflight   bool
+	scopes      []string
+	backendJWT  string
+	errorCode   string
+	clientGone  bool
+
+	rec            recorder
+	body           countingBody
+	pool           *pool
+	endpoint       *endpoint
+	tried          uint64 // bit set of pool endpoints already tried
+	timer          *time.Timer
+	backendLatency time.Duration
+
+	segBuf [16]string
+	offBuf [17]int
+}
+
+// Policy returns a throttling policy from the state the call is served with.
+func (c *CallInfo) Policy(kind, name string) (bus.Policy, bool) {
+	if c.st == nil {
+		return bus.Policy{}, false
+	}
+	p, ok := c.st.policies.get(kind + "/" + name)
+	if !ok {
+		return bus.Policy{}, false
+	}
+	return *p, true
+}
+
+// Status is the HTTP status sent to the client so far (0 before the header is written).
+func (c *CallInfo) status() int {
+	switch {
+	case c.clientGone:
+		return 499
+	case c.rec.status == 0 && c.rec.wrote:
+		return http.StatusOK
+	default:
+		return c.rec.status
+	}
+}
+
+type callKey struct{}
+
+// callFrom returns the call of a request inside the chain.
+func callFrom(ctx context.Context) *CallInfo {
+	c, _ := ctx.Value(callKey{}).(*CallInfo)
+	return c
+}
+
+// buildChain compiles the handler chain of one API. This function alone fixes the order of
+// the steps; a step that does not apply to the API is not in its chain at all.
+//
+//	analytics          one event per call (outermost, so it sees the final status and latency)
+//	cors               preflights answered here; CORS headers on every answer
+//	resource check     404 / 405 (with Allow) when no resource template / method matched
+//	api blocked        503 700700, instead of everything below, for BLOCKED APIs
+//	blocking (pre)     API context, IP, IP range conditions
+//	authentication     JWT access token (only on resources with AuthRequired)
+//	blocking (post)    application and user conditions
+//	subscription       not for PROTOTYPED APIs
+//	scopes             only when some resource has scopes
+//	throttling         only with a Throttler
+//	backend JWT        only with Config.BackendJWT
+//	proxy              the backend
+func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
+	def := e.def
+	needsAuth, needsScopes := false, false
+	for _, r := range def.Resources {
+		needsAuth = needsAuth || r.AuthRequired
+		needsScopes = needsScopes || (r.AuthRequired && len(r.Scopes) > 0)
+	}
+	blocked := def.State == bus.StateBlocked
+	steps := []struct {
+		enabled bool
+		build   func(next http.Handler) (http.Handler, error)
+	}{
+		{g.analytics != nil, func(next http.Handler) (http.Handler, error) { return newAnalyticsStep(next, g.analytics) }},
+		{def.CORS.Enabled, func(next http.Handler) (http.Handler, error) { return newCORS(next, def.CORS) }},
+		{true, newResourceCheck},
+		{blocked, func(http.Handler) (http.Handler, error) { return newAPIBlocked() }},
+		{!blocked, func(next http.Handler) (http.Handler, error) { return newBlocking(next, false) }},
+		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newAuthentication(next, g.verifier) }},
+		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newBlocking(next, true) }},
+		{!blocked && needsAuth && def.State != bus.StatePrototyped, newSubscriptionCheck},
+		{!blocked && needsScopes, newScopeCheck},
+		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
+		{!blocked && needsAuth && g.backendJWT != nil, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
+		{!blocked, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+	}
+	var h http.Handler
+	for i := len(steps) - 1; i >= 0; i-- {
+		if !steps[i].enabled {
+			continue
+		}
+		next, err := steps[i].build(h)
+		if err != nil {
+			return nil, err
+		}
+		h = next
+	}
+	return h, nil
+}
+
+// newResourceCheck answers 404 or 405 when the router found the API but no operation.
+func newResourceCheck(next http.Handler) (http.Handler, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call := callFrom(r.Context())
+		if call.Resource != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if call.allow == "" {
+			writeError(w, call, errNotFound, "No resource of the API matches "+r.Method+" "+call.resourceRawOrRoot())
+			return
+		}
+		w.Header().Set("Allow", call.allow)
+		writeError(w, call, errMethodNotAllowed, "Method "+r.Method+" is not allowed on this resource")
+	}), nil
+}
+
+func (c *CallInfo) resourceRawOrRoot() string {
+	if c.resourceRaw == "" {
+		return "/"
+	}
+	return c.resourceRaw
+}
+
+// newAPIBlocked answers every call of a BLOCKED API.
+func newAPIBlocked() (http.Handler, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, callFrom(r.Context()), errAPIBlocked,
+			"This API has been blocked temporarily. Please try again later or contact the system administrators.")
+	}), nil
+}
+
+// recorder notes the status and size of the answer. It keeps streaming working: Flush and
+// Unwrap reach the server's ResponseWriter (http.ResponseController uses Unwrap).
+type recorder struct {
+	w      http.ResponseWriter
+	status int
+	wrote  bool
+	bytes  int64
+}
+
+func (r *recorder) Header() http.Header { return r.w.Header() }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		r.status = code
+	}
+	r.w.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.w.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	r.wrote = true
+	_ = http.NewResponseController(r.w).Flush()
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
+
+// countingBody counts request body bytes and remembers whether any were read (a request
+// whose body was never read can be retried on another endpoint). Close is left to the server.
+type countingBody struct {
+	rc io.ReadCloser
+	n  atomic.Int64 // the transport may still read while the handler returns
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }

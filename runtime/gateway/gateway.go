@@ -1,0 +1,410 @@
+// Package gateway is Turnpike's data plane: it routes API calls by context, version and
+// resource template, checks blocking conditions, access tokens, subscriptions, scopes and
+// rate limits, and proxies to the backends, emitting one analytics event per call.
+//
+// Everything it knows about APIs, applications, subscriptions, keys and policies arrives as
+// bus.Snapshot and bus.ControlEvent values (see Syncer); it never reads a database. It keeps
+// that state in an immutable value swapped atomically, so requests take no locks, and
+// persists it so that a restart without the control plane still serves.
+package gateway
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+// Deps are the gateway's collaborators. All are optional.
+type Deps struct {
+	Logger *slog.Logger
+	// Registerer receives the gateway's metrics (a private registry when nil).
+	Registerer prometheus.Registerer
+	// Throttler decides rate limits; nil leaves throttling out of every chain.
+	Throttler Throttler
+	// Analytics receives batches of analytics events; nil leaves analytics out of every chain.
+	Analytics AnalyticsPublisher
+	// Transport carries backend and Key Manager calls (default: a tuned http.Transport).
+	Transport http.RoundTripper
+	// HTTPClient fetches the JWKS (default: a client on Transport with a 10 s timeout).
+	HTTPClient *http.Client
+	// BackendJWTKey signs backend JWTs (ECDSA P-256 or Ed25519); required with Config.BackendJWT.
+	BackendJWTKey crypto.Signer
+	// Now is the clock for token expiry, revocation purging and endpoint suspension (default time.Now).
+	Now func() time.Time
+}
+
+// Gateway serves API traffic from the state it was given.
+type Gateway struct {
+	cfg        Config
+	log        *slog.Logger
+	proxyLog   *log.Logger
+	now        func() time.Time
+	metrics    *metrics
+	transport  http.RoundTripper
+	buffers    *bufferPool
+	verifier   *verifier
+	jwks       *jwks
+	throttler  Throttler
+	analytics  *analyticsQueue
+	backendJWT *backendSigner
+	trusted    []netip.Prefix
+	token      http.Handler
+	revoke     http.Handler
+
+	state atomic.Pointer[state]
+	mu    sync.Mutex // serializes state writers (LoadSnapshot, ApplyBatch, purges)
+	gen   uint64     // build generation, under mu
+
+	persistCh chan struct{}
+	persisted atomic.Pointer[state] // the last state written to disk
+	persistMu sync.Mutex            // serializes writes of the state file
+	running   atomic.Bool
+}
+
+// New builds a gateway. It serves nothing (Ready is false) until LoadSnapshot or
+// LoadPersisted gives it a state.
+func New(cfg Config, deps Deps) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("gateway config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	g := &Gateway{cfg: cfg, log: deps.Logger, now: deps.Now, throttler: deps.Throttler, transport: deps.Transport,
+		buffers: &bufferPool{}, persistCh: make(chan struct{}, 1)}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.log = g.log.With("component", "gateway")
+	g.proxyLog = slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
+	if g.now == nil {
+		g.now = time.Now
+	}
+	reg := deps.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("gateway metrics: %w", err)
+	}
+	g.metrics = m
+	if g.transport == nil {
+		g.transport = newTransport(cfg)
+	}
+	client := deps.HTTPClient
+	if client == nil {
+		client = &http.Client{Transport: g.transport, Timeout: 10 * time.Second}
+	}
+	g.trusted, _ = parsePrefixes(cfg.TrustedProxies) // validated
+	cache, err := lru.New[[32]byte, *verifiedToken](cfg.TokenCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	g.jwks = newJWKS(cfg.JWKSURL, client, cfg.JWKSMinRefetch, g.log, m, g.now)
+	g.verifier = &verifier{jwks: g.jwks, cache: cache, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.ClockSkew, now: g.now, m: m}
+	if deps.Analytics != nil {
+		g.analytics = newAnalyticsQueue(deps.Analytics, cfg, m, g.log)
+	}
+	if cfg.BackendJWT {
+		g.backendJWT, err = newBackendSigner(deps.BackendJWTKey, cfg.BackendJWTKeyID, cfg.BackendJWTIssuer, cfg.BackendJWTTTL, cfg.TokenCacheSize, g.now)
+		if err != nil {
+			return nil, err
+		}
+	}
+	g.token = g.newKeyManagerProxy("/oauth2/token")
+	g.revoke = g.newKeyManagerProxy("/oauth2/revoke")
+	return g, nil
+}
+
+// Handler serves API traffic, plus POST /token and /revoke (forwarded to the Key Manager).
+// Health and metrics endpoints are the server's.
+func (g *Gateway) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/token":
+			g.token.ServeHTTP(w, r)
+		case "/revoke":
+			g.revoke.ServeHTTP(w, r)
+		default:
+			g.serveAPI(w, r)
+		}
+	})
+}
+
+// Server returns an http.Server for Handler with the configured listen address and timeouts.
+// It sets no read or write timeout, so bodies may stream.
+func (g *Gateway) Server() *http.Server {
+	return &http.Server{
+		Addr:              g.cfg.Listen,
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
+		IdleTimeout:       g.cfg.IdleTimeout,
+		MaxHeaderBytes:    g.cfg.MaxHeaderBytes,
+		ErrorLog:          g.proxyLog,
+	}
+}
+
+// Ready reports whether the gateway has a state to serve (from a snapshot or the persisted file).
+func (g *Gateway) Ready() bool { return g.state.Load() != nil }
+
+// Revision is the revision of the state being served (0 before Ready).
+func (g *Gateway) Revision() int64 {
+	if st := g.state.Load(); st != nil {
+		return st.rev
+	}
+	return 0
+}
+
+// serveAPI routes a call and runs its API's chain.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	call := &CallInfo{Start: time.Now(), Method: r.Method, rawQuery: r.URL.RawQuery}
+	call.rec.w = w
+	rw := &call.rec
+	defer func() { g.metrics.observe(call, time.Since(call.Start).Seconds()) }()
+
+	st := g.state.Load()
+	if st == nil {
+		writeError(rw, call, errUnavailable, "The gateway has not loaded its state yet")
+		return
+	}
+	call.st = st
+	call.ClientIP = g.clientIP(r)
+	esc := r.URL.EscapedPath()
+	segs, offs, why, ok := parsePath(esc, call.segBuf[:0], call.offBuf[:0])
+	if !ok {
+		writeError(rw, call, errBadRequest, why)
+		return
+	}
+	e, used := st.router.lookup(segs)
+	if e == nil {
+		writeError(rw, call, errNotFound, "No API matches the request path")
+		return
+	}
+	call.entry, call.API = e, e.def
+	call.resourceRaw = esc[offs[used]:]
+	rest := segs[used:]
+	if r.Method == http.MethodOptions && e.def.CORS.Enabled &&
+		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		if _, _, found := e.res.match(rest, http.MethodOptions); found {
+			call.preflight = true
+			call.allow = e.res.allowed(rest)
+			call.Resource = &bus.ResourceDef{Method: http.MethodOptions}
+		}
+	} else {
+		res, tmpl, found := e.res.match(rest, r.Method)
+		call.Resource, call.Template = res, tmpl
+		if res == nil && found {
+			call.allow = e.res.allowed(rest)
+		}
+	}
+	e.handler.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), callKey{}, call)))
+}
+
+// clientIP is the peer's address, or, when the peer is a trusted proxy, the rightmost
+// X-Forwarded-For address that is not.
+func (g *Gateway) clientIP(r *http.Request) netip.Addr {
+	ip := peerIP(r)
+	if !g.isTrusted(ip) {
+		return ip
+	}
+	vals := r.Header.Values("X-Forwarded-For")
+	for i := len(vals) - 1; i >= 0; i-- {
+		parts := strings.Split(vals[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return ip
+			}
+			a = a.Unmap()
+			if !g.isTrusted(a) {
+				return a
+			}
+			ip = a
+		}
+	}
+	return ip
+}
+
+func peerIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func (g *Gateway) isTrusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	return slices.ContainsFunc(g.trusted, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// trustedPeer reports whether the direct peer of r is a trusted proxy.
+func (g *Gateway) trustedPeer(r *http.Request) bool {
+	return len(g.trusted) > 0 && g.isTrusted(peerIP(r))
+}
+
+// LoadSnapshot replaces the state with a snapshot. A snapshot older than the current state is
+// refused with ErrStaleSnapshot (events already applied would be lost); one at the same
+// revision is loaded (it repairs any drift). APIs whose definition did not change keep their
+// compiled chain and endpoint health.
+func (g *Gateway) LoadSnapshot(s bus.Snapshot) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.state.Load()
+	if cur != nil && s.Revision < cur.rev {
+		return fmt.Errorf("%w: snapshot at revision %d, state at %d", ErrStaleSnapshot, s.Revision, cur.rev)
+	}
+	st := g.buildSnapshot(s, cur)
+	g.publish(st)
+	g.metrics.snapshots.Inc()
+	g.log.Info("snapshot loaded", "revision", st.rev, "apis", st.apis.len(), "subscriptions", st.subs.len())
+	return nil
+}
+
+// Apply applies one control event: an event at or below the current revision is ignored
+// (delivery is at least once); the next revision is applied; a later one means events were
+// missed and needSnapshot is true. A gateway without state needs a snapshot first. An event
+// whose payload does not decode is not applied and also asks for a snapshot.
+func (g *Gateway) Apply(ev bus.ControlEvent) (applied bool, needSnapshot bool, err error) {
+	n, need, err := g.ApplyBatch([]bus.ControlEvent{ev})
+	return n > 0, need, err
+}
+
+// ApplyBatch applies events in revision order (the slice is not modified), building one new
+// state for the whole batch. It stops at the first gap or undecodable event.
+func (g *Gateway) ApplyBatch(events []bus.ControlEvent) (applied int, needSnapshot bool, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.state.Load()
+	if cur == nil {
+		return 0, len(events) > 0, nil
+	}
+	evs := slices.Clone(events)
+	slices.SortStableFunc(evs, func(a, b bus.ControlEvent) int {
+		switch {
+		case a.Revision < b.Revision:
+			return -1
+		case a.Revision > b.Revision:
+			return 1
+		}
+		return 0
+	})
+	var b *builder
+	rev := cur.rev
+	for _, ev := range evs {
+		if ev.Revision <= rev {
+			g.metrics.eventsIgnored.Inc()
+			continue
+		}
+		if ev.Revision > rev+1 {
+			g.metrics.eventsGap.Inc()
+			needSnapshot = true
+			break
+		}
+		if b == nil {
+			b = g.newBuilder(cur)
+		}
+		if aerr := b.apply(ev); aerr != nil {
+			err = fmt.Errorf("apply event %d (%s): %w", ev.Revision, ev.Kind, aerr)
+			needSnapshot = true
+			break
+		}
+		rev = ev.Revision
+		applied++
+		g.metrics.eventsApplied.Inc()
+	}
+	if applied > 0 {
+		g.publish(b.finish(rev, cur.takenAt))
+		if b.rotated {
+			g.jwks.invalidate()
+		}
+	}
+	return applied, needSnapshot, err
+}
+
+// publish makes st the served state (g.mu held) and schedules its persistence.
+func (g *Gateway) publish(st *state) {
+	g.state.Store(st)
+	g.metrics.revision.Set(float64(st.rev))
+	select {
+	case g.persistCh <- struct{}{}:
+	default:
+	}
+}
+
+// purgeRevocations drops revocations of tokens that have expired (they fail the expiry check
+// anyway). The revision does not change.
+func (g *Gateway) purgeRevocations() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.state.Load()
+	if cur == nil {
+		return
+	}
+	now := g.now()
+	var expired []string
+	cur.revoked.each(func(jti string, exp time.Time) bool {
+		if !exp.Add(g.cfg.ClockSkew).After(now) {
+			expired = append(expired, jti)
+		}
+		return true
+	})
+	if len(expired) == 0 {
+		return
+	}
+	b := g.newBuilder(cur)
+	for _, j := range expired {
+		b.revoked.del(j)
+	}
+	g.publish(b.finish(cur.rev, cur.takenAt))
+}
+
+// Run runs the gateway's background work until ctx ends: analytics batching, debounced
+// persistence of the state, JWKS refreshes and revocation purging. On return the analytics
+// buffer has been flushed and the latest state persisted. Call it once.
+func (g *Gateway) Run(ctx context.Context) error {
+	if !g.running.CompareAndSwap(false, true) {
+		return errors.New("gateway: Run called twice")
+	}
+	var wg sync.WaitGroup
+	if g.analytics != nil {
+		wg.Go(func() { g.analytics.run(ctx) })
+	}
+	wg.Go(func() { g.persistLoop(ctx) })
+	wg.Go(func() { g.jwks.run(ctx, g.cfg.JWKSRefresh) })
+	wg.Go(func() {
+		t := time.NewTicker(5 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.purgeRevocations()
+			}
+		}
+	})
+	wg.Wait()
+	return nil
+}

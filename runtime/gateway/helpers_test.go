@@ -1,0 +1,335 @@
+package gateway
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+const (
+	testIssuer = "https://km.turnpike.test"
+	testKID    = "k1"
+)
+
+// keyServer is a fake Key Manager: it serves a JWKS and counts fetches.
+type keyServer struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	keys    []jose.JSONWebKey // public keys served
+	fetches atomic.Int64
+	priv    map[string]jose.JSONWebKey // kid → private key (for signing)
+}
+
+func newKeyServer(t testing.TB) *keyServer {
+	t.Helper()
+	ks := &keyServer{priv: map[string]jose.JSONWebKey{}}
+	ks.addECKey(t, testKID)
+	ks.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/oauth2/jwks":
+			ks.fetches.Add(1)
+			ks.mu.Lock()
+			b, _ := json.Marshal(jose.JSONWebKeySet{Keys: ks.keys})
+			ks.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(b)
+		case "/oauth2/token", "/oauth2/revoke":
+			body, _ := io.ReadAll(r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]string{
+				"path": r.URL.Path, "authorization": r.Header.Get("Authorization"), "body": string(body),
+			})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(ks.srv.Close)
+	return ks
+}
+
+// addKey publishes a new signing key (private stays here).
+func (ks *keyServer) addKey(kid string, priv crypto.Signer, alg jose.SignatureAlgorithm) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.priv[kid] = jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(alg)}
+	ks.keys = append(ks.keys, jose.JSONWebKey{Key: priv.Public(), KeyID: kid, Algorithm: string(alg), Use: "sig"})
+}
+
+func (ks *keyServer) addECKey(t testing.TB, kid string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks.addKey(kid, k, jose.ES256)
+}
+
+// tokenSpec describes a token to mint; zero fields take valid defaults.
+type tokenSpec struct {
+	kid      string
+	alg      jose.SignatureAlgorithm
+	typ      string
+	claims   func(c *bus.AccessTokenClaims)
+	signWith *jose.JSONWebKey // overrides the key server's key for kid
+}
+
+func defaultClaims() bus.AccessTokenClaims {
+	now := time.Now()
+	return bus.AccessTokenClaims{
+		Issuer: testIssuer, Subject: "user-1", Audience: []string{bus.DefaultAudience},
+		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Add(-time.Minute).Unix(),
+		JTI: "jti-" + rand.Text(), ClientID: "ck-prod", Scope: "pets:read", Username: "alice",
+		Application: &bus.TokenApplication{ID: "app1", Name: "App One", Owner: "alice", Tier: "Unlimited"},
+		KeyType:     bus.KeyProduction,
+	}
+}
+
+func (ks *keyServer) mint(t testing.TB, spec tokenSpec) string {
+	t.Helper()
+	c := defaultClaims()
+	if spec.claims != nil {
+		spec.claims(&c)
+	}
+	kid := spec.kid
+	if kid == "" {
+		kid = testKID
+	}
+	typ := spec.typ
+	if typ == "" {
+		typ = bus.TokenType
+	}
+	var key jose.JSONWebKey
+	if spec.signWith != nil {
+		key = *spec.signWith
+	} else {
+		ks.mu.Lock()
+		key = ks.priv[kid]
+		ks.mu.Unlock()
+	}
+	key.KeyID = kid
+	alg := spec.alg
+	if alg == "" {
+		alg = jose.SignatureAlgorithm(key.Algorithm)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		t.Fatalf("signer: %v", err)
+	}
+	s, err := jwt.Signed(signer).Claims(c).Serialize()
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return s
+}
+
+// echo is a backend that answers with what it received.
+type echoReply struct {
+	Method     string      `json:"method"`
+	Path       string      `json:"path"`
+	RequestURI string      `json:"requestURI"`
+	Host       string      `json:"host"`
+	Header     http.Header `json:"header"`
+	Body       string      `json:"body"`
+	Backend    string      `json:"backend"`
+}
+
+func newEcho(t testing.TB, name string) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(echoHandler(name))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func echoHandler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Backend", name)
+		_ = json.NewEncoder(w).Encode(echoReply{Method: r.Method, Path: r.URL.Path, RequestURI: r.RequestURI,
+			Host: r.Host, Header: r.Header, Body: string(body), Backend: name})
+	})
+}
+
+// fixture is a gateway with a key server and an echo backend.
+type fixture struct {
+	g       *Gateway
+	h       http.Handler
+	ks      *keyServer
+	backend *httptest.Server
+	reg     *prometheus.Registry
+}
+
+type fixtureOpt func(*Config, *Deps)
+
+func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
+	t.Helper()
+	f := &fixture{ks: newKeyServer(t), backend: newEcho(t, "prod"), reg: prometheus.NewRegistry()}
+	cfg := Config{Issuer: testIssuer, KeyManagerURL: f.ks.srv.URL, JWKSMinRefetch: time.Hour}
+	deps := Deps{Registerer: f.reg}
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	g, err := New(cfg, deps)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.g, f.h = g, g.Handler()
+	return f
+}
+
+// load loads s into the fixture's gateway.
+func (f *fixture) load(t *testing.T, s bus.Snapshot) {
+	t.Helper()
+	if err := f.g.LoadSnapshot(s); err != nil {
+		t.Fatalf("LoadSnapshot: %v", err)
+	}
+}
+
+// petsAPI is the API most tests use.
+func petsAPI(prod ...string) bus.APIDef {
+	return bus.APIDef{
+		ID: "api-pets", Name: "Pets", Context: "/pets", Version: "1.0.0", State: bus.StatePublished,
+		IsDefaultVersion: true, Provider: "bob",
+		Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: prod},
+		Resources: []bus.ResourceDef{
+			{Method: "GET", Path: "/pets", AuthRequired: true},
+			{Method: "GET", Path: "/pets/{id}", AuthRequired: true},
+			{Method: "GET", Path: "/pets/mine", AuthRequired: true},
+			{Method: "DELETE", Path: "/pets/{id}", AuthRequired: true, Scopes: []string{"pets:admin"}},
+			{Method: "POST", Path: "/pets", AuthRequired: true, Scopes: []string{"pets:read", "pets:write"}},
+			{Method: "GET", Path: "/open", AuthRequired: false},
+			{Method: "POST", Path: "/open", AuthRequired: false},
+			{Method: "ANY", Path: "/files/*", AuthRequired: true},
+			{Method: "GET", Path: "/", AuthRequired: false},
+		},
+		Tiers: []string{"Gold"},
+	}
+}
+
+// baseSnapshot: app1 (keys ck-prod, ck-sb) subscribed ACTIVE to the pets API.
+func baseSnapshot(apis ...bus.APIDef) bus.Snapshot {
+	return bus.Snapshot{
+		Revision: 10, TakenAt: time.Now().UTC(), APIs: apis,
+		Applications: []bus.Application{
+			{ID: "app1", Name: "App One", Owner: "alice", Policy: "Unlimited"},
+			{ID: "app2", Name: "App Two", Owner: "carol", Policy: "Unlimited"},
+		},
+		Subscriptions: []bus.Subscription{
+			{ID: "sub1", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: bus.SubActive},
+		},
+		Keys: []bus.Key{
+			{ConsumerKey: "ck-prod", ApplicationID: "app1", KeyType: bus.KeyProduction},
+			{ConsumerKey: "ck-sb", ApplicationID: "app1", KeyType: bus.KeySandbox},
+			{ConsumerKey: "ck-app2", ApplicationID: "app2", KeyType: bus.KeyProduction},
+		},
+	}
+}
+
+// scenario is one HTTP exchange and what must come back.
+type scenario struct {
+	desc        string
+	method      string
+	url         string
+	headers     map[string]string
+	body        string
+	remoteAddr  string
+	wantStatus  int
+	wantBody    []string          // fragments the body must contain
+	notBody     []string          // fragments it must not contain
+	wantHeaders map[string]string // exact values ("" means absent)
+}
+
+func (s scenario) request() *http.Request {
+	m := s.method
+	if m == "" {
+		m = http.MethodGet
+	}
+	var body io.Reader
+	if s.body != "" {
+		body = strings.NewReader(s.body)
+	}
+	r := httptest.NewRequest(m, s.url, body)
+	for k, v := range s.headers {
+		r.Header.Set(k, v)
+	}
+	if s.remoteAddr != "" {
+		r.RemoteAddr = s.remoteAddr
+	}
+	return r
+}
+
+func (s scenario) check(t *testing.T, status int, header http.Header, body string) {
+	t.Helper()
+	if status != s.wantStatus {
+		t.Errorf("status = %d, want %d; body: %s", status, s.wantStatus, body)
+	}
+	for _, frag := range s.wantBody {
+		if !strings.Contains(body, frag) {
+			t.Errorf("body lacks %q: %s", frag, body)
+		}
+	}
+	for _, frag := range s.notBody {
+		if strings.Contains(body, frag) {
+			t.Errorf("body holds %q: %s", frag, body)
+		}
+	}
+	for k, v := range s.wantHeaders {
+		if got := header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+// runScenarios runs scenarios in process against h, in parallel.
+func runScenarios(t *testing.T, h http.Handler, scenarios []scenario) {
+	t.Helper()
+	for _, sc := range scenarios {
+		t.Run(sc.desc, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, sc.request())
+			sc.check(t, rec.Code, rec.Header(), rec.Body.String())
+		})
+	}
+}
+
+func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+// eventually waits for cond, failing the test after a generous deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// event builds a control event at a revision.
+func event(t *testing.T, rev int64, kind bus.Kind, payload any) bus.ControlEvent {
+	t.Helper()
+	ev, err := bus.NewControlEvent(kind, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Revision = rev
+	return ev
+}

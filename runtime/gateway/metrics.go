@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the gateway's Prometheus collectors, registered on the Registerer given to New.
+type metrics struct {
+	requests           *prometheus.CounterVec   // api, method, status class
+	latency            *prometheus.HistogramVec // api
+	backendLatency     *prometheus.HistogramVec // api
+	analyticsDropped   prometheus.Counter
+	analyticsPublished prometheus.Counter
+	analyticsFailed    prometheus.Counter
+	revision           prometheus.Gauge
+	snapshots          prometheus.Counter
+	events             *prometheus.CounterVec // result
+	apiErrors          prometheus.Counter
+	suspensions        prometheus.Counter
+	jwksFetches        *prometheus.CounterVec // result
+	tokenCache         *prometheus.CounterVec // result
+	persistErrors      prometheus.Counter
+
+	// Children resolved once, for the request path.
+	tokenCacheHit, tokenCacheMiss           prometheus.Counter
+	eventsApplied, eventsIgnored, eventsGap prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	const ns, sub = "turnpike", "gateway"
+	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "requests_total", Help: "API calls by API id, method and status class."}, []string{"api", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "request_duration_seconds", Help: "Time from request to response in the gateway, by API id.", Buckets: buckets}, []string{"api"}),
+		backendLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "backend_duration_seconds", Help: "Time to the backend's response headers, by API id.", Buckets: buckets}, []string{"api"}),
+		analyticsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "analytics_dropped_total", Help: "Analytics events dropped because the buffer was full."}),
+		analyticsPublished: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "analytics_published_total", Help: "Analytics events published."}),
+		analyticsFailed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "analytics_publish_failed_total", Help: "Analytics events lost because publishing failed."}),
+		revision: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "state_revision", Help: "Revision of the state the gateway serves."}),
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "snapshots_loaded_total", Help: "Snapshots loaded (fetched or persisted)."}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "control_events_total", Help: "Control events by result: applied, ignored (already applied), gap."}, []string{"result"}),
+		apiErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "api_compile_errors_total", Help: "API runtime definitions that did not compile."}),
+		suspensions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "endpoint_suspensions_total", Help: "Endpoints suspended after repeated connection failures."}),
+		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "jwks_fetches_total", Help: "JWKS fetches by result."}, []string{"result"}),
+		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "token_cache_total", Help: "Verified-token cache lookups by result (hit, miss)."}, []string{"result"}),
+		persistErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "state_persist_errors_total", Help: "Failed writes of the persisted state."}),
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.backendLatency, m.analyticsDropped,
+		m.analyticsPublished, m.analyticsFailed, m.revision, m.snapshots, m.events, m.apiErrors,
+		m.suspensions, m.jwksFetches, m.tokenCache, m.persistErrors} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	m.tokenCacheHit, m.tokenCacheMiss = m.tokenCache.WithLabelValues("hit"), m.tokenCache.WithLabelValues("miss")
+	m.eventsApplied = m.events.WithLabelValues("applied")
+	m.eventsIgnored = m.events.WithLabelValues("ignored")
+	m.eventsGap = m.events.WithLabelValues("gap")
+	return m, nil
+}
+
+// observe records a finished call.
+func (m *metrics) observe(call *CallInfo, elapsedSeconds float64) {
+	api := ""
+	if call.API != nil {
+		api = call.API.ID
+	}
+	m.requests.WithLabelValues(api, methodLabel(call.Method), statusClass(call.status())).Inc()
+	m.latency.WithLabelValues(api).Observe(elapsedSeconds)
+	if call.backendLatency > 0 {
+		m.backendLatency.WithLabelValues(api).Observe(call.backendLatency.Seconds())
+	}
+}
+
+// methodLabel bounds the method label's values.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch,
+		http.MethodHead, http.MethodOptions:
+		return m
+	default:
+		return "OTHER"
+	}
+}
+
+func statusClass(s int) string {
+	switch {
+	case s == 0 || (s >= 200 && s < 300):
+		return "2xx"
+	case s < 200:
+		return "1xx"
+	case s < 400:
+		return "3xx"
+	case s < 500:
+		return "4xx"
+	default:
+		return "5xx"
+	}
+}

@@ -1,0 +1,388 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+// errTimeoutCause cancels a backend call whose response headers did not arrive in time.
+var errTimeoutCause = errors.New("backend timeout")
+
+// maxPoolEndpoints bounds the endpoints of a pool (tried endpoints are a bit set).
+const maxPoolEndpoints = 64
+
+// endpoint is one backend URL with its health.
+type endpoint struct {
+	url            *url.URL
+	rawBase        string // escaped base path without trailing slash
+	failures       atomic.Int32
+	suspendedUntil atomic.Int64 // unix nanoseconds
+}
+
+func (e *endpoint) available(now time.Time) bool {
+	u := e.suspendedUntil.Load()
+	return u == 0 || now.UnixNano() >= u
+}
+
+// setPath sets u's path to the endpoint's base path followed by the request's escaped
+// resource path, byte for byte: what the gateway authorized is what the backend gets.
+func (e *endpoint) setPath(u *url.URL, resourceRaw string) {
+	raw := e.rawBase + resourceRaw
+	if raw == "" {
+		raw = "/"
+	}
+	dec, err := url.PathUnescape(raw)
+	if err != nil { // cannot happen: both parts were validated
+		dec = raw
+	}
+	u.Path = dec
+	if dec == raw {
+		u.RawPath = ""
+	} else {
+		u.RawPath = raw
+	}
+}
+
+// pool is the production or sandbox endpoints of an API.
+type pool struct {
+	typ       string
+	eps       []*endpoint
+	rr        atomic.Uint64
+	threshold int32
+	suspend   time.Duration
+}
+
+func newPool(typ string, urls []string, cfg Config) (*pool, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	if len(urls) > maxPoolEndpoints {
+		return nil, fmt.Errorf("more than %d endpoints", maxPoolEndpoints)
+	}
+	p := &pool{typ: typ, threshold: int32(cfg.FailuresToSuspend), suspend: cfg.SuspendDuration}
+	for _, s := range urls {
+		u, err := parseHTTPURL(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("endpoint: %w", err)
+		}
+		if u.User != nil || u.Fragment != "" {
+			return nil, fmt.Errorf("endpoint %q: userinfo and fragments are not supported", s)
+		}
+		p.eps = append(p.eps, &endpoint{url: u, rawBase: strings.TrimRight(u.EscapedPath(), "/")})
+		if typ == bus.EndpointSingle {
+			break
+		}
+	}
+	return p, nil
+}
+
+// pick chooses the first endpoint of a call: round robin for LOAD_BALANCED, the first
+// available in order otherwise. Suspended endpoints are skipped; nil means all are suspended.
+func (p *pool) pick(now time.Time) (*endpoint, int) {
+	n := len(p.eps)
+	start := 0
+	if p.typ == bus.EndpointLoadBalanced {
+		start = int((p.rr.Add(1) - 1) % uint64(n))
+	}
+	for i := range n {
+		k := (start + i) % n
+		if p.eps[k].available(now) {
+			return p.eps[k], k
+		}
+	}
+	return nil, -1
+}
+
+// next chooses the endpoint to try after a connection failure at index cur: the first
+// available one not tried yet, in order (FAILOVER) or the next round (LOAD_BALANCED). SINGLE
+// has none.
+func (p *pool) next(tried uint64, cur int, now time.Time) (*endpoint, int) {
+	if p.typ == bus.EndpointSingle {
+		return nil, -1
+	}
+	n := len(p.eps)
+	for i := range n {
+		k := i // FAILOVER: the first untried, in order
+		if p.typ == bus.EndpointLoadBalanced {
+			k = (cur + 1 + i) % n
+		}
+		if tried&(1<<k) == 0 && p.eps[k].available(now) {
+			return p.eps[k], k
+		}
+	}
+	return nil, -1
+}
+
+// failed records a connection failure and reports whether it suspended the endpoint.
+func (p *pool) failed(e *endpoint, now time.Time) bool {
+	if e.failures.Add(1) < p.threshold {
+		return false
+	}
+	e.failures.Store(0)
+	e.suspendedUntil.Store(now.Add(p.suspend).UnixNano())
+	return true
+}
+
+func (p *pool) indexOf(e *endpoint) int {
+	for i, x := range p.eps {
+		if x == e {
+			return i
+		}
+	}
+	return -1
+}
+
+// proxyStep sends the call to the backend.
+type proxyStep struct {
+	g       *Gateway
+	api     *bus.APIDef
+	prod    *pool
+	sandbox *pool
+	timeout time.Duration
+	rp      *httputil.ReverseProxy
+}
+
+// newProxy builds the proxy of an API; it is the last step and has no next.
+func (g *Gateway) newProxy(def *bus.APIDef) (http.Handler, error) {
+	typ := def.Endpoints.Type
+	switch typ {
+	case bus.EndpointSingle, bus.EndpointLoadBalanced, bus.EndpointFailover:
+	default:
+		return nil, fmt.Errorf("proxy: unknown endpoint type %q", typ)
+	}
+	prod, err := newPool(typ, def.Endpoints.Production, g.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: production %w", err)
+	}
+	sandbox, err := newPool(typ, def.Endpoints.Sandbox, g.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: sandbox %w", err)
+	}
+	if prod == nil && sandbox == nil {
+		return nil, errors.New("proxy: the API has no endpoints")
+	}
+	if def.Endpoints.TimeoutMs < 0 {
+		return nil, fmt.Errorf("proxy: negative timeout %d ms", def.Endpoints.TimeoutMs)
+	}
+	timeout := g.cfg.DefaultBackendTimeout
+	if def.Endpoints.TimeoutMs > 0 {
+		timeout = time.Duration(def.Endpoints.TimeoutMs) * time.Millisecond
+	}
+	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:       p.rewrite,
+		Transport:     roundTripperFunc(p.roundTrip),
+		FlushInterval: g.cfg.FlushInterval,
+		ErrorLog:      g.proxyLog,
+		BufferPool:    g.buffers,
+		ErrorHandler:  p.errorHandler,
+	}
+	if def.CORS.Enabled {
+		p.rp.ModifyResponse = func(resp *http.Response) error {
+			for _, h := range corsHeaders {
+				resp.Header.Del(h)
+			}
+			return nil
+		}
+	}
+	return p, nil
+}
+
+func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	call := callFrom(r.Context())
+	pl := p.prod
+	switch {
+	case call.KeyType == bus.KeySandbox:
+		if p.sandbox == nil {
+			w.Header().Set("WWW-Authenticate", bearerChallenge(true))
+			writeError(w, call, errInvalidCreds, "Sandbox key offered to an API with no sandbox endpoint")
+			return
+		}
+		pl = p.sandbox
+	case call.Claims != nil:
+		if p.prod == nil {
+			w.Header().Set("WWW-Authenticate", bearerChallenge(true))
+			writeError(w, call, errInvalidCreds, "Production key offered to an API with no production endpoint")
+			return
+		}
+	case pl == nil: // open resource of an API with sandbox endpoints only
+		pl = p.sandbox
+	}
+	maxBody := p.g.cfg.MaxBodyBytes
+	if r.ContentLength > maxBody {
+		writeError(w, call, errTooLarge, fmt.Sprintf("The request body exceeds %d bytes", maxBody))
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		call.body.rc = http.MaxBytesReader(call.rec.w, r.Body, maxBody)
+		r.Body = &call.body
+	}
+	ep, idx := pl.pick(p.g.now())
+	if ep == nil {
+		writeError(w, call, errEndpointSuspended, "Every endpoint of the API is suspended after repeated failures")
+		return
+	}
+	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
+	ctx, cancel := context.WithCancelCause(r.Context())
+	call.timer = time.AfterFunc(p.timeout, func() { cancel(errTimeoutCause) })
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+	call.timer.Stop()
+	cancel(nil)
+}
+
+func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
+	call := callFrom(pr.In.Context())
+	var prior []string
+	if p.g.trustedPeer(pr.In) {
+		prior = append(prior, pr.In.Header.Values("X-Forwarded-For")...)
+	}
+	pr.SetURL(call.endpoint.url)
+	call.endpoint.setPath(pr.Out.URL, call.resourceRaw)
+	if len(prior) > 0 {
+		pr.Out.Header["X-Forwarded-For"] = prior
+	}
+	pr.SetXForwarded()
+	h := pr.Out.Header
+	h.Del("Authorization")
+	h.Del(p.g.cfg.APIKeyHeader)
+	h.Del(BackendJWTHeader)
+	if call.backendJWT != "" {
+		h.Set(BackendJWTHeader, call.backendJWT)
+	}
+}
+
+// roundTrip sends the request, moving to the next endpoint of a FAILOVER or LOAD_BALANCED
+// pool when the connection could not be made and no body byte was read (so nothing reached
+// any backend and the retry is safe for every method).
+func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
+	call := callFrom(req.Context())
+	for {
+		ep := call.endpoint
+		start := time.Now()
+		resp, err := p.g.transport.RoundTrip(req)
+		if err == nil {
+			call.timer.Stop() // headers arrived: the timeout does not cut a streaming body
+			call.backendLatency = time.Since(start)
+			if ep.failures.Load() != 0 {
+				ep.failures.Store(0)
+			}
+			return resp, nil
+		}
+		if !isConnectError(err) || req.Context().Err() != nil {
+			return nil, err
+		}
+		now := p.g.now()
+		if call.pool.failed(ep, now) {
+			p.g.metrics.suspensions.Inc()
+			p.g.log.Warn("endpoint suspended", "api", p.api.ID, "endpoint", ep.url.Redacted(), "for", call.pool.suspend)
+		}
+		if call.body.n.Load() != 0 {
+			return nil, err
+		}
+		next, k := call.pool.next(call.tried, call.pool.indexOf(ep), now)
+		if next == nil {
+			return nil, err
+		}
+		call.tried |= 1 << k
+		call.endpoint = next
+		req = retarget(req, next, call)
+	}
+}
+
+// retarget copies req for another endpoint of the same pool.
+func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
+	r2 := req.WithContext(req.Context())
+	u := *req.URL
+	u.Scheme, u.Host = ep.url.Scheme, ep.url.Host
+	ep.setPath(&u, call.resourceRaw)
+	switch {
+	case ep.url.RawQuery == "":
+		u.RawQuery = call.rawQuery
+	case call.rawQuery == "":
+		u.RawQuery = ep.url.RawQuery
+	default:
+		u.RawQuery = ep.url.RawQuery + "&" + call.rawQuery
+	}
+	r2.URL = &u
+	r2.Host = ""
+	if req.Body != nil {
+		// The failed attempt closed its body (ReverseProxy makes Close final); nothing of it was
+		// read, so the next attempt reads the same stream afresh.
+		r2.Body = attemptBody{&call.body}
+	}
+	return r2
+}
+
+// attemptBody gives a retried attempt the request body again.
+type attemptBody struct{ b *countingBody }
+
+func (a attemptBody) Read(p []byte) (int, error) { return a.b.Read(p) }
+func (a attemptBody) Close() error               { return nil }
+
+func (p *proxyStep) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	call := callFrom(r.Context())
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(context.Cause(r.Context()), errTimeoutCause):
+		writeError(w, call, errBackendTimeout, fmt.Sprintf("The backend did not answer within %s", p.timeout))
+	case r.Context().Err() != nil:
+		call.clientGone = true // the client went away: nobody to answer
+	case errors.As(err, &tooBig):
+		writeError(w, call, errTooLarge, fmt.Sprintf("The request body exceeds %d bytes", tooBig.Limit))
+	case isConnectError(err):
+		writeError(w, call, errBackendConnect, "The backend could not be reached")
+	default:
+		writeError(w, call, errBackendClosed, "The backend connection failed")
+	}
+	p.g.log.Debug("backend call failed", "api", p.api.ID, "endpoint", call.endpoint.url.Redacted(), "err", err)
+}
+
+// isConnectError reports whether err happened while connecting (so nothing was sent).
+func isConnectError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// bufferPool lends the reverse proxies their copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// newTransport is the shared, tuned backend transport. It ignores proxy environment variables
+// and never asks for compression (encodings pass through untouched).
+func newTransport(cfg Config) *http.Transport {
+	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           d.DialContext,
+		MaxIdleConns:          4 * cfg.MaxIdleConnsPerHost,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
+		MaxConnsPerHost:       cfg.MaxConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+	}
+}

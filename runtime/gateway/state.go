@@ -1,0 +1,456 @@
+package gateway
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+// ErrStaleSnapshot is returned by LoadSnapshot for a snapshot older than the current state.
+var ErrStaleSnapshot = errors.New("snapshot is older than the gateway state")
+
+// state is everything the request path knows, at one revision. It is never modified once
+// published through Gateway.state: a change builds a new state that shares every unchanged
+// part (compiled API chains, table shards, trie nodes) with the old one.
+type state struct {
+	rev      int64
+	takenAt  time.Time
+	apis     *table[string, *apiEntry]
+	router   *ctxNode
+	apps     *table[string, *bus.Application]
+	subs     *table[subKey, *bus.Subscription]
+	subIDs   *table[string, subKey]
+	keys     *table[string, *bus.Key]
+	revoked  *table[string, time.Time] // jti → the token's expiry
+	policies *table[string, *bus.Policy]
+	blocking *blockSet
+}
+
+type subKey struct{ app, api string }
+
+// apiEntry is a deployed API with its compiled resource trie and handler chain. It is reused
+// across state changes for as long as the API's definition does not change.
+type apiEntry struct {
+	def      *bus.APIDef
+	ctxSegs  []string
+	routable bool
+	res      *resNode
+	handler  http.Handler
+}
+
+// blockSet is the compiled form of the blocking conditions.
+type blockSet struct {
+	byID   map[string]bus.BlockingCondition
+	active bool
+	apis   map[string]bool // API context, with or without /version
+	apps   map[string]bool
+	users  map[string]bool
+	ips    map[netip.Addr]bool
+	ranges []netip.Prefix
+}
+
+var emptyBlockSet = &blockSet{}
+
+func compileBlocking(byID map[string]bus.BlockingCondition) *blockSet {
+	b := &blockSet{byID: byID, apis: map[string]bool{}, apps: map[string]bool{}, users: map[string]bool{}, ips: map[netip.Addr]bool{}}
+	for _, c := range byID {
+		if !c.Enabled {
+			continue
+		}
+		v := strings.TrimSpace(c.Value)
+		switch strings.ToUpper(c.Type) {
+		case "API":
+			b.apis["/"+strings.Trim(v, "/")] = true
+		case "APPLICATION":
+			b.apps[v] = true
+		case "USER":
+			b.users[v] = true
+		case "IP":
+			if a, err := netip.ParseAddr(v); err == nil {
+				b.ips[a.Unmap()] = true
+			}
+		case "IP_RANGE":
+			// A CIDR (or a bare address). WSO2's "start-end" ranges are not supported.
+			if p, err := netip.ParsePrefix(v); err == nil {
+				b.ranges = append(b.ranges, p.Masked())
+			} else if r, ok := parseIPRange(v); ok {
+				b.ranges = append(b.ranges, r)
+			}
+		default:
+			continue
+		}
+		b.active = true
+	}
+	return b
+}
+
+// parseIPRange accepts a bare address in an IP_RANGE condition as a single-address prefix.
+func parseIPRange(v string) (netip.Prefix, bool) {
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+func (b *blockSet) ipBlocked(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	if b.ips[ip] {
+		return true
+	}
+	for _, p := range b.ranges {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// builder derives a new state from a previous one within one build generation.
+type builder struct {
+	g        *Gateway
+	prev     *state
+	gen      uint64
+	apis     *tableTx[string, *apiEntry]
+	router   *routerTx
+	apps     *tableTx[string, *bus.Application]
+	subs     *tableTx[subKey, *bus.Subscription]
+	subIDs   *tableTx[string, subKey]
+	keys     *tableTx[string, *bus.Key]
+	revoked  *tableTx[string, time.Time]
+	policies *tableTx[string, *bus.Policy]
+	blocking map[string]bus.BlockingCondition // nil: unchanged
+	rotated  bool                             // a signing-keys-rotated event was applied
+}
+
+func emptyState() *state {
+	return &state{
+		apis: newTable[string, *apiEntry](), apps: newTable[string, *bus.Application](),
+		subs: newTable[subKey, *bus.Subscription](), subIDs: newTable[string, subKey](),
+		keys: newTable[string, *bus.Key](), revoked: newTable[string, time.Time](),
+		policies: newTable[string, *bus.Policy](), blocking: emptyBlockSet,
+	}
+}
+
+// newBuilder starts a build on base. gen must be unique (Gateway.mu held).
+func (g *Gateway) newBuilder(base *state) *builder {
+	g.gen++
+	gen := g.gen
+	return &builder{
+		g: g, prev: base, gen: gen,
+		apis: base.apis.begin(gen), router: &routerTx{gen: gen, root: base.router},
+		apps: base.apps.begin(gen), subs: base.subs.begin(gen), subIDs: base.subIDs.begin(gen),
+		keys: base.keys.begin(gen), revoked: base.revoked.begin(gen), policies: base.policies.begin(gen),
+	}
+}
+
+func (b *builder) finish(rev int64, takenAt time.Time) *state {
+	bs := b.prev.blocking
+	if b.blocking != nil {
+		bs = compileBlocking(b.blocking)
+	}
+	return &state{
+		rev: rev, takenAt: takenAt,
+		apis: b.apis.done(), router: b.router.root, apps: b.apps.done(), subs: b.subs.done(),
+		subIDs: b.subIDs.done(), keys: b.keys.done(), revoked: b.revoked.done(),
+		policies: b.policies.done(), blocking: bs,
+	}
+}
+
+// deployAPI compiles (or reuses, when the definition is unchanged in reuse) and routes an API.
+// An API in a lifecycle state that is not served (CREATED, RETIRED, ...) is undeployed.
+func (b *builder) deployAPI(def bus.APIDef, reuse *state) {
+	switch normalizeAPI(def).State {
+	case bus.StatePublished, bus.StatePrototyped, bus.StateBlocked, bus.StateDeprecated:
+	default:
+		b.undeployAPI(def.ID)
+		return
+	}
+	if reuse != nil {
+		if old, ok := reuse.apis.get(def.ID); ok && reflect.DeepEqual(*old.def, normalizeAPI(def)) {
+			b.putAPI(old)
+			return
+		}
+	}
+	b.putAPI(b.g.compileAPI(def))
+}
+
+func (b *builder) putAPI(e *apiEntry) {
+	if old, ok := b.apis.get(e.def.ID); ok {
+		if old == e {
+			return
+		}
+		if old.routable {
+			b.router.remove(old)
+		}
+	}
+	b.apis.set(e.def.ID, e)
+	if e.routable {
+		b.router.add(e)
+	}
+}
+
+func (b *builder) undeployAPI(id string) {
+	old, ok := b.apis.get(id)
+	if !ok {
+		return
+	}
+	if old.routable {
+		b.router.remove(old)
+	}
+	b.apis.del(id)
+}
+
+func (b *builder) putSubscription(s bus.Subscription) {
+	k := subKey{app: s.ApplicationID, api: s.APIID}
+	if oldKey, ok := b.subIDs.get(s.ID); ok && oldKey != k {
+		b.subs.del(oldKey)
+	}
+	b.subs.set(k, &s)
+	b.subIDs.set(s.ID, k)
+}
+
+func (b *builder) deleteSubscription(id string) {
+	if k, ok := b.subIDs.get(id); ok {
+		if cur, ok := b.subs.get(k); ok && cur.ID == id {
+			b.subs.del(k)
+		}
+		b.subIDs.del(id)
+	}
+}
+
+func (b *builder) blockingForWrite() map[string]bus.BlockingCondition {
+	if b.blocking == nil {
+		b.blocking = make(map[string]bus.BlockingCondition, len(b.prev.blocking.byID)+1)
+		for k, v := range b.prev.blocking.byID {
+			b.blocking[k] = v
+		}
+	}
+	return b.blocking
+}
+
+// apply applies one event. It decodes before it changes anything, so a failed event leaves
+// the build as it was.
+func (b *builder) apply(ev bus.ControlEvent) error {
+	switch ev.Kind {
+	case bus.KindAPIDeployed:
+		var def bus.APIDef
+		if err := ev.Decode(&def); err != nil {
+			return err
+		}
+		if def.ID == "" {
+			return fmt.Errorf("%s at revision %d: api without id", ev.Kind, ev.Revision)
+		}
+		b.deployAPI(def, b.prev)
+	case bus.KindAPIUndeployed:
+		var d bus.Deleted
+		if err := ev.Decode(&d); err != nil {
+			return err
+		}
+		b.undeployAPI(d.ID)
+	case bus.KindApplicationUpserted:
+		var a bus.Application
+		if err := ev.Decode(&a); err != nil {
+			return err
+		}
+		b.apps.set(a.ID, &a)
+	case bus.KindApplicationDeleted:
+		var d bus.Deleted
+		if err := ev.Decode(&d); err != nil {
+			return err
+		}
+		b.apps.del(d.ID)
+	case bus.KindSubscriptionUpserted:
+		var s bus.Subscription
+		if err := ev.Decode(&s); err != nil {
+			return err
+		}
+		b.putSubscription(s)
+	case bus.KindSubscriptionDeleted:
+		var d bus.Deleted
+		if err := ev.Decode(&d); err != nil {
+			return err
+		}
+		b.deleteSubscription(d.ID)
+	case bus.KindKeyUpserted:
+		var k bus.Key
+		if err := ev.Decode(&k); err != nil {
+			return err
+		}
+		b.keys.set(k.ConsumerKey, &k)
+	case bus.KindKeyDeleted:
+		var d bus.Deleted
+		if err := ev.Decode(&d); err != nil {
+			return err
+		}
+		b.keys.del(d.ID)
+	case bus.KindTokenRevoked:
+		var r bus.Revocation
+		if err := ev.Decode(&r); err != nil {
+			return err
+		}
+		if r.JTI != "" {
+			b.revoked.set(r.JTI, r.ExpiresAt)
+		}
+	case bus.KindPolicyUpserted:
+		var p bus.Policy
+		if err := ev.Decode(&p); err != nil {
+			return err
+		}
+		b.policies.set(p.ID(), &p)
+	case bus.KindPolicyDeleted:
+		var d bus.Deleted
+		if err := ev.Decode(&d); err != nil {
+			return err
+		}
+		b.policies.del(d.ID)
+	case bus.KindBlockingConditionUpsert:
+		var c bus.BlockingCondition
+		if err := ev.Decode(&c); err != nil {
+			return err
+		}
+		b.blockingForWrite()[c.ID] = c
+	case bus.KindBlockingConditionDeleted:
+		var d bus.Deleted
+		if err := ev.Decode(&d); err != nil {
+			return err
+		}
+		if _, ok := b.prev.blocking.byID[d.ID]; ok || b.blocking != nil {
+			delete(b.blockingForWrite(), d.ID)
+		}
+	case bus.KindSigningKeysRotated:
+		b.rotated = true
+	default:
+		// A kind this gateway does not know (a newer control plane, or one meant for traffic
+		// managers): the revision still advances.
+	}
+	return nil
+}
+
+// buildSnapshot builds a state from a snapshot, reusing compiled APIs of prev whose
+// definitions did not change.
+func (g *Gateway) buildSnapshot(s bus.Snapshot, prev *state) *state {
+	b := g.newBuilder(emptyState())
+	for _, def := range s.APIs {
+		if def.ID == "" {
+			continue
+		}
+		b.deployAPI(def, prev)
+	}
+	for i := range s.Applications {
+		b.apps.set(s.Applications[i].ID, &s.Applications[i])
+	}
+	for _, sub := range s.Subscriptions {
+		b.putSubscription(sub)
+	}
+	for i := range s.Keys {
+		b.keys.set(s.Keys[i].ConsumerKey, &s.Keys[i])
+	}
+	now := g.now()
+	for _, r := range s.Revocations {
+		if r.JTI != "" && r.ExpiresAt.Add(g.cfg.ClockSkew).After(now) {
+			b.revoked.set(r.JTI, r.ExpiresAt)
+		}
+	}
+	for i := range s.Policies {
+		b.policies.set(s.Policies[i].ID(), &s.Policies[i])
+	}
+	bc := make(map[string]bus.BlockingCondition, len(s.BlockingConditions))
+	for _, c := range s.BlockingConditions {
+		bc[c.ID] = c
+	}
+	b.blocking = bc
+	return b.finish(s.Revision, s.TakenAt)
+}
+
+// snapshot exports the state as a bus.Snapshot (sorted, for stable files).
+func (st *state) snapshot() bus.Snapshot {
+	s := bus.Snapshot{Revision: st.rev, TakenAt: st.takenAt}
+	st.apis.each(func(_ string, e *apiEntry) bool { s.APIs = append(s.APIs, *e.def); return true })
+	slices.SortFunc(s.APIs, func(a, b bus.APIDef) int { return cmp.Compare(a.ID, b.ID) })
+	st.apps.each(func(_ string, a *bus.Application) bool { s.Applications = append(s.Applications, *a); return true })
+	slices.SortFunc(s.Applications, func(a, b bus.Application) int { return cmp.Compare(a.ID, b.ID) })
+	st.subs.each(func(_ subKey, v *bus.Subscription) bool { s.Subscriptions = append(s.Subscriptions, *v); return true })
+	slices.SortFunc(s.Subscriptions, func(a, b bus.Subscription) int { return cmp.Compare(a.ID, b.ID) })
+	st.keys.each(func(_ string, k *bus.Key) bool { s.Keys = append(s.Keys, *k); return true })
+	slices.SortFunc(s.Keys, func(a, b bus.Key) int { return cmp.Compare(a.ConsumerKey, b.ConsumerKey) })
+	st.revoked.each(func(j string, exp time.Time) bool {
+		s.Revocations = append(s.Revocations, bus.Revocation{JTI: j, ExpiresAt: exp})
+		return true
+	})
+	slices.SortFunc(s.Revocations, func(a, b bus.Revocation) int { return cmp.Compare(a.JTI, b.JTI) })
+	st.policies.each(func(_ string, p *bus.Policy) bool { s.Policies = append(s.Policies, *p); return true })
+	slices.SortFunc(s.Policies, func(a, b bus.Policy) int { return cmp.Compare(a.ID(), b.ID()) })
+	for _, c := range st.blocking.byID {
+		s.BlockingConditions = append(s.BlockingConditions, c)
+	}
+	slices.SortFunc(s.BlockingConditions, func(a, b bus.BlockingCondition) int { return cmp.Compare(a.ID, b.ID) })
+	return s
+}
+
+// normalizeAPI returns the definition as the gateway stores it: context with one leading
+// slash and no trailing slash, endpoint type and state upper-cased (empty means SINGLE and
+// PUBLISHED).
+func normalizeAPI(def bus.APIDef) bus.APIDef {
+	def.Context = "/" + strings.Trim(def.Context, "/")
+	def.Endpoints.Type = strings.ToUpper(def.Endpoints.Type)
+	if def.Endpoints.Type == "" {
+		def.Endpoints.Type = bus.EndpointSingle
+	}
+	def.State = strings.ToUpper(def.State)
+	if def.State == "" {
+		def.State = bus.StatePublished
+	}
+	return def
+}
+
+// compileAPI builds the routes and handler chain of an API. A definition that does not compile
+// is still recorded (and, when its context is valid, routed) with a handler that answers 500,
+// so that the revision advances and the problem is visible.
+func (g *Gateway) compileAPI(raw bus.APIDef) *apiEntry {
+	def := normalizeAPI(raw)
+	e := &apiEntry{def: &def}
+	fail := func(err error) *apiEntry {
+		g.metrics.apiErrors.Inc()
+		g.log.Error("api runtime definition does not compile", "api", def.ID, "context", def.Context, "version", def.Version, "err", err)
+		e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, callFrom(r.Context()), errInternal, "The API's runtime definition is invalid")
+		})
+		if e.res == nil {
+			e.res = &resNode{wildcard: &resEnd{template: "/*", any: &bus.ResourceDef{Method: "ANY", Path: "/*"}}}
+		}
+		return e
+	}
+	segs, err := contextSegments(def.Context)
+	if err != nil {
+		e.res = &resNode{}
+		return fail(err)
+	}
+	e.ctxSegs = segs
+	if def.Version == "" || strings.Contains(def.Version, "/") || checkTemplateSegment(def.Version) != nil {
+		return fail(fmt.Errorf("invalid version %q", def.Version))
+	}
+	e.routable = true
+	res, err := buildResources(def.Resources)
+	if err != nil {
+		return fail(err)
+	}
+	e.res = res
+	h, err := g.buildChain(e)
+	if err != nil {
+		return fail(err)
+	}
+	e.handler = h
+	return e
+}

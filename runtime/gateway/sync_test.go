@@ -1,0 +1,289 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+)
+
+// controlPlane is a fake control plane: a reference gateway holds the authoritative state,
+// its snapshots are served by fetch, and its events can be published on a Watermill topic.
+type controlPlane struct {
+	t       *testing.T
+	ref     *fixture
+	pub     message.Publisher
+	topic   string
+	fetches atomic.Int32
+	failFor int32         // the first failFor fetches fail
+	fixed   *bus.Snapshot // when set, fetch always returns it
+}
+
+func newControlPlane(t *testing.T, pub message.Publisher, topic string) *controlPlane {
+	cp := &controlPlane{t: t, ref: newFixture(t), pub: pub, topic: topic}
+	cp.ref.load(t, baseSnapshot(petsAPI("http://127.0.0.1:9")))
+	return cp
+}
+
+func (cp *controlPlane) fetch(ctx context.Context) (bus.Snapshot, error) {
+	n := cp.fetches.Add(1)
+	if n <= cp.failFor {
+		return bus.Snapshot{}, errors.New("control plane down")
+	}
+	if cp.fixed != nil {
+		return *cp.fixed, nil
+	}
+	return cp.ref.g.state.Load().snapshot(), nil
+}
+
+// commit applies events to the authoritative state (without publishing them).
+func (cp *controlPlane) commit(evs ...bus.ControlEvent) {
+	cp.t.Helper()
+	for _, ev := range evs {
+		if applied, _, err := cp.ref.g.Apply(ev); !applied || err != nil {
+			cp.t.Fatalf("control plane apply %d: %v %v", ev.Revision, applied, err)
+		}
+	}
+}
+
+func (cp *controlPlane) publish(evs ...bus.ControlEvent) {
+	cp.t.Helper()
+	for _, ev := range evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			cp.t.Fatal(err)
+		}
+		if err := cp.pub.Publish(cp.topic, message.NewMessage(watermill.NewUUID(), b)); err != nil {
+			cp.t.Fatal(err)
+		}
+	}
+}
+
+// startSyncer runs a syncer for a fresh gateway and stops it at cleanup.
+func startSyncer(t *testing.T, g *Gateway, fetch SnapshotFetcher, sub Subscriber, cfg SyncerConfig) {
+	t.Helper()
+	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	s, err := NewSyncer(g, fetch, sub, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Syncer.Run did not return after cancel")
+		}
+	})
+}
+
+func newPubSub(t *testing.T) *gochannel.GoChannel {
+	ps := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 16}, watermill.NopLogger{})
+	t.Cleanup(func() { _ = ps.Close() })
+	return ps
+}
+
+func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
+	t.Parallel()
+	ps := newPubSub(t)
+	// Events go to "raw"; a router whose handler is wrapped in Watermill's Duplicator
+	// middleware forwards every event twice to the control topic.
+	router, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router.AddMiddleware(middleware.Duplicator)
+	router.AddHandler("duplicate", "raw", ps, bus.TopicControl, ps, func(m *message.Message) ([]*message.Message, error) {
+		return []*message.Message{message.NewMessage(watermill.NewUUID(), m.Payload)}, nil
+	})
+	rctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go func() { _ = router.Run(rctx) }()
+	<-router.Running()
+
+	cp := newControlPlane(t, ps, "raw")
+	base := cp.ref.g.state.Load().snapshot()
+	cp.fixed = &base // the syncer must get everything after revision 10 from events
+	cp.failFor = 2   // and the control plane is down at first
+	evs := eventStream(t, "http://127.0.0.1:9")
+	cp.commit(evs...)
+	last := evs[len(evs)-1].Revision
+
+	g := newFixture(t).g
+	startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: time.Minute})
+	eventually(t, "the snapshot after two failed fetches", func() bool { return g.Revision() == 10 })
+	if n := cp.fetches.Load(); n != 3 {
+		t.Fatalf("fetches = %d, want 3 (two failures, one success)", n)
+	}
+
+	shuffled := append([]bus.ControlEvent{}, evs...)
+	rand.New(rand.NewPCG(42, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	cp.publish(shuffled...)
+	eventually(t, "all events applied", func() bool { return g.Revision() == last })
+	if got, want := snapshotJSON(t, g), snapshotJSON(t, cp.ref.g); got != want {
+		t.Fatalf("state after duplicated, shuffled delivery differs:\n got %s\nwant %s", got, want)
+	}
+	if n := cp.fetches.Load(); n != 3 {
+		t.Fatalf("reordering caused snapshot fetches: %d", n)
+	}
+
+	// An event older than the state is ignored; the next one applies.
+	cp.publish(event(t, 12, bus.KindApplicationUpserted, bus.Application{ID: "stale"}))
+	next := event(t, last+1, bus.KindApplicationUpserted, bus.Application{ID: "fresh"})
+	cp.commit(next)
+	cp.publish(next)
+	eventually(t, "the next event", func() bool { return g.Revision() == last+1 })
+	st := g.state.Load()
+	if _, ok := st.apps.get("stale"); ok {
+		t.Fatal("an event older than the state was applied")
+	}
+	if _, ok := st.apps.get("fresh"); !ok {
+		t.Fatal("the next event was not applied")
+	}
+}
+
+func TestSyncerGapFetchesSnapshot(t *testing.T) {
+	t.Parallel()
+	ps := newPubSub(t)
+	cp := newControlPlane(t, ps, bus.TopicControl)
+	g := newFixture(t).g
+	startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
+	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
+
+	evs := eventStream(t, "http://127.0.0.1:9")[:3] // 11, 12, 13
+	cp.commit(evs...)
+	cp.publish(evs[0], evs[2]) // 12 is lost
+	eventually(t, "revision 13 through a snapshot", func() bool { return g.Revision() == 13 })
+	if n := cp.fetches.Load(); n != 2 {
+		t.Fatalf("fetches = %d, want 2", n)
+	}
+	if got, want := snapshotJSON(t, g), snapshotJSON(t, cp.ref.g); got != want {
+		t.Fatalf("state differs:\n got %s\nwant %s", got, want)
+	}
+}
+
+// flakySubscriber lets a test cut the current subscription, as a lost connection would.
+type flakySubscriber struct {
+	inner Subscriber
+	mu    sync.Mutex
+	cut   context.CancelFunc
+	subs  atomic.Int32
+}
+
+func (f *flakySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	ch, err := f.inner.Subscribe(sctx, topic)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	f.mu.Lock()
+	f.cut = cancel
+	f.mu.Unlock()
+	f.subs.Add(1)
+	return ch, nil
+}
+
+func (f *flakySubscriber) disconnect() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cut()
+}
+
+func TestSyncerResubscribesAndResnapshotsAfterLostSubscription(t *testing.T) {
+	t.Parallel()
+	ps := newPubSub(t)
+	cp := newControlPlane(t, ps, bus.TopicControl)
+	sub := &flakySubscriber{inner: ps}
+	g := newFixture(t).g
+	startSyncer(t, g, cp.fetch, sub, SyncerConfig{GapTimeout: time.Minute})
+	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
+
+	evs := eventStream(t, "http://127.0.0.1:9")
+	cp.commit(evs[:2]...) // published while the gateway was not listening
+	sub.disconnect()
+	eventually(t, "resubscription and a fresh snapshot", func() bool { return g.Revision() == 12 })
+	if s, f := sub.subs.Load(), cp.fetches.Load(); s != 2 || f != 2 {
+		t.Fatalf("subscriptions = %d, fetches = %d; want 2 and 2", s, f)
+	}
+	cp.commit(evs[2])
+	cp.publish(evs[2])
+	eventually(t, "an event on the new subscription", func() bool { return g.Revision() == 13 })
+}
+
+func TestSyncerServesPersistedStateWhileControlPlaneIsDown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := newFixture(t, func(c *Config, _ *Deps) { c.DataDir = dir })
+	first.load(t, baseSnapshot(petsAPI(first.backend.URL)))
+	if err := first.g.Persist(); err != nil {
+		t.Fatal(err)
+	}
+
+	ps := newPubSub(t)
+	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp.failFor = 1 << 30 // never answers
+	f := newFixture(t, func(c *Config, _ *Deps) { c.DataDir = dir })
+	startSyncer(t, f.g, cp.fetch, ps, SyncerConfig{})
+	eventually(t, "the persisted state", f.g.Ready)
+	eventually(t, "fetch retries", func() bool { return cp.fetches.Load() >= 3 })
+	if rec := serve(f.h, get("/pets/1.0.0/open", "")); rec.Code != 200 || f.g.Revision() != 10 {
+		t.Fatalf("persisted state not served: %d rev %d", rec.Code, f.g.Revision())
+	}
+}
+
+func TestHTTPSnapshotFetcher(t *testing.T) {
+	t.Parallel()
+	cp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/internal/snapshot" || r.Header.Get("Authorization") != "Bearer s3cret" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(baseSnapshot(petsAPI("http://127.0.0.1:9")))
+	}))
+	t.Cleanup(cp.Close)
+	tests := []struct {
+		desc, base, token string
+		wantErr           string
+	}{
+		{desc: "ok", base: cp.URL, token: "s3cret"},
+		{desc: "ok with trailing slash", base: cp.URL + "/", token: "s3cret"},
+		{desc: "wrong token", base: cp.URL, token: "nope", wantErr: "401"},
+		{desc: "unreachable", base: refusedURL(t), token: "s3cret", wantErr: "refused"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			s, err := NewHTTPSnapshotFetcher(tc.base, tc.token, nil)(t.Context())
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || s.Revision != 10 || len(s.APIs) != 1 {
+				t.Fatalf("snapshot: %v rev=%d apis=%d", err, s.Revision, len(s.APIs))
+			}
+		})
+	}
+}
