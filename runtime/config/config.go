@@ -53,6 +53,9 @@ type Config struct {
 	AdminPassword string `toml:"admin_password"`
 	InternalToken string `toml:"internal_token"`
 	ControlPlane  string `toml:"control_plane"` // where gateways and traffic managers find it
+	// KeyManager is where gateways fetch the JWKS and forward /token and /revoke; defaults
+	// to ControlPlane.
+	KeyManager string `toml:"key_manager"`
 
 	DB    DBConfig `toml:"db"`
 	Bus   string   `toml:"bus"`   // gochannel, sql, redis://host:port, nats://host:port
@@ -60,6 +63,10 @@ type Config struct {
 
 	LogLevel  string `toml:"log_level"`
 	LogFormat string `toml:"log_format"` // text or json
+
+	// derived records which URLs were derived from listen addresses (and so follow the
+	// ports actually bound, for ":0" listeners).
+	derived map[string]bool
 
 	GraphQL  GraphQLConfig  `toml:"graphql"`
 	Sessions SessionsConfig `toml:"sessions"`
@@ -97,6 +104,9 @@ type TokensConfig struct {
 	AccessTTL  Duration `toml:"access_ttl"`
 	RefreshTTL Duration `toml:"refresh_ttl"`
 	Audience   string   `toml:"audience"`
+	// Issuer is the iss of access tokens: the control plane's public URL by default; on a
+	// gateway, the control plane URL.
+	Issuer string `toml:"issuer"`
 	// EncryptionKey (base64, 32 bytes) encrypts signing keys at rest; derived from a file in
 	// the data directory when empty.
 	EncryptionKey string `toml:"encryption_key"`
@@ -259,20 +269,39 @@ func applyEnv(c *Config, getenv func(string) string) error {
 
 // derive fills settings that default from others.
 func (c *Config) derive() {
+	c.derived = map[string]bool{
+		"public": c.PublicURL == "", "gateways": len(c.GatewayURLs) == 0, "cp": c.ControlPlane == "",
+		"km": c.KeyManager == "", "issuer": c.Tokens.Issuer == "",
+	}
+	c.deriveURLs()
 	for _, p := range []*string{&c.DB.UserDB, &c.DB.APIMgtDB, &c.DB.RegDB, &c.DB.StatDB, &c.DB.MBStoreDB} {
 		if *p == "" {
 			*p = c.DB.All
 		}
 	}
-	if c.PublicURL == "" {
+}
+
+// deriveURLs fills the URLs that default from listen addresses.
+func (c *Config) deriveURLs() {
+	if c.derived["public"] {
 		c.PublicURL = "http://" + hostPort(c.Listen)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if len(c.GatewayURLs) == 0 {
+	if c.derived["gateways"] {
 		c.GatewayURLs = []string{"http://" + hostPort(c.GatewayListen)}
 	}
-	if c.ControlPlane == "" {
+	if c.derived["cp"] {
 		c.ControlPlane = "http://" + hostPort(c.Listen)
+	}
+	c.ControlPlane = strings.TrimRight(c.ControlPlane, "/")
+	if c.derived["km"] {
+		c.KeyManager = c.ControlPlane
+	}
+	if c.derived["issuer"] {
+		c.Tokens.Issuer = c.PublicURL
+		if c.Profile == ProfileGateway || c.Profile == ProfileTrafficManager {
+			c.Tokens.Issuer = c.ControlPlane
+		}
 	}
 }
 
@@ -285,6 +314,18 @@ func hostPort(listen string) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// Bound updates the URLs derived from listen addresses to the addresses actually bound
+// (they differ when a listen address has port 0).
+func (c *Config) Bound(listen, gatewayListen string) {
+	if listen != "" {
+		c.Listen = listen
+	}
+	if gatewayListen != "" {
+		c.GatewayListen = gatewayListen
+	}
+	c.deriveURLs()
 }
 
 // DSN returns the DSN of a logical database: the configured one, or a SQLite file in the

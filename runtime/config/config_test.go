@@ -1,0 +1,131 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "turnpike.toml")
+	if err := os.WriteFile(file, []byte("listen = \"127.0.0.1:1111\"\ngateway_listen = \"127.0.0.1:2222\"\ndata_dir = \"/from/file\"\n[graphql]\nintrospection = false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(ProfileAllInOne, []string{"--config", file, "--data-dir", "/from/flag"}, env(map[string]string{
+		"TURNPIKE_GATEWAY_LISTEN": "127.0.0.1:3333",
+		"TURNPIKE_DATA_DIR":       "/from/env",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ desc, got, want string }{
+		{"file beats default", cfg.Listen, "127.0.0.1:1111"},
+		{"env beats file", cfg.GatewayListen, "127.0.0.1:3333"},
+		{"flag beats env", cfg.DataDir, "/from/flag"},
+		{"default kept", cfg.TMListen, ":9444"},
+		{"derived public URL", cfg.PublicURL, "http://127.0.0.1:1111"},
+		{"derived gateway URL", cfg.GatewayURLs[0], "http://127.0.0.1:3333"},
+		{"issuer follows public URL", cfg.Tokens.Issuer, "http://127.0.0.1:1111"},
+		{"SQLite DSN in the data dir", cfg.DSN("regdb"), "sqlite:///from/flag/regdb.db"},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.desc, tc.got, tc.want)
+		}
+	}
+	if cfg.GraphQL.Introspection {
+		t.Error("introspection = true, want false from the file")
+	}
+}
+
+func TestValidateNamesTheSetting(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc    string
+		profile string
+		env     map[string]string
+		args    []string
+		want    string
+	}{
+		{desc: "bad listen", env: map[string]string{"TURNPIKE_LISTEN": "nope"}, want: "TURNPIKE_LISTEN"},
+		{desc: "bad DSN scheme", env: map[string]string{"TURNPIKE_DB_DSN": "mysql://x"}, want: "TURNPIKE_DB_USERDB_DSN"},
+		{desc: "one DSN overridden badly", env: map[string]string{"TURNPIKE_DB_STATDB_DSN": "file.db"}, want: "TURNPIKE_DB_STATDB_DSN"},
+		{desc: "bad bus", env: map[string]string{"TURNPIKE_BUS": "kafka://x"}, want: "TURNPIKE_BUS"},
+		{desc: "gochannel across processes", profile: ProfileGateway, env: map[string]string{"TURNPIKE_INTERNAL_TOKEN": "0123456789abcdef"}, want: "gochannel works inside one process"},
+		{desc: "gateway without token", profile: ProfileGateway, env: map[string]string{"TURNPIKE_BUS": "nats://127.0.0.1:4222"}, want: "TURNPIKE_INTERNAL_TOKEN"},
+		{desc: "short token", profile: ProfileControlPlane, env: map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": "short"}, want: "at least 16"},
+		{desc: "bad redis", env: map[string]string{"TURNPIKE_REDIS": "localhost:6379"}, want: "TURNPIKE_REDIS"},
+		{desc: "bad log level", env: map[string]string{"TURNPIKE_LOG_LEVEL": "loud"}, want: "TURNPIKE_LOG_LEVEL"},
+		{desc: "short admin password", env: map[string]string{"TURNPIKE_ADMIN_PASSWORD": "abc"}, want: "TURNPIKE_ADMIN_PASSWORD"},
+		{desc: "bad duration", env: map[string]string{"TURNPIKE_SESSION_TTL": "soon"}, want: "TURNPIKE_SESSION_TTL"},
+		{desc: "bad bool", env: map[string]string{"TURNPIKE_GRAPHQL_INTROSPECTION": "maybe"}, want: "TURNPIKE_GRAPHQL_INTROSPECTION"},
+		{desc: "unknown profile", profile: "edge", want: "unknown profile"},
+		{desc: "unknown flag", args: []string{"--colour"}, want: "flags"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			p := tc.profile
+			if p == "" {
+				p = ProfileAllInOne
+			}
+			_, err := Load(p, tc.args, env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnknownFileSettingIsAnError(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "t.toml")
+	_ = os.WriteFile(file, []byte("lisen = \":1\"\n"), 0o600)
+	_, err := Load(ProfileAllInOne, []string{"--config", file}, env(nil))
+	if err == nil || !strings.Contains(err.Error(), `unknown setting "lisen"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRedactedHidesSecrets(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(ProfileAllInOne, nil, env(map[string]string{
+		"TURNPIKE_ADMIN_PASSWORD": "super-secret-pw",
+		"TURNPIKE_INTERNAL_TOKEN": "internal-token-0123456789",
+		"TURNPIKE_DB_DSN":         "postgres://app:dbpass@db:5432/turnpike",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := cfg.Redacted()
+	for _, secret := range []string{"super-secret-pw", "internal-token-0123456789", "dbpass"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("redacted output shows %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "REDACTED") || !strings.Contains(out, "postgres://app:REDACTED@db:5432/turnpike") {
+		t.Errorf("redacted output lacks the redacted DSN:\n%s", out)
+	}
+}
+
+func TestBoundFollowsRandomPortsOnlyForDerivedURLs(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(ProfileAllInOne, nil, env(map[string]string{
+		"TURNPIKE_LISTEN": "127.0.0.1:0", "TURNPIKE_GATEWAY_LISTEN": "127.0.0.1:0",
+		"TURNPIKE_GATEWAY_URLS": "https://api.example.com",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bound("127.0.0.1:4321", "127.0.0.1:8765")
+	if cfg.PublicURL != "http://127.0.0.1:4321" || cfg.Tokens.Issuer != "http://127.0.0.1:4321" || cfg.KeyManager != "http://127.0.0.1:4321" {
+		t.Errorf("derived URLs not rebound: %s %s %s", cfg.PublicURL, cfg.Tokens.Issuer, cfg.KeyManager)
+	}
+	if cfg.GatewayURLs[0] != "https://api.example.com" {
+		t.Errorf("explicit gateway URL changed: %v", cfg.GatewayURLs)
+	}
+}
