@@ -7,80 +7,140 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/publisher"
+	"github.com/vikstrous/dataloadgen"
 )
 
 // Provider is the resolver for the provider field.
 func (r *aPIResolver) Provider(ctx context.Context, obj *model.API) (*model.User, error) {
-	panic(fmt.Errorf("not implemented: Provider - provider"))
+	u, err := r.userByID(ctx, obj.ProviderID)
+	if errors.Is(err, dataloadgen.ErrNotFound) || apperr.Is(err, apperr.NotFound) {
+		// The provider's account was deleted; the API stays.
+		return &model.User{ID: obj.ProviderID, Username: "(deleted user)", Roles: []model.Role{}}, nil
+	}
+	return u, err
 }
 
 // AllowedActions is the resolver for the allowedActions field.
 func (r *aPIResolver) AllowedActions(ctx context.Context, obj *model.API) ([]model.LifecycleAction, error) {
-	panic(fmt.Errorf("not implemented: AllowedActions - allowedActions"))
+	acts := publisher.AllowedActions(publisher.State(obj.LifecycleState))
+	out := make([]model.LifecycleAction, len(acts))
+	for i, a := range acts {
+		out[i] = model.LifecycleAction(a)
+	}
+	return out, nil
 }
 
 // LifecycleHistory is the resolver for the lifecycleHistory field.
 func (r *aPIResolver) LifecycleHistory(ctx context.Context, obj *model.API) ([]*model.LifecycleEvent, error) {
-	panic(fmt.Errorf("not implemented: LifecycleHistory - lifecycleHistory"))
+	evs, err := r.Publisher.LifecycleHistory(ctx, identity.From(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.LifecycleEvent, len(evs))
+	for i, e := range evs {
+		out[i] = lifecycleEventModel(e)
+	}
+	return out, nil
 }
 
 // OpenAPI is the resolver for the openAPI field.
 func (r *aPIResolver) OpenAPI(ctx context.Context, obj *model.API) (string, error) {
-	panic(fmt.Errorf("not implemented: OpenAPI - openAPI"))
+	return r.Publisher.OpenAPI(ctx, identity.From(ctx), obj.ID)
 }
 
 // GatewayURLs is the resolver for the gatewayURLs field.
 func (r *aPIResolver) GatewayURLs(ctx context.Context, obj *model.API) ([]string, error) {
-	panic(fmt.Errorf("not implemented: GatewayURLs - gatewayURLs"))
+	return r.Publisher.GatewayURLs(obj.Context, obj.Version, obj.IsDefaultVersion), nil
 }
 
 // Documents is the resolver for the documents field.
 func (r *aPIResolver) Documents(ctx context.Context, obj *model.API) ([]*model.Document, error) {
-	panic(fmt.Errorf("not implemented: Documents - documents"))
+	docs, err := r.Publisher.ListDocuments(ctx, identity.From(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Document, len(docs))
+	for i := range docs {
+		out[i] = documentModel(&docs[i])
+	}
+	return out, nil
 }
 
 // CreateAPI is the resolver for the createAPI field.
 func (r *mutationResolver) CreateAPI(ctx context.Context, input model.CreateAPIInput) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: CreateAPI - createAPI"))
+	api, err := r.Publisher.CreateAPI(ctx, identity.From(ctx), createAPIInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // ImportOpenAPI is the resolver for the importOpenAPI field.
 func (r *mutationResolver) ImportOpenAPI(ctx context.Context, definition string, endpoint string, context *string, version *string) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: ImportOpenAPI - importOpenAPI"))
+	in := publisher.ImportInput{Definition: definition, Endpoint: endpoint, Context: context, Version: version}
+	api, err := r.Publisher.ImportOpenAPI(ctx, identity.From(ctx), in)
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // UpdateAPI is the resolver for the updateAPI field.
 func (r *mutationResolver) UpdateAPI(ctx context.Context, id string, input model.UpdateAPIInput) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: UpdateAPI - updateAPI"))
+	api, err := r.Publisher.UpdateAPI(ctx, identity.From(ctx), id, updateAPIInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // DeleteAPI is the resolver for the deleteAPI field.
 func (r *mutationResolver) DeleteAPI(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteAPI - deleteAPI"))
+	return r.Publisher.DeleteAPI(ctx, identity.From(ctx), id)
 }
 
 // ChangeLifecycle is the resolver for the changeLifecycle field.
 func (r *mutationResolver) ChangeLifecycle(ctx context.Context, apiID string, action model.LifecycleAction) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: ChangeLifecycle - changeLifecycle"))
+	api, err := r.Publisher.ChangeLifecycle(ctx, identity.From(ctx), apiID, publisher.Action(action))
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // CreateNewVersion is the resolver for the createNewVersion field.
 func (r *mutationResolver) CreateNewVersion(ctx context.Context, apiID string, version string) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: CreateNewVersion - createNewVersion"))
+	api, err := r.Publisher.CreateNewVersion(ctx, identity.From(ctx), apiID, version)
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // Apis is the resolver for the apis field.
 func (r *queryResolver) Apis(ctx context.Context, query *string, first *int, after *string) (*model.APIConnection, error) {
-	panic(fmt.Errorf("not implemented: Apis - apis"))
+	page, err := r.Publisher.APIs(ctx, identity.From(ctx), publisher.ListInput{Query: query, First: first, After: after})
+	if err != nil {
+		return nil, err
+	}
+	primeProviders(ctx, page)
+	return apiConnectionModel(page), nil
 }
 
 // API is the resolver for the api field.
 func (r *queryResolver) API(ctx context.Context, id string) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: API - api"))
+	api, err := r.Publisher.API(ctx, identity.From(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // API returns graph.APIResolver implementation.

@@ -7,145 +7,278 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/devportal"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // Rating is the resolver for the rating field.
 func (r *aPIResolver) Rating(ctx context.Context, obj *model.API) (*model.Rating, error) {
-	panic(fmt.Errorf("not implemented: Rating - rating"))
+	rs, err := r.DevPortal.Ratings(ctx, identity.From(ctx), []string{obj.ID})
+	if err != nil {
+		return nil, err
+	}
+	return ratingModel(rs[obj.ID]), nil
 }
 
 // Comments is the resolver for the comments field.
 func (r *aPIResolver) Comments(ctx context.Context, obj *model.API) ([]*model.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	cs, err := r.DevPortal.Comments(ctx, identity.From(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Comment, len(cs))
+	for i := range cs {
+		out[i] = commentModel(cs[i])
+	}
+	return out, nil
 }
 
 // Subscriptions is the resolver for the subscriptions field.
 func (r *aPIResolver) Subscriptions(ctx context.Context, obj *model.API) ([]*model.Subscription, error) {
-	panic(fmt.Errorf("not implemented: Subscriptions - subscriptions"))
+	ss, err := r.DevPortal.APISubscriptions(ctx, identity.From(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return subscriptionModels(ss), nil
 }
 
 // Owner is the resolver for the owner field.
 func (r *applicationResolver) Owner(ctx context.Context, obj *model.Application) (*model.User, error) {
-	panic(fmt.Errorf("not implemented: Owner - owner"))
+	return r.userByID(ctx, obj.OwnerID)
 }
 
 // Subscriptions is the resolver for the subscriptions field.
 func (r *applicationResolver) Subscriptions(ctx context.Context, obj *model.Application) ([]*model.Subscription, error) {
-	panic(fmt.Errorf("not implemented: Subscriptions - subscriptions"))
+	actor := identity.From(ctx)
+	if obj.OwnerID != actor.UserID { // seen through an API's subscriptions: not theirs to list
+		return []*model.Subscription{}, nil
+	}
+	ss, err := r.DevPortal.ApplicationSubscriptions(ctx, actor, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return subscriptionModels(ss), nil
 }
 
 // Keys is the resolver for the keys field.
 func (r *applicationResolver) Keys(ctx context.Context, obj *model.Application) ([]*model.ApplicationKeys, error) {
-	panic(fmt.Errorf("not implemented: Keys - keys"))
+	actor := identity.From(ctx)
+	if obj.OwnerID != actor.UserID { // seen through an API's subscriptions: keys stay private
+		return []*model.ApplicationKeys{}, nil
+	}
+	ks, err := r.KeyManager.ApplicationKeys(ctx, actor, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ApplicationKeys, len(ks))
+	for i := range ks {
+		out[i] = keysModel(ks[i])
+	}
+	return out, nil
 }
 
 // CreateApplication is the resolver for the createApplication field.
 func (r *mutationResolver) CreateApplication(ctx context.Context, input model.CreateApplicationInput) (*model.Application, error) {
-	panic(fmt.Errorf("not implemented: CreateApplication - createApplication"))
+	a, err := r.DevPortal.CreateApplication(ctx, identity.From(ctx), devportal.CreateApplicationInput{
+		Name: input.Name, ThrottlingPolicy: input.ThrottlingPolicy, Description: input.Description,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applicationModel(a), nil
 }
 
 // UpdateApplication is the resolver for the updateApplication field.
 func (r *mutationResolver) UpdateApplication(ctx context.Context, id string, input model.UpdateApplicationInput) (*model.Application, error) {
-	panic(fmt.Errorf("not implemented: UpdateApplication - updateApplication"))
+	a, err := r.DevPortal.UpdateApplication(ctx, identity.From(ctx), id, devportal.UpdateApplicationInput{
+		Name: input.Name, ThrottlingPolicy: input.ThrottlingPolicy, Description: input.Description,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applicationModel(a), nil
 }
 
 // DeleteApplication is the resolver for the deleteApplication field.
 func (r *mutationResolver) DeleteApplication(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteApplication - deleteApplication"))
+	if err := r.DevPortal.DeleteApplication(ctx, identity.From(ctx), id); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Subscribe is the resolver for the subscribe field.
 func (r *mutationResolver) Subscribe(ctx context.Context, apiID string, applicationID string, tier string) (*model.Subscription, error) {
-	panic(fmt.Errorf("not implemented: Subscribe - subscribe"))
+	sub, err := r.DevPortal.Subscribe(ctx, identity.From(ctx), apiID, applicationID, tier)
+	if err != nil {
+		return nil, err
+	}
+	return subscriptionModel(sub), nil
 }
 
 // Unsubscribe is the resolver for the unsubscribe field.
 func (r *mutationResolver) Unsubscribe(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: Unsubscribe - unsubscribe"))
+	if err := r.DevPortal.Unsubscribe(ctx, identity.From(ctx), id); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // BlockSubscription is the resolver for the blockSubscription field.
 func (r *mutationResolver) BlockSubscription(ctx context.Context, id string, productionOnly *bool) (*model.Subscription, error) {
-	panic(fmt.Errorf("not implemented: BlockSubscription - blockSubscription"))
+	sub, err := r.DevPortal.BlockSubscription(ctx, identity.From(ctx), id, productionOnly != nil && *productionOnly)
+	if err != nil {
+		return nil, err
+	}
+	return subscriptionModel(sub), nil
 }
 
 // UnblockSubscription is the resolver for the unblockSubscription field.
 func (r *mutationResolver) UnblockSubscription(ctx context.Context, id string) (*model.Subscription, error) {
-	panic(fmt.Errorf("not implemented: UnblockSubscription - unblockSubscription"))
+	sub, err := r.DevPortal.UnblockSubscription(ctx, identity.From(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return subscriptionModel(sub), nil
 }
 
 // GenerateKeys is the resolver for the generateKeys field.
 func (r *mutationResolver) GenerateKeys(ctx context.Context, applicationID string, keyType model.KeyType, grantTypes []string, callbackURL *string) (*model.ApplicationKeys, error) {
-	panic(fmt.Errorf("not implemented: GenerateKeys - generateKeys"))
+	k, err := r.KeyManager.GenerateKeys(ctx, identity.From(ctx), applicationID, string(keyType), grantTypes, callbackURL)
+	if err != nil {
+		return nil, err
+	}
+	return keysModel(k), nil
 }
 
 // RegenerateConsumerSecret is the resolver for the regenerateConsumerSecret field.
 func (r *mutationResolver) RegenerateConsumerSecret(ctx context.Context, applicationID string, keyType model.KeyType) (*model.ApplicationKeys, error) {
-	panic(fmt.Errorf("not implemented: RegenerateConsumerSecret - regenerateConsumerSecret"))
+	k, err := r.KeyManager.RegenerateConsumerSecret(ctx, identity.From(ctx), applicationID, string(keyType))
+	if err != nil {
+		return nil, err
+	}
+	return keysModel(k), nil
 }
 
 // UpdateKeys is the resolver for the updateKeys field.
 func (r *mutationResolver) UpdateKeys(ctx context.Context, applicationID string, keyType model.KeyType, grantTypes []string, callbackURL *string) (*model.ApplicationKeys, error) {
-	panic(fmt.Errorf("not implemented: UpdateKeys - updateKeys"))
+	k, err := r.KeyManager.UpdateKeys(ctx, identity.From(ctx), applicationID, string(keyType), grantTypes, callbackURL)
+	if err != nil {
+		return nil, err
+	}
+	return keysModel(k), nil
 }
 
 // DeleteKeys is the resolver for the deleteKeys field.
 func (r *mutationResolver) DeleteKeys(ctx context.Context, applicationID string, keyType model.KeyType) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteKeys - deleteKeys"))
+	if err := r.KeyManager.DeleteKeys(ctx, identity.From(ctx), applicationID, string(keyType)); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // SetScopeRoles is the resolver for the setScopeRoles field.
 func (r *mutationResolver) SetScopeRoles(ctx context.Context, scope string, roles []model.Role) (*model.ScopeBinding, error) {
-	panic(fmt.Errorf("not implemented: SetScopeRoles - setScopeRoles"))
+	b, err := r.KeyManager.SetScopeRoles(ctx, identity.From(ctx), scope, toRoles(roles))
+	if err != nil {
+		return nil, err
+	}
+	return scopeBindingModel(b), nil
 }
 
 // RotateSigningKey is the resolver for the rotateSigningKey field.
 func (r *mutationResolver) RotateSigningKey(ctx context.Context) (string, error) {
-	panic(fmt.Errorf("not implemented: RotateSigningKey - rotateSigningKey"))
+	return r.KeyManager.RotateSigningKey(ctx, identity.From(ctx))
 }
 
 // RateAPI is the resolver for the rateAPI field.
 func (r *mutationResolver) RateAPI(ctx context.Context, apiID string, rating int) (*model.Rating, error) {
-	panic(fmt.Errorf("not implemented: RateAPI - rateAPI"))
+	rt, err := r.DevPortal.RateAPI(ctx, identity.From(ctx), apiID, rating)
+	if err != nil {
+		return nil, err
+	}
+	return ratingModel(rt), nil
 }
 
 // AddComment is the resolver for the addComment field.
 func (r *mutationResolver) AddComment(ctx context.Context, apiID string, text string) (*model.Comment, error) {
-	panic(fmt.Errorf("not implemented: AddComment - addComment"))
+	c, err := r.DevPortal.AddComment(ctx, identity.From(ctx), apiID, text)
+	if err != nil {
+		return nil, err
+	}
+	return commentModel(c), nil
 }
 
 // DeleteComment is the resolver for the deleteComment field.
 func (r *mutationResolver) DeleteComment(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteComment - deleteComment"))
+	if err := r.DevPortal.DeleteComment(ctx, identity.From(ctx), id); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Applications is the resolver for the applications field.
 func (r *queryResolver) Applications(ctx context.Context) ([]*model.Application, error) {
-	panic(fmt.Errorf("not implemented: Applications - applications"))
+	as, err := r.DevPortal.Applications(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Application, len(as))
+	for i := range as {
+		out[i] = applicationModel(as[i])
+	}
+	return out, nil
 }
 
 // Application is the resolver for the application field.
 func (r *queryResolver) Application(ctx context.Context, id string) (*model.Application, error) {
-	panic(fmt.Errorf("not implemented: Application - application"))
+	a, err := r.DevPortal.Application(ctx, identity.From(ctx), id)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return applicationModel(a), nil
 }
 
 // ScopeBindings is the resolver for the scopeBindings field.
 func (r *queryResolver) ScopeBindings(ctx context.Context) ([]*model.ScopeBinding, error) {
-	panic(fmt.Errorf("not implemented: ScopeBindings - scopeBindings"))
+	bs, err := r.KeyManager.ScopeBindings(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ScopeBinding, len(bs))
+	for i := range bs {
+		out[i] = scopeBindingModel(bs[i])
+	}
+	return out, nil
 }
 
 // API is the resolver for the api field.
 func (r *subscriptionResolver) API(ctx context.Context, obj *model.Subscription) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: API - api"))
+	// The Publisher's api query owns the conversion and the visibility of APIs.
+	api, err := r.Query().API(ctx, obj.APIID)
+	if err != nil {
+		return nil, err
+	}
+	if api == nil {
+		return nil, apperr.NotFoundf("the API %q of the subscription is no longer visible", obj.APIID)
+	}
+	return api, nil
 }
 
 // Application is the resolver for the application field.
 func (r *subscriptionResolver) Application(ctx context.Context, obj *model.Subscription) (*model.Application, error) {
-	panic(fmt.Errorf("not implemented: Application - application"))
+	a, err := r.DevPortal.ApplicationOfSubscription(ctx, identity.From(ctx), obj.ApplicationID, obj.APIID)
+	if err != nil {
+		return nil, err
+	}
+	return applicationModel(a), nil
 }
 
 // Application returns graph.ApplicationResolver implementation.

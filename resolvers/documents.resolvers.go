@@ -7,22 +7,30 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // AddDocument is the resolver for the addDocument field.
 func (r *mutationResolver) AddDocument(ctx context.Context, apiID string, input model.AddDocumentInput) (*model.Document, error) {
-	panic(fmt.Errorf("not implemented: AddDocument - addDocument"))
+	d, err := r.Publisher.AddDocument(ctx, identity.From(ctx), apiID, documentInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return documentModel(d), nil
 }
 
 // DeleteDocument is the resolver for the deleteDocument field.
 func (r *mutationResolver) DeleteDocument(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteDocument - deleteDocument"))
+	return r.Publisher.DeleteDocument(ctx, identity.From(ctx), id)
 }
 
 // Document is the resolver for the document field.
 func (r *queryResolver) Document(ctx context.Context, id string) (*model.Document, error) {
-	panic(fmt.Errorf("not implemented: Document - document"))
+	d, err := r.Publisher.GetDocument(ctx, identity.From(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return documentModel(d), nil
 }

@@ -4,6 +4,9 @@ package resolvers
 
 import (
 	"github.com/turnpike/turnpike/runtime/accounts"
+	"github.com/turnpike/turnpike/runtime/devportal"
+	"github.com/turnpike/turnpike/runtime/keymanager"
+	"github.com/turnpike/turnpike/runtime/publisher"
 )
 
 // Resolver holds the components the resolvers call. The server builds it.
@@ -12,4 +15,13 @@ type Resolver struct {
 	Accounts *accounts.Service
 	// GatewayURLs are where consumers call APIs.
 	GatewayURLs []string
+
+	// Developer Portal and Key Manager (issue 3): applications, subscriptions, ratings and
+	// comments; OAuth2 keys, scope bindings and signing keys.
+	DevPortal  *devportal.Service
+	KeyManager *keymanager.Service
+
+	// Publisher (issue 2): APIs, their lifecycle, definitions and documents
+	// (apis.graphqls, documents.graphqls).
+	Publisher *publisher.Service
 }

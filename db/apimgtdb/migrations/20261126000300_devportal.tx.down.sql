@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS subscriptions;
+--bun:split
+DROP TABLE IF EXISTS applications;

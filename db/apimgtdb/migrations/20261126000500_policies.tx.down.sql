@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS blocking_conditions;
+--bun:split
+DROP TABLE IF EXISTS throttling_policies;

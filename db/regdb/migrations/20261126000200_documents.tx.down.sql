@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS document_files;
+--bun:split
+DROP TABLE IF EXISTS documents;

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS api_comments;
+--bun:split
+DROP TABLE IF EXISTS api_ratings;

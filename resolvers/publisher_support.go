@@ -1,0 +1,183 @@
+package resolvers
+
+// Conversions between the Publisher component and the GraphQL models (apis.graphqls,
+// documents.graphqls), and the priming of providers for API lists. They live outside the
+// generated *.resolvers.go files, which gqlgen rewrites.
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/publisher"
+)
+
+// primeProviders queues the providers of a page of APIs in the request's user loader, in one
+// batch, when the query asks for edges.node.provider: apis(first: 25) then reads users once
+// however the field resolvers that follow are scheduled.
+func primeProviders(ctx context.Context, p *publisher.Page) {
+	l := loadersFrom(ctx)
+	if l == nil || len(p.Edges) == 0 || !selects(ctx, "edges", "node", "provider") {
+		return
+	}
+	for _, e := range p.Edges {
+		l.users.LoadThunk(ctx, e.API.ProviderID)
+	}
+}
+
+// selects tells whether the selection of the field being resolved reaches a path of fields
+// (fragments included).
+func selects(ctx context.Context, path ...string) bool {
+	if !graphql.HasOperationContext(ctx) || graphql.GetFieldContext(ctx) == nil {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		found := false
+		for _, f := range fields {
+			if f.Name != name {
+				continue
+			}
+			if i == len(path)-1 {
+				return true
+			}
+			fields, found = graphql.CollectFields(op, f.Selections, nil), true
+			break
+		}
+		if !found {
+			return false
+		}
+	}
+	return false
+}
+
+func apiModel(a *publisher.API) *model.API {
+	m := &model.API{
+		ID: a.ID, Name: a.Name, Context: a.Context, Version: a.Version,
+		ProviderID: a.ProviderID, LifecycleState: model.LifecycleState(a.State),
+		Endpoints: &model.Endpoints{
+			Type: model.EndpointType(a.Endpoints.Type), Production: a.Endpoints.Production,
+			Sandbox: a.Endpoints.Sandbox, TimeoutMs: a.Endpoints.TimeoutMs,
+		},
+		Resources:         make([]*model.Resource, len(a.Resources)),
+		SubscriptionTiers: a.Tiers, Tags: a.Tags,
+		Cors: &model.CORSConfig{
+			Enabled: a.CORS.Enabled, AllowOrigins: a.CORS.AllowOrigins, AllowMethods: a.CORS.AllowMethods,
+			AllowHeaders: a.CORS.AllowHeaders, AllowCredentials: a.CORS.AllowCredentials,
+		},
+		IsDefaultVersion: a.IsDefaultVersion, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		Description: emptyToNil(a.Description), ThrottlingPolicy: emptyToNil(a.ThrottlingPolicy),
+	}
+	for i, r := range a.Resources {
+		scopes := r.Scopes
+		if scopes == nil {
+			scopes = []string{}
+		}
+		m.Resources[i] = &model.Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: scopes, ThrottlingPolicy: emptyToNil(r.ThrottlingPolicy)}
+	}
+	return m
+}
+
+func apiConnectionModel(p *publisher.Page) *model.APIConnection {
+	c := &model.APIConnection{
+		Edges:      make([]*model.APIEdge, len(p.Edges)),
+		PageInfo:   &model.PageInfo{HasNextPage: p.HasNextPage, EndCursor: emptyToNil(p.EndCursor)},
+		TotalCount: p.TotalCount,
+	}
+	for i, e := range p.Edges {
+		c.Edges[i] = &model.APIEdge{Node: apiModel(e.API), Cursor: e.Cursor}
+	}
+	return c
+}
+
+func lifecycleEventModel(e publisher.LifecycleEvent) *model.LifecycleEvent {
+	m := &model.LifecycleEvent{To: model.LifecycleState(e.To), Actor: e.Actor, At: e.At}
+	if e.From != "" {
+		from := model.LifecycleState(e.From)
+		m.From = &from
+	}
+	if e.Action != "" {
+		act := model.LifecycleAction(e.Action)
+		m.Action = &act
+	}
+	return m
+}
+
+func documentModel(d *publisher.Document) *model.Document {
+	m := &model.Document{
+		ID: d.ID, Name: d.Name, Summary: emptyToNil(d.Summary), Source: model.DocumentSource(d.Source),
+		Content: emptyToNil(d.Content), URL: emptyToNil(d.URL), ContentType: emptyToNil(d.ContentType), CreatedAt: d.CreatedAt,
+	}
+	if d.Source == publisher.SourceFile {
+		size := int(d.Size)
+		m.Size = &size
+	}
+	return m
+}
+
+func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
+	return publisher.CreateInput{
+		Name: in.Name, Context: in.Context, Version: in.Version, Description: in.Description,
+		Endpoints: endpointsInput(in.Endpoints), Resources: resourceInputs(in.Resources),
+		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
+	}
+}
+
+func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
+	return publisher.UpdateInput{
+		Name: in.Name, Description: in.Description, Endpoints: endpointsInput(in.Endpoints),
+		Resources: resourceInputs(in.Resources), Tiers: in.SubscriptionTiers, Tags: in.Tags,
+		ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors), IsDefaultVersion: in.IsDefaultVersion,
+	}
+}
+
+func endpointsInput(in *model.EndpointsInput) *publisher.EndpointsInput {
+	if in == nil {
+		return nil
+	}
+	out := &publisher.EndpointsInput{Production: in.Production, Sandbox: in.Sandbox, TimeoutMs: in.TimeoutMs}
+	if in.Type != nil {
+		t := string(*in.Type)
+		out.Type = &t
+	}
+	return out
+}
+
+// resourceInputs keeps nil (not given) apart from an empty list.
+func resourceInputs(in []*model.ResourceInput) []publisher.ResourceInput {
+	if in == nil {
+		return nil
+	}
+	out := make([]publisher.ResourceInput, len(in))
+	for i, r := range in {
+		out[i] = publisher.ResourceInput{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+	}
+	return out
+}
+
+func corsInput(in *model.CORSInput) *publisher.CORSInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.CORSInput{
+		Enabled: in.Enabled, AllowOrigins: in.AllowOrigins, AllowMethods: in.AllowMethods,
+		AllowHeaders: in.AllowHeaders, AllowCredentials: in.AllowCredentials,
+	}
+}
+
+func documentInput(in model.AddDocumentInput) publisher.DocumentInput {
+	return publisher.DocumentInput{
+		Name: in.Name, Summary: in.Summary, Source: string(in.Source), Content: in.Content,
+		URL: in.URL, FileBase64: in.FileBase64, FileName: in.FileName,
+	}
+}
+
+// emptyToNil is nil for "" and a pointer to s otherwise.
+func emptyToNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

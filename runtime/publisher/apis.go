@@ -1,0 +1,772 @@
+package publisher
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db"
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/db/regdb"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/publisher/openapi"
+)
+
+// definitionFormat is the format of regdb definitions: OpenAPI 3 as JSON.
+const definitionFormat = "openapi-3-json"
+
+// CreateAPI creates an API in the CREATED state, provided by the actor (CREATOR, PUBLISHER
+// or ADMIN).
+func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInput) (*API, error) {
+	if err := mayCreate(a); err != nil {
+		return nil, err
+	}
+	api, err := buildAPI(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPolicies(ctx, s.apimgt, "input", api); err != nil {
+		return nil, err
+	}
+	if err := s.insert(ctx, a, api, nil, ""); err != nil {
+		return nil, err
+	}
+	return api, nil
+}
+
+// buildAPI validates createAPI's input into an API without identity or times.
+func buildAPI(in CreateInput) (*API, error) {
+	api := &API{State: Created}
+	var err error
+	if api.Name, err = validateName("input.name", in.Name); err != nil {
+		return nil, err
+	}
+	api.Context, api.Version = strings.TrimSpace(in.Context), strings.TrimSpace(in.Version)
+	if err := validateContextVersion("input.context", "input.version", api.Context, api.Version); err != nil {
+		return nil, err
+	}
+	if api.Description, err = validateDescription("input.description", in.Description); err != nil {
+		return nil, err
+	}
+	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints); err != nil {
+		return nil, err
+	}
+	if api.Resources, err = validateResources("input.resources", in.Resources); err != nil {
+		return nil, err
+	}
+	if api.Tiers, err = validateTiers("input.subscriptionTiers", in.Tiers); err != nil {
+		return nil, err
+	}
+	if api.Tags, err = validateTags("input.tags", in.Tags); err != nil {
+		return nil, err
+	}
+	if in.ThrottlingPolicy != nil && *in.ThrottlingPolicy != "" {
+		if err := validatePolicyName("input.throttlingPolicy", *in.ThrottlingPolicy); err != nil {
+			return nil, err
+		}
+		api.ThrottlingPolicy = *in.ThrottlingPolicy
+	}
+	if api.CORS, err = validateCORS("input.cors", in.CORS); err != nil {
+		return nil, err
+	}
+	return api, nil
+}
+
+func conflictContextVersion(apiContext, version string) error {
+	return apperr.Conflictf("an API with context %s and version %s exists", apiContext, version)
+}
+
+// insert stores a new API: its regdb artifacts (definition when def is not nil, the creation
+// entry of its history, copies of the documents of copyDocsFrom) and then its apimgtdb row.
+// It fills in the API's id, provider (unless set) and times.
+func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []byte, copyDocsFrom string) error {
+	now := s.now()
+	api.ID, api.CreatedAt, api.UpdatedAt = newID(), now, now
+	if api.ProviderID == "" {
+		api.ProviderID, api.Provider = a.UserID, a.Username
+	}
+	row, err := toRow(api)
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, func(ctx context.Context, tx bun.Tx, u *undo) error {
+		_, err := apimgtdb.APIByContextVersion(ctx, tx, api.Context, api.Version)
+		switch {
+		case err == nil:
+			return conflictContextVersion(api.Context, api.Version)
+		case !db.IsNoRows(err):
+			return err
+		}
+		err = s.inReg(ctx, func(ctx context.Context, rtx bun.Tx) error {
+			if def != nil {
+				d := &regdb.APIDefinition{APIID: api.ID, Format: definitionFormat, Definition: string(def), UpdatedAt: now}
+				if err := regdb.PutDefinition(ctx, rtx, d); err != nil {
+					return err
+				}
+			}
+			ev := &regdb.LifecycleEvent{ID: newID(), APIID: api.ID, To: string(Created), Actor: a.Username, At: now}
+			if err := regdb.InsertLifecycleEvent(ctx, rtx, ev); err != nil {
+				return err
+			}
+			if copyDocsFrom != "" {
+				return regdb.CopyDocuments(ctx, rtx, copyDocsFrom, api.ID, a.Username, now, newID, storageName)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		u.add(func(ctx context.Context) error {
+			return s.inReg(ctx, func(ctx context.Context, rtx bun.Tx) error { return regdb.DeleteArtifacts(ctx, rtx, api.ID) })
+		})
+		if err := apimgtdb.InsertAPI(ctx, tx, row, api.Tags); err != nil {
+			if db.IsUniqueViolation(err) {
+				return conflictContextVersion(api.Context, api.Version)
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// ImportOpenAPI creates an API in the CREATED state from an OpenAPI 3.0/3.1 or Swagger 2.0
+// definition (JSON or YAML): name, description, tags and resources come from the document,
+// the production endpoint from endpoint. The context defaults to the document's base path
+// (servers[0].url or basePath), or to a slug of its title when that path is missing or only
+// generic segments (/v1, /api/v3); the version defaults to info.version. Resource-level
+// policies (x-throttling-tier) that are not ADVANCED policies here are dropped.
+func (s *Service) ImportOpenAPI(ctx context.Context, a identity.Actor, in ImportInput) (*API, error) {
+	if err := mayCreate(a); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Definition) == "" {
+		return nil, apperr.Invalidf("definition", "is required")
+	}
+	if len(in.Definition) > s.cfg.MaxOpenAPIBytes {
+		return nil, apperr.Invalidf("definition", "the definition is %d bytes; the limit is %d", len(in.Definition), s.cfg.MaxOpenAPIBytes)
+	}
+	endpoint := strings.TrimSpace(in.Endpoint)
+	if err := openapi.ValidateEndpointURL(endpoint); err != nil {
+		return nil, renameField("endpoint", err)
+	}
+	imp, err := openapi.Import([]byte(in.Definition))
+	if err != nil {
+		return nil, fromValidation("", err)
+	}
+	api := &API{
+		State:     Created,
+		Endpoints: Endpoints{Type: EndpointSingle, Production: []string{endpoint}, Sandbox: []string{}, TimeoutMs: DefaultTimeoutMs},
+		Tiers:     []string{DefaultTier},
+		CORS:      CORS{AllowOrigins: []string{}, AllowMethods: []string{}, AllowHeaders: []string{}},
+	}
+	if api.Name = clip(strings.TrimSpace(imp.Title), MaxNameLength); api.Name == "" {
+		return nil, apperr.Invalidf("definition", "info.title is required")
+	}
+	if err := cleanText("definition", api.Name, MaxNameLength, false); err != nil {
+		return nil, apperr.Invalidf("definition", "info.title must not hold control characters")
+	}
+	api.Description = clip(strings.TrimSpace(imp.Description), MaxDescriptionLength)
+	if err := cleanText("definition", api.Description, MaxDescriptionLength, true); err != nil {
+		return nil, apperr.Invalidf("definition", "info.description must not hold control characters")
+	}
+	if api.Context, err = importContext(in.Context, imp); err != nil {
+		return nil, err
+	}
+	api.Version = strings.TrimSpace(imp.Version)
+	if in.Version != nil && strings.TrimSpace(*in.Version) != "" {
+		api.Version = strings.TrimSpace(*in.Version)
+	} else if err := openapi.ValidateVersion(api.Version); err != nil {
+		return nil, apperr.Invalidf("version", "the definition's info.version %q is not a valid version (%s); pass version", api.Version, messageOf(err))
+	}
+	if err := validateContextVersion("context", "version", api.Context, api.Version); err != nil {
+		return nil, err
+	}
+	if api.Resources, err = importResources(imp.Resources); err != nil {
+		return nil, err
+	}
+	for _, t := range imp.Tags {
+		t = strings.TrimSpace(t)
+		if len(api.Tags) < MaxTags && t != "" && cleanText("", t, MaxTagLength, false) == nil {
+			api.Tags = append(api.Tags, t)
+		}
+	}
+	if api.Tags, err = validateTags("definition", api.Tags); err != nil {
+		return nil, err
+	}
+	if err := dropUnknownPolicies(ctx, s.apimgt, api.Resources); err != nil {
+		return nil, err
+	}
+	if err := checkPolicies(ctx, s.apimgt, "definition", api); err != nil {
+		return nil, err
+	}
+	if err := s.insert(ctx, a, api, imp.Document, ""); err != nil {
+		return nil, err
+	}
+	return api, nil
+}
+
+// dropUnknownPolicies clears the resource-level policies (x-throttling-tier) that are not
+// ADVANCED policies here: definitions exported elsewhere name their own policies, and an
+// import should not fail on a vendor extension.
+func dropUnknownPolicies(ctx context.Context, idb bun.IDB, rs []Resource) error {
+	var names []string
+	for _, r := range rs {
+		if r.ThrottlingPolicy != "" {
+			names = append(names, r.ThrottlingPolicy)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	found, err := apimgtdb.PolicyNames(ctx, idb, bus.PolicyAdvanced, names)
+	if err != nil {
+		return fmt.Errorf("check ADVANCED policies: %w", err)
+	}
+	for i := range rs {
+		if !slices.Contains(found, rs[i].ThrottlingPolicy) {
+			rs[i].ThrottlingPolicy = ""
+		}
+	}
+	return nil
+}
+
+func importResources(in []Resource) ([]Resource, error) {
+	if len(in) == 0 {
+		return defaultResources(), nil
+	}
+	if len(in) > MaxResources {
+		return nil, apperr.Invalidf("definition", "the definition has %d operations; the limit is %d", len(in), MaxResources)
+	}
+	out := make([]Resource, len(in))
+	for i, r := range in {
+		r.Scopes = nonNil(r.Scopes)
+		if err := checkResource("definition", r); err != nil {
+			return nil, apperr.Invalidf("definition", "paths.%s.%s: %s", r.Path, strings.ToLower(r.Method), messageOf(err))
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// importContext picks an imported API's context: the given one, else the document's base
+// path unless it is only generic segments, else a slug of the title.
+func importContext(given *string, imp *openapi.Imported) (string, error) {
+	if given != nil && strings.TrimSpace(*given) != "" {
+		return strings.TrimSpace(*given), nil
+	}
+	if bp := imp.BasePath; bp != "" && !genericPath(bp) {
+		if err := openapi.ValidateContext(bp); err != nil {
+			return "", apperr.Invalidf("context", "the definition's base path %q is not a valid context (%s); pass context", bp, messageOf(err))
+		}
+		return bp, nil
+	}
+	slug := slugify(imp.Title)
+	if slug == "" {
+		return "", apperr.Invalidf("context", "the definition has no usable base path or title to derive a context from; pass context")
+	}
+	return "/" + slug, nil
+}
+
+// genericPath tells whether every segment of a base path is generic (api, rest, v1, 3,
+// 1.0): such a path says nothing about the API and would collide between APIs.
+func genericPath(p string) bool {
+	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+		seg = strings.ToLower(seg)
+		switch {
+		case seg == "" || seg == "api" || seg == "apis" || seg == "rest":
+		case strings.TrimLeft(strings.TrimLeft(seg, "v"), "0123456789.") == "":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// slugify lower-cases s and keeps letters and digits, joining the runs with '-'; at most 60
+// bytes.
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			if b.Len() >= 60 {
+				break
+			}
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+func clip(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+func messageOf(err error) string {
+	if e, ok := err.(*apperr.Error); ok {
+		return e.Message
+	}
+	if e, ok := err.(*openapi.ValidationError); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// UpdateAPI changes an API: the provider (a CREATOR), publishers and admins may. Nil input
+// fields keep their values. A deployed API's new definition goes to the gateways.
+func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in UpdateInput) (*API, error) {
+	if !a.Authenticated() {
+		return nil, apperr.Unauthenticatedf("sign in to change APIs")
+	}
+	var out *API
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, _ *undo) error {
+		row, err := lockForEdit(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		api, err := fromRow(row)
+		if err != nil {
+			return err
+		}
+		if err := applyUpdate(api, in); err != nil {
+			return err
+		}
+		if err := checkPolicies(ctx, tx, "input", api); err != nil {
+			return err
+		}
+		api.UpdatedAt = s.now()
+		if in.IsDefaultVersion != nil && *in.IsDefaultVersion && !row.IsDefaultVersion {
+			if err := s.clearDefaultVersion(ctx, tx, api); err != nil {
+				return err
+			}
+		}
+		nrow, err := toRow(api)
+		if err != nil {
+			return err
+		}
+		if err := apimgtdb.UpdateAPI(ctx, tx, nrow); err != nil {
+			return err
+		}
+		if in.Tags != nil {
+			if err := apimgtdb.ReplaceAPITags(ctx, tx, api.ID, api.Tags); err != nil {
+				return err
+			}
+		}
+		out = api
+		return announce(ctx, tx, nrow, State(row.LifecycleState).Deployed())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func applyUpdate(api *API, in UpdateInput) error {
+	var err error
+	if in.Name != nil {
+		if api.Name, err = validateName("input.name", *in.Name); err != nil {
+			return err
+		}
+	}
+	if in.Description != nil {
+		if api.Description, err = validateDescription("input.description", in.Description); err != nil {
+			return err
+		}
+	}
+	if in.Endpoints != nil {
+		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints); err != nil {
+			return err
+		}
+	}
+	if in.Resources != nil {
+		if api.Resources, err = validateResources("input.resources", in.Resources); err != nil {
+			return err
+		}
+	}
+	if in.Tiers != nil {
+		if api.Tiers, err = validateTiers("input.subscriptionTiers", in.Tiers); err != nil {
+			return err
+		}
+	}
+	if in.Tags != nil {
+		if api.Tags, err = validateTags("input.tags", in.Tags); err != nil {
+			return err
+		}
+	}
+	if in.ThrottlingPolicy != nil {
+		api.ThrottlingPolicy = *in.ThrottlingPolicy
+		if api.ThrottlingPolicy != "" {
+			if err := validatePolicyName("input.throttlingPolicy", api.ThrottlingPolicy); err != nil {
+				return err
+			}
+		}
+	}
+	if in.CORS != nil {
+		if api.CORS, err = validateCORS("input.cors", in.CORS); err != nil {
+			return err
+		}
+	}
+	if in.IsDefaultVersion != nil {
+		api.IsDefaultVersion = *in.IsDefaultVersion
+	}
+	return nil
+}
+
+// clearDefaultVersion makes the other versions of api's context non-default, announcing
+// the deployed ones.
+func (s *Service) clearDefaultVersion(ctx context.Context, tx bun.Tx, api *API) error {
+	others, err := apimgtdb.ListAPIs(ctx, tx, apimgtdb.APIFilter{Context: api.Context}, nil, 1000)
+	if err != nil {
+		return err
+	}
+	for i := range others {
+		o := &others[i]
+		if o.ID == api.ID || !o.IsDefaultVersion {
+			continue
+		}
+		o.IsDefaultVersion = false
+		o.UpdatedAt = api.UpdatedAt
+		if err := apimgtdb.UpdateAPI(ctx, tx, o); err != nil {
+			return err
+		}
+		if err := announce(ctx, tx, o, State(o.LifecycleState).Deployed()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteAPI deletes an API and its artifacts; the provider (a CREATOR), publishers and
+// admins may. An API with subscriptions (in any status) is CONFLICT: consumers must
+// unsubscribe, or admins remove the subscriptions, first.
+func (s *Service) DeleteAPI(ctx context.Context, a identity.Actor, id string) (bool, error) {
+	if !a.Authenticated() {
+		return false, apperr.Unauthenticatedf("sign in to delete APIs")
+	}
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, _ *undo) error {
+		row, err := lockForEdit(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		n, err := apimgtdb.CountSubscriptionsOfAPI(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return apperr.Conflictf("API %s has %d subscription(s); they must be removed before the API is deleted", id, n)
+		}
+		if _, err := apimgtdb.DeleteAPI(ctx, tx, id); err != nil {
+			return err
+		}
+		if State(row.LifecycleState).Deployed() {
+			if _, err := outbox.Append(ctx, tx, bus.KindAPIUndeployed, bus.Deleted{ID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	err = s.inReg(ctx, func(ctx context.Context, rtx bun.Tx) error {
+		if err := regdb.DeleteArtifacts(ctx, rtx, id); err != nil {
+			return err
+		}
+		return regdb.DeleteFeedbackOfAPI(ctx, rtx, id) // the Developer Portal's ratings and comments
+	})
+	if err != nil {
+		s.log.Error("publisher: deleted API left artifacts in regdb", "api", id, "err", err)
+	}
+	return true, nil
+}
+
+// ChangeLifecycle applies a lifecycle action (PUBLISHER or ADMIN), records it in the
+// history and tells the gateways. An action the current state does not allow is
+// BAD_USER_INPUT naming the allowed ones.
+func (s *Service) ChangeLifecycle(ctx context.Context, a identity.Actor, id string, action Action) (*API, error) {
+	if !action.Valid() {
+		return nil, apperr.Invalidf("action", "%q is not a lifecycle action", action)
+	}
+	if !a.Authenticated() {
+		return nil, apperr.Unauthenticatedf("sign in to change lifecycles")
+	}
+	var out *API
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, u *undo) error {
+		row, err := apimgtdb.LockAPI(ctx, tx, id)
+		if db.IsNoRows(err) || err == nil && !visible(a, row) {
+			return notFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		if !seesAll(a) {
+			return apperr.Forbiddenf("changing the lifecycle needs the PUBLISHER or ADMIN role")
+		}
+		from := State(row.LifecycleState)
+		to, ok := Next(from, action)
+		if !ok {
+			return apperr.Invalidf("action", "%s is not allowed on an API in state %s; allowed: %s", action, from, joinActions(AllowedActions(from)))
+		}
+		now := s.now()
+		fromS, actS := string(from), string(action)
+		ev := &regdb.LifecycleEvent{ID: newID(), APIID: id, From: &fromS, To: string(to), Action: &actS, Actor: a.Username, At: now}
+		if err := regdb.InsertLifecycleEvent(ctx, s.reg, ev); err != nil {
+			return err
+		}
+		u.add(func(ctx context.Context) error { return regdb.DeleteLifecycleEvent(ctx, s.reg, ev.ID) })
+		row.LifecycleState, row.UpdatedAt = string(to), now
+		if err := apimgtdb.UpdateAPI(ctx, tx, row); err != nil {
+			return err
+		}
+		if out, err = fromRow(row); err != nil {
+			return err
+		}
+		return announce(ctx, tx, row, from.Deployed())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateNewVersion copies an API (definition, endpoints, resources, tiers, tags, policies,
+// CORS, documents) into a new API in the CREATED state with the given version and the same
+// provider. Whoever may edit the API may version it.
+func (s *Service) CreateNewVersion(ctx context.Context, a identity.Actor, id, version string) (*API, error) {
+	if !a.Authenticated() {
+		return nil, apperr.Unauthenticatedf("sign in to create API versions")
+	}
+	version = strings.TrimSpace(version)
+	if err := openapi.ValidateVersion(version); err != nil {
+		return nil, renameField("version", err)
+	}
+	row, err := apimgtdb.APIByID(ctx, s.apimgt, id)
+	if db.IsNoRows(err) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := mayEdit(a, row); err != nil {
+		return nil, err
+	}
+	if err := mayCreate(a); err != nil {
+		return nil, err
+	}
+	api, err := fromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	var def []byte
+	if d, err := regdb.DefinitionOf(ctx, s.reg, id); err == nil {
+		def = []byte(d.Definition)
+	} else if !db.IsNoRows(err) {
+		return nil, err
+	}
+	api.Version, api.State, api.IsDefaultVersion = version, Created, false
+	if err := s.insert(ctx, a, api, def, id); err != nil {
+		return nil, err
+	}
+	return api, nil
+}
+
+// API returns an API the actor may see; NOT_FOUND otherwise.
+func (s *Service) API(ctx context.Context, a identity.Actor, id string) (*API, error) {
+	row, err := s.load(ctx, s.apimgt, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return fromRow(row)
+}
+
+// APIs lists the APIs the actor may see, newest first, with cursor pagination.
+func (s *Service) APIs(ctx context.Context, a identity.Actor, in ListInput) (*Page, error) {
+	first := DefaultPageSize
+	if in.First != nil {
+		first = *in.First
+	}
+	if first < 1 || first > MaxPageSize {
+		return nil, apperr.Invalidf("first", "must be 1 to %d", MaxPageSize)
+	}
+	var after *apimgtdb.APIKey
+	if in.After != nil && *in.After != "" {
+		k, err := decodeCursor(*in.After)
+		if err != nil {
+			return nil, err
+		}
+		after = &k
+	}
+	f := apimgtdb.APIFilter{}
+	switch {
+	case seesAll(a):
+	case a.Authenticated():
+		f.States, f.OwnerID = publicStates, a.UserID
+	default:
+		f.States = publicStates
+	}
+	if in.Query != nil {
+		q := strings.TrimSpace(*in.Query)
+		if err := cleanText("query", q, MaxQueryLength, false); err != nil {
+			return nil, err
+		}
+		if tag, ok := strings.CutPrefix(strings.ToLower(q), "tag:"); ok {
+			f.Tag = strings.TrimSpace(tag)
+		} else {
+			f.Text = strings.ToLower(q)
+		}
+	}
+	rows, err := apimgtdb.ListAPIs(ctx, s.apimgt, f, after, first+1)
+	if err != nil {
+		return nil, err
+	}
+	total, err := apimgtdb.CountAPIs(ctx, s.apimgt, f)
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{TotalCount: total, HasNextPage: len(rows) > first, Edges: make([]Edge, 0, min(len(rows), first))}
+	for i := range rows[:min(len(rows), first)] {
+		api, err := fromRow(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		p.Edges = append(p.Edges, Edge{API: api, Cursor: encodeCursor(api.CreatedAt, api.ID)})
+	}
+	if n := len(p.Edges); n > 0 {
+		p.EndCursor = p.Edges[n-1].Cursor
+	}
+	return p, nil
+}
+
+// encodeCursor writes a position in the newest-first order: base64url of
+// "<created_at in Unix microseconds>:<id>".
+func encodeCursor(t time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id))
+}
+
+func decodeCursor(c string) (apimgtdb.APIKey, error) {
+	bad := apperr.Invalidf("after", "is not a cursor from this API's pageInfo.endCursor or edges.cursor")
+	if len(c) > 200 {
+		return apimgtdb.APIKey{}, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return apimgtdb.APIKey{}, bad
+	}
+	us, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" {
+		return apimgtdb.APIKey{}, bad
+	}
+	n, err := strconv.ParseInt(us, 10, 64)
+	if err != nil {
+		return apimgtdb.APIKey{}, bad
+	}
+	return apimgtdb.APIKey{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, nil
+}
+
+// LifecycleHistory lists an API's lifecycle transitions, oldest first, to whoever may edit
+// it; other callers who may see the API get an empty list (the history names staff).
+func (s *Service) LifecycleHistory(ctx context.Context, a identity.Actor, id string) ([]LifecycleEvent, error) {
+	row, err := s.load(ctx, s.apimgt, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if mayEdit(a, row) != nil {
+		return []LifecycleEvent{}, nil
+	}
+	rows, err := regdb.LifecycleHistory(ctx, s.reg, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LifecycleEvent, len(rows))
+	for i, r := range rows {
+		e := LifecycleEvent{To: State(r.To), Actor: r.Actor, At: r.At.UTC()}
+		if r.From != nil {
+			e.From = State(*r.From)
+		}
+		if r.Action != nil {
+			e.Action = Action(*r.Action)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// OpenAPI exports an API the actor may see as an OpenAPI 3 JSON document that describes
+// exactly its current resources, based on its imported definition when it has one.
+func (s *Service) OpenAPI(ctx context.Context, a identity.Actor, id string) (string, error) {
+	row, err := s.load(ctx, s.apimgt, a, id)
+	if err != nil {
+		return "", err
+	}
+	api, err := fromRow(row)
+	if err != nil {
+		return "", err
+	}
+	var stored []byte
+	if d, err := regdb.DefinitionOf(ctx, s.reg, id); err == nil {
+		stored = []byte(d.Definition)
+	} else if !db.IsNoRows(err) {
+		return "", err
+	}
+	info := openapi.Info{Title: api.Name, Version: api.Version, Description: api.Description, TokenURL: s.cfg.TokenURL}
+	doc, err := openapi.Export(stored, info, api.Resources, s.GatewayURLs(api.Context, api.Version, false))
+	if err != nil {
+		return "", fmt.Errorf("export api %s: %w", id, err)
+	}
+	return string(doc), nil
+}
+
+// GatewayURLs lists where consumers call an API: <gateway><context>/<version> on each
+// gateway, and <gateway><context> too for the default version.
+func (s *Service) GatewayURLs(apiContext, version string, isDefault bool) []string {
+	out := make([]string, 0, 2*len(s.cfg.GatewayURLs))
+	for _, g := range s.cfg.GatewayURLs {
+		base := strings.TrimRight(g, "/") + apiContext
+		out = append(out, base+"/"+version)
+		if isDefault {
+			out = append(out, base)
+		}
+	}
+	return out
+}
+
+// SnapshotAPIs returns the runtime definitions of every deployed API, oldest first, for the
+// gateways' full snapshot. Run it in the transaction that reads the snapshot's revision.
+func SnapshotAPIs(ctx context.Context, idb bun.IDB) ([]bus.APIDef, error) {
+	rows, err := apimgtdb.APIsInStates(ctx, idb, deployedStates)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bus.APIDef, 0, len(rows))
+	for i := range rows {
+		d, err := apiDef(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

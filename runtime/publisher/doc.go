@@ -1,0 +1,36 @@
+// Package publisher is Turnpike's Publisher: it creates, imports, edits, versions and
+// deletes APIs, walks them through WSO2's lifecycle, keeps their documents, and tells the
+// gateways what to serve. It owns the rules (validation, visibility, who may change what)
+// so that every door — GraphQL, HTTP, tests — gets the same answers; resolvers only
+// convert.
+//
+// # Storage across two databases
+//
+// An API lives in two logical databases: its runtime row (name, context, version, state,
+// endpoints, resources, tiers, tags; what gateways need) in apimgtdb, and its artifacts
+// (the imported OpenAPI definition, the lifecycle history, documents and their files) in
+// regdb. Each change runs one apimgtdb transaction; inside it, the API's row is locked first
+// (SELECT ... FOR UPDATE on PostgreSQL; SQLite transactions take the write lock at BEGIN),
+// then the regdb rows are written and committed in their own transaction, then the
+// apimgtdb rows and the outbox event. If the apimgtdb transaction fails after regdb
+// committed, the regdb writes are compensated (deleted) and the error returned, so a failed
+// change leaves neither half behind. The lock order is always apimgtdb, then regdb.
+//
+// Deleting an API is the exception: the apimgtdb row (and its undeploy event) goes first,
+// then the regdb artifacts. Artifacts of a deleted API are unreachable, so if the second
+// step fails the only cost is garbage, which is logged; the reverse order would need a
+// re-insert of deleted artifacts as compensation.
+//
+// Uploaded document files are stored in regdb (table document_files, a BYTEA/BLOB row)
+// under a random storage name, never the uploader's file name: every control-plane
+// replica can serve them, they commit with their metadata, and they follow the database's
+// backups. The uploader's name is kept, sanitised, only for Content-Disposition.
+//
+// # Events
+//
+// Gateways learn of APIs through the control-event outbox, written in the apimgtdb
+// transaction of the change: entering a deployed state (PUBLISHED, PROTOTYPED, BLOCKED,
+// DEPRECATED), or any update while in one, appends bus.KindAPIDeployed with the full
+// bus.APIDef; leaving to CREATED or RETIRED, or deleting a deployed API, appends
+// bus.KindAPIUndeployed. SnapshotAPIs gives the deployed APIs for a full snapshot.
+package publisher

@@ -1,0 +1,368 @@
+package publisher
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db"
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/publisher/openapi"
+)
+
+// Config is the Publisher's static configuration.
+type Config struct {
+	// GatewayURLs are the gateways' base URLs as consumers reach them, such as
+	// http://localhost:8280; an API is called at <base><context>/<version>/<path>.
+	GatewayURLs []string
+	// MaxDocumentBytes bounds uploaded document files and inline Markdown; default 5 MiB.
+	MaxDocumentBytes int
+	// MaxOpenAPIBytes bounds imported definitions; default and ceiling
+	// openapi.MaxDefinitionSize (5 MiB).
+	MaxOpenAPIBytes int
+	// DocumentFilePath is the path prefix under which DocumentFileHandler is mounted;
+	// a FILE document's URL is <DocumentFilePath><id>/file. Default "/api/documents/".
+	DocumentFilePath string
+	// TokenURL is the OAuth2 token endpoint exported definitions advertise; default
+	// "/oauth2/token".
+	TokenURL string
+}
+
+// Deps are what New needs. APIMgt, Reg and Config are required.
+type Deps struct {
+	APIMgt *bun.DB // apimgtdb
+	Reg    *bun.DB // regdb
+	Config Config
+	Clock  func() time.Time // default time.Now
+	Log    *slog.Logger     // optional; default slog.Default()
+}
+
+// Service is the Publisher.
+type Service struct {
+	apimgt *bun.DB
+	reg    *bun.DB
+	cfg    Config
+	clock  func() time.Time
+	log    *slog.Logger
+}
+
+// New returns a Publisher.
+func New(d Deps) *Service {
+	cfg := d.Config
+	if cfg.MaxDocumentBytes <= 0 {
+		cfg.MaxDocumentBytes = 5 << 20
+	}
+	if cfg.MaxOpenAPIBytes <= 0 || cfg.MaxOpenAPIBytes > openapi.MaxDefinitionSize {
+		cfg.MaxOpenAPIBytes = openapi.MaxDefinitionSize
+	}
+	if cfg.DocumentFilePath == "" {
+		cfg.DocumentFilePath = "/api/documents/"
+	}
+	if !strings.HasSuffix(cfg.DocumentFilePath, "/") {
+		cfg.DocumentFilePath += "/"
+	}
+	clock := d.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{apimgt: d.APIMgt, reg: d.Reg, cfg: cfg, clock: clock, log: log}
+}
+
+// now is the clock in UTC at the databases' precision (microseconds), so that a time read
+// back equals the time written and cursors round-trip.
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ---- who may see and change what -----------------------------------------------------
+
+// seesAll tells whether the actor sees and changes every API.
+func seesAll(a identity.Actor) bool { return a.Has(identity.Admin, identity.Publisher) }
+
+// owns tells whether the actor is a creator who provides the API.
+func owns(a identity.Actor, row *apimgtdb.API) bool {
+	return a.Authenticated() && a.Has(identity.Creator) && row.ProviderID == a.UserID
+}
+
+// visible tells whether the actor may see the API: public states for everyone, their own
+// APIs for their providers, everything for publishers and admins. (A provider who lost the
+// CREATOR role still sees, but no longer edits, their APIs.)
+func visible(a identity.Actor, row *apimgtdb.API) bool {
+	return seesAll(a) || State(row.LifecycleState).Public() || a.Authenticated() && row.ProviderID == a.UserID
+}
+
+func notFound(id string) error { return apperr.NotFoundf("API %s not found", id) }
+
+// mayEdit returns nil when the actor may edit the API, NOT_FOUND when it may not see it
+// and FORBIDDEN otherwise.
+func mayEdit(a identity.Actor, row *apimgtdb.API) error {
+	switch {
+	case seesAll(a) || owns(a, row):
+		return nil
+	case !visible(a, row):
+		return notFound(row.ID)
+	case !a.Authenticated():
+		return apperr.Unauthenticatedf("sign in to change APIs")
+	}
+	return apperr.Forbiddenf("only the API's provider, publishers and admins may change API %s", row.ID)
+}
+
+// mayCreate returns nil when the actor may create APIs.
+func mayCreate(a identity.Actor) error {
+	switch {
+	case !a.Authenticated():
+		return apperr.Unauthenticatedf("sign in to create APIs")
+	case !a.Has(identity.Admin, identity.Publisher, identity.Creator):
+		return apperr.Forbiddenf("creating APIs needs the CREATOR, PUBLISHER or ADMIN role")
+	}
+	return nil
+}
+
+// load reads an API the actor may see; NOT_FOUND otherwise.
+func (s *Service) load(ctx context.Context, idb bun.IDB, a identity.Actor, id string) (*apimgtdb.API, error) {
+	row, err := apimgtdb.APIByID(ctx, idb, id)
+	if db.IsNoRows(err) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !visible(a, row) {
+		return nil, notFound(id)
+	}
+	return row, nil
+}
+
+// lockForEdit locks an API in tx and checks that the actor may edit it.
+func lockForEdit(ctx context.Context, tx bun.IDB, a identity.Actor, id string) (*apimgtdb.API, error) {
+	row, err := apimgtdb.LockAPI(ctx, tx, id)
+	if db.IsNoRows(err) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := mayEdit(a, row); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// ---- transactions across apimgtdb and regdb ------------------------------------------
+
+// undo collects compensations of committed regdb writes.
+type undo struct{ fs []func(context.Context) error }
+
+func (u *undo) add(f func(context.Context) error) { u.fs = append(u.fs, f) }
+
+// change runs f in an apimgtdb transaction. f writes regdb in its own committed
+// transactions and registers their compensations on u; if the apimgtdb transaction fails,
+// they run, newest first.
+func (s *Service) change(ctx context.Context, f func(ctx context.Context, tx bun.Tx, u *undo) error) error {
+	var u undo
+	err := s.apimgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return f(ctx, tx, &u) })
+	if err != nil {
+		cctx := context.WithoutCancel(ctx)
+		for i := len(u.fs) - 1; i >= 0; i-- {
+			if cerr := u.fs[i](cctx); cerr != nil {
+				s.log.Error("publisher: compensating a regdb write failed", "err", cerr, "cause", err)
+			}
+		}
+	}
+	return err
+}
+
+// inReg runs f in a regdb transaction.
+func (s *Service) inReg(ctx context.Context, f func(ctx context.Context, tx bun.Tx) error) error {
+	return s.reg.RunInTx(ctx, nil, f)
+}
+
+// announce appends the control event that tells gateways about the API's state after a
+// change: deployed with its definition while in a deployed state, undeployed when it left
+// one (wasDeployed) for a state gateways do not serve.
+func announce(ctx context.Context, tx bun.IDB, row *apimgtdb.API, wasDeployed bool) error {
+	if State(row.LifecycleState).Deployed() {
+		def, err := apiDef(row)
+		if err != nil {
+			return err
+		}
+		_, err = outbox.Append(ctx, tx, bus.KindAPIDeployed, def)
+		return err
+	}
+	if wasDeployed {
+		_, err := outbox.Append(ctx, tx, bus.KindAPIUndeployed, bus.Deleted{ID: row.ID})
+		return err
+	}
+	return nil
+}
+
+// checkPolicies checks that the API's tiers are SUBSCRIPTION policies and its API- and
+// resource-level throttling policies ADVANCED ones (the Admin's throttling_policies table),
+// in one query per kind. Errors name the field under prefix ("input"); for prefix
+// "definition" (imports) they name the definition.
+func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) error {
+	type ref struct{ name, field string }
+	refs := map[string][]ref{}
+	add := func(kind, name, field string) {
+		if prefix == "definition" {
+			field = prefix
+		}
+		refs[kind] = append(refs[kind], ref{name, field})
+	}
+	for i, t := range api.Tiers {
+		add(bus.PolicySubscription, t, fmt.Sprintf("%s.subscriptionTiers[%d]", prefix, i))
+	}
+	if api.ThrottlingPolicy != "" {
+		add(bus.PolicyAdvanced, api.ThrottlingPolicy, prefix+".throttlingPolicy")
+	}
+	for i, r := range api.Resources {
+		if r.ThrottlingPolicy != "" {
+			add(bus.PolicyAdvanced, r.ThrottlingPolicy, fmt.Sprintf("%s.resources[%d].throttlingPolicy", prefix, i))
+		}
+	}
+	for _, kind := range []string{bus.PolicySubscription, bus.PolicyAdvanced} {
+		if len(refs[kind]) == 0 {
+			continue
+		}
+		var names []string
+		for _, r := range refs[kind] {
+			if !slices.Contains(names, r.name) {
+				names = append(names, r.name)
+			}
+		}
+		found, err := apimgtdb.PolicyNames(ctx, idb, kind, names)
+		if err != nil {
+			return fmt.Errorf("check %s policies: %w", kind, err)
+		}
+		for _, r := range refs[kind] {
+			if !slices.Contains(found, r.name) {
+				return apperr.Invalidf(r.field, "there is no %s throttling policy named %q", kind, r.name)
+			}
+		}
+	}
+	return nil
+}
+
+// ---- rows and values ----------------------------------------------------------------
+
+// toRow converts an API to its apimgtdb row; the JSON columns use the bus shapes.
+func toRow(api *API) (*apimgtdb.API, error) {
+	res := make([]bus.ResourceDef, len(api.Resources))
+	for i, r := range api.Resources {
+		res[i] = bus.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+	}
+	enc := func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	}
+	row := &apimgtdb.API{
+		ID: api.ID, Name: api.Name, Context: api.Context, Version: api.Version,
+		ProviderID: api.ProviderID, Provider: api.Provider, LifecycleState: string(api.State),
+		IsDefaultVersion: api.IsDefaultVersion, CreatedAt: api.CreatedAt, UpdatedAt: api.UpdatedAt,
+		SearchText: searchText(api),
+	}
+	if api.Description != "" {
+		row.Description = &api.Description
+	}
+	if api.ThrottlingPolicy != "" {
+		row.ThrottlingPolicy = &api.ThrottlingPolicy
+	}
+	var err error
+	ep := bus.Endpoints{Type: api.Endpoints.Type, Production: nonNil(api.Endpoints.Production), Sandbox: nonNil(api.Endpoints.Sandbox), TimeoutMs: api.Endpoints.TimeoutMs}
+	cors := bus.CORS{Enabled: api.CORS.Enabled, AllowOrigins: api.CORS.AllowOrigins, AllowMethods: api.CORS.AllowMethods, AllowHeaders: api.CORS.AllowHeaders, AllowCredentials: api.CORS.AllowCredentials}
+	for _, f := range []struct {
+		dst *string
+		v   any
+	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}} {
+		if *f.dst, err = enc(f.v); err != nil {
+			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
+		}
+	}
+	return row, nil
+}
+
+// fromRow converts an apimgtdb row to an API.
+func fromRow(row *apimgtdb.API) (*API, error) {
+	api := &API{
+		ID: row.ID, Name: row.Name, Context: row.Context, Version: row.Version,
+		ProviderID: row.ProviderID, Provider: row.Provider, State: State(row.LifecycleState),
+		IsDefaultVersion: row.IsDefaultVersion, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
+	}
+	if row.Description != nil {
+		api.Description = *row.Description
+	}
+	if row.ThrottlingPolicy != nil {
+		api.ThrottlingPolicy = *row.ThrottlingPolicy
+	}
+	var (
+		ep   bus.Endpoints
+		res  []bus.ResourceDef
+		cors bus.CORS
+	)
+	for _, f := range []struct {
+		src string
+		dst any
+	}{{row.Endpoints, &ep}, {row.Resources, &res}, {row.Tiers, &api.Tiers}, {row.Tags, &api.Tags}, {row.CORS, &cors}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs}
+	api.Resources = make([]Resource, len(res))
+	for i, r := range res {
+		api.Resources[i] = Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: nonNil(r.Scopes), ThrottlingPolicy: r.ThrottlingPolicy}
+	}
+	api.CORS = CORS{Enabled: cors.Enabled, AllowOrigins: nonNil(cors.AllowOrigins), AllowMethods: nonNil(cors.AllowMethods), AllowHeaders: nonNil(cors.AllowHeaders), AllowCredentials: cors.AllowCredentials}
+	api.Tiers, api.Tags = nonNil(api.Tiers), nonNil(api.Tags)
+	return api, nil
+}
+
+// apiDef is the runtime definition gateways receive.
+func apiDef(row *apimgtdb.API) (bus.APIDef, error) {
+	api, err := fromRow(row)
+	if err != nil {
+		return bus.APIDef{}, err
+	}
+	res := make([]bus.ResourceDef, len(api.Resources))
+	for i, r := range api.Resources {
+		res[i] = bus.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+	}
+	return bus.APIDef{
+		ID: api.ID, Name: api.Name, Context: api.Context, Version: api.Version,
+		State: busState(api.State), IsDefaultVersion: api.IsDefaultVersion, Provider: api.Provider,
+		Endpoints: bus.Endpoints{Type: api.Endpoints.Type, Production: api.Endpoints.Production, Sandbox: api.Endpoints.Sandbox, TimeoutMs: api.Endpoints.TimeoutMs},
+		Resources: res, Tiers: api.Tiers, ThrottlingPolicy: api.ThrottlingPolicy,
+		CORS:      bus.CORS{Enabled: api.CORS.Enabled, AllowOrigins: api.CORS.AllowOrigins, AllowMethods: api.CORS.AllowMethods, AllowHeaders: api.CORS.AllowHeaders, AllowCredentials: api.CORS.AllowCredentials},
+		UpdatedAt: api.UpdatedAt,
+	}, nil
+}
+
+// searchText is what apis(query:) searches: name, context, tags and description, lower-cased,
+// one per line so that a match cannot span two of them.
+func searchText(api *API) string {
+	parts := append([]string{api.Name, api.Context}, api.Tags...)
+	parts = append(parts, api.Description)
+	return strings.ToLower(strings.Join(parts, "\n"))
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+package publisher
+
+import (
+	"time"
+
+	"github.com/turnpike/turnpike/runtime/publisher/openapi"
+)
+
+// State is an API's lifecycle state.
+type State string
+
+// Lifecycle states.
+const (
+	Created    State = "CREATED"
+	Prototyped State = "PROTOTYPED"
+	Published  State = "PUBLISHED"
+	Blocked    State = "BLOCKED"
+	Deprecated State = "DEPRECATED"
+	Retired    State = "RETIRED"
+)
+
+// Action is a lifecycle action.
+type Action string
+
+// Lifecycle actions.
+const (
+	Publish           Action = "PUBLISH"
+	DeployAsPrototype Action = "DEPLOY_AS_PROTOTYPE"
+	DemoteToCreated   Action = "DEMOTE_TO_CREATED"
+	Block             Action = "BLOCK"
+	Republish         Action = "REPUBLISH"
+	Deprecate         Action = "DEPRECATE"
+	Retire            Action = "RETIRE"
+)
+
+// Endpoint types.
+const (
+	EndpointSingle       = "SINGLE"
+	EndpointLoadBalanced = "LOAD_BALANCED"
+	EndpointFailover     = "FAILOVER"
+)
+
+// Document sources.
+const (
+	SourceInline = "INLINE"
+	SourceURL    = "URL"
+	SourceFile   = "FILE"
+)
+
+// Resource is one operation of an API (the openapi package's type).
+type Resource = openapi.Resource
+
+// API is a managed API as the Publisher sees it.
+type API struct {
+	ID          string
+	Name        string
+	Context     string
+	Version     string
+	Description string // "" when there is none
+	ProviderID  string
+	Provider    string // the provider's username at creation
+	State       State
+	Endpoints   Endpoints
+	Resources   []Resource
+	// Tiers are the SUBSCRIPTION policies offered to consumers.
+	Tiers []string
+	Tags  []string
+	// ThrottlingPolicy is an ADVANCED policy for the whole API; "" for none.
+	ThrottlingPolicy string
+	CORS             CORS
+	IsDefaultVersion bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Endpoints are an API's backends.
+type Endpoints struct {
+	Type       string // EndpointSingle, EndpointLoadBalanced or EndpointFailover
+	Production []string
+	Sandbox    []string
+	TimeoutMs  int
+}
+
+// CORS is an API's CORS configuration.
+type CORS struct {
+	Enabled          bool
+	AllowOrigins     []string
+	AllowMethods     []string
+	AllowHeaders     []string
+	AllowCredentials bool
+}
+
+// LifecycleEvent is one entry of an API's lifecycle history. The first entry (the
+// creation) has no From and no Action.
+type LifecycleEvent struct {
+	From   State // "" for the creation
+	To     State
+	Action Action // "" for the creation
+	Actor  string // username
+	At     time.Time
+}
+
+// Document is an API document's metadata (and content, for INLINE documents).
+type Document struct {
+	ID      string
+	APIID   string
+	Name    string
+	Summary string
+	Source  string // SourceInline, SourceURL or SourceFile
+	// Content is the Markdown of an INLINE document.
+	Content string
+	// URL is the link of a URL document, or where to download a FILE document.
+	URL string
+	// FileName, ContentType and Size describe a FILE document; ContentType is sniffed
+	// from the bytes, never taken from the uploader.
+	FileName    string
+	ContentType string
+	Size        int64
+	CreatedAt   time.Time
+}
+
+// DocumentFile is the content of a FILE document.
+type DocumentFile struct {
+	Name        string // the uploader's file name, sanitised
+	ContentType string // sniffed
+	Data        []byte
+}
+
+// Page is one page of APIs, newest first.
+type Page struct {
+	Edges       []Edge
+	HasNextPage bool
+	EndCursor   string // "" when the page is empty
+	TotalCount  int
+}
+
+// Edge is an API with its cursor.
+type Edge struct {
+	API    *API
+	Cursor string
+}
+
+// CreateInput is createAPI's input. Nil means "not given": Resources default to GET, POST,
+// PUT, PATCH and DELETE on /*, Tiers to ["Unlimited"].
+type CreateInput struct {
+	Name             string
+	Context          string
+	Version          string
+	Description      *string
+	Endpoints        *EndpointsInput
+	Resources        []ResourceInput
+	Tiers            []string
+	Tags             []string
+	ThrottlingPolicy *string
+	CORS             *CORSInput
+}
+
+// UpdateInput is updateAPI's input: nil fields keep their value. An empty Description or
+// ThrottlingPolicy clears it; an empty Tags list clears the tags.
+type UpdateInput struct {
+	Name             *string
+	Description      *string
+	Endpoints        *EndpointsInput
+	Resources        []ResourceInput
+	Tiers            []string
+	Tags             []string
+	ThrottlingPolicy *string
+	CORS             *CORSInput
+	IsDefaultVersion *bool
+}
+
+// EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE and TimeoutMs
+// to 30000.
+type EndpointsInput struct {
+	Type       *string
+	Production []string
+	Sandbox    []string
+	TimeoutMs  *int
+}
+
+// ResourceInput is the input of one resource; AuthRequired defaults to true.
+type ResourceInput struct {
+	Method           string
+	Path             string
+	AuthRequired     *bool
+	Scopes           []string
+	ThrottlingPolicy *string
+}
+
+// CORSInput is the input of an API's CORS configuration; when enabled, missing lists take
+// WSO2's defaults (any origin; GET, PUT, POST, DELETE, PATCH, OPTIONS; authorization,
+// Content-Type and apikey headers).
+type CORSInput struct {
+	Enabled          bool
+	AllowOrigins     []string
+	AllowMethods     []string
+	AllowHeaders     []string
+	AllowCredentials *bool
+}
+
+// ImportInput is importOpenAPI's input: the definition (OpenAPI 3.0/3.1 or Swagger 2.0, JSON
+// or YAML), the production endpoint, and optionally the context (default: the document's
+// base path, or a slug of its title) and version (default: info.version).
+type ImportInput struct {
+	Definition string
+	Endpoint   string
+	Context    *string
+	Version    *string
+}
+
+// ListInput is the apis query's input: an optional search (case-insensitive, over name,
+// context, tags and description; "tag:x" matches the tag x exactly), the page size First
+// (1 to 100, default 25) and the cursor After.
+type ListInput struct {
+	Query *string
+	First *int
+	After *string
+}
+
+// DocumentInput is addDocument's input. Source decides which of Content (Markdown), URL and
+// FileBase64 (with FileName) is required.
+type DocumentInput struct {
+	Name       string
+	Summary    *string
+	Source     string
+	Content    *string
+	URL        *string
+	FileBase64 *string
+	FileName   *string
+}
