@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -115,7 +116,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
-	g.jwks = newJWKS(cfg.JWKSURL, client, cfg.JWKSMinRefetch, g.log, m, g.now)
+	jwksCache := ""
+	if cfg.DataDir != "" {
+		jwksCache = filepath.Join(cfg.DataDir, "gateway-jwks.json")
+	}
+	g.jwks = newJWKS(cfg.JWKSURL, client, cfg.JWKSMinRefetch, g.log, m, g.now, jwksCache)
 	g.verifier = &verifier{jwks: g.jwks, cache: cache, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.ClockSkew, now: g.now, m: m}
 	if deps.Analytics != nil {
 		g.analytics = newAnalyticsQueue(deps.Analytics, cfg, m, g.log)

@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,10 +33,42 @@ type jwks struct {
 	lastMiss atomic.Int64 // unix nanoseconds of the last fetch caused by an unknown kid; 0: none
 	lastCold atomic.Int64 // the same, while no key set was ever loaded
 	refresh  chan struct{}
+	// cacheFile keeps the last fetched set, so that a gateway restarted while the Key
+	// Manager is down still verifies tokens ("" disables it).
+	cacheFile string
 }
 
-func newJWKS(url string, client *http.Client, minRefetch time.Duration, log *slog.Logger, m *metrics, now func() time.Time) *jwks {
-	return &jwks{url: url, client: client, minRefetch: minRefetch, log: log, m: m, now: now, refresh: make(chan struct{}, 1)}
+func newJWKS(url string, client *http.Client, minRefetch time.Duration, log *slog.Logger, m *metrics, now func() time.Time, cacheFile string) *jwks {
+	j := &jwks{url: url, client: client, minRefetch: minRefetch, log: log, m: m, now: now, refresh: make(chan struct{}, 1), cacheFile: cacheFile}
+	j.loadCache()
+	return j
+}
+
+// loadCache loads the saved key set, if any; a fetch replaces it.
+func (j *jwks) loadCache() {
+	if j.cacheFile == "" {
+		return
+	}
+	b, err := os.ReadFile(j.cacheFile)
+	if err != nil {
+		return
+	}
+	keys, err := parseJWKS(bytes.NewReader(b), j.log)
+	if err != nil {
+		j.log.Warn("ignoring the saved jwks", "file", j.cacheFile, "err", err)
+		return
+	}
+	j.keys.Store(&keys)
+}
+
+// saveCache writes the fetched set atomically (temp file, fsync, rename).
+func (j *jwks) saveCache(raw []byte) {
+	if j.cacheFile == "" {
+		return
+	}
+	if err := writeFileAtomic(j.cacheFile, func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
+		j.log.Warn("save jwks", "file", j.cacheFile, "err", err)
+	}
 }
 
 // lookup returns the key with the given kid, fetching the set when the kid is unknown and the
@@ -106,11 +140,16 @@ func (j *jwks) fetchLocked(ctx context.Context) error {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("status %s", resp.Status)
 		}
-		keys, err := parseJWKS(io.LimitReader(resp.Body, 1<<20), j.log)
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return err
+		}
+		keys, err := parseJWKS(bytes.NewReader(raw), j.log)
 		if err != nil {
 			return err
 		}
 		j.keys.Store(&keys)
+		j.saveCache(raw)
 		return nil
 	}()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,21 +64,24 @@ func (g *Gateway) Persist() error {
 	if g.persisted.Load() == st {
 		return nil
 	}
-	if err := writeFileAtomic(path, st.snapshot()); err != nil {
-		return err
+	snap := st.snapshot()
+	if err := writeFileAtomic(path, func(w io.Writer) error { return json.NewEncoder(w).Encode(snap) }); err != nil {
+		return fmt.Errorf("persist state: %w", err)
 	}
 	g.persisted.Store(st)
 	return nil
 }
 
-func writeFileAtomic(path string, snap bus.Snapshot) (err error) {
+// writeFileAtomic replaces path with what write writes: a temp file in the same directory,
+// fsynced, then renamed over path, so a crash leaves the old or the new file, never half.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("persist state: %w", err)
+		return err
 	}
-	f, err := os.CreateTemp(dir, ".gateway-state-*.tmp")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
-		return fmt.Errorf("persist state: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -85,18 +89,17 @@ func writeFileAtomic(path string, snap bus.Snapshot) (err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
-	enc := json.NewEncoder(f)
-	if err := enc.Encode(snap); err != nil {
-		return fmt.Errorf("persist state: encode: %w", err)
+	if err := write(f); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("persist state: sync: %w", err)
+		return fmt.Errorf("sync: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("persist state: close: %w", err)
+		return fmt.Errorf("close: %w", err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("persist state: rename: %w", err)
+		return fmt.Errorf("rename: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync() // best effort: makes the rename durable where the platform allows it

@@ -1,0 +1,73 @@
+import { Link, useParams } from 'react-router';
+import { useQuery } from 'urql';
+import { Badge } from '../../../components/Badge';
+import { NotFound } from '../../../components/NotFound';
+import { ErrorNotice, Loading } from '../../../components/States';
+import { RouteTabs } from '../../../components/Tabs';
+import { useTitle } from '../../../components/useTitle';
+import { ApiDetailQuery } from '../queries';
+import { OverviewTab } from '../components/OverviewTab';
+import { ResourcesTab } from '../components/ResourcesTab';
+import { TiersTab } from '../components/TiersTab';
+import { LifecycleTab } from '../components/LifecycleTab';
+import { VersionsTab } from '../components/VersionsTab';
+import { DocumentsTab } from '../components/DocumentsTab';
+import { SubscriptionsTab } from '../components/SubscriptionsTab';
+import { UsageTab } from '../components/UsageTab';
+import { isNotFound } from '../../../lib/errors';
+
+const TABS = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'resources', label: 'Resources' },
+  { id: 'tiers', label: 'Subscription tiers' },
+  { id: 'lifecycle', label: 'Lifecycle' },
+  { id: 'versions', label: 'Versions' },
+  { id: 'documents', label: 'Documents' },
+  { id: 'subscriptions', label: 'Subscriptions' },
+  { id: 'usage', label: 'Usage' },
+] as const;
+
+export default function ApiDetail() {
+  const { id = '', tab = 'overview' } = useParams();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ApiDetailQuery, variables: { id } });
+  const api = data?.api;
+  useTitle(api ? `${api.name} ${api.version} · Publisher` : 'API · Publisher');
+
+  if (!data && fetching) return <Loading label="Loading the API…" />;
+  // An object the caller may not see is NOT_FOUND (or null), like one that does not exist.
+  if (!data && error && !isNotFound(error)) return <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (!api) return <NotFound what="API" />;
+
+  const tabs = TABS.map((t) => ({ ...t, to: `/publisher/apis/${api.id}/${t.id}` }));
+  return (
+    <section className="page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to="/publisher">APIs</Link> <span aria-hidden="true">/</span> <span>{api.name}</span>
+      </nav>
+      <div className="page-header">
+        <h1>
+          {api.name} <span className="muted">{api.version}</span>
+        </h1>
+        <div className="actions">
+          <Badge>{api.lifecycleState}</Badge>
+          <span className="mono muted">{api.context}</span>
+          {['PUBLISHED', 'PROTOTYPED', 'DEPRECATED'].includes(api.lifecycleState) && (
+            <Link to={`/devportal/apis/${api.id}`}>View in the Developer Portal</Link>
+          )}
+        </div>
+      </div>
+      {error && <ErrorNotice error={error} />}
+      <RouteTabs label="API sections" tabs={tabs} current={tab}>
+        {tab === 'overview' && <OverviewTab api={api} />}
+        {tab === 'resources' && <ResourcesTab api={api} />}
+        {tab === 'tiers' && <TiersTab api={api} />}
+        {tab === 'lifecycle' && <LifecycleTab api={api} />}
+        {tab === 'versions' && <VersionsTab apiId={api.id} name={api.name} context={api.context} version={api.version} />}
+        {tab === 'documents' && <DocumentsTab api={api} />}
+        {tab === 'subscriptions' && <SubscriptionsTab apiId={api.id} />}
+        {tab === 'usage' && <UsageTab apiId={api.id} />}
+        {!TABS.some((t) => t.id === tab) && <p>Unknown section.</p>}
+      </RouteTabs>
+    </section>
+  );
+}

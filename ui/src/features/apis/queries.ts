@@ -1,0 +1,292 @@
+import { graphql } from '../../gql';
+
+export const ApiRowFields = graphql(`
+  fragment ApiRowFields on API {
+    id
+    name
+    context
+    version
+    lifecycleState
+    tags
+    updatedAt
+    provider {
+      id
+      username
+    }
+  }
+`);
+
+export const PublisherApisQuery = graphql(`
+  query PublisherApis($query: String, $first: Int, $after: String) {
+    apis(query: $query, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          ...ApiRowFields
+        }
+      }
+    }
+  }
+`);
+
+export const SubscriptionTiersQuery = graphql(`
+  query SubscriptionTiers {
+    throttlingPolicies(kind: SUBSCRIPTION) {
+      name
+      description
+      requestCount
+      unitTimeSeconds
+    }
+  }
+`);
+
+export const AdvancedPoliciesQuery = graphql(`
+  query AdvancedPolicies {
+    throttlingPolicies(kind: ADVANCED) {
+      name
+      description
+    }
+  }
+`);
+
+export const CreateApiMutation = graphql(`
+  mutation CreateApi($input: CreateAPIInput!) {
+    createAPI(input: $input) {
+      id
+      name
+    }
+  }
+`);
+
+export const ImportOpenApiMutation = graphql(`
+  mutation ImportOpenApi($definition: String!, $endpoint: String!, $context: String, $version: String) {
+    importOpenAPI(definition: $definition, endpoint: $endpoint, context: $context, version: $version) {
+      id
+      name
+    }
+  }
+`);
+
+export const ApiDetailQuery = graphql(`
+  query ApiDetail($id: ID!) {
+    api(id: $id) {
+      id
+      name
+      context
+      version
+      lifecycleState
+      gatewayURLs
+      ...ApiOverviewFields
+      ...ApiResourcesFields
+      ...ApiTiersFields
+      ...ApiLifecycleFields
+      ...ApiDocumentsFields
+    }
+  }
+`);
+
+export const ApiOverviewFields = graphql(`
+  fragment ApiOverviewFields on API {
+    id
+    name
+    context
+    version
+    description
+    tags
+    isDefaultVersion
+    throttlingPolicy
+    provider {
+      id
+      username
+    }
+    createdAt
+    updatedAt
+    gatewayURLs
+    endpoints {
+      type
+      production
+      sandbox
+      timeoutMs
+    }
+    cors {
+      enabled
+      allowOrigins
+      allowMethods
+      allowHeaders
+      allowCredentials
+    }
+  }
+`);
+
+export const ApiResourcesFields = graphql(`
+  fragment ApiResourcesFields on API {
+    id
+    resources {
+      method
+      path
+      authRequired
+      scopes
+      throttlingPolicy
+    }
+  }
+`);
+
+export const ApiTiersFields = graphql(`
+  fragment ApiTiersFields on API {
+    id
+    subscriptionTiers
+  }
+`);
+
+export const ApiLifecycleFields = graphql(`
+  fragment ApiLifecycleFields on API {
+    id
+    lifecycleState
+    allowedActions
+    lifecycleHistory {
+      from
+      to
+      action
+      actor
+      at
+    }
+  }
+`);
+
+export const ApiDocumentsFields = graphql(`
+  fragment ApiDocumentsFields on API {
+    id
+    documents {
+      id
+      name
+      summary
+      source
+      url
+      contentType
+      size
+      createdAt
+    }
+  }
+`);
+
+export const UpdateApiMutation = graphql(`
+  mutation UpdateApi($id: ID!, $input: UpdateAPIInput!) {
+    updateAPI(id: $id, input: $input) {
+      id
+      updatedAt
+      ...ApiOverviewFields
+      ...ApiResourcesFields
+      ...ApiTiersFields
+    }
+  }
+`);
+
+export const DeleteApiMutation = graphql(`
+  mutation DeleteApi($id: ID!) {
+    deleteAPI(id: $id)
+  }
+`);
+
+export const ChangeLifecycleMutation = graphql(`
+  mutation ChangeLifecycle($apiId: ID!, $action: LifecycleAction!) {
+    changeLifecycle(apiId: $apiId, action: $action) {
+      id
+      ...ApiLifecycleFields
+    }
+  }
+`);
+
+export const CreateNewVersionMutation = graphql(`
+  mutation CreateNewVersion($apiId: ID!, $version: String!) {
+    createNewVersion(apiId: $apiId, version: $version) {
+      id
+      version
+    }
+  }
+`);
+
+export const AddDocumentMutation = graphql(`
+  mutation AddDocument($apiId: ID!, $input: AddDocumentInput!) {
+    addDocument(apiId: $apiId, input: $input) {
+      id
+      name
+    }
+  }
+`);
+
+export const DeleteDocumentMutation = graphql(`
+  mutation DeleteDocument($id: ID!) {
+    deleteDocument(id: $id)
+  }
+`);
+
+export const ApiSubscriptionsQuery = graphql(`
+  query ApiSubscriptions($id: ID!) {
+    api(id: $id) {
+      id
+      subscriptions {
+        id
+        tier
+        status
+        createdAt
+        application {
+          id
+          name
+          owner {
+            id
+            username
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const BlockSubscriptionMutation = graphql(`
+  mutation BlockSubscription($id: ID!, $productionOnly: Boolean) {
+    blockSubscription(id: $id, productionOnly: $productionOnly) {
+      id
+      status
+    }
+  }
+`);
+
+export const UnblockSubscriptionMutation = graphql(`
+  mutation UnblockSubscription($id: ID!) {
+    unblockSubscription(id: $id) {
+      id
+      status
+    }
+  }
+`);
+
+export const ApiUsageQuery = graphql(`
+  query ApiUsage($apiId: ID!, $granularity: Granularity, $from: Time, $to: Time) {
+    apiUsage(apiId: $apiId, granularity: $granularity, from: $from, to: $to) {
+      ...UsageSeriesFields
+    }
+  }
+`);
+
+export const ApiVersionsQuery = graphql(`
+  query ApiVersions($query: String) {
+    apis(query: $query, first: 100) {
+      edges {
+        node {
+          id
+          name
+          context
+          version
+          lifecycleState
+          isDefaultVersion
+        }
+      }
+    }
+  }
+`);

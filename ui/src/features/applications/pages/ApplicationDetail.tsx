@@ -1,0 +1,126 @@
+import { Link, useParams } from 'react-router';
+import { useMutation, useQuery } from 'urql';
+import { Badge } from '../../../components/Badge';
+import { ConfirmButton } from '../../../components/ConfirmButton';
+import { NotFound } from '../../../components/NotFound';
+import { Empty, ErrorNotice, Loading } from '../../../components/States';
+import { RangePicker, UsageCharts, useUsageRange } from '../../../components/UsageCharts';
+import { useTitle } from '../../../components/useTitle';
+import { formatTime } from '../../../lib/files';
+import { KeysPanel } from '../components/KeysPanel';
+import { ApplicationDetailQuery, ApplicationUsageQuery, UnsubscribeMutation } from '../queries';
+import { typenames } from '../../../lib/typenames';
+import { isNotFound } from '../../../lib/errors';
+
+const STATUS_HELP: Record<string, string> = {
+  BLOCKED: 'The API publisher blocked this subscription: calls are rejected.',
+  PROD_ONLY_BLOCKED: 'Production calls are blocked; sandbox keys still work.',
+  ON_HOLD: 'Waiting for approval.',
+  REJECTED: 'The subscription request was rejected.',
+};
+
+export default function ApplicationDetail() {
+  const { id = '' } = useParams();
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: ApplicationDetailQuery,
+    variables: { id },
+    context: typenames('Subscription', 'ApplicationKeys'),
+  });
+  const [unsubResult, unsubscribe] = useMutation(UnsubscribeMutation);
+  const app = data?.application;
+  useTitle(app ? `${app.name} · Applications` : 'Application');
+
+  if (!data && fetching) return <Loading label="Loading the application…" />;
+  // An object the caller may not see is NOT_FOUND (or null), like one that does not exist.
+  if (!data && error && !isNotFound(error)) return <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (!app) return <NotFound what="application" />;
+
+  const keysOf = (t: 'PRODUCTION' | 'SANDBOX') => app.keys.find((k) => k.keyType === t);
+  return (
+    <section className="page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to="/devportal/applications">Applications</Link> <span aria-hidden="true">/</span> <span>{app.name}</span>
+      </nav>
+      <div className="page-header">
+        <h1>{app.name}</h1>
+        <span className="muted">Policy: {app.throttlingPolicy}</span>
+      </div>
+      {app.description && <p>{app.description}</p>}
+      <ErrorNotice error={error} />
+
+      <h2>Subscriptions</h2>
+      <ErrorNotice error={unsubResult.error} title="Cannot unsubscribe" />
+      {app.subscriptions.length === 0 ? (
+        <Empty>
+          No subscriptions yet. <Link to="/devportal">Browse the APIs</Link> to subscribe.
+        </Empty>
+      ) : (
+        <table className="table" aria-label="Subscriptions">
+          <thead>
+            <tr>
+              <th scope="col">API</th>
+              <th scope="col">Tier</th>
+              <th scope="col">Status</th>
+              <th scope="col">Since</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {app.subscriptions.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <Link to={`/devportal/apis/${s.api.id}`}>
+                    {s.api.name} {s.api.version}
+                  </Link>
+                </td>
+                <td>{s.tier}</td>
+                <td>
+                  <Badge>{s.status}</Badge>
+                  {STATUS_HELP[s.status] && <span className="muted small status-help"> {STATUS_HELP[s.status]}</span>}
+                </td>
+                <td>{formatTime(s.createdAt)}</td>
+                <td>
+                  <ConfirmButton
+                    label="Unsubscribe" ariaLabel={`Unsubscribe from ${s.api.name}`}
+                    confirmLabel="Confirm unsubscribe"
+                    className="btn btn-secondary btn-small"
+                    question={`Unsubscribe ${app.name} from ${s.api.name}?`}
+                    onConfirm={() => unsubscribe({ id: s.id })}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      <h2>Keys</h2>
+      <div className="grid-2">
+        <KeysPanel applicationId={app.id} applicationName={app.name} keyType="PRODUCTION" keys={keysOf('PRODUCTION')} />
+        <KeysPanel applicationId={app.id} applicationName={app.name} keyType="SANDBOX" keys={keysOf('SANDBOX')} />
+      </div>
+
+      <h2>Usage</h2>
+      <AppUsage applicationId={app.id} />
+    </section>
+  );
+}
+
+function AppUsage({ applicationId }: { applicationId: string }) {
+  const [range, setRange] = useUsageRange('1h');
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: ApplicationUsageQuery,
+    variables: { applicationId, granularity: range.granularity, from: range.from, to: range.to },
+    requestPolicy: 'network-only',
+  });
+  return (
+    <div className="stack">
+      <RangePicker range={range} onChange={setRange} />
+      {fetching && !data && <Loading label="Loading usage…" />}
+      <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
+      {data && <UsageCharts series={data.applicationUsage} />}
+    </div>
+  );
+}

@@ -1,0 +1,132 @@
+import { useMemo } from 'react';
+import { Link, useLocation, useParams } from 'react-router';
+import { useQuery } from 'urql';
+import { Badge } from '../../../components/Badge';
+import { CopyButton } from '../../../components/CopyButton';
+import { Markdown } from '../../../components/Markdown';
+import { NotFound } from '../../../components/NotFound';
+import { ErrorNotice, Loading } from '../../../components/States';
+import { useTitle } from '../../../components/useTitle';
+import { parseOpenAPI, type Operation } from '../../../lib/openapi';
+import { canUseAdmin } from '../../auth/roles';
+import { useSession } from '../../auth/session';
+import { Comments } from '../components/Comments';
+import { DocumentList } from '../components/DocumentList';
+import { Operations } from '../components/Operations';
+import { Rating } from '../components/Rating';
+import { SubscribePanel } from '../components/SubscribePanel';
+import { TryIt } from '../components/TryIt';
+import { DevApiQuery } from '../queries';
+import { typenames } from '../../../lib/typenames';
+import { isNotFound } from '../../../lib/errors';
+
+export default function ApiPage() {
+  const { id = '' } = useParams();
+  const location = useLocation();
+  const { me } = useSession();
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: DevApiQuery,
+    variables: { id },
+    context: typenames('Comment', 'Document'),
+  });
+  const api = data?.api;
+  useTitle(api ? `${api.name} ${api.version} · Developer Portal` : 'API · Developer Portal');
+  const parsed = useMemo(() => parseOpenAPI(api?.openAPI), [api?.openAPI]);
+  // The try-it console works from the definition, or from the resources when it lists none.
+  const operations: Operation[] = useMemo(
+    () =>
+      parsed.operations.length > 0
+        ? parsed.operations
+        : (api?.resources ?? []).map((r) => ({ method: r.method, path: r.path, tags: [], parameters: [], deprecated: false })),
+    [parsed, api?.resources],
+  );
+
+  if (!data && fetching) return <Loading label="Loading the API…" />;
+  // An object the caller may not see is NOT_FOUND (or null), like one that does not exist.
+  if (!data && error && !isNotFound(error)) return <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (!api) return <NotFound what="API" />;
+
+  const subscribable = api.lifecycleState === 'PUBLISHED' || api.lifecycleState === 'PROTOTYPED';
+  return (
+    <article className="page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to="/devportal">APIs</Link> <span aria-hidden="true">/</span> <span>{api.name}</span>
+      </nav>
+      <header className="page-header">
+        <h1>
+          {api.name} <span className="muted">{api.version}</span>
+        </h1>
+        <div className="actions">
+          {api.lifecycleState !== 'PUBLISHED' && <Badge>{api.lifecycleState}</Badge>}
+          <span className="muted">by {api.provider.username}</span>
+        </div>
+      </header>
+      {api.tags.length > 0 && (
+        <ul className="tags" aria-label="Tags">
+          {api.tags.map((t) => (
+            <li key={t}>
+              <Link className="tag" to={`/devportal?tag=${encodeURIComponent(t)}`}>
+                {t}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="two-col">
+        <div className="stack">
+          <section aria-labelledby="about-title">
+            <h2 id="about-title">About</h2>
+            {api.description ? <Markdown source={api.description} /> : <p className="muted">No description.</p>}
+          </section>
+          <section aria-labelledby="resources-title">
+            <h2 id="resources-title">Resources</h2>
+            <Operations operations={parsed.operations} error={parsed.error} />
+          </section>
+          <section aria-labelledby="docs-title">
+            <h2 id="docs-title">Documents</h2>
+            <DocumentList documents={api.documents} />
+          </section>
+          <section aria-labelledby="tryit-title">
+            <h2 id="tryit-title">Try it</h2>
+            <TryIt key={api.id} gatewayURLs={api.gatewayURLs} operations={operations} />
+          </section>
+          <section aria-labelledby="comments-title">
+            <h2 id="comments-title">Comments</h2>
+            <Comments apiId={api.id} comments={api.comments} me={me?.username ?? null} isAdmin={canUseAdmin(me)} />
+          </section>
+        </div>
+        <aside className="stack side">
+          <section aria-labelledby="endpoints-title" className="card">
+            <h2 id="endpoints-title">Gateway URLs</h2>
+            {api.gatewayURLs.length === 0 ? (
+              <p className="muted">Not deployed.</p>
+            ) : (
+              <ul className="plain">
+                {api.gatewayURLs.map((u) => (
+                  <li key={u}>
+                    <code>{u}</code> <CopyButton value={u} label="Copy URL" />
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+          <section aria-labelledby="subscribe-title" className="card">
+            <h2 id="subscribe-title">Subscribe</h2>
+            {me ? (
+              <SubscribePanel apiId={api.id} tiers={api.subscriptionTiers} subscribable={subscribable} />
+            ) : (
+              <p>
+                <Link to={`/devportal/signin?next=${encodeURIComponent(location.pathname)}`}>Sign in</Link> to subscribe. Tiers:{' '}
+                {api.subscriptionTiers.join(', ')}.
+              </p>
+            )}
+          </section>
+          <section aria-labelledby="rating-title" className="card">
+            <h2 id="rating-title">Rating</h2>
+            <Rating api={api} signedIn={!!me} />
+          </section>
+        </aside>
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,35 @@
+import { Navigate, Route, Routes } from 'react-router';
+import { PortalLayout } from '../components/PortalLayout';
+import { NotFound } from '../components/NotFound';
+import Users from '../features/admin/pages/Users';
+import Policies from '../features/admin/pages/Policies';
+import BlockingConditions from '../features/admin/pages/BlockingConditions';
+import Runtimes from '../features/admin/pages/Runtimes';
+
+export default function AdminPortal() {
+  return (
+    <Routes>
+      <Route
+        element={
+          <PortalLayout
+            name="Admin"
+            links={[
+              { to: '/admin/users', label: 'Users and roles' },
+              { to: '/admin/policies', label: 'Throttling policies' },
+              { to: '/admin/blocking', label: 'Blocking conditions' },
+              { to: '/admin/runtimes', label: 'Gateways and traffic managers' },
+            ]}
+          />
+        }
+      >
+        <Route index element={<Navigate to="/admin/users" replace />} />
+        <Route path="users" element={<Users />} />
+        <Route path="policies" element={<Policies />} />
+        <Route path="policies/:kind" element={<Policies />} />
+        <Route path="blocking" element={<BlockingConditions />} />
+        <Route path="runtimes" element={<Runtimes />} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}
