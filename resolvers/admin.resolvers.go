@@ -7,12 +7,15 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/turnpike/turnpike/graph/model"
 )
 
 // ControlPlaneStatus is the resolver for the controlPlaneStatus field.
 func (r *queryResolver) ControlPlaneStatus(ctx context.Context) (*model.ControlPlaneStatus, error) {
-	panic(fmt.Errorf("not implemented: ControlPlaneStatus - controlPlaneStatus"))
+	st, err := r.ControlPlane.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return toControlPlaneStatus(st), nil
 }

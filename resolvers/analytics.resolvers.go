@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/turnpike/turnpike/graph/model"
@@ -15,15 +14,27 @@ import (
 
 // APIUsageLive is the resolver for the apiUsageLive field.
 func (r *liveResolver) APIUsageLive(ctx context.Context, apiID string) (<-chan *model.UsagePoint, error) {
-	panic(fmt.Errorf("not implemented: APIUsageLive - apiUsageLive"))
+	pts, err := r.Analytics.WatchAPI(ctx, apiID)
+	if err != nil {
+		return nil, err
+	}
+	return usagePoints(ctx, pts), nil
 }
 
 // APIUsage is the resolver for the apiUsage field.
 func (r *queryResolver) APIUsage(ctx context.Context, apiID string, granularity *model.Granularity, from *time.Time, to *time.Time) (*model.UsageSeries, error) {
-	panic(fmt.Errorf("not implemented: APIUsage - apiUsage"))
+	s, err := r.Analytics.APIUsage(ctx, apiID, usageQuery(granularity, from, to))
+	if err != nil {
+		return nil, err
+	}
+	return toUsageSeries(s), nil
 }
 
 // ApplicationUsage is the resolver for the applicationUsage field.
 func (r *queryResolver) ApplicationUsage(ctx context.Context, applicationID string, granularity *model.Granularity, from *time.Time, to *time.Time) (*model.UsageSeries, error) {
-	panic(fmt.Errorf("not implemented: ApplicationUsage - applicationUsage"))
+	s, err := r.Analytics.ApplicationUsage(ctx, applicationID, usageQuery(granularity, from, to))
+	if err != nil {
+		return nil, err
+	}
+	return toUsageSeries(s), nil
 }

@@ -237,9 +237,6 @@ func (r *queryResolver) Applications(ctx context.Context) ([]*model.Application,
 // Application is the resolver for the application field.
 func (r *queryResolver) Application(ctx context.Context, id string) (*model.Application, error) {
 	a, err := r.DevPortal.Application(ctx, identity.From(ctx), id)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}

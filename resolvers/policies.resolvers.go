@@ -7,52 +7,94 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/turnpike/turnpike/graph/model"
 )
 
 // CreateThrottlingPolicy is the resolver for the createThrottlingPolicy field.
 func (r *mutationResolver) CreateThrottlingPolicy(ctx context.Context, input model.ThrottlingPolicyInput) (*model.ThrottlingPolicy, error) {
-	panic(fmt.Errorf("not implemented: CreateThrottlingPolicy - createThrottlingPolicy"))
+	p, err := r.Policies.CreatePolicy(ctx, policyInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return policyModel(p), nil
 }
 
 // UpdateThrottlingPolicy is the resolver for the updateThrottlingPolicy field.
 func (r *mutationResolver) UpdateThrottlingPolicy(ctx context.Context, input model.ThrottlingPolicyInput) (*model.ThrottlingPolicy, error) {
-	panic(fmt.Errorf("not implemented: UpdateThrottlingPolicy - updateThrottlingPolicy"))
+	p, err := r.Policies.UpdatePolicy(ctx, policyInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return policyModel(p), nil
 }
 
 // DeleteThrottlingPolicy is the resolver for the deleteThrottlingPolicy field.
 func (r *mutationResolver) DeleteThrottlingPolicy(ctx context.Context, kind model.PolicyKind, name string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteThrottlingPolicy - deleteThrottlingPolicy"))
+	if err := r.Policies.DeletePolicy(ctx, string(kind), name); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // AddBlockingCondition is the resolver for the addBlockingCondition field.
 func (r *mutationResolver) AddBlockingCondition(ctx context.Context, input model.BlockingConditionInput) (*model.BlockingCondition, error) {
-	panic(fmt.Errorf("not implemented: AddBlockingCondition - addBlockingCondition"))
+	enabled := input.Enabled == nil || *input.Enabled
+	c, err := r.Policies.AddBlockingCondition(ctx, string(input.Type), input.Value, enabled)
+	if err != nil {
+		return nil, err
+	}
+	return blockingModel(c), nil
 }
 
 // SetBlockingConditionEnabled is the resolver for the setBlockingConditionEnabled field.
 func (r *mutationResolver) SetBlockingConditionEnabled(ctx context.Context, id string, enabled bool) (*model.BlockingCondition, error) {
-	panic(fmt.Errorf("not implemented: SetBlockingConditionEnabled - setBlockingConditionEnabled"))
+	c, err := r.Policies.SetBlockingConditionEnabled(ctx, id, enabled)
+	if err != nil {
+		return nil, err
+	}
+	return blockingModel(c), nil
 }
 
 // DeleteBlockingCondition is the resolver for the deleteBlockingCondition field.
 func (r *mutationResolver) DeleteBlockingCondition(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteBlockingCondition - deleteBlockingCondition"))
+	if err := r.Policies.DeleteBlockingCondition(ctx, id); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // ThrottlingPolicies is the resolver for the throttlingPolicies field.
 func (r *queryResolver) ThrottlingPolicies(ctx context.Context, kind model.PolicyKind) ([]*model.ThrottlingPolicy, error) {
-	panic(fmt.Errorf("not implemented: ThrottlingPolicies - throttlingPolicies"))
+	ps, err := r.Policies.Policies(ctx, string(kind))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ThrottlingPolicy, len(ps))
+	for i := range ps {
+		out[i] = policyModel(&ps[i])
+	}
+	return out, nil
 }
 
 // ThrottlingPolicy is the resolver for the throttlingPolicy field.
 func (r *queryResolver) ThrottlingPolicy(ctx context.Context, kind model.PolicyKind, name string) (*model.ThrottlingPolicy, error) {
-	panic(fmt.Errorf("not implemented: ThrottlingPolicy - throttlingPolicy"))
+	p, err := r.Policies.Policy(ctx, string(kind), name)
+	if err != nil {
+		return nil, err
+	}
+	return policyModel(p), nil
 }
 
 // BlockingConditions is the resolver for the blockingConditions field.
 func (r *queryResolver) BlockingConditions(ctx context.Context) ([]*model.BlockingCondition, error) {
-	panic(fmt.Errorf("not implemented: BlockingConditions - blockingConditions"))
+	cs, err := r.Policies.BlockingConditions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.BlockingCondition, len(cs))
+	for i := range cs {
+		out[i] = blockingModel(&cs[i])
+	}
+	return out, nil
 }

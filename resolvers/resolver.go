@@ -4,8 +4,11 @@ package resolvers
 
 import (
 	"github.com/turnpike/turnpike/runtime/accounts"
+	"github.com/turnpike/turnpike/runtime/analytics"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/devportal"
 	"github.com/turnpike/turnpike/runtime/keymanager"
+	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
 
@@ -24,4 +27,14 @@ type Resolver struct {
 	// Publisher (issue 2): APIs, their lifecycle, definitions and documents
 	// (apis.graphqls, documents.graphqls).
 	Publisher *publisher.Service
+
+	// Throttling policies and blocking conditions (issue 5, policies.graphqls): admins manage
+	// them; every change reaches gateways and traffic managers through the outbox.
+	Policies *policies.Service
+
+	// Analytics and runtime synchronisation (issue 4; analytics.graphqls, admin.graphqls):
+	// usage series and live usage per API and application; the newest control revision and
+	// the runtimes that report to this control plane.
+	Analytics    *analytics.Service
+	ControlPlane *controlplane.Service
 }

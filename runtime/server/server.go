@@ -1,5 +1,6 @@
-// Package server composes Turnpike's runtimes for each profile: it opens the databases,
-// builds the components, and serves their HTTP handlers until the context ends.
+// Package server composes Turnpike's runtimes for each profile: it binds the listeners,
+// opens the databases and the bus, builds the components, and serves their HTTP handlers
+// until the context ends. It is the only package that knows every component.
 package server
 
 import (
@@ -10,14 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/turnpike/turnpike/db/dbs"
-	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/config"
-	"github.com/turnpike/turnpike/runtime/websession"
-	"github.com/turnpike/turnpike/ui"
 )
 
 // Deps are what the composition root hands the server besides the configuration.
@@ -40,12 +41,31 @@ type Addrs struct {
 
 // Run serves the configured profile until ctx ends, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, deps Deps) error {
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Stdout == nil {
+		deps.Stdout = io.Discard
+	}
+	a := &app{log: deps.Log, deps: deps, reg: newRegistry(), health: &health{}, start: time.Now()}
+	defer a.close()
+	var err error
 	switch cfg.Profile {
 	case config.ProfileAllInOne, config.ProfileControlPlane:
-		return runControlPlane(ctx, cfg, deps)
+		err = buildControlPlane(ctx, a, cfg)
+	case config.ProfileKeyManager:
+		err = buildKeyManager(ctx, a, cfg)
+	case config.ProfileGateway:
+		err = buildGateway(ctx, a, cfg)
+	case config.ProfileTrafficManager:
+		err = buildTrafficManager(ctx, a, cfg)
 	default:
-		return fmt.Errorf("the %s profile is not available yet in this build; use all-in-one or control-plane", cfg.Profile)
+		err = fmt.Errorf("unknown profile %q", cfg.Profile)
 	}
+	if err != nil {
+		return err
+	}
+	return a.serve(ctx)
 }
 
 // Migrate opens every database and applies pending migrations.
@@ -58,140 +78,120 @@ func Migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-func runControlPlane(ctx context.Context, cfg config.Config, deps Deps) error {
-	log := deps.Log
-	start := time.Now()
-	set, err := dbs.Open(ctx, cfg.DSN, true, log)
-	if err != nil {
-		return err
-	}
-	defer set.Close()
+// app collects what a profile runs: listeners with their handlers, background tasks,
+// readiness checks, and what to close at the end.
+type app struct {
+	log    *slog.Logger
+	deps   Deps
+	reg    *prometheus.Registry
+	health *health
+	start  time.Time
 
-	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: deps.HashParams})
-	if err != nil {
-		return err
-	}
-	generated, err := acc.EnsureAdmin(ctx, cfg.AdminPassword, log)
-	if err != nil {
-		return err
-	}
-	if generated != "" {
-		fmt.Fprintf(deps.Stdout, "\nThe first admin user was created.\n  username: admin\n  password: %s\nThis password is shown once; set TURNPIKE_ADMIN_PASSWORD to choose it.\n\n", generated)
-	}
-
-	reg := newRegistry()
-	hc := &health{}
-	hc.add("databases", set.Ping)
-
-	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie()}
-	res := &resolvers.Resolver{Accounts: acc, GatewayURLs: cfg.GatewayURLs}
-
-	mux := http.NewServeMux()
-	hc.register(mux)
-	mux.Handle("GET /metrics", metricsHandler(reg))
-	mux.Handle("/graphql", NewGraphQLHandler(res, sessions, GraphQLOptions{
-		Introspection:   cfg.GraphQL.Introspection,
-		ComplexityLimit: cfg.GraphQL.ComplexityLimit,
-		DepthLimit:      cfg.GraphQL.DepthLimit,
-		MaxBodyBytes:    int64(cfg.GraphQL.MaxBodyBytes),
-	}, log))
-	dist, _ := ui.Dist()
-	spa := spaHandler(dist, cfg.GatewayURLs)
-	for _, p := range []string{"/publisher", "/devportal", "/admin", "/assets/"} {
-		mux.Handle("GET "+p, spa)
-		if p != "/assets/" {
-			mux.Handle("GET "+p+"/", spa)
-		}
-	}
-	mux.Handle("/", rootHandler(dist, spa))
-
-	srvs := []*namedServer{{name: "control plane", addr: cfg.Listen, handler: httpMetrics(reg, "control-plane", mux)}}
-	go pruneSessions(ctx, acc, log)
-	return serve(ctx, srvs, deps, start)
+	servers []*namedServer
+	tasks   []task
+	closers []func()
 }
 
-func pruneSessions(ctx context.Context, acc *accounts.Service, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := acc.PruneSessions(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("prune sessions", "err", err)
-			}
-		}
-	}
+type task struct {
+	name string
+	run  func(ctx context.Context) error
 }
 
 type namedServer struct {
 	name    string
-	addr    string
-	handler http.Handler
 	ln      net.Listener
+	handler http.Handler
 	srv     *http.Server
 }
 
-// serve binds every listener first (so a port clash fails start-up at once), then serves
-// until ctx ends and shuts down within 10 s.
-func serve(ctx context.Context, srvs []*namedServer, deps Deps, start time.Time) error {
+// listen binds a listener now, so that a port clash fails start-up before anything else
+// and ":0" addresses are known while the components are built.
+func (a *app) listen(name, addr string) (*namedServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	s := &namedServer{name: name, ln: ln}
+	a.servers = append(a.servers, s)
+	a.closers = append(a.closers, func() { _ = ln.Close() })
+	return s, nil
+}
+
+// goRun adds a background task that runs until the context ends.
+func (a *app) goRun(name string, run func(ctx context.Context) error) {
+	a.tasks = append(a.tasks, task{name, run})
+}
+
+// onClose adds a cleanup, run in reverse order after the servers stop.
+func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// serve runs the tasks and servers until ctx ends, then shuts the servers down within 10 s
+// and waits for the tasks.
+func (a *app) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var addrs Addrs
-	for _, s := range srvs {
-		ln, err := net.Listen("tcp", s.addr)
-		if err != nil {
-			closeAll(srvs)
-			return fmt.Errorf("%s: listen on %s: %w", s.name, s.addr, err)
-		}
-		s.ln = ln
+	for _, s := range a.servers {
 		s.srv = &http.Server{
 			Handler:           s.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(deps.Log.Handler(), slog.LevelWarn),
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		}
-		deps.Log.Info("listening", "server", s.name, "addr", ln.Addr().String())
+		a.log.Info("listening", "server", s.name, "addr", s.ln.Addr().String())
 		switch s.name {
-		case "control plane":
-			addrs.ControlPlane = ln.Addr().String()
+		case "control plane", "key manager":
+			addrs.ControlPlane = s.ln.Addr().String()
 		case "gateway":
-			addrs.Gateway = ln.Addr().String()
+			addrs.Gateway = s.ln.Addr().String()
 		case "traffic manager":
-			addrs.TM = ln.Addr().String()
+			addrs.TM = s.ln.Addr().String()
 		}
 	}
-	deps.Log.Info("started", "in", time.Since(start).Round(time.Millisecond).String())
-	if deps.Ready != nil {
-		deps.Ready(addrs)
+	errc := make(chan error, len(a.servers)+len(a.tasks))
+	var wg sync.WaitGroup
+	for _, t := range a.tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", t.name, err)
+			}
+		}()
 	}
-	errc := make(chan error, len(srvs))
-	for _, s := range srvs {
+	for _, s := range a.servers {
 		go func() {
 			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s: %w", s.name, err)
 			}
 		}()
 	}
+	a.log.Info("started", "in", time.Since(a.start).Round(time.Millisecond).String())
+	if a.deps.Ready != nil {
+		a.deps.Ready(addrs)
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
+		a.log.Error("stopping after a failure", "err", runErr)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	for _, s := range srvs {
+	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer stop()
+	for _, s := range a.servers {
 		if err := s.srv.Shutdown(shutdownCtx); err != nil {
-			deps.Log.Warn("shutdown", "server", s.name, "err", err)
+			a.log.Warn("shutdown", "server", s.name, "err", err)
 		}
 	}
-	deps.Log.Info("stopped")
+	cancel()
+	wg.Wait()
+	a.log.Info("stopped")
 	return runErr
-}
-
-func closeAll(srvs []*namedServer) {
-	for _, s := range srvs {
-		if s.ln != nil {
-			_ = s.ln.Close()
-		}
-	}
 }

@@ -95,6 +95,7 @@ func Start(t testing.TB, opt Options) *Instance {
 	}
 	inst.URL = "http://" + inst.Addrs.ControlPlane
 	t.Cleanup(func() { inst.Stop(t) })
+	inst.waitReady(t)
 	return inst
 }
 
@@ -244,4 +245,27 @@ func (r *Response) Get(path string) any {
 func (r *Response) String(path string) string {
 	s, _ := r.Get(path).(string)
 	return s
+}
+
+// waitReady polls /readyz (the control plane's, which also covers an in-process gateway)
+// until it answers 200.
+func (i *Instance) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(i.URL + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not ready within 60 s: %s", b)
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatalf("not ready within 60 s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -1,0 +1,64 @@
+package resolvers
+
+import (
+	"context"
+	"time"
+
+	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/analytics"
+	"github.com/turnpike/turnpike/runtime/controlplane"
+)
+
+// Conversions between the analytics and control-plane components and the GraphQL model.
+
+func usageQuery(g *model.Granularity, from, to *time.Time) analytics.Query {
+	q := analytics.Query{From: from, To: to}
+	if g != nil {
+		q.Granularity = analytics.Granularity(*g)
+	}
+	return q
+}
+
+func toUsagePoint(p analytics.Point) *model.UsagePoint {
+	return &model.UsagePoint{
+		At: p.At, Requests: int(p.Requests), Errors4xx: int(p.Errors4xx), Errors5xx: int(p.Errors5xx),
+		Throttled: int(p.Throttled), LatencyAvgMs: p.LatencyAvgMs, LatencyMaxMs: p.LatencyMaxMs,
+		BackendLatencyAvgMs: p.BackendLatencyAvgMs, Bytes: int(p.Bytes),
+	}
+}
+
+func toUsageSeries(s analytics.Series) *model.UsageSeries {
+	out := &model.UsageSeries{Granularity: model.Granularity(s.Granularity), TotalRequests: int(s.TotalRequests), Points: make([]*model.UsagePoint, len(s.Points))}
+	for i, p := range s.Points {
+		out.Points[i] = toUsagePoint(p)
+	}
+	return out
+}
+
+// usagePoints converts a live stream; it ends when the component's stream ends.
+func usagePoints(ctx context.Context, in <-chan analytics.Point) <-chan *model.UsagePoint {
+	out := make(chan *model.UsagePoint)
+	go func() {
+		defer close(out)
+		for p := range in {
+			select {
+			case out <- toUsagePoint(p):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+func toControlPlaneStatus(st controlplane.Status) *model.ControlPlaneStatus {
+	out := &model.ControlPlaneStatus{Revision: int(st.Revision), Runtimes: make([]*model.RuntimeInstance, len(st.Runtimes))}
+	for i, r := range st.Runtimes {
+		ri := &model.RuntimeInstance{ID: r.ID, Kind: model.RuntimeKind(r.Kind), Revision: int(r.Revision), LastSeen: r.LastSeen, Healthy: r.Healthy}
+		if r.Address != "" {
+			ri.Address = &r.Address
+		}
+		out.Runtimes[i] = ri
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+package resolvers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/db/dbs"
+	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/graph"
+	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/resolvers"
+	"github.com/turnpike/turnpike/runtime/analytics"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/controlplane"
+	"github.com/turnpike/turnpike/runtime/identity"
+)
+
+// analyticsSchema serves the schema with the analytics and control-plane components;
+// X-Test-User names the caller: "admin", "prov" (provider of api1, creator) or "sue"
+// (owner of app1, subscriber).
+func analyticsSchema(t *testing.T, set *dbs.Set) (http.Handler, *analytics.Service, *controlplane.Service) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := apimgtdb.InsertAPI(ctx, set.APIMgt, &apimgtdb.API{ID: "api1", Name: "Pets", Context: "/pets", Version: "1", ProviderID: "u-prov", Provider: "prov",
+		LifecycleState: "PUBLISHED", Endpoints: "{}", Resources: "[]", Tiers: "[]", Tags: "[]", CORS: "{}", CreatedAt: now, UpdatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := apimgtdb.InsertApplication(ctx, set.APIMgt, &apimgtdb.Application{ID: "app1", Name: "A", NameKey: "a", OwnerID: "u-sue", Owner: "sue",
+		ThrottlingPolicy: "Unlimited", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	an := analytics.New(set.Stat, set.APIMgt, nil)
+	cp := controlplane.New(set.APIMgt, "token", nil)
+	users := map[string]identity.Actor{
+		"admin": {UserID: "u-admin", Username: "admin", Roles: []identity.Role{identity.Admin}},
+		"prov":  {UserID: "u-prov", Username: "prov", Roles: []identity.Role{identity.Creator}},
+		"sue":   {UserID: "u-sue", Username: "sue", Roles: []identity.Role{identity.Subscriber}},
+	}
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Analytics: an, ControlPlane: cp}}
+	cfg.Directives.Authenticated = func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+		if !identity.From(ctx).Authenticated() {
+			return nil, apperr.Unauthenticatedf("sign in first")
+		}
+		return next(ctx)
+	}
+	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
+		for _, role := range roles {
+			if identity.From(ctx).Has(identity.Role(role)) {
+				return next(ctx)
+			}
+		}
+		return nil, apperr.Forbiddenf("needs %v", roles)
+	}
+	srv := handler.New(graph.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Websocket{InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if a, ok := users[p.GetString("user")]; ok {
+			ctx = identity.With(ctx, a)
+		}
+		return ctx, &p, nil
+	}})
+	srv.AddTransport(transport.POST{})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			gerr.Extensions = map[string]any{"code": string(ae.Code), "field": ae.Field}
+		}
+		return gerr
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if a, ok := users[req.Header.Get("X-Test-User")]; ok {
+			req = req.WithContext(identity.With(req.Context(), a))
+		}
+		srv.ServeHTTP(w, req)
+	}), an, cp
+}
+
+// postRaw runs a query as user and returns the response body as the server wrote it.
+func postRaw(t *testing.T, h http.Handler, user, query string, vars map[string]any) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Test-User", user)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Body.String()
+}
+
+func TestAnalyticsGraphQL(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		h, an, cp := analyticsSchema(t, set)
+		c := client.New(h)
+		now := time.Now().UTC()
+		if err := an.Ingest(context.Background(), bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{
+			{Time: now, APIID: "api1", ApplicationID: "app1", Status: 200, LatencyUs: 3000, BackendLatencyUs: 1000, ResponseBytes: 5},
+			{Time: now, APIID: "api1", ApplicationID: "app1", Status: 503, LatencyUs: 1000},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.Record(context.Background(), controlplane.Heartbeat{ID: "gw-1", Kind: "GATEWAY", Address: "127.0.0.1:8280", Revision: 0}); err != nil {
+			t.Fatal(err)
+		}
+		const apiQ = `query($g: Granularity){ apiUsage(apiId: "api1", granularity: $g) { granularity totalRequests points { at requests errors5xx latencyAvgMs latencyMaxMs backendLatencyAvgMs bytes } } }`
+		const appQ = `{ applicationUsage(applicationId: "app1") { totalRequests points { requests } } }`
+		const statusQ = `{ controlPlaneStatus { revision runtimes { id kind address revision healthy } } }`
+		for _, tc := range []struct {
+			desc  string
+			user  string
+			query string
+			vars  map[string]any
+			want  string // a fragment of the JSON response, or the error code
+		}{
+			{"provider reads minute usage", "prov", apiQ, nil, `"totalRequests":2`},
+			{"latency and errors", "prov", apiQ, nil, `"errors5xx":1,"latencyAvgMs":2,"latencyMaxMs":3,"backendLatencyAvgMs":1,"bytes":5`},
+			{"hour granularity", "admin", apiQ, map[string]any{"g": "HOUR"}, `"granularity":"HOUR","totalRequests":2`},
+			{"a subscriber cannot see the API's usage", "sue", apiQ, nil, "NOT_FOUND"},
+			{"anonymous", "", apiQ, nil, "UNAUTHENTICATED"},
+			{"owner reads application usage", "sue", appQ, nil, `"totalRequests":2`},
+			{"another user cannot", "prov", appQ, nil, "NOT_FOUND"},
+			{"admin reads control plane status", "admin", statusQ, nil, `"runtimes":[{"id":"gw-1","kind":"GATEWAY","address":"127.0.0.1:8280","revision":0,"healthy":true}]`},
+			{"others do not", "prov", statusQ, nil, "FORBIDDEN"},
+		} {
+			t.Run(tc.desc, func(t *testing.T) {
+				got := postRaw(t, h, tc.user, tc.query, tc.vars)
+				if !strings.Contains(got, tc.want) {
+					t.Errorf("response %s does not contain %s", got, tc.want)
+				}
+			})
+		}
+
+		// apiUsageLive: a batch ingested after subscribing arrives as the minute's point.
+		sub := c.WebsocketWithPayload(`subscription { apiUsageLive(apiId: "api1") { requests } }`, map[string]any{"user": "prov"})
+		defer sub.Close()
+		ready := make(chan struct{})
+		got := make(chan int, 1)
+		go func() {
+			close(ready)
+			var resp struct{ APIUsageLive struct{ Requests int } }
+			if err := sub.Next(&resp); err != nil {
+				t.Errorf("subscription: %v", err)
+				got <- -1
+				return
+			}
+			got <- resp.APIUsageLive.Requests
+		}()
+		<-ready
+		// The subscription may start after the first ingest: ingest until a point arrives.
+		deadline := time.After(10 * time.Second)
+		for {
+			if err := an.Ingest(context.Background(), bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{{Time: now, APIID: "api1", Status: 200}}}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case n := <-got:
+				if n < 3 {
+					t.Errorf("live point has %d requests, want at least 3", n)
+				}
+				return
+			case <-deadline:
+				t.Fatal("no live update")
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}

@@ -1,0 +1,345 @@
+// Package controlplane serves what runtimes (gateways, traffic managers) need from the
+// control plane besides the bus: the full runtime state at a revision (GET /internal/snapshot)
+// and a registry of the runtimes that report in (POST /internal/heartbeat), which the admin
+// query controlPlaneStatus shows. Both endpoints take "Authorization: Bearer
+// <TURNPIKE_INTERNAL_TOKEN>"; with no token configured they refuse every request.
+package controlplane
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db"
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
+	"github.com/turnpike/turnpike/runtime/identity"
+)
+
+// Contributor fills its part of a snapshot (APIs, applications, policies, ...) from tx, the
+// snapshot's read transaction on apimgtdb. The components own these functions.
+type Contributor func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error
+
+// Service is the control plane's side of runtime synchronisation.
+type Service struct {
+	db           *bun.DB
+	token        [sha256.Size]byte
+	hasToken     bool
+	contributors []Contributor
+	log          *slog.Logger
+	now          func() time.Time
+
+	lastPrune atomic.Int64 // unix seconds of the last runtime_instances prune
+}
+
+// Health windows of the runtime registry.
+const (
+	// SeenWindow: runtimes that reported within it are listed.
+	SeenWindow = 30 * time.Second
+	// HealthyWindow: runtimes that reported within it are healthy.
+	HealthyWindow = 15 * time.Second
+	// forgetAfter: runtimes silent this long are deleted from the registry.
+	forgetAfter = 24 * time.Hour
+)
+
+// New returns the service over apimgtDB. token is TURNPIKE_INTERNAL_TOKEN; contributors
+// build snapshots, in order.
+func New(apimgtDB *bun.DB, token string, log *slog.Logger, contributors ...Contributor) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		db: apimgtDB, token: sha256.Sum256([]byte(token)), hasToken: token != "",
+		contributors: contributors, log: log, now: time.Now,
+	}
+}
+
+// Snapshot builds the full runtime state in one read transaction, reading the revision in
+// that same transaction, so the state is exactly the state at that revision. PostgreSQL runs
+// it REPEATABLE READ (one snapshot for every statement); SQLite's read transaction in WAL
+// mode is a snapshot too, and does not block writers.
+func (s *Service) Snapshot(ctx context.Context) (bus.Snapshot, error) {
+	var snap bus.Snapshot
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.DialectOf(s.db) == db.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+		// The revision is read first: on SQLite the transaction's snapshot begins with its
+		// first read, and every later read sees the same state.
+		rev, err := apimgtdb.CurrentRevision(ctx, tx)
+		if err != nil {
+			return err
+		}
+		snap = bus.Snapshot{Revision: rev, TakenAt: s.now().UTC()}
+		for _, c := range s.contributors {
+			if err := c(ctx, tx, &snap); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return bus.Snapshot{}, fmt.Errorf("snapshot: %w", err)
+	}
+	normalize(&snap)
+	return snap, nil
+}
+
+// normalize turns nil lists into empty ones, so the JSON has [] rather than null.
+func normalize(s *bus.Snapshot) {
+	if s.APIs == nil {
+		s.APIs = []bus.APIDef{}
+	}
+	if s.Applications == nil {
+		s.Applications = []bus.Application{}
+	}
+	if s.Subscriptions == nil {
+		s.Subscriptions = []bus.Subscription{}
+	}
+	if s.Keys == nil {
+		s.Keys = []bus.Key{}
+	}
+	if s.Revocations == nil {
+		s.Revocations = []bus.Revocation{}
+	}
+	if s.Policies == nil {
+		s.Policies = []bus.Policy{}
+	}
+	if s.BlockingConditions == nil {
+		s.BlockingConditions = []bus.BlockingCondition{}
+	}
+}
+
+// Paths of the internal endpoints.
+const (
+	SnapshotPath  = "/internal/snapshot"
+	HeartbeatPath = "/internal/heartbeat"
+)
+
+// Register adds GET /internal/snapshot and POST /internal/heartbeat to mux.
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.Handle("GET "+SnapshotPath, s.SnapshotHandler())
+	mux.Handle("POST "+HeartbeatPath, s.HeartbeatHandler())
+}
+
+// authorized checks the bearer token in constant time (comparing SHA-256 digests, so the
+// token's length does not leak either).
+func (s *Service) authorized(r *http.Request) bool {
+	if !s.hasToken {
+		return false
+	}
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
+	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
+}
+
+func (s *Service) guard(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="turnpike-internal"`)
+			writeError(w, http.StatusUnauthorized, "missing or invalid internal token")
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		next(w, r)
+	})
+}
+
+// SnapshotHandler serves GET /internal/snapshot: the bus.Snapshot as JSON, gzip-compressed
+// when the client accepts it.
+func (s *Service) SnapshotHandler() http.Handler {
+	return s.guard(func(w http.ResponseWriter, r *http.Request) {
+		snap, err := s.Snapshot(r.Context())
+		if err != nil {
+			if r.Context().Err() == nil {
+				s.log.Error("internal snapshot", "err", err)
+			}
+			writeError(w, http.StatusServiceUnavailable, "snapshot unavailable")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		var out io.Writer = w
+		if acceptsGzip(r) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Add("Vary", "Accept-Encoding")
+			gz := gzip.NewWriter(w)
+			defer gz.Close()
+			out = gz
+		}
+		if err := json.NewEncoder(out).Encode(snap); err != nil && r.Context().Err() == nil {
+			s.log.Warn("internal snapshot: write", "err", err)
+		}
+	})
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// Runtime kinds, as heartbeats report them and controlPlaneStatus shows them.
+const (
+	KindGateway        = "GATEWAY"
+	KindTrafficManager = "TRAFFIC_MANAGER"
+	KindKeyManager     = "KEY_MANAGER"
+)
+
+// Heartbeat is what a runtime reports (the JSON body of POST /internal/heartbeat).
+type Heartbeat = cpclient.Heartbeat
+
+// normalizeKind accepts "gateway", "traffic-manager", "TRAFFIC_MANAGER", ...
+func normalizeKind(k string) (string, bool) {
+	k = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(k), "-", "_"))
+	switch k {
+	case KindGateway, KindTrafficManager, KindKeyManager:
+		return k, true
+	}
+	return "", false
+}
+
+// validate checks a heartbeat and normalises its kind.
+func validate(h *Heartbeat) error {
+	h.ID = strings.TrimSpace(h.ID)
+	switch {
+	case h.ID == "":
+		return errors.New("id is required")
+	case len(h.ID) > 200:
+		return errors.New("id is longer than 200 characters")
+	case len(h.Address) > 500:
+		return errors.New("address is longer than 500 characters")
+	case h.Revision < 0:
+		return errors.New("revision is negative")
+	}
+	k, ok := normalizeKind(h.Kind)
+	if !ok {
+		return fmt.Errorf("kind %q is not GATEWAY, TRAFFIC_MANAGER or KEY_MANAGER", h.Kind)
+	}
+	h.Kind = k
+	return nil
+}
+
+// Record stores a heartbeat (now as its time) and, at most every ten minutes, forgets
+// runtimes silent for a day.
+func (s *Service) Record(ctx context.Context, h Heartbeat) error {
+	if err := validate(&h); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	ri := &apimgtdb.RuntimeInstance{ID: h.ID, Kind: h.Kind, Address: h.Address, Revision: h.Revision, LastSeen: now}
+	if err := apimgtdb.UpsertRuntimeInstance(ctx, s.db, ri); err != nil {
+		return err
+	}
+	last := s.lastPrune.Load()
+	if now.Unix()-last >= 600 && s.lastPrune.CompareAndSwap(last, now.Unix()) {
+		if _, err := apimgtdb.DeleteRuntimeInstancesBefore(ctx, s.db, now.Add(-forgetAfter)); err != nil {
+			s.log.Warn("prune runtime registry", "err", err)
+		}
+	}
+	return nil
+}
+
+// HeartbeatHandler serves POST /internal/heartbeat: 204 on success, 400 on a bad body.
+func (s *Service) HeartbeatHandler() http.Handler {
+	return s.guard(func(w http.ResponseWriter, r *http.Request) {
+		var h Heartbeat
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+		if err := dec.Decode(&h); err != nil {
+			writeError(w, http.StatusBadRequest, "body must be a JSON heartbeat {id, kind, address, revision}")
+			return
+		}
+		if err := validate(&h); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := s.Record(r.Context(), h); err != nil {
+			if r.Context().Err() == nil {
+				s.log.Error("record heartbeat", "id", h.ID, "err", err)
+			}
+			writeError(w, http.StatusServiceUnavailable, "heartbeat not recorded")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// Runtime is a runtime instance as the registry saw it.
+type Runtime struct {
+	ID       string
+	Kind     string
+	Address  string
+	Revision int64
+	LastSeen time.Time
+	Healthy  bool // reported within HealthyWindow
+}
+
+// Status is the control plane's view of synchronisation.
+type Status struct {
+	// Revision is the newest control revision.
+	Revision int64
+	// Runtimes reported within SeenWindow, by kind and id.
+	Runtimes []Runtime
+}
+
+// Status returns the newest revision and the runtimes seen lately, to admins.
+func (s *Service) Status(ctx context.Context) (Status, error) {
+	if a := identity.From(ctx); !a.Authenticated() {
+		return Status{}, apperr.Unauthenticatedf("sign in first")
+	} else if !a.IsAdmin() {
+		return Status{}, apperr.Forbiddenf("the control plane status is for admins")
+	}
+	rev, err := apimgtdb.CurrentRevision(ctx, s.db)
+	if err != nil {
+		return Status{}, err
+	}
+	now := s.now().UTC()
+	ris, err := apimgtdb.RuntimeInstancesSince(ctx, s.db, now.Add(-SeenWindow))
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Revision: rev, Runtimes: make([]Runtime, len(ris))}
+	for i, ri := range ris {
+		st.Runtimes[i] = Runtime{
+			ID: ri.ID, Kind: ri.Kind, Address: ri.Address, Revision: ri.Revision,
+			LastSeen: ri.LastSeen.UTC(), Healthy: now.Sub(ri.LastSeen) <= HealthyWindow,
+		}
+	}
+	return st, nil
+}

@@ -1,0 +1,335 @@
+package controlplane
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db/dbs"
+	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/outbox"
+)
+
+const token = "s3cret-internal-token"
+
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		mux := http.NewServeMux()
+		New(set.APIMgt, token, nil).Register(mux)
+		noToken := http.NewServeMux()
+		New(set.APIMgt, "", nil).Register(noToken)
+		hb := `{"id":"gw-1","kind":"gateway","revision":0}`
+		for _, tc := range []struct {
+			desc   string
+			mux    *http.ServeMux
+			method string
+			path   string
+			auth   string
+			body   string
+			status int
+		}{
+			{"snapshot without a token", mux, "GET", SnapshotPath, "", "", 401},
+			{"snapshot with a wrong token", mux, "GET", SnapshotPath, "Bearer nope", "", 401},
+			{"snapshot with a token prefix", mux, "GET", SnapshotPath, "Bearer " + token[:5], "", 401},
+			{"snapshot with basic auth", mux, "GET", SnapshotPath, "Basic " + token, "", 401},
+			{"snapshot with the token", mux, "GET", SnapshotPath, "Bearer " + token, "", 200},
+			{"scheme is case-insensitive", mux, "GET", SnapshotPath, "bearer " + token, "", 200},
+			{"no configured token refuses all", noToken, "GET", SnapshotPath, "Bearer ", "", 401},
+			{"no configured token refuses heartbeats", noToken, "POST", HeartbeatPath, "Bearer ", hb, 401},
+			{"heartbeat without a token", mux, "POST", HeartbeatPath, "", hb, 401},
+			{"heartbeat with the token", mux, "POST", HeartbeatPath, "Bearer " + token, hb, 204},
+			{"heartbeat not JSON", mux, "POST", HeartbeatPath, "Bearer " + token, "nope", 400},
+			{"heartbeat without id", mux, "POST", HeartbeatPath, "Bearer " + token, `{"kind":"GATEWAY"}`, 400},
+			{"heartbeat of unknown kind", mux, "POST", HeartbeatPath, "Bearer " + token, `{"id":"x","kind":"toaster"}`, 400},
+			{"snapshot is GET only", mux, "POST", SnapshotPath, "Bearer " + token, "", 405},
+		} {
+			t.Run(tc.desc, func(t *testing.T) {
+				req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+				if tc.auth != "" {
+					req.Header.Set("Authorization", tc.auth)
+				}
+				rec := httptest.NewRecorder()
+				tc.mux.ServeHTTP(rec, req)
+				if rec.Code != tc.status {
+					t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+				}
+				if tc.status == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("401 without WWW-Authenticate: %v", rec.Header())
+				}
+				if strings.Contains(rec.Body.String(), token) {
+					t.Error("the response shows the token")
+				}
+			})
+		}
+	})
+}
+
+func TestSnapshotHandler(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		ctx := context.Background()
+		err := set.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			_, err := outbox.Append(ctx, tx, bus.KindPolicyUpserted, bus.Policy{Name: "Gold", Kind: bus.PolicySubscription})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := New(set.APIMgt, token, nil, func(_ context.Context, _ bun.IDB, s *bus.Snapshot) error {
+			s.Policies = append(s.Policies, bus.Policy{Name: "Gold", Kind: bus.PolicySubscription})
+			return nil
+		}, Revocations(func(_ context.Context, _ bun.IDB, since time.Time) ([]bus.Revocation, error) {
+			return []bus.Revocation{{JTI: "j", ExpiresAt: since}}, nil
+		}, time.Minute))
+		srv := httptest.NewServer(svc.SnapshotHandler())
+		defer srv.Close()
+		for _, tc := range []struct {
+			desc     string
+			encoding string
+			gzipped  bool
+		}{
+			{"identity", "identity", false},
+			{"gzip", "gzip", true},
+			{"gzip refused with q=0", "gzip;q=0", false},
+		} {
+			t.Run(tc.desc, func(t *testing.T) {
+				req, _ := http.NewRequest("GET", srv.URL, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Accept-Encoding", tc.encoding)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if got := resp.Header.Get("Content-Encoding") == "gzip"; got != tc.gzipped {
+					t.Fatalf("gzipped %v, want %v", got, tc.gzipped)
+				}
+				var body io.Reader = resp.Body
+				if tc.gzipped {
+					zr, err := gzip.NewReader(resp.Body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					body = zr
+				}
+				raw, _ := io.ReadAll(body)
+				var snap bus.Snapshot
+				if err := json.Unmarshal(raw, &snap); err != nil {
+					t.Fatalf("decode %s: %v", raw, err)
+				}
+				if snap.Revision != 1 || len(snap.Policies) != 1 || snap.Policies[0].Name != "Gold" {
+					t.Errorf("snapshot %+v", snap)
+				}
+				if len(snap.Revocations) != 1 || !snap.Revocations[0].ExpiresAt.Equal(snap.TakenAt.Add(-time.Minute)) {
+					t.Errorf("revocations %+v, taken at %s", snap.Revocations, snap.TakenAt)
+				}
+				if !strings.Contains(string(raw), `"apis":[]`) {
+					t.Errorf("empty lists are not []: %s", raw)
+				}
+			})
+		}
+	})
+}
+
+// TestSnapshotConsistency takes snapshots while writers commit, each transaction changing a
+// table and appending an outbox event together. A contributor reads that table twice, with a
+// commit by a writer in between: the snapshot must show exactly the rows of its revision.
+func TestSnapshotConsistency(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		ctx := context.Background()
+		if _, err := set.APIMgt.ExecContext(ctx, "CREATE TABLE snaptest (rev BIGINT PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+		var commits atomic.Int64
+		read := func(ctx context.Context, tx bun.IDB) ([]int64, error) {
+			var revs []int64
+			err := tx.NewRaw("SELECT rev FROM snaptest ORDER BY rev").Scan(ctx, &revs)
+			return revs, err
+		}
+		svc := New(set.APIMgt, token, nil, func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error {
+			first, err := read(ctx, tx)
+			if err != nil {
+				return err
+			}
+			// Let a writer commit before the second read (bounded: writers may be done).
+			seen := commits.Load()
+			for deadline := time.Now().Add(200 * time.Millisecond); commits.Load() == seen && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			second, err := read(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if fmt.Sprint(first) != fmt.Sprint(second) {
+				return fmt.Errorf("the transaction saw %d rows, then %d", len(first), len(second))
+			}
+			for _, r := range second {
+				s.Revocations = append(s.Revocations, bus.Revocation{JTI: strconv.FormatInt(r, 10)})
+			}
+			return nil
+		})
+		const writes = 60
+		var wg sync.WaitGroup
+		for w := 0; w < 2; w++ {
+			wg.Go(func() {
+				for i := 0; i < writes/2; i++ {
+					err := set.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+						rev, err := outbox.Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: "x"})
+						if err != nil {
+							return err
+						}
+						_, err = tx.ExecContext(ctx, "INSERT INTO snaptest (rev) VALUES (?)", rev)
+						return err
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					commits.Add(1)
+				}
+			})
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		defer func() { <-done }() // writers report through t: keep it alive until they end
+		snaps := 0
+		for {
+			snap, err := svc.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snaps++
+			if int64(len(snap.Revocations)) != snap.Revision {
+				t.Fatalf("snapshot at revision %d holds %d rows", snap.Revision, len(snap.Revocations))
+			}
+			for i, r := range snap.Revocations {
+				if r.JTI != strconv.Itoa(i+1) {
+					t.Fatalf("snapshot at revision %d holds rows %v", snap.Revision, snap.Revocations)
+				}
+			}
+			select {
+			case <-done:
+				if snap.Revision == writes {
+					t.Logf("%d snapshots", snaps)
+					return
+				}
+			default:
+			}
+		}
+	})
+}
+
+func TestHeartbeatsAndStatus(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		ctx := context.Background()
+		svc := New(set.APIMgt, token, nil)
+		now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+		svc.now = func() time.Time { return now }
+		srv := httptest.NewServer(svc.HeartbeatHandler())
+		defer srv.Close()
+
+		// Through the client: a gateway at revision 3, reported twice (the second wins).
+		rev := int64(2)
+		c := cpclient.NewHeartbeatClient(srv.URL+"/", token, func() cpclient.Heartbeat {
+			rev++
+			return cpclient.Heartbeat{ID: "gw-a", Kind: "gateway", Address: "10.0.0.1:8280", Revision: rev}
+		}, nil)
+		for i := 0; i < 2; i++ {
+			if err := c.Send(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bad := cpclient.NewHeartbeatClient(srv.URL, "wrong", func() cpclient.Heartbeat { return cpclient.Heartbeat{ID: "x", Kind: "GATEWAY"} }, nil)
+		if err := bad.Send(ctx); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("wrong token: %v", err)
+		}
+		// A traffic manager 20 s ago (listed, unhealthy) and a gateway 40 s ago (not listed).
+		for _, h := range []struct {
+			hb  Heartbeat
+			ago time.Duration
+		}{
+			{Heartbeat{ID: "tm-1", Kind: "TRAFFIC_MANAGER", Revision: 1}, 20 * time.Second},
+			{Heartbeat{ID: "gw-old", Kind: "GATEWAY", Revision: 1}, 40 * time.Second},
+		} {
+			svc.now = func() time.Time { return now.Add(-h.ago) }
+			if err := svc.Record(ctx, h.hb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc.now = func() time.Time { return now }
+		if err := set.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			_, err := outbox.Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: "x"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []identity.Actor{{}, {UserID: "u", Roles: []identity.Role{identity.Publisher}}} {
+			if _, err := svc.Status(identity.With(ctx, a)); err == nil {
+				t.Errorf("status for %+v", a)
+			}
+		}
+		st, err := svc.Status(identity.With(ctx, identity.Actor{UserID: "a", Roles: []identity.Role{identity.Admin}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Revision != 1 {
+			t.Errorf("revision %d, want 1", st.Revision)
+		}
+		var got []string
+		for _, r := range st.Runtimes {
+			got = append(got, fmt.Sprintf("%s/%s/%s/%d/%v/%s", r.Kind, r.ID, r.Address, r.Revision, r.Healthy, now.Sub(r.LastSeen)))
+		}
+		want := []string{"GATEWAY/gw-a/10.0.0.1:8280/4/true/0s", "TRAFFIC_MANAGER/tm-1//1/false/20s"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("runtimes %v, want %v", got, want)
+		}
+	})
+}
+
+func TestHeartbeatClientRun(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token || r.URL.Path != HeartbeatPath {
+			w.WriteHeader(401)
+			return
+		}
+		n.Add(1)
+		w.WriteHeader(204)
+	}))
+	defer srv.Close()
+	c := cpclient.NewHeartbeatClient(srv.URL, token, func() cpclient.Heartbeat { return cpclient.Heartbeat{ID: "gw", Kind: "GATEWAY"} }, nil)
+	c.Interval = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for n.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d heartbeats", n.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}

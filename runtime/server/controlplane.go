@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/db/dbs"
+	"github.com/turnpike/turnpike/resolvers"
+	"github.com/turnpike/turnpike/runtime/accounts"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/controlplane"
+	"github.com/turnpike/turnpike/runtime/devportal"
+	"github.com/turnpike/turnpike/runtime/keymanager"
+	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/policies"
+	"github.com/turnpike/turnpike/runtime/publisher"
+	"github.com/turnpike/turnpike/runtime/websession"
+	"github.com/turnpike/turnpike/ui"
+)
+
+// buildControlPlane composes the control plane (GraphQL, portals, Key Manager endpoints,
+// snapshots, the outbox relay, analytics) and, in all-in-one, an in-process gateway and
+// traffic manager on the same bus.
+func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
+	log := a.log
+	cp, err := a.listen("control plane", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	allInOne := cfg.Profile == config.ProfileAllInOne
+	var gw *namedServer
+	if allInOne {
+		if gw, err = a.listen("gateway", cfg.GatewayListen); err != nil {
+			return err
+		}
+		cfg.Bound(cp.ln.Addr().String(), gw.ln.Addr().String())
+	} else {
+		cfg.Bound(cp.ln.Addr().String(), "")
+	}
+
+	set, err := dbs.Open(ctx, cfg.DSN, true, log)
+	if err != nil {
+		return err
+	}
+	a.onClose(set.Close)
+	a.health.add("databases", set.Ping)
+
+	b, err := bus.Open(ctx, bus.Spec{Backend: cfg.Bus, SQL: set.MBStore.DB, Logger: log, InstanceID: instanceID("cp")})
+	if err != nil {
+		return err
+	}
+	a.onClose(func() { _ = b.Close() })
+
+	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams})
+	if err != nil {
+		return err
+	}
+	generated, err := acc.EnsureAdmin(ctx, cfg.AdminPassword, log)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(a.deps.Stdout, "\nThe first admin user was created.\n  username: admin\n  password: %s\nThis password is shown once; set TURNPIKE_ADMIN_PASSWORD to choose it.\n\n", generated)
+	}
+	a.goRun("session pruning", func(ctx context.Context) error { return every(ctx, 10*time.Minute, acc.PruneSessions) })
+
+	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie()}
+	km, err := newKeyManager(ctx, a, cfg, set, acc, sessions)
+	if err != nil {
+		return err
+	}
+	sessions.Bearer = km
+
+	pol, err := policies.New(policies.Options{APIMgtDB: set.APIMgt, Log: log})
+	if err != nil {
+		return err
+	}
+	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Config: publisher.Config{
+		GatewayURLs: cfg.GatewayURLs, MaxDocumentBytes: cfg.Limits.MaxDocumentBytes, MaxOpenAPIBytes: cfg.Limits.MaxOpenAPIBytes,
+	}})
+	dp, err := devportal.New(devportal.Options{APIMgtDB: set.APIMgt, RegDB: set.Reg, Policies: pol})
+	if err != nil {
+		return err
+	}
+
+	// The outbox relay carries committed control events to the bus; a commit on apimgtdb
+	// wakes it at once, polling covers the rest.
+	relay := outbox.NewRelay(set.APIMgt, b.Publisher(), log)
+	set.APIMgt.AddQueryHook(commitHook{notify: relay.Notify})
+	a.goRun("outbox relay", relay.Run)
+
+	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log,
+		controlplane.APIs(publisher.SnapshotAPIs),
+		controlplane.Applications(apimgtdb.SnapshotApplications),
+		controlplane.Subscriptions(apimgtdb.SnapshotSubscriptions),
+		controlplane.Keys(apimgtdb.SnapshotKeys),
+		controlplane.Revocations(apimgtdb.SnapshotRevocations, time.Minute),
+		controlplane.Policies(apimgtdb.SnapshotPolicies),
+		controlplane.BlockingConditions(apimgtdb.SnapshotBlockingConditions),
+	)
+
+	an, err := newAnalytics(ctx, a, cfg, set, b)
+	if err != nil {
+		return err
+	}
+
+	res := &resolvers.Resolver{
+		Accounts: acc, GatewayURLs: cfg.GatewayURLs,
+		DevPortal: dp, KeyManager: km, Publisher: pub, Policies: pol,
+		Analytics: an, ControlPlane: cps,
+	}
+	mux := http.NewServeMux()
+	a.health.register(mux)
+	mux.Handle("GET /metrics", metricsHandler(a.reg))
+	mux.Handle("/graphql", NewGraphQLHandler(res, sessions, GraphQLOptions{
+		Introspection:   cfg.GraphQL.Introspection,
+		ComplexityLimit: cfg.GraphQL.ComplexityLimit,
+		DepthLimit:      cfg.GraphQL.DepthLimit,
+		MaxBodyBytes:    int64(cfg.GraphQL.MaxBodyBytes),
+	}, log))
+	mux.Handle("/oauth2/", km.Handler())
+	mux.Handle("/.well-known/", km.Handler())
+	mux.Handle("GET /api/documents/", sessions.Middleware(pub.DocumentFileHandler()))
+	cps.Register(mux)
+	dist, _ := ui.Dist()
+	spa := spaHandler(dist, cfg.GatewayURLs)
+	for _, p := range []string{"/publisher", "/devportal", "/admin"} {
+		mux.Handle("GET "+p, spa)
+		mux.Handle("GET "+p+"/", spa)
+	}
+	mux.Handle("GET /assets/", spa)
+	mux.Handle("/", rootHandler(dist, spa))
+	cp.handler = httpMetrics(a.reg, "control-plane", mux)
+
+	if allInOne {
+		return buildInProcessRuntimes(ctx, a, cfg, b, cps, an, gw)
+	}
+	return nil
+}
+
+// commitHook wakes the outbox relay after every commit on apimgtdb (bun reports COMMIT as
+// a query), so events reach the bus without waiting for the relay's poll.
+type commitHook struct{ notify func() }
+
+func (commitHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (h commitHook) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
+	if ev.Err == nil && ev.Query == "COMMIT" {
+		h.notify()
+	}
+}
+
+func newKeyManager(ctx context.Context, a *app, cfg config.Config, set *dbs.Set, acc *accounts.Service, sessions *websession.Sessions) (*keymanager.Service, error) {
+	key, err := encryptionKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := keymanager.Options{
+		APIMgtDB: set.APIMgt, UserDB: set.User, EncryptionKey: key,
+		Issuer: cfg.Tokens.Issuer, Audience: []string{cfg.Tokens.Audience},
+		AccessTokenTTL: cfg.Tokens.AccessTTL.Duration, RefreshTokenTTL: cfg.Tokens.RefreshTTL.Duration,
+		Logger: a.log,
+	}
+	if acc != nil {
+		opts.Passwords = acc
+	}
+	if sessions != nil {
+		opts.Sessions = sessions
+	}
+	km, err := keymanager.New(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	a.goRun("key manager maintenance", func(ctx context.Context) error { km.Maintain(ctx, time.Minute); return nil })
+	return km, nil
+}
+
+// every runs f at each interval until ctx ends; failures are logged, not fatal.
+func every[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) error {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			_, _ = f(ctx)
+		}
+	}
+}

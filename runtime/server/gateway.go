@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/turnpike/turnpike/db"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
+	"github.com/turnpike/turnpike/runtime/gateway"
+)
+
+// instanceID names this process on the bus and in the runtime registry: the host name and
+// a random suffix, so two processes on one host never share consumer groups.
+func instanceID(kind string) string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	if host == "" {
+		host = "host"
+	}
+	return kind + "-" + sanitize(host) + "-" + hex.EncodeToString(b)
+}
+
+func sanitize(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			out = append(out, r)
+		default:
+			out = append(out, '-')
+		}
+	}
+	return string(out)
+}
+
+func gatewayConfig(cfg config.Config, id string) gateway.Config {
+	gc := gateway.Config{
+		Listen:        cfg.GatewayListen,
+		DataDir:       cfg.DataDir,
+		GatewayID:     id,
+		Issuer:        cfg.Tokens.Issuer,
+		Audience:      cfg.Tokens.Audience,
+		KeyManagerURL: cfg.KeyManager,
+	}
+	if cfg.Profile == config.ProfileGateway {
+		gc.ControlPlaneURL, gc.InternalToken = cfg.ControlPlane, cfg.InternalToken
+	}
+	return gc
+}
+
+// gatewayMux serves the gateway's own health and metrics next to API traffic (contexts
+// cannot take these reserved paths).
+func gatewayMux(a *app, gw *gateway.Gateway) http.Handler {
+	mux := http.NewServeMux()
+	a.health.register(mux)
+	mux.Handle("GET /metrics", metricsHandler(a.reg))
+	mux.Handle("/", gw.Handler())
+	return mux
+}
+
+// heartbeat reports a runtime to the control plane's registry every few seconds.
+func heartbeat(a *app, cfg config.Config, id, kind, addr string, revision func() int64) {
+	hb := cpclient.NewHeartbeatClient(cfg.ControlPlane, cfg.InternalToken, func() cpclient.Heartbeat {
+		return cpclient.Heartbeat{ID: id, Kind: kind, Address: addr, Revision: revision()}
+	}, a.log)
+	a.goRun("heartbeat", hb.Run)
+}
+
+// buildGateway composes a gateway process: no database, state from the control plane's
+// snapshot and the bus, persisted in the data directory.
+func buildGateway(ctx context.Context, a *app, cfg config.Config) error {
+	ln, err := a.listen("gateway", cfg.GatewayListen)
+	if err != nil {
+		return err
+	}
+	id := instanceID("gw")
+	b, err := openRuntimeBus(ctx, a, cfg, id)
+	if err != nil {
+		return err
+	}
+	throttle, err := newBusThrottle(a, b, id)
+	if err != nil {
+		return err
+	}
+	fetch := gateway.NewHTTPSnapshotFetcher(cfg.ControlPlane, cfg.InternalToken, &http.Client{Timeout: 30 * time.Second})
+	gw, err := newGatewayRuntime(ctx, a, cfg, id, b, fetch, gateway.NewBusAnalyticsPublisher(b.Publisher(), id), throttle)
+	if err != nil {
+		return err
+	}
+	ln.handler = gatewayMux(a, gw)
+	heartbeat(a, cfg, id, "GATEWAY", cfg.GatewayURLs[0], gw.Revision)
+	return nil
+}
+
+var errNotServing = errors.New("not subscribed to the bus yet")
+
+// openRuntimeBus opens the bus of a runtime without databases; the sql backend needs the
+// message store (mbstoredb), which it opens alone.
+func openRuntimeBus(ctx context.Context, a *app, cfg config.Config, id string) (*bus.Bus, error) {
+	spec := bus.Spec{Backend: cfg.Bus, Logger: a.log, InstanceID: id}
+	if cfg.Bus == bus.BackendSQL {
+		mb, err := db.Open(ctx, "mbstoredb", cfg.DSN("mbstoredb"))
+		if err != nil {
+			return nil, err
+		}
+		a.onClose(func() { _ = mb.Close() })
+		spec.SQL = mb.DB
+	}
+	b, err := bus.Open(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	a.onClose(func() { _ = b.Close() })
+	return b, nil
+}
+
+// newGatewayRuntime builds a gateway with its syncer and background work; throttle, when
+// set, wires rate limiting into the gateway and its state feed.
+func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle *gatewayThrottle) (*gateway.Gateway, error) {
+	deps := gateway.Deps{Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an}
+	var sub gateway.Subscriber = b.Broadcast()
+	if throttle != nil {
+		deps.Throttler = throttle.gateway
+		fetch, sub = throttle.wrap(fetch, sub)
+	}
+	gw, err := gateway.New(gatewayConfig(cfg, id), deps)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := gw.LoadPersisted(); err != nil {
+		a.log.Warn("gateway: saved state not loaded", "err", err)
+	} else if ok {
+		a.log.Info("gateway: serving the saved state until the control plane answers", "revision", gw.Revision())
+	}
+	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: bus.TopicControl, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	a.goRun("gateway", gw.Run)
+	a.goRun("gateway sync", syncer.Run)
+	a.health.add("gateway state", func(context.Context) error {
+		if !gw.Ready() {
+			return errors.New("no runtime state loaded yet")
+		}
+		return nil
+	})
+	return gw, nil
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/gateway"
+	"github.com/turnpike/turnpike/runtime/trafficmanager"
+	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
+)
+
+// gatewayThrottle is a gateway's rate limiter: the traffic manager's Throttler, spending
+// quota leases locally, adapted to the gateway's Throttler interface.
+type gatewayThrottle struct {
+	gateway gateway.Throttler
+	t       *trafficmanager.Throttler
+}
+
+// wrap feeds the throttler the policies in the gateway's snapshots and control events.
+func (g *gatewayThrottle) wrap(f gateway.SnapshotFetcher, s gateway.Subscriber) (gateway.SnapshotFetcher, gateway.Subscriber) {
+	return gwthrottle.WrapFetcher(f, g.t), gwthrottle.WrapSubscriber(s, g.t)
+}
+
+func newGatewayThrottle(a *app, id string, source trafficmanager.LeaseSource) (*gatewayThrottle, error) {
+	t, err := trafficmanager.NewThrottler(trafficmanager.ThrottlerConfig{
+		GatewayID: id, Source: source, Registerer: a.reg, Log: a.log.With("runtime", "throttler"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.goRun("throttler", t.Run)
+	a.health.add("throttling", func(context.Context) error {
+		if err := t.Degraded(); err != nil {
+			return degraded{err}
+		}
+		return nil
+	})
+	return &gatewayThrottle{gateway: gwthrottle.New(t), t: t}, nil
+}
+
+// newTrafficManager opens the counters (TURNPIKE_REDIS, or an embedded miniredis) and
+// builds the traffic manager.
+func newTrafficManager(a *app, cfg config.Config, id string) (*trafficmanager.Manager, error) {
+	rdb, closeRedis, err := trafficmanager.OpenRedis(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	a.onClose(func() { _ = closeRedis() })
+	m, err := trafficmanager.NewManager(trafficmanager.ManagerConfig{
+		Redis: rdb, ID: id, Registerer: a.reg, Log: a.log.With("runtime", "traffic-manager"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.health.add("counters", func(ctx context.Context) error {
+		if err := m.Degraded(); err != nil {
+			return degraded{err}
+		}
+		return nil
+	})
+	return m, nil
+}
+
+// newInProcessThrottle is all-in-one's: the gateway's throttler asks the in-process traffic
+// manager for leases directly, without the bus.
+func newInProcessThrottle(_ context.Context, a *app, cfg config.Config, _ *bus.Bus, gatewayID string) (*gatewayThrottle, error) {
+	m, err := newTrafficManager(a, cfg, instanceID("tm"))
+	if err != nil {
+		return nil, err
+	}
+	return newGatewayThrottle(a, gatewayID, m)
+}
+
+// newBusThrottle is a separately deployed gateway's: leases come from the traffic managers
+// over the bus.
+func newBusThrottle(a *app, b *bus.Bus, gatewayID string) (*gatewayThrottle, error) {
+	client, err := trafficmanager.NewBusClient(trafficmanager.BusClientConfig{
+		GatewayID: gatewayID, Publisher: b.Publisher(), Subscriber: b.Broadcast(), Log: a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.goRun("traffic manager client", client.Run)
+	return newGatewayThrottle(a, gatewayID, client)
+}
+
+// buildTrafficManager composes a traffic-manager process: counters in Redis, lease requests
+// from gateways over the bus (one shared consumer group across traffic managers).
+func buildTrafficManager(ctx context.Context, a *app, cfg config.Config) error {
+	ln, err := a.listen("traffic manager", cfg.TMListen)
+	if err != nil {
+		return err
+	}
+	if cfg.Redis == "" {
+		a.log.Warn("TURNPIKE_REDIS is not set: counters live in this process only, so several traffic managers will not share them")
+	}
+	id := instanceID("tm")
+	b, err := openRuntimeBus(ctx, a, cfg, id)
+	if err != nil {
+		return err
+	}
+	m, err := newTrafficManager(a, cfg, id)
+	if err != nil {
+		return err
+	}
+	a.goRun("traffic manager", func(ctx context.Context) error {
+		return m.Serve(ctx, b.Shared("traffic-managers"), b.Publisher())
+	})
+	a.health.add("bus", func(context.Context) error {
+		select {
+		case <-m.Serving():
+			return nil
+		default:
+			return errNotServing
+		}
+	})
+	mux := http.NewServeMux()
+	a.health.register(mux)
+	mux.Handle("GET /metrics", metricsHandler(a.reg))
+	ln.handler = mux
+	heartbeat(a, cfg, id, "TRAFFIC_MANAGER", ln.ln.Addr().String(), func() int64 { return 0 })
+	return nil
+}

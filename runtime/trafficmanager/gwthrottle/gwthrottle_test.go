@@ -1,0 +1,278 @@
+package gwthrottle_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/alicebob/miniredis/v2"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/gateway"
+	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
+	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
+)
+
+const issuer = "https://km.turnpike.test"
+
+// keyManager serves a JWKS and mints access tokens.
+type keyManager struct {
+	srv  *httptest.Server
+	priv *ecdsa.PrivateKey
+}
+
+func newKeyManager(t *testing.T) *keyManager {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km := &keyManager{priv: k}
+	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k.Public(), KeyID: "k1", Algorithm: string(jose.ES256), Use: "sig"}}}
+	km.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(jwks)
+	}))
+	t.Cleanup(km.srv.Close)
+	return km
+}
+
+func (km *keyManager) token(t *testing.T, app, tier string) string {
+	t.Helper()
+	now := time.Now()
+	c := bus.AccessTokenClaims{
+		Issuer: issuer, Subject: "u1", Audience: []string{bus.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
+		IssuedAt: now.Unix(), JTI: "jti-" + rand.Text(), ClientID: "ck-" + app, Username: "alice", KeyType: bus.KeyProduction,
+		Application: &bus.TokenApplication{ID: app, Name: app, Owner: "alice", Tier: tier},
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: km.priv, KeyID: "k1"}},
+		(&jose.SignerOptions{}).WithType(bus.TokenType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jwt.Signed(signer).Claims(c).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
+
+func i64(v int64) *int64 { return &v }
+
+// deployment is two gateways with throttlers sharing one traffic manager and miniredis.
+type deployment struct {
+	clk      *fakeClock
+	gateways []http.Handler
+	token    string
+}
+
+func newDeployment(t *testing.T) *deployment {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	clk := &fakeClock{}
+	clk.ns.Store(time.Date(2026, 11, 26, 10, 0, 5, 0, time.UTC).UnixNano())
+	mgr, err := tm.NewManager(tm.ManagerConfig{Redis: rdb, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(backend.Close)
+	km := newKeyManager(t)
+
+	advanced := bus.Policy{Name: "FreePlan", Kind: bus.PolicyAdvanced, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true,
+		ConditionGroups: []bus.ConditionGroup{{Conditions: []bus.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: 2, UnitTimeSeconds: 60}}}
+	snap := bus.Snapshot{
+		Revision: 1, TakenAt: time.Now(),
+		APIs: []bus.APIDef{{
+			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: bus.StatePublished,
+			Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend.URL}},
+			Resources: []bus.ResourceDef{
+				{Method: "GET", Path: "/pets", AuthRequired: true},
+				{Method: "GET", Path: "/open", ThrottlingPolicy: "FreePlan"},
+			},
+			Tiers: []string{"Ten"},
+		}},
+		Applications:  []bus.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "Unlimited"}},
+		Keys:          []bus.Key{{ConsumerKey: "ck-app1", ApplicationID: "app1", KeyType: bus.KeyProduction}},
+		Subscriptions: []bus.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Ten", Status: bus.SubActive}},
+		Policies: []bus.Policy{
+			{Name: "Ten", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "Unlimited", Kind: bus.PolicyApplication, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			advanced,
+		},
+	}
+	d := &deployment{clk: clk, token: km.token(t, "app1", "Unlimited")}
+	for i := range 2 {
+		th, err := tm.NewThrottler(tm.ThrottlerConfig{GatewayID: "gw" + strconv.Itoa(i), Source: mgr, Now: clk.Now, MissWait: 5 * time.Second, Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The gateway's fetcher, wrapped: the throttler learns the snapshot's policies too.
+		fetch := gwthrottle.WrapFetcher(func(context.Context) (bus.Snapshot, error) { return snap, nil }, th)
+		s, err := fetch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := gateway.New(gateway.Config{Issuer: issuer, KeyManagerURL: km.srv.URL}, gateway.Deps{Throttler: gwthrottle.New(th)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.LoadSnapshot(s); err != nil {
+			t.Fatal(err)
+		}
+		d.gateways = append(d.gateways, g.Handler())
+	}
+	return d
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// fire sends n calls at once, round-robin over the gateways.
+func (d *deployment) fire(n int, path string, hdr http.Header) []result {
+	out := make([]result, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := httptest.NewRequest(http.MethodGet, "http://gw"+path, nil)
+			r.RemoteAddr = "192.0.2.1:1234"
+			for k, v := range hdr {
+				r.Header[k] = v
+			}
+			w := httptest.NewRecorder()
+			d.gateways[i%len(d.gateways)].ServeHTTP(w, r)
+			out[i] = result{status: w.Code, header: w.Header(), body: w.Body.String()}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+func count(rs []result, status int) int {
+	n := 0
+	for _, r := range rs {
+		if r.status == status {
+			n++
+		}
+	}
+	return n
+}
+
+func TestThroughTheGateway(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc    string
+		path    string
+		header  http.Header
+		calls   int
+		allowed int
+		code    string
+	}{
+		{desc: "subscription 10/min: exactly 10 of 50 across two gateways", path: "/pets/1.0.0/pets", calls: 50, allowed: 10, code: "900804"},
+		{desc: "advanced header condition throttles matching calls", path: "/pets/1.0.0/open", header: http.Header{"X-Plan": {"free"}}, calls: 8, allowed: 2, code: "900802"},
+		{desc: "advanced header condition leaves other calls alone", path: "/pets/1.0.0/open", header: http.Header{"X-Plan": {"gold"}}, calls: 8, allowed: 8},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			d := newDeployment(t)
+			hdr := tc.header.Clone()
+			if hdr == nil {
+				hdr = http.Header{}
+			}
+			hdr.Set("Authorization", "Bearer "+d.token)
+			for round := range 2 {
+				rs := d.fire(tc.calls, tc.path, hdr)
+				if got := count(rs, http.StatusOK); got != tc.allowed || count(rs, http.StatusTooManyRequests) != tc.calls-tc.allowed {
+					for _, r := range rs {
+						t.Logf("%d %s", r.status, r.body)
+					}
+					t.Fatalf("round %d: %d passed, want %d and the rest 429", round, got, tc.allowed)
+				}
+				for _, r := range rs {
+					if r.status != http.StatusTooManyRequests {
+						continue
+					}
+					var body struct{ Code, Message, Description string }
+					if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.Code != tc.code || body.Message != "Message throttled out" {
+						t.Fatalf("429 body %s (%v)", r.body, err)
+					}
+					// 10:00:05 (+ a minute in round 1): the window resets in 55 s.
+					if r.header.Get("Retry-After") != "55" || r.header.Get("RateLimit-Remaining") != "0" || r.header.Get("RateLimit-Reset") != "55" || r.header.Get("RateLimit-Limit") == "" {
+						t.Fatalf("429 headers %v", r.header)
+					}
+				}
+				d.clk.ns.Add(int64(time.Minute)) // the window rolls over: the limit applies afresh
+			}
+		})
+	}
+}
+
+func TestWrapSubscriber(t *testing.T) {
+	t.Parallel()
+	th, err := tm.NewThrottler(tm.ThrottlerConfig{GatewayID: "gw", Source: nopSource{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *message.Message, 2)
+	sub := gwthrottle.WrapSubscriber(subFunc(func(context.Context, string) (<-chan *message.Message, error) { return ch, nil }), th)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, err := sub.Subscribe(ctx, bus.TopicControl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := bus.NewControlEvent(bus.KindPolicyUpserted, bus.Policy{Name: "P", Kind: bus.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(1), UnitTimeSeconds: 60, KeyTemplate: "$userId"})
+	ev.Revision = 7
+	msg, err := bus.NewControlMessage(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch <- msg
+	if got := <-out; got != msg {
+		t.Fatal("the message was not passed through")
+	}
+	if _, ok := th.Policy(bus.PolicyCustom, "P"); !ok {
+		t.Fatal("the policy event did not reach the throttler")
+	}
+}
+
+type subFunc func(context.Context, string) (<-chan *message.Message, error)
+
+func (f subFunc) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	return f(ctx, topic)
+}
+
+type nopSource struct{}
+
+func (nopSource) Lease(context.Context, string, []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
+	return nil, context.DeadlineExceeded
+}
+func (nopSource) Return(context.Context, string, []bus.LeaseReturn) error { return nil }
