@@ -67,7 +67,8 @@ test.describe('publisher', () => {
       if (path === '/pets/{petId}' && method === 'GET') row = i;
     }
     expect(row, 'GET /pets/{petId} is among the imported resources').toBeGreaterThan(0);
-    await page.getByLabel(`Auth required for resource ${row}`, { exact: true }).uncheck();
+    // Scopes need authentication: the resource keeps it and gains a scope.
+    await expect(page.getByLabel(`Auth required for resource ${row}`, { exact: true })).toBeChecked();
     await page.getByLabel(`Scopes of resource ${row}`, { exact: true }).fill('read:pets');
     await page.getByRole('button', { name: 'Add resource' }).click();
     await page.getByLabel(`Method of resource ${count + 1}`, { exact: true }).selectOption('DELETE');
@@ -78,7 +79,7 @@ test.describe('publisher', () => {
 
     const saved = await getApi(admin, apiId!);
     const edited = saved?.resources.find((r) => r.method === 'GET' && r.path === '/pets/{petId}');
-    expect(edited).toMatchObject({ authRequired: false, scopes: ['read:pets'] });
+    expect(edited).toMatchObject({ authRequired: true, scopes: ['read:pets'] });
     expect(saved?.resources.some((r) => r.method === 'DELETE' && r.path === '/pets/{petId}')).toBe(true);
 
     // Lifecycle: only the allowed actions are offered; publish.
