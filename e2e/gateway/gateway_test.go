@@ -49,12 +49,13 @@ const (
 
 // deployment is a control plane and two gateways.
 type deployment struct {
-	cp       *harness.Proc
-	gws      []*harness.Proc
-	cpURL    string
-	gwURLs   []string
-	backend  string
-	commonEV map[string]string
+	cp        *harness.Proc
+	gws       []*harness.Proc
+	cpURL     string
+	cpDataDir string
+	gwURLs    []string
+	backend   string
+	commonEV  map[string]string
 }
 
 type busCase struct {
@@ -104,9 +105,9 @@ func start(t *testing.T, busEnv map[string]string) *deployment {
 		"TURNPIKE_INTERNAL_TOKEN": internalToken,
 		"TURNPIKE_LOG_LEVEL":      "info",
 	})
-	d := &deployment{cpURL: "http://" + cpAddr, backend: backend.URL, commonEV: common}
+	d := &deployment{cpURL: "http://" + cpAddr, cpDataDir: t.TempDir(), backend: backend.URL, commonEV: common}
 	d.cp = harness.Start(t, bin, "control-plane", "control-plane", d.cpURL, harness.Env(common, map[string]string{
-		"TURNPIKE_DATA_DIR":       t.TempDir(),
+		"TURNPIKE_DATA_DIR":       d.cpDataDir,
 		"TURNPIKE_LISTEN":         cpAddr,
 		"TURNPIKE_ADMIN_PASSWORD": adminPassword,
 		"TURNPIKE_GATEWAY_URLS":   "http://" + gwAddrs[0] + ",http://" + gwAddrs[1],

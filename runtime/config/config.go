@@ -237,6 +237,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_LOG_LEVEL":        &c.LogLevel,
 		"TURNPIKE_LOG_FORMAT":       &c.LogFormat,
 		"TURNPIKE_TOKEN_AUDIENCE":   &c.Tokens.Audience,
+		"TURNPIKE_TOKEN_ISSUER":     &c.Tokens.Issuer,
+		"TURNPIKE_KEY_MANAGER":      &c.KeyManager,
 		"TURNPIKE_ENCRYPTION_KEY":   &c.Tokens.EncryptionKey,
 	}
 	for k, p := range strs {

@@ -129,3 +129,26 @@ func TestBoundFollowsRandomPortsOnlyForDerivedURLs(t *testing.T) {
 		t.Errorf("explicit gateway URL changed: %v", cfg.GatewayURLs)
 	}
 }
+
+func TestIssuerAndKeyManagerSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(ProfileGateway, nil, env(map[string]string{
+		"TURNPIKE_BUS": "nats://127.0.0.1:4222", "TURNPIKE_INTERNAL_TOKEN": "0123456789abcdef",
+		"TURNPIKE_CONTROL_PLANE": "http://cp:9443/",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tokens.Issuer != "http://cp:9443" || cfg.KeyManager != "http://cp:9443" {
+		t.Errorf("a gateway's issuer and key manager default to the control plane: %q %q", cfg.Tokens.Issuer, cfg.KeyManager)
+	}
+	cfg, err = Load(ProfileKeyManager, nil, env(map[string]string{
+		"TURNPIKE_TOKEN_ISSUER": "https://id.example.com", "TURNPIKE_KEY_MANAGER": "http://km:9443",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tokens.Issuer != "https://id.example.com" || cfg.KeyManager != "http://km:9443" {
+		t.Errorf("explicit issuer and key manager: %q %q", cfg.Tokens.Issuer, cfg.KeyManager)
+	}
+}
