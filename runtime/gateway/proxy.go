@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/bus"
@@ -373,7 +375,7 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 // newTransport is the shared, tuned backend transport. It ignores proxy environment variables
 // and never asks for compression (encodings pass through untouched).
 func newTransport(cfg Config) *http.Transport {
-	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second, Control: refuseMetadataAddrs}
 	return &http.Transport{
 		DialContext:           d.DialContext,
 		MaxIdleConns:          4 * cfg.MaxIdleConnsPerHost,
@@ -385,4 +387,32 @@ func newTransport(cfg Config) *http.Transport {
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     true,
 	}
+}
+
+// errMetadataAddr refuses a dial to a link-local or cloud-metadata address. The Publisher
+// refuses such endpoints when an API is saved, but a host name can resolve to one later;
+// the check at dial time covers what was actually dialed.
+var errMetadataAddr = errors.New("refusing to dial a link-local or cloud-metadata address")
+
+func refuseMetadataAddrs(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	if isMetadataAddr(ip) {
+		return errMetadataAddr
+	}
+	return nil
+}
+
+var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
+
+func isMetadataAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip == metadataV6 ||
+		ip == netip.MustParseAddr("100.100.100.200") // Alibaba Cloud's metadata service
 }

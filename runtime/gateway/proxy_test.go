@@ -496,3 +496,24 @@ func TestNotReadyAndMetrics(t *testing.T) {
 		t.Errorf("backend latency series = %d, want 1", n)
 	}
 }
+
+func TestDialRefusesMetadataAddresses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc, addr string
+		refused    bool
+	}{
+		{desc: "AWS/GCP metadata", addr: "169.254.169.254:80", refused: true},
+		{desc: "IPv4-mapped metadata", addr: "[::ffff:169.254.169.254]:80", refused: true},
+		{desc: "EC2 IPv6 metadata", addr: "[fd00:ec2::254]:80", refused: true},
+		{desc: "IPv6 link-local", addr: "[fe80::1]:80", refused: true},
+		{desc: "loopback backend", addr: "127.0.0.1:8080"},
+		{desc: "private backend", addr: "10.1.2.3:443"},
+	}
+	for _, tc := range tests {
+		err := refuseMetadataAddrs("tcp", tc.addr, nil)
+		if (err != nil) != tc.refused {
+			t.Errorf("%s (%s): err = %v, refused want %v", tc.desc, tc.addr, err, tc.refused)
+		}
+	}
+}
