@@ -64,7 +64,7 @@ func TestPublisherResolvers(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
 		ctx := context.Background()
 		hook := &userQueries{}
-		set.User.AddQueryHook(hook)
+		set.User = set.User.WithQueryHook(hook)
 		acc, err := accounts.New(set.User, accounts.Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -59,7 +59,7 @@ func APIsByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]API, error) {
 	if len(ids) == 0 {
 		return as, nil
 	}
-	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("apis by id: %w", err)
 	}
 	return as, nil
@@ -162,10 +162,10 @@ func (f APIFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
 	switch {
 	case len(f.States) > 0 && f.OwnerID != "":
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("a.lifecycle_state IN (?)", bun.In(f.States)).WhereOr("a.provider_id = ?", f.OwnerID)
+			return q.Where("a.lifecycle_state IN (?)", bun.List(f.States)).WhereOr("a.provider_id = ?", f.OwnerID)
 		})
 	case len(f.States) > 0:
-		q = q.Where("a.lifecycle_state IN (?)", bun.In(f.States))
+		q = q.Where("a.lifecycle_state IN (?)", bun.List(f.States))
 	case f.OwnerID != "":
 		q = q.Where("a.provider_id = ?", f.OwnerID)
 	}
@@ -218,7 +218,7 @@ func CountAPIs(ctx context.Context, idb bun.IDB, f APIFilter) (int, error) {
 // APIsInStates lists the APIs in any of the states, oldest first.
 func APIsInStates(ctx context.Context, idb bun.IDB, states []string) ([]API, error) {
 	var as []API
-	err := idb.NewSelect().Model(&as).Where("lifecycle_state IN (?)", bun.In(states)).
+	err := idb.NewSelect().Model(&as).Where("lifecycle_state IN (?)", bun.List(states)).
 		Order("created_at", "id").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("apis in states %v: %w", states, err)

@@ -58,7 +58,7 @@ func ApplicationsByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]Applic
 	if len(ids) == 0 {
 		return as, nil
 	}
-	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("applications by id: %w", err)
 	}
 	return as, nil

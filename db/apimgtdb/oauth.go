@@ -73,7 +73,7 @@ func OAuthClientsOfApplications(ctx context.Context, idb bun.IDB, appIDs []strin
 	if len(appIDs) == 0 {
 		return cs, nil
 	}
-	err := idb.NewSelect().Model(&cs).Where("application_id IN (?)", bun.In(appIDs)).
+	err := idb.NewSelect().Model(&cs).Where("application_id IN (?)", bun.List(appIDs)).
 		Order("application_id", "key_type").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("oauth clients of applications: %w", err)
@@ -434,7 +434,7 @@ func ScopeRoles(ctx context.Context, idb bun.IDB, scopes []string) (map[string][
 		if len(scopes) == 0 {
 			return map[string][]string{}, nil
 		}
-		q = q.Where("scope IN (?)", bun.In(scopes))
+		q = q.Where("scope IN (?)", bun.List(scopes))
 	}
 	if err := q.Order("scope", "role").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("scope roles: %w", err)

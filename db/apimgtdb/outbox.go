@@ -69,7 +69,7 @@ func MarkPublished(ctx context.Context, idb bun.IDB, revs []int64, at time.Time)
 		return nil
 	}
 	_, err := idb.NewUpdate().Model((*ControlEvent)(nil)).Set("published_at = ?", at).
-		Where("revision IN (?)", bun.In(revs)).Exec(ctx)
+		Where("revision IN (?)", bun.List(revs)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("mark published: %w", err)
 	}

@@ -79,7 +79,7 @@ func PolicyNames(ctx context.Context, idb bun.IDB, kind string, names []string) 
 		return found, nil
 	}
 	err := idb.NewSelect().Model((*Policy)(nil)).Column("name").
-		Where("kind = ?", kind).Where("name IN (?)", bun.In(names)).Scan(ctx, &found)
+		Where("kind = ?", kind).Where("name IN (?)", bun.List(names)).Scan(ctx, &found)
 	if err != nil {
 		return nil, fmt.Errorf("policy names of kind %s: %w", kind, err)
 	}

@@ -63,7 +63,7 @@ func SubscriptionsOfApplications(ctx context.Context, idb bun.IDB, appIDs []stri
 	if len(appIDs) == 0 {
 		return ss, nil
 	}
-	err := idb.NewSelect().Model(&ss).Where("application_id IN (?)", bun.In(appIDs)).Order("created_at", "id").Scan(ctx)
+	err := idb.NewSelect().Model(&ss).Where("application_id IN (?)", bun.List(appIDs)).Order("created_at", "id").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions of applications: %w", err)
 	}

@@ -47,7 +47,7 @@ func RatingSummaries(ctx context.Context, idb bun.IDB, apiIDs []string) (map[str
 	var rs []RatingSummary
 	err := idb.NewSelect().Model((*Rating)(nil)).
 		ColumnExpr("api_id").ColumnExpr("COUNT(*) AS count").ColumnExpr("AVG(CAST(rating AS DOUBLE PRECISION)) AS average").
-		Where("api_id IN (?)", bun.In(apiIDs)).Group("api_id").Scan(ctx, &rs)
+		Where("api_id IN (?)", bun.List(apiIDs)).Group("api_id").Scan(ctx, &rs)
 	if err != nil {
 		return nil, fmt.Errorf("rating summaries: %w", err)
 	}
@@ -64,7 +64,7 @@ func UserRatings(ctx context.Context, idb bun.IDB, userID string, apiIDs []strin
 		return out, nil
 	}
 	var rs []Rating
-	err := idb.NewSelect().Model(&rs).Where("user_id = ?", userID).Where("api_id IN (?)", bun.In(apiIDs)).Scan(ctx)
+	err := idb.NewSelect().Model(&rs).Where("user_id = ?", userID).Where("api_id IN (?)", bun.List(apiIDs)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("user ratings: %w", err)
 	}

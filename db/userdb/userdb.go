@@ -82,7 +82,7 @@ func UsersByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]User, error) 
 	if len(ids) == 0 {
 		return us, nil
 	}
-	if err := idb.NewSelect().Model(&us).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&us).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("users by id: %w", err)
 	}
 	return us, nil

@@ -39,8 +39,6 @@ func newService(t *testing.T, s *dbs.Set) (*accounts.Service, *clock) {
 	return svc, c
 }
 
-var admin = identity.Actor{UserID: "admin-id", Username: "admin", Roles: []identity.Role{identity.Admin}}
-
 func TestSignUpValidation(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, s *dbs.Set) {

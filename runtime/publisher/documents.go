@@ -347,8 +347,9 @@ func (s *Service) DocumentFileHandler() http.Handler {
 		}
 		id := r.PathValue("id")
 		if id == "" {
-			rest, ok := strings.CutPrefix(r.URL.Path, s.cfg.DocumentFilePath)
-			if id, ok = strings.CutSuffix(rest, "/file"); !ok || strings.Contains(id, "/") {
+			rest, okPrefix := strings.CutPrefix(r.URL.Path, s.cfg.DocumentFilePath)
+			var okSuffix bool
+			if id, okSuffix = strings.CutSuffix(rest, "/file"); !okPrefix || !okSuffix || strings.Contains(id, "/") {
 				http.NotFound(w, r)
 				return
 			}

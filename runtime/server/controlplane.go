@@ -57,6 +57,12 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	a.onClose(func() { _ = b.Close() })
 
+	// The outbox relay carries committed control events to the bus; every component writes
+	// apimgtdb through a handle whose commits wake the relay at once (polling covers the rest).
+	relay := outbox.NewRelay(set.APIMgt, b.Publisher(), log)
+	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: relay.Notify})
+	a.goRun("outbox relay", relay.Run)
+
 	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams})
 	if err != nil {
 		return err
@@ -88,12 +94,6 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-
-	// The outbox relay carries committed control events to the bus; a commit on apimgtdb
-	// wakes it at once, polling covers the rest.
-	relay := outbox.NewRelay(set.APIMgt, b.Publisher(), log)
-	set.APIMgt.AddQueryHook(commitHook{notify: relay.Notify})
-	a.goRun("outbox relay", relay.Run)
 
 	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log,
 		controlplane.APIs(publisher.SnapshotAPIs),
