@@ -6,7 +6,7 @@ GO          ?= go
 BIN         := bin/turnpike
 GOTESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build build-noui ui node_modules run test test-go test-ui test-e2e vet lint bench generate clean
+.PHONY: all build build-noui ui node_modules run test test-go test-ui test-e2e vet bench generate clean
 
 all: build
 
@@ -32,6 +32,7 @@ generate:
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) tool staticcheck ./...
 
 test: build vet test-go test-ui test-e2e
 
