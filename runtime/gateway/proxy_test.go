@@ -406,10 +406,17 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-// fakeThrottler refuses calls that carry X-Deny and remembers what it saw.
+// fakeThrottler refuses calls that carry X-Deny and remembers what it saw and charged.
 type fakeThrottler struct {
-	mu   sync.Mutex
-	seen []string
+	mu      sync.Mutex
+	seen    []string
+	charged []int64
+}
+
+func (ft *fakeThrottler) Charge(_ *http.Request, _ *CallInfo, bytes int64) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.charged = append(ft.charged, bytes)
 }
 
 func (ft *fakeThrottler) Allow(r *http.Request, info *CallInfo) Decision {
@@ -454,6 +461,10 @@ func TestThrottling(t *testing.T) {
 			if s != "api-pets|app1|Gold|/pets/{id}|PRODUCTION" {
 				t.Errorf("throttler saw %q", s)
 			}
+		}
+		// Only the admitted call is charged, with the bytes the client received.
+		if len(ft.charged) != 1 || ft.charged[0] <= 0 {
+			t.Errorf("charged %v, want one positive byte count", ft.charged)
 		}
 	})
 }

@@ -34,17 +34,25 @@ type Decision struct {
 	Description string
 }
 
+// Charger is implemented by Throttlers that also count response bytes (bandwidth
+// policies): Charge is called after each admitted call with the bytes written to the client.
+type Charger interface {
+	Charge(r *http.Request, info *CallInfo, bytes int64)
+}
+
 // throttleStep asks the Throttler and answers 429 when it refuses.
 type throttleStep struct {
-	next http.Handler
-	t    Throttler
+	next    http.Handler
+	t       Throttler
+	charger Charger // nil when the Throttler does not count bytes
 }
 
 func newThrottling(next http.Handler, t Throttler) (http.Handler, error) {
 	if t == nil {
 		return nil, errors.New("throttling: nil Throttler")
 	}
-	return &throttleStep{next: next, t: t}, nil
+	c, _ := t.(Charger)
+	return &throttleStep{next: next, t: t, charger: c}, nil
 }
 
 func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,12 +60,16 @@ func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := s.t.Allow(r, call)
 	h := w.Header()
 	if d.Limit > 0 {
-		h.Set("RateLimit-Limit", strconv.FormatInt(d.Limit, 10))
-		h.Set("RateLimit-Remaining", strconv.FormatInt(max(d.Remaining, 0), 10))
-		h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(d.Reset), 10))
+		// Canonical keys set directly: Header.Set would canonicalise (and allocate) each time.
+		h["Ratelimit-Limit"] = []string{strconv.FormatInt(d.Limit, 10)}
+		h["Ratelimit-Remaining"] = []string{strconv.FormatInt(max(d.Remaining, 0), 10)}
+		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(d.Reset), 10)}
 	}
 	if d.Allowed {
 		s.next.ServeHTTP(w, r)
+		if s.charger != nil {
+			s.charger.Charge(r, call, call.rec.bytes)
+		}
 		return
 	}
 	call.Throttled = true

@@ -15,6 +15,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/config"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/gateway"
+	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
 )
 
 // instanceID names this process on the bus and in the runtime registry: the host name and
@@ -140,6 +141,12 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 		a.log.Warn("gateway: saved state not loaded", "err", err)
 	} else if ok {
 		a.log.Info("gateway: serving the saved state until the control plane answers", "revision", gw.Revision())
+	}
+	if throttle != nil {
+		// The throttler's policies (CUSTOM ones especially) come from the same saved state.
+		if _, err := gwthrottle.LoadPersisted(cfg.DataDir, throttle.t); err != nil {
+			a.log.Warn("throttler: saved policies not loaded", "err", err)
+		}
 	}
 	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: bus.TopicControl, Logger: a.log})
 	if err != nil {

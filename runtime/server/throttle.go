@@ -55,6 +55,9 @@ func newTrafficManager(a *app, cfg config.Config, id string) (*trafficmanager.Ma
 		return nil, err
 	}
 	a.health.add("counters", func(ctx context.Context) error {
+		if err := m.Ready(ctx); err != nil {
+			return degraded{err}
+		}
 		if err := m.Degraded(); err != nil {
 			return degraded{err}
 		}

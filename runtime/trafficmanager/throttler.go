@@ -208,8 +208,6 @@ type Throttler struct {
 	cancel context.CancelFunc
 
 	failUntil   atomic.Int64 // clock ns: calls that miss do not wait before this
-	lastFailure atomic.Int64 // clock ns
-	lastSuccess atomic.Int64 // clock ns
 	failOpen    atomic.Int64
 	failClosed  atomic.Int64
 	errMu       sync.Mutex
@@ -456,6 +454,9 @@ func (t *Throttler) Check(c *Call) Decision {
 		}
 	}
 	d := Decision{Allowed: true, Overage: st.overage, Degraded: st.degraded}
+	if st.degraded {
+		t.failOpen.Add(1)
+	}
 	if st.best != nil {
 		d.Limit = st.best.limit.Load()
 		d.Remaining = st.bestRem
@@ -619,7 +620,6 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 	default: // unavailable
 		if !p.p.FailClosed {
 			st.degraded = true
-			t.failOpen.Add(1)
 			return Decision{}, false
 		}
 		st.giveBack()
@@ -715,12 +715,38 @@ func (t *Throttler) admit(l *lease, st *checkState) outcome {
 func (t *Throttler) afterTake(l *lease, n, nowNs int64) {
 	used := l.consumed.Add(n) - l.grantMark.Load()
 	l.touch(nowNs)
+	if nowNs >= l.nextAt && l.ctr.upcoming.Load() == nil && !l.bytes {
+		t.prepareNext(l, nowNs)
+	}
 	if l.refill.Load() != nil || l.exhausted.Load() {
 		return
 	}
 	if used*1000 >= t.prefetchPermille*l.lastGrant.Load() || l.avail.Load() <= 0 {
 		t.startRefill(l)
 	}
+}
+
+// nextLead is how long before a window ends a busy key's lease of the next window is asked
+// for: a tenth of the window, at most half a second. The first calls of the next window then
+// find a lease, instead of waiting for a round trip (burst control's 1 s windows would
+// otherwise wait every second).
+func nextLead(window int64) int64 {
+	return min(window/10, 500) * int64(time.Millisecond)
+}
+
+// prepareNext asks, once per window, for a lease of the next window of a key in use.
+func (t *Throttler) prepareNext(l *lease, nowNs int64) {
+	c := l.ctr
+	n := &lease{ctr: c, start: l.end, end: l.end + (l.end - l.start), bytes: l.bytes}
+	n.nextAt = n.end*int64(time.Millisecond) - nextLead(n.end-n.start)
+	n.limit.Store(l.limit.Load())
+	n.remaining.Store(-1)
+	n.seedAsk = l.lastAsk.Load()
+	n.lastUse.Store(nowNs) // not idle: it is for calls about to come
+	if !c.upcoming.CompareAndSwap(nil, n) {
+		return
+	}
+	t.startRefill(n)
 }
 
 // refill is one lease round trip in flight.
@@ -798,7 +824,6 @@ func (t *Throttler) onGrant(g bus.LeaseGrant) {
 
 func (t *Throttler) noteFailure(err error, now int64) {
 	t.failUntil.Store(now + int64(t.cfg.RetryBackoff))
-	t.lastFailure.Store(now)
 	t.errMu.Lock()
 	if t.lastErr == nil {
 		t.failingFrom = now
@@ -809,7 +834,6 @@ func (t *Throttler) noteFailure(err error, now int64) {
 }
 
 func (t *Throttler) noteSuccess(now int64) {
-	t.lastSuccess.Store(now)
 	t.failUntil.Store(0)
 	t.errMu.Lock()
 	was := t.lastErr
@@ -871,8 +895,13 @@ func (t *Throttler) Maintain(ctx context.Context) {
 		if nowMs >= l.end+(l.end-l.start) && l.refill.Load() == nil && l.waiting.Load() == 0 {
 			return false // drop: the window and the next one are over
 		}
-		if !l.bytes && nowMs < l.end && nowNs-l.lastUse.Load() >= int64(t.cfg.IdleReturn) && (l.avail.Load() > 0 || l.refill.Load() != nil) {
-			idle = append(idle, l)
+		for _, l := range [...]*lease{l, c.upcoming.Load()} {
+			if l != nil && !l.bytes && nowMs < l.end && nowNs-l.lastUse.Load() >= int64(t.cfg.IdleReturn) && (l.avail.Load() > 0 || l.refill.Load() != nil) {
+				idle = append(idle, l)
+			}
+		}
+		if u := c.upcoming.Load(); u != nil && nowMs >= u.end {
+			c.upcoming.CompareAndSwap(u, nil) // its window passed unused
 		}
 		return true
 	})
@@ -931,9 +960,11 @@ func (t *Throttler) ReturnAll(ctx context.Context) {
 	nowMs := t.cfg.Now().UnixMilli()
 	var rets []bus.LeaseReturn
 	t.ctrs.each(func(k ckey, c *counter) bool {
-		if l := c.cur.Load(); l != nil && !l.bytes && nowMs < l.end {
-			if n := l.avail.Swap(0); n > 0 {
-				rets = append(rets, bus.LeaseReturn{Key: c.rkey, WindowStart: l.start, WindowMs: l.end - l.start, Amount: n})
+		for _, l := range [...]*lease{c.cur.Load(), c.upcoming.Load()} {
+			if l != nil && !l.bytes && nowMs < l.end {
+				if n := l.avail.Swap(0); n > 0 {
+					rets = append(rets, bus.LeaseReturn{Key: c.rkey, WindowStart: l.start, WindowMs: l.end - l.start, Amount: n})
+				}
 			}
 		}
 		return true
@@ -1027,11 +1058,13 @@ func (cs *counters) leaseByRedisKey(key string, windowStart int64) *lease {
 	if !ok {
 		return nil
 	}
-	l := v.(*counter).cur.Load()
-	if l == nil || l.start != windowStart {
-		return nil
+	c := v.(*counter)
+	for _, l := range [...]*lease{c.cur.Load(), c.upcoming.Load()} {
+		if l != nil && l.start == windowStart {
+			return l
+		}
 	}
-	return l
+	return nil
 }
 
 // each visits every counter; returning false drops it (counters that share a hash with
@@ -1058,8 +1091,10 @@ type counter struct {
 	hash uint64
 	rkey string
 	next *counter // same hash
-	mu   sync.Mutex
-	cur  atomic.Pointer[lease]
+	// upcoming is the lease of the next window, asked for shortly before it starts.
+	upcoming atomic.Pointer[lease]
+	mu       sync.Mutex
+	cur      atomic.Pointer[lease]
 }
 
 // current returns the lease of the window containing nowMs, starting a new (empty) one when
@@ -1078,7 +1113,16 @@ func (c *counter) current(nowMs int64, spec *limitSpec) *lease {
 		return l
 	}
 	start := nowMs - mod(nowMs, spec.window)
+	if n := c.upcoming.Load(); n != nil && (n.start <= start || n.end-n.start != spec.window) {
+		c.upcoming.Store(nil) // the prepared lease is for this window (used below), or useless
+		if n.start == start && n.end-n.start == spec.window && n.bytes == spec.bytes {
+			n.setLimit(spec.limit)
+			c.cur.Store(n)
+			return n
+		}
+	}
 	l := &lease{ctr: c, start: start, end: start + spec.window, bytes: spec.bytes}
+	l.nextAt = l.end*int64(time.Millisecond) - nextLead(spec.window)
 	l.limit.Store(spec.limit)
 	l.remaining.Store(-1)
 	c.cur.Store(l)
@@ -1111,11 +1155,14 @@ type lease struct {
 	waiting   atomic.Int64
 	refill    atomic.Pointer[refill]
 
+	nextAt  int64 // clock ns after which the next window's lease is asked for
+	seedAsk int64 // the previous window's last ask, for a prepared lease's first ask
+	lastAsk atomic.Int64
+
 	// Touched only by the refill in flight (one at a time).
 	markAt       int64
 	markConsumed int64
 	rate         float64 // units per second, EWMA
-	lastAsk      int64
 }
 
 // setLimit applies a changed policy limit to the window: the counter keeps its count, and
@@ -1170,8 +1217,9 @@ func (l *lease) askSize(now int64, cfg ThrottlerConfig) int64 {
 	switch dt := now - l.markAt; {
 	case l.markAt == 0:
 		ask = int64(math.Ceil(float64(limit) * float64(cfg.LeaseHorizon.Milliseconds()) / float64(l.end-l.start)))
+		ask = max(ask, l.seedAsk)
 	case dt <= 0:
-		ask = 2 * l.lastAsk
+		ask = 2 * l.lastAsk.Load()
 	default:
 		inst := float64(consumed-l.markConsumed) / (float64(dt) / float64(time.Second))
 		if l.rate == 0 {
@@ -1187,7 +1235,7 @@ func (l *lease) askSize(now int64, cfg ThrottlerConfig) int64 {
 		ask = max(ask, 1-l.avail.Load())
 	}
 	ask = min(ask, limit)
-	l.lastAsk = ask
+	l.lastAsk.Store(ask)
 	return ask
 }
 

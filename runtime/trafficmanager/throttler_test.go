@@ -2,10 +2,13 @@ package trafficmanager_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -452,5 +455,69 @@ func TestBandwidth(t *testing.T) {
 	// 300 bytes per call: the 4th call starts with 900 bytes spent and is admitted; then 1200 > 1000.
 	if allowed != 4 {
 		t.Fatalf("%d calls admitted, want 4", allowed)
+	}
+}
+
+// gatedSource counts finished lease round trips and can be shut, as a traffic manager
+// that stops answering.
+type gatedSource struct {
+	inner tm.LeaseSource
+	shut  atomic.Bool
+	done  chan struct{}
+}
+
+func (g *gatedSource) Lease(ctx context.Context, gw string, reqs []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
+	if g.shut.Load() {
+		return nil, errors.New("traffic manager gone")
+	}
+	gs, err := g.inner.Lease(ctx, gw, reqs)
+	g.done <- struct{}{}
+	return gs, err
+}
+
+func (g *gatedSource) Return(ctx context.Context, gw string, rets []bus.LeaseReturn) error {
+	return g.inner.Return(ctx, gw, rets)
+}
+
+// A busy key's lease of the next window is taken before the window starts, so the first
+// calls of the window need no round trip (burst control's windows are one second).
+func TestNextWindowPrepared(t *testing.T) {
+	t.Parallel()
+	b := backends(t)[0]
+	clk := newClock()
+	clk.Advance(950 * time.Millisecond) // 10:00:05.950: the last 100 ms of the second
+	mgr, err := tm.NewManager(tm.ManagerConfig{Redis: b.rdb, Now: clk.Now, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &gatedSource{inner: mgr, done: make(chan struct{}, 16)}
+	th, err := tm.NewThrottler(tm.ThrottlerConfig{GatewayID: "gw", Source: src, Now: clk.Now, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := subPolicy("B", 100000, 60)
+	p.BurstLimitPerSecond = i64(5)
+	if err := th.LoadPolicies([]bus.Policy{p}); err != nil {
+		t.Fatal(err)
+	}
+	call := subCall("app", "api", "B")
+	if d := th.Check(call); !d.Allowed || d.Degraded {
+		t.Fatalf("first call: %+v", d)
+	}
+	// Round trips: the burst and quota leases of this second (the call waits for them), then,
+	// asynchronously, a prefetch of the burst lease (half of its grant of 2 is spent) and the
+	// next second's burst lease.
+	timeout := time.After(5 * time.Second)
+	for n := 0; n < 4; n++ {
+		select {
+		case <-src.done:
+		case <-timeout:
+			t.Fatal("no lease for the next window was asked for")
+		}
+	}
+	src.shut.Store(true)
+	clk.Advance(50 * time.Millisecond) // 10:00:06.000
+	if d := th.Check(call); !d.Allowed || d.Degraded {
+		t.Fatalf("first call of the next second needed the traffic manager: %+v", d)
 	}
 }
