@@ -298,6 +298,7 @@ type ComplexityRoot struct {
 		Errors5xx           func(childComplexity int) int
 		LatencyAvgMs        func(childComplexity int) int
 		LatencyMaxMs        func(childComplexity int) int
+		Overage             func(childComplexity int) int
 		Requests            func(childComplexity int) int
 		Throttled           func(childComplexity int) int
 	}
@@ -1753,6 +1754,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsagePoint.LatencyMaxMs(childComplexity), true
+	case "UsagePoint.overage":
+		if e.ComplexityRoot.UsagePoint.Overage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.Overage(childComplexity), true
 	case "UsagePoint.requests":
 		if e.ComplexityRoot.UsagePoint.Requests == nil {
 			break
@@ -2340,6 +2347,8 @@ func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field gr
 		return ec.fieldContext_UsagePoint_errors5xx(ctx, field)
 	case "throttled":
 		return ec.fieldContext_UsagePoint_throttled(ctx, field)
+	case "overage":
+		return ec.fieldContext_UsagePoint_overage(ctx, field)
 	case "latencyAvgMs":
 		return ec.fieldContext_UsagePoint_latencyAvgMs(ctx, field)
 	case "latencyMaxMs":
@@ -9522,6 +9531,29 @@ func (ec *executionContext) fieldContext_UsagePoint_throttled(_ context.Context,
 	return graphql.NewScalarFieldContext("UsagePoint", field, false, false, "Int")
 }
 
+func (ec *executionContext) _UsagePoint_overage(ctx context.Context, field graphql.CollectedField, obj *model.UsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePoint_overage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePoint_overage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsagePoint", field, false, false, "Int")
+}
+
 func (ec *executionContext) _UsagePoint_latencyAvgMs(ctx context.Context, field graphql.CollectedField, obj *model.UsagePoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13641,6 +13673,11 @@ func (ec *executionContext) _UsagePoint(ctx context.Context, sel ast.SelectionSe
 			}
 		case "throttled":
 			out.Values[i] = ec._UsagePoint_throttled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overage":
+			out.Values[i] = ec._UsagePoint_overage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -9,13 +9,12 @@ import (
 	"context"
 	"errors"
 
-	"github.com/vikstrous/dataloadgen"
-
 	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
+	"github.com/vikstrous/dataloadgen"
 )
 
 // Provider is the resolver for the provider field.

@@ -306,15 +306,17 @@ type UpdateApplicationInput struct {
 
 type UsagePoint struct {
 	// The start of the bucket.
-	At                  time.Time `json:"at"`
-	Requests            int       `json:"requests"`
-	Errors4xx           int       `json:"errors4xx"`
-	Errors5xx           int       `json:"errors5xx"`
-	Throttled           int       `json:"throttled"`
-	LatencyAvgMs        float64   `json:"latencyAvgMs"`
-	LatencyMaxMs        float64   `json:"latencyMaxMs"`
-	BackendLatencyAvgMs float64   `json:"backendLatencyAvgMs"`
-	Bytes               int       `json:"bytes"`
+	At        time.Time `json:"at"`
+	Requests  int       `json:"requests"`
+	Errors4xx int       `json:"errors4xx"`
+	Errors5xx int       `json:"errors5xx"`
+	Throttled int       `json:"throttled"`
+	// Requests let through over a quota whose policy does not stop them (for billing).
+	Overage             int     `json:"overage"`
+	LatencyAvgMs        float64 `json:"latencyAvgMs"`
+	LatencyMaxMs        float64 `json:"latencyMaxMs"`
+	BackendLatencyAvgMs float64 `json:"backendLatencyAvgMs"`
+	Bytes               int     `json:"bytes"`
 }
 
 type UsageSeries struct {

@@ -145,6 +145,9 @@ func rollup(events []bus.AnalyticsEvent) []statdb.Rollup {
 			if ev.Throttled {
 				r.Throttled++
 			}
+			if ev.Overage {
+				r.Overage++
+			}
 			r.LatencySumUs += max(ev.LatencyUs, 0)
 			r.LatencyMaxUs = max(r.LatencyMaxUs, ev.LatencyUs)
 			if ev.BackendLatencyUs > 0 {
@@ -242,6 +245,7 @@ type Point struct {
 	Errors4xx           int64
 	Errors5xx           int64
 	Throttled           int64
+	Overage             int64   // allowed over a quota that does not stop (billing)
 	LatencyAvgMs        float64 // over all requests
 	LatencyMaxMs        float64
 	BackendLatencyAvgMs float64 // over the requests that reached the backend
@@ -373,7 +377,7 @@ func nextBucket(g Granularity, b time.Time) time.Time {
 func toPoint(p statdb.Point) Point {
 	out := Point{
 		At: p.Bucket.UTC(), Requests: p.Requests, Errors4xx: p.Errors4xx, Errors5xx: p.Errors5xx,
-		Throttled: p.Throttled, LatencyMaxMs: float64(p.LatencyMaxUs) / 1000, Bytes: p.Bytes,
+		Throttled: p.Throttled, Overage: p.Overage, LatencyMaxMs: float64(p.LatencyMaxUs) / 1000, Bytes: p.Bytes,
 	}
 	if p.Requests > 0 {
 		out.LatencyAvgMs = float64(p.LatencySumUs) / float64(p.Requests) / 1000

@@ -50,6 +50,9 @@ func ev(at time.Time, status int, latencyUs, backendUs int64) bus.AnalyticsEvent
 		LatencyUs: latencyUs, BackendLatencyUs: backendUs, RequestBytes: 10, ResponseBytes: 90, Throttled: status == 429}
 }
 
+// over marks an event as let through over a quota that does not stop.
+func over(e bus.AnalyticsEvent) bus.AnalyticsEvent { e.Overage = true; return e }
+
 func as(a identity.Actor) context.Context { return identity.With(context.Background(), a) }
 
 func ptr(t time.Time) *time.Time { return &t }
@@ -60,7 +63,7 @@ func TestIngestAndQuery(t *testing.T) {
 		s := fixture(t, set)
 		ctx := context.Background()
 		batch := bus.AnalyticsBatch{Version: 1, GatewayID: "gw", Events: []bus.AnalyticsEvent{
-			ev(t0.Add(time.Second), 200, 2000, 1500),
+			over(ev(t0.Add(time.Second), 200, 2000, 1500)),
 			ev(t0.Add(2*time.Second), 404, 1000, 0),
 			ev(t0.Add(3*time.Second), 429, 500, 0),
 			ev(t0.Add(4*time.Second), 502, 8000, 7000),
@@ -88,7 +91,7 @@ func TestIngestAndQuery(t *testing.T) {
 			{"minute series, default hour, zero-filled", false, Query{}, 60, 4, func(t *testing.T, sr Series) {
 				// now is t0+15s: the last point is t0's minute, which holds the first four calls.
 				p := sr.Points[59]
-				want := Point{At: t0, Requests: 4, Errors4xx: 2, Errors5xx: 1, Throttled: 1, LatencyAvgMs: 2.875, LatencyMaxMs: 8, BackendLatencyAvgMs: 4.25, Bytes: 400}
+				want := Point{At: t0, Requests: 4, Errors4xx: 2, Errors5xx: 1, Throttled: 1, Overage: 1, LatencyAvgMs: 2.875, LatencyMaxMs: 8, BackendLatencyAvgMs: 4.25, Bytes: 400}
 				if p != want {
 					t.Errorf("point %+v, want %+v", p, want)
 				}

@@ -160,6 +160,7 @@ func (s *analyticsStep) record(call *CallInfo) {
 		RequestBytes:     call.body.n.Load(),
 		ResponseBytes:    call.rec.bytes,
 		Throttled:        call.Throttled,
+		Overage:          call.Overage,
 	}
 	if ev.Status == 0 {
 		ev.Status = http.StatusOK

@@ -143,6 +143,8 @@ func TestAnalyticsEventPerCall(t *testing.T) {
 	post := httptest.NewRequest("POST", "/pets/1.0.0/open", strings.NewReader("hello"))
 	denied := get("/pets/1.0.0/pets/7", tok)
 	denied.Header.Set("X-Deny", "1")
+	overQuota := get("/pets/1.0.0/pets/7", tok)
+	overQuota.Header.Set("X-Over", "1")
 	calls := []struct {
 		desc  string
 		req   func() *httptest.ResponseRecorder
@@ -176,7 +178,13 @@ func TestAnalyticsEventPerCall(t *testing.T) {
 			}},
 		{desc: "throttled call", req: func() *httptest.ResponseRecorder { return serve(f.h, denied) },
 			check: func(t *testing.T, ev bus.AnalyticsEvent) {
-				if ev.Status != 429 || !ev.Throttled || ev.ErrorCode != "900804" {
+				if ev.Status != 429 || !ev.Throttled || ev.ErrorCode != "900804" || ev.Overage {
+					t.Errorf("event = %+v", ev)
+				}
+			}},
+		{desc: "call over a quota that does not stop", req: func() *httptest.ResponseRecorder { return serve(f.h, overQuota) },
+			check: func(t *testing.T, ev bus.AnalyticsEvent) {
+				if ev.Status != 200 || ev.Throttled || !ev.Overage {
 					t.Errorf("event = %+v", ev)
 				}
 			}},

@@ -35,6 +35,8 @@ type CallInfo struct {
 
 	// Throttled is set when the Throttler refused the call.
 	Throttled bool
+	// Overage is set when the Throttler let the call through over a quota that does not stop.
+	Overage bool
 
 	st          *state
 	entry       *apiEntry

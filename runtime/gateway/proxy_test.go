@@ -431,7 +431,7 @@ func (ft *fakeThrottler) Allow(r *http.Request, info *CallInfo) Decision {
 		return Decision{Allowed: false, RetryAfter: 1500 * time.Millisecond, Limit: 10, Remaining: 0, Reset: 30 * time.Second,
 			Code: 900804, Message: "Message throttled out", Description: "Subscription level limit reached"}
 	}
-	return Decision{Allowed: true, Limit: 10, Remaining: 7, Reset: 30 * time.Second}
+	return Decision{Allowed: true, Limit: 10, Remaining: 7, Reset: 30 * time.Second, Overage: r.Header.Get("X-Over") != ""}
 }
 
 func TestThrottling(t *testing.T) {

@@ -32,6 +32,9 @@ type Decision struct {
 	Message string
 	// Description of the 429 body (default "You have exceeded your quota").
 	Description string
+	// Overage marks an allowed call over a quota whose policy lets calls through
+	// (stopOnQuotaReach off): analytics records it for billing.
+	Overage bool
 }
 
 // Charger is implemented by Throttlers that also count response bytes (bandwidth
@@ -66,6 +69,7 @@ func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(d.Reset), 10)}
 	}
 	if d.Allowed {
+		call.Overage = d.Overage
 		s.next.ServeHTTP(w, r)
 		if s.charger != nil {
 			s.charger.Charge(r, call, call.rec.bytes)

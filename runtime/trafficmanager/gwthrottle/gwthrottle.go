@@ -50,7 +50,7 @@ func (a *Throttler) Allow(r *http.Request, info *gateway.CallInfo) gateway.Decis
 	d := a.t.Check(&c)
 	return gateway.Decision{
 		Allowed: d.Allowed, RetryAfter: d.RetryAfter, Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset,
-		Code: d.Code, Message: d.Message, Description: d.Description,
+		Code: d.Code, Message: d.Message, Description: d.Description, Overage: d.Overage,
 	}
 }
 
