@@ -61,6 +61,10 @@ type Config struct {
 	Bus   string   `toml:"bus"`   // gochannel, sql, redis://host:port, nats://host:port
 	Redis string   `toml:"redis"` // redis://host:port; empty means embedded
 
+	// TrustedProxies are CIDRs of load balancers in front of gateways whose X-Forwarded-For
+	// the gateways believe (client IPs for blocking conditions and throttling).
+	TrustedProxies []string `toml:"trusted_proxies"`
+
 	LogLevel  string `toml:"log_level"`
 	LogFormat string `toml:"log_format"` // text or json
 
@@ -248,6 +252,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	}
 	if v := getenv("TURNPIKE_GATEWAY_URLS"); v != "" {
 		c.GatewayURLs = strings.Split(v, ",")
+	}
+	if v := getenv("TURNPIKE_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = strings.Split(v, ",")
 	}
 	if v := getenv("TURNPIKE_GRAPHQL_INTROSPECTION"); v != "" {
 		b, err := strconv.ParseBool(v)

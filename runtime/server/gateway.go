@@ -45,12 +45,13 @@ func sanitize(s string) string {
 
 func gatewayConfig(cfg config.Config, id string) gateway.Config {
 	gc := gateway.Config{
-		Listen:        cfg.GatewayListen,
-		DataDir:       cfg.DataDir,
-		GatewayID:     id,
-		Issuer:        cfg.Tokens.Issuer,
-		Audience:      cfg.Tokens.Audience,
-		KeyManagerURL: cfg.KeyManager,
+		Listen:         cfg.GatewayListen,
+		DataDir:        cfg.DataDir,
+		GatewayID:      id,
+		Issuer:         cfg.Tokens.Issuer,
+		Audience:       cfg.Tokens.Audience,
+		KeyManagerURL:  cfg.KeyManager,
+		TrustedProxies: cfg.TrustedProxies,
 	}
 	if cfg.Profile == config.ProfileGateway {
 		gc.ControlPlaneURL, gc.InternalToken = cfg.ControlPlane, cfg.InternalToken
