@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/turnpike/turnpike/db/dbs"
@@ -57,6 +58,24 @@ func Each(t *testing.T, f func(t *testing.T, s *dbs.Set)) {
 			f(t, Open(t, b))
 		})
 	}
+}
+
+// PostgresEnv returns TURNPIKE_DB_<NAME>_DSN variables that put the five logical databases
+// in fresh schemas of the test PostgreSQL (dropped when the test ends), and false when
+// TURNPIKE_TEST_PG_DSN is not set. For tests that start whole runtimes.
+func PostgresEnv(t testing.TB) (map[string]string, bool) {
+	t.Helper()
+	pg := os.Getenv(PGEnv)
+	if pg == "" {
+		return nil, false
+	}
+	prefix := "t" + randomHex(6)
+	env := map[string]string{}
+	for _, l := range dbs.Names {
+		env["TURNPIKE_DB_"+strings.ToUpper(l)+"_DSN"] = withSchema(pg, prefix+"_"+l)
+	}
+	t.Cleanup(func() { dropSchemas(t, pg, prefix) })
+	return env, true
 }
 
 func withSchema(dsn, schema string) string {

@@ -6,8 +6,6 @@ package flow_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +17,7 @@ import (
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
 
@@ -29,18 +28,7 @@ type backendCase struct {
 
 func backends(t *testing.T) []backendCase {
 	cases := []backendCase{{name: "sqlite"}}
-	if pg := os.Getenv("TURNPIKE_TEST_PG_DSN"); pg != "" {
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		prefix := "flow" + hex.EncodeToString(b)
-		env := map[string]string{}
-		for _, l := range []string{"userdb", "apimgtdb", "regdb", "statdb", "mbstoredb"} {
-			u, _ := url.Parse(pg)
-			q := u.Query()
-			q.Set("schema", prefix+"_"+l)
-			u.RawQuery = q.Encode()
-			env["TURNPIKE_DB_"+strings.ToUpper(l)+"_DSN"] = u.String()
-		}
+	if env, ok := dbtest.PostgresEnv(t); ok {
 		cases = append(cases, backendCase{name: "postgres", env: env})
 	}
 	return cases

@@ -4,8 +4,6 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/e2e/harness"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
@@ -74,15 +73,12 @@ func busCases() []busCase {
 			return map[string]string{"TURNPIKE_BUS": u}
 		},
 	}}
-	if pg := os.Getenv("TURNPIKE_TEST_PG_DSN"); pg != "" {
+	if os.Getenv(dbtest.PGEnv) != "" {
 		cases = append(cases, busCase{
 			name: "sql-on-postgres",
 			env: func(t *testing.T) map[string]string {
-				prefix := "e2e" + randomHex(4)
-				env := map[string]string{"TURNPIKE_BUS": "sql"}
-				for _, l := range []string{"USERDB", "APIMGTDB", "REGDB", "STATDB", "MBSTOREDB"} {
-					env["TURNPIKE_DB_"+l+"_DSN"] = withSchema(pg, prefix+"_"+strings.ToLower(l))
-				}
+				env, _ := dbtest.PostgresEnv(t)
+				env["TURNPIKE_BUS"] = "sql"
 				return env
 			},
 		})
@@ -334,21 +330,4 @@ func revoke(t *testing.T, cpURL, id, secret, token string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("revoke: %d", resp.StatusCode)
 	}
-}
-
-func withSchema(dsn, schema string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn
-	}
-	q := u.Query()
-	q.Set("schema", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
