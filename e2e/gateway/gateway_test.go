@@ -98,6 +98,8 @@ func start(t *testing.T, busEnv map[string]string) *deployment {
 	cpAddr := harness.FreePort(t)
 	gwAddrs := []string{harness.FreePort(t), harness.FreePort(t)}
 	common := harness.Env(busEnv, map[string]string{
+		// Tests in other packages may share the broker: each deployment has its own topics.
+		"TURNPIKE_BUS_NAMESPACE":  harness.Namespace(),
 		"TURNPIKE_INTERNAL_TOKEN": internalToken,
 		"TURNPIKE_LOG_LEVEL":      "info",
 	})

@@ -6,6 +6,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -223,6 +225,14 @@ func Env(ms ...map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// Namespace returns a fresh bus namespace, so that deployments of concurrently running
+// tests sharing one broker (the machine's NATS or Redis) never hear each other.
+func Namespace() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "e2e" + hex.EncodeToString(b)
 }
 
 // HTTPBase returns "http://" + addr.

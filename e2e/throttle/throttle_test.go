@@ -90,7 +90,8 @@ func start(t *testing.T, busURL string) *deployment {
 	gwAddrs := []string{harness.FreePort(t), harness.FreePort(t)}
 	d := &deployment{cpURL: "http://" + cpAddr, backend: backend.URL}
 	common := map[string]string{
-		"TURNPIKE_BUS": busURL, "TURNPIKE_REDIS": counters, "TURNPIKE_INTERNAL_TOKEN": internalToken,
+		"TURNPIKE_BUS": busURL, "TURNPIKE_BUS_NAMESPACE": harness.Namespace(),
+		"TURNPIKE_REDIS": counters, "TURNPIKE_INTERNAL_TOKEN": internalToken,
 		"TURNPIKE_CONTROL_PLANE": d.cpURL, "TURNPIKE_LOG_LEVEL": "info",
 	}
 	harness.Start(t, bin, "control-plane", "control-plane", d.cpURL, harness.Env(common, map[string]string{

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -54,12 +55,16 @@ type Spec struct {
 	SQL *sql.DB
 	// Logger receives Watermill's logs (its chatty Info level as Debug).
 	Logger *slog.Logger
+	// Namespace, when set, prefixes every topic ("<namespace>.turnpike.control"), so several
+	// Turnpike deployments can share one broker without hearing each other.
+	Namespace string
 }
 
 // Bus is an open message bus.
 type Bus struct {
 	backend  string
 	instance string
+	ns       string // namespace prefix of topics, with its dot; "" for none
 	log      *slog.Logger
 	wlog     watermill.LoggerAdapter
 	pub      message.Publisher
@@ -122,8 +127,30 @@ func Open(ctx context.Context, spec Spec) (*Bus, error) {
 		return nil, err
 	}
 	b.pub = b.impl.publisher()
+	if spec.Namespace != "" {
+		if !namespaceRE.MatchString(spec.Namespace) {
+			_ = b.impl.close()
+			return nil, fmt.Errorf("bus: namespace %q must be 1 to 32 letters, digits, '-' or '_'", spec.Namespace)
+		}
+		b.ns = spec.Namespace + "."
+		b.pub = nsPublisher{inner: b.pub, ns: b.ns}
+	}
 	return b, nil
 }
+
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// nsPublisher publishes to the namespaced topic.
+type nsPublisher struct {
+	inner message.Publisher
+	ns    string
+}
+
+func (p nsPublisher) Publish(topic string, msgs ...*message.Message) error {
+	return p.inner.Publish(p.ns+topic, msgs...)
+}
+
+func (p nsPublisher) Close() error { return p.inner.Close() }
 
 // Backend names the backend: gochannel, sql, redis or nats.
 func (b *Bus) Backend() string { return b.backend }
@@ -168,7 +195,7 @@ func (b *Bus) SubscribeBroadcast(ctx context.Context, topic string) (<-chan *mes
 	if n > 1 {
 		name = fmt.Sprintf("%s-%d", b.instance, n)
 	}
-	inner, err := b.impl.subscribe(ctx, topic, "", name)
+	inner, err := b.impl.subscribe(ctx, b.ns+topic, "", name)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("bus: subscribe to %s (broadcast): %w", topic, err)
@@ -205,7 +232,7 @@ func (b *Bus) SubscribeShared(ctx context.Context, topic, group string) (<-chan 
 	if closed {
 		return nil, errors.New("bus: closed")
 	}
-	ch, err := b.impl.subscribe(ctx, topic, group, b.instance)
+	ch, err := b.impl.subscribe(ctx, b.ns+topic, group, b.instance)
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to %s (group %s): %w", topic, group, err)
 	}

@@ -547,3 +547,62 @@ func TestDecodeControl(t *testing.T) {
 		t.Error("two revisions share a message UUID")
 	}
 }
+
+// Two deployments sharing one broker under different namespaces never hear each other.
+func TestNamespacesIsolateDeployments(t *testing.T) {
+	t.Parallel()
+	url := bustest.NATS(t)
+	a := openBus(t, bus.Spec{Backend: url, InstanceID: "a", Namespace: "blue"})
+	b := openBus(t, bus.Spec{Backend: url, InstanceID: "b", Namespace: "green"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	subA, err := a.SubscribeBroadcast(ctx, bus.TopicControl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subB, err := b.SubscribeBroadcast(ctx, bus.TopicControl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evA := bus.ControlEvent{Revision: 1, Kind: bus.KindAPIUndeployed, Payload: []byte(`{"id":"from-blue"}`)}
+	evB := bus.ControlEvent{Revision: 1, Kind: bus.KindAPIUndeployed, Payload: []byte(`{"id":"from-green"}`)}
+	if err := bus.PublishControl(a.Publisher(), evA); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.PublishControl(b.Publisher(), evB); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		sub  <-chan *message.Message
+		want string
+	}{"blue": {subA, "from-blue"}, "green": {subB, "from-green"}} {
+		select {
+		case msg := <-tc.sub:
+			msg.Ack()
+			ev, err := bus.DecodeControl(msg)
+			if err != nil || !strings.Contains(string(ev.Payload), tc.want) {
+				t.Fatalf("%s received %s, %v; want its own event", name, ev.Payload, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s received nothing", name)
+		}
+	}
+	// Nothing else arrives: the other namespace's event is not delivered. A second own
+	// event proves the subscription is live, and it must be the next one.
+	if err := bus.PublishControl(a.Publisher(), bus.ControlEvent{Revision: 2, Kind: bus.KindAPIUndeployed, Payload: []byte(`{"id":"blue-2"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-subA:
+		msg.Ack()
+		ev, _ := bus.DecodeControl(msg)
+		if ev.Revision != 2 {
+			t.Fatalf("blue received revision %d (%s), want its own revision 2", ev.Revision, ev.Payload)
+		}
+	case <-ctx.Done():
+		t.Fatal("blue's second event did not arrive")
+	}
+	if _, err := bus.Open(ctx, bus.Spec{Backend: "gochannel", Namespace: "no.dots"}); err == nil {
+		t.Fatal("a namespace with a dot was accepted")
+	}
+}

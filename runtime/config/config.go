@@ -57,9 +57,11 @@ type Config struct {
 	// to ControlPlane.
 	KeyManager string `toml:"key_manager"`
 
-	DB    DBConfig `toml:"db"`
-	Bus   string   `toml:"bus"`   // gochannel, sql, redis://host:port, nats://host:port
-	Redis string   `toml:"redis"` // redis://host:port; empty means embedded
+	DB  DBConfig `toml:"db"`
+	Bus string   `toml:"bus"` // gochannel, sql, redis://host:port, nats://host:port
+	// BusNamespace prefixes every topic so that deployments can share one broker.
+	BusNamespace string `toml:"bus_namespace"`
+	Redis        string `toml:"redis"` // redis://host:port; empty means embedded
 
 	// TrustedProxies are CIDRs of load balancers in front of gateways whose X-Forwarded-For
 	// the gateways believe (client IPs for blocking conditions and throttling).
@@ -237,6 +239,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_DB_STATDB_DSN":    &c.DB.StatDB,
 		"TURNPIKE_DB_MBSTOREDB_DSN": &c.DB.MBStoreDB,
 		"TURNPIKE_BUS":              &c.Bus,
+		"TURNPIKE_BUS_NAMESPACE":    &c.BusNamespace,
 		"TURNPIKE_REDIS":            &c.Redis,
 		"TURNPIKE_LOG_LEVEL":        &c.LogLevel,
 		"TURNPIKE_LOG_FORMAT":       &c.LogFormat,

@@ -108,7 +108,7 @@ var errNotServing = errors.New("not subscribed to the bus yet")
 // openRuntimeBus opens the bus of a runtime without databases; the sql backend needs the
 // message store (mbstoredb), which it opens alone.
 func openRuntimeBus(ctx context.Context, a *app, cfg config.Config, id string) (*bus.Bus, error) {
-	spec := bus.Spec{Backend: cfg.Bus, Logger: a.log, InstanceID: id}
+	spec := bus.Spec{Backend: cfg.Bus, Namespace: cfg.BusNamespace, Logger: a.log, InstanceID: id}
 	if cfg.Bus == bus.BackendSQL {
 		mb, err := db.Open(ctx, "mbstoredb", cfg.DSN("mbstoredb"))
 		if err != nil {
