@@ -43,6 +43,17 @@ func CurrentRevision(ctx context.Context, idb bun.IDB) (int64, error) {
 	return rev, nil
 }
 
+// PublishedRevision is the newest revision the relay has put on the bus (0 when none is
+// kept: published events are pruned after a day).
+func PublishedRevision(ctx context.Context, idb bun.IDB) (int64, error) {
+	var rev int64
+	err := idb.NewRaw("SELECT COALESCE(MAX(revision), 0) FROM control_events WHERE published_at IS NOT NULL").Scan(ctx, &rev)
+	if err != nil {
+		return 0, fmt.Errorf("published revision: %w", err)
+	}
+	return rev, nil
+}
+
 // UnpublishedEvents returns up to limit events not yet relayed to the bus, oldest first.
 func UnpublishedEvents(ctx context.Context, idb bun.IDB, limit int) ([]ControlEvent, error) {
 	var evs []ControlEvent

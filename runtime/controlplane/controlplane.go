@@ -270,7 +270,8 @@ func (s *Service) Record(ctx context.Context, h Heartbeat) error {
 	return nil
 }
 
-// HeartbeatHandler serves POST /internal/heartbeat: 204 on success, 400 on a bad body.
+// HeartbeatHandler serves POST /internal/heartbeat: 200 with the newest published revision
+// ({"revision": n}, so a runtime can tell it missed the last events), 400 on a bad body.
 func (s *Service) HeartbeatHandler() http.Handler {
 	return s.guard(func(w http.ResponseWriter, r *http.Request) {
 		var h Heartbeat
@@ -290,7 +291,14 @@ func (s *Service) HeartbeatHandler() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, "heartbeat not recorded")
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		rev, err := apimgtdb.PublishedRevision(r.Context(), s.db)
+		if err != nil {
+			s.log.Error("published revision", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "revision unavailable")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(cpclient.HeartbeatReply{Revision: rev})
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/bus"
@@ -53,7 +54,7 @@ func TestAuth(t *testing.T) {
 			{"no configured token refuses all", noToken, "GET", SnapshotPath, "Bearer ", "", 401},
 			{"no configured token refuses heartbeats", noToken, "POST", HeartbeatPath, "Bearer ", hb, 401},
 			{"heartbeat without a token", mux, "POST", HeartbeatPath, "", hb, 401},
-			{"heartbeat with the token", mux, "POST", HeartbeatPath, "Bearer " + token, hb, 204},
+			{"heartbeat with the token", mux, "POST", HeartbeatPath, "Bearer " + token, hb, 200},
 			{"heartbeat not JSON", mux, "POST", HeartbeatPath, "Bearer " + token, "nope", 400},
 			{"heartbeat without id", mux, "POST", HeartbeatPath, "Bearer " + token, `{"kind":"GATEWAY"}`, 400},
 			{"heartbeat of unknown kind", mux, "POST", HeartbeatPath, "Bearer " + token, `{"id":"x","kind":"toaster"}`, 400},
@@ -286,6 +287,22 @@ func TestHeartbeatsAndStatus(t *testing.T) {
 				t.Errorf("status for %+v", a)
 			}
 		}
+		// The heartbeat answer carries the newest revision on the bus: none before the relay
+		// publishes the event, its revision after.
+		var replies []int64
+		c.OnReply = func(r cpclient.HeartbeatReply) { replies = append(replies, r.Revision) }
+		if err := c.Send(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := apimgtdb.MarkPublished(ctx, set.APIMgt, []int64{1}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Send(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(replies) != "[0 1]" {
+			t.Errorf("published revisions in the answers = %v, want [0 1]", replies)
+		}
 		st, err := svc.Status(identity.With(ctx, identity.Actor{UserID: "a", Roles: []identity.Role{identity.Admin}}))
 		if err != nil {
 			t.Fatal(err)
@@ -297,7 +314,7 @@ func TestHeartbeatsAndStatus(t *testing.T) {
 		for _, r := range st.Runtimes {
 			got = append(got, fmt.Sprintf("%s/%s/%s/%d/%v/%s", r.Kind, r.ID, r.Address, r.Revision, r.Healthy, now.Sub(r.LastSeen)))
 		}
-		want := []string{"GATEWAY/gw-a/10.0.0.1:8280/4/true/0s", "TRAFFIC_MANAGER/tm-1//1/false/20s"}
+		want := []string{"GATEWAY/gw-a/10.0.0.1:8280/6/true/0s", "TRAFFIC_MANAGER/tm-1//1/false/20s"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("runtimes %v, want %v", got, want)
 		}

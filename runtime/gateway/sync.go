@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -108,6 +109,29 @@ type Syncer struct {
 	sub   Subscriber
 	cfg   SyncerConfig
 	log   *slog.Logger
+
+	published atomic.Int64  // the newest revision the control plane said it published
+	hintC     chan struct{} // signals a new published revision
+}
+
+// Behind tells the syncer that the control plane has published events up to rev (its
+// heartbeat answer says so). If the gateway is still behind rev after GapTimeout — time
+// for events in flight to arrive — it fetches a snapshot. This repairs the loss of the
+// newest events, which no later event would reveal as a gap. It never blocks.
+func (s *Syncer) Behind(rev int64) {
+	for {
+		cur := s.published.Load()
+		if rev <= cur {
+			return
+		}
+		if s.published.CompareAndSwap(cur, rev) {
+			break
+		}
+	}
+	select {
+	case s.hintC <- struct{}{}:
+	default:
+	}
 }
 
 // NewSyncer builds a Syncer for g.
@@ -116,7 +140,7 @@ func NewSyncer(g *Gateway, fetch SnapshotFetcher, sub Subscriber, cfg SyncerConf
 		return nil, errors.New("syncer: gateway, fetcher and subscriber are required")
 	}
 	cfg = cfg.withDefaults()
-	return &Syncer{g: g, fetch: fetch, sub: sub, cfg: cfg, log: cfg.Logger.With("component", "gateway-sync")}, nil
+	return &Syncer{g: g, fetch: fetch, sub: sub, cfg: cfg, log: cfg.Logger.With("component", "gateway-sync"), hintC: make(chan struct{}, 1)}, nil
 }
 
 type fetchResult struct {
@@ -177,6 +201,8 @@ func (s *Syncer) Run(ctx context.Context) error {
 				r.refetch = false
 				r.startFetch()
 			}
+		case <-r.hintC:
+			r.armGap()
 		case <-r.gapC:
 			r.gapC = nil
 			if r.hasGap() {
@@ -309,7 +335,11 @@ func (r *syncRun) applyPending() {
 	r.armGap()
 }
 
-func (r *syncRun) hasGap() bool { return len(r.pending) > 0 }
+// hasGap tells whether events are missing: later ones wait in pending, or the control plane
+// said it published revisions this gateway has not applied.
+func (r *syncRun) hasGap() bool {
+	return len(r.pending) > 0 || r.published.Load() > r.g.Revision()
+}
 
 // armGap starts the gap timer when events wait for missing ones, and stops it otherwise.
 func (r *syncRun) armGap() {

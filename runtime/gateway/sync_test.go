@@ -74,7 +74,7 @@ func (cp *controlPlane) publish(evs ...bus.ControlEvent) {
 }
 
 // startSyncer runs a syncer for a fresh gateway and stops it at cleanup.
-func startSyncer(t *testing.T, g *Gateway, fetch SnapshotFetcher, sub Subscriber, cfg SyncerConfig) {
+func startSyncer(t *testing.T, g *Gateway, fetch SnapshotFetcher, sub Subscriber, cfg SyncerConfig) *Syncer {
 	t.Helper()
 	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	s, err := NewSyncer(g, fetch, sub, cfg)
@@ -95,6 +95,7 @@ func startSyncer(t *testing.T, g *Gateway, fetch SnapshotFetcher, sub Subscriber
 			t.Error("Syncer.Run did not return after cancel")
 		}
 	})
+	return s
 }
 
 func newPubSub(t *testing.T) *gochannel.GoChannel {
@@ -174,6 +175,31 @@ func TestSyncerGapFetchesSnapshot(t *testing.T) {
 	cp.commit(evs...)
 	cp.publish(evs[0], evs[2]) // 12 is lost
 	eventually(t, "revision 13 through a snapshot", func() bool { return g.Revision() == 13 })
+	if n := cp.fetches.Load(); n != 2 {
+		t.Fatalf("fetches = %d, want 2", n)
+	}
+	if got, want := snapshotJSON(t, g), snapshotJSON(t, cp.ref.g); got != want {
+		t.Fatalf("state differs:\n got %s\nwant %s", got, want)
+	}
+}
+
+// The newest event is lost and nothing follows it: only the control plane's word that it
+// published that revision (Behind, from the heartbeat) reveals the gap.
+func TestSyncerBehindRepairsALostLastEvent(t *testing.T) {
+	t.Parallel()
+	ps := newPubSub(t)
+	cp := newControlPlane(t, ps, bus.TopicControl)
+	g := newFixture(t).g
+	s := startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
+	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
+
+	evs := eventStream(t, "http://127.0.0.1:9")[:2] // 11, 12
+	cp.commit(evs...)
+	cp.publish(evs[0]) // 12 is lost, and it is the last one
+	eventually(t, "revision 11 through the bus", func() bool { return g.Revision() == 11 })
+	s.Behind(10) // older news changes nothing
+	s.Behind(12)
+	eventually(t, "revision 12 through a snapshot", func() bool { return g.Revision() == 12 })
 	if n := cp.fetches.Load(); n != 2 {
 		t.Fatalf("fetches = %d, want 2", n)
 	}

@@ -69,11 +69,13 @@ func gatewayMux(a *app, gw *gateway.Gateway) http.Handler {
 	return mux
 }
 
-// heartbeat reports a runtime to the control plane's registry every few seconds.
-func heartbeat(a *app, cfg config.Config, id, kind, addr string, revision func() int64) {
+// heartbeat reports a runtime to the control plane's registry every few seconds; onReply
+// (optional) gets the control plane's newest published revision.
+func heartbeat(a *app, cfg config.Config, id, kind, addr string, revision func() int64, onReply func(cpclient.HeartbeatReply)) {
 	hb := cpclient.NewHeartbeatClient(cfg.ControlPlane, cfg.InternalToken, func() cpclient.Heartbeat {
 		return cpclient.Heartbeat{ID: id, Kind: kind, Address: addr, Revision: revision()}
 	}, a.log)
+	hb.OnReply = onReply
 	a.goRun("heartbeat", hb.Run)
 }
 
@@ -94,12 +96,12 @@ func buildGateway(ctx context.Context, a *app, cfg config.Config) error {
 		return err
 	}
 	fetch := gateway.NewHTTPSnapshotFetcher(cfg.ControlPlane, cfg.InternalToken, &http.Client{Timeout: 30 * time.Second})
-	gw, err := newGatewayRuntime(ctx, a, cfg, id, b, fetch, gateway.NewBusAnalyticsPublisher(b.Publisher(), id), throttle)
+	gw, syncer, err := newGatewayRuntime(ctx, a, cfg, id, b, fetch, gateway.NewBusAnalyticsPublisher(b.Publisher(), id), throttle)
 	if err != nil {
 		return err
 	}
 	ln.handler = gatewayMux(a, gw)
-	heartbeat(a, cfg, id, "GATEWAY", cfg.GatewayURLs[0], gw.Revision)
+	heartbeat(a, cfg, id, "GATEWAY", cfg.GatewayURLs[0], gw.Revision, func(r cpclient.HeartbeatReply) { syncer.Behind(r.Revision) })
 	return nil
 }
 
@@ -127,7 +129,7 @@ func openRuntimeBus(ctx context.Context, a *app, cfg config.Config, id string) (
 
 // newGatewayRuntime builds a gateway with its syncer and background work; throttle, when
 // set, wires rate limiting into the gateway and its state feed.
-func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle *gatewayThrottle) (*gateway.Gateway, error) {
+func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle *gatewayThrottle) (*gateway.Gateway, *gateway.Syncer, error) {
 	deps := gateway.Deps{Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an}
 	var sub gateway.Subscriber = b.Broadcast()
 	if throttle != nil {
@@ -136,7 +138,7 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 	}
 	gw, err := gateway.New(gatewayConfig(cfg, id), deps)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ok, err := gw.LoadPersisted(); err != nil {
 		a.log.Warn("gateway: saved state not loaded", "err", err)
@@ -151,7 +153,7 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 	}
 	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: bus.TopicControl, Logger: a.log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.goRun("gateway", gw.Run)
 	a.goRun("gateway sync", syncer.Run)
@@ -161,5 +163,5 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 		}
 		return nil
 	})
-	return gw, nil
+	return gw, syncer, nil
 }

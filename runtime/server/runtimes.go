@@ -40,7 +40,7 @@ func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *b
 	if err != nil {
 		return err
 	}
-	gw, err := newGatewayRuntime(ctx, a, cfg, id, b, cps.Snapshot, an.InProcessPublisher(id), throttle)
+	gw, _, err := newGatewayRuntime(ctx, a, cfg, id, b, cps.Snapshot, an.InProcessPublisher(id), throttle)
 	if err != nil {
 		return err
 	}

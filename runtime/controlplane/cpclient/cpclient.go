@@ -24,6 +24,12 @@ type Heartbeat struct {
 	Revision int64  `json:"revision"`          // the control revision it has applied
 }
 
+// HeartbeatReply is the control plane's answer to a heartbeat.
+type HeartbeatReply struct {
+	// Revision is the newest control revision on the bus.
+	Revision int64 `json:"revision"`
+}
+
 // DefaultInterval is how often a HeartbeatClient reports.
 const DefaultInterval = 5 * time.Second
 
@@ -37,6 +43,9 @@ type HeartbeatClient struct {
 
 	// Interval between reports (DefaultInterval).
 	Interval time.Duration
+	// OnReply, when set, receives each answer (a gateway compares the published revision
+	// with its own).
+	OnReply func(HeartbeatReply)
 }
 
 // NewHeartbeatClient reports to <baseURL>/internal/heartbeat with the internal token;
@@ -71,6 +80,13 @@ func (c *HeartbeatClient) Send(ctx context.Context) error {
 	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("heartbeat: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	if resp.StatusCode == http.StatusOK && c.OnReply != nil {
+		var reply HeartbeatReply
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&reply); err != nil {
+			return fmt.Errorf("heartbeat: bad answer: %w", err)
+		}
+		c.OnReply(reply)
 	}
 	return nil
 }
