@@ -196,3 +196,25 @@ func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // ErrNoRows is sql.ErrNoRows, for repositories that report a missing row themselves.
 var ErrNoRows = sql.ErrNoRows
+
+// ByID loads the row of model T whose "id" column is id; what names it in the error (the
+// error wraps sql.ErrNoRows when there is none).
+func ByID[T any](ctx context.Context, idb bun.IDB, id, what string) (*T, error) {
+	v := new(T)
+	if err := idb.NewSelect().Model(v).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
+// ByIDs loads the rows of model T whose "id" is among ids, in no particular order.
+func ByIDs[T any](ctx context.Context, idb bun.IDB, ids []string, what string) ([]T, error) {
+	var vs []T
+	if len(ids) == 0 {
+		return vs, nil
+	}
+	if err := idb.NewSelect().Model(&vs).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("%s by id: %w", what, err)
+	}
+	return vs, nil
+}

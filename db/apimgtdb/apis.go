@@ -46,23 +46,12 @@ type APITag struct {
 
 // APIByID loads an API; sql.ErrNoRows when missing.
 func APIByID(ctx context.Context, idb bun.IDB, id string) (*API, error) {
-	a := new(API)
-	if err := idb.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("api %s: %w", id, err)
-	}
-	return a, nil
+	return db.ByID[API](ctx, idb, id, "api "+id)
 }
 
 // APIsByIDs loads APIs by id, in no particular order.
 func APIsByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]API, error) {
-	var as []API
-	if len(ids) == 0 {
-		return as, nil
-	}
-	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("apis by id: %w", err)
-	}
-	return as, nil
+	return db.ByIDs[API](ctx, idb, ids, "apis")
 }
 
 // APIByContextVersion loads the API with a context and version; sql.ErrNoRows when missing.

@@ -45,23 +45,12 @@ func InsertApplication(ctx context.Context, idb bun.IDB, a *Application) error {
 
 // ApplicationByID loads an application; sql.ErrNoRows when missing.
 func ApplicationByID(ctx context.Context, idb bun.IDB, id string) (*Application, error) {
-	a := new(Application)
-	if err := idb.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("application %s: %w", id, err)
-	}
-	return a, nil
+	return db.ByID[Application](ctx, idb, id, "application "+id)
 }
 
 // ApplicationsByIDs loads applications by id, in no particular order.
 func ApplicationsByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]Application, error) {
-	var as []Application
-	if len(ids) == 0 {
-		return as, nil
-	}
-	if err := idb.NewSelect().Model(&as).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("applications by id: %w", err)
-	}
-	return as, nil
+	return db.ByIDs[Application](ctx, idb, ids, "applications")
 }
 
 // ApplicationsOfOwner lists a user's applications, oldest first.

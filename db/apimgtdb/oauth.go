@@ -166,11 +166,7 @@ func InsertRefreshToken(ctx context.Context, idb bun.IDB, t *RefreshToken) error
 
 // RefreshTokenByID loads a refresh token by hash; sql.ErrNoRows when missing.
 func RefreshTokenByID(ctx context.Context, idb bun.IDB, id string) (*RefreshToken, error) {
-	t := new(RefreshToken)
-	if err := idb.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("refresh token: %w", err)
-	}
-	return t, nil
+	return db.ByID[RefreshToken](ctx, idb, id, "refresh token")
 }
 
 // UseRefreshToken marks a refresh token used, atomically: false when it was already used or
@@ -244,11 +240,7 @@ func InsertAuthorizationCode(ctx context.Context, idb bun.IDB, c *AuthorizationC
 
 // AuthorizationCodeByID loads a code by hash; sql.ErrNoRows when missing.
 func AuthorizationCodeByID(ctx context.Context, idb bun.IDB, id string) (*AuthorizationCode, error) {
-	c := new(AuthorizationCode)
-	if err := idb.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("authorization code: %w", err)
-	}
-	return c, nil
+	return db.ByID[AuthorizationCode](ctx, idb, id, "authorization code")
 }
 
 // UseAuthorizationCode marks a code used, atomically: false when it was used before.

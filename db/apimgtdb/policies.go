@@ -9,6 +9,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/turnpike/turnpike/db"
+
 	"github.com/turnpike/turnpike/runtime/bus"
 )
 
@@ -265,11 +267,7 @@ func InsertBlockingCondition(ctx context.Context, idb bun.IDB, c *BlockingCondit
 
 // BlockingConditionByID loads a condition; sql.ErrNoRows when missing.
 func BlockingConditionByID(ctx context.Context, idb bun.IDB, id string) (*BlockingCondition, error) {
-	c := new(BlockingCondition)
-	if err := idb.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("blocking condition %s: %w", id, err)
-	}
-	return c, nil
+	return db.ByID[BlockingCondition](ctx, idb, id, "blocking condition "+id)
 }
 
 // SetBlockingConditionEnabled switches a condition; sql.ErrNoRows when missing.

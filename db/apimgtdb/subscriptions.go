@@ -7,6 +7,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/turnpike/turnpike/db"
+
 	"github.com/turnpike/turnpike/runtime/bus"
 )
 
@@ -39,11 +41,7 @@ func InsertSubscription(ctx context.Context, idb bun.IDB, s *Subscription) error
 
 // SubscriptionByID loads a subscription; sql.ErrNoRows when missing.
 func SubscriptionByID(ctx context.Context, idb bun.IDB, id string) (*Subscription, error) {
-	s := new(Subscription)
-	if err := idb.NewSelect().Model(s).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("subscription %s: %w", id, err)
-	}
-	return s, nil
+	return db.ByID[Subscription](ctx, idb, id, "subscription "+id)
 }
 
 // SubscriptionOf loads the subscription of an application to an API; sql.ErrNoRows when

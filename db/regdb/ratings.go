@@ -96,11 +96,7 @@ func InsertComment(ctx context.Context, idb bun.IDB, c *Comment) error {
 
 // CommentByID loads a comment; sql.ErrNoRows when missing.
 func CommentByID(ctx context.Context, idb bun.IDB, id string) (*Comment, error) {
-	c := new(Comment)
-	if err := idb.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("comment %s: %w", id, err)
-	}
-	return c, nil
+	return db.ByID[Comment](ctx, idb, id, "comment "+id)
 }
 
 // CommentsOfAPI lists an API's comments, oldest first, at most limit of the newest.

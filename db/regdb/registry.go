@@ -125,11 +125,7 @@ func InsertDocument(ctx context.Context, idb bun.IDB, d *Document, f *DocumentFi
 
 // DocumentByID loads a document's metadata; sql.ErrNoRows when missing.
 func DocumentByID(ctx context.Context, idb bun.IDB, id string) (*Document, error) {
-	d := new(Document)
-	if err := idb.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("document %s: %w", id, err)
-	}
-	return d, nil
+	return db.ByID[Document](ctx, idb, id, "document "+id)
 }
 
 // DocumentsOf lists an API's documents, oldest first.

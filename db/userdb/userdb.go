@@ -69,23 +69,12 @@ func InsertUser(ctx context.Context, idb bun.IDB, u *User) error {
 
 // UserByID loads a user; sql.ErrNoRows when missing.
 func UserByID(ctx context.Context, idb bun.IDB, id string) (*User, error) {
-	u := new(User)
-	if err := idb.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("user %s: %w", id, err)
-	}
-	return u, nil
+	return db.ByID[User](ctx, idb, id, "user "+id)
 }
 
 // UsersByIDs loads users by id, in no particular order.
 func UsersByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]User, error) {
-	var us []User
-	if len(ids) == 0 {
-		return us, nil
-	}
-	if err := idb.NewSelect().Model(&us).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("users by id: %w", err)
-	}
-	return us, nil
+	return db.ByIDs[User](ctx, idb, ids, "users")
 }
 
 // UserByUsername loads a user by case-folded username; sql.ErrNoRows when missing.
