@@ -84,6 +84,16 @@ func PruneBatches(ctx context.Context, idb bun.IDB, before time.Time) (int64, er
 	return n, nil
 }
 
+// PruneRollups deletes rollups of a granularity whose bucket starts before before.
+func PruneRollups(ctx context.Context, idb bun.IDB, granularity string, before time.Time) (int64, error) {
+	res, err := idb.NewRaw("DELETE FROM usage_rollups WHERE granularity = ? AND bucket < ?", granularity, before.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune %s rollups: %w", granularity, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 // SeriesFilter selects rollups of one granularity for one API or one application, with
 // bucket starts in [From, To].
 type SeriesFilter struct {

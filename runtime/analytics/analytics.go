@@ -195,6 +195,16 @@ func (s *Service) maybePrune(ctx context.Context, now time.Time) {
 	if _, err := statdb.PruneBatches(ctx, s.stat, now.Add(-batchRetention)); err != nil {
 		s.log.Warn("prune analytics batches", "err", err)
 	}
+	// Minute rollups are kept a week and hour rollups 400 days; longer ranges are answered
+	// by coarser rollups, and day rollups are kept for good.
+	for _, r := range []struct {
+		g    Granularity
+		keep time.Duration
+	}{{Minute, 7 * 24 * time.Hour}, {Hour, 400 * 24 * time.Hour}} {
+		if _, err := statdb.PruneRollups(ctx, s.stat, string(r.g), now.Add(-r.keep)); err != nil {
+			s.log.Warn("prune analytics rollups", "granularity", r.g, "err", err)
+		}
+	}
 }
 
 // Granularity of a usage series.

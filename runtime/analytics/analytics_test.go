@@ -223,6 +223,37 @@ func TestRanges(t *testing.T) {
 	})
 }
 
+// Old minute rollups are pruned while the day rollup of the same calls stays.
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		s := fixture(t, set)
+		ctx := context.Background()
+		old := t0.Add(-8 * 24 * time.Hour)
+		if err := s.Ingest(ctx, bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{ev(old, 200, 100, 50), ev(t0, 200, 100, 50)}}); err != nil {
+			t.Fatal(err)
+		}
+		s.lastPrune.Store(0)
+		s.maybePrune(ctx, t0)
+		count := func(g Granularity, from time.Time) int64 {
+			sr, err := s.APIUsage(as(admin), "api1", Query{Granularity: g, From: ptr(from), To: ptr(from)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sr.TotalRequests
+		}
+		if n := count(Minute, old); n != 0 {
+			t.Errorf("the 8-day-old minute rollup survived: %d requests", n)
+		}
+		if n := count(Minute, t0); n != 1 {
+			t.Errorf("the current minute rollup: %d requests, want 1", n)
+		}
+		if n := count(Day, old); n != 1 {
+			t.Errorf("the 8-day-old day rollup: %d requests, want 1", n)
+		}
+	})
+}
+
 func TestLive(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
