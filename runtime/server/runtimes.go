@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/runtime/accounts"
@@ -35,8 +34,8 @@ func newAnalytics(_ context.Context, a *app, cfg config.Config, set *dbs.Set, b 
 // plane: the gateway takes snapshots straight from the control plane service and events
 // from the in-process bus.
 func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *bus.Bus, cps *controlplane.Service, an *analytics.Service, ln *namedServer) error {
-	id := instanceID("gw")
-	throttle, err := newInProcessThrottle(ctx, a, cfg, b, id)
+	id, tmID := instanceID("gw"), instanceID("tm")
+	throttle, err := newInProcessThrottle(a, cfg, id, tmID)
 	if err != nil {
 		return err
 	}
@@ -45,10 +44,17 @@ func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *b
 		return err
 	}
 	ln.handler = gatewayMux(a, gw)
-	a.goRun("gateway registry", func(ctx context.Context) error {
-		return every(ctx, 5*time.Second, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, cps.Record(ctx, cpclient.Heartbeat{ID: id, Kind: "GATEWAY", Address: cfg.GatewayURLs[0], Revision: gw.Revision()})
-		})
+	// The in-process runtimes report to the registry directly. The traffic manager applies no
+	// control events: it reports revision 0, as separately deployed ones do.
+	report := func(ctx context.Context) (struct{}, error) {
+		if err := cps.Record(ctx, cpclient.Heartbeat{ID: tmID, Kind: "TRAFFIC_MANAGER", Address: "in-process"}); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, cps.Record(ctx, cpclient.Heartbeat{ID: id, Kind: "GATEWAY", Address: cfg.GatewayURLs[0], Revision: gw.Revision()})
+	}
+	a.goRun("runtime registry", func(ctx context.Context) error {
+		_, _ = report(ctx)
+		return every(ctx, cpclient.DefaultInterval, report)
 	})
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
@@ -201,5 +202,30 @@ func TestSPAServing(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/devportal" {
 		t.Fatalf("/ -> %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestAllInOneRuntimesAppearInTheRegistry(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t, servertest.Options{})
+	admin := inst.Admin(t)
+	q := `{ controlPlaneStatus { revision runtimes { kind healthy revision } } }`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := admin.Do(q, nil).NoErrors(t)
+		kinds := map[string]bool{}
+		for _, rt := range r.Get("controlPlaneStatus.runtimes").([]any) {
+			m := rt.(map[string]any)
+			if m["healthy"] == true {
+				kinds[m["kind"].(string)] = true
+			}
+		}
+		if kinds["GATEWAY"] && kinds["TRAFFIC_MANAGER"] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the in-process gateway and traffic manager are not both listed: %s", r.Raw)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval while the registry fills
 	}
 }

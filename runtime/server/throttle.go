@@ -68,8 +68,8 @@ func newTrafficManager(a *app, cfg config.Config, id string) (*trafficmanager.Ma
 
 // newInProcessThrottle is all-in-one's: the gateway's throttler asks the in-process traffic
 // manager for leases directly, without the bus.
-func newInProcessThrottle(_ context.Context, a *app, cfg config.Config, _ *bus.Bus, gatewayID string) (*gatewayThrottle, error) {
-	m, err := newTrafficManager(a, cfg, instanceID("tm"))
+func newInProcessThrottle(a *app, cfg config.Config, gatewayID, tmID string) (*gatewayThrottle, error) {
+	m, err := newTrafficManager(a, cfg, tmID)
 	if err != nil {
 		return nil, err
 	}
