@@ -1,6 +1,6 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { graphql, getFragmentData, type FragmentType } from '../gql';
-import type { Granularity } from '../gql/graphql';
+import type { Granularity, UsageSeriesFieldsFragment } from '../gql/graphql';
 import { LineChart } from './LineChart';
 import { SelectField } from './Field';
 import { Empty } from './States';
@@ -47,7 +47,15 @@ export function useUsageRange(initial = '1h') {
   return [range, (id: string) => setRange(makeRange(id))] as const;
 }
 
-export function RangePicker({ range, onChange }: { range: UsageRange; onChange: (id: string) => void }) {
+export function RangePicker({
+  range,
+  onChange,
+  children,
+}: {
+  range: UsageRange;
+  onChange: (id: string) => void;
+  children?: ReactNode;
+}) {
   return (
     <div className="toolbar">
       <SelectField
@@ -59,12 +67,17 @@ export function RangePicker({ range, onChange }: { range: UsageRange; onChange: 
       <button type="button" className="btn btn-secondary" onClick={() => onChange(range.id)}>
         Refresh usage
       </button>
+      {children}
     </div>
   );
 }
 
 export function UsageCharts(props: { series: FragmentType<typeof UsageSeriesFields> }) {
-  const series = getFragmentData(UsageSeriesFields, props.series);
+  return <UsageSeriesView series={getFragmentData(UsageSeriesFields, props.series)} />;
+}
+
+/** The charts of an unmasked series (one with live points merged in, for instance). */
+export function UsageSeriesView({ series }: { series: UsageSeriesFieldsFragment }) {
   const pts = series.points;
   if (pts.length === 0) return <Empty>No traffic in this period.</Empty>;
   const times = pts.map((p) => p.at);

@@ -1,13 +1,15 @@
-import { Client, cacheExchange, fetchExchange } from '@urql/core';
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { createLiveTransport, type LiveTransport } from './live';
 
 /**
- * The GraphQL client: every operation is a POST to /graphql with a JSON body and the
- * session cookie (the server's CSRF defence relies on application/json).
+ * The GraphQL client: every query and mutation is a POST to /graphql with a JSON body and
+ * the session cookie (the server's CSRF defence relies on application/json); subscriptions
+ * go over a WebSocket to the same endpoint (lib/live.ts), loaded on first use.
  */
-export function createClient(url = '/graphql'): Client {
+export function createClient(url = '/graphql', live: LiveTransport = createLiveTransport()): Client {
   return new Client({
     url,
-    exchanges: [cacheExchange, fetchExchange],
+    exchanges: [cacheExchange, subscriptionExchange({ forwardSubscription: live.forwardSubscription }), fetchExchange],
     preferGetMethod: false,
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({

@@ -290,3 +290,19 @@ export const ApiVersionsQuery = graphql(`
     }
   }
 `);
+
+/** Per-minute usage as it arrives (WebSocket); the same fields as UsageSeriesFields' points. */
+export const ApiUsageLiveSubscription = graphql(`
+  subscription ApiUsageLive($apiId: ID!) {
+    apiUsageLive(apiId: $apiId) {
+      at
+      requests
+      errors4xx
+      errors5xx
+      throttled
+      latencyAvgMs
+      latencyMaxMs
+      backendLatencyAvgMs
+    }
+  }
+`);
