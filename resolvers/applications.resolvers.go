@@ -181,6 +181,23 @@ func (r *mutationResolver) DeleteKeys(ctx context.Context, applicationID string,
 	return true, nil
 }
 
+// GenerateAPIKey is the resolver for the generateAPIKey field.
+func (r *mutationResolver) GenerateAPIKey(ctx context.Context, applicationID string, keyType model.KeyType, validityDays *int) (*model.APIKey, error) {
+	k, err := r.KeyManager.GenerateAPIKey(ctx, identity.From(ctx), applicationID, string(keyType), apiKeyValidity(validityDays))
+	if err != nil {
+		return nil, err
+	}
+	return &model.APIKey{Key: k.Key, ExpiresAt: k.ExpiresAt, ID: k.JTI}, nil
+}
+
+// RevokeAPIKey is the resolver for the revokeAPIKey field.
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, applicationID string, id string) (bool, error) {
+	if err := r.KeyManager.RevokeAPIKey(ctx, identity.From(ctx), applicationID, id); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // SetScopeRoles is the resolver for the setScopeRoles field.
 func (r *mutationResolver) SetScopeRoles(ctx context.Context, scope string, roles []model.Role) (*model.ScopeBinding, error) {
 	b, err := r.KeyManager.SetScopeRoles(ctx, identity.From(ctx), scope, toRoles(roles))

@@ -116,6 +116,15 @@ func TestContractFlow(t *testing.T) {
 			status := waitCall(t, gw+"/petstore/1.0.0/pets?limit=2", tok.AccessToken, http.StatusNotFound)
 			_ = status // httpbin has no /pets: 404 from the backend proves the call got through
 
+			// An API key works in the apikey header instead of a token, until revoked.
+			ak := sub.Do(`mutation($app: ID!) { generateAPIKey(applicationId: $app, keyType: PRODUCTION, validityDays: 30) { key id expiresAt } }`,
+				map[string]any{"app": app}).NoErrors(t)
+			waitCallWith(t, gw+"/petstore/1.0.0/pets", "apikey", ak.String("generateAPIKey.key"), http.StatusNotFound)
+			waitCallWith(t, gw+"/petstore/1.0.0/pets", "Authorization", "Bearer "+ak.String("generateAPIKey.key"), http.StatusUnauthorized)
+			sub.Do(`mutation($app: ID!, $id: ID!) { revokeAPIKey(applicationId: $app, id: $id) }`,
+				map[string]any{"app": app, "id": ak.String("generateAPIKey.id")}).NoErrors(t)
+			waitCallWith(t, gw+"/petstore/1.0.0/pets", "apikey", ak.String("generateAPIKey.key"), http.StatusUnauthorized)
+
 			// Scripts use bearer tokens from the password grant of turnpike-cli.
 			cli, err := http.PostForm(inst.URL+"/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {"turnpike-cli"}, "username": {"pat"}, "password": {"pat-password"}})
 			if err != nil {
@@ -146,10 +155,16 @@ func TestContractFlow(t *testing.T) {
 // waitCall calls through the gateway until it answers want (deployment is asynchronous).
 func waitCall(t *testing.T, u, token string, want int) int {
 	t.Helper()
+	return waitCallWith(t, u, "Authorization", "Bearer "+token, want)
+}
+
+// waitCallWith is waitCall with the credential in any header (such as apikey).
+func waitCallWith(t *testing.T, u, header, value string, want int) int {
+	t.Helper()
 	var last string
 	for range 500 {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set(header, value)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

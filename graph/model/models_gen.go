@@ -21,6 +21,14 @@ type APIEdge struct {
 	Cursor string `json:"cursor"`
 }
 
+// An API key: a JWT sent to the gateways in the apikey header instead of an access token. The key is shown once.
+type APIKey struct {
+	Key       string    `json:"key"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// The key's id (its jti), for revocation.
+	ID string `json:"id"`
+}
+
 type AddDocumentInput struct {
 	Name    string         `json:"name"`
 	Summary *string        `json:"summary,omitempty"`

@@ -11,8 +11,8 @@ type AccessTokenClaims struct {
 	IssuedAt  int64    `json:"iat"`
 	NotBefore int64    `json:"nbf,omitempty"`
 	JTI       string   `json:"jti"`
-	ClientID  string   `json:"client_id"`
-	Scope     string   `json:"scope,omitempty"` // space-separated
+	ClientID  string   `json:"client_id,omitempty"` // absent on API keys
+	Scope     string   `json:"scope,omitempty"`     // space-separated
 	Username  string   `json:"username,omitempty"`
 	Roles     []string `json:"roles,omitempty"` // the user's roles (turnpike-cli tokens)
 	// Application is absent on tokens of the built-in turnpike-cli client.
@@ -30,6 +30,11 @@ type TokenApplication struct {
 
 // TokenType is the JWT header typ of access tokens (RFC 9068).
 const TokenType = "at+jwt"
+
+// APIKeyType is the JWT header typ of API keys: long-lived JWTs with the claims of
+// AccessTokenClaims but no client_id and no scope, sent in the gateway's API key header
+// (never as a Bearer token).
+const APIKeyType = "apikey+jwt"
 
 // DefaultAudience is the aud every access token carries unless configured otherwise.
 const DefaultAudience = "turnpike"

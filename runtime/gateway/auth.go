@@ -32,6 +32,7 @@ type verifiedToken struct {
 	claims bus.AccessTokenClaims
 	scopes []string
 	exp    time.Time
+	apiKey bool // an API key (typ apikey+jwt), not an access token
 }
 
 // verifier checks access tokens locally and caches verified ones by the SHA-256 of the token
@@ -47,8 +48,9 @@ type verifier struct {
 	m        *metrics
 }
 
-// verify returns the verified token, or nil and why it was refused.
-func (v *verifier) verify(ctx context.Context, raw string) (*verifiedToken, string) {
+// verify returns the verified access token (apiKey false) or API key (apiKey true), or nil
+// and why it was refused. Each kind is refused where the other is expected.
+func (v *verifier) verify(ctx context.Context, raw string, apiKey bool) (*verifiedToken, string) {
 	if len(raw) > maxTokenLen {
 		return nil, "The access token is too large"
 	}
@@ -56,6 +58,9 @@ func (v *verifier) verify(ctx context.Context, raw string) (*verifiedToken, stri
 	now := v.now()
 	if t, ok := v.cache.Get(sum); ok {
 		v.m.tokenCacheHit.Inc()
+		if t.apiKey != apiKey {
+			return nil, wrongKind(apiKey)
+		}
 		if now.Before(t.exp.Add(v.skew)) {
 			return t, ""
 		}
@@ -63,7 +68,7 @@ func (v *verifier) verify(ctx context.Context, raw string) (*verifiedToken, stri
 		return nil, "The access token has expired"
 	}
 	v.m.tokenCacheMiss.Inc()
-	t, why := v.verifySlow(ctx, raw, now)
+	t, why := v.verifySlow(ctx, raw, now, apiKey)
 	if t != nil {
 		v.cache.Add(sum, t)
 	}
@@ -92,7 +97,15 @@ type wireClaims struct {
 	Audience audience `json:"aud"`
 }
 
-func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time) (*verifiedToken, string) {
+// wrongKind says why a token of the other kind was refused.
+func wrongKind(apiKey bool) string {
+	if apiKey {
+		return "The API key is not an API key (typ must be " + bus.APIKeyType + ")"
+	}
+	return "The token is not an access token (typ must be at+jwt)"
+}
+
+func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time, apiKey bool) (*verifiedToken, string) {
 	tok, err := jwt.ParseSigned(raw, acceptedAlgs)
 	if err != nil {
 		return nil, "The access token is malformed or uses an unaccepted signing algorithm"
@@ -101,8 +114,8 @@ func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time) (*
 		return nil, "The access token is malformed"
 	}
 	h := tok.Headers[0]
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
-		return nil, "The token is not an access token (typ must be at+jwt)"
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); (apiKey && !strings.EqualFold(typ, bus.APIKeyType)) || (!apiKey && !isAccessTokenType(typ)) {
+		return nil, wrongKind(apiKey)
 	}
 	if h.KeyID == "" {
 		return nil, "The access token names no signing key (kid)"
@@ -136,12 +149,16 @@ func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time) (*
 		return nil, "The access token is not valid yet"
 	case c.JTI == "":
 		return nil, "The access token has no jti"
-	case c.ClientID == "":
+	case !apiKey && c.ClientID == "":
 		return nil, "The access token has no client_id"
 	case c.Application == nil || c.Application.ID == "":
 		return nil, "Tokens without an application cannot call APIs"
 	}
-	return &verifiedToken{claims: c, scopes: strings.Fields(c.Scope), exp: time.Unix(c.ExpiresAt, 0)}, ""
+	t := &verifiedToken{claims: c, exp: time.Unix(c.ExpiresAt, 0), apiKey: apiKey}
+	if !apiKey { // API keys carry no scopes
+		t.scopes = strings.Fields(c.Scope)
+	}
+	return t, ""
 }
 
 // isAccessTokenType accepts RFC 9068's typ, with or without the application/ prefix.
@@ -161,34 +178,45 @@ func bearerToken(h string) (string, bool) {
 
 // authStep authenticates calls to resources that require it.
 type authStep struct {
-	next http.Handler
-	v    *verifier
+	next         http.Handler
+	v            *verifier
+	apiKeyHeader string
 }
 
-func newAuthentication(next http.Handler, v *verifier) (http.Handler, error) {
+func newAuthentication(next http.Handler, v *verifier, apiKeyHeader string) (http.Handler, error) {
 	if v == nil {
 		return nil, errors.New("authentication: no verifier")
 	}
-	return &authStep{next: next, v: v}, nil
+	return &authStep{next: next, v: v, apiKeyHeader: apiKeyHeader}, nil
 }
 
+// ServeHTTP authenticates with the Authorization header's Bearer access token or, when
+// there is no Authorization header, with the API key header. An access token's application
+// comes through its client_id (the consumer key must exist and belong to the application);
+// an API key has no client_id, so its application claim must name an application the
+// gateway knows.
 func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := callFrom(r.Context())
 	if !call.Resource.AuthRequired {
 		s.next.ServeHTTP(w, r)
 		return
 	}
-	raw, ok := bearerToken(r.Header.Get("Authorization"))
+	authz := r.Header.Get("Authorization")
+	apiKey := authz == "" && s.apiKeyHeader != "" && r.Header.Get(s.apiKeyHeader) != ""
+	raw, ok := bearerToken(authz)
+	if apiKey {
+		raw, ok = strings.TrimSpace(r.Header.Get(s.apiKeyHeader)), true
+	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", bearerChallenge(false))
-		writeError(w, call, errMissingCreds, "Make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN'")
+		writeError(w, call, errMissingCreds, "Make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN' or '"+s.apiKeyHeader+": API_KEY'")
 		return
 	}
 	invalid := func(desc string) {
 		w.Header().Set("WWW-Authenticate", bearerChallenge(true))
 		writeError(w, call, errInvalidCreds, desc)
 	}
-	tok, why := s.v.verify(r.Context(), raw)
+	tok, why := s.v.verify(r.Context(), raw, apiKey)
 	if tok == nil {
 		invalid(why)
 		return
@@ -196,17 +224,27 @@ func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := call.st
 	c := &tok.claims
 	if _, revoked := st.revoked.get(c.JTI); revoked {
-		invalid("The access token has been revoked")
+		if apiKey {
+			invalid("The API key has been revoked")
+		} else {
+			invalid("The access token has been revoked")
+		}
 		return
 	}
-	key, ok := st.keys.get(c.ClientID)
-	if !ok {
-		invalid("The access token's consumer key is unknown or was revoked")
-		return
-	}
-	if key.ApplicationID != c.Application.ID {
-		invalid("The access token's consumer key belongs to another application")
-		return
+	keyType := c.KeyType
+	if !apiKey {
+		key, ok := st.keys.get(c.ClientID)
+		if !ok {
+			invalid("The access token's consumer key is unknown or was revoked")
+			return
+		}
+		if key.ApplicationID != c.Application.ID {
+			invalid("The access token's consumer key belongs to another application")
+			return
+		}
+		if key.KeyType != "" {
+			keyType = key.KeyType
+		}
 	}
 	app, ok := st.apps.get(c.Application.ID)
 	if !ok {
@@ -222,10 +260,7 @@ func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if call.Username == "" {
 		call.Username = c.Subject
 	}
-	call.KeyType = key.KeyType
-	if call.KeyType == "" {
-		call.KeyType = c.KeyType
-	}
+	call.KeyType = keyType
 	if call.KeyType == "" {
 		call.KeyType = bus.KeyProduction
 	}

@@ -125,7 +125,9 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{true, newResourceCheck},
 		{blocked, func(http.Handler) (http.Handler, error) { return newAPIBlocked() }},
 		{!blocked, func(next http.Handler) (http.Handler, error) { return newBlocking(next, false) }},
-		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newAuthentication(next, g.verifier) }},
+		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) {
+			return newAuthentication(next, g.verifier, g.cfg.APIKeyHeader)
+		}},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newBlocking(next, true) }},
 		{!blocked && needsAuth && def.State != bus.StatePrototyped, newSubscriptionCheck},
 		{!blocked && needsScopes, newScopeCheck},

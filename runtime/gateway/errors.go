@@ -19,7 +19,7 @@ import (
 //	                                                         token without application, unknown consumer key,
 //	                                                         sandbox key on an API with no sandbox endpoint (and the
 //	                                                         reverse), as WSO2's _sandbox_key_error_ sequence does
-//	401    900902  Missing Credentials                       no Bearer token on a secured resource
+//	401    900902  Missing Credentials                       no Bearer token nor API key on a secured resource
 //	403    900805  Message blocked                           blocking condition on application, user, IP or IP range
 //	403    900907  The requested API is temporarily blocked  blocking condition on the API (its context)
 //	403    900908  Resource forbidden                        not subscribed, subscription BLOCKED / PROD_ONLY_BLOCKED

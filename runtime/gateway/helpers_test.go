@@ -138,6 +138,20 @@ func (ks *keyServer) mint(t testing.TB, spec tokenSpec) string {
 	return s
 }
 
+// mintAPIKey mints an API key as the Key Manager makes them: typ apikey+jwt, no client_id,
+// no scope; mod adjusts the claims.
+func (ks *keyServer) mintAPIKey(t testing.TB, mod func(c *bus.AccessTokenClaims)) string {
+	t.Helper()
+	return ks.mint(t, tokenSpec{typ: bus.APIKeyType, claims: func(c *bus.AccessTokenClaims) {
+		c.ClientID, c.Scope = "", ""
+		if mod != nil {
+			mod(c)
+		}
+	}})
+}
+
+func apiKeyHeader(key string) map[string]string { return map[string]string{"apikey": key} }
+
 // echo is a backend that answers with what it received.
 type echoReply struct {
 	Method     string      `json:"method"`

@@ -193,6 +193,7 @@ type Service struct {
 
 	cache      *ttlCache
 	consentKey []byte
+	apiKeyKey  []byte
 	failLocks  [64]sync.Mutex
 }
 
@@ -209,6 +210,9 @@ func New(ctx context.Context, opt Options) (*Service, error) {
 		cache:      newTTLCache(opt.ClientCacheTTL),
 		consentKey: mac.Sum(nil),
 	}
+	mac = hmac.New(sha256.New, opt.EncryptionKey)
+	mac.Write([]byte("turnpike keymanager api key id v1"))
+	s.apiKeyKey = mac.Sum(nil)
 	if err := s.ensureSigningKey(ctx); err != nil {
 		return nil, fmt.Errorf("keymanager: %w", err)
 	}

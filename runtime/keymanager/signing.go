@@ -323,14 +323,19 @@ func signingMethod(alg string) jwt.SigningMethod {
 	return jwt.SigningMethodES256
 }
 
-// sign signs claims with the active key.
+// sign signs claims with the active key as an access token.
 func (s *Service) sign(ctx context.Context, claims *bus.AccessTokenClaims) (string, error) {
+	return s.signTyped(ctx, claims, bus.TokenType)
+}
+
+// signTyped signs claims with the active key and the JWT header typ.
+func (s *Service) signTyped(ctx context.Context, claims *bus.AccessTokenClaims, typ string) (string, error) {
 	k := s.currentKeys(ctx).active
 	if k == nil {
 		return "", errors.New("no active signing key")
 	}
 	t := jwt.NewWithClaims(signingMethod(k.alg), &tokenClaims{*claims})
-	t.Header["typ"] = bus.TokenType
+	t.Header["typ"] = typ
 	t.Header["kid"] = k.kid
 	out, err := t.SignedString(k.private)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 // VerifyAccessToken resolves an `Authorization: Bearer` token of /graphql to its actor. Only
 // tokens of turnpike-cli are accepted (application tokens are for APIs, not for managing
-// Turnpike). The token must be signed by a published key with its own algorithm, carry typ
+// Turnpike), and API keys (typ apikey+jwt) never are. The token must be signed by a published key with its own algorithm, carry typ
 // at+jwt, this issuer and audience, be unexpired (30 s leeway) and not revoked, and its
 // user must still exist. The actor's roles are those of the roles claim that the user still
 // holds, so a removed role stops working at once (within ClientCacheTTL).

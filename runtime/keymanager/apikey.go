@@ -1,0 +1,130 @@
+package keymanager
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/identity"
+)
+
+// API key validity: the default when none is asked for, and the most one may ask for.
+const (
+	DefaultAPIKeyValidity = 365 * 24 * time.Hour
+	MaxAPIKeyValidity     = 3 * 365 * 24 * time.Hour
+)
+
+// APIKey is a generated API key. Key is shown once (it is not stored); JTI identifies it for
+// revocation.
+type APIKey struct {
+	Key       string
+	JTI       string
+	ExpiresAt time.Time
+}
+
+// API key ids are base64url(random 16 bytes ‖ exp as 8 bytes big endian ‖ MAC 16 bytes),
+// the MAC (HMAC-SHA256 under a key derived from the encryption key) binding the id to its
+// application. Keys are not stored, yet RevokeAPIKey can tell that an id belongs to the
+// application and record the revocation until the key's own expiry.
+const (
+	apiKeyRandLen = 16
+	apiKeyMACLen  = 16
+	apiKeyIDLen   = apiKeyRandLen + 8 + apiKeyMACLen
+)
+
+func (s *Service) apiKeyMAC(appID string, body []byte) []byte {
+	mac := hmac.New(sha256.New, s.apiKeyKey)
+	mac.Write([]byte(appID))
+	mac.Write([]byte{0})
+	mac.Write(body)
+	return mac.Sum(nil)[:apiKeyMACLen]
+}
+
+func (s *Service) newAPIKeyID(appID string, exp time.Time) string {
+	b := make([]byte, apiKeyRandLen+8, apiKeyIDLen)
+	if _, err := rand.Read(b[:apiKeyRandLen]); err != nil {
+		panic("keymanager: crypto/rand failed: " + err.Error()) // never happens on supported platforms
+	}
+	binary.BigEndian.PutUint64(b[apiKeyRandLen:], uint64(exp.Unix()))
+	b = append(b, s.apiKeyMAC(appID, b)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// apiKeyExpiry checks that id is an API key id of appID and returns the key's expiry.
+func (s *Service) apiKeyExpiry(appID, id string) (time.Time, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil || len(b) != apiKeyIDLen {
+		return time.Time{}, false
+	}
+	body := b[:apiKeyRandLen+8]
+	if !hmac.Equal(b[apiKeyRandLen+8:], s.apiKeyMAC(appID, body)) {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(body[apiKeyRandLen:])), 0).UTC(), true
+}
+
+// GenerateAPIKey makes an API key for one of the actor's applications (others are
+// NOT_FOUND): a JWT with header typ apikey+jwt, signed with the current signing key, with
+// the claims of an access token of the application's owner but no client_id and no scope.
+// Gateways accept it in their API key header only. validity 0 is DefaultAPIKeyValidity; at
+// most MaxAPIKeyValidity. No OAuth client is needed.
+func (s *Service) GenerateAPIKey(ctx context.Context, actor identity.Actor, appID, keyType string, validity time.Duration) (APIKey, error) {
+	if err := validKeyType(keyType); err != nil {
+		return APIKey{}, err
+	}
+	switch {
+	case validity == 0:
+		validity = DefaultAPIKeyValidity
+	case validity < 0:
+		return APIKey{}, apperr.Invalidf("validity", "must be positive")
+	case validity > MaxAPIKeyValidity:
+		return APIKey{}, apperr.Invalidf("validity", "must be at most %d days", int(MaxAPIKeyValidity/(24*time.Hour)))
+	}
+	app, err := ownApplication(ctx, s.apimgt, actor, appID)
+	if err != nil {
+		return APIKey{}, err
+	}
+	now := s.opt.Now()
+	exp := time.Unix(now.Add(validity).Unix(), 0).UTC()
+	claims := &bus.AccessTokenClaims{
+		Issuer: s.opt.Issuer, Subject: app.OwnerID, Audience: s.opt.Audience,
+		ExpiresAt: exp.Unix(), IssuedAt: now.Unix(), JTI: s.newAPIKeyID(app.ID, exp),
+		Username:    actor.Username,
+		Application: &bus.TokenApplication{ID: app.ID, Name: app.Name, Owner: app.Owner, Tier: app.ThrottlingPolicy},
+		KeyType:     keyType,
+	}
+	key, err := s.signTyped(ctx, claims, bus.APIKeyType)
+	if err != nil {
+		return APIKey{}, err
+	}
+	return APIKey{Key: key, JTI: claims.JTI, ExpiresAt: exp}, nil
+}
+
+// RevokeAPIKey revokes an API key of one of the actor's applications by its id (jti): the
+// revocation is recorded and announced to the gateways in one transaction, as for access
+// tokens. An id that is not of this application is NOT_FOUND; revoking an expired or
+// already revoked key succeeds.
+func (s *Service) RevokeAPIKey(ctx context.Context, actor identity.Actor, appID, jti string) error {
+	return s.apimgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		app, err := ownApplication(ctx, tx, actor, appID)
+		if err != nil {
+			return err
+		}
+		exp, ok := s.apiKeyExpiry(app.ID, jti)
+		if !ok {
+			return apperr.NotFoundf("no API key %q of the application %q", jti, app.Name)
+		}
+		if !exp.After(s.opt.Now().Add(-time.Minute)) {
+			return nil // expired (beyond any verifier's clock skew): refused already
+		}
+		return s.recordRevocation(ctx, tx, jti, exp)
+	})
+}
