@@ -26,3 +26,9 @@ export function isNotFound(err: CombinedError | null | undefined): boolean {
   const code = errorCode(err);
   return code === 'NOT_FOUND' || code === 'BAD_USER_INPUT';
 }
+
+/** The input field the server blamed (extensions.field, such as "input.name"), if any. */
+export function errorField(err: CombinedError | null | undefined): string | undefined {
+  const field = err?.graphQLErrors?.[0]?.extensions?.field;
+  return typeof field === 'string' ? field : undefined;
+}

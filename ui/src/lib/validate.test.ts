@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextPath, email, httpUrl, httpUrlList, integer, password, resourcePath, splitList, username, version } from './validate';
+import { contextPath, email, httpUrl, httpUrlList, integer, maxLength, newPassword, password, resourcePath, splitList, username, version } from './validate';
 
 describe('validators', () => {
   const cases: Array<{ desc: string; fn: (v: string) => string | null; value: string; ok: boolean }> = [
@@ -28,6 +28,13 @@ describe('validators', () => {
     { desc: 'short username', fn: username, value: 'al', ok: false },
     { desc: 'password of 8', fn: password, value: '12345678', ok: true },
     { desc: 'short password', fn: password, value: 'short', ok: false },
+    { desc: 'new password of 8', fn: (v) => newPassword(v), value: '12345678', ok: true },
+    { desc: 'new password of 256', fn: (v) => newPassword(v), value: 'p'.repeat(256), ok: true },
+    { desc: 'new password of 257', fn: (v) => newPassword(v), value: 'p'.repeat(257), ok: false },
+    { desc: 'new password of 7', fn: (v) => newPassword(v), value: '1234567', ok: false },
+    { desc: 'empty new password', fn: (v) => newPassword(v), value: '', ok: false },
+    { desc: 'text within the limit', fn: maxLength('Description', 5), value: '  abcde  ', ok: true },
+    { desc: 'text over the limit', fn: maxLength('Description', 5), value: 'abcdef', ok: false },
     { desc: 'empty optional email', fn: (v) => email(v), value: '', ok: true },
     { desc: 'bad email', fn: (v) => email(v), value: 'not-an-email', ok: false },
     { desc: 'integer in range', fn: integer('Count', { min: 1 }), value: '10', ok: true },
@@ -47,6 +54,18 @@ describe('validators', () => {
     expect(httpUrlList([], 1, 'Production endpoints')).toMatch(/at least one/);
     expect(httpUrlList(['https://a.example', 'nope'], 1, 'Production endpoints')).toMatch(/nope/);
     expect(httpUrlList(['https://a.example', 'http://b.example'], 2, 'Production endpoints')).toBeNull();
+  });
+
+  it('counts a new password as the server does: at least 8 characters, at most 256 bytes', () => {
+    // Eight emoji are 8 characters (16 UTF-16 units); 65 of them are 260 bytes.
+    expect(newPassword('😀'.repeat(8))).toBeNull();
+    expect(newPassword('😀'.repeat(65))).toBe('New password must be at most 256 characters.');
+    expect(newPassword('short', 'Password')).toBe('Password must be at least 8 characters.');
+  });
+
+  it('counts characters, not UTF-16 units, for text limits', () => {
+    expect(maxLength('Name', 3)('😀😀😀')).toBeNull();
+    expect(maxLength('Name', 3)('😀😀😀😀')).toBe('Name must be at most 3 characters (it has 4).');
   });
 
   it('splits lists, trimming and dropping duplicates', () => {

@@ -95,6 +95,14 @@ export function name(label: string, max = 100): Validator {
   };
 }
 
+/** Optional text of at most `max` characters (counted as the server does, after trimming). */
+export function maxLength(label: string, max: number): Validator {
+  return (value) => {
+    const n = [...value.trim()].length;
+    return n > max ? `${label} must be at most ${max} characters (it has ${n}).` : null;
+  };
+}
+
 export function username(value: string): string | null {
   const v = value.trim();
   if (v === '') return 'Username is required.';
@@ -105,6 +113,17 @@ export function username(value: string): string | null {
 export function password(value: string): string | null {
   if (value === '') return 'Password is required.';
   if (value.length < 8) return 'Password must be at least 8 characters.';
+  return null;
+}
+
+/**
+ * A new password as the server takes it: 8 to 256 characters (at least 8 characters, at
+ * most 256 bytes in UTF-8, which is 256 characters of plain ASCII).
+ */
+export function newPassword(value: string, label = 'New password'): string | null {
+  if (value === '') return `${label} is required.`;
+  if ([...value].length < 8) return `${label} must be at least 8 characters.`;
+  if (new TextEncoder().encode(value).length > 256) return `${label} must be at most 256 characters.`;
   return null;
 }
 

@@ -1,4 +1,5 @@
 // A urql client double for component tests: answers each operation by its name.
+// An answer { __error: message, __extensions?: {...} } is a GraphQL error.
 import type { ReactNode } from 'react';
 import { Provider } from 'urql';
 import { fromValue, never } from 'wonka';
@@ -27,7 +28,10 @@ export function mockClient(answers: Record<string, Answer>) {
       return fromValue({
         operation: op,
         data: undefined,
-        error: { message: String(data.__error), graphQLErrors: [{ message: String(data.__error) }] },
+        error: {
+          message: String(data.__error),
+          graphQLErrors: [{ message: String(data.__error), extensions: (data.__extensions as Record<string, unknown>) ?? {} }],
+        },
         stale: false,
         hasNext: false,
       });

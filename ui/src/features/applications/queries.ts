@@ -138,3 +138,14 @@ export const ApplicationUsageQuery = graphql(`
     }
   }
 `);
+
+export const UpdateApplicationMutation = graphql(`
+  mutation UpdateApplication($id: ID!, $input: UpdateApplicationInput!) {
+    updateApplication(id: $id, input: $input) {
+      id
+      name
+      description
+      throttlingPolicy
+    }
+  }
+`);

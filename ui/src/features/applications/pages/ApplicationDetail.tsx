@@ -1,12 +1,14 @@
+import { useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { Badge } from '../../../components/Badge';
 import { ConfirmButton } from '../../../components/ConfirmButton';
 import { NotFound } from '../../../components/NotFound';
-import { Empty, ErrorNotice, Loading } from '../../../components/States';
+import { Empty, ErrorNotice, Loading, SuccessNotice } from '../../../components/States';
 import { RangePicker, UsageCharts, useUsageRange } from '../../../components/UsageCharts';
 import { useTitle } from '../../../components/useTitle';
 import { formatTime } from '../../../lib/files';
+import { EditApplicationForm } from '../components/EditApplicationForm';
 import { KeysPanel } from '../components/KeysPanel';
 import { ApplicationDetailQuery, ApplicationUsageQuery, UnsubscribeMutation } from '../queries';
 import { typenames } from '../../../lib/typenames';
@@ -27,6 +29,9 @@ export default function ApplicationDetail() {
     context: typenames('Subscription', 'ApplicationKeys'),
   });
   const [unsubResult, unsubscribe] = useMutation(UnsubscribeMutation);
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
   const app = data?.application;
   useTitle(app ? `${app.name} · Applications` : 'Application');
 
@@ -43,9 +48,37 @@ export default function ApplicationDetail() {
       </nav>
       <div className="page-header">
         <h1>{app.name}</h1>
-        <span className="muted">Policy: {app.throttlingPolicy}</span>
+        <div className="actions">
+          <span className="muted">Policy: {app.throttlingPolicy}</span>
+          {!editing && (
+            <button
+              ref={editButton}
+              type="button"
+              className="btn btn-secondary btn-small"
+              onClick={() => {
+                setSaved(null);
+                setEditing(true);
+              }}
+            >
+              Edit application
+            </button>
+          )}
+        </div>
       </div>
-      {app.description && <p>{app.description}</p>}
+      {saved && <SuccessNotice>Saved {saved}.</SuccessNotice>}
+      {editing ? (
+        <EditApplicationForm
+          app={app}
+          onDone={(savedName) => {
+            setEditing(false);
+            setSaved(savedName);
+            // Back to the button that opened the form (it renders again first).
+            requestAnimationFrame(() => editButton.current?.focus());
+          }}
+        />
+      ) : (
+        app.description && <p>{app.description}</p>
+      )}
       <ErrorNotice error={error} />
 
       <h2>Subscriptions</h2>
