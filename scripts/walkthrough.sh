@@ -89,6 +89,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" 
 case $code in 401|403|429|502|503|504) echo "FAILED: the call through the gateway gave $code"; exit 1 ;; esac
 echo "ok: the call through the gateway reached the backend (HTTP $code)"
 
+r=$(gql "$SUB" 'mutation($app: ID!) { generateAPIKey(applicationId: $app, keyType: PRODUCTION) { key } }' "{\"app\":\"$APP\"}")
+APIKEY=$(jq -r .data.generateAPIKey.key <<<"$r")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: $APIKEY" "$GW/pets")
+case $code in 401|403|429|502|503|504) echo "FAILED: the call with an API key gave $code"; exit 1 ;; esac
+echo "ok: an API key in the apikey header works too (HTTP $code)"
+
 CLI=$(curl -sS -d grant_type=password -d client_id=turnpike-cli -d "username=$PUB" -d "password=$PUB-password" "$CP/oauth2/token" | jq -r .access_token)
 r=$(curl -sS -H "Authorization: Bearer $CLI" -H 'Content-Type: application/json' -d '{"query":"{ me { username roles } }"}' "$CP/graphql")
 expect "$r" ".data.me.username == \"$PUB\"" "a script authenticates with a turnpike-cli bearer token"
