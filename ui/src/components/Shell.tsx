@@ -38,9 +38,9 @@ export function Shell() {
         <div className="user-area">
           {loading ? null : me ? (
             <>
-              <span className="user-name" aria-label={`Signed in as ${me.username}`}>
+              <NavLink to="/devportal/account" className="user-name" aria-label={`Signed in as ${me.username}: your account`}>
                 {me.username}
-              </span>
+              </NavLink>
               <button
                 type="button"
                 className="btn btn-secondary btn-small"

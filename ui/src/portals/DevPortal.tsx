@@ -7,6 +7,7 @@ import Catalog from '../features/devportal/pages/Catalog';
 import ApiPage from '../features/devportal/pages/ApiPage';
 import Applications from '../features/applications/pages/Applications';
 import ApplicationDetail from '../features/applications/pages/ApplicationDetail';
+import Account from '../features/auth/pages/Account';
 
 const ANY_ROLE = ['ADMIN', 'PUBLISHER', 'CREATOR', 'SUBSCRIBER'] as const;
 
@@ -32,6 +33,14 @@ export default function DevPortal() {
           element={
             <RequireRole roles={[...ANY_ROLE]} portal="applications">
               <ApplicationDetail />
+            </RequireRole>
+          }
+        />
+        <Route
+          path="account"
+          element={
+            <RequireRole roles={[...ANY_ROLE]} portal="account page">
+              <Account />
             </RequireRole>
           }
         />
