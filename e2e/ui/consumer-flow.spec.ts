@@ -5,7 +5,7 @@ import { Gql } from './helpers/graphql';
 import { PASSWORD, uniqueName } from './helpers/names';
 import { createApi, createUser, publish, type SeededApi } from './helpers/seed';
 import { startBackend, type Backend } from './helpers/backend';
-import { shot, watchConsole } from './helpers/ui';
+import { shot, signIn, watchConsole } from './helpers/ui';
 
 test.describe('consumer', () => {
   let backend: Backend;
@@ -109,6 +109,65 @@ test.describe('consumer', () => {
     expect(reached.length).toBeGreaterThan(0);
     // The consumer's credentials are not forwarded to the backend.
     expect(reached.at(-1)?.headers.authorization ?? '').not.toContain(token);
+    expect(problems).toEqual([]);
+  });
+
+  test('edits an application and changes the password from the account page', async ({ page }) => {
+    const flow = 'b-consumer-account';
+    const problems = watchConsole(page);
+    const admin = await Gql.admin();
+    const dev = await createUser(admin, ['SUBSCRIBER'], 'dev');
+    await admin.dispose();
+    const appName = uniqueName('Web App');
+    const renamed = uniqueName('Web App v2');
+    await signIn(page, dev.username, dev.password, '/devportal/applications');
+
+    // Create, then edit: validation first, then a rename with a description.
+    await page.getByLabel('Application name').fill(appName);
+    await page.getByRole('button', { name: 'Create application' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: appName })).toBeVisible();
+    await page.getByRole('button', { name: 'Edit application' }).click();
+    const form = page.getByRole('form', { name: 'Edit application' });
+    await expect(form.getByLabel('Application name')).toHaveValue(appName);
+    await form.getByLabel('Application name').fill('');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect(form.getByText('Application name is required.')).toBeVisible();
+    await form.getByLabel('Application name').fill(renamed);
+    await form.getByLabel('Description').fill('Used by the web shop.');
+    await shot(page, flow, '01-edit-application');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByText(`Saved ${renamed}.`)).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1, name: renamed })).toBeVisible();
+    await expect(page.getByText('Used by the web shop.')).toBeVisible();
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Applications' }).click();
+    await expect(page.getByRole('table', { name: 'Your applications' })).toContainText(renamed);
+
+    // Account page from the user name in the header.
+    await page.getByRole('link', { name: `Signed in as ${dev.username}` }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Your account' })).toBeVisible();
+    const pw = page.getByRole('form', { name: 'Change password' });
+    const next = `${PASSWORD}-new`;
+    await pw.getByLabel('Current password').fill('not-my-password');
+    await pw.getByLabel('New password', { exact: true }).fill(next);
+    await pw.getByLabel('Confirm new password').fill(`${next}x`);
+    await pw.getByRole('button', { name: 'Change password' }).click();
+    await expect(pw.getByText('The passwords do not match.')).toBeVisible();
+    await pw.getByLabel('Confirm new password').fill(next);
+    await pw.getByRole('button', { name: 'Change password' }).click();
+    await expect(pw.getByText('The current password is not correct.')).toBeVisible();
+    await pw.getByLabel('Current password').fill(dev.password);
+    await pw.getByRole('button', { name: 'Change password' }).click();
+    await expect(pw.getByText('Your password was changed.', { exact: false })).toBeVisible();
+    await shot(page, flow, '02-password-changed');
+
+    // The new password signs in; the old one no longer does.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto('/devportal/signin');
+    await page.getByLabel('Username').fill(dev.username);
+    await page.getByLabel('Password').fill(dev.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert')).toContainText('invalid username or password');
+    await signIn(page, dev.username, next);
     expect(problems).toEqual([]);
   });
 });
