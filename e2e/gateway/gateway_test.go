@@ -26,24 +26,11 @@ import (
 
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "turnpike-e2e-bin")
-	if err != nil {
-		panic(err)
-	}
-	bin, err = harness.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.Main(m, &bin) }
 
 const (
-	adminPassword = "e2e-admin-password"
-	internalToken = "e2e-internal-token-0123456789"
+	adminPassword = harness.AdminPassword
+	internalToken = harness.InternalToken
 )
 
 // deployment is a control plane and two gateways.

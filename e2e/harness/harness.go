@@ -43,6 +43,32 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// Main is a TestMain for packages of multi-process tests: it builds the binary into a
+// temporary directory, stores its path in *bin, runs the tests and exits; a build failure
+// fails the package.
+func Main(m *testing.M, bin *string) {
+	dir, err := os.MkdirTemp("", "turnpike-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin, err = Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Well-known secrets of test deployments.
+const (
+	AdminPassword = "e2e-admin-password"
+	InternalToken = "e2e-internal-token-0123456789"
+)
+
 func repoRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {

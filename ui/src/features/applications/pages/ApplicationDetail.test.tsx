@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router';
 import { mockClient, withClient } from '../../../test/mockClient';
 import ApplicationDetail from './ApplicationDetail';
+import { nextFrame } from '../../../test/frames';
 
 const app = {
   __typename: 'Application',
@@ -59,6 +60,7 @@ describe('ApplicationDetail: edit the application', () => {
     await user.click(f.getByRole('button', { name: 'Save changes' }));
     expect(f.getByText('Application name is required.')).toBeTruthy();
     expect(name.getAttribute('aria-invalid')).toBe('true');
+    await nextFrame();
 
     await user.clear(name);
     await user.click(name);

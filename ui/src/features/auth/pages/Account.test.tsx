@@ -6,6 +6,7 @@ import { mockClient } from '../../../test/mockClient';
 import { Shell } from '../../../components/Shell';
 import { SessionProvider } from '../session';
 import Account from './Account';
+import { nextFrame } from '../../../test/frames';
 
 const me = { me: { __typename: 'User', id: 'u1', username: 'alice', email: 'alice@example.com', roles: ['SUBSCRIBER'] } };
 type Answers = Parameters<typeof mockClient>[0];
@@ -46,6 +47,7 @@ async function fill(user: ReturnType<typeof userEvent.setup>, current: string, n
     }
   }
   await user.click(f.getByRole('button', { name: 'Change password' }));
+  await nextFrame();
 }
 
 describe('Account', () => {
