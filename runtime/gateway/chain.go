@@ -55,6 +55,7 @@ type CallInfo struct {
 	endpoint       *endpoint
 	tried          uint64 // bit set of pool endpoints already tried
 	timer          *time.Timer
+	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	backendLatency time.Duration
 
 	segBuf [16]string

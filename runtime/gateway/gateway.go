@@ -217,7 +217,12 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 			call.allow = e.res.allowed(rest)
 		}
 	}
-	e.handler.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), callKey{}, call)))
+	// One context for the whole chain: it carries the call and can be cancelled with a cause
+	// (the proxy's backend timeout), so no step needs a request copy of its own.
+	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), callKey{}, call))
+	defer cancel(nil)
+	call.cancel = cancel
+	e.handler.ServeHTTP(rw, r.WithContext(ctx))
 }
 
 // clientIP is the peer's address, or, when the peer is a trusted proxy, the rightmost

@@ -236,11 +236,9 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
-	ctx, cancel := context.WithCancelCause(r.Context())
-	call.timer = time.AfterFunc(p.timeout, func() { cancel(errTimeoutCause) })
-	p.rp.ServeHTTP(w, r.WithContext(ctx))
+	call.timer = time.AfterFunc(p.timeout, func() { call.cancel(errTimeoutCause) })
+	p.rp.ServeHTTP(w, r)
 	call.timer.Stop()
-	cancel(nil)
 }
 
 func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
