@@ -171,7 +171,8 @@ type ComplexityRoot struct {
 	}
 
 	Live struct {
-		APIUsageLive func(childComplexity int, apiID string) int
+		APIUsageLive       func(childComplexity int, apiID string) int
+		ControlPlaneStatus func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -351,6 +352,7 @@ type ApplicationResolver interface {
 	Keys(ctx context.Context, obj *model.Application) ([]*model.ApplicationKeys, error)
 }
 type LiveResolver interface {
+	ControlPlaneStatus(ctx context.Context) (<-chan *model.ControlPlaneStatus, error)
 	APIUsageLive(ctx context.Context, apiID string) (<-chan *model.UsagePoint, error)
 }
 type MutationResolver interface {
@@ -962,6 +964,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Live.APIUsageLive(childComplexity, args["apiId"].(string)), true
+	case "Live.controlPlaneStatus":
+		if e.ComplexityRoot.Live.ControlPlaneStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Live.ControlPlaneStatus(childComplexity), true
 
 	case "Mutation.addBlockingCondition":
 		if e.ComplexityRoot.Mutation.AddBlockingCondition == nil {
@@ -5709,6 +5717,56 @@ func (ec *executionContext) _LifecycleEvent_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_LifecycleEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LifecycleEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Live_controlPlaneStatus(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Live_controlPlaneStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Live().ControlPlaneStatus(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.ControlPlaneStatus
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ControlPlaneStatus
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ControlPlaneStatus) graphql.Marshaler {
+			return ec.marshalNControlPlaneStatus2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐControlPlaneStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Live_controlPlaneStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Live",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ControlPlaneStatus(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Live_apiUsageLive(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -13114,6 +13172,8 @@ func (ec *executionContext) _Live(ctx context.Context, sel ast.SelectionSet) fun
 	}
 
 	switch fields[0].Name {
+	case "controlPlaneStatus":
+		return ec._Live_controlPlaneStatus(ctx, fields[0])
 	case "apiUsageLive":
 		return ec._Live_apiUsageLive(ctx, fields[0])
 	default:

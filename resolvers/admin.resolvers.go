@@ -7,9 +7,19 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
 	"github.com/turnpike/turnpike/graph/model"
 )
+
+// ControlPlaneStatus is the resolver for the controlPlaneStatus field.
+func (r *liveResolver) ControlPlaneStatus(ctx context.Context) (<-chan *model.ControlPlaneStatus, error) {
+	st, err := r.ControlPlane.WatchStatus(ctx, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return mapChan(ctx, st, toControlPlaneStatus), nil
+}
 
 // ControlPlaneStatus is the resolver for the controlPlaneStatus field.
 func (r *queryResolver) ControlPlaneStatus(ctx context.Context) (*model.ControlPlaneStatus, error) {

@@ -37,12 +37,18 @@ func toUsageSeries(s analytics.Series) *model.UsageSeries {
 
 // usagePoints converts a live stream; it ends when the component's stream ends.
 func usagePoints(ctx context.Context, in <-chan analytics.Point) <-chan *model.UsagePoint {
-	out := make(chan *model.UsagePoint)
+	return mapChan(ctx, in, toUsagePoint)
+}
+
+// mapChan converts what a component's watch channel sends for a GraphQL subscription,
+// until the channel closes or the subscription ends.
+func mapChan[In, Out any](ctx context.Context, in <-chan In, f func(In) Out) <-chan Out {
+	out := make(chan Out)
 	go func() {
 		defer close(out)
-		for p := range in {
+		for v := range in {
 			select {
-			case out <- toUsagePoint(p):
+			case out <- f(v):
 			case <-ctx.Done():
 				return
 			}

@@ -181,3 +181,61 @@ func TestAnalyticsGraphQL(t *testing.T) {
 		}
 	})
 }
+
+// Live.controlPlaneStatus sends the status at once and again when a runtime reports in;
+// it is for admins only.
+func TestControlPlaneStatusSubscription(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		h, _, cp := analyticsSchema(t, set)
+		c := client.New(h)
+		q := `subscription { controlPlaneStatus { revision runtimes { id kind revision healthy } } }`
+
+		denied := c.WebsocketWithPayload(q, map[string]any{"user": "sue"})
+		defer denied.Close()
+		var none struct{ ControlPlaneStatus *struct{ Revision int } }
+		if err := denied.Next(&none); err == nil && none.ControlPlaneStatus != nil {
+			t.Fatal("a subscriber watches the control plane status")
+		}
+
+		sub := c.WebsocketWithPayload(q, map[string]any{"user": "admin"})
+		defer sub.Close()
+		type status struct {
+			ControlPlaneStatus struct {
+				Revision int
+				Runtimes []struct {
+					ID, Kind string
+					Revision int
+					Healthy  bool
+				}
+			}
+		}
+		var first status
+		if err := sub.Next(&first); err != nil {
+			t.Fatal(err)
+		}
+		if len(first.ControlPlaneStatus.Runtimes) != 0 {
+			t.Fatalf("first status lists runtimes: %+v", first)
+		}
+		if err := cp.Record(context.Background(), controlplane.Heartbeat{ID: "gw-1", Kind: "GATEWAY", Revision: 0}); err != nil {
+			t.Fatal(err)
+		}
+		next := make(chan status, 1)
+		go func() {
+			var s status
+			if err := sub.Next(&s); err != nil {
+				t.Errorf("subscription: %v", err)
+			}
+			next <- s
+		}()
+		select {
+		case s := <-next:
+			rs := s.ControlPlaneStatus.Runtimes
+			if len(rs) != 1 || rs[0].ID != "gw-1" || rs[0].Kind != "GATEWAY" || !rs[0].Healthy {
+				t.Fatalf("status after the heartbeat: %+v", s)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no status update after a runtime reported in")
+		}
+	})
+}

@@ -351,3 +351,60 @@ func (s *Service) Status(ctx context.Context) (Status, error) {
 	}
 	return st, nil
 }
+
+// WatchStatus sends the status at once and then whenever the revision or a runtime's
+// presence, revision or health changes, checking every interval, until ctx ends (the channel
+// is closed then). Admins only, as Status.
+func (s *Service) WatchStatus(ctx context.Context, interval time.Duration) (<-chan Status, error) {
+	first, err := s.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan Status, 1)
+	out <- first
+	go func() {
+		defer close(out)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		last := first
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			st, err := s.Status(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("watch control plane status", "err", err)
+				}
+				continue
+			}
+			if sameStatus(last, st) {
+				continue
+			}
+			last = st
+			select {
+			case out <- st:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// sameStatus compares what a watcher cares about (not the last-seen times, which move with
+// every heartbeat).
+func sameStatus(a, b Status) bool {
+	if a.Revision != b.Revision || len(a.Runtimes) != len(b.Runtimes) {
+		return false
+	}
+	for i := range a.Runtimes {
+		x, y := a.Runtimes[i], b.Runtimes[i]
+		if x.ID != y.ID || x.Kind != y.Kind || x.Address != y.Address || x.Revision != y.Revision || x.Healthy != y.Healthy {
+			return false
+		}
+	}
+	return true
+}
