@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -181,19 +180,6 @@ func (p *Proc) Stop() {
 	}
 }
 
-// Kill stops the process at once (SIGKILL), as a crash would.
-func (p *Proc) Kill() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	<-done
-}
-
 // Restart stops and starts the process and waits for readiness.
 func (p *Proc) Restart() {
 	p.t.Helper()
@@ -260,6 +246,3 @@ func Namespace() string {
 	_, _ = rand.Read(b)
 	return "e2e" + hex.EncodeToString(b)
 }
-
-// HTTPBase returns "http://" + addr.
-func HTTPBase(addr string) string { return "http://" + strings.TrimPrefix(addr, "http://") }

@@ -62,7 +62,6 @@ type Spec struct {
 
 // Bus is an open message bus.
 type Bus struct {
-	backend  string
 	instance string
 	ns       string // namespace prefix of topics, with its dot; "" for none
 	log      *slog.Logger
@@ -109,16 +108,12 @@ func Open(ctx context.Context, spec Spec) (*Bus, error) {
 	var err error
 	switch {
 	case raw == BackendGoChannel:
-		b.backend = BackendGoChannel
 		b.impl = newMemoryBackend(b.wlog)
 	case raw == BackendSQL:
-		b.backend = BackendSQL
 		b.impl, err = newSQLBackend(ctx, spec.SQL, b.instance, b.wlog, log)
 	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"):
-		b.backend = BackendRedis
 		b.impl, err = newRedisBackend(ctx, raw, b.instance, b.wlog)
 	case strings.HasPrefix(raw, "nats://"), strings.HasPrefix(raw, "tls://"):
-		b.backend = BackendNATS
 		b.impl, err = newNATSBackend(ctx, raw, b.instance, b.wlog, log)
 	default:
 		return nil, fmt.Errorf("bus: TURNPIKE_BUS=%q: want gochannel, sql, redis://host:port or nats://host:port", redactURL(raw))
@@ -151,9 +146,6 @@ func (p nsPublisher) Publish(topic string, msgs ...*message.Message) error {
 }
 
 func (p nsPublisher) Close() error { return p.inner.Close() }
-
-// Backend names the backend: gochannel, sql, redis or nats.
-func (b *Bus) Backend() string { return b.backend }
 
 // InstanceID is the name of this process on the bus.
 func (b *Bus) InstanceID() string { return b.instance }

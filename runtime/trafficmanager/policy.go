@@ -392,6 +392,8 @@ func claimValue(cl *bus.AccessTokenClaims, name string) (string, bool) {
 type policySet struct {
 	sub, app, adv, custom map[string]*CompiledPolicy
 	customList            []*CompiledPolicy // CUSTOM policies apply to every call
+	// bandwidth tells whether any policy limits bytes: without one, Charge has nothing to do.
+	bandwidth bool
 }
 
 func newPolicySet() *policySet {
@@ -425,8 +427,15 @@ func (s *policySet) clone() *policySet {
 	return n
 }
 
-// finish rebuilds the derived list of custom policies (sorted by name for a stable order).
+// finish rebuilds what is derived from the policies: the list of custom policies (sorted by
+// name for a stable order) and whether any limits bandwidth.
 func (s *policySet) finish() *policySet {
+	s.bandwidth = false
+	for _, k := range []string{bus.PolicySubscription, bus.PolicyApplication, bus.PolicyAdvanced, bus.PolicyCustom} {
+		for _, p := range s.byKind(k) {
+			s.bandwidth = s.bandwidth || (p.quota != nil && p.quota.bytes)
+		}
+	}
 	s.customList = s.customList[:0]
 	names := make([]string, 0, len(s.custom))
 	for n := range s.custom {

@@ -477,7 +477,7 @@ func (t *Throttler) Check(c *Call) Decision {
 // apply to it. The gateway calls it once the response is written; a bandwidth lease may go
 // negative, and the next call then waits for a grant that covers the debt.
 func (t *Throttler) Charge(c *Call, bytes int64) {
-	if bytes <= 0 {
+	if bytes <= 0 || !t.ChargesBytes() {
 		return
 	}
 	ps := t.policies.Load()
@@ -494,6 +494,10 @@ func (t *Throttler) Charge(c *Call, bytes int64) {
 		t.afterTake(l, bytes, now.UnixNano())
 	}
 }
+
+// ChargesBytes tells whether any loaded policy limits bandwidth, so that callers can skip
+// the work of preparing a Charge on every call when none does.
+func (t *Throttler) ChargesBytes() bool { return t.policies.Load().bandwidth }
 
 // limitRef is one limit that applies to a call: its counter's key, the limit and the policy.
 type limitRef struct {

@@ -456,6 +456,17 @@ func TestBandwidth(t *testing.T) {
 	if allowed != 4 {
 		t.Fatalf("%d calls admitted, want 4", allowed)
 	}
+	// Only a bandwidth policy makes charging worth the work.
+	if !c.gws[0].ChargesBytes() {
+		t.Fatal("ChargesBytes = false with a bandwidth policy loaded")
+	}
+	c.gws[0].DeletePolicy(p.ID())
+	if err := c.gws[0].ApplyPolicy(bus.Policy{Name: "10PerMin", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if c.gws[0].ChargesBytes() {
+		t.Fatal("ChargesBytes = true with only request-count policies")
+	}
 }
 
 // gatedSource counts finished lease round trips and can be shut, as a traffic manager

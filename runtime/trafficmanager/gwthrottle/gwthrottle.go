@@ -65,6 +65,9 @@ func (a *Throttler) Check(r *http.Request, info *gateway.CallInfo) trafficmanage
 // Charge records a finished call's bytes against bandwidth policies (see
 // trafficmanager.Throttler.Charge); the gateway calls it after the response.
 func (a *Throttler) Charge(r *http.Request, info *gateway.CallInfo, bytes int64) {
+	if bytes <= 0 || !a.t.ChargesBytes() {
+		return // the common case: no bandwidth policy, so no second pass over the call
+	}
 	var c trafficmanager.Call
 	a.fill(&c, r, info)
 	a.t.Charge(&c, bytes)
