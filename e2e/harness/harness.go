@@ -65,7 +65,7 @@ func Main(m *testing.M, bin *string) {
 // Well-known secrets of test deployments.
 const (
 	AdminPassword = "e2e-admin-password"
-	InternalToken = "e2e-internal-token-0123456789"
+	InternalToken = "e2e-internal-token-0123456789abcdef"
 )
 
 func repoRoot() (string, error) {

@@ -51,7 +51,13 @@ type Config struct {
 	GatewayURLs []string `toml:"gateway_urls"`
 
 	AdminPassword string `toml:"admin_password"`
+	// InternalToken is the shared secret of runtimes: it guards /internal/*, /metrics and
+	// /readyz?verbose, and the bus's message signing key is derived from it.
 	InternalToken string `toml:"internal_token"`
+	// InternalListen, when set, is a second control-plane listener that alone serves
+	// /internal/* (the public listener answers 404 there); gateways and traffic managers then
+	// use it as their ControlPlane.
+	InternalListen string `toml:"internal_listen"`
 	ControlPlane  string `toml:"control_plane"` // where gateways and traffic managers find it
 	// KeyManager is where gateways fetch the JWKS and forward /token and /revoke; defaults
 	// to ControlPlane.
@@ -231,6 +237,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_PUBLIC_URL":       &c.PublicURL,
 		"TURNPIKE_ADMIN_PASSWORD":   &c.AdminPassword,
 		"TURNPIKE_INTERNAL_TOKEN":   &c.InternalToken,
+		"TURNPIKE_INTERNAL_LISTEN":  &c.InternalListen,
 		"TURNPIKE_CONTROL_PLANE":    &c.ControlPlane,
 		"TURNPIKE_DB_DSN":           &c.DB.All,
 		"TURNPIKE_DB_USERDB_DSN":    &c.DB.UserDB,
@@ -412,17 +419,7 @@ func (c Config) Validate() error {
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") {
 		bad("TURNPIKE_REDIS", "%q must start with redis://", c.Redis)
 	}
-	if c.Profile == ProfileGateway || c.Profile == ProfileTrafficManager {
-		if c.InternalToken == "" {
-			bad("TURNPIKE_INTERNAL_TOKEN", "is required by the %s profile", c.Profile)
-		}
-	}
-	if c.Profile == ProfileControlPlane && c.InternalToken == "" {
-		bad("TURNPIKE_INTERNAL_TOKEN", "is required by the control-plane profile (runtimes authenticate with it)")
-	}
-	if c.InternalToken != "" && len(c.InternalToken) < 16 {
-		bad("TURNPIKE_INTERNAL_TOKEN", "must be at least 16 characters")
-	}
+	c.validateInternal(bad)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -444,6 +441,29 @@ func (c Config) Validate() error {
 		bad("TURNPIKE_ADMIN_PASSWORD", "must be at least 8 characters")
 	}
 	return errors.Join(errs...)
+}
+
+// MinInternalTokenBytes is the shortest TURNPIKE_INTERNAL_TOKEN accepted: it authenticates
+// runtimes and keys the bus signatures, so it must not be guessable.
+const MinInternalTokenBytes = 32
+
+// validateInternal checks the settings that protect the internal surface: outside
+// all-in-one the internal token is required, and whenever it is set it must be long.
+func (c Config) validateInternal(bad func(setting, format string, args ...any)) {
+	switch {
+	case c.InternalToken == "" && c.Profile != ProfileAllInOne:
+		bad("TURNPIKE_INTERNAL_TOKEN", "is required by the %s profile (runtimes authenticate with it and it signs bus messages); generate one with: openssl rand -hex 32", c.Profile)
+	case c.InternalToken != "" && len(c.InternalToken) < MinInternalTokenBytes:
+		bad("TURNPIKE_INTERNAL_TOKEN", "must be at least %d bytes (openssl rand -hex 32)", MinInternalTokenBytes)
+	}
+	if c.InternalListen != "" {
+		if _, _, err := net.SplitHostPort(c.InternalListen); err != nil {
+			bad("TURNPIKE_INTERNAL_LISTEN", "%q is not host:port", c.InternalListen)
+		}
+		if c.Profile != ProfileAllInOne && c.Profile != ProfileControlPlane {
+			bad("TURNPIKE_INTERNAL_LISTEN", "is a control-plane setting; the %s profile reaches the control plane through TURNPIKE_CONTROL_PLANE", c.Profile)
+		}
+	}
 }
 
 // Redacted returns the effective configuration as TOML with secrets replaced.

@@ -7,6 +7,9 @@ import (
 	"testing"
 )
 
+// testToken is an internal token of exactly the minimum length.
+const testToken = "0123456789abcdef0123456789abcdef"
+
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
@@ -55,9 +58,16 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{desc: "bad DSN scheme", env: map[string]string{"TURNPIKE_DB_DSN": "mysql://x"}, want: "TURNPIKE_DB_USERDB_DSN"},
 		{desc: "one DSN overridden badly", env: map[string]string{"TURNPIKE_DB_STATDB_DSN": "file.db"}, want: "TURNPIKE_DB_STATDB_DSN"},
 		{desc: "bad bus", env: map[string]string{"TURNPIKE_BUS": "kafka://x"}, want: "TURNPIKE_BUS"},
-		{desc: "gochannel across processes", profile: ProfileGateway, env: map[string]string{"TURNPIKE_INTERNAL_TOKEN": "0123456789abcdef"}, want: "gochannel works inside one process"},
+		{desc: "gochannel across processes", profile: ProfileGateway, env: map[string]string{"TURNPIKE_INTERNAL_TOKEN": testToken}, want: "gochannel works inside one process"},
 		{desc: "gateway without token", profile: ProfileGateway, env: map[string]string{"TURNPIKE_BUS": "nats://127.0.0.1:4222"}, want: "TURNPIKE_INTERNAL_TOKEN"},
-		{desc: "short token", profile: ProfileControlPlane, env: map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": "short"}, want: "at least 16"},
+		{desc: "short token", profile: ProfileControlPlane, env: map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": "short"}, want: "at least 32 bytes"},
+		{desc: "token one byte short", profile: ProfileGateway, env: map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": testToken[:31]}, want: "at least 32 bytes"},
+		{desc: "control plane without token", profile: ProfileControlPlane, env: map[string]string{"TURNPIKE_BUS": "sql"}, want: "TURNPIKE_INTERNAL_TOKEN: is required"},
+		{desc: "key manager without token", profile: ProfileKeyManager, want: "TURNPIKE_INTERNAL_TOKEN: is required"},
+		{desc: "traffic manager without token", profile: ProfileTrafficManager, env: map[string]string{"TURNPIKE_BUS": "sql"}, want: "TURNPIKE_INTERNAL_TOKEN: is required"},
+		{desc: "all-in-one with a short token", env: map[string]string{"TURNPIKE_INTERNAL_TOKEN": "0123456789abcdef"}, want: "at least 32 bytes"},
+		{desc: "bad internal listen", env: map[string]string{"TURNPIKE_INTERNAL_LISTEN": "9445"}, want: "TURNPIKE_INTERNAL_LISTEN"},
+		{desc: "internal listen on a gateway", profile: ProfileGateway, env: map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": testToken, "TURNPIKE_INTERNAL_LISTEN": ":9445"}, want: "TURNPIKE_INTERNAL_LISTEN: is a control-plane setting"},
 		{desc: "bad redis", env: map[string]string{"TURNPIKE_REDIS": "localhost:6379"}, want: "TURNPIKE_REDIS"},
 		{desc: "bad log level", env: map[string]string{"TURNPIKE_LOG_LEVEL": "loud"}, want: "TURNPIKE_LOG_LEVEL"},
 		{desc: "short admin password", env: map[string]string{"TURNPIKE_ADMIN_PASSWORD": "abc"}, want: "TURNPIKE_ADMIN_PASSWORD"},
@@ -95,14 +105,14 @@ func TestRedactedHidesSecrets(t *testing.T) {
 	t.Parallel()
 	cfg, err := Load(ProfileAllInOne, nil, env(map[string]string{
 		"TURNPIKE_ADMIN_PASSWORD": "super-secret-pw",
-		"TURNPIKE_INTERNAL_TOKEN": "internal-token-0123456789",
+		"TURNPIKE_INTERNAL_TOKEN": testToken,
 		"TURNPIKE_DB_DSN":         "postgres://app:dbpass@db:5432/turnpike",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := cfg.Redacted()
-	for _, secret := range []string{"super-secret-pw", "internal-token-0123456789", "dbpass"} {
+	for _, secret := range []string{"super-secret-pw", testToken, "dbpass"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("redacted output shows %q:\n%s", secret, out)
 		}
@@ -133,7 +143,7 @@ func TestBoundFollowsRandomPortsOnlyForDerivedURLs(t *testing.T) {
 func TestIssuerAndKeyManagerSettings(t *testing.T) {
 	t.Parallel()
 	cfg, err := Load(ProfileGateway, nil, env(map[string]string{
-		"TURNPIKE_BUS": "nats://127.0.0.1:4222", "TURNPIKE_INTERNAL_TOKEN": "0123456789abcdef",
+		"TURNPIKE_BUS": "nats://127.0.0.1:4222", "TURNPIKE_INTERNAL_TOKEN": testToken,
 		"TURNPIKE_CONTROL_PLANE": "http://cp:9443/",
 	}))
 	if err != nil {
@@ -144,11 +154,26 @@ func TestIssuerAndKeyManagerSettings(t *testing.T) {
 	}
 	cfg, err = Load(ProfileKeyManager, nil, env(map[string]string{
 		"TURNPIKE_TOKEN_ISSUER": "https://id.example.com", "TURNPIKE_KEY_MANAGER": "http://km:9443",
+		"TURNPIKE_INTERNAL_TOKEN": testToken,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Tokens.Issuer != "https://id.example.com" || cfg.KeyManager != "http://km:9443" {
 		t.Errorf("explicit issuer and key manager: %q %q", cfg.Tokens.Issuer, cfg.KeyManager)
+	}
+}
+
+func TestSafeDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(ProfileGateway, nil, env(map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": testToken}))
+	if err != nil {
+		t.Fatalf("a %d-byte token must be accepted: %v", len(testToken), err)
+	}
+	if len(cfg.TrustedProxies) != 0 {
+		t.Errorf("trusted proxies default to %v; no X-Forwarded-For may be believed unless configured", cfg.TrustedProxies)
+	}
+	if cfg.InternalListen != "" {
+		t.Errorf("internal listener defaults to %q, want off", cfg.InternalListen)
 	}
 }
