@@ -58,6 +58,7 @@ type Config struct {
 	// /internal/* (the public listener answers 404 there); gateways and traffic managers then
 	// use it as their ControlPlane.
 	InternalListen string `toml:"internal_listen"`
+
 	ControlPlane  string `toml:"control_plane"` // where gateways and traffic managers find it
 	// KeyManager is where gateways fetch the JWKS and forward /token and /revoke; defaults
 	// to ControlPlane.
