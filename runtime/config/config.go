@@ -51,18 +51,16 @@ type Config struct {
 	GatewayURLs []string `toml:"gateway_urls"`
 
 	AdminPassword string `toml:"admin_password"`
-	// InternalToken is the shared secret of runtimes: it guards /internal/*, /metrics and
-	// /readyz?verbose, and the bus's message signing key is derived from it.
 	InternalToken string `toml:"internal_token"`
-	// InternalListen, when set, is a second control-plane listener that alone serves
-	// /internal/* (the public listener answers 404 there); gateways and traffic managers then
-	// use it as their ControlPlane.
-	InternalListen string `toml:"internal_listen"`
-
 	ControlPlane  string `toml:"control_plane"` // where gateways and traffic managers find it
 	// KeyManager is where gateways fetch the JWKS and forward /token and /revoke; defaults
 	// to ControlPlane.
 	KeyManager string `toml:"key_manager"`
+	// InternalListen, when set, is a second control-plane listener that alone serves
+	// /internal/* (the public listener answers 404 there); gateways and traffic managers then
+	// use it as their ControlPlane. InternalToken guards /internal/*, /metrics and
+	// /readyz?verbose, and keys the bus's message signatures.
+	InternalListen string `toml:"internal_listen"`
 
 	DB  DBConfig `toml:"db"`
 	Bus string   `toml:"bus"` // gochannel, sql, redis://host:port, nats://host:port
