@@ -8,8 +8,6 @@ package controlplane
 import (
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -30,6 +28,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
 // Contributor fills its part of a snapshot (APIs, applications, policies, ...) from tx, the
@@ -39,8 +38,7 @@ type Contributor func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error
 // Service is the control plane's side of runtime synchronisation.
 type Service struct {
 	db           *bun.DB
-	token        [sha256.Size]byte
-	hasToken     bool
+	token        internalauth.Token
 	contributors []Contributor
 	log          *slog.Logger
 	now          func() time.Time
@@ -65,7 +63,7 @@ func New(apimgtDB *bun.DB, token string, log *slog.Logger, contributors ...Contr
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		db: apimgtDB, token: sha256.Sum256([]byte(token)), hasToken: token != "",
+		db: apimgtDB, token: internalauth.New(token),
 		contributors: contributors, log: log, now: time.Now,
 	}
 }
@@ -139,25 +137,10 @@ func (s *Service) Register(mux *http.ServeMux) {
 	mux.Handle("POST "+HeartbeatPath, s.HeartbeatHandler())
 }
 
-// authorized checks the bearer token in constant time (comparing SHA-256 digests, so the
-// token's length does not leak either).
-func (s *Service) authorized(r *http.Request) bool {
-	if !s.hasToken {
-		return false
-	}
-	h := r.Header.Get("Authorization")
-	const prefix = "bearer "
-	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return false
-	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
-	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
-}
-
 func (s *Service) guard(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="turnpike-internal"`)
+		if !s.token.Allows(r) {
+			internalauth.Challenge(w)
 			writeError(w, http.StatusUnauthorized, "missing or invalid internal token")
 			return
 		}
