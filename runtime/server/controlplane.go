@@ -44,6 +44,13 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 		cfg.Bound(cp.ln.Addr().String(), "")
 	}
 
+	var internal *namedServer
+	if cfg.InternalListen != "" {
+		if internal, err = a.listen("internal", cfg.InternalListen); err != nil {
+			return err
+		}
+	}
+
 	set, err := dbs.Open(ctx, cfg.DSN, true, log)
 	if err != nil {
 		return err
@@ -117,7 +124,6 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	mux := http.NewServeMux()
 	a.health.register(mux)
-	mux.Handle("GET /metrics", metricsHandler(a.reg))
 	mux.Handle("/graphql", NewGraphQLHandler(res, sessions, GraphQLOptions{
 		Introspection:   cfg.GraphQL.Introspection,
 		ComplexityLimit: cfg.GraphQL.ComplexityLimit,
@@ -127,7 +133,16 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	mux.Handle("/oauth2/", km.Handler())
 	mux.Handle("/.well-known/", km.Handler())
 	mux.Handle("GET /api/documents/", sessions.Middleware(pub.DocumentFileHandler()))
-	cps.Register(mux)
+	if internal != nil {
+		// /internal/* lives only on the internal listener, out of the load balancer's reach.
+		imux := http.NewServeMux()
+		a.health.register(imux)
+		cps.Register(imux)
+		internal.handler = imux
+		mux.Handle("/internal/", http.HandlerFunc(notFound))
+	} else {
+		cps.Register(mux)
+	}
 	dist, _ := ui.Dist()
 	spa := spaHandler(dist, cfg.GatewayURLs)
 	for _, p := range []string{"/publisher", "/devportal", "/admin"} {

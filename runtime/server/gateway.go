@@ -64,7 +64,6 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 func gatewayMux(a *app, gw *gateway.Gateway) http.Handler {
 	mux := http.NewServeMux()
 	a.health.register(mux)
-	mux.Handle("GET /metrics", metricsHandler(a.reg))
 	mux.Handle("/", gw.Handler())
 	return mux
 }

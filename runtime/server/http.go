@@ -1,74 +1,16 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// check is one readiness condition.
-type check struct {
-	name string
-	fn   func(ctx context.Context) error
-}
-
-// health serves /healthz (alive) and /readyz (ready to serve) with the detail of each check.
-type health struct {
-	mu     sync.Mutex
-	checks []check
-}
-
-func (h *health) add(name string, fn func(ctx context.Context) error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.checks = append(h.checks, check{name, fn})
-}
-
-func (h *health) register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		h.mu.Lock()
-		checks := append([]check(nil), h.checks...)
-		h.mu.Unlock()
-		detail := map[string]string{}
-		status := http.StatusOK
-		for _, c := range checks {
-			if err := c.fn(ctx); err != nil {
-				var d degraded
-				if errors.As(err, &d) {
-					detail[c.name] = "degraded: " + err.Error()
-					continue
-				}
-				detail[c.name] = err.Error()
-				status = http.StatusServiceUnavailable
-			} else {
-				detail[c.name] = "ok"
-			}
-		}
-		s := "ready"
-		if status != http.StatusOK {
-			s = "not ready"
-		}
-		writeJSON(w, status, map[string]any{"status": s, "checks": detail})
-	})
-}
-
-// degraded marks a check failure that does not make the runtime unready (it is shown).
-type degraded struct{ error }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -83,10 +25,6 @@ func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
-}
-
-func metricsHandler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
 // httpMetrics counts control-plane requests by route pattern and status class.
@@ -188,6 +126,10 @@ func rootHandler(dist fs.FS, spa http.Handler) http.Handler {
 				return
 			}
 		}
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": "404", "message": "not found", "description": "no resource at " + r.URL.Path})
+		notFound(w, r)
 	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"code": "404", "message": "not found", "description": "no resource at " + r.URL.Path})
 }

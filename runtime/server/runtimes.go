@@ -84,7 +84,6 @@ func buildKeyManager(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	mux := http.NewServeMux()
 	a.health.register(mux)
-	mux.Handle("GET /metrics", metricsHandler(a.reg))
 	mux.Handle("/oauth2/", km.Handler())
 	mux.Handle("/.well-known/", km.Handler())
 	ln.handler = httpMetrics(a.reg, "key-manager", mux)

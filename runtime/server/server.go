@@ -19,6 +19,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
 // Deps are what the composition root hands the server besides the configuration.
@@ -37,6 +38,7 @@ type Addrs struct {
 	ControlPlane string
 	Gateway      string
 	TM           string
+	Internal     string // the control plane's internal listener, when TURNPIKE_INTERNAL_LISTEN is set
 }
 
 // Run serves the configured profile until ctx ends, then shuts down gracefully.
@@ -47,7 +49,8 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) error {
 	if deps.Stdout == nil {
 		deps.Stdout = io.Discard
 	}
-	a := &app{log: deps.Log, deps: deps, reg: newRegistry(), health: &health{}, start: time.Now()}
+	reg := newRegistry()
+	a := &app{log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg}, start: time.Now()}
 	defer a.close()
 	var err error
 	switch cfg.Profile {
@@ -153,6 +156,8 @@ func (a *app) serve(ctx context.Context) error {
 			addrs.Gateway = s.ln.Addr().String()
 		case "traffic manager":
 			addrs.TM = s.ln.Addr().String()
+		case "internal":
+			addrs.Internal = s.ln.Addr().String()
 		}
 	}
 	errc := make(chan error, len(a.servers)+len(a.tasks))

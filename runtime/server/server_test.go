@@ -14,32 +14,27 @@ import (
 
 func TestHealthReadyMetrics(t *testing.T) {
 	t.Parallel()
-	inst := servertest.Start(t, servertest.Options{})
+	inst := servertest.Start(t, servertest.Options{Env: map[string]string{"TURNPIKE_INTERNAL_TOKEN": internalToken}})
 	tests := []struct {
-		desc, path string
-		status     int
-		contains   []string
+		desc, path, token string
+		status            int
+		contains          []string
 	}{
 		{desc: "alive", path: "/healthz", status: 200, contains: []string{`"ok"`}},
-		{desc: "ready with database detail", path: "/readyz", status: 200, contains: []string{`"databases":"ok"`, `"ready"`}},
-		{desc: "prometheus metrics", path: "/metrics", status: 200, contains: []string{"go_goroutines", "turnpike_http_requests_total"}},
+		{desc: "ready with database detail", path: "/readyz?verbose", token: internalToken, status: 200, contains: []string{`"databases":"ok"`, `"ready"`}},
+		{desc: "prometheus metrics", path: "/metrics", token: internalToken, status: 200, contains: []string{"go_goroutines", "turnpike_http_requests_total"}},
 		{desc: "unknown path is JSON 404", path: "/nope", status: 404, contains: []string{`"code":"404"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			// Prime a request so the HTTP counter has a sample.
 			_, _ = http.Get(inst.URL + "/healthz")
-			resp, err := http.Get(inst.URL + tc.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			status, b := get(t, inst.URL+tc.path, tc.token)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, b)
 			}
 			for _, c := range tc.contains {
-				if !strings.Contains(string(b), c) {
+				if !strings.Contains(b, c) {
 					t.Errorf("body lacks %q: %.300s", c, b)
 				}
 			}

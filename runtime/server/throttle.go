@@ -121,7 +121,6 @@ func buildTrafficManager(ctx context.Context, a *app, cfg config.Config) error {
 	})
 	mux := http.NewServeMux()
 	a.health.register(mux)
-	mux.Handle("GET /metrics", metricsHandler(a.reg))
 	ln.handler = mux
 	heartbeat(a, cfg, id, "TRAFFIC_MANAGER", ln.ln.Addr().String(), func() int64 { return 0 }, nil)
 	return nil
