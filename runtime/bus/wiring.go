@@ -28,6 +28,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TopicPoison receives messages whose handler kept failing (after retries) or panicking, with
@@ -58,6 +59,12 @@ type Spec struct {
 	// Namespace, when set, prefixes every topic ("<namespace>.turnpike.control"), so several
 	// Turnpike deployments can share one broker without hearing each other.
 	Namespace string
+	// SigningKey signs every published message and authenticates every received one
+	// (KeyFromToken of TURNPIKE_INTERNAL_TOKEN); processes that talk must share it. Empty
+	// means a random key: only this Bus's own messages are accepted (all-in-one).
+	SigningKey []byte
+	// Registerer receives turnpike_bus_rejected_messages_total (optional).
+	Registerer prometheus.Registerer
 }
 
 // Bus is an open message bus.
@@ -68,6 +75,7 @@ type Bus struct {
 	wlog     watermill.LoggerAdapter
 	pub      message.Publisher
 	impl     backendImpl
+	signer   *signer
 
 	mu      sync.Mutex
 	closed  bool
@@ -101,11 +109,19 @@ func Open(ctx context.Context, spec Spec) (*Bus, error) {
 	if strings.ContainsAny(b.instance, " \t\r\n.*>") {
 		return nil, fmt.Errorf("bus: instance id %q may not contain spaces, '.', '*' or '>'", b.instance)
 	}
+	key := spec.SigningKey
+	if len(key) == 0 {
+		key = RandomKey()
+	}
+	s, err := newSigner(key, spec.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("bus: metrics: %w", err)
+	}
+	b.signer = s
 	raw := strings.TrimSpace(spec.Backend)
 	if raw == "" {
 		raw = BackendGoChannel
 	}
-	var err error
 	switch {
 	case raw == BackendGoChannel:
 		b.impl = newMemoryBackend(b.wlog)
@@ -130,6 +146,7 @@ func Open(ctx context.Context, spec Spec) (*Bus, error) {
 		b.ns = spec.Namespace + "."
 		b.pub = nsPublisher{inner: b.pub, ns: b.ns}
 	}
+	b.pub = signingPublisher{inner: b.pub, s: b.signer}
 	return b, nil
 }
 
@@ -198,13 +215,7 @@ func (b *Bus) SubscribeBroadcast(ctx context.Context, topic string) (<-chan *mes
 	go func() {
 		defer release()
 		defer close(out)
-		for msg := range inner {
-			select {
-			case out <- msg:
-			case <-ctx.Done():
-				msg.Nack()
-			}
-		}
+		b.forward(ctx, topic, inner, out)
 	}()
 	return out, nil
 }
@@ -224,11 +235,16 @@ func (b *Bus) SubscribeShared(ctx context.Context, topic, group string) (<-chan 
 	if closed {
 		return nil, errors.New("bus: closed")
 	}
-	ch, err := b.impl.subscribe(ctx, b.ns+topic, group, b.instance)
+	inner, err := b.impl.subscribe(ctx, b.ns+topic, group, b.instance)
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to %s (group %s): %w", topic, group, err)
 	}
-	return ch, nil
+	out := make(chan *message.Message)
+	go func() {
+		defer close(out)
+		b.forward(ctx, topic, inner, out)
+	}()
+	return out, nil
 }
 
 // Broadcast is a message.Subscriber whose Subscribe is SubscribeBroadcast, for router

@@ -30,8 +30,11 @@ const (
 // backend opens buses of one kind; instances of one backend see each other's messages.
 type backend struct {
 	name string
-	// open returns the bus of an instance (gochannel: the one in-process bus for every id).
-	open func(t *testing.T, instance string) *bus.Bus
+	// open returns the bus of an instance (gochannel: the one in-process bus for every id,
+	// unless mods change its spec); mods adjust the spec.
+	open func(t *testing.T, instance string, mods ...func(*bus.Spec)) *bus.Bus
+	// local is true for the in-process backend, which other processes cannot reach.
+	local bool
 }
 
 func backends(t *testing.T) []backend {
@@ -57,16 +60,26 @@ func memoryBackend(t *testing.T) backend {
 	var once sync.Once
 	var b *bus.Bus
 	outer := t
-	return backend{name: "gochannel", open: func(*testing.T, string) *bus.Bus {
+	return backend{name: "gochannel", local: true, open: func(t *testing.T, _ string, mods ...func(*bus.Spec)) *bus.Bus {
+		if len(mods) > 0 {
+			return openBus(t, modded(bus.Spec{Backend: "gochannel", InstanceID: "mem"}, mods))
+		}
 		once.Do(func() { b = openBus(outer, bus.Spec{Backend: "gochannel", InstanceID: "mem"}) })
 		return b
 	}}
 }
 
-func urlBackend(t *testing.T, u string) func(t *testing.T, instance string) *bus.Bus {
-	return func(t *testing.T, instance string) *bus.Bus {
-		return openBus(t, bus.Spec{Backend: u, InstanceID: instance + "-" + randomHex(3)})
+func urlBackend(t *testing.T, u string) func(t *testing.T, instance string, mods ...func(*bus.Spec)) *bus.Bus {
+	return func(t *testing.T, instance string, mods ...func(*bus.Spec)) *bus.Bus {
+		return openBus(t, modded(bus.Spec{Backend: u, InstanceID: instance + "-" + randomHex(3)}, mods))
 	}
+}
+
+func modded(spec bus.Spec, mods []func(*bus.Spec)) bus.Spec {
+	for _, m := range mods {
+		m(&spec)
+	}
+	return spec
 }
 
 func sqlBackend(t *testing.T) backend {
@@ -82,13 +95,13 @@ func sqlBackend(t *testing.T) backend {
 		t.Fatalf("open mbstoredb: %v", err)
 	}
 	t.Cleanup(func() { _ = first.Close() })
-	return backend{name: "sql", open: func(t *testing.T, instance string) *bus.Bus {
+	return backend{name: "sql", open: func(t *testing.T, instance string, mods ...func(*bus.Spec)) *bus.Bus {
 		d, err := db.Open(context.Background(), "mbstoredb", dsn)
 		if err != nil {
 			t.Fatalf("open mbstoredb: %v", err)
 		}
 		t.Cleanup(func() { _ = d.Close() })
-		return openBus(t, bus.Spec{Backend: "sql", SQL: d.DB, InstanceID: instance + "-" + randomHex(3)})
+		return openBus(t, modded(bus.Spec{Backend: "sql", SQL: d.DB, InstanceID: instance + "-" + randomHex(3)}, mods))
 	}}
 }
 

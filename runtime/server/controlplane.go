@@ -58,7 +58,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	a.onClose(set.Close)
 	a.health.add("databases", set.Ping)
 
-	b, err := bus.Open(ctx, bus.Spec{Backend: cfg.Bus, Namespace: cfg.BusNamespace, SQL: set.MBStore.DB, Logger: log, InstanceID: instanceID("cp")})
+	b, err := bus.Open(ctx, busSpec(a, cfg, instanceID("cp"), set.MBStore.DB))
 	if err != nil {
 		return err
 	}

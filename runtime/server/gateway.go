@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -109,7 +110,7 @@ var errNotServing = errors.New("not subscribed to the bus yet")
 // openRuntimeBus opens the bus of a runtime without databases; the sql backend needs the
 // message store (mbstoredb), which it opens alone.
 func openRuntimeBus(ctx context.Context, a *app, cfg config.Config, id string) (*bus.Bus, error) {
-	spec := bus.Spec{Backend: cfg.Bus, Namespace: cfg.BusNamespace, Logger: a.log, InstanceID: id}
+	spec := busSpec(a, cfg, id, nil)
 	if cfg.Bus == bus.BackendSQL {
 		mb, err := db.Open(ctx, "mbstoredb", cfg.DSN("mbstoredb"))
 		if err != nil {
@@ -124,6 +125,19 @@ func openRuntimeBus(ctx context.Context, a *app, cfg config.Config, id string) (
 	}
 	a.onClose(func() { _ = b.Close() })
 	return b, nil
+}
+
+// busSpec is the bus of every profile: messages signed with a key derived from the internal
+// token, or, in all-in-one without one, with a random key of this process.
+func busSpec(a *app, cfg config.Config, id string, mbstore *sql.DB) bus.Spec {
+	spec := bus.Spec{
+		Backend: cfg.Bus, Namespace: cfg.BusNamespace, SQL: mbstore, Logger: a.log, InstanceID: id,
+		Registerer: a.reg,
+	}
+	if cfg.InternalToken != "" {
+		spec.SigningKey = bus.KeyFromToken(cfg.InternalToken)
+	}
+	return spec
 }
 
 // newGatewayRuntime builds a gateway with its syncer and background work; throttle, when
