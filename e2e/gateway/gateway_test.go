@@ -35,13 +35,16 @@ const (
 
 // deployment is a control plane and two gateways.
 type deployment struct {
-	cp        *harness.Proc
-	gws       []*harness.Proc
-	cpURL     string
-	cpDataDir string
-	gwURLs    []string
-	backend   string
-	commonEV  map[string]string
+	cp    *harness.Proc
+	gws   []*harness.Proc
+	cpURL string
+	// cpInternal is the control plane's internal listener (/internal/*), which the gateways
+	// use as their TURNPIKE_CONTROL_PLANE.
+	cpInternal string
+	cpDataDir  string
+	gwURLs     []string
+	backend    string
+	commonEV   map[string]string
 }
 
 type busCase struct {
@@ -82,7 +85,7 @@ func start(t *testing.T, busEnv map[string]string) *deployment {
 	t.Helper()
 	backend := httptest.NewServer(httpbin.New())
 	t.Cleanup(backend.Close)
-	cpAddr := harness.FreePort(t)
+	cpAddr, cpInternal := harness.FreePort(t), harness.FreePort(t)
 	gwAddrs := []string{harness.FreePort(t), harness.FreePort(t)}
 	common := harness.Env(busEnv, map[string]string{
 		// Tests in other packages may share the broker: each deployment has its own topics.
@@ -90,12 +93,13 @@ func start(t *testing.T, busEnv map[string]string) *deployment {
 		"TURNPIKE_INTERNAL_TOKEN": internalToken,
 		"TURNPIKE_LOG_LEVEL":      "info",
 	})
-	d := &deployment{cpURL: "http://" + cpAddr, cpDataDir: t.TempDir(), backend: backend.URL, commonEV: common}
+	d := &deployment{cpURL: "http://" + cpAddr, cpInternal: "http://" + cpInternal, cpDataDir: t.TempDir(), backend: backend.URL, commonEV: common}
 	d.cp = harness.Start(t, bin, "control-plane", "control-plane", d.cpURL, harness.Env(common, map[string]string{
-		"TURNPIKE_DATA_DIR":       d.cpDataDir,
-		"TURNPIKE_LISTEN":         cpAddr,
-		"TURNPIKE_ADMIN_PASSWORD": adminPassword,
-		"TURNPIKE_GATEWAY_URLS":   "http://" + gwAddrs[0] + ",http://" + gwAddrs[1],
+		"TURNPIKE_DATA_DIR":        d.cpDataDir,
+		"TURNPIKE_LISTEN":          cpAddr,
+		"TURNPIKE_INTERNAL_LISTEN": cpInternal,
+		"TURNPIKE_ADMIN_PASSWORD":  adminPassword,
+		"TURNPIKE_GATEWAY_URLS":    "http://" + gwAddrs[0] + ",http://" + gwAddrs[1],
 	}))
 	for i, addr := range gwAddrs {
 		u := "http://" + addr
@@ -103,7 +107,9 @@ func start(t *testing.T, busEnv map[string]string) *deployment {
 		d.gws = append(d.gws, harness.Start(t, bin, fmt.Sprintf("gateway-%d", i+1), "gateway", u, harness.Env(common, map[string]string{
 			"TURNPIKE_DATA_DIR":       t.TempDir(),
 			"TURNPIKE_GATEWAY_LISTEN": addr,
-			"TURNPIKE_CONTROL_PLANE":  d.cpURL,
+			"TURNPIKE_CONTROL_PLANE":  d.cpInternal,
+			"TURNPIKE_KEY_MANAGER":    d.cpURL,
+			"TURNPIKE_TOKEN_ISSUER":   d.cpURL,
 			"TURNPIKE_TM_LISTEN":      harness.FreePort(t),
 		})))
 	}
