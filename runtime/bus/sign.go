@@ -110,7 +110,7 @@ func (s *signer) verify(topic string, msg *message.Message) string {
 	if !ok {
 		return RejectUnsigned
 	}
-	got, err := base64.RawURLEncoding.DecodeString(raw)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(raw)
 	if err != nil || !hmac.Equal(got, s.mac(topic, msg)) {
 		return RejectBadSignature
 	}
