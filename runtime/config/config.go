@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -447,13 +448,19 @@ func (c Config) Validate() error {
 const MinInternalTokenBytes = 32
 
 // validateInternal checks the settings that protect the internal surface: outside
-// all-in-one the internal token is required, and whenever it is set it must be long.
+// all-in-one the internal token is required, and whenever it is set it must be long; no
+// trusted proxy range may cover every address.
 func (c Config) validateInternal(bad func(setting, format string, args ...any)) {
 	switch {
 	case c.InternalToken == "" && c.Profile != ProfileAllInOne:
 		bad("TURNPIKE_INTERNAL_TOKEN", "is required by the %s profile (runtimes authenticate with it and it signs bus messages); generate one with: openssl rand -hex 32", c.Profile)
 	case c.InternalToken != "" && len(c.InternalToken) < MinInternalTokenBytes:
 		bad("TURNPIKE_INTERNAL_TOKEN", "must be at least %d bytes (openssl rand -hex 32)", MinInternalTokenBytes)
+	}
+	for _, p := range c.TrustedProxies {
+		if pfx, err := netip.ParsePrefix(strings.TrimSpace(p)); err == nil && pfx.Bits() == 0 {
+			bad("TURNPIKE_TRUSTED_PROXIES", "%q trusts every address, so any client could choose its IP; name the load balancers", p)
+		}
 	}
 	if c.InternalListen != "" {
 		if _, _, err := net.SplitHostPort(c.InternalListen); err != nil {

@@ -66,6 +66,8 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{desc: "key manager without token", profile: ProfileKeyManager, want: "TURNPIKE_INTERNAL_TOKEN: is required"},
 		{desc: "traffic manager without token", profile: ProfileTrafficManager, env: map[string]string{"TURNPIKE_BUS": "sql"}, want: "TURNPIKE_INTERNAL_TOKEN: is required"},
 		{desc: "all-in-one with a short token", env: map[string]string{"TURNPIKE_INTERNAL_TOKEN": "0123456789abcdef"}, want: "at least 32 bytes"},
+		{desc: "every IPv4 address trusted", env: map[string]string{"TURNPIKE_TRUSTED_PROXIES": "10.0.0.1/32, 0.0.0.0/0"}, want: "TURNPIKE_TRUSTED_PROXIES"},
+		{desc: "every IPv6 address trusted", env: map[string]string{"TURNPIKE_TRUSTED_PROXIES": "::/0"}, want: "trusts every address"},
 		{desc: "bad internal listen", env: map[string]string{"TURNPIKE_INTERNAL_LISTEN": "9445"}, want: "TURNPIKE_INTERNAL_LISTEN"},
 		{desc: "internal listen on a gateway", profile: ProfileGateway, env: map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": testToken, "TURNPIKE_INTERNAL_LISTEN": ":9445"}, want: "TURNPIKE_INTERNAL_LISTEN: is a control-plane setting"},
 		{desc: "bad redis", env: map[string]string{"TURNPIKE_REDIS": "localhost:6379"}, want: "TURNPIKE_REDIS"},
