@@ -18,6 +18,8 @@ const (
 	MetaKind = "kind"
 	// MetaVersion is an analytics batch's payload version.
 	MetaVersion = "v"
+	// MetaGateway names the gateway a lease message is from or for.
+	MetaGateway = "gateway"
 )
 
 // controlNamespace derives control messages' UUIDs from their revision and time, so a

@@ -28,7 +28,7 @@ const MetaSignature = "turnpike_sig"
 // absent, so adding one in transit breaks the signature too). Other metadata (correlation
 // IDs, poison reasons, whatever a backend adds) is informational: backends do not all carry
 // it byte for byte, and no decoder trusts it. A key a decoder starts to read belongs here.
-var signedMetadata = []string{MetaRevision, MetaKind, MetaVersion, "gateway"}
+var signedMetadata = []string{MetaRevision, MetaKind, MetaVersion, MetaGateway}
 
 // Reasons a message is rejected (the reason label of turnpike_bus_rejected_messages_total).
 const (
