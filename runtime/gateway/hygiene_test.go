@@ -8,8 +8,11 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/turnpike/turnpike/runtime/websession"
 )
 
 // cookieBackend answers with the request it received and sets the cookies of plantedCookies,
@@ -195,6 +198,18 @@ func TestHygieneAllocatesNothingWithoutPortalCookies(t *testing.T) {
 	for _, tc := range tests {
 		if n := testing.AllocsPerRun(100, tc.run); n != 0 {
 			t.Errorf("%s: %v allocations, want 0", tc.desc, n)
+		}
+	}
+}
+
+func TestPortalCookiesAreWebsessions(t *testing.T) {
+	t.Parallel()
+	if got, want := portalCookies[:], websession.CookieNames(); !slices.Equal(got, want) {
+		t.Errorf("the gateway strips %q, the control plane sets %q", got, want)
+	}
+	for _, n := range portalCookies {
+		if !strings.Contains(n, portalCookieStem) {
+			t.Errorf("%q lacks the stem %q the fast path looks for", n, portalCookieStem)
 		}
 	}
 }
