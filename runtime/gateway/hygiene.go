@@ -32,7 +32,15 @@ var proxyHeaders = [...]string{
 // cleanRequestHeaders removes, from a request to a backend, Turnpike's cookies, the override
 // headers and, when the peer is not a trusted proxy, the proxy headers. It allocates only
 // when a Turnpike cookie is present.
+//
+// Only WebSocket upgrades pass: any other protocol switch (h2c above all) would turn the
+// connection into a tunnel whose requests the gateway never routes, authorizes or counts.
+// Without its Upgrade header the backend answers the request as an ordinary one.
 func cleanRequestHeaders(h http.Header, trustedPeer bool) {
+	if up, ok := h["Upgrade"]; ok && (len(up) != 1 || !strings.EqualFold(up[0], "websocket")) {
+		delete(h, "Upgrade")
+		delete(h, "Connection")
+	}
 	for _, k := range overrideHeaders {
 		delete(h, k)
 	}

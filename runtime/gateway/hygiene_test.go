@@ -185,6 +185,43 @@ func TestSpoofableHeadersDoNotReachBackend(t *testing.T) {
 	}
 }
 
+func TestOnlyWebSocketUpgradesReachBackend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.load(t, baseSnapshot(petsAPI(f.backend.URL)))
+	tests := []struct {
+		desc        string
+		upgrade     string
+		wantUpgrade string
+	}{
+		{desc: "h2c would tunnel past the gateway", upgrade: "h2c"},
+		{desc: "h2c among others", upgrade: "websocket, h2c"},
+		{desc: "TLS upgrade", upgrade: "TLS/1.2"},
+		{desc: "websocket passes", upgrade: "websocket", wantUpgrade: "websocket"},
+		{desc: "websocket in another case passes", upgrade: "WebSocket", wantUpgrade: "WebSocket"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/pets/1.0.0/open", nil)
+			r.Header.Set("Connection", "Upgrade, HTTP2-Settings")
+			r.Header.Set("Upgrade", tc.upgrade)
+			r.Header.Set("Http2-Settings", "AAMAAABkAARAAAAAAAIAAAAA")
+			rec := serve(f.h, r)
+			var got echoReply
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if v := got.Header.Get("Upgrade"); v != tc.wantUpgrade {
+				t.Errorf("backend Upgrade = %q, want %q", v, tc.wantUpgrade)
+			}
+			if v := got.Header.Get("Http2-Settings"); v != "" {
+				t.Errorf("backend HTTP2-Settings = %q", v)
+			}
+		})
+	}
+}
+
 func TestHygieneAllocatesNothingWithoutPortalCookies(t *testing.T) {
 	req := http.Header{"Cookie": {"a=1; b=2"}, "Accept": {"*/*"}, "User-Agent": {"x"}}
 	resp := http.Header{"Set-Cookie": {"a=1; Path=/", "b=2"}, "Content-Type": {"text/plain"}}
