@@ -109,6 +109,7 @@ func FuzzRoute(f *testing.F) {
 		if err != nil || u.Host != "" || u.Scheme != "" || strings.HasPrefix(p, "//") {
 			return
 		}
+		_, _, _, ok = parsePath(u.EscapedPath(), nil, nil)
 		r := &http.Request{Method: method, URL: u, RequestURI: p, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			Header: http.Header{}, Host: "example.com", RemoteAddr: "192.0.2.1:1234", Body: http.NoBody}
 		rec := httptest.NewRecorder()

@@ -18,7 +18,8 @@ import (
 //   - ; anywhere (matrix/path parameters: /admin;x=y/ is /admin/ to Tomcat and Jetty);
 //   - raw backslashes, NUL and other control characters, raw or encoded;
 //   - double encoding of any of those (%252e, %252F, %2500): a backend decoding twice would see them;
-//   - a decoded segment that is not valid UTF-8 (overlong encodings of . and /).
+//   - a segment that is not valid UTF-8 raw, decoded, or decoded twice (overlong encodings of
+//     . and /, which lax decoders accept: %c0%ae, %25c0%25ae).
 //
 // It appends to segs and offs, which callers pass with spare capacity to avoid allocation.
 // offs[i] is the index in p of the '/' that starts segment i; offs[len(segs)] is the index of
