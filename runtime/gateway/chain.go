@@ -195,7 +195,7 @@ func (r *recorder) Header() http.Header { return r.w.Header() }
 
 func (r *recorder) WriteHeader(code int) {
 	if code < http.StatusOK { // informational answers (103) bypass the proxy's ModifyResponse
-		dropPortalSetCookies(r.w.Header())
+		cleanResponseHeaders(r.w.Header())
 	}
 	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		r.status = code

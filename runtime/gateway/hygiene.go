@@ -10,6 +10,7 @@ import (
 // Browsers do not separate cookies by port, so a call to the gateway on the portal's host
 // carries the portal's cookies, and a cookie a backend sets lands in the portal's jar. The
 // gateway keeps Turnpike's own cookies out of both directions; every other cookie passes.
+// Nor may a backend clear the site's cookies (Clear-Site-Data).
 //
 // Headers that make a backend act on another path or method than the one the gateway
 // authorized, or that claim to come from a proxy the gateway does not trust, never reach a
@@ -97,9 +98,11 @@ func stripPortalCookies(h http.Header) {
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
-// dropPortalSetCookies removes the Set-Cookie headers of a backend's answer that name one
-// of Turnpike's cookies. It allocates only when one is present.
-func dropPortalSetCookies(h http.Header) {
+// cleanResponseHeaders removes, from a backend's answer, the Set-Cookie headers that name one
+// of Turnpike's cookies and Clear-Site-Data (its "cookies" clears every host of the site,
+// the portals' included). It allocates only when such a Set-Cookie is present.
+func cleanResponseHeaders(h http.Header) {
+	delete(h, "Clear-Site-Data")
 	vals := h["Set-Cookie"]
 	bad := 0
 	for _, v := range vals {

@@ -24,6 +24,7 @@ func cookieBackend(t *testing.T) *httptest.Server {
 		h["Set-Cookie"] = plantedCookies
 		w.WriteHeader(http.StatusEarlyHints)
 		h["Set-Cookie"] = plantedCookies
+		h.Set("Clear-Site-Data", `"cookies"`)
 		echoHandler("cookies").ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)
@@ -94,6 +95,9 @@ func TestPortalCookiesDoNotCross(t *testing.T) {
 			}
 			if sc := resp.Header.Values("Set-Cookie"); !slices.Equal(sc, keptCookies) {
 				t.Errorf("client Set-Cookie = %q, want %q", sc, keptCookies)
+			}
+			if v := resp.Header.Get("Clear-Site-Data"); v != "" {
+				t.Errorf("client Clear-Site-Data = %q", v)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -230,7 +234,7 @@ func TestHygieneAllocatesNothingWithoutPortalCookies(t *testing.T) {
 		run  func()
 	}{
 		{desc: "request", run: func() { cleanRequestHeaders(req, false) }},
-		{desc: "response", run: func() { dropPortalSetCookies(resp) }},
+		{desc: "response", run: func() { cleanResponseHeaders(resp) }},
 	}
 	for _, tc := range tests {
 		if n := testing.AllocsPerRun(100, tc.run); n != 0 {

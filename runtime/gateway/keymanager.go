@@ -26,7 +26,7 @@ func (g *Gateway) newKeyManagerProxy(path string) http.Handler {
 			stripPortalCookies(pr.Out.Header)
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			dropPortalSetCookies(resp.Header)
+			cleanResponseHeaders(resp.Header)
 			return nil
 		},
 		Transport:  g.transport,

@@ -192,7 +192,7 @@ func (g *Gateway) newProxy(def *bus.APIDef) (http.Handler, error) {
 	}
 	cors := def.CORS.Enabled
 	p.rp.ModifyResponse = func(resp *http.Response) error {
-		dropPortalSetCookies(resp.Header)
+		cleanResponseHeaders(resp.Header)
 		if cors {
 			for _, h := range corsHeaders {
 				delete(resp.Header, h)
