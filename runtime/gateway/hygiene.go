@@ -17,37 +17,33 @@ import (
 // backend. (Credentials, the backend JWT and X-Forwarded-* are the proxy's rewrite; the
 // hop-by-hop headers, Proxy-Authorization among them, httputil.ReverseProxy removes.)
 
-// overrideHeaders change the path or method some backends act on: X-Original-URL and
-// X-Rewrite-URL (IIS, Symfony, Laravel), method overrides (many frameworks).
-var overrideHeaders = [...]string{
-	"X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
-}
-
-// proxyHeaders tell a backend about the client as a proxy sees it; only a trusted proxy's
-// are kept (Forwarded, X-Forwarded-For, -Host and -Proto the proxy's rewrite replaces).
-var proxyHeaders = [...]string{
-	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "X-Cluster-Client-Ip",
-	"X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Forwarded-Scheme",
-}
-
-// cleanRequestHeaders removes, from a request to a backend, Turnpike's cookies, the override
-// headers and, when the peer is not a trusted proxy, the proxy headers. It allocates only
-// when a Turnpike cookie is present.
+// cleanRequestHeaders removes from a request to a backend, in one pass over its headers:
 //
-// Only WebSocket upgrades pass: any other protocol switch (h2c above all) would turn the
-// connection into a tunnel whose requests the gateway never routes, authorizes or counts.
-// Without its Upgrade header the backend answers the request as an ordinary one.
+//   - headers that change the path or method some backends act on: X-Original-URL and
+//     X-Rewrite-URL (IIS, Symfony, Laravel), method overrides (many frameworks);
+//   - unless the peer is a trusted proxy, headers that tell a backend about the client as a
+//     proxy sees it (Forwarded and X-Forwarded-For, -Host, -Proto the proxy's rewrite replaces);
+//   - an Upgrade other than WebSocket: another protocol switch (h2c above all) would turn the
+//     connection into a tunnel whose requests the gateway never routes, authorizes or counts;
+//     without it the backend answers an ordinary request;
+//   - Turnpike's cookies.
+//
+// It allocates only when a Turnpike cookie is present.
 func cleanRequestHeaders(h http.Header, trustedPeer bool) {
-	if up, ok := h["Upgrade"]; ok && (len(up) != 1 || !strings.EqualFold(up[0], "websocket")) {
-		delete(h, "Upgrade")
-		delete(h, "Connection")
-	}
-	for _, k := range overrideHeaders {
-		delete(h, k)
-	}
-	if !trustedPeer {
-		for _, k := range proxyHeaders {
+	for k, v := range h {
+		switch k {
+		case "X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override":
 			delete(h, k)
+		case "X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "X-Cluster-Client-Ip", "X-Forwarded-Port",
+			"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Forwarded-Scheme":
+			if !trustedPeer {
+				delete(h, k)
+			}
+		case "Upgrade":
+			if len(v) != 1 || !strings.EqualFold(v[0], "websocket") {
+				delete(h, "Upgrade")
+				delete(h, "Connection")
+			}
 		}
 	}
 	stripPortalCookies(h)
