@@ -254,3 +254,43 @@ func TestPortalCookiesAreWebsessions(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPortalCookies checks the cookie hygiene against net/http's own cookie parsers (what
+// the control plane reads): after stripping, no Turnpike cookie is left in a request, every
+// other cookie is, and a Set-Cookie that parses as a Turnpike cookie is always dropped.
+func FuzzPortalCookies(f *testing.F) {
+	for _, s := range []string{
+		"turnpike_session=x; __Host-turnpike_session=y; other=z", " turnpike_session =x;other=z", "turnpike_session",
+		"a=1;b=2", "my_turnpike_session=1", `turnpike_session="x"`, "turnpike_session=a=b; c=d", ";;turnpike_session=;",
+	} {
+		f.Add(s)
+	}
+	for _, s := range plantedCookies {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{"Cookie": {v}}
+		before := (&http.Request{Header: http.Header{"Cookie": {v}}}).Cookies()
+		stripPortalCookies(h)
+		after := (&http.Request{Header: h}).Cookies()
+		var want []string
+		for _, c := range before {
+			if !isPortalCookie(c.Name) {
+				want = append(want, c.Name+"="+c.Value)
+			}
+		}
+		var got []string
+		for _, c := range after {
+			if isPortalCookie(c.Name) {
+				t.Fatalf("%q: %s left after stripping: %q", v, c.Name, h["Cookie"])
+			}
+			got = append(got, c.Name+"="+c.Value)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q: other cookies %q became %q", v, want, got)
+		}
+		if c, err := http.ParseSetCookie(v); err == nil && isPortalCookie(c.Name) && !setCookieIsPortal(v) {
+			t.Fatalf("Set-Cookie %q names %s but passes", v, c.Name)
+		}
+	})
+}
