@@ -194,6 +194,9 @@ type recorder struct {
 func (r *recorder) Header() http.Header { return r.w.Header() }
 
 func (r *recorder) WriteHeader(code int) {
+	if code < http.StatusOK { // informational answers (103) bypass the proxy's ModifyResponse
+		cleanResponseHeaders(r.w.Header())
+	}
 	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		r.status = code
 	}

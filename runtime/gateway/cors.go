@@ -48,6 +48,10 @@ func newCORS(next http.Handler, c bus.CORS) (http.Handler, error) {
 	if len(c.AllowOrigins) == 0 {
 		s.anyOrigin = true
 	}
+	// Credentials are never granted to any origin: that would let every site read answers
+	// made with the caller's cookies. The Publisher refuses the combination; a definition that
+	// holds it anyway gets "*" without credentials.
+	s.credentials = s.credentials && !s.anyOrigin
 	methods := c.AllowMethods
 	if len(methods) == 0 {
 		methods = defaultCORSMethods
@@ -76,7 +80,7 @@ func (s *corsStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		allowed = s.anyOrigin || s.origins[origin]
 	}
 	if allowed {
-		if s.anyOrigin && !s.credentials {
+		if s.anyOrigin {
 			h.Set("Access-Control-Allow-Origin", "*")
 		} else {
 			h.Set("Access-Control-Allow-Origin", origin)

@@ -8,7 +8,8 @@ import (
 )
 
 // newKeyManagerProxy forwards POST requests (the gateway's /token and /revoke) to a Key
-// Manager path. The client's credentials are forwarded: the Key Manager needs them.
+// Manager path. The client's credentials are forwarded: the Key Manager needs them; the
+// portal's cookies are not, in either direction.
 func (g *Gateway) newKeyManagerProxy(path string) http.Handler {
 	if g.cfg.KeyManagerURL == "" {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -22,6 +23,11 @@ func (g *Gateway) newKeyManagerProxy(path string) http.Handler {
 			pr.SetURL(target)
 			pr.Out.URL.Path, pr.Out.URL.RawPath = base+path, ""
 			pr.SetXForwarded()
+			stripPortalCookies(pr.Out.Header)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			cleanResponseHeaders(resp.Header)
+			return nil
 		},
 		Transport:  g.transport,
 		ErrorLog:   g.proxyLog,

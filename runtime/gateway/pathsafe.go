@@ -18,7 +18,8 @@ import (
 //   - ; anywhere (matrix/path parameters: /admin;x=y/ is /admin/ to Tomcat and Jetty);
 //   - raw backslashes, NUL and other control characters, raw or encoded;
 //   - double encoding of any of those (%252e, %252F, %2500): a backend decoding twice would see them;
-//   - a decoded segment that is not valid UTF-8 (overlong encodings of . and /).
+//   - a segment that is not valid UTF-8 raw, decoded, or decoded twice (overlong encodings of
+//     . and /, which lax decoders accept: %c0%ae, %25c0%25ae).
 //
 // It appends to segs and offs, which callers pass with spare capacity to avoid allocation.
 // offs[i] is the index in p of the '/' that starts segment i; offs[len(segs)] is the index of
@@ -57,10 +58,12 @@ func parsePath(p string, segs []string, offs []int) (_ []string, _ []int, desc s
 
 // decodeSegment checks one escaped segment and returns it decoded.
 func decodeSegment(seg string) (string, string, bool) {
-	hasPct := false
+	hasPct, high := false, false
 	for k := 0; k < len(seg); k++ {
 		c := seg[k]
 		switch {
+		case c >= utf8.RuneSelf: // raw (unescaped) non-ASCII: net/http escapes it, other callers may not
+			high = true
 		case c == '%':
 			if k+2 >= len(seg) || !isHex(seg[k+1]) || !isHex(seg[k+2]) {
 				return "", "Malformed percent-encoding in the request path", false
@@ -89,12 +92,12 @@ func decodeSegment(seg string) (string, string, bool) {
 		if err != nil {
 			return "", "Malformed percent-encoding in the request path", false
 		}
-		if !utf8.ValidString(dec) {
-			return "", "The request path is not valid UTF-8", false
-		}
 		if doubleEncoded(dec) {
 			return "", "Double-encoded characters are not allowed in the request path", false
 		}
+	}
+	if (hasPct || high) && !utf8.ValidString(dec) {
+		return "", "The request path is not valid UTF-8", false
 	}
 	if dec == "." || dec == ".." {
 		return "", "Dot segments (. and ..) are not allowed in the request path", false
@@ -103,14 +106,18 @@ func decodeSegment(seg string) (string, string, bool) {
 }
 
 // doubleEncoded reports whether a decoded segment still holds an encoding of a character that
-// parsePath refuses (or of % itself, which would allow a third round).
+// parsePath refuses (or of % itself, which would allow a third round), or of bytes that are
+// not valid UTF-8 (overlong forms of . and / that lax decoders accept: %25c0%25ae).
 func doubleEncoded(dec string) bool {
+	high := false
 	for k := strings.IndexByte(dec, '%'); k >= 0 && k+2 < len(dec); {
 		if isHex(dec[k+1]) && isHex(dec[k+2]) {
 			d := unhex(dec[k+1])<<4 | unhex(dec[k+2])
 			switch {
 			case d == '.', d == '/', d == '\\', d == ';', d == '%', isCtl(d):
 				return true
+			case d >= utf8.RuneSelf:
+				high = true
 			}
 		}
 		n := strings.IndexByte(dec[k+1:], '%')
@@ -118,6 +125,10 @@ func doubleEncoded(dec string) bool {
 			break
 		}
 		k += 1 + n
+	}
+	if high {
+		twice, err := url.PathUnescape(dec)
+		return err == nil && !utf8.ValidString(twice)
 	}
 	return false
 }

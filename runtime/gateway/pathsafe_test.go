@@ -106,6 +106,11 @@ func TestParsePath(t *testing.T) {
 		{desc: "control char", path: "/a\x01b", ok: false},
 		{desc: "DEL encoded", path: "/a%7f", ok: false},
 		{desc: "truncated escape", path: "/a%2", ok: false},
+		{desc: "raw bytes that are not UTF-8", path: "/0\xd0", ok: false},
+		{desc: "raw UTF-8", path: "/\xc3\xbc", segs: []string{"\u00fc"}, restFrom: 1, rest: "", ok: true},
+		{desc: "double-encoded overlong dots", path: "/%25c0%25ae%25c0%25ae/x", ok: false},
+		{desc: "double-encoded invalid UTF-8", path: "/%2580000", ok: false},
+		{desc: "double-encoded UTF-8 passes", path: "/%25C3%25BC", segs: []string{"%C3%BC"}, restFrom: 1, rest: "", ok: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

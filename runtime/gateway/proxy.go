@@ -190,13 +190,15 @@ func (g *Gateway) newProxy(def *bus.APIDef) (http.Handler, error) {
 		BufferPool:    g.buffers,
 		ErrorHandler:  p.errorHandler,
 	}
-	if def.CORS.Enabled {
-		p.rp.ModifyResponse = func(resp *http.Response) error {
+	cors := def.CORS.Enabled
+	p.rp.ModifyResponse = func(resp *http.Response) error {
+		cleanResponseHeaders(resp.Header)
+		if cors {
 			for _, h := range corsHeaders {
-				resp.Header.Del(h)
+				delete(resp.Header, h)
 			}
-			return nil
 		}
+		return nil
 	}
 	return p, nil
 }
@@ -244,9 +246,11 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
 	call := callFrom(pr.In.Context())
 	var prior []string
-	if p.g.trustedPeer(pr.In) {
+	trusted := p.g.trustedPeer(pr.In)
+	if trusted {
 		prior = append(prior, pr.In.Header.Values("X-Forwarded-For")...)
 	}
+	cleanRequestHeaders(pr.Out.Header, trusted)
 	pr.SetURL(call.endpoint.url)
 	call.endpoint.setPath(pr.Out.URL, call.resourceRaw)
 	if len(prior) > 0 {

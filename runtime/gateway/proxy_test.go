@@ -406,6 +406,35 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+func TestCORSNeverGrantsCredentialsToAnyOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc    string
+		origins []string
+	}{
+		{desc: "empty origin list", origins: []string{}},
+		{desc: "no origin list", origins: nil},
+		{desc: "any origin", origins: []string{"*"}},
+		{desc: "any origin among others", origins: []string{"https://app.example", "*"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			api := petsAPI(f.backend.URL)
+			api.CORS = bus.CORS{Enabled: true, AllowOrigins: tc.origins, AllowCredentials: true}
+			f.load(t, baseSnapshot(api))
+			grant := map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": ""}
+			runScenarios(t, f.h, []scenario{
+				{desc: "preflight", method: "OPTIONS", url: "/pets/1.0.0/open", wantStatus: 204, wantHeaders: grant,
+					headers: map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}},
+				{desc: "call", url: "/pets/1.0.0/open", wantStatus: 200, wantHeaders: grant,
+					headers: map[string]string{"Origin": "https://evil.example"}},
+			})
+		})
+	}
+}
+
 // fakeThrottler refuses calls that carry X-Deny and remembers what it saw and charged.
 type fakeThrottler struct {
 	mu      sync.Mutex

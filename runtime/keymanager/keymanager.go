@@ -69,7 +69,7 @@ type PasswordVerifier interface {
 	VerifyPassword(ctx context.Context, username, password string) (identity.Actor, error)
 }
 
-// SessionResolver finds the portal user of a browser request (its turnpike_session cookie).
+// SessionResolver finds the portal user of a browser request (its session cookie).
 type SessionResolver interface {
 	ActorFromRequest(r *http.Request) (identity.Actor, bool)
 }

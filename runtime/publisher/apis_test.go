@@ -159,6 +159,15 @@ func TestCreateAPIBadInput(t *testing.T) {
 		{"CORS credentials with any origin", func(in *publisher.CreateInput) {
 			in.CORS = &publisher.CORSInput{Enabled: true, AllowCredentials: ptr(true)}
 		}, apperr.Invalid, "input.cors.allowCredentials"},
+		{"CORS credentials with an empty origin list", func(in *publisher.CreateInput) {
+			in.CORS = &publisher.CORSInput{Enabled: true, AllowOrigins: []string{}, AllowCredentials: ptr(true)}
+		}, apperr.Invalid, "input.cors.allowCredentials"},
+		{"CORS credentials with any origin among others", func(in *publisher.CreateInput) {
+			in.CORS = &publisher.CORSInput{Enabled: true, AllowOrigins: []string{"https://app.example", "*"}, AllowCredentials: ptr(true)}
+		}, apperr.Invalid, "input.cors.allowCredentials"},
+		{"CORS credentials with listed origins are fine", func(in *publisher.CreateInput) {
+			in.CORS = &publisher.CORSInput{Enabled: true, AllowOrigins: []string{"https://app.example"}, AllowCredentials: ptr(true)}
+		}, "", ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()

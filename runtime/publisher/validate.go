@@ -304,6 +304,9 @@ func validateCORS(field string, in *CORSInput) (CORS, error) {
 			}
 		}
 	}
+	if c.Enabled && len(c.AllowOrigins) == 0 { // the gateway answers an empty list as any origin
+		c.AllowOrigins = []string{"*"}
+	}
 	if c.AllowCredentials && slices.Contains(c.AllowOrigins, "*") {
 		return CORS{}, apperr.Invalidf(field+".allowCredentials", `browsers refuse credentials with the origin "*"; list the origins`)
 	}

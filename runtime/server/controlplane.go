@@ -84,6 +84,10 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	a.goRun("session pruning", func(ctx context.Context) error { return every(ctx, 10*time.Minute, acc.PruneSessions) })
 
 	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie()}
+	if shared := cfg.GatewaysOnPublicHost(); len(shared) > 0 {
+		log.Warn("gateway URLs share the portals' host: browsers send the portals' cookies to them, and their backends are same-site with the portals; give the portals a host of their own",
+			"public_url", cfg.PublicURL, "gateway_urls", shared)
+	}
 	km, err := newKeyManager(ctx, a, cfg, set, acc, sessions)
 	if err != nil {
 		return err

@@ -14,8 +14,25 @@ import (
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
-// CookieName is the portal session cookie.
-const CookieName = "turnpike_session"
+// The portal session cookie is named SecureCookieName when cookies are Secure (the public
+// URL is https): the __Host- prefix makes browsers refuse it unless it is Secure, has Path=/
+// and no Domain, so neither a sibling subdomain nor a plain-http page can plant or shadow it.
+// Browsers refuse __Host- without Secure, so on plain http (development, all-in-one on
+// localhost) it is CookieName. Gateways strip both names (CookieNames).
+const (
+	CookieName       = "turnpike_session"
+	SecureCookieName = "__Host-" + CookieName
+)
+
+// CookieNames lists every cookie the control plane sets.
+func CookieNames() []string { return []string{CookieName, SecureCookieName} }
+
+func cookieName(secure bool) string {
+	if secure {
+		return SecureCookieName
+	}
+	return CookieName
+}
 
 // SessionAuthenticator resolves a session cookie value (accounts.Service does).
 type SessionAuthenticator interface {
@@ -55,9 +72,12 @@ func (s *Sessions) Middleware(next http.Handler) http.Handler {
 			ctx = identity.With(ctx, actor)
 		} else {
 			info.authErr = err
-			if _, cerr := r.Cookie(CookieName); cerr == nil && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			if _, cerr := r.Cookie(cookieName(s.Secure)); cerr == nil && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 				clearCookie(w, s.Secure)
 			}
+		}
+		if _, cerr := r.Cookie(CookieName); cerr == nil && s.Secure { // left from plain http: never read here
+			expireCookie(w, CookieName, true)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -80,7 +100,7 @@ func (s *Sessions) actor(ctx context.Context, r *http.Request) (identity.Actor, 
 		}
 		return s.Bearer.VerifyAccessToken(ctx, strings.TrimSpace(token))
 	}
-	c, err := r.Cookie(CookieName)
+	c, err := r.Cookie(cookieName(s.Secure))
 	if err != nil {
 		return identity.Actor{}, apperr.Unauthenticatedf("sign in first")
 	}
@@ -110,7 +130,7 @@ func SetCookie(ctx context.Context, token string, expires time.Time) {
 		return
 	}
 	http.SetCookie(info.w, &http.Cookie{
-		Name: CookieName, Value: token, Path: "/", Expires: expires,
+		Name: cookieName(info.secure), Value: token, Path: "/", Expires: expires,
 		MaxAge: int(time.Until(expires).Seconds()), HttpOnly: true, Secure: info.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -122,8 +142,10 @@ func ClearCookie(ctx context.Context) {
 	}
 }
 
-func clearCookie(w http.ResponseWriter, secure bool) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+func clearCookie(w http.ResponseWriter, secure bool) { expireCookie(w, cookieName(secure), secure) }
+
+func expireCookie(w http.ResponseWriter, name string, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 }
 
 func clientIP(r *http.Request) string {
