@@ -107,6 +107,9 @@ func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []
 		case !db.IsNoRows(err):
 			return err
 		}
+		if err := claimContext(ctx, tx, api); err != nil {
+			return err
+		}
 		err = s.inReg(ctx, func(ctx context.Context, rtx bun.Tx) error {
 			if def != nil {
 				d := &regdb.APIDefinition{APIID: api.ID, Format: definitionFormat, Definition: string(def), UpdatedAt: now}
@@ -357,9 +360,14 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err := checkPolicies(ctx, tx, "input", api); err != nil {
 			return err
 		}
+		if !strings.EqualFold(api.Name, row.Name) {
+			if err := claimContext(ctx, tx, api); err != nil {
+				return err
+			}
+		}
 		api.UpdatedAt = s.now()
 		if in.IsDefaultVersion != nil && *in.IsDefaultVersion && !row.IsDefaultVersion {
-			if err := s.clearDefaultVersion(ctx, tx, api); err != nil {
+			if err := s.clearDefaultVersion(ctx, tx, a, api); err != nil {
 				return err
 			}
 		}
@@ -431,30 +439,6 @@ func applyUpdate(api *API, in UpdateInput) error {
 	}
 	if in.IsDefaultVersion != nil {
 		api.IsDefaultVersion = *in.IsDefaultVersion
-	}
-	return nil
-}
-
-// clearDefaultVersion makes the other versions of api's context non-default, announcing
-// the deployed ones.
-func (s *Service) clearDefaultVersion(ctx context.Context, tx bun.Tx, api *API) error {
-	others, err := apimgtdb.ListAPIs(ctx, tx, apimgtdb.APIFilter{Context: api.Context}, nil, 1000)
-	if err != nil {
-		return err
-	}
-	for i := range others {
-		o := &others[i]
-		if o.ID == api.ID || !o.IsDefaultVersion {
-			continue
-		}
-		o.IsDefaultVersion = false
-		o.UpdatedAt = api.UpdatedAt
-		if err := apimgtdb.UpdateAPI(ctx, tx, o); err != nil {
-			return err
-		}
-		if err := announce(ctx, tx, o, State(o.LifecycleState).Deployed()); err != nil {
-			return err
-		}
 	}
 	return nil
 }
