@@ -357,6 +357,13 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err := applyUpdate(api, in); err != nil {
 			return err
 		}
+		before, err := fromRow(row)
+		if err != nil {
+			return err
+		}
+		if err := reviewLiveChange(a, row, before, api); err != nil {
+			return err
+		}
 		if err := checkPolicies(ctx, tx, "input", api); err != nil {
 			return err
 		}
