@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // Deps are the gateway's collaborators. All are optional.
@@ -105,11 +106,15 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	g.metrics = m
 	if g.transport == nil {
-		g.transport = newTransport(cfg)
+		g.transport = newTransport(cfg, egress.Policy{DenyPrivate: cfg.DenyPrivateEndpoints})
 	}
 	client := deps.HTTPClient
 	if client == nil {
-		client = &http.Client{Transport: g.transport, Timeout: 10 * time.Second}
+		tr := g.transport
+		if cfg.DenyPrivateEndpoints { // the Key Manager is the operator's, often on a private network
+			tr = newTransport(cfg, egress.Policy{})
+		}
+		client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	}
 	g.trusted, _ = parsePrefixes(cfg.TrustedProxies) // validated
 	cache, err := lru.New[[32]byte, *verifiedToken](cfg.TokenCacheSize)

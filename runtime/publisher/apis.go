@@ -17,6 +17,7 @@ import (
 	"github.com/turnpike/turnpike/db/regdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
@@ -31,7 +32,7 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 	if err := mayCreate(a); err != nil {
 		return nil, err
 	}
-	api, err := buildAPI(in)
+	api, err := buildAPI(in, s.egress())
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 }
 
 // buildAPI validates createAPI's input into an API without identity or times.
-func buildAPI(in CreateInput) (*API, error) {
+func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 	api := &API{State: Created}
 	var err error
 	if api.Name, err = validateName("input.name", in.Name); err != nil {
@@ -58,7 +59,7 @@ func buildAPI(in CreateInput) (*API, error) {
 	if api.Description, err = validateDescription("input.description", in.Description); err != nil {
 		return nil, err
 	}
-	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints); err != nil {
+	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol); err != nil {
 		return nil, err
 	}
 	if api.Resources, err = validateResources("input.resources", in.Resources); err != nil {
@@ -159,7 +160,7 @@ func (s *Service) ImportOpenAPI(ctx context.Context, a identity.Actor, in Import
 		return nil, apperr.Invalidf("definition", "the definition is %d bytes; the limit is %d", len(in.Definition), s.cfg.MaxOpenAPIBytes)
 	}
 	endpoint := strings.TrimSpace(in.Endpoint)
-	if err := openapi.ValidateEndpointURL(endpoint); err != nil {
+	if err := openapi.ValidateEndpointURL(endpoint, s.egress()); err != nil {
 		return nil, renameField("endpoint", err)
 	}
 	imp, err := openapi.Import([]byte(in.Definition))
@@ -354,7 +355,7 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err != nil {
 			return err
 		}
-		if err := applyUpdate(api, in); err != nil {
+		if err := applyUpdate(api, in, s.egress()); err != nil {
 			return err
 		}
 		before, err := fromRow(row)
@@ -399,7 +400,7 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 	return out, nil
 }
 
-func applyUpdate(api *API, in UpdateInput) error {
+func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 	var err error
 	if in.Name != nil {
 		if api.Name, err = validateName("input.name", *in.Name); err != nil {
@@ -412,7 +413,7 @@ func applyUpdate(api *API, in UpdateInput) error {
 		}
 	}
 	if in.Endpoints != nil {
-		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints); err != nil {
+		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol); err != nil {
 			return err
 		}
 	}

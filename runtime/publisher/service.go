@@ -16,6 +16,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
@@ -37,6 +38,10 @@ type Config struct {
 	// TokenURL is the OAuth2 token endpoint exported definitions advertise; default
 	// "/oauth2/token".
 	TokenURL string
+	// DenyPrivateEndpoints refuses endpoint hosts that are not public addresses (loopback,
+	// private, CGNAT, ...; see egress.Policy) besides the always refused link-local and
+	// cloud-metadata ones.
+	DenyPrivateEndpoints bool
 }
 
 // Deps are what New needs. APIMgt, Reg and Config are required.
@@ -86,6 +91,11 @@ func New(d Deps) *Service {
 // now is the clock in UTC at the databases' precision (microseconds), so that a time read
 // back equals the time written and cursors round-trip.
 func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
+
+// egress is the policy endpoint hosts are checked against.
+func (s *Service) egress() egress.Policy {
+	return egress.Policy{DenyPrivate: s.cfg.DenyPrivateEndpoints}
+}
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
