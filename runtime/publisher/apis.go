@@ -591,7 +591,7 @@ func (s *Service) API(ctx context.Context, a identity.Actor, id string) (*API, e
 	if err != nil {
 		return nil, err
 	}
-	return fromRow(row)
+	return viewOf(a, row)
 }
 
 // APIs lists the APIs the actor may see, newest first, with cursor pagination.
@@ -640,7 +640,7 @@ func (s *Service) APIs(ctx context.Context, a identity.Actor, in ListInput) (*Pa
 	}
 	p := &Page{TotalCount: total, HasNextPage: len(rows) > first, Edges: make([]Edge, 0, min(len(rows), first))}
 	for i := range rows[:min(len(rows), first)] {
-		api, err := fromRow(&rows[i])
+		api, err := viewOf(a, &rows[i])
 		if err != nil {
 			return nil, err
 		}

@@ -76,3 +76,48 @@ func TestLiveChangesNeedPublisher(t *testing.T) {
 		})
 	}
 }
+
+// TestEndpointsHiddenFromViewers checks that only those who may edit an API see its backend
+// endpoint URLs, through api and apis alike.
+func TestEndpointsHiddenFromViewers(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		e := newEnv(t, set)
+		ctx := context.Background()
+		api := e.createIn(t, alice, "Pets", "/pets", publisher.Published)
+		demoted := identity.Actor{UserID: alice.UserID, Username: alice.Username, Roles: []identity.Role{identity.Subscriber}}
+		tests := []struct {
+			desc  string
+			actor identity.Actor
+			sees  bool
+		}{
+			{desc: "provider", actor: alice, sees: true},
+			{desc: "publisher", actor: pub, sees: true},
+			{desc: "admin", actor: admin, sees: true},
+			{desc: "another creator", actor: bob},
+			{desc: "subscriber", actor: sub},
+			{desc: "anonymous", actor: anon},
+			{desc: "provider without the CREATOR role", actor: demoted},
+		}
+		for _, tt := range tests {
+			t.Run(tt.desc, func(t *testing.T) {
+				got, err := e.svc.API(ctx, tt.actor, api.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, err := e.svc.APIs(ctx, tt.actor, publisher.ListInput{})
+				if err != nil || len(page.Edges) != 1 {
+					t.Fatalf("apis: %+v, %v", page, err)
+				}
+				for _, a := range []*publisher.API{got, page.Edges[0].API} {
+					if sees := len(a.Endpoints.Production) == 1 && a.Endpoints.Production[0] == backend; sees != tt.sees {
+						t.Errorf("endpoints %+v; want seen %v", a.Endpoints, tt.sees)
+					}
+					if a.Endpoints.Production == nil || a.Endpoints.Sandbox == nil {
+						t.Error("nil endpoint lists")
+					}
+				}
+			})
+		}
+	})
+}

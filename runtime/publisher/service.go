@@ -132,6 +132,20 @@ func mayEdit(a identity.Actor, row *apimgtdb.API) error {
 	return apperr.Forbiddenf("only the API's provider, publishers and admins may change API %s", row.ID)
 }
 
+// viewOf converts an API row for an actor who may see it. The backend endpoint URLs are
+// left out for those who may not edit the API (consumers, other creators): they are
+// internal addresses, and knowing them invites calls that bypass the gateway.
+func viewOf(a identity.Actor, row *apimgtdb.API) (*API, error) {
+	api, err := fromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	if mayEdit(a, row) != nil {
+		api.Endpoints.Production, api.Endpoints.Sandbox = []string{}, []string{}
+	}
+	return api, nil
+}
+
 // mayCreate returns nil when the actor may create APIs.
 func mayCreate(a identity.Actor) error {
 	switch {
