@@ -101,14 +101,14 @@ func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []
 		return err
 	}
 	return s.change(ctx, func(ctx context.Context, tx bun.Tx, u *undo) error {
+		if err := claimContext(ctx, tx, api); err != nil {
+			return err
+		}
 		_, err := apimgtdb.APIByContextVersion(ctx, tx, api.Context, api.Version)
 		switch {
 		case err == nil:
 			return conflictContextVersion(api.Context, api.Version)
 		case !db.IsNoRows(err):
-			return err
-		}
-		if err := claimContext(ctx, tx, api); err != nil {
 			return err
 		}
 		err = s.inReg(ctx, func(ctx context.Context, rtx bun.Tx) error {

@@ -24,8 +24,10 @@ func TestContextOwnership(t *testing.T) {
 		version string
 		import_ bool
 		want    apperr.Code // "" for success
+		message string      // the error message, when given
 	}{
-		{desc: "another provider at the same context", actor: bob, name: "Pets", context: "/pets", version: "2.0.0", want: apperr.Conflict},
+		{desc: "another provider at the same context", actor: bob, name: "Pets", context: "/pets", version: "2.0.0", want: apperr.Conflict, message: "context /pets is used by another API"},
+		{desc: "another provider at the same context and version", actor: bob, name: "Pets", context: "/pets", version: "1.0.0", want: apperr.Conflict, message: "context /pets is used by another API"},
 		{desc: "another provider's context under it, named like a version", actor: bob, name: "Orders", context: "/pets/1.0.0", version: "orders", want: apperr.Conflict},
 		{desc: "another provider's context under it", actor: bob, name: "Pets v2", context: "/pets/v2", version: "1.0.0", want: apperr.Conflict},
 		{desc: "another provider's context containing it", actor: bob, name: "Shop", context: "/shop", version: "1.0.0", want: apperr.Conflict},
@@ -64,6 +66,9 @@ func TestContextOwnership(t *testing.T) {
 					return
 				}
 				wantErr(t, err, tt.want, "")
+				if tt.message != "" && err.Error() != tt.message {
+					t.Errorf("message %q, want %q", err.Error(), tt.message)
+				}
 			})
 		})
 	}
