@@ -23,7 +23,7 @@ func (g *Gateway) newKeyManagerProxy(path string) http.Handler {
 			pr.Out.URL.Path, pr.Out.URL.RawPath = base+path, ""
 			pr.SetXForwarded()
 		},
-		Transport:  g.transport,
+		Transport:  g.kmTransport,
 		ErrorLog:   g.proxyLog,
 		BufferPool: g.buffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -567,6 +567,8 @@ func TestDenyPrivateEndpointsAtDialTime(t *testing.T) {
 			runScenarios(t, f.h, []scenario{
 				{desc: "open resource", method: "GET", url: "/pets/1.0.0/open", wantStatus: want},
 				{desc: "token checked against the Key Manager", method: "GET", url: "/pets/1.0.0/pets", headers: bearer(f.ks.mint(t, tokenSpec{})), wantStatus: want},
+				{desc: "token requests forwarded to the Key Manager", method: "POST", url: "/token", body: "grant_type=client_credentials", wantStatus: http.StatusOK,
+					wantBody: []string{`"path":"/oauth2/token"`}},
 			})
 		})
 	}
