@@ -84,6 +84,8 @@ type Config struct {
 	Sessions SessionsConfig `toml:"sessions"`
 	Tokens   TokensConfig   `toml:"tokens"`
 	Limits   LimitsConfig   `toml:"limits"`
+	// Publisher holds the checks applied to what API providers publish.
+	Publisher PublisherConfig `toml:"publisher"`
 }
 
 // DBConfig holds one DSN per logical database; All is the default for each.
@@ -128,6 +130,16 @@ type TokensConfig struct {
 type LimitsConfig struct {
 	MaxDocumentBytes int `toml:"max_document_bytes"`
 	MaxOpenAPIBytes  int `toml:"max_openapi_bytes"`
+}
+
+// PublisherConfig holds the checks applied to what API providers publish.
+type PublisherConfig struct {
+	// DenyPrivateEndpoints refuses backend endpoints at non-public addresses (loopback,
+	// private, CGNAT, unspecified, ...): the control plane refuses such hosts when an API is
+	// saved, and gateways refuse to dial such addresses after name resolution. Link-local
+	// and cloud-metadata addresses are refused either way. Off by default, since local
+	// backends are common in development.
+	DenyPrivateEndpoints bool `toml:"deny_private_endpoints"`
 }
 
 // Duration is a time.Duration that reads "30s" from TOML.
@@ -266,12 +278,17 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	if v := getenv("TURNPIKE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")
 	}
-	if v := getenv("TURNPIKE_GRAPHQL_INTROSPECTION"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("TURNPIKE_GRAPHQL_INTROSPECTION: %q is not a boolean", v)
+	for k, p := range map[string]*bool{
+		"TURNPIKE_GRAPHQL_INTROSPECTION":            &c.GraphQL.Introspection,
+		"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": &c.Publisher.DenyPrivateEndpoints,
+	} {
+		if v := getenv(k); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a boolean", k, v)
+			}
+			*p = b
 		}
-		c.GraphQL.Introspection = b
 	}
 	for k, d := range map[string]*Duration{
 		"TURNPIKE_SESSION_TTL":      &c.Sessions.TTL,

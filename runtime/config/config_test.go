@@ -75,6 +75,7 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{desc: "short admin password", env: map[string]string{"TURNPIKE_ADMIN_PASSWORD": "abc"}, want: "TURNPIKE_ADMIN_PASSWORD"},
 		{desc: "bad duration", env: map[string]string{"TURNPIKE_SESSION_TTL": "soon"}, want: "TURNPIKE_SESSION_TTL"},
 		{desc: "bad bool", env: map[string]string{"TURNPIKE_GRAPHQL_INTROSPECTION": "maybe"}, want: "TURNPIKE_GRAPHQL_INTROSPECTION"},
+		{desc: "bad private-endpoints bool", env: map[string]string{"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "sometimes"}, want: "TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS"},
 		{desc: "unknown profile", profile: "edge", want: "unknown profile"},
 		{desc: "unknown flag", args: []string{"--colour"}, want: "flags"},
 	}
@@ -177,5 +178,36 @@ func TestSafeDefaults(t *testing.T) {
 	}
 	if cfg.InternalListen != "" {
 		t.Errorf("internal listener defaults to %q, want off", cfg.InternalListen)
+	}
+}
+
+func TestDenyPrivateEndpoints(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "turnpike.toml")
+	if err := os.WriteFile(file, []byte("[publisher]\ndeny_private_endpoints = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{desc: "off by default"},
+		{desc: "on from the environment", env: map[string]string{"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "true"}, want: true},
+		{desc: "on from the file", args: []string{"--config", file}, want: true},
+		{desc: "environment beats file", args: []string{"--config", file}, env: map[string]string{"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "false"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Load(ProfileAllInOne, tc.args, env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Publisher.DenyPrivateEndpoints != tc.want {
+				t.Errorf("DenyPrivateEndpoints = %v, want %v", cfg.Publisher.DenyPrivateEndpoints, tc.want)
+			}
+		})
 	}
 }

@@ -418,9 +418,13 @@ func canSee(actor identity.Actor, api *apimgtdb.API) bool {
 		(actor.UserID != "" && api.ProviderID == actor.UserID)
 }
 
-// managesSubscriptions tells whether the actor may see and block every subscription of an API.
+// managesSubscriptions tells whether the actor may see and block every subscription of an
+// API and moderate its comments: admins, publishers, and its provider while they hold the
+// CREATOR role (the Publisher's rule: a provider who lost it still sees the API, but no
+// longer manages it).
 func managesSubscriptions(actor identity.Actor, api *apimgtdb.API) bool {
-	return actor.Has(identity.Admin, identity.Publisher) || (actor.UserID != "" && api.ProviderID == actor.UserID)
+	return actor.Has(identity.Admin, identity.Publisher) ||
+		(actor.UserID != "" && api.ProviderID == actor.UserID && actor.Has(identity.Creator))
 }
 
 // visibleAPI loads an API the actor may see; NOT_FOUND otherwise.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // BenchmarkRoute measures routing alone (path checks, context trie, resource trie) with 10
@@ -75,7 +76,7 @@ func BenchmarkChain(b *testing.B) {
 		target, _ := url.Parse(backend.URL)
 		rp := &httputil.ReverseProxy{
 			Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
-			Transport:  newTransport(Config{}.withDefaults()),
+			Transport:  newTransport(Config{}.withDefaults(), egress.Policy{}),
 			BufferPool: &bufferPool{}, // as the gateway has, so that the difference is the chain
 		}
 		benchHandler(b, rp, httptest.NewRequest(http.MethodGet, "/pets/7", nil))

@@ -51,6 +51,10 @@ type Config struct {
 	DefaultBackendTimeout time.Duration
 	// ConnectTimeout bounds dialing a backend (default 5s).
 	ConnectTimeout time.Duration
+	// DenyPrivateEndpoints refuses to dial backends at non-public addresses (loopback,
+	// private, CGNAT, ...; see egress.Policy) besides link-local and cloud-metadata ones,
+	// which are always refused. The address is checked after name resolution.
+	DenyPrivateEndpoints bool
 	// FailuresToSuspend consecutive connection failures suspend an endpoint (default 3).
 	FailuresToSuspend int
 	// SuspendDuration is how long a failing endpoint is skipped (default 30s).

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // Deps are the gateway's collaborators. All are optional.
@@ -52,21 +53,24 @@ type Deps struct {
 
 // Gateway serves API traffic from the state it was given.
 type Gateway struct {
-	cfg        Config
-	log        *slog.Logger
-	proxyLog   *log.Logger
-	now        func() time.Time
-	metrics    *metrics
-	transport  http.RoundTripper
-	buffers    *bufferPool
-	verifier   *verifier
-	jwks       *jwks
-	throttler  Throttler
-	analytics  *analyticsQueue
-	backendJWT *backendSigner
-	trusted    []netip.Prefix
-	token      http.Handler
-	revoke     http.Handler
+	cfg       Config
+	log       *slog.Logger
+	proxyLog  *log.Logger
+	now       func() time.Time
+	metrics   *metrics
+	transport http.RoundTripper // to backends
+	// kmTransport reaches the Key Manager (JWKS, /token and /revoke forwarding): the
+	// operator's own address, so DenyPrivateEndpoints does not apply to it.
+	kmTransport http.RoundTripper
+	buffers     *bufferPool
+	verifier    *verifier
+	jwks        *jwks
+	throttler   Throttler
+	analytics   *analyticsQueue
+	backendJWT  *backendSigner
+	trusted     []netip.Prefix
+	token       http.Handler
+	revoke      http.Handler
 
 	state atomic.Pointer[state]
 	mu    sync.Mutex // serializes state writers (LoadSnapshot, ApplyBatch, purges)
@@ -104,12 +108,17 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
 	}
 	g.metrics = m
+	g.kmTransport = g.transport
 	if g.transport == nil {
-		g.transport = newTransport(cfg)
+		g.transport = newTransport(cfg, egress.Policy{DenyPrivate: cfg.DenyPrivateEndpoints})
+		g.kmTransport = g.transport
+		if cfg.DenyPrivateEndpoints { // the Key Manager is the operator's, often on a private network
+			g.kmTransport = newTransport(cfg, egress.Policy{})
+		}
 	}
 	client := deps.HTTPClient
 	if client == nil {
-		client = &http.Client{Transport: g.transport, Timeout: 10 * time.Second}
+		client = &http.Client{Transport: g.kmTransport, Timeout: 10 * time.Second}
 	}
 	g.trusted, _ = parsePrefixes(cfg.TrustedProxies) // validated
 	cache, err := lru.New[[32]byte, *verifiedToken](cfg.TokenCacheSize)

@@ -29,7 +29,7 @@ func (g *Gateway) newKeyManagerProxy(path string) http.Handler {
 			cleanResponseHeaders(resp.Header)
 			return nil
 		},
-		Transport:  g.transport,
+		Transport:  g.kmTransport,
 		ErrorLog:   g.proxyLog,
 		BufferPool: g.buffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // errTimeoutCause cancels a backend call whose response headers did not arrive in time.
@@ -376,8 +377,8 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // newTransport is the shared, tuned backend transport. It ignores proxy environment variables
 // and never asks for compression (encodings pass through untouched).
-func newTransport(cfg Config) *http.Transport {
-	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second, Control: refuseMetadataAddrs}
+func newTransport(cfg Config, p egress.Policy) *http.Transport {
+	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second, Control: refuseAddrs(p)}
 	return &http.Transport{
 		DialContext:           d.DialContext,
 		MaxIdleConns:          4 * cfg.MaxIdleConnsPerHost,
@@ -391,30 +392,26 @@ func newTransport(cfg Config) *http.Transport {
 	}
 }
 
-// errMetadataAddr refuses a dial to a link-local or cloud-metadata address. The Publisher
-// refuses such endpoints when an API is saved, but a host name can resolve to one later;
-// the check at dial time covers what was actually dialed.
-var errMetadataAddr = errors.New("refusing to dial a link-local or cloud-metadata address")
+// errRefusedAddr refuses a dial to an address the egress policy refuses: link-local and
+// cloud-metadata addresses always, every non-public one with DenyPrivateEndpoints. The
+// Publisher refuses such endpoints when an API is saved, but a host name can resolve to one
+// later (DNS rebinding); the check at dial time covers what is actually dialed.
+var errRefusedAddr = errors.New("refusing to dial a backend address")
 
-func refuseMetadataAddrs(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
+// refuseAddrs returns a net.Dialer Control function that applies p to the resolved address.
+func refuseAddrs(p egress.Policy) func(network, address string, c syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return err
+		}
+		if why := p.Check(ip); why != "" {
+			return fmt.Errorf("%w: %s", errRefusedAddr, why)
+		}
+		return nil
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if isMetadataAddr(ip) {
-		return errMetadataAddr
-	}
-	return nil
-}
-
-var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
-
-func isMetadataAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip == metadataV6 ||
-		ip == netip.MustParseAddr("100.100.100.200") // Alibaba Cloud's metadata service
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // openAPI is an API with open resources on the given endpoints.
@@ -47,7 +49,7 @@ type countingTransport struct {
 }
 
 func newCountingTransport() *countingTransport {
-	return &countingTransport{base: newTransport(Config{}.withDefaults()), hits: map[string]int{}}
+	return &countingTransport{base: newTransport(Config{}.withDefaults(), egress.Policy{}), hits: map[string]int{}}
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -537,11 +539,12 @@ func TestNotReadyAndMetrics(t *testing.T) {
 	}
 }
 
-func TestDialRefusesMetadataAddresses(t *testing.T) {
+func TestDialRefusesAddresses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		desc, addr string
-		refused    bool
+		desc, addr  string
+		denyPrivate bool
+		refused     bool
 	}{
 		{desc: "AWS/GCP metadata", addr: "169.254.169.254:80", refused: true},
 		{desc: "IPv4-mapped metadata", addr: "[::ffff:169.254.169.254]:80", refused: true},
@@ -549,11 +552,53 @@ func TestDialRefusesMetadataAddresses(t *testing.T) {
 		{desc: "IPv6 link-local", addr: "[fe80::1]:80", refused: true},
 		{desc: "loopback backend", addr: "127.0.0.1:8080"},
 		{desc: "private backend", addr: "10.1.2.3:443"},
+		{desc: "public backend", addr: "93.184.215.14:443"},
+		{desc: "loopback, denying private", addr: "127.0.0.1:8080", denyPrivate: true, refused: true},
+		{desc: "RFC 1918, denying private", addr: "10.1.2.3:443", denyPrivate: true, refused: true},
+		{desc: "CGNAT, denying private", addr: "100.64.0.1:443", denyPrivate: true, refused: true},
+		{desc: "unspecified, denying private", addr: "0.0.0.0:80", denyPrivate: true, refused: true},
+		{desc: "IPv6 loopback, denying private", addr: "[::1]:80", denyPrivate: true, refused: true},
+		{desc: "IPv6 unique local, denying private", addr: "[fd12::1]:80", denyPrivate: true, refused: true},
+		{desc: "IPv4-mapped private, denying private", addr: "[::ffff:192.168.1.1]:80", denyPrivate: true, refused: true},
+		{desc: "NAT64 loopback, denying private", addr: "[64:ff9b::7f00:1]:80", denyPrivate: true, refused: true},
+		{desc: "public backend, denying private", addr: "93.184.215.14:443", denyPrivate: true},
+		{desc: "public IPv6 backend, denying private", addr: "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:443", denyPrivate: true},
 	}
 	for _, tc := range tests {
-		err := refuseMetadataAddrs("tcp", tc.addr, nil)
-		if (err != nil) != tc.refused {
-			t.Errorf("%s (%s): err = %v, refused want %v", tc.desc, tc.addr, err, tc.refused)
-		}
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			err := refuseAddrs(egress.Policy{DenyPrivate: tc.denyPrivate})("tcp", tc.addr, nil)
+			if (err != nil) != tc.refused {
+				t.Errorf("%s: err = %v, refused want %v", tc.addr, err, tc.refused)
+			}
+		})
+	}
+}
+
+// TestDenyPrivateEndpointsAtDialTime checks that with DenyPrivateEndpoints the gateway does
+// not reach a backend whose host name resolves to a loopback address, while it still reaches
+// the Key Manager (the operator's, on a private address) to verify tokens.
+func TestDenyPrivateEndpointsAtDialTime(t *testing.T) {
+	t.Parallel()
+	for _, deny := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deny=%v", deny), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(c *Config, _ *Deps) { c.DenyPrivateEndpoints = deny })
+			u, err := url.Parse(f.backend.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.load(t, baseSnapshot(petsAPI("http://localhost:"+u.Port())))
+			want := http.StatusOK
+			if deny {
+				want = http.StatusBadGateway
+			}
+			runScenarios(t, f.h, []scenario{
+				{desc: "open resource", method: "GET", url: "/pets/1.0.0/open", wantStatus: want},
+				{desc: "token checked against the Key Manager", method: "GET", url: "/pets/1.0.0/pets", headers: bearer(f.ks.mint(t, tokenSpec{})), wantStatus: want},
+				{desc: "token requests forwarded to the Key Manager", method: "POST", url: "/token", body: "grant_type=client_credentials", wantStatus: http.StatusOK,
+					wantBody: []string{`"path":"/oauth2/token"`}},
+			})
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/turnpike/turnpike/db/regdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
@@ -31,7 +32,7 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 	if err := mayCreate(a); err != nil {
 		return nil, err
 	}
-	api, err := buildAPI(in)
+	api, err := buildAPI(in, s.egress())
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 }
 
 // buildAPI validates createAPI's input into an API without identity or times.
-func buildAPI(in CreateInput) (*API, error) {
+func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 	api := &API{State: Created}
 	var err error
 	if api.Name, err = validateName("input.name", in.Name); err != nil {
@@ -58,7 +59,7 @@ func buildAPI(in CreateInput) (*API, error) {
 	if api.Description, err = validateDescription("input.description", in.Description); err != nil {
 		return nil, err
 	}
-	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints); err != nil {
+	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol); err != nil {
 		return nil, err
 	}
 	if api.Resources, err = validateResources("input.resources", in.Resources); err != nil {
@@ -100,6 +101,9 @@ func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []
 		return err
 	}
 	return s.change(ctx, func(ctx context.Context, tx bun.Tx, u *undo) error {
+		if err := claimContext(ctx, tx, api); err != nil {
+			return err
+		}
 		_, err := apimgtdb.APIByContextVersion(ctx, tx, api.Context, api.Version)
 		switch {
 		case err == nil:
@@ -156,7 +160,7 @@ func (s *Service) ImportOpenAPI(ctx context.Context, a identity.Actor, in Import
 		return nil, apperr.Invalidf("definition", "the definition is %d bytes; the limit is %d", len(in.Definition), s.cfg.MaxOpenAPIBytes)
 	}
 	endpoint := strings.TrimSpace(in.Endpoint)
-	if err := openapi.ValidateEndpointURL(endpoint); err != nil {
+	if err := openapi.ValidateEndpointURL(endpoint, s.egress()); err != nil {
 		return nil, renameField("endpoint", err)
 	}
 	imp, err := openapi.Import([]byte(in.Definition))
@@ -351,15 +355,27 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err != nil {
 			return err
 		}
-		if err := applyUpdate(api, in); err != nil {
+		if err := applyUpdate(api, in, s.egress()); err != nil {
+			return err
+		}
+		before, err := fromRow(row)
+		if err != nil {
+			return err
+		}
+		if err := reviewLiveChange(a, row, before, api); err != nil {
 			return err
 		}
 		if err := checkPolicies(ctx, tx, "input", api); err != nil {
 			return err
 		}
+		if !strings.EqualFold(api.Name, row.Name) {
+			if err := claimContext(ctx, tx, api); err != nil {
+				return err
+			}
+		}
 		api.UpdatedAt = s.now()
 		if in.IsDefaultVersion != nil && *in.IsDefaultVersion && !row.IsDefaultVersion {
-			if err := s.clearDefaultVersion(ctx, tx, api); err != nil {
+			if err := s.clearDefaultVersion(ctx, tx, a, api); err != nil {
 				return err
 			}
 		}
@@ -384,7 +400,7 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 	return out, nil
 }
 
-func applyUpdate(api *API, in UpdateInput) error {
+func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 	var err error
 	if in.Name != nil {
 		if api.Name, err = validateName("input.name", *in.Name); err != nil {
@@ -397,7 +413,7 @@ func applyUpdate(api *API, in UpdateInput) error {
 		}
 	}
 	if in.Endpoints != nil {
-		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints); err != nil {
+		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol); err != nil {
 			return err
 		}
 	}
@@ -431,30 +447,6 @@ func applyUpdate(api *API, in UpdateInput) error {
 	}
 	if in.IsDefaultVersion != nil {
 		api.IsDefaultVersion = *in.IsDefaultVersion
-	}
-	return nil
-}
-
-// clearDefaultVersion makes the other versions of api's context non-default, announcing
-// the deployed ones.
-func (s *Service) clearDefaultVersion(ctx context.Context, tx bun.Tx, api *API) error {
-	others, err := apimgtdb.ListAPIs(ctx, tx, apimgtdb.APIFilter{Context: api.Context}, nil, 1000)
-	if err != nil {
-		return err
-	}
-	for i := range others {
-		o := &others[i]
-		if o.ID == api.ID || !o.IsDefaultVersion {
-			continue
-		}
-		o.IsDefaultVersion = false
-		o.UpdatedAt = api.UpdatedAt
-		if err := apimgtdb.UpdateAPI(ctx, tx, o); err != nil {
-			return err
-		}
-		if err := announce(ctx, tx, o, State(o.LifecycleState).Deployed()); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -599,7 +591,7 @@ func (s *Service) API(ctx context.Context, a identity.Actor, id string) (*API, e
 	if err != nil {
 		return nil, err
 	}
-	return fromRow(row)
+	return viewOf(a, row)
 }
 
 // APIs lists the APIs the actor may see, newest first, with cursor pagination.
@@ -648,7 +640,7 @@ func (s *Service) APIs(ctx context.Context, a identity.Actor, in ListInput) (*Pa
 	}
 	p := &Page{TotalCount: total, HasNextPage: len(rows) > first, Edges: make([]Edge, 0, min(len(rows), first))}
 	for i := range rows[:min(len(rows), first)] {
-		api, err := fromRow(&rows[i])
+		api, err := viewOf(a, &rows[i])
 		if err != nil {
 			return nil, err
 		}

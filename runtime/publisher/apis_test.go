@@ -239,7 +239,7 @@ func TestUpdateAPI(t *testing.T) {
 		wantErr(t, err, apperr.Invalid, "input.resources[0].path")
 		// An update of a deployed API is announced with the full definition.
 		rev = e.revision(t)
-		if _, err := e.svc.UpdateAPI(ctx, alice, api.ID, publisher.UpdateInput{Endpoints: &publisher.EndpointsInput{Production: []string{"https://new.backend"}, TimeoutMs: ptr(5000)}}); err != nil {
+		if _, err := e.svc.UpdateAPI(ctx, pub, api.ID, publisher.UpdateInput{Endpoints: &publisher.EndpointsInput{Production: []string{"https://new.backend"}, TimeoutMs: ptr(5000)}}); err != nil {
 			t.Fatal(err)
 		}
 		evs := e.eventsAfter(t, rev)

@@ -26,6 +26,16 @@
 // replica can serve them, they commit with their metadata, and they follow the database's
 // backups. The uploader's name is kept, sanitised, only for Content-Disposition.
 //
+// # Who may change what
+//
+// Everyone sees the public states; a provider sees their own APIs; publishers and admins
+// see everything. A provider holding the CREATOR role, publishers and admins edit an API,
+// and a mutation that changes other APIs (making a version the default) needs those rights
+// on each of them. Only publishers and admins walk the lifecycle, and change what a
+// deployed API calls or who may call it (endpoint URLs, resource authentication); only
+// editors see the endpoint URLs. A context belongs to one API name and provider, and no
+// other API may use a context nested in it or containing it (ownership.go).
+//
 // # Events
 //
 // Gateways learn of APIs through the control-event outbox, written in the apimgtdb

@@ -16,6 +16,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
@@ -37,6 +38,10 @@ type Config struct {
 	// TokenURL is the OAuth2 token endpoint exported definitions advertise; default
 	// "/oauth2/token".
 	TokenURL string
+	// DenyPrivateEndpoints refuses endpoint hosts that are not public addresses (loopback,
+	// private, CGNAT, ...; see egress.Policy) besides the always refused link-local and
+	// cloud-metadata ones.
+	DenyPrivateEndpoints bool
 }
 
 // Deps are what New needs. APIMgt, Reg and Config are required.
@@ -87,6 +92,11 @@ func New(d Deps) *Service {
 // back equals the time written and cursors round-trip.
 func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
 
+// egress is the policy endpoint hosts are checked against.
+func (s *Service) egress() egress.Policy {
+	return egress.Policy{DenyPrivate: s.cfg.DenyPrivateEndpoints}
+}
+
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // ---- who may see and change what -----------------------------------------------------
@@ -120,6 +130,20 @@ func mayEdit(a identity.Actor, row *apimgtdb.API) error {
 		return apperr.Unauthenticatedf("sign in to change APIs")
 	}
 	return apperr.Forbiddenf("only the API's provider, publishers and admins may change API %s", row.ID)
+}
+
+// viewOf converts an API row for an actor who may see it. The backend endpoint URLs are
+// left out for those who may not edit the API (consumers, other creators): they are
+// internal addresses, and knowing them invites calls that bypass the gateway.
+func viewOf(a identity.Actor, row *apimgtdb.API) (*API, error) {
+	api, err := fromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	if mayEdit(a, row) != nil {
+		api.Endpoints.Production, api.Endpoints.Sandbox = []string{}, []string{}
+	}
+	return api, nil
 }
 
 // mayCreate returns nil when the actor may create APIs.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
 
@@ -154,7 +155,7 @@ func validatePolicyName(field, name string) error {
 	return nil
 }
 
-func validateEndpoints(field string, in *EndpointsInput) (Endpoints, error) {
+func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy) (Endpoints, error) {
 	if in == nil {
 		return Endpoints{}, apperr.Invalidf(field, "is required")
 	}
@@ -174,10 +175,10 @@ func validateEndpoints(field string, in *EndpointsInput) (Endpoints, error) {
 		return Endpoints{}, apperr.Invalidf(field+".timeoutMs", "must be 1 to %d milliseconds", MaxTimeoutMs)
 	}
 	var err error
-	if e.Production, err = validateURLs(field+".production", in.Production); err != nil {
+	if e.Production, err = validateURLs(field+".production", in.Production, pol); err != nil {
 		return Endpoints{}, err
 	}
-	if e.Sandbox, err = validateURLs(field+".sandbox", in.Sandbox); err != nil {
+	if e.Sandbox, err = validateURLs(field+".sandbox", in.Sandbox, pol); err != nil {
 		return Endpoints{}, err
 	}
 	if len(e.Production) == 0 {
@@ -189,14 +190,14 @@ func validateEndpoints(field string, in *EndpointsInput) (Endpoints, error) {
 	return e, nil
 }
 
-func validateURLs(field string, urls []string) ([]string, error) {
+func validateURLs(field string, urls []string, pol egress.Policy) ([]string, error) {
 	if len(urls) > MaxEndpoints {
 		return nil, apperr.Invalidf(field, "has %d endpoints; the limit is %d", len(urls), MaxEndpoints)
 	}
 	out := make([]string, 0, len(urls))
 	for i, u := range urls {
 		u = strings.TrimSpace(u)
-		if err := openapi.ValidateEndpointURL(u); err != nil {
+		if err := openapi.ValidateEndpointURL(u, pol); err != nil {
 			var ve *openapi.ValidationError
 			if errors.As(err, &ve) {
 				return nil, apperr.Invalidf(fmt.Sprintf("%s[%d]", field, i), "%s", ve.Message)

@@ -100,6 +100,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Config: publisher.Config{
 		GatewayURLs: cfg.GatewayURLs, MaxDocumentBytes: cfg.Limits.MaxDocumentBytes, MaxOpenAPIBytes: cfg.Limits.MaxOpenAPIBytes,
+		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints,
 	}})
 	dp, err := devportal.New(devportal.Options{APIMgtDB: set.APIMgt, RegDB: set.Reg, Policies: pol})
 	if err != nil {

@@ -53,6 +53,8 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 		Audience:       cfg.Tokens.Audience,
 		KeyManagerURL:  cfg.KeyManager,
 		TrustedProxies: cfg.TrustedProxies,
+
+		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints,
 	}
 	if cfg.Profile == config.ProfileGateway {
 		gc.ControlPlaneURL, gc.InternalToken = cfg.ControlPlane, cfg.InternalToken

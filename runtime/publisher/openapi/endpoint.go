@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // MaxEndpointURLLength is the longest endpoint URL accepted, in bytes.
@@ -23,11 +25,12 @@ const MaxEndpointURLLength = 2048
 // (metadata.google.internal, metadata.goog, metadata, instance-data, ...)
 // and their subdomains. A host whose last label is numeric must be a valid
 // IPv4 address in one of those forms. Loopback and private addresses are
-// allowed: backends are often local.
+// allowed unless p.DenyPrivate, which refuses every non-public address (see
+// egress.Policy) in all those spellings, and localhost names.
 //
 // A host name is not resolved here; the gateway must check the addresses it
 // dials as well, or a DNS name pointing at a refused address gets through.
-func ValidateEndpointURL(raw string) error {
+func ValidateEndpointURL(raw string, p egress.Policy) error {
 	const field = "endpoint"
 	switch {
 	case raw == "":
@@ -64,7 +67,7 @@ func ValidateEndpointURL(raw string) error {
 	} else if strings.HasSuffix(u.Host, ":") {
 		return invalid(field, "endpoint URL %q has an empty port", raw)
 	}
-	if msg := checkHost(u.Hostname()); msg != "" {
+	if msg := checkHost(u.Hostname(), p); msg != "" {
 		return invalid(field, "endpoint URL %q: %s", raw, msg)
 	}
 	return nil
@@ -78,7 +81,7 @@ func unwrapURLError(err error) error {
 }
 
 // checkHost returns why host is refused, or "".
-func checkHost(host string) string {
+func checkHost(host string, p egress.Policy) string {
 	if strings.Contains(host, ":") {
 		addr, err := netip.ParseAddr(host)
 		if err != nil {
@@ -87,7 +90,7 @@ func checkHost(host string) string {
 		if addr.Zone() != "" {
 			return "IPv6 zone identifiers are refused"
 		}
-		return checkAddr(addr)
+		return p.Check(addr)
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
 	if name == "" {
@@ -111,14 +114,14 @@ func checkHost(host string) string {
 		if !ok {
 			return "host " + strconv.Quote(host) + " is not a valid IPv4 address"
 		}
-		return checkAddr(addr)
+		return p.Check(addr)
 	}
 	for _, m := range metadataHosts() {
 		if name == m || strings.HasSuffix(name, "."+m) {
 			return "host " + strconv.Quote(host) + " is a cloud metadata service"
 		}
 	}
-	return ""
+	return p.CheckName(name)
 }
 
 // metadataHosts are the names of cloud instance metadata services.
@@ -212,45 +215,4 @@ func parseIPv4Part(p string) (uint64, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// checkAddr returns why addr is refused, or "".
-func checkAddr(addr netip.Addr) string {
-	addr = addr.Unmap()
-	if addr.Is4() {
-		return checkIPv4(addr)
-	}
-	switch {
-	case addr.IsLinkLocalUnicast():
-		return "link-local address " + addr.String() + " is refused"
-	case addr == netip.MustParseAddr("fd00:ec2::254"):
-		return "cloud metadata address " + addr.String() + " is refused"
-	}
-	b := addr.As16()
-	var embedded netip.Addr
-	switch {
-	case netip.PrefixFrom(netip.IPv6Unspecified(), 96).Contains(addr) && b[12] != 0:
-		// IPv4-compatible ::a.b.c.d (deprecated, but some stacks route it).
-		embedded = netip.AddrFrom4([4]byte(b[12:16]))
-	case netip.MustParsePrefix("64:ff9b::/96").Contains(addr):
-		embedded = netip.AddrFrom4([4]byte(b[12:16]))
-	case netip.MustParsePrefix("2002::/16").Contains(addr):
-		embedded = netip.AddrFrom4([4]byte(b[2:6]))
-	}
-	if embedded.IsValid() {
-		if msg := checkIPv4(embedded); msg != "" {
-			return "address " + addr.String() + " embeds a refused IPv4 address: " + msg
-		}
-	}
-	return ""
-}
-
-func checkIPv4(addr netip.Addr) string {
-	switch {
-	case addr.IsLinkLocalUnicast(): // 169.254.0.0/16
-		return "link-local address " + addr.String() + " (cloud metadata range) is refused"
-	case addr == netip.AddrFrom4([4]byte{100, 100, 100, 200}):
-		return "cloud metadata address " + addr.String() + " is refused"
-	}
-	return ""
 }

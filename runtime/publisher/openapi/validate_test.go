@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // checkValidation asserts that err is nil when wantOK, and otherwise a
@@ -265,7 +267,7 @@ func TestValidateEndpointURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			checkValidation(t, ValidateEndpointURL(tt.url), tt.ok, "endpoint", tt.reason)
+			checkValidation(t, ValidateEndpointURL(tt.url, egress.Policy{}), tt.ok, "endpoint", tt.reason)
 		})
 	}
 }

@@ -1,0 +1,48 @@
+package publisher
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+)
+
+// reviewLiveChange returns FORBIDDEN when a creator changes, on an API gateways serve
+// (PUBLISHED, PROTOTYPED, DEPRECATED, BLOCKED), what it calls or who may call it: its
+// endpoint URLs, or its resources' authentication. Those changes take effect on every
+// gateway at once with no review, so a publisher (or an admin) must make them, as a
+// publisher reviewed them when the API was published. Other fields (name, description,
+// tags, tiers, policies, CORS, timeouts) stay the creator's to edit.
+func reviewLiveChange(a identity.Actor, row *apimgtdb.API, before, after *API) error {
+	st := State(row.LifecycleState)
+	if seesAll(a) || !st.Deployed() {
+		return nil
+	}
+	if !slices.Equal(before.Endpoints.Production, after.Endpoints.Production) || !slices.Equal(before.Endpoints.Sandbox, after.Endpoints.Sandbox) {
+		return apperr.Forbiddenf("API %s is %s: a publisher must change the endpoints of an API the gateways serve", row.ID, st)
+	}
+	if !slices.Equal(authOf(before.Resources), authOf(after.Resources)) {
+		return apperr.Forbiddenf("API %s is %s: a publisher must add, remove or change the authentication (authRequired, scopes) of the resources of an API the gateways serve", row.ID, st)
+	}
+	return nil
+}
+
+// authOf lists, sorted, each resource's method, path and authentication. Adding or
+// removing a resource changes it too: a call the removed resource matched falls to another
+// template (such as /*) with other scopes.
+func authOf(rs []Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		scopes := slices.Clone(r.Scopes)
+		slices.Sort(scopes)
+		auth := "none"
+		if r.AuthRequired {
+			auth = "token " + strings.Join(scopes, " ")
+		}
+		out[i] = r.Method + " " + r.Path + " " + auth
+	}
+	slices.Sort(out)
+	return out
+}
