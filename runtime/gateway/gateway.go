@@ -380,12 +380,22 @@ func (g *Gateway) purgeRevocations() {
 		}
 		return true
 	})
-	if len(expired) == 0 {
+	var users []string
+	cur.userRevoked.each(func(id string, r bus.UserRevocation) bool {
+		if !r.ExpiresAt.Add(g.cfg.ClockSkew).After(now) {
+			users = append(users, id)
+		}
+		return true
+	})
+	if len(expired) == 0 && len(users) == 0 {
 		return
 	}
 	b := g.newBuilder(cur)
 	for _, j := range expired {
 		b.revoked.del(j)
+	}
+	for _, u := range users {
+		b.userRevoked.del(u)
 	}
 	g.publish(b.finish(cur.rev, cur.takenAt))
 }

@@ -101,6 +101,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 		controlplane.Subscriptions(apimgtdb.SnapshotSubscriptions),
 		controlplane.Keys(apimgtdb.SnapshotKeys),
 		controlplane.Revocations(apimgtdb.SnapshotRevocations, time.Minute),
+		controlplane.UserRevocations(apimgtdb.SnapshotUserRevocations, time.Minute),
 		controlplane.Policies(apimgtdb.SnapshotPolicies),
 		controlplane.BlockingConditions(apimgtdb.SnapshotBlockingConditions),
 	)
