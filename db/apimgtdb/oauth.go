@@ -152,6 +152,8 @@ type RefreshToken struct {
 	AccessExpiresAt time.Time  `bun:"access_expires_at,notnull"`
 	CreatedAt       time.Time  `bun:"created_at,notnull"`
 	ExpiresAt       time.Time  `bun:"expires_at,notnull"`
+	// FamilyExpiresAt is the absolute end of the family: no rotation outlives it.
+	FamilyExpiresAt time.Time  `bun:"family_expires_at,notnull"`
 	UsedAt          *time.Time `bun:"used_at"`
 	RevokedAt       *time.Time `bun:"revoked_at"`
 }

@@ -88,9 +88,11 @@ type Options struct {
 	// Audience is the aud of access tokens (default ["turnpike"]).
 	Audience []string
 	// AccessTokenTTL (default 1h), RefreshTokenTTL (default 24h; each rotation starts a new
-	// period) and AuthorizationCodeTTL (default 1m).
+	// period, but never past RefreshFamilyTTL, default 30 days, after the grant that
+	// started the family) and AuthorizationCodeTTL (default 1m).
 	AccessTokenTTL       time.Duration
 	RefreshTokenTTL      time.Duration
+	RefreshFamilyTTL     time.Duration
 	AuthorizationCodeTTL time.Duration
 	// Algorithm of new signing keys: ES256 (default) or RS256.
 	Algorithm string
@@ -132,6 +134,7 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.AccessTokenTTL, time.Hour)
 	def(&o.RefreshTokenTTL, 24*time.Hour)
+	def(&o.RefreshFamilyTTL, 30*24*time.Hour)
 	def(&o.AuthorizationCodeTTL, time.Minute)
 	def(&o.ClientCacheTTL, 5*time.Second)
 	def(&o.AuthFailureDelay, 250*time.Millisecond)
@@ -169,7 +172,7 @@ func (o *Options) Validate() error {
 	if o.Algorithm != AlgES256 && o.Algorithm != AlgRS256 {
 		errs = append(errs, fmt.Errorf("algorithm %q: want ES256 or RS256", o.Algorithm))
 	}
-	for _, d := range []time.Duration{o.AccessTokenTTL, o.RefreshTokenTTL, o.AuthorizationCodeTTL} {
+	for _, d := range []time.Duration{o.AccessTokenTTL, o.RefreshTokenTTL, o.RefreshFamilyTTL, o.AuthorizationCodeTTL} {
 		if d < time.Second {
 			errs = append(errs, fmt.Errorf("token lifetimes must be at least 1s, not %s", d))
 		}

@@ -166,7 +166,8 @@ func newKeyManager(ctx context.Context, a *app, cfg config.Config, set *dbs.Set,
 		APIMgtDB: set.APIMgt, UserDB: set.User, EncryptionKey: key,
 		Issuer: cfg.Tokens.Issuer, Audience: []string{cfg.Tokens.Audience},
 		AccessTokenTTL: cfg.Tokens.AccessTTL.Duration, RefreshTokenTTL: cfg.Tokens.RefreshTTL.Duration,
-		Logger: a.log,
+		RefreshFamilyTTL: cfg.Tokens.RefreshFamilyTTL.Duration,
+		Logger:           a.log,
 	}
 	if acc != nil {
 		opts.Passwords = acc
