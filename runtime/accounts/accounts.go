@@ -44,6 +44,19 @@ type Options struct {
 	FreeFailures int
 	MaxLockout   time.Duration
 	Now          func() time.Time
+	// Revoker ends what a user holds outside userdb when the reason it was given goes
+	// away (nil: nothing to end, as on a key-manager replica).
+	Revoker Revoker
+}
+
+// Revoker ends a user's credentials kept outside userdb (tokens, applications). Accounts
+// calls it inside its own transaction, so a failure leaves the account unchanged.
+type Revoker interface {
+	// RevokeUserTokens ends the user's tokens: their password changed or a role was taken.
+	RevokeUserTokens(ctx context.Context, userID string) error
+	// UserDeleted ends the user's tokens and removes their applications (and so their
+	// OAuth clients, API keys and subscriptions).
+	UserDeleted(ctx context.Context, userID string) error
 }
 
 // Service manages accounts.
@@ -429,18 +442,24 @@ func (s *Service) SetRoles(ctx context.Context, actor identity.Actor, id string,
 				return apperr.Conflictf("%s is the last admin and must keep the ADMIN role", u.Username)
 			}
 		}
+		removed := slices.ContainsFunc(u.RoleList(), func(r string) bool { return !slices.Contains(roles, identity.Role(r)) })
 		u.Roles = joinRoles(roles)
 		u.UpdatedAt = s.opt.Now().UTC()
 		if err := userdb.UpdateUser(ctx, tx, u, "roles", "updated_at"); err != nil {
 			return err
 		}
 		out = toUser(u)
+		if removed && s.opt.Revoker != nil {
+			// Tokens minted for a role the user no longer has must not outlive it.
+			return s.opt.Revoker.RevokeUserTokens(ctx, u.ID)
+		}
 		return nil
 	})
 	return out, err
 }
 
-// DeleteUser removes a user and their sessions; admins only, not themselves.
+// DeleteUser removes a user, their sessions, tokens and applications; admins only, not
+// themselves.
 func (s *Service) DeleteUser(ctx context.Context, actor identity.Actor, id string) error {
 	if !actor.IsAdmin() {
 		return apperr.Forbiddenf("only admins delete users")
@@ -453,11 +472,15 @@ func (s *Service) DeleteUser(ctx context.Context, actor identity.Actor, id strin
 		if db.IsNoRows(err) {
 			return apperr.NotFoundf("no user %q", id)
 		}
-		return err
+		if err != nil || s.opt.Revoker == nil {
+			return err
+		}
+		return s.opt.Revoker.UserDeleted(ctx, id)
 	})
 }
 
-// ChangePassword changes the actor's own password and ends their other sessions.
+// ChangePassword changes the actor's own password and ends their other sessions and every
+// token they hold (refresh grants, access tokens).
 func (s *Service) ChangePassword(ctx context.Context, actor identity.Actor, current, next string) error {
 	if !actor.Authenticated() {
 		return apperr.Unauthenticatedf("sign in first")
@@ -479,6 +502,12 @@ func (s *Service) ChangePassword(ctx context.Context, actor identity.Actor, curr
 		if err := userdb.UpdateUser(ctx, tx, u, "password_hash", "updated_at"); err != nil {
 			return err
 		}
-		return userdb.DeleteUserSessionsExcept(ctx, tx, u.ID, actor.SessionID)
+		if err := userdb.DeleteUserSessionsExcept(ctx, tx, u.ID, actor.SessionID); err != nil {
+			return err
+		}
+		if s.opt.Revoker != nil {
+			return s.opt.Revoker.RevokeUserTokens(ctx, u.ID)
+		}
+		return nil
 	})
 }

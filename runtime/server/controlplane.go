@@ -63,7 +63,8 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: relay.Notify})
 	a.goRun("outbox relay", relay.Run)
 
-	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams})
+	revoker := &userRevoker{}
+	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams, Revoker: revoker})
 	if err != nil {
 		return err
 	}
@@ -94,6 +95,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	revoker.km, revoker.dp = km, dp
 
 	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log,
 		controlplane.APIs(publisher.SnapshotAPIs),
