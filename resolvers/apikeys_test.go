@@ -39,7 +39,9 @@ func TestAPIKeysGraphQL(t *testing.T) {
 			&struct{ GenerateAPIKey struct{ ID, Key string } }{}, as("kim"), client.Var("app", app))
 
 		list := func() []map[string]any {
-			var got struct{ Application struct{ APIKeys []map[string]any } }
+			var got struct {
+				Application struct{ APIKeys []map[string]any }
+			}
 			c.MustPost(`query($id: ID!) { application(id: $id) { apiKeys { id label keyType createdAt expiresAt revokedAt } } }`,
 				&got, as("kim"), client.Var("id", app))
 			return got.Application.APIKeys
