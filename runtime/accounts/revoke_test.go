@@ -51,7 +51,7 @@ func TestRevocationOnAccountChanges(t *testing.T) {
 	}{
 		{desc: "password change", want: func(id string) []string { return []string{"tokens:" + id} },
 			act: func(ctx context.Context, svc *accounts.Service, u accounts.User) error {
-				return svc.ChangePassword(ctx, identity.Actor{UserID: u.ID, Username: u.Username}, "old-password", "new-password")
+				return svc.ChangePassword(ctx, identity.Actor{UserID: u.ID, Username: u.Username}, "old-password", "new-password", "192.0.2.1")
 			}},
 		{desc: "role removed", want: func(id string) []string { return []string{"tokens:" + id} },
 			act: func(ctx context.Context, svc *accounts.Service, u accounts.User) error {
@@ -92,7 +92,7 @@ func TestRevocationOnAccountChanges(t *testing.T) {
 						if err == nil || gerr != nil || !slices.Equal(after.Roles, before.Roles) {
 							t.Fatalf("revoker failed: err %v, user %+v (%v): the change must be undone", err, after, gerr)
 						}
-						if _, err := svc.VerifyPassword(ctx, u.Username, "old-password"); err != nil {
+						if _, err := svc.VerifyPassword(ctx, u.Username, "old-password", "192.0.2.1"); err != nil {
 							t.Fatalf("the old password stopped working although the change failed: %v", err)
 						}
 						continue

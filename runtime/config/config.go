@@ -63,8 +63,8 @@ type Config struct {
 	BusNamespace string `toml:"bus_namespace"`
 	Redis        string `toml:"redis"` // redis://host:port; empty means embedded
 
-	// TrustedProxies are CIDRs of load balancers in front of gateways whose X-Forwarded-For
-	// the gateways believe (client IPs for blocking conditions and throttling).
+	// TrustedProxies are CIDRs of load balancers whose X-Forwarded-For gateways and control
+	// planes believe (client IPs for blocking conditions, throttling and sign-in slow-down).
 	TrustedProxies []string `toml:"trusted_proxies"`
 
 	LogLevel  string `toml:"log_level"`

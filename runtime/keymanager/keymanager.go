@@ -35,6 +35,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -63,10 +64,10 @@ const (
 	AlgRS256 = "RS256"
 )
 
-// PasswordVerifier checks a user's password (accounts.Service does); a wrong password is
-// apperr Unauthenticated.
+// PasswordVerifier checks a user's password given from a client address (accounts.Service
+// does, slowing down failures per address); a wrong password is apperr Unauthenticated.
 type PasswordVerifier interface {
-	VerifyPassword(ctx context.Context, username, password string) (identity.Actor, error)
+	VerifyPassword(ctx context.Context, username, password, clientAddr string) (identity.Actor, error)
 }
 
 // SessionResolver finds the portal user of a browser request (its turnpike_session cookie).
@@ -117,6 +118,9 @@ type Options struct {
 	Passwords PasswordVerifier
 	// Sessions finds the signed-in user of /oauth2/authorize (nil: always the login page).
 	Sessions SessionResolver
+	// ClientAddr tells the client address of a request, for the password grant's slow-down
+	// (default: the direct peer; the server passes one that believes trusted proxies).
+	ClientAddr func(r *http.Request) string
 	// Logger receives internal errors (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -144,6 +148,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Algorithm == "" {
 		o.Algorithm = AlgES256
+	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = (*clientip.Resolver)(nil).String
 	}
 	if o.LoginPath == "" {
 		o.LoginPath = "/devportal/login"

@@ -52,7 +52,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 	case GrantClientCredentials:
 		resp, err = s.clientCredentialsGrant(ctx, c, form)
 	case GrantPassword:
-		resp, err = s.passwordGrant(ctx, c, form)
+		resp, err = s.passwordGrant(ctx, c, form, s.opt.ClientAddr(r))
 	case GrantRefreshToken:
 		resp, err = s.refreshGrant(ctx, c, form)
 	case GrantAuthorizationCode:
@@ -209,7 +209,7 @@ func (s *Service) clientCredentialsGrant(ctx context.Context, c *client, form ur
 
 // passwordGrant issues a token for a user who gives their password: on turnpike-cli (whose
 // tokens carry the user's roles) and on clients that allow the grant.
-func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values) (*tokenResponse, error) {
+func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values, clientAddr string) (*tokenResponse, error) {
 	if s.opt.Passwords == nil {
 		return nil, &oauthError{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "the password grant is not available here"}
 	}
@@ -227,7 +227,7 @@ func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values)
 	if err != nil {
 		return nil, err
 	}
-	actor, err := s.opt.Passwords.VerifyPassword(ctx, username, password)
+	actor, err := s.opt.Passwords.VerifyPassword(ctx, username, password, clientAddr)
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.Unauthenticated:

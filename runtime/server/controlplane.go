@@ -13,6 +13,7 @@ import (
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/config"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/devportal"
@@ -77,7 +78,11 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	a.goRun("session pruning", func(ctx context.Context) error { return every(ctx, 10*time.Minute, acc.PruneSessions) })
 
-	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie()}
+	proxies, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie(), Proxies: proxies}
 	km, err := newKeyManager(ctx, a, cfg, set, acc, sessions)
 	if err != nil {
 		return err
@@ -176,6 +181,7 @@ func newKeyManager(ctx context.Context, a *app, cfg config.Config, set *dbs.Set,
 	}
 	if sessions != nil {
 		opts.Sessions = sessions
+		opts.ClientAddr = sessions.Proxies.String
 	}
 	km, err := keymanager.New(ctx, opts)
 	if err != nil {

@@ -5,12 +5,12 @@ package websession
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -32,6 +32,8 @@ type Sessions struct {
 	Auth   SessionAuthenticator
 	Bearer BearerVerifier // nil: bearer tokens are refused
 	Secure bool           // cookies carry Secure
+	// Proxies finds the client address behind trusted load balancers (nil: the peer).
+	Proxies *clientip.Resolver
 }
 
 type reqKey struct{}
@@ -49,7 +51,7 @@ type reqInfo struct {
 // cookie is cleared and the request continues anonymously.
 func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &reqInfo{w: w, remoteAddr: clientIP(r), userAgent: r.UserAgent(), secure: s.Secure}
+		info := &reqInfo{w: w, remoteAddr: s.Proxies.String(r), userAgent: r.UserAgent(), secure: s.Secure}
 		ctx := context.WithValue(r.Context(), reqKey{}, info)
 		if actor, err := s.actor(ctx, r); err == nil {
 			ctx = identity.With(ctx, actor)
@@ -124,12 +126,4 @@ func ClearCookie(ctx context.Context) {
 
 func clearCookie(w http.ResponseWriter, secure bool) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
