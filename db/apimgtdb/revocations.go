@@ -79,16 +79,26 @@ func DeleteExpiredUserRevocations(ctx context.Context, idb bun.IDB, before time.
 // RevokeUserRefreshTokens revokes every live refresh token of a user and returns them (their
 // access token ids let the caller revoke those too).
 func RevokeUserRefreshTokens(ctx context.Context, idb bun.IDB, userID string, at time.Time) ([]RefreshToken, error) {
+	return revokeRefreshTokens(ctx, idb, "user_id", userID, at)
+}
+
+// RevokeClientRefreshTokens revokes every live refresh token of an OAuth client and returns
+// them.
+func RevokeClientRefreshTokens(ctx context.Context, idb bun.IDB, clientID string, at time.Time) ([]RefreshToken, error) {
+	return revokeRefreshTokens(ctx, idb, "client_id", clientID, at)
+}
+
+func revokeRefreshTokens(ctx context.Context, idb bun.IDB, column, value string, at time.Time) ([]RefreshToken, error) {
 	var ts []RefreshToken
-	err := idb.NewSelect().Model(&ts).Where("user_id = ?", userID).Where("revoked_at IS NULL").
+	err := idb.NewSelect().Model(&ts).Where("? = ?", bun.Ident(column), value).Where("revoked_at IS NULL").
 		Order("created_at").Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("refresh tokens of user %s: %w", userID, err)
+		return nil, fmt.Errorf("refresh tokens of %s %s: %w", column, value, err)
 	}
 	_, err = idb.NewUpdate().Model((*RefreshToken)(nil)).Set("revoked_at = ?", at).
-		Where("user_id = ?", userID).Where("revoked_at IS NULL").Exec(ctx)
+		Where("? = ?", bun.Ident(column), value).Where("revoked_at IS NULL").Exec(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("revoke refresh tokens of user %s: %w", userID, err)
+		return nil, fmt.Errorf("revoke refresh tokens of %s %s: %w", column, value, err)
 	}
 	return ts, nil
 }

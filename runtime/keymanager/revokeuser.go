@@ -25,12 +25,8 @@ func (s *Service) RevokeUserTokens(ctx context.Context, userID string) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range rows {
-			if r.AccessExpiresAt.After(now) {
-				if err := s.recordRevocation(ctx, tx, r.AccessJTI, r.AccessExpiresAt); err != nil {
-					return err
-				}
-			}
+		if err := s.revokeAccessOf(ctx, tx, rows, now); err != nil {
+			return err
 		}
 		if err := apimgtdb.DeleteUnusedAuthorizationCodes(ctx, tx, userID); err != nil {
 			return err
@@ -59,4 +55,17 @@ func (s *Service) userRevokedAt(ctx context.Context, sub string, iat int64) (boo
 		return false, err
 	}
 	return iat < before.Unix(), nil
+}
+
+// revokeAccessOf revokes (records and announces) the unexpired access tokens issued with
+// refresh tokens.
+func (s *Service) revokeAccessOf(ctx context.Context, tx bun.IDB, rows []apimgtdb.RefreshToken, now time.Time) error {
+	for _, r := range rows {
+		if r.AccessExpiresAt.After(now) {
+			if err := s.recordRevocation(ctx, tx, r.AccessJTI, r.AccessExpiresAt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

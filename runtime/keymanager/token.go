@@ -369,14 +369,7 @@ func (s *Service) revokeFamily(ctx context.Context, family string) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range rows {
-			if r.AccessExpiresAt.After(now) {
-				if err := s.recordRevocation(ctx, tx, r.AccessJTI, r.AccessExpiresAt); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return s.revokeAccessOf(ctx, tx, rows, now)
 	})
 }
 

@@ -115,3 +115,37 @@ func TestRefreshFamilyAbsoluteLifetime(t *testing.T) {
 		}
 	})
 }
+
+// TestRegeneratedSecretEndsItsGrants: a new consumer secret revokes the refresh grants
+// obtained with the old one and the access tokens issued with them.
+func TestRegeneratedSecretEndsItsGrants(t *testing.T) {
+	t.Parallel()
+	eachFixture(t, nil, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u := f.user("reggie")
+		app := f.app(u, "Leaky")
+		k := f.keys(u, app.ID, []string{GrantClientCredentials, GrantRefreshToken}, "")
+		tok := f.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, k.ConsumerKey, *k.ConsumerSecret)
+		if tok.status != 200 || tok.str("refresh_token") == "" {
+			t.Fatalf("token: %s", tok.raw)
+		}
+		rev0 := revision(t, f.set)
+		nk, err := f.km.RegenerateConsumerSecret(ctx, u, app.ID, bus.KeyProduction)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := *nk.ConsumerSecret
+		if in := f.post("/oauth2/introspect", url.Values{"token": {tok.str("access_token")}}, k.ConsumerKey, secret); in.body["active"] != false {
+			t.Errorf("access token of the old secret still active: %s", in.raw)
+		}
+		if a := f.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.str("refresh_token")}}, k.ConsumerKey, secret); a.str("error") != "invalid_grant" {
+			t.Errorf("refresh token of the old secret: %d %s", a.status, a.raw)
+		}
+		if n := len(events(t, f.set, rev0, bus.KindTokenRevoked)); n != 1 {
+			t.Errorf("%d token.revoked events, want 1", n)
+		}
+		if a := f.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, k.ConsumerKey, secret); a.status != 200 {
+			t.Errorf("the new secret: %d %s", a.status, a.raw)
+		}
+	})
+}
