@@ -220,7 +220,10 @@ func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values,
 	if username == "" || password == "" {
 		return nil, errInvalidRequest("username and password are required")
 	}
-	if len(username) > 256 || len(password) > 1024 {
+	if len(username) > maxUsernameBytes {
+		return nil, errInvalidRequest("username must be at most %d bytes", maxUsernameBytes)
+	}
+	if len(password) > 1024 {
 		return nil, errInvalidGrant("invalid username or password")
 	}
 	requested, err := requestedScopes(form)
@@ -255,6 +258,9 @@ func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values,
 	}
 	return out.resp, nil
 }
+
+// maxUsernameBytes bounds the password grant's username (accounts refuses longer ones too).
+const maxUsernameBytes = 128
 
 // errReplay aborts a transaction that found its refresh token or code already used.
 var errReplay = errors.New("replayed grant")
