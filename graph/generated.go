@@ -88,7 +88,17 @@ type ComplexityRoot struct {
 		Key       func(childComplexity int) int
 	}
 
+	APIKeyInfo struct {
+		CreatedAt func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		KeyType   func(childComplexity int) int
+		Label     func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+	}
+
 	Application struct {
+		APIKeys          func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		Description      func(childComplexity int) int
 		ID               func(childComplexity int) int
@@ -195,7 +205,7 @@ type ComplexityRoot struct {
 		DeleteKeys                  func(childComplexity int, applicationID string, keyType model.KeyType) int
 		DeleteThrottlingPolicy      func(childComplexity int, kind model.PolicyKind, name string) int
 		DeleteUser                  func(childComplexity int, id string) int
-		GenerateAPIKey              func(childComplexity int, applicationID string, keyType model.KeyType, validityDays *int) int
+		GenerateAPIKey              func(childComplexity int, applicationID string, keyType model.KeyType, validityDays *int, label *string) int
 		GenerateKeys                func(childComplexity int, applicationID string, keyType model.KeyType, grantTypes []string, callbackURL *string) int
 		ImportOpenAPI               func(childComplexity int, definition string, endpoint string, context *string, version *string) int
 		Login                       func(childComplexity int, username string, password string) int
@@ -350,6 +360,7 @@ type ApplicationResolver interface {
 
 	Subscriptions(ctx context.Context, obj *model.Application) ([]*model.Subscription, error)
 	Keys(ctx context.Context, obj *model.Application) ([]*model.ApplicationKeys, error)
+	APIKeys(ctx context.Context, obj *model.Application) ([]*model.APIKeyInfo, error)
 }
 type LiveResolver interface {
 	ControlPlaneStatus(ctx context.Context) (<-chan *model.ControlPlaneStatus, error)
@@ -373,7 +384,7 @@ type MutationResolver interface {
 	RegenerateConsumerSecret(ctx context.Context, applicationID string, keyType model.KeyType) (*model.ApplicationKeys, error)
 	UpdateKeys(ctx context.Context, applicationID string, keyType model.KeyType, grantTypes []string, callbackURL *string) (*model.ApplicationKeys, error)
 	DeleteKeys(ctx context.Context, applicationID string, keyType model.KeyType) (bool, error)
-	GenerateAPIKey(ctx context.Context, applicationID string, keyType model.KeyType, validityDays *int) (*model.APIKey, error)
+	GenerateAPIKey(ctx context.Context, applicationID string, keyType model.KeyType, validityDays *int, label *string) (*model.APIKey, error)
 	RevokeAPIKey(ctx context.Context, applicationID string, id string) (bool, error)
 	SetScopeRoles(ctx context.Context, scope string, roles []model.Role) (*model.ScopeBinding, error)
 	RotateSigningKey(ctx context.Context) (string, error)
@@ -631,6 +642,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.APIKey.Key(childComplexity), true
 
+	case "APIKeyInfo.createdAt":
+		if e.ComplexityRoot.APIKeyInfo.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyInfo.CreatedAt(childComplexity), true
+	case "APIKeyInfo.expiresAt":
+		if e.ComplexityRoot.APIKeyInfo.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyInfo.ExpiresAt(childComplexity), true
+	case "APIKeyInfo.id":
+		if e.ComplexityRoot.APIKeyInfo.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyInfo.ID(childComplexity), true
+	case "APIKeyInfo.keyType":
+		if e.ComplexityRoot.APIKeyInfo.KeyType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyInfo.KeyType(childComplexity), true
+	case "APIKeyInfo.label":
+		if e.ComplexityRoot.APIKeyInfo.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyInfo.Label(childComplexity), true
+	case "APIKeyInfo.revokedAt":
+		if e.ComplexityRoot.APIKeyInfo.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyInfo.RevokedAt(childComplexity), true
+
+	case "Application.apiKeys":
+		if e.ComplexityRoot.Application.APIKeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.APIKeys(childComplexity), true
 	case "Application.createdAt":
 		if e.ComplexityRoot.Application.CreatedAt == nil {
 			break
@@ -1190,7 +1244,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.GenerateAPIKey(childComplexity, args["applicationId"].(string), args["keyType"].(model.KeyType), args["validityDays"].(*int)), true
+		return e.ComplexityRoot.Mutation.GenerateAPIKey(childComplexity, args["applicationId"].(string), args["keyType"].(model.KeyType), args["validityDays"].(*int), args["label"].(*string)), true
 	case "Mutation.generateKeys":
 		if e.ComplexityRoot.Mutation.GenerateKeys == nil {
 			break
@@ -2112,6 +2166,24 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
 
+func (ec *executionContext) childFields_APIKeyInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_APIKeyInfo_id(ctx, field)
+	case "label":
+		return ec.fieldContext_APIKeyInfo_label(ctx, field)
+	case "keyType":
+		return ec.fieldContext_APIKeyInfo_keyType(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_APIKeyInfo_createdAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_APIKeyInfo_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_APIKeyInfo_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type APIKeyInfo", field.Name)
+}
+
 func (ec *executionContext) childFields_Application(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2128,6 +2200,8 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_subscriptions(ctx, field)
 	case "keys":
 		return ec.fieldContext_Application_keys(ctx, field)
+	case "apiKeys":
+		return ec.fieldContext_Application_apiKeys(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Application_createdAt(ctx, field)
 	}
@@ -2961,6 +3035,14 @@ func (ec *executionContext) field_Mutation_generateAPIKey_args(ctx context.Conte
 		return nil, err
 	}
 	args["validityDays"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "label",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["label"] = arg3
 	return args, nil
 }
 
@@ -4478,6 +4560,144 @@ func (ec *executionContext) fieldContext_APIKey_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "ID")
 }
 
+func (ec *executionContext) _APIKeyInfo_id(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyInfo_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyInfo_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyInfo", field, false, false, "ID")
+}
+
+func (ec *executionContext) _APIKeyInfo_label(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyInfo_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyInfo_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _APIKeyInfo_keyType(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyInfo_keyType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.KeyType) graphql.Marshaler {
+			return ec.marshalNKeyType2githubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐKeyType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyInfo_keyType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyInfo", field, false, false, "KeyType")
+}
+
+func (ec *executionContext) _APIKeyInfo_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyInfo_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyInfo_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyInfo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _APIKeyInfo_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyInfo_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyInfo_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyInfo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _APIKeyInfo_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyInfo_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyInfo_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyInfo", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Application_id(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4661,6 +4881,38 @@ func (ec *executionContext) fieldContext_Application_keys(_ context.Context, fie
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApplicationKeys(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_apiKeys(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_apiKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Application().APIKeys(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.APIKeyInfo) graphql.Marshaler {
+			return ec.marshalNAPIKeyInfo2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAPIKeyInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_apiKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKeyInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6835,7 +7087,7 @@ func (ec *executionContext) _Mutation_generateAPIKey(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().GenerateAPIKey(ctx, fc.Args["applicationId"].(string), fc.Args["keyType"].(model.KeyType), fc.Args["validityDays"].(*int))
+			return ec.Resolvers.Mutation().GenerateAPIKey(ctx, fc.Args["applicationId"].(string), fc.Args["keyType"].(model.KeyType), fc.Args["validityDays"].(*int), fc.Args["label"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -12616,6 +12868,64 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var aPIKeyInfoImplementors = []string{"APIKeyInfo"}
+
+func (ec *executionContext) _APIKeyInfo(ctx context.Context, sel ast.SelectionSet, obj *model.APIKeyInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("APIKeyInfo")
+		case "id":
+			out.Values[i] = ec._APIKeyInfo_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._APIKeyInfo_label(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "keyType":
+			out.Values[i] = ec._APIKeyInfo_keyType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._APIKeyInfo_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._APIKeyInfo_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._APIKeyInfo_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var applicationImplementors = []string{"Application"}
 
 func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionSet, obj *model.Application) graphql.Marshaler {
@@ -12664,6 +12974,12 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Application_keys(ctx, field, obj)
+				})
+		case "apiKeys":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Application_apiKeys(ctx, field, obj)
 				})
 		case "createdAt":
 			out.Values[i] = ec._Application_createdAt(ctx, field, obj)
@@ -14637,6 +14953,30 @@ func (ec *executionContext) marshalNAPIKey2ᚖgithubᚗcomᚋturnpikeᚋturnpike
 		return graphql.Null
 	}
 	return ec._APIKey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAPIKeyInfo2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAPIKeyInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APIKeyInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAPIKeyInfo2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAPIKeyInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAPIKeyInfo2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAPIKeyInfo(ctx context.Context, sel ast.SelectionSet, v *model.APIKeyInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "APIKeyInfo!")
+		return graphql.Null
+	}
+	return ec._APIKeyInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNAddDocumentInput2githubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAddDocumentInput(ctx context.Context, v any) (model.AddDocumentInput, error) {

@@ -81,6 +81,23 @@ func (r *applicationResolver) Keys(ctx context.Context, obj *model.Application) 
 	return out, nil
 }
 
+// APIKeys is the resolver for the apiKeys field.
+func (r *applicationResolver) APIKeys(ctx context.Context, obj *model.Application) ([]*model.APIKeyInfo, error) {
+	actor := identity.From(ctx)
+	if obj.OwnerID != actor.UserID { // seen through an API's subscriptions: keys stay private
+		return []*model.APIKeyInfo{}, nil
+	}
+	ks, err := r.KeyManager.APIKeys(ctx, actor, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.APIKeyInfo, len(ks))
+	for i := range ks {
+		out[i] = apiKeyInfoModel(ks[i])
+	}
+	return out, nil
+}
+
 // CreateApplication is the resolver for the createApplication field.
 func (r *mutationResolver) CreateApplication(ctx context.Context, input model.CreateApplicationInput) (*model.Application, error) {
 	a, err := r.DevPortal.CreateApplication(ctx, identity.From(ctx), devportal.CreateApplicationInput{
@@ -182,8 +199,8 @@ func (r *mutationResolver) DeleteKeys(ctx context.Context, applicationID string,
 }
 
 // GenerateAPIKey is the resolver for the generateAPIKey field.
-func (r *mutationResolver) GenerateAPIKey(ctx context.Context, applicationID string, keyType model.KeyType, validityDays *int) (*model.APIKey, error) {
-	k, err := r.KeyManager.GenerateAPIKey(ctx, identity.From(ctx), applicationID, string(keyType), apiKeyValidity(validityDays))
+func (r *mutationResolver) GenerateAPIKey(ctx context.Context, applicationID string, keyType model.KeyType, validityDays *int, label *string) (*model.APIKey, error) {
+	k, err := r.KeyManager.GenerateAPIKey(ctx, identity.From(ctx), applicationID, string(keyType), apiKeyValidity(validityDays), label)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,12 @@ func keysModel(k keymanager.Keys) *model.ApplicationKeys {
 	}
 }
 
+func apiKeyInfoModel(k keymanager.APIKeyInfo) *model.APIKeyInfo {
+	return &model.APIKeyInfo{
+		ID: k.JTI, Label: k.Label, KeyType: model.KeyType(k.KeyType), CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt,
+	}
+}
+
 func ratingModel(r devportal.Rating) *model.Rating {
 	return &model.Rating{Average: r.Average, Count: r.Count, Mine: r.Mine}
 }

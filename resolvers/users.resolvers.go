@@ -70,7 +70,8 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (bool, err
 
 // ChangePassword is the resolver for the changePassword field.
 func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error) {
-	if err := r.Accounts.ChangePassword(ctx, identity.From(ctx), currentPassword, newPassword); err != nil {
+	addr, _ := websession.Client(ctx)
+	if err := r.Accounts.ChangePassword(ctx, identity.From(ctx), currentPassword, newPassword, addr); err != nil {
 		return false, err
 	}
 	return true, nil

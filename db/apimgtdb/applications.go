@@ -72,12 +72,15 @@ func UpdateApplication(ctx context.Context, idb bun.IDB, a *Application, columns
 	return expectAffected(res, "application "+a.ID)
 }
 
-// DeleteApplication removes an application with its subscriptions, OAuth2 clients and the
-// refresh tokens of those clients.
+// DeleteApplication removes an application with its subscriptions, OAuth2 clients, the
+// refresh tokens of those clients and the records of its API keys.
 func DeleteApplication(ctx context.Context, idb bun.IDB, id string) error {
 	clients := idb.NewSelect().Model((*OAuthClient)(nil)).Column("consumer_key").Where("application_id = ?", id)
 	if _, err := idb.NewDelete().Model((*RefreshToken)(nil)).Where("client_id IN (?)", clients).Exec(ctx); err != nil {
 		return fmt.Errorf("delete refresh tokens of application %s: %w", id, err)
+	}
+	if _, err := idb.NewDelete().Model((*IssuedAPIKey)(nil)).Where("application_id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("delete api keys of application %s: %w", id, err)
 	}
 	if _, err := idb.NewDelete().Model((*OAuthClient)(nil)).Where("application_id = ?", id).Exec(ctx); err != nil {
 		return fmt.Errorf("delete clients of application %s: %w", id, err)

@@ -142,16 +142,18 @@ func SnapshotKeys(ctx context.Context, idb bun.IDB) ([]bus.Key, error) {
 type RefreshToken struct {
 	bun.BaseModel `bun:"table:oauth_refresh_tokens"`
 
-	ID              string     `bun:"id,pk"`
-	FamilyID        string     `bun:"family_id,notnull"`
-	ClientID        string     `bun:"client_id,notnull"`
-	UserID          string     `bun:"user_id,notnull"`
-	Scope           string     `bun:"scope,notnull"`
-	GrantType       string     `bun:"grant_type,notnull"` // the grant that started the family
-	AccessJTI       string     `bun:"access_jti,notnull"`
-	AccessExpiresAt time.Time  `bun:"access_expires_at,notnull"`
-	CreatedAt       time.Time  `bun:"created_at,notnull"`
-	ExpiresAt       time.Time  `bun:"expires_at,notnull"`
+	ID              string    `bun:"id,pk"`
+	FamilyID        string    `bun:"family_id,notnull"`
+	ClientID        string    `bun:"client_id,notnull"`
+	UserID          string    `bun:"user_id,notnull"`
+	Scope           string    `bun:"scope,notnull"`
+	GrantType       string    `bun:"grant_type,notnull"` // the grant that started the family
+	AccessJTI       string    `bun:"access_jti,notnull"`
+	AccessExpiresAt time.Time `bun:"access_expires_at,notnull"`
+	CreatedAt       time.Time `bun:"created_at,notnull"`
+	ExpiresAt       time.Time `bun:"expires_at,notnull"`
+	// FamilyExpiresAt is the absolute end of the family: no rotation outlives it.
+	FamilyExpiresAt time.Time  `bun:"family_expires_at,notnull"`
 	UsedAt          *time.Time `bun:"used_at"`
 	RevokedAt       *time.Time `bun:"revoked_at"`
 }

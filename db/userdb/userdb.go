@@ -46,15 +46,6 @@ type Session struct {
 	RemoteAddr string    `bun:"remote_addr"`
 }
 
-// LoginFailure counts consecutive failed logins of a username.
-type LoginFailure struct {
-	bun.BaseModel `bun:"table:login_failures"`
-
-	UsernameKey   string    `bun:"username_key,pk"`
-	Failures      int       `bun:"failures,notnull"`
-	LastFailureAt time.Time `bun:"last_failure_at,notnull"`
-}
-
 // UsernameKey is the case-folded form usernames are unique by.
 func UsernameKey(username string) string { return strings.ToLower(username) }
 
@@ -192,42 +183,6 @@ func DeleteExpiredSessions(ctx context.Context, idb bun.IDB, now time.Time) (int
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
-}
-
-// LoginFailures returns the failure record of a username, or nil.
-func LoginFailures(ctx context.Context, idb bun.IDB, username string) (*LoginFailure, error) {
-	f := new(LoginFailure)
-	err := idb.NewSelect().Model(f).Where("username_key = ?", UsernameKey(username)).Scan(ctx)
-	if db.IsNoRows(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("login failures: %w", err)
-	}
-	return f, nil
-}
-
-// RecordLoginFailure adds one failure for a username.
-func RecordLoginFailure(ctx context.Context, idb bun.IDB, username string, at time.Time) error {
-	f := &LoginFailure{UsernameKey: UsernameKey(username), Failures: 1, LastFailureAt: at}
-	_, err := idb.NewInsert().Model(f).
-		On("CONFLICT (username_key) DO UPDATE").
-		Set("failures = login_failure.failures + 1").
-		Set("last_failure_at = EXCLUDED.last_failure_at").
-		Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("record login failure: %w", err)
-	}
-	return nil
-}
-
-// ClearLoginFailures forgets a username's failures after a good login.
-func ClearLoginFailures(ctx context.Context, idb bun.IDB, username string) error {
-	_, err := idb.NewDelete().Model((*LoginFailure)(nil)).Where("username_key = ?", UsernameKey(username)).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("clear login failures: %w", err)
-	}
-	return nil
 }
 
 func mustAffect(res interface{ RowsAffected() (int64, error) }, what string) error {

@@ -29,6 +29,18 @@ type APIKey struct {
 	ID string `json:"id"`
 }
 
+// What an owner sees of an API key in their application's list: never the key itself.
+type APIKeyInfo struct {
+	// The key's id (its jti), for revokeAPIKey.
+	ID        string    `json:"id"`
+	Label     *string   `json:"label,omitempty"`
+	KeyType   KeyType   `json:"keyType"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// When the key was revoked; null while it works.
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+}
+
 type AddDocumentInput struct {
 	Name    string         `json:"name"`
 	Summary *string        `json:"summary,omitempty"`

@@ -39,11 +39,27 @@ type User struct {
 type Options struct {
 	SessionTTL time.Duration
 	Hash       HashParams
-	// FreeFailures is how many consecutive failed logins pass before logins of that
-	// username are slowed down; each further failure doubles the wait, up to MaxLockout.
-	FreeFailures int
-	MaxLockout   time.Duration
-	Now          func() time.Time
+	// FreeFailures is how many failed sign-ins of one username from one client address
+	// pass before that address is slowed down for that username; AddressFreeFailures (default
+	// 20) how many failures of any usernames one address may have. After them each attempt
+	// must wait 1 s, 2 s, 4 s ... (at most MaxLockout) after the previous failure.
+	FreeFailures        int
+	AddressFreeFailures int
+	MaxLockout          time.Duration
+	Now                 func() time.Time
+	// Revoker ends what a user holds outside userdb when the reason it was given goes
+	// away (nil: nothing to end, as on a key-manager replica).
+	Revoker Revoker
+}
+
+// Revoker ends a user's credentials kept outside userdb (tokens, applications). Accounts
+// calls it inside its own transaction, so a failure leaves the account unchanged.
+type Revoker interface {
+	// RevokeUserTokens ends the user's tokens: their password changed or a role was taken.
+	RevokeUserTokens(ctx context.Context, userID string) error
+	// UserDeleted ends the user's tokens and removes their applications (and so their
+	// OAuth clients, API keys and subscriptions).
+	UserDeleted(ctx context.Context, userID string) error
 }
 
 // Service manages accounts.
@@ -65,6 +81,9 @@ func New(userDB *bun.DB, opt Options) (*Service, error) {
 	}
 	if opt.FreeFailures == 0 {
 		opt.FreeFailures = 5
+	}
+	if opt.AddressFreeFailures == 0 {
+		opt.AddressFreeFailures = 20
 	}
 	if opt.MaxLockout == 0 {
 		opt.MaxLockout = 15 * time.Minute
@@ -208,10 +227,10 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string, log *slog.Lo
 	return generated, nil
 }
 
-// VerifyPassword checks a username and password (with the login slow-down) and returns the
-// actor, for the OAuth2 password grant.
-func (s *Service) VerifyPassword(ctx context.Context, username, password string) (identity.Actor, error) {
-	u, err := s.check(ctx, username, password)
+// VerifyPassword checks a username and password from a client address (with the sign-in
+// slow-down) and returns the actor, for the OAuth2 password grant.
+func (s *Service) VerifyPassword(ctx context.Context, username, password, clientAddr string) (identity.Actor, error) {
+	u, err := s.check(ctx, username, password, clientAddr)
 	if err != nil {
 		return identity.Actor{}, err
 	}
@@ -220,50 +239,6 @@ func (s *Service) VerifyPassword(ctx context.Context, username, password string)
 
 func actorOf(u User, sessionID string) identity.Actor {
 	return identity.Actor{UserID: u.ID, Username: u.Username, Roles: u.Roles, SessionID: sessionID}
-}
-
-// check verifies credentials, slowing repeated failures of one username down.
-func (s *Service) check(ctx context.Context, username, password string) (*userdb.User, error) {
-	now := s.opt.Now().UTC()
-	if f, err := userdb.LoginFailures(ctx, s.db, username); err != nil {
-		return nil, err
-	} else if f != nil {
-		if wait := s.lockout(f.Failures) - now.Sub(f.LastFailureAt); wait > 0 {
-			return nil, apperr.Unauthenticatedf("too many failed sign-in attempts; try again in %d s", int(wait.Seconds())+1)
-		}
-	}
-	u, err := userdb.UserByUsername(ctx, s.db, username)
-	if err != nil && !db.IsNoRows(err) {
-		return nil, err
-	}
-	hash := s.dummyHash
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	ok, err := checkPassword(hash, password)
-	if err != nil {
-		return nil, fmt.Errorf("check password of %q: %w", username, err)
-	}
-	if u == nil || !ok {
-		if err := userdb.RecordLoginFailure(ctx, s.db, username, now); err != nil {
-			return nil, err
-		}
-		return nil, apperr.Unauthenticatedf("invalid username or password")
-	}
-	if err := userdb.ClearLoginFailures(ctx, s.db, username); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-// lockout is how long after the last failure the next attempt must wait.
-func (s *Service) lockout(failures int) time.Duration {
-	over := failures - s.opt.FreeFailures
-	if over < 0 {
-		return 0
-	}
-	d := time.Second << min(over, 20)
-	return min(d, s.opt.MaxLockout)
 }
 
 // Session is a new portal session: Token goes into the cookie and is never stored.
@@ -278,7 +253,7 @@ func (s *Service) Login(ctx context.Context, username, password, userAgent, remo
 	if username == "" || password == "" {
 		return Session{}, apperr.Invalidf("username", "username and password are required")
 	}
-	u, err := s.check(ctx, username, password)
+	u, err := s.check(ctx, username, password, remoteAddr)
 	if err != nil {
 		return Session{}, err
 	}
@@ -344,9 +319,15 @@ func (s *Service) Logout(ctx context.Context, actor identity.Actor) error {
 	return userdb.DeleteSession(ctx, s.db, actor.SessionID)
 }
 
-// PruneSessions deletes expired sessions.
+// PruneSessions deletes expired sessions and sign-in failure counts older than a day.
 func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
-	return userdb.DeleteExpiredSessions(ctx, s.db, s.opt.Now().UTC())
+	now := s.opt.Now().UTC()
+	n, err := userdb.DeleteExpiredSessions(ctx, s.db, now)
+	if err != nil {
+		return n, err
+	}
+	m, err := userdb.PruneLoginThrottle(ctx, s.db, now.Add(-throttleMemory))
+	return n + m, err
 }
 
 // UserByID returns a user; NOT_FOUND when missing.
@@ -429,18 +410,24 @@ func (s *Service) SetRoles(ctx context.Context, actor identity.Actor, id string,
 				return apperr.Conflictf("%s is the last admin and must keep the ADMIN role", u.Username)
 			}
 		}
+		removed := slices.ContainsFunc(u.RoleList(), func(r string) bool { return !slices.Contains(roles, identity.Role(r)) })
 		u.Roles = joinRoles(roles)
 		u.UpdatedAt = s.opt.Now().UTC()
 		if err := userdb.UpdateUser(ctx, tx, u, "roles", "updated_at"); err != nil {
 			return err
 		}
 		out = toUser(u)
+		if removed && s.opt.Revoker != nil {
+			// Tokens minted for a role the user no longer has must not outlive it.
+			return s.opt.Revoker.RevokeUserTokens(ctx, u.ID)
+		}
 		return nil
 	})
 	return out, err
 }
 
-// DeleteUser removes a user and their sessions; admins only, not themselves.
+// DeleteUser removes a user, their sessions, tokens and applications; admins only, not
+// themselves.
 func (s *Service) DeleteUser(ctx context.Context, actor identity.Actor, id string) error {
 	if !actor.IsAdmin() {
 		return apperr.Forbiddenf("only admins delete users")
@@ -453,16 +440,20 @@ func (s *Service) DeleteUser(ctx context.Context, actor identity.Actor, id strin
 		if db.IsNoRows(err) {
 			return apperr.NotFoundf("no user %q", id)
 		}
-		return err
+		if err != nil || s.opt.Revoker == nil {
+			return err
+		}
+		return s.opt.Revoker.UserDeleted(ctx, id)
 	})
 }
 
-// ChangePassword changes the actor's own password and ends their other sessions.
-func (s *Service) ChangePassword(ctx context.Context, actor identity.Actor, current, next string) error {
+// ChangePassword changes the actor's own password and ends their other sessions and every
+// token they hold (refresh grants, access tokens).
+func (s *Service) ChangePassword(ctx context.Context, actor identity.Actor, current, next, clientAddr string) error {
 	if !actor.Authenticated() {
 		return apperr.Unauthenticatedf("sign in first")
 	}
-	u, err := s.check(ctx, actor.Username, current)
+	u, err := s.check(ctx, actor.Username, current, clientAddr)
 	if err != nil {
 		return err
 	}
@@ -479,6 +470,12 @@ func (s *Service) ChangePassword(ctx context.Context, actor identity.Actor, curr
 		if err := userdb.UpdateUser(ctx, tx, u, "password_hash", "updated_at"); err != nil {
 			return err
 		}
-		return userdb.DeleteUserSessionsExcept(ctx, tx, u.ID, actor.SessionID)
+		if err := userdb.DeleteUserSessionsExcept(ctx, tx, u.ID, actor.SessionID); err != nil {
+			return err
+		}
+		if s.opt.Revoker != nil {
+			return s.opt.Revoker.RevokeUserTokens(ctx, u.ID)
+		}
+		return nil
 	})
 }

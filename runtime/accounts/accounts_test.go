@@ -174,7 +174,7 @@ func TestAdminOperations(t *testing.T) {
 		if again, err := svc.EnsureAdmin(ctx, "", discard()); err != nil || again != "" {
 			t.Fatalf("second EnsureAdmin = %q, %v; want no new admin", again, err)
 		}
-		adminActor, err := svc.VerifyPassword(ctx, "admin", pw)
+		adminActor, err := svc.VerifyPassword(ctx, "admin", pw, "192.0.2.1")
 		if err != nil || !adminActor.IsAdmin() {
 			t.Fatalf("admin login: %+v %v", adminActor, err)
 		}
@@ -229,10 +229,10 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := svc.ChangePassword(ctx, a1, "wrong-current", "new-password"); !apperr.Is(err, apperr.Unauthenticated) {
+		if err := svc.ChangePassword(ctx, a1, "wrong-current", "new-password", "192.0.2.1"); !apperr.Is(err, apperr.Unauthenticated) {
 			t.Fatalf("wrong current password: %v", err)
 		}
-		if err := svc.ChangePassword(ctx, a1, "dana-password", "new-password"); err != nil {
+		if err := svc.ChangePassword(ctx, a1, "dana-password", "new-password", "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.Authenticate(ctx, s1.Token); err != nil {
@@ -241,7 +241,7 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		if _, err := svc.Authenticate(ctx, s2.Token); !apperr.Is(err, apperr.Unauthenticated) {
 			t.Fatalf("other session survived: %v", err)
 		}
-		if _, err := svc.VerifyPassword(ctx, "dana", "new-password"); err != nil {
+		if _, err := svc.VerifyPassword(ctx, "dana", "new-password", "192.0.2.1"); err != nil {
 			t.Fatalf("new password refused: %v", err)
 		}
 	})

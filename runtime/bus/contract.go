@@ -38,6 +38,7 @@ const (
 	KindKeyUpserted              Kind = "key.upserted.v1"            // payload Key
 	KindKeyDeleted               Kind = "key.deleted.v1"             // payload Deleted (ID is the consumer key)
 	KindTokenRevoked             Kind = "token.revoked.v1"           // payload Revocation
+	KindUserTokensRevoked        Kind = "user.tokens-revoked.v1"     // payload UserRevocation
 	KindPolicyUpserted           Kind = "policy.upserted.v1"         // payload Policy
 	KindPolicyDeleted            Kind = "policy.deleted.v1"          // payload Deleted (ID is kind/name)
 	KindBlockingConditionUpsert  Kind = "blocking.upserted.v1"       // payload BlockingCondition
@@ -181,6 +182,16 @@ type Revocation struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// UserRevocation ends a user's access tokens (not API keys) issued before RevokedBefore:
+// their password changed, a role was taken away, or the account was deleted. Runtimes refuse
+// a token whose sub is UserID and whose iat is before RevokedBefore (whole seconds), and
+// forget the entry after ExpiresAt, when every such token has expired anyway.
+type UserRevocation struct {
+	UserID        string    `json:"userId"`
+	RevokedBefore time.Time `json:"revokedBefore"`
+	ExpiresAt     time.Time `json:"expiresAt"`
+}
+
 // Policy kinds.
 const (
 	PolicySubscription = "SUBSCRIPTION"
@@ -240,6 +251,7 @@ type Snapshot struct {
 	Subscriptions      []Subscription      `json:"subscriptions"`
 	Keys               []Key               `json:"keys"`
 	Revocations        []Revocation        `json:"revocations"`
+	UserRevocations    []UserRevocation    `json:"userRevocations,omitempty"`
 	Policies           []Policy            `json:"policies"`
 	BlockingConditions []BlockingCondition `json:"blockingConditions"`
 }

@@ -69,8 +69,8 @@ type Config struct {
 	BusNamespace string `toml:"bus_namespace"`
 	Redis        string `toml:"redis"` // redis://host:port; empty means embedded
 
-	// TrustedProxies are CIDRs of load balancers in front of gateways whose X-Forwarded-For
-	// the gateways believe (client IPs for blocking conditions and throttling).
+	// TrustedProxies are CIDRs of load balancers whose X-Forwarded-For gateways and control
+	// planes believe (client IPs for blocking conditions, throttling and sign-in slow-down).
 	TrustedProxies []string `toml:"trusted_proxies"`
 
 	LogLevel  string `toml:"log_level"`
@@ -117,7 +117,9 @@ type SessionsConfig struct {
 type TokensConfig struct {
 	AccessTTL  Duration `toml:"access_ttl"`
 	RefreshTTL Duration `toml:"refresh_ttl"`
-	Audience   string   `toml:"audience"`
+	// RefreshFamilyTTL is the absolute lifetime of a refresh grant: rotations never extend it.
+	RefreshFamilyTTL Duration `toml:"refresh_family_ttl"`
+	Audience         string   `toml:"audience"`
 	// Issuer is the iss of access tokens: the control plane's public URL by default; on a
 	// gateway, the control plane URL.
 	Issuer string `toml:"issuer"`
@@ -177,9 +179,10 @@ func Default() Config {
 		},
 		Sessions: SessionsConfig{TTL: Duration{12 * time.Hour}},
 		Tokens: TokensConfig{
-			AccessTTL:  Duration{time.Hour},
-			RefreshTTL: Duration{24 * time.Hour},
-			Audience:   "turnpike",
+			AccessTTL:        Duration{time.Hour},
+			RefreshTTL:       Duration{24 * time.Hour},
+			RefreshFamilyTTL: Duration{30 * 24 * time.Hour},
+			Audience:         "turnpike",
 		},
 		Limits: LimitsConfig{MaxDocumentBytes: 5 << 20, MaxOpenAPIBytes: 5 << 20},
 	}
@@ -291,8 +294,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		}
 	}
 	for k, d := range map[string]*Duration{
-		"TURNPIKE_SESSION_TTL":      &c.Sessions.TTL,
-		"TURNPIKE_ACCESS_TOKEN_TTL": &c.Tokens.AccessTTL,
+		"TURNPIKE_SESSION_TTL":        &c.Sessions.TTL,
+		"TURNPIKE_ACCESS_TOKEN_TTL":   &c.Tokens.AccessTTL,
+		"TURNPIKE_REFRESH_FAMILY_TTL": &c.Tokens.RefreshFamilyTTL,
 	} {
 		if v := getenv(k); v != "" {
 			if err := d.UnmarshalText([]byte(v)); err != nil {
@@ -450,6 +454,9 @@ func (c Config) Validate() error {
 	}
 	if c.Tokens.AccessTTL.Duration < 10*time.Second || c.Tokens.AccessTTL.Duration > 24*time.Hour {
 		bad("TURNPIKE_ACCESS_TOKEN_TTL", "must be between 10s and 24h")
+	}
+	if c.Tokens.RefreshFamilyTTL.Duration < time.Minute {
+		bad("TURNPIKE_REFRESH_FAMILY_TTL", "must be at least 1m")
 	}
 	if c.GraphQL.ComplexityLimit <= 0 || c.GraphQL.DepthLimit <= 0 {
 		bad("graphql", "complexity_limit and depth_limit must be positive")

@@ -74,6 +74,8 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{desc: "bad log level", env: map[string]string{"TURNPIKE_LOG_LEVEL": "loud"}, want: "TURNPIKE_LOG_LEVEL"},
 		{desc: "short admin password", env: map[string]string{"TURNPIKE_ADMIN_PASSWORD": "abc"}, want: "TURNPIKE_ADMIN_PASSWORD"},
 		{desc: "bad duration", env: map[string]string{"TURNPIKE_SESSION_TTL": "soon"}, want: "TURNPIKE_SESSION_TTL"},
+		{desc: "refresh family shorter than a minute", env: map[string]string{"TURNPIKE_REFRESH_FAMILY_TTL": "30s"}, want: "TURNPIKE_REFRESH_FAMILY_TTL"},
+		{desc: "bad refresh family duration", env: map[string]string{"TURNPIKE_REFRESH_FAMILY_TTL": "a month"}, want: "TURNPIKE_REFRESH_FAMILY_TTL"},
 		{desc: "bad bool", env: map[string]string{"TURNPIKE_GRAPHQL_INTROSPECTION": "maybe"}, want: "TURNPIKE_GRAPHQL_INTROSPECTION"},
 		{desc: "bad private-endpoints bool", env: map[string]string{"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "sometimes"}, want: "TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS"},
 		{desc: "unknown profile", profile: "edge", want: "unknown profile"},

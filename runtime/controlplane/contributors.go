@@ -64,6 +64,15 @@ func Revocations(f func(context.Context, bun.IDB, time.Time) ([]bus.Revocation, 
 	}
 }
 
+// UserRevocations makes a Contributor that sets Snapshot.UserRevocations to the user
+// revocations in force after the snapshot's time minus skew.
+func UserRevocations(f func(context.Context, bun.IDB, time.Time) ([]bus.UserRevocation, error), skew time.Duration) Contributor {
+	return func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) (err error) {
+		s.UserRevocations, err = f(ctx, tx, s.TakenAt.Add(-skew))
+		return err
+	}
+}
+
 // Policies makes a Contributor that sets Snapshot.Policies.
 func Policies(f func(context.Context, bun.IDB) ([]bus.Policy, error)) Contributor {
 	return func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) (err error) {

@@ -345,29 +345,52 @@ func (s *Service) DeleteApplication(ctx context.Context, actor identity.Actor, i
 		if err != nil {
 			return err
 		}
-		subs, err := apimgtdb.SubscriptionsOfApplications(ctx, tx, []string{a.ID})
-		if err != nil {
-			return err
-		}
-		clients, err := apimgtdb.OAuthClientsOfApplications(ctx, tx, []string{a.ID})
-		if err != nil {
-			return err
-		}
-		if err := apimgtdb.DeleteApplication(ctx, tx, a.ID); err != nil {
-			return err
-		}
-		for _, c := range clients {
-			if err := announce(ctx, tx, bus.KindKeyDeleted, bus.Deleted{ID: c.ConsumerKey}); err != nil {
-				return err
-			}
-		}
-		for _, sub := range subs {
-			if err := announce(ctx, tx, bus.KindSubscriptionDeleted, bus.Deleted{ID: sub.ID}); err != nil {
-				return err
-			}
-		}
-		return announce(ctx, tx, bus.KindApplicationDeleted, bus.Deleted{ID: a.ID})
+		return deleteApplication(ctx, tx, a)
 	})
+}
+
+// DeleteApplicationsOfOwner deletes every application of a user (whose account is being
+// deleted) with their subscriptions and keys, so that none of their credentials keeps
+// working at the gateways. It is not an operation of the GraphQL API: accounts calls it.
+func (s *Service) DeleteApplicationsOfOwner(ctx context.Context, ownerID string) error {
+	return s.apimgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		apps, err := apimgtdb.ApplicationsOfOwner(ctx, tx, ownerID)
+		if err != nil {
+			return err
+		}
+		for i := range apps {
+			if err := deleteApplication(ctx, tx, &apps[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// deleteApplication deletes an application in tx and announces what went with it.
+func deleteApplication(ctx context.Context, tx bun.IDB, a *apimgtdb.Application) error {
+	subs, err := apimgtdb.SubscriptionsOfApplications(ctx, tx, []string{a.ID})
+	if err != nil {
+		return err
+	}
+	clients, err := apimgtdb.OAuthClientsOfApplications(ctx, tx, []string{a.ID})
+	if err != nil {
+		return err
+	}
+	if err := apimgtdb.DeleteApplication(ctx, tx, a.ID); err != nil {
+		return err
+	}
+	for _, c := range clients {
+		if err := announce(ctx, tx, bus.KindKeyDeleted, bus.Deleted{ID: c.ConsumerKey}); err != nil {
+			return err
+		}
+	}
+	for _, sub := range subs {
+		if err := announce(ctx, tx, bus.KindSubscriptionDeleted, bus.Deleted{ID: sub.ID}); err != nil {
+			return err
+		}
+	}
+	return announce(ctx, tx, bus.KindApplicationDeleted, bus.Deleted{ID: a.ID})
 }
 
 // ApplicationOfSubscription returns the application of a subscription the actor may see:

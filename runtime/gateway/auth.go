@@ -234,6 +234,10 @@ func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if !apiKey && st.userTokenRevoked(c.Subject, c.IssuedAt) {
+		invalid("The access token has been revoked")
+		return
+	}
 	keyType := c.KeyType
 	if !apiKey {
 		key, ok := st.keys.get(c.ClientID)

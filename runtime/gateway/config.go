@@ -3,12 +3,12 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 )
 
 // Config is the gateway's static configuration. Dynamic state (APIs, applications,
@@ -201,7 +201,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}
 	}
-	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
+	if _, err := clientip.New(c.TrustedProxies); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -217,27 +217,4 @@ func parseHTTPURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q is not an absolute http(s) URL", s)
 	}
 	return u, nil
-}
-
-// parsePrefixes parses CIDRs or single addresses.
-func parsePrefixes(ss []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(ss))
-	for _, s := range ss {
-		s = strings.TrimSpace(s)
-		if strings.Contains(s, "/") {
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				return nil, fmt.Errorf("trusted proxy %q: %w", s, err)
-			}
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: %w", s, err)
-		}
-		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }

@@ -15,12 +15,9 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/egress"
 )
 
@@ -68,7 +66,7 @@ type Gateway struct {
 	throttler   Throttler
 	analytics   *analyticsQueue
 	backendJWT  *backendSigner
-	trusted     []netip.Prefix
+	trusted     *clientip.Resolver
 	token       http.Handler
 	revoke      http.Handler
 
@@ -120,7 +118,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if client == nil {
 		client = &http.Client{Transport: g.kmTransport, Timeout: 10 * time.Second}
 	}
-	g.trusted, _ = parsePrefixes(cfg.TrustedProxies) // validated
+	g.trusted, _ = clientip.New(cfg.TrustedProxies) // validated
 	cache, err := lru.New[[32]byte, *verifiedToken](cfg.TokenCacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)
@@ -197,7 +195,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.st = st
-	call.ClientIP = g.clientIP(r)
+	call.ClientIP = g.trusted.Of(r)
 	esc := r.URL.EscapedPath()
 	segs, offs, why, ok := parsePath(esc, call.segBuf[:0], call.offBuf[:0])
 	if !ok {
@@ -234,53 +232,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	e.handler.ServeHTTP(rw, r.WithContext(ctx))
 }
 
-// clientIP is the peer's address, or, when the peer is a trusted proxy, the rightmost
-// X-Forwarded-For address that is not.
-func (g *Gateway) clientIP(r *http.Request) netip.Addr {
-	ip := peerIP(r)
-	if !g.isTrusted(ip) {
-		return ip
-	}
-	vals := r.Header.Values("X-Forwarded-For")
-	for i := len(vals) - 1; i >= 0; i-- {
-		parts := strings.Split(vals[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return ip
-			}
-			a = a.Unmap()
-			if !g.isTrusted(a) {
-				return a
-			}
-			ip = a
-		}
-	}
-	return ip
-}
-
-func peerIP(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
-}
-
-func (g *Gateway) isTrusted(a netip.Addr) bool {
-	if !a.IsValid() {
-		return false
-	}
-	return slices.ContainsFunc(g.trusted, func(p netip.Prefix) bool { return p.Contains(a) })
-}
-
 // trustedPeer reports whether the direct peer of r is a trusted proxy.
 func (g *Gateway) trustedPeer(r *http.Request) bool {
-	return len(g.trusted) > 0 && g.isTrusted(peerIP(r))
+	return g.trusted.Trusted(clientip.Peer(r))
 }
 
 // LoadSnapshot replaces the state with a snapshot. A snapshot older than the current state is
@@ -389,12 +343,22 @@ func (g *Gateway) purgeRevocations() {
 		}
 		return true
 	})
-	if len(expired) == 0 {
+	var users []string
+	cur.userRevoked.each(func(id string, r bus.UserRevocation) bool {
+		if !r.ExpiresAt.Add(g.cfg.ClockSkew).After(now) {
+			users = append(users, id)
+		}
+		return true
+	})
+	if len(expired) == 0 && len(users) == 0 {
 		return
 	}
 	b := g.newBuilder(cur)
 	for _, j := range expired {
 		b.revoked.del(j)
+	}
+	for _, u := range users {
+		b.userRevoked.del(u)
 	}
 	g.publish(b.finish(cur.rev, cur.takenAt))
 }

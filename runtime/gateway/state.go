@@ -21,17 +21,19 @@ var ErrStaleSnapshot = errors.New("snapshot is older than the gateway state")
 // published through Gateway.state: a change builds a new state that shares every unchanged
 // part (compiled API chains, table shards, trie nodes) with the old one.
 type state struct {
-	rev      int64
-	takenAt  time.Time
-	apis     *table[string, *apiEntry]
-	router   *ctxNode
-	apps     *table[string, *bus.Application]
-	subs     *table[subKey, *bus.Subscription]
-	subIDs   *table[string, subKey]
-	keys     *table[string, *bus.Key]
-	revoked  *table[string, time.Time] // jti → the token's expiry
-	policies *table[string, *bus.Policy]
-	blocking *blockSet
+	rev     int64
+	takenAt time.Time
+	apis    *table[string, *apiEntry]
+	router  *ctxNode
+	apps    *table[string, *bus.Application]
+	subs    *table[subKey, *bus.Subscription]
+	subIDs  *table[string, subKey]
+	keys    *table[string, *bus.Key]
+	revoked *table[string, time.Time] // jti → the token's expiry
+	// userRevoked: user id → the cut-off before which that user's access tokens are refused.
+	userRevoked *table[string, bus.UserRevocation]
+	policies    *table[string, *bus.Policy]
+	blocking    *blockSet
 }
 
 type subKey struct{ app, api string }
@@ -119,19 +121,20 @@ func (b *blockSet) ipBlocked(ip netip.Addr) bool {
 
 // builder derives a new state from a previous one within one build generation.
 type builder struct {
-	g        *Gateway
-	prev     *state
-	gen      uint64
-	apis     *tableTx[string, *apiEntry]
-	router   *routerTx
-	apps     *tableTx[string, *bus.Application]
-	subs     *tableTx[subKey, *bus.Subscription]
-	subIDs   *tableTx[string, subKey]
-	keys     *tableTx[string, *bus.Key]
-	revoked  *tableTx[string, time.Time]
-	policies *tableTx[string, *bus.Policy]
-	blocking map[string]bus.BlockingCondition // nil: unchanged
-	rotated  bool                             // a signing-keys-rotated event was applied
+	g           *Gateway
+	prev        *state
+	gen         uint64
+	apis        *tableTx[string, *apiEntry]
+	router      *routerTx
+	apps        *tableTx[string, *bus.Application]
+	subs        *tableTx[subKey, *bus.Subscription]
+	subIDs      *tableTx[string, subKey]
+	keys        *tableTx[string, *bus.Key]
+	revoked     *tableTx[string, time.Time]
+	userRevoked *tableTx[string, bus.UserRevocation]
+	policies    *tableTx[string, *bus.Policy]
+	blocking    map[string]bus.BlockingCondition // nil: unchanged
+	rotated     bool                             // a signing-keys-rotated event was applied
 }
 
 func emptyState() *state {
@@ -139,7 +142,8 @@ func emptyState() *state {
 		apis: newTable[string, *apiEntry](), apps: newTable[string, *bus.Application](),
 		subs: newTable[subKey, *bus.Subscription](), subIDs: newTable[string, subKey](),
 		keys: newTable[string, *bus.Key](), revoked: newTable[string, time.Time](),
-		policies: newTable[string, *bus.Policy](), blocking: emptyBlockSet,
+		userRevoked: newTable[string, bus.UserRevocation](),
+		policies:    newTable[string, *bus.Policy](), blocking: emptyBlockSet,
 	}
 }
 
@@ -151,7 +155,8 @@ func (g *Gateway) newBuilder(base *state) *builder {
 		g: g, prev: base, gen: gen,
 		apis: base.apis.begin(gen), router: &routerTx{gen: gen, root: base.router},
 		apps: base.apps.begin(gen), subs: base.subs.begin(gen), subIDs: base.subIDs.begin(gen),
-		keys: base.keys.begin(gen), revoked: base.revoked.begin(gen), policies: base.policies.begin(gen),
+		keys: base.keys.begin(gen), revoked: base.revoked.begin(gen), userRevoked: base.userRevoked.begin(gen),
+		policies: base.policies.begin(gen),
 	}
 }
 
@@ -163,7 +168,7 @@ func (b *builder) finish(rev int64, takenAt time.Time) *state {
 	return &state{
 		rev: rev, takenAt: takenAt,
 		apis: b.apis.done(), router: b.router.root, apps: b.apps.done(), subs: b.subs.done(),
-		subIDs: b.subIDs.done(), keys: b.keys.done(), revoked: b.revoked.done(),
+		subIDs: b.subIDs.done(), keys: b.keys.done(), revoked: b.revoked.done(), userRevoked: b.userRevoked.done(),
 		policies: b.policies.done(), blocking: bs,
 	}
 }
@@ -303,6 +308,12 @@ func (b *builder) apply(ev bus.ControlEvent) error {
 		if r.JTI != "" {
 			b.revoked.set(r.JTI, r.ExpiresAt)
 		}
+	case bus.KindUserTokensRevoked:
+		var r bus.UserRevocation
+		if err := ev.Decode(&r); err != nil {
+			return err
+		}
+		b.revokeUser(r)
 	case bus.KindPolicyUpserted:
 		var p bus.Policy
 		if err := ev.Decode(&p); err != nil {
@@ -338,6 +349,25 @@ func (b *builder) apply(ev bus.ControlEvent) error {
 	return nil
 }
 
+// revokeUser records a user's cut-off; an older one never replaces a newer (events may be
+// applied again).
+func (b *builder) revokeUser(r bus.UserRevocation) {
+	if r.UserID == "" {
+		return
+	}
+	if old, ok := b.userRevoked.get(r.UserID); ok && !r.RevokedBefore.After(old.RevokedBefore) {
+		return
+	}
+	b.userRevoked.set(r.UserID, r)
+}
+
+// userTokenRevoked tells whether an access token of sub issued at iat (unix seconds) was
+// issued before its user's revocation cut-off.
+func (st *state) userTokenRevoked(sub string, iat int64) bool {
+	r, ok := st.userRevoked.get(sub)
+	return ok && iat < r.RevokedBefore.Unix()
+}
+
 // buildSnapshot builds a state from a snapshot, reusing compiled APIs of prev whose
 // definitions did not change.
 func (g *Gateway) buildSnapshot(s bus.Snapshot, prev *state) *state {
@@ -361,6 +391,11 @@ func (g *Gateway) buildSnapshot(s bus.Snapshot, prev *state) *state {
 	for _, r := range s.Revocations {
 		if r.JTI != "" && r.ExpiresAt.Add(g.cfg.ClockSkew).After(now) {
 			b.revoked.set(r.JTI, r.ExpiresAt)
+		}
+	}
+	for _, r := range s.UserRevocations {
+		if r.ExpiresAt.Add(g.cfg.ClockSkew).After(now) {
+			b.revokeUser(r)
 		}
 	}
 	for i := range s.Policies {
@@ -390,6 +425,11 @@ func (st *state) snapshot() bus.Snapshot {
 		return true
 	})
 	slices.SortFunc(s.Revocations, func(a, b bus.Revocation) int { return cmp.Compare(a.JTI, b.JTI) })
+	st.userRevoked.each(func(_ string, r bus.UserRevocation) bool {
+		s.UserRevocations = append(s.UserRevocations, r)
+		return true
+	})
+	slices.SortFunc(s.UserRevocations, func(a, b bus.UserRevocation) int { return cmp.Compare(a.UserID, b.UserID) })
 	st.policies.each(func(_ string, p *bus.Policy) bool { s.Policies = append(s.Policies, *p); return true })
 	slices.SortFunc(s.Policies, func(a, b bus.Policy) int { return cmp.Compare(a.ID(), b.ID()) })
 	for _, c := range st.blocking.byID {

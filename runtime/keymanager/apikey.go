@@ -7,10 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
+	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -28,6 +32,35 @@ type APIKey struct {
 	Key       string
 	JTI       string
 	ExpiresAt time.Time
+}
+
+// APIKeyInfo is what an owner sees of an API key in the list: never the key itself.
+type APIKeyInfo struct {
+	JTI       string
+	Label     *string
+	KeyType   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt *time.Time
+}
+
+// maxAPIKeyLabel bounds an API key's label, in characters.
+const maxAPIKeyLabel = 100
+
+func validLabel(label *string) (*string, error) {
+	if label == nil {
+		return nil, nil
+	}
+	l := strings.TrimSpace(*label)
+	switch {
+	case l == "":
+		return nil, nil
+	case utf8.RuneCountInString(l) > maxAPIKeyLabel || !utf8.ValidString(l):
+		return nil, apperr.Invalidf("label", "must be at most %d characters", maxAPIKeyLabel)
+	case strings.ContainsFunc(l, unicode.IsControl):
+		return nil, apperr.Invalidf("label", "must not contain control characters")
+	}
+	return &l, nil
 }
 
 // API key ids are base64url(random 16 bytes ‖ exp as 8 bytes big endian ‖ MAC 16 bytes),
@@ -75,9 +108,14 @@ func (s *Service) apiKeyExpiry(appID, id string) (time.Time, bool) {
 // NOT_FOUND): a JWT with header typ apikey+jwt, signed with the current signing key, with
 // the claims of an access token of the application's owner but no client_id and no scope.
 // Gateways accept it in their API key header only. validity 0 is DefaultAPIKeyValidity; at
-// most MaxAPIKeyValidity. No OAuth client is needed.
-func (s *Service) GenerateAPIKey(ctx context.Context, actor identity.Actor, appID, keyType string, validity time.Duration) (APIKey, error) {
+// most MaxAPIKeyValidity. No OAuth client is needed. The key's id, label, type and dates
+// are recorded for the owner's list; the key itself is not.
+func (s *Service) GenerateAPIKey(ctx context.Context, actor identity.Actor, appID, keyType string, validity time.Duration, label *string) (APIKey, error) {
 	if err := validKeyType(keyType); err != nil {
+		return APIKey{}, err
+	}
+	label, err := validLabel(label)
+	if err != nil {
 		return APIKey{}, err
 	}
 	switch {
@@ -105,6 +143,11 @@ func (s *Service) GenerateAPIKey(ctx context.Context, actor identity.Actor, appI
 	if err != nil {
 		return APIKey{}, err
 	}
+	rec := &apimgtdb.IssuedAPIKey{JTI: claims.JTI, ApplicationID: app.ID, Label: label, KeyType: keyType,
+		CreatedAt: s.clock(), ExpiresAt: exp}
+	if err := apimgtdb.InsertAPIKey(ctx, s.apimgt, rec); err != nil {
+		return APIKey{}, err
+	}
 	return APIKey{Key: key, JTI: claims.JTI, ExpiresAt: exp}, nil
 }
 
@@ -125,6 +168,28 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor identity.Actor, appID,
 		if !exp.After(s.opt.Now().Add(-time.Minute)) {
 			return nil // expired (beyond any verifier's clock skew): refused already
 		}
+		if err := apimgtdb.MarkAPIKeyRevoked(ctx, tx, app.ID, jti, s.clock()); err != nil {
+			return err
+		}
 		return s.recordRevocation(ctx, tx, jti, exp)
 	})
+}
+
+// APIKeys lists the unexpired API keys of one of the actor's applications (others are
+// NOT_FOUND), newest first, revoked ones included with their revocation time. Keys made
+// before keys were recorded are not listed (they can still be revoked by id).
+func (s *Service) APIKeys(ctx context.Context, actor identity.Actor, appID string) ([]APIKeyInfo, error) {
+	app, err := ownApplication(ctx, s.apimgt, actor, appID)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := apimgtdb.APIKeysOfApplication(ctx, s.apimgt, app.ID, s.clock())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]APIKeyInfo, len(ks))
+	for i, k := range ks {
+		out[i] = APIKeyInfo{JTI: k.JTI, Label: k.Label, KeyType: k.KeyType, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+	}
+	return out, nil
 }

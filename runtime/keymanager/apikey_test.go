@@ -45,7 +45,7 @@ func TestAPIKeyOwnership(t *testing.T) {
 		owner := f.user("owen")
 		stranger := f.user("stan", identity.Admin)
 		app := f.app(owner, "Mine")
-		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 0)
+		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 0, nil)
 		if err != nil {
 			t.Fatalf("owner generates: %v", err)
 		}
@@ -56,16 +56,16 @@ func TestAPIKeyOwnership(t *testing.T) {
 			want apperr.Code
 		}{
 			{"stranger generates", func() error {
-				_, err := f.km.GenerateAPIKey(ctx, stranger, app.ID, bus.KeyProduction, 0)
+				_, err := f.km.GenerateAPIKey(ctx, stranger, app.ID, bus.KeyProduction, 0, nil)
 				return err
 			}, apperr.NotFound},
 			{"stranger revokes", func() error { return f.km.RevokeAPIKey(ctx, stranger, app.ID, k.JTI) }, apperr.NotFound},
 			{"unknown application", func() error {
-				_, err := f.km.GenerateAPIKey(ctx, owner, "no-such-app", bus.KeyProduction, 0)
+				_, err := f.km.GenerateAPIKey(ctx, owner, "no-such-app", bus.KeyProduction, 0, nil)
 				return err
 			}, apperr.NotFound},
 			{"signed out generates", func() error {
-				_, err := f.km.GenerateAPIKey(ctx, identity.Actor{}, app.ID, bus.KeyProduction, 0)
+				_, err := f.km.GenerateAPIKey(ctx, identity.Actor{}, app.ID, bus.KeyProduction, 0, nil)
 				return err
 			}, apperr.Unauthenticated},
 			{"signed out revokes", func() error { return f.km.RevokeAPIKey(ctx, identity.Actor{}, app.ID, k.JTI) }, apperr.Unauthenticated},
@@ -112,7 +112,7 @@ func TestAPIKeyClaims(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.desc, func(t *testing.T) {
-				k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, c.keyType, c.validity)
+				k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, c.keyType, c.validity, nil)
 				if c.wantExp == 0 {
 					if !apperr.Is(err, apperr.Invalid) {
 						t.Fatalf("got %v, want INVALID", err)
@@ -164,11 +164,11 @@ func TestAPIKeyRevocation(t *testing.T) {
 		owner := f.user("rita")
 		app := f.app(owner, "One")
 		other := f.app(owner, "Two")
-		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 10*24*time.Hour)
+		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 10*24*time.Hour, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ko, err := f.km.GenerateAPIKey(ctx, owner, other.ID, bus.KeyProduction, 0)
+		ko, err := f.km.GenerateAPIKey(ctx, owner, other.ID, bus.KeyProduction, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +261,7 @@ func TestVerifyAccessTokenRefusesAPIKeys(t *testing.T) {
 		app := f.app(owner, "V")
 		for _, kt := range []string{bus.KeyProduction, bus.KeySandbox} {
 			t.Run(kt, func(t *testing.T) {
-				k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, kt, 0)
+				k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, kt, 0, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -172,13 +172,24 @@ func (s *Service) GenerateKeys(ctx context.Context, actor identity.Actor, appID,
 }
 
 // RegenerateConsumerSecret replaces the secret of an application's client; the old secret
-// stops working at once on this replica and within ClientCacheTTL on others. Issued tokens
-// stay valid.
+// stops working at once on this replica and within ClientCacheTTL on others. The client's
+// refresh grants are revoked with the access tokens issued with them (recorded and
+// announced); access tokens issued without a refresh token expire on their own.
 func (s *Service) RegenerateConsumerSecret(ctx context.Context, actor identity.Actor, appID, keyType string) (Keys, error) {
 	secret := randomToken(32)
-	k, err := s.changeClient(ctx, actor, appID, keyType, func(c *apimgtdb.OAuthClient) ([]string, error) {
+	k, err := s.changeClient(ctx, actor, appID, keyType, func(ctx context.Context, tx bun.Tx, c *apimgtdb.OAuthClient) ([]string, error) {
 		c.SecretHash = hashSecret(secret)
 		c.AuthFailures, c.LastAuthFailureAt = 0, nil
+		// A new secret is asked for when the old one may have leaked: what was obtained
+		// with it (refresh grants and the access tokens issued with them) ends too.
+		now := s.clock()
+		rows, err := apimgtdb.RevokeClientRefreshTokens(ctx, tx, c.ConsumerKey, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.revokeAccessOf(ctx, tx, rows, now); err != nil {
+			return nil, err
+		}
 		return []string{"secret_hash", "auth_failures", "last_auth_failure_at"}, nil
 	})
 	if err != nil {
@@ -191,7 +202,7 @@ func (s *Service) RegenerateConsumerSecret(ctx context.Context, actor identity.A
 // UpdateKeys changes the grant types (nil keeps them) and callback URL (nil keeps it; ""
 // clears it) of an application's client.
 func (s *Service) UpdateKeys(ctx context.Context, actor identity.Actor, appID, keyType string, grantTypes []string, callbackURL *string) (Keys, error) {
-	return s.changeClient(ctx, actor, appID, keyType, func(c *apimgtdb.OAuthClient) ([]string, error) {
+	return s.changeClient(ctx, actor, appID, keyType, func(_ context.Context, _ bun.Tx, c *apimgtdb.OAuthClient) ([]string, error) {
 		var cols []string
 		if callbackURL != nil {
 			cb, err := validCallback(callbackURL)
@@ -214,7 +225,7 @@ func (s *Service) UpdateKeys(ctx context.Context, actor identity.Actor, appID, k
 	})
 }
 
-func (s *Service) changeClient(ctx context.Context, actor identity.Actor, appID, keyType string, change func(*apimgtdb.OAuthClient) ([]string, error)) (Keys, error) {
+func (s *Service) changeClient(ctx context.Context, actor identity.Actor, appID, keyType string, change func(context.Context, bun.Tx, *apimgtdb.OAuthClient) ([]string, error)) (Keys, error) {
 	if err := validKeyType(keyType); err != nil {
 		return Keys{}, err
 	}
@@ -231,7 +242,7 @@ func (s *Service) changeClient(ctx context.Context, actor identity.Actor, appID,
 		if err != nil {
 			return err
 		}
-		cols, err := change(c)
+		cols, err := change(ctx, tx, c)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ type fakeUser struct {
 	actor    identity.Actor
 }
 
-func (f *fakePasswords) VerifyPassword(_ context.Context, username, password string) (identity.Actor, error) {
+func (f *fakePasswords) VerifyPassword(_ context.Context, username, password, _ string) (identity.Actor, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.users[username]

@@ -56,6 +56,11 @@ func (s *Service) introspect(ctx context.Context, c *client, token string) (map[
 		if err != nil {
 			return nil, err
 		}
+		if !revoked {
+			if revoked, err = s.userRevokedAt(ctx, claims.Subject, claims.IssuedAt); err != nil {
+				return nil, err
+			}
+		}
 		if revoked {
 			return inactive, nil
 		}

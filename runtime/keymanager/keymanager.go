@@ -35,6 +35,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -63,10 +64,10 @@ const (
 	AlgRS256 = "RS256"
 )
 
-// PasswordVerifier checks a user's password (accounts.Service does); a wrong password is
-// apperr Unauthenticated.
+// PasswordVerifier checks a user's password given from a client address (accounts.Service
+// does, slowing down failures per address); a wrong password is apperr Unauthenticated.
 type PasswordVerifier interface {
-	VerifyPassword(ctx context.Context, username, password string) (identity.Actor, error)
+	VerifyPassword(ctx context.Context, username, password, clientAddr string) (identity.Actor, error)
 }
 
 // SessionResolver finds the portal user of a browser request (its session cookie).
@@ -88,9 +89,11 @@ type Options struct {
 	// Audience is the aud of access tokens (default ["turnpike"]).
 	Audience []string
 	// AccessTokenTTL (default 1h), RefreshTokenTTL (default 24h; each rotation starts a new
-	// period) and AuthorizationCodeTTL (default 1m).
+	// period, but never past RefreshFamilyTTL, default 30 days, after the grant that
+	// started the family) and AuthorizationCodeTTL (default 1m).
 	AccessTokenTTL       time.Duration
 	RefreshTokenTTL      time.Duration
+	RefreshFamilyTTL     time.Duration
 	AuthorizationCodeTTL time.Duration
 	// Algorithm of new signing keys: ES256 (default) or RS256.
 	Algorithm string
@@ -115,6 +118,9 @@ type Options struct {
 	Passwords PasswordVerifier
 	// Sessions finds the signed-in user of /oauth2/authorize (nil: always the login page).
 	Sessions SessionResolver
+	// ClientAddr tells the client address of a request, for the password grant's slow-down
+	// (default: the direct peer; the server passes one that believes trusted proxies).
+	ClientAddr func(r *http.Request) string
 	// Logger receives internal errors (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -132,6 +138,7 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.AccessTokenTTL, time.Hour)
 	def(&o.RefreshTokenTTL, 24*time.Hour)
+	def(&o.RefreshFamilyTTL, 30*24*time.Hour)
 	def(&o.AuthorizationCodeTTL, time.Minute)
 	def(&o.ClientCacheTTL, 5*time.Second)
 	def(&o.AuthFailureDelay, 250*time.Millisecond)
@@ -141,6 +148,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Algorithm == "" {
 		o.Algorithm = AlgES256
+	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = (*clientip.Resolver)(nil).String
 	}
 	if o.LoginPath == "" {
 		o.LoginPath = "/devportal/login"
@@ -169,7 +179,7 @@ func (o *Options) Validate() error {
 	if o.Algorithm != AlgES256 && o.Algorithm != AlgRS256 {
 		errs = append(errs, fmt.Errorf("algorithm %q: want ES256 or RS256", o.Algorithm))
 	}
-	for _, d := range []time.Duration{o.AccessTokenTTL, o.RefreshTokenTTL, o.AuthorizationCodeTTL} {
+	for _, d := range []time.Duration{o.AccessTokenTTL, o.RefreshTokenTTL, o.RefreshFamilyTTL, o.AuthorizationCodeTTL} {
 		if d < time.Second {
 			errs = append(errs, fmt.Errorf("token lifetimes must be at least 1s, not %s", d))
 		}

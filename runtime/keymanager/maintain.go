@@ -9,7 +9,8 @@ import (
 )
 
 // Prune rotates the signing key when KeyRotationInterval says it is due, and deletes what
-// has expired: revocations of expired tokens, refresh tokens, authorization codes and
+// has expired: revocations of expired tokens and of users' tokens, API key records,
+// refresh tokens, authorization codes and
 // retired keys no longer published.
 func (s *Service) Prune(ctx context.Context) error {
 	var errs []error
@@ -24,6 +25,10 @@ func (s *Service) Prune(ctx context.Context) error {
 		func() (int64, error) {
 			return apimgtdb.DeleteExpiredRevocations(ctx, s.apimgt, now.Add(-5*time.Minute))
 		},
+		func() (int64, error) {
+			return apimgtdb.DeleteExpiredUserRevocations(ctx, s.apimgt, now.Add(-5*time.Minute))
+		},
+		func() (int64, error) { return apimgtdb.DeleteExpiredAPIKeys(ctx, s.apimgt, now.Add(-5*time.Minute)) },
 		func() (int64, error) { return apimgtdb.DeleteExpiredRefreshTokens(ctx, s.apimgt, now) },
 		func() (int64, error) { return apimgtdb.DeleteExpiredAuthorizationCodes(ctx, s.apimgt, now) },
 		func() (int64, error) { return apimgtdb.DeleteExpiredSigningKeys(ctx, s.apimgt, now) },

@@ -52,7 +52,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 	case GrantClientCredentials:
 		resp, err = s.clientCredentialsGrant(ctx, c, form)
 	case GrantPassword:
-		resp, err = s.passwordGrant(ctx, c, form)
+		resp, err = s.passwordGrant(ctx, c, form, s.opt.ClientAddr(r))
 	case GrantRefreshToken:
 		resp, err = s.refreshGrant(ctx, c, form)
 	case GrantAuthorizationCode:
@@ -106,9 +106,16 @@ type issued struct {
 	exp     time.Time
 }
 
-// issue signs an access token for sub and, with family != "", makes a refresh token of that
-// family, stored in idb.
-func (s *Service) issue(ctx context.Context, idb bun.IDB, c *client, sub *subject, scopes []string, grant, family string) (*issued, error) {
+// refreshFamily names the refresh family a grant issues into: none (ID ""), a new one (End
+// zero: it ends RefreshFamilyTTL from now), or one being rotated (End is its fixed end).
+type refreshFamily struct {
+	ID  string
+	End time.Time
+}
+
+// issue signs an access token for sub and, with family.ID != "", makes a refresh token of
+// that family, stored in idb. The refresh token never outlives the family's end.
+func (s *Service) issue(ctx context.Context, idb bun.IDB, c *client, sub *subject, scopes []string, grant string, family refreshFamily) (*issued, error) {
 	now := s.opt.Now()
 	exp := now.Add(s.opt.AccessTokenTTL)
 	claims := &bus.AccessTokenClaims{
@@ -131,15 +138,19 @@ func (s *Service) issue(ctx context.Context, idb bun.IDB, c *client, sub *subjec
 	out := &issued{jti: claims.JTI, exp: time.Unix(claims.ExpiresAt, 0).UTC(), resp: &tokenResponse{
 		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.opt.AccessTokenTTL / time.Second), Scope: claims.Scope,
 	}}
-	if family == "" {
+	if family.ID == "" {
 		return out, nil
 	}
 	rt := randomToken(32)
 	nowDB := s.clock()
+	end := family.End
+	if end.IsZero() {
+		end = nowDB.Add(s.opt.RefreshFamilyTTL)
+	}
 	out.refresh = &apimgtdb.RefreshToken{
-		ID: hashSecret(rt), FamilyID: family, ClientID: c.id, UserID: sub.id, Scope: claims.Scope, GrantType: grant,
+		ID: hashSecret(rt), FamilyID: family.ID, ClientID: c.id, UserID: sub.id, Scope: claims.Scope, GrantType: grant,
 		AccessJTI: claims.JTI, AccessExpiresAt: time.Unix(claims.ExpiresAt, 0).UTC(),
-		CreatedAt: nowDB, ExpiresAt: nowDB.Add(s.opt.RefreshTokenTTL),
+		CreatedAt: nowDB, ExpiresAt: minTime(nowDB.Add(s.opt.RefreshTokenTTL), end), FamilyExpiresAt: end,
 	}
 	if err := apimgtdb.InsertRefreshToken(ctx, idb, out.refresh); err != nil {
 		return nil, err
@@ -149,11 +160,18 @@ func (s *Service) issue(ctx context.Context, idb bun.IDB, c *client, sub *subjec
 }
 
 // newFamily starts a refresh family when the client may refresh.
-func newFamily(c *client) string {
+func newFamily(c *client) refreshFamily {
 	if c.allows(GrantRefreshToken) {
-		return uuid.NewString()
+		return refreshFamily{ID: uuid.NewString()}
 	}
-	return ""
+	return refreshFamily{}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // clientCredentialsGrant issues a token for the application itself, on behalf of its owner
@@ -191,7 +209,7 @@ func (s *Service) clientCredentialsGrant(ctx context.Context, c *client, form ur
 
 // passwordGrant issues a token for a user who gives their password: on turnpike-cli (whose
 // tokens carry the user's roles) and on clients that allow the grant.
-func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values) (*tokenResponse, error) {
+func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values, clientAddr string) (*tokenResponse, error) {
 	if s.opt.Passwords == nil {
 		return nil, &oauthError{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "the password grant is not available here"}
 	}
@@ -202,14 +220,17 @@ func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values)
 	if username == "" || password == "" {
 		return nil, errInvalidRequest("username and password are required")
 	}
-	if len(username) > 256 || len(password) > 1024 {
+	if len(username) > maxUsernameBytes {
+		return nil, errInvalidRequest("username must be at most %d bytes", maxUsernameBytes)
+	}
+	if len(password) > 1024 {
 		return nil, errInvalidGrant("invalid username or password")
 	}
 	requested, err := requestedScopes(form)
 	if err != nil {
 		return nil, err
 	}
-	actor, err := s.opt.Passwords.VerifyPassword(ctx, username, password)
+	actor, err := s.opt.Passwords.VerifyPassword(ctx, username, password, clientAddr)
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.Unauthenticated:
@@ -237,6 +258,9 @@ func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values)
 	}
 	return out.resp, nil
 }
+
+// maxUsernameBytes bounds the password grant's username (accounts refuses longer ones too).
+const maxUsernameBytes = 128
 
 // errReplay aborts a transaction that found its refresh token or code already used.
 var errReplay = errors.New("replayed grant")
@@ -303,7 +327,7 @@ func (s *Service) refreshGrant(ctx context.Context, c *client, form url.Values) 
 		if !ok {
 			return errReplay
 		}
-		out, err = s.issue(ctx, tx, c, sub, scopes, row.GrantType, row.FamilyID)
+		out, err = s.issue(ctx, tx, c, sub, scopes, row.GrantType, refreshFamily{ID: row.FamilyID, End: row.FamilyExpiresAt})
 		return err
 	})
 	if errors.Is(err, errReplay) {
@@ -351,14 +375,7 @@ func (s *Service) revokeFamily(ctx context.Context, family string) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range rows {
-			if r.AccessExpiresAt.After(now) {
-				if err := s.recordRevocation(ctx, tx, r.AccessJTI, r.AccessExpiresAt); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return s.revokeAccessOf(ctx, tx, rows, now)
 	})
 }
 
@@ -451,9 +468,9 @@ func (s *Service) authorizationCodeGrant(ctx context.Context, c *client, form ur
 	if err != nil {
 		return nil, err
 	}
-	family := ""
+	var family refreshFamily
 	if c.allows(GrantRefreshToken) {
-		family = row.FamilyID
+		family.ID = row.FamilyID
 	}
 	var out *issued
 	err = s.apimgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

@@ -64,6 +64,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 			{desc: "wrong password", contentType: form, body: "grant_type=password&client_id=turnpike-cli&username=olga&password=wrong", status: 400, code: "invalid_grant"},
 			{desc: "unknown user", contentType: form, body: "grant_type=password&client_id=turnpike-cli&username=ghost&password=whatever", status: 400, code: "invalid_grant"},
 			{desc: "password grant without username", contentType: form, body: "grant_type=password&client_id=turnpike-cli&password=x", status: 400, code: "invalid_request"},
+			{desc: "password grant with a username over 128 bytes", contentType: form, body: "grant_type=password&client_id=turnpike-cli&password=x&username=" + strings.Repeat("u", 129), status: 400, code: "invalid_request"},
 			{desc: "refresh without token", contentType: form, auth: basic(k.ConsumerKey, secret), body: "grant_type=refresh_token", status: 400, code: "invalid_request"},
 			{desc: "unknown refresh token", contentType: form, auth: basic(k.ConsumerKey, secret), body: "grant_type=refresh_token&refresh_token=abc", status: 400, code: "invalid_grant"},
 			{desc: "refresh not allowed", contentType: form, auth: basic(ko.ConsumerKey, *ko.ConsumerSecret), body: "grant_type=refresh_token&refresh_token=abc", status: 400, code: "unauthorized_client"},

@@ -13,7 +13,7 @@ import (
 // VerifyAccessToken resolves an `Authorization: Bearer` token of /graphql to its actor. Only
 // tokens of turnpike-cli are accepted (application tokens are for APIs, not for managing
 // Turnpike), and API keys (typ apikey+jwt) never are. The token must be signed by a published key with its own algorithm, carry typ
-// at+jwt, this issuer and audience, be unexpired (30 s leeway) and not revoked, and its
+// at+jwt, this issuer and audience, be unexpired (30 s leeway) and not revoked (by itself or by its user's cut-off), and its
 // user must still exist. The actor's roles are those of the roles claim that the user still
 // holds, so a removed role stops working at once (within ClientCacheTTL).
 // Failures are apperr Unauthenticated.
@@ -31,6 +31,11 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity
 	revoked, err := apimgtdb.IsRevoked(ctx, s.apimgt, claims.JTI)
 	if err != nil {
 		return identity.Actor{}, err
+	}
+	if !revoked {
+		if revoked, err = s.userRevokedAt(ctx, claims.Subject, claims.IssuedAt); err != nil {
+			return identity.Actor{}, err
+		}
 	}
 	if revoked {
 		return identity.Actor{}, apperr.Unauthenticatedf("the access token was revoked")

@@ -13,6 +13,7 @@ import (
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/config"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/devportal"
@@ -70,7 +71,8 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: relay.Notify})
 	a.goRun("outbox relay", relay.Run)
 
-	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams})
+	revoker := &userRevoker{}
+	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams, Revoker: revoker})
 	if err != nil {
 		return err
 	}
@@ -83,7 +85,11 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	a.goRun("session pruning", func(ctx context.Context) error { return every(ctx, 10*time.Minute, acc.PruneSessions) })
 
-	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie()}
+	proxies, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie(), Proxies: proxies}
 	if shared := cfg.GatewaysOnPublicHost(); len(shared) > 0 {
 		log.Warn("gateway URLs share the portals' host: browsers send the portals' cookies to them, and their backends are same-site with the portals; give the portals a host of their own",
 			"public_url", cfg.PublicURL, "gateway_urls", shared)
@@ -106,6 +112,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	revoker.km, revoker.dp = km, dp
 
 	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log,
 		controlplane.APIs(publisher.SnapshotAPIs),
@@ -113,6 +120,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 		controlplane.Subscriptions(apimgtdb.SnapshotSubscriptions),
 		controlplane.Keys(apimgtdb.SnapshotKeys),
 		controlplane.Revocations(apimgtdb.SnapshotRevocations, time.Minute),
+		controlplane.UserRevocations(apimgtdb.SnapshotUserRevocations, time.Minute),
 		controlplane.Policies(apimgtdb.SnapshotPolicies),
 		controlplane.BlockingConditions(apimgtdb.SnapshotBlockingConditions),
 	)
@@ -185,13 +193,15 @@ func newKeyManager(ctx context.Context, a *app, cfg config.Config, set *dbs.Set,
 		APIMgtDB: set.APIMgt, UserDB: set.User, EncryptionKey: key,
 		Issuer: cfg.Tokens.Issuer, Audience: []string{cfg.Tokens.Audience},
 		AccessTokenTTL: cfg.Tokens.AccessTTL.Duration, RefreshTokenTTL: cfg.Tokens.RefreshTTL.Duration,
-		Logger: a.log,
+		RefreshFamilyTTL: cfg.Tokens.RefreshFamilyTTL.Duration,
+		Logger:           a.log,
 	}
 	if acc != nil {
 		opts.Passwords = acc
 	}
 	if sessions != nil {
 		opts.Sessions = sessions
+		opts.ClientAddr = sessions.Proxies.String
 	}
 	km, err := keymanager.New(ctx, opts)
 	if err != nil {

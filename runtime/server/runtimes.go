@@ -8,6 +8,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/analytics"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/config"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
@@ -77,7 +78,11 @@ func buildKeyManager(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie()}
+	proxies, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	sessions := &websession.Sessions{Auth: acc, Secure: cfg.SecureCookie(), Proxies: proxies}
 	km, err := newKeyManager(ctx, a, cfg, set, acc, sessions)
 	if err != nil {
 		return err

@@ -5,12 +5,12 @@ package websession
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -49,6 +49,8 @@ type Sessions struct {
 	Auth   SessionAuthenticator
 	Bearer BearerVerifier // nil: bearer tokens are refused
 	Secure bool           // cookies carry Secure
+	// Proxies finds the client address behind trusted load balancers (nil: the peer).
+	Proxies *clientip.Resolver
 }
 
 type reqKey struct{}
@@ -66,7 +68,7 @@ type reqInfo struct {
 // cookie is cleared and the request continues anonymously.
 func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &reqInfo{w: w, remoteAddr: clientIP(r), userAgent: r.UserAgent(), secure: s.Secure}
+		info := &reqInfo{w: w, remoteAddr: s.Proxies.String(r), userAgent: r.UserAgent(), secure: s.Secure}
 		ctx := context.WithValue(r.Context(), reqKey{}, info)
 		if actor, err := s.actor(ctx, r); err == nil {
 			ctx = identity.With(ctx, actor)
@@ -146,12 +148,4 @@ func clearCookie(w http.ResponseWriter, secure bool) { expireCookie(w, cookieNam
 
 func expireCookie(w http.ResponseWriter, name string, secure bool) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -70,6 +70,14 @@ export const ApplicationDetailQuery = graphql(`
         grantTypes
         createdAt
       }
+      apiKeys {
+        id
+        label
+        keyType
+        createdAt
+        expiresAt
+        revokedAt
+      }
       subscriptions {
         id
         tier
@@ -147,5 +155,21 @@ export const UpdateApplicationMutation = graphql(`
       description
       throttlingPolicy
     }
+  }
+`);
+
+export const GenerateAPIKeyMutation = graphql(`
+  mutation GenerateAPIKey($applicationId: ID!, $keyType: KeyType!, $validityDays: Int, $label: String) {
+    generateAPIKey(applicationId: $applicationId, keyType: $keyType, validityDays: $validityDays, label: $label) {
+      id
+      key
+      expiresAt
+    }
+  }
+`);
+
+export const RevokeAPIKeyMutation = graphql(`
+  mutation RevokeAPIKey($applicationId: ID!, $id: ID!) {
+    revokeAPIKey(applicationId: $applicationId, id: $id)
   }
 `);

@@ -64,7 +64,7 @@ function UserRow({ user, self }: { user: { id: string; username: string; email?:
           <ConfirmButton
             label="Delete" ariaLabel={`Delete ${user.username}`}
             confirmLabel="Confirm delete"
-            question={`Delete the user ${user.username}?`}
+            question={`Delete the user ${user.username} with their applications, keys and tokens?`}
             onConfirm={() => deleteUser({ id: user.id })}
           />
         )}

@@ -15,6 +15,7 @@ const app = {
   createdAt: '2024-01-01T00:00:00Z',
   owner: { __typename: 'User', id: 'u1', username: 'alice' },
   keys: [],
+  apiKeys: [],
   subscriptions: [],
 };
 

@@ -9,6 +9,7 @@ import { RangePicker, UsageCharts, useUsageRange } from '../../../components/Usa
 import { useTitle } from '../../../components/useTitle';
 import { formatTime } from '../../../lib/files';
 import { EditApplicationForm } from '../components/EditApplicationForm';
+import { APIKeysPanel } from '../components/APIKeysPanel';
 import { KeysPanel } from '../components/KeysPanel';
 import { ApplicationDetailQuery, ApplicationUsageQuery, UnsubscribeMutation } from '../queries';
 import { typenames } from '../../../lib/typenames';
@@ -134,6 +135,7 @@ export default function ApplicationDetail() {
         <KeysPanel applicationId={app.id} applicationName={app.name} keyType="PRODUCTION" keys={keysOf('PRODUCTION')} />
         <KeysPanel applicationId={app.id} applicationName={app.name} keyType="SANDBOX" keys={keysOf('SANDBOX')} />
       </div>
+      <APIKeysPanel applicationId={app.id} apiKeys={app.apiKeys} onChanged={() => refetch({ requestPolicy: 'network-only' })} />
 
       <h2>Usage</h2>
       <AppUsage applicationId={app.id} />
