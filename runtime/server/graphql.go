@@ -64,7 +64,7 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(opt.ComplexityLimit))
+	srv.Use(costLimit{model: CostModel(), limit: opt.ComplexityLimit})
 	srv.Use(depthLimit{max: opt.DepthLimit})
 
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {

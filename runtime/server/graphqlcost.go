@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/server/gqlcost"
+)
+
+// CostModel is what Turnpike's GraphQL fields cost: lists multiply their selection by their
+// length, and fields that hash a password, sign, generate keys, export or import a definition,
+// or write weigh more than a read of a stored column.
+func CostModel() *gqlcost.Model {
+	const (
+		hash   = 500 // one Argon2id hash
+		heavy  = 200 // signs, generates secrets, stores a file, notifies
+		export = 100 // renders an OpenAPI document, compiles a runtime definition
+		scan   = 50  // reads analytics rollups or aggregates
+	)
+	return &gqlcost.Model{
+		TypeWeights: map[string]int{"Mutation": 10, "Live": scan},
+		Weights: map[string]int{
+			"Mutation.login":                    hash,
+			"Mutation.signUp":                   hash,
+			"Mutation.changePassword":           hash,
+			"Mutation.createUser":               hash,
+			"Mutation.importOpenAPI":            hash,
+			"Mutation.rotateSigningKey":         hash,
+			"Mutation.createNewVersion":         heavy,
+			"Mutation.addDocument":              heavy,
+			"Mutation.addComment":               heavy,
+			"Mutation.generateKeys":             heavy,
+			"Mutation.regenerateConsumerSecret": heavy,
+			"Mutation.generateAPIKey":           heavy,
+			"Mutation.createAPI":                export,
+			"Mutation.updateAPI":                export,
+			"Mutation.changeLifecycle":          export,
+			"Mutation.rateAPI":                  scan,
+			"API.openAPI":                       export,
+			"API.rating":                        5,
+			"Query.apiUsage":                    scan,
+			"Query.applicationUsage":            scan,
+			"Query.controlPlaneStatus":          20,
+			"Live.apiUsageLive":                 export,
+		},
+		ListSizes:       map[string]int{"API.comments": 50, "UsageSeries.points": 60},
+		DefaultListSize: 10,
+		PageFields:      []string{"edges"},
+		// Each hashes a password: more than one per operation would spray accounts past the
+		// per-username throttle, or create accounts in bulk.
+		Once: []string{"Mutation.login", "Mutation.signUp"},
+	}
+}
+
+// costLimit refuses, before anything runs, operations that cost more than limit or that
+// select more than one of the model's once-only fields.
+type costLimit struct {
+	model *gqlcost.Model
+	limit int
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = costLimit{}
+
+func (costLimit) ExtensionName() string                   { return "CostLimit" }
+func (costLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (c costLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if fields := c.model.OnceViolation(oc.Operation, oc.Doc.Fragments); fields != nil {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("an operation may hold only one login or signUp; this one holds %d (%s)", len(fields), strings.Join(fields, ", ")),
+			Extensions: map[string]any{"code": string(apperr.Invalid)},
+		}
+	}
+	if cost := c.model.Cost(oc.Operation, oc.Doc.Fragments, oc.Variables); cost > c.limit {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("the operation costs %d; the limit is %d (lists cost their selection times first)", cost, c.limit),
+			Extensions: map[string]any{"code": string(apperr.Invalid), "cost": cost, "limit": c.limit},
+		}
+	}
+	return nil
+}
