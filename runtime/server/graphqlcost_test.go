@@ -54,7 +54,7 @@ func TestCostModel(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			doc, errs := gqlparser.LoadQuery(s, tc.query)
+			doc, errs := gqlparser.LoadQueryWithRules(s, tc.query, nil)
 			if errs != nil {
 				t.Fatalf("invalid query: %v", errs)
 			}
@@ -87,7 +87,7 @@ func TestOnceFields(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			doc, errs := gqlparser.LoadQuery(s, tc.query)
+			doc, errs := gqlparser.LoadQueryWithRules(s, tc.query, nil)
 			if errs != nil {
 				t.Fatalf("invalid query: %v", errs)
 			}
@@ -128,7 +128,7 @@ func TestUIOperationsFitTheLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, errs := gqlparser.LoadQuery(schema(t), strings.Join(parts, "\n"))
+	doc, errs := gqlparser.LoadQueryWithRules(schema(t), strings.Join(parts, "\n"), nil)
 	if errs != nil {
 		t.Fatalf("the UI's operations do not validate: %v", errs)
 	}
