@@ -119,10 +119,12 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	a.health.register(mux)
 	mux.Handle("GET /metrics", metricsHandler(a.reg))
 	mux.Handle("/graphql", NewGraphQLHandler(res, sessions, GraphQLOptions{
-		Introspection:   cfg.GraphQL.Introspection,
-		ComplexityLimit: cfg.GraphQL.ComplexityLimit,
-		DepthLimit:      cfg.GraphQL.DepthLimit,
-		MaxBodyBytes:    int64(cfg.GraphQL.MaxBodyBytes),
+		Introspection:     cfg.GraphQL.Introspection,
+		ComplexityLimit:   cfg.GraphQL.ComplexityLimit,
+		DepthLimit:        cfg.GraphQL.DepthLimit,
+		MaxBodyBytes:      int64(cfg.GraphQL.MaxBodyBytes),
+		MaxStaffBodyBytes: int64(cfg.GraphQL.MaxStaffBodyBytes),
+		LiveRecheck:       cfg.GraphQL.LiveRecheck.Duration,
 	}, log))
 	mux.Handle("/oauth2/", km.Handler())
 	mux.Handle("/.well-known/", km.Handler())

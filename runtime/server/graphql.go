@@ -32,7 +32,12 @@ type GraphQLOptions struct {
 	Introspection   bool
 	ComplexityLimit int
 	DepthLimit      int
-	MaxBodyBytes    int64
+	// MaxBodyBytes limits request bodies; MaxStaffBodyBytes is the larger limit for callers
+	// holding CREATOR, PUBLISHER or ADMIN, who import OpenAPI documents and upload files.
+	MaxBodyBytes      int64
+	MaxStaffBodyBytes int64
+	// LiveRecheck is how often a subscription re-checks its caller's session and roles.
+	LiveRecheck time.Duration
 	// AllowedOrigins are host patterns (such as "portal.example.com") that may open
 	// WebSocket connections besides the server's own origin.
 	AllowedOrigins []string
@@ -77,8 +82,10 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 
 	h := jsonOnly(srv)
 	h = r.LoaderMiddleware(h)
-	h = sessions.Middleware(h)
-	return limitBody(h, opt.MaxBodyBytes)
+	// The session is resolved from headers before the body is read, so the body limit can
+	// depend on who is calling.
+	h = limitBody(h, opt.MaxBodyBytes, opt.MaxStaffBodyBytes)
+	return sessions.Middleware(h)
 }
 
 // presentError maps a resolver error to a GraphQL error whose extensions.code is one of
@@ -205,10 +212,18 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 	return maxDepth
 }
 
-func limitBody(next http.Handler, n int64) http.Handler {
+// limitBody caps request bodies at anyone bytes, or at staff bytes for callers who may
+// import APIs and upload documents.
+func limitBody(next http.Handler, anyone, staff int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := anyone
+		if identity.From(r.Context()).Has(identity.Admin, identity.Publisher, identity.Creator) {
+			n = max(anyone, staff)
+		}
 		if r.ContentLength > n {
-			http.Error(w, `{"errors":[{"message":"request body too large","extensions":{"code":"BAD_USER_INPUT"}}]}`, http.StatusRequestEntityTooLarge)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"request body too large: the limit is %d bytes","extensions":{"code":"BAD_USER_INPUT"}}]}`, n)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
