@@ -20,7 +20,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/turnpike/turnpike/graph"
-	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -47,9 +46,7 @@ type GraphQLOptions struct {
 // queries only, WebSocket for subscriptions; with query caching, complexity and depth limits,
 // a recover func and an error presenter that maps domain errors to extensions.code.
 func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt GraphQLOptions, log *slog.Logger) http.Handler {
-	cfg := graph.Config{Resolvers: r}
-	cfg.Directives.HasRole = hasRole
-	cfg.Directives.Authenticated = authenticated
+	cfg := graph.Config{Resolvers: r, Directives: resolvers.Directives()}
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 
 	srv.AddTransport(transport.Websocket{
@@ -133,34 +130,6 @@ func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Er
 	}
 	log.Error("graphql internal error", "path", gerr.Path.String(), "err", err)
 	return &gqlerror.Error{Message: "internal error", Path: gerr.Path, Extensions: map[string]any{"code": string(apperr.Internal)}}
-}
-
-func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
-	a := identity.From(ctx)
-	if !a.Authenticated() {
-		return nil, unauthenticated(ctx)
-	}
-	for _, r := range roles {
-		if a.Has(identity.Role(r)) {
-			return next(ctx)
-		}
-	}
-	return nil, apperr.Forbiddenf("this operation needs one of the roles %v", roles)
-}
-
-func authenticated(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-	if !identity.From(ctx).Authenticated() {
-		return nil, unauthenticated(ctx)
-	}
-	return next(ctx)
-}
-
-func unauthenticated(ctx context.Context) error {
-	var ae *apperr.Error
-	if err := websession.AuthError(ctx); errors.As(err, &ae) && ae.Code == apperr.Unauthenticated {
-		return ae
-	}
-	return apperr.Unauthenticatedf("sign in first")
 }
 
 // depthLimit refuses operations nested deeper than max.
