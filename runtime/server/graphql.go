@@ -156,7 +156,13 @@ func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	return nil
 }
 
+// selectionDepth is the nesting depth of set. Each fragment is measured once, so fragments
+// that spread others many times cost no more to measure than to write.
 func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
+	return depthOf(set, frags, seen, map[string]int{})
+}
+
+func depthOf(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int, memo map[string]int) int {
 	if seen > 64 {
 		return seen
 	}
@@ -166,15 +172,18 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 		switch s := sel.(type) {
 		case *ast.Field:
 			if len(s.SelectionSet) > 0 {
-				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
+				d = 1 + depthOf(s.SelectionSet, frags, seen+1, memo)
 			} else {
 				d = 1
 			}
 		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, frags, seen+1)
+			d = depthOf(s.SelectionSet, frags, seen+1, memo)
 		case *ast.FragmentSpread:
-			if f := frags.ForName(s.Name); f != nil {
-				d = selectionDepth(f.SelectionSet, frags, seen+1)
+			if m, ok := memo[s.Name]; ok {
+				d = m
+			} else if f := frags.ForName(s.Name); f != nil {
+				d = depthOf(f.SelectionSet, frags, seen+1, memo)
+				memo[s.Name] = d
 			}
 		}
 		maxDepth = max(maxDepth, d)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -76,9 +75,9 @@ func (c costLimit) MutateOperationContext(_ context.Context, oc *graphql.Operati
 	if oc.Operation == nil {
 		return nil
 	}
-	if fields := c.model.OnceViolation(oc.Operation, oc.Doc.Fragments); fields != nil {
+	if n := c.model.OnceCount(oc.Operation, oc.Doc.Fragments); n > 1 {
 		return &gqlerror.Error{
-			Message:    fmt.Sprintf("an operation may hold only one login or signUp; this one holds %d (%s)", len(fields), strings.Join(fields, ", ")),
+			Message:    fmt.Sprintf("an operation may hold only one login or signUp; this one holds %d", n),
 			Extensions: map[string]any{"code": string(apperr.Invalid)},
 		}
 	}

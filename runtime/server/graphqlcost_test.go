@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -91,7 +92,7 @@ func TestOnceFields(t *testing.T) {
 			if errs != nil {
 				t.Fatalf("invalid query: %v", errs)
 			}
-			if got := m.OnceViolation(doc.Operations[0], doc.Fragments) != nil; got != tc.bad {
+			if got := m.OnceCount(doc.Operations[0], doc.Fragments) > 1; got != tc.bad {
 				t.Fatalf("violation = %v, want %v", got, tc.bad)
 			}
 		})
@@ -147,8 +148,39 @@ func TestUIOperationsFitTheLimits(t *testing.T) {
 		if d := selectionDepth(op.SelectionSet, doc.Fragments, 0); d > def.DepthLimit {
 			t.Errorf("%s is %d deep; the limit is %d", op.Name, d, def.DepthLimit)
 		}
-		if m.OnceViolation(op, doc.Fragments) != nil {
+		if m.OnceCount(op, doc.Fragments) > 1 {
 			t.Errorf("%s holds more than one login or signUp", op.Name)
 		}
+	}
+}
+
+// TestLimitsAreCheapOnFragmentBombs: fragments that each spread the next twice describe 2^n
+// fields in a few lines; measuring their cost and depth must not walk them all.
+func TestLimitsAreCheapOnFragmentBombs(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	var b strings.Builder
+	b.WriteString(`mutation { ...F0 }` + "\n")
+	for i := range n {
+		fmt.Fprintf(&b, "fragment F%d on Mutation { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, `fragment F%d on Mutation { login(username: "a", password: "b") { id } }`+"\n", n)
+	doc, errs := gqlparser.LoadQueryWithRules(schema(t), b.String(), nil)
+	if errs != nil {
+		t.Fatalf("invalid: %v", errs)
+	}
+	op := doc.Operations[0]
+	m := CostModel()
+	done := make(chan [3]int, 1)
+	go func() {
+		done <- [3]int{m.Cost(op, doc.Fragments, nil), m.OnceCount(op, doc.Fragments), selectionDepth(op.SelectionSet, doc.Fragments, 0)}
+	}()
+	select {
+	case got := <-done:
+		if got[0] != gqlcost.Max || got[1] < 2 || got[2] != 2 {
+			t.Fatalf("cost %d, once %d, depth %d; want %d, more than 1, 2", got[0], got[1], got[2], gqlcost.Max)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("measuring a fragment bomb walks every expanded field")
 	}
 }

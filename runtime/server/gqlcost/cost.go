@@ -30,8 +30,8 @@ type Model struct {
 	// PageField is the list field of a connection whose length is the connection's `first`
 	// (such as "edges").
 	PageFields []string
-	// Once names fields of which an operation may select at most one in all, whatever
-	// their aliases (such as the fields that hash a password).
+	// Once names fields counted by OnceCount (such as the fields that hash a password, of
+	// which an operation may hold one).
 	Once []string
 }
 
@@ -41,46 +41,53 @@ func (m *Model) Cost(op *ast.OperationDefinition, frags ast.FragmentDefinitionLi
 	if op == nil {
 		return 0
 	}
-	w := walker{m: m, frags: frags, vars: vars, visiting: map[string]bool{}}
+	w := walker{m: m, frags: frags, vars: vars, visiting: map[string]bool{}, memo: map[fragmentPage]int{}}
 	return w.set(op.SelectionSet, -1)
 }
 
-// OnceViolation returns the fields named in Once that the operation selects more than
-// one of in all, or nil.
-func (m *Model) OnceViolation(op *ast.OperationDefinition, frags ast.FragmentDefinitionList) []string {
+// OnceCount returns how many times the operation selects fields named in Once, in all
+// (each spread of a fragment counts).
+func (m *Model) OnceCount(op *ast.OperationDefinition, frags ast.FragmentDefinitionList) int {
 	if op == nil || len(m.Once) == 0 {
-		return nil
+		return 0
 	}
 	once := map[string]bool{}
 	for _, f := range m.Once {
 		once[f] = true
 	}
-	var found []string
-	var walk func(ast.SelectionSet, map[string]bool)
-	walk = func(set ast.SelectionSet, visiting map[string]bool) {
+	memo := map[string]int{}
+	visiting := map[string]bool{}
+	var count func(ast.SelectionSet) int
+	count = func(set ast.SelectionSet) int {
+		n := 0
 		for _, sel := range set {
 			switch s := sel.(type) {
 			case *ast.Field:
 				if once[fieldKey(s)] {
-					found = append(found, s.Alias)
+					n = add(n, 1)
 				}
-				walk(s.SelectionSet, visiting)
+				n = add(n, count(s.SelectionSet))
 			case *ast.InlineFragment:
-				walk(s.SelectionSet, visiting)
+				n = add(n, count(s.SelectionSet))
 			case *ast.FragmentSpread:
-				if f := frags.ForName(s.Name); f != nil && !visiting[s.Name] {
-					visiting[s.Name] = true
-					walk(f.SelectionSet, visiting)
-					delete(visiting, s.Name)
+				if c, ok := memo[s.Name]; ok {
+					n = add(n, c)
+					continue
 				}
+				f := frags.ForName(s.Name)
+				if f == nil || visiting[s.Name] {
+					continue
+				}
+				visiting[s.Name] = true
+				c := count(f.SelectionSet)
+				delete(visiting, s.Name)
+				memo[s.Name] = c
+				n = add(n, c)
 			}
 		}
+		return n
 	}
-	walk(op.SelectionSet, map[string]bool{})
-	if len(found) > 1 {
-		return found
-	}
-	return nil
+	return count(op.SelectionSet)
 }
 
 type walker struct {
@@ -88,6 +95,14 @@ type walker struct {
 	frags    ast.FragmentDefinitionList
 	vars     map[string]any
 	visiting map[string]bool
+	// memo holds the cost of each fragment: a fragment spread many times, or spreading
+	// others many times, is walked once.
+	memo map[fragmentPage]int
+}
+
+type fragmentPage struct {
+	name string
+	page int
 }
 
 // set sums the costs of a selection set; page is the `first` of the enclosing connection
@@ -101,13 +116,20 @@ func (w *walker) set(set ast.SelectionSet, page int) int {
 		case *ast.InlineFragment:
 			total = add(total, w.set(s.SelectionSet, page))
 		case *ast.FragmentSpread:
+			key := fragmentPage{s.Name, page}
+			if c, ok := w.memo[key]; ok {
+				total = add(total, c)
+				continue
+			}
 			f := w.frags.ForName(s.Name)
 			if f == nil || w.visiting[s.Name] {
 				continue
 			}
 			w.visiting[s.Name] = true
-			total = add(total, w.set(f.SelectionSet, page))
+			c := w.set(f.SelectionSet, page)
 			delete(w.visiting, s.Name)
+			w.memo[key] = c
+			total = add(total, c)
 		}
 	}
 	return total
