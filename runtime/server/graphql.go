@@ -67,6 +67,7 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(fieldLimit{max: MaxFields})
 	srv.Use(costLimit{model: CostModel(), limit: opt.ComplexityLimit})
 	srv.Use(depthLimit{max: opt.DepthLimit})
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/server/gqlcost"
@@ -56,6 +58,10 @@ func CostModel() *gqlcost.Model {
 	}
 }
 
+// MaxFields is how many fields a GraphQL document may write (the SPA's largest writes
+// fewer than a hundred).
+const MaxFields = 500
+
 // costLimit refuses, before anything runs, operations that cost more than limit or that
 // select more than one of the model's once-only fields.
 type costLimit struct {
@@ -88,4 +94,55 @@ func (c costLimit) MutateOperationContext(_ context.Context, oc *graphql.Operati
 		}
 	}
 	return nil
+}
+
+// fieldLimit refuses, before a document is validated, documents that write more than max
+// fields: validation compares fields that share a response name pairwise, so a 256 KiB body
+// of `me { id }` repeated takes minutes of CPU before any cost is computed. Fragment spreads
+// are not expanded here (the cost does that); only what is written is counted.
+type fieldLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = fieldLimit{}
+
+func (fieldLimit) ExtensionName() string                   { return "FieldLimit" }
+func (fieldLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l fieldLimit) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if p.Query == "" {
+		return nil // a persisted query by hash: checked when it was stored
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: p.Query})
+	if err != nil {
+		return nil // the executor reports syntax errors
+	}
+	n := 0
+	for _, op := range doc.Operations {
+		n += writtenFields(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		n += writtenFields(f.SelectionSet)
+	}
+	if n > l.max {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("the document holds %d fields; the limit is %d", n, l.max),
+			Extensions: map[string]any{"code": string(apperr.Invalid)},
+		}
+	}
+	return nil
+}
+
+func writtenFields(set ast.SelectionSet) int {
+	n := 0
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			n += 1 + writtenFields(s.SelectionSet)
+		case *ast.InlineFragment:
+			n += writtenFields(s.SelectionSet)
+		}
+	}
+	return n
 }

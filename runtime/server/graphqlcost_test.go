@@ -138,6 +138,11 @@ func TestUIOperationsFitTheLimits(t *testing.T) {
 	}
 	def := config.Default().GraphQL
 	m := CostModel()
+	fragmentFields := 0
+	for _, f := range doc.Fragments {
+		fragmentFields += writtenFields(f.SelectionSet)
+	}
+	t.Logf("the UI's fragments write %d fields", fragmentFields)
 	for _, op := range doc.Operations {
 		vars := map[string]any{"first": 100}
 		cost := m.Cost(op, doc.Fragments, vars)
@@ -147,6 +152,9 @@ func TestUIOperationsFitTheLimits(t *testing.T) {
 		}
 		if d := selectionDepth(op.SelectionSet, doc.Fragments, 0); d > def.DepthLimit {
 			t.Errorf("%s is %d deep; the limit is %d", op.Name, d, def.DepthLimit)
+		}
+		if n := writtenFields(op.SelectionSet) + fragmentFields; n > MaxFields {
+			t.Errorf("%s and the UI's fragments write %d fields; the limit is %d", op.Name, n, MaxFields)
 		}
 		if m.OnceCount(op, doc.Fragments) > 1 {
 			t.Errorf("%s holds more than one login or signUp", op.Name)
