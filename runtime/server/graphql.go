@@ -52,6 +52,8 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
 		InitFunc:              recheckLive(sessions.Recheck, opt.LiveRecheck, log),
+		// Subscriptions carry small documents: the anonymous body limit is plenty.
+		PayloadReadLimit: &opt.MaxBodyBytes,
 		// coder/websocket refuses cross-origin upgrades unless the origin's host matches a
 		// pattern: the session cookie must not be usable from another site.
 		Implementation: transport.CoderWebsocketImplementation{

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -60,4 +61,14 @@ func TestLiveConnectionsEndWithTheSession(t *testing.T) {
 	if m, err := steady.next(10 * time.Second); err != nil || m.Type != "next" || errorCode(m) != "" {
 		t.Fatalf("the steady connection was closed: %+v %v", m, err)
 	}
+}
+
+// TestLiveMessagesAreLimitedLikeBodies: a WebSocket message past the /graphql body limit
+// closes the connection (gqlgen's own default would read 1 MB).
+func TestLiveMessagesAreLimitedLikeBodies(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t, servertest.Options{})
+	l := dialLive(t, inst, nil)
+	l.subscribe("1", `subscription { apiUsageLive(apiId: "x") { at } }`+strings.Repeat(" ", 300<<10), nil)
+	l.waitClosed(10 * time.Second)
 }
