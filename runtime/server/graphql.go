@@ -208,6 +208,13 @@ func limitBody(next http.Handler, anyone, staff int64) http.Handler {
 			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"request body too large: the limit is %d bytes","extensions":{"code":"BAD_USER_INPUT"}}]}`, n)
 			return
 		}
+		// A GET carries its document in the URL, which the server reads up to 1 MB.
+		if int64(len(r.URL.RawQuery)) > n {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestURITooLong)
+			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"query string too long: the limit is %d bytes","extensions":{"code":"BAD_USER_INPUT"}}]}`, n)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
