@@ -41,6 +41,7 @@ type ResolverRoot interface {
 type DirectiveRoot struct {
 	Authenticated func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	HasRole       func(ctx context.Context, obj any, next graphql.Resolver, roles []model.Role) (res any, err error)
+	Restricted    func(ctx context.Context, obj any, next graphql.Resolver, roles []model.Role, self *bool, editors *bool) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -2664,6 +2665,36 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 	return args, nil
 }
 
+func (ec *executionContext) dir_restricted_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roles",
+		func(ctx context.Context, v any) ([]model.Role, error) {
+			return ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roles"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "self",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["self"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "editors",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["editors"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Live_apiUsageLive_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3952,7 +3983,35 @@ func (ec *executionContext) _API_endpoints(ctx context.Context, field graphql.Co
 		func(ctx context.Context) (any, error) {
 			return obj.Endpoints, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.Endpoints
+					return zeroVal, err
+				}
+				self, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.Endpoints
+					return zeroVal, err
+				}
+				editors, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *model.Endpoints
+					return zeroVal, err
+				}
+				if ec.Directives.Restricted == nil {
+					var zeroVal *model.Endpoints
+					return zeroVal, errors.New("directive restricted is not implemented")
+				}
+				return ec.Directives.Restricted(ctx, obj, directive0, roles, self, editors)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Endpoints) graphql.Marshaler {
 			return ec.marshalNEndpoints2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐEndpoints(ctx, selections, v)
 		},
@@ -9957,7 +10016,35 @@ func (ec *executionContext) _ThrottlingPolicy_conditionGroups(ctx context.Contex
 		func(ctx context.Context) (any, error) {
 			return obj.ConditionGroups, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*model.ConditionGroup
+					return zeroVal, err
+				}
+				self, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*model.ConditionGroup
+					return zeroVal, err
+				}
+				editors, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*model.ConditionGroup
+					return zeroVal, err
+				}
+				if ec.Directives.Restricted == nil {
+					var zeroVal []*model.ConditionGroup
+					return zeroVal, errors.New("directive restricted is not implemented")
+				}
+				return ec.Directives.Restricted(ctx, obj, directive0, roles, self, editors)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConditionGroup) graphql.Marshaler {
 			return ec.marshalNConditionGroup2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐConditionGroupᚄ(ctx, selections, v)
 		},
@@ -9989,7 +10076,35 @@ func (ec *executionContext) _ThrottlingPolicy_keyTemplate(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return obj.KeyTemplate, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				self, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				editors, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Restricted == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive restricted is not implemented")
+				}
+				return ec.Directives.Restricted(ctx, obj, directive0, roles, self, editors)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -10389,7 +10504,35 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 		func(ctx context.Context) (any, error) {
 			return obj.Email, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				self, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				editors, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Restricted == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive restricted is not implemented")
+				}
+				return ec.Directives.Restricted(ctx, obj, directive0, roles, self, editors)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -10412,7 +10555,35 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 		func(ctx context.Context) (any, error) {
 			return obj.Roles, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []model.Role
+					return zeroVal, err
+				}
+				self, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal []model.Role
+					return zeroVal, err
+				}
+				editors, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []model.Role
+					return zeroVal, err
+				}
+				if ec.Directives.Restricted == nil {
+					var zeroVal []model.Role
+					return zeroVal, errors.New("directive restricted is not implemented")
+				}
+				return ec.Directives.Restricted(ctx, obj, directive0, roles, self, editors)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Role) graphql.Marshaler {
 			return ec.marshalNRole2ᚕgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐRoleᚄ(ctx, selections, v)
 		},

@@ -59,6 +59,7 @@ func analyticsSchema(t *testing.T, set *dbs.Set) (http.Handler, *analytics.Servi
 		}
 		return next(ctx)
 	}
+	cfg.Directives.Restricted = resolvers.Restricted
 	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
 		for _, role := range roles {
 			if identity.From(ctx).Has(identity.Role(role)) {

@@ -56,6 +56,7 @@ func devportalSchema(t *testing.T, set *dbs.Set, users map[string]identity.Actor
 		}
 		return next(ctx)
 	}
+	cfg.Directives.Restricted = resolvers.Restricted
 	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
 		for _, role := range roles {
 			if identity.From(ctx).Has(identity.Role(role)) {

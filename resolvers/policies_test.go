@@ -42,6 +42,7 @@ func policiesSchema(t *testing.T, set *dbs.Set) *client.Client {
 		}
 		return next(ctx)
 	}
+	cfg.Directives.Restricted = resolvers.Restricted
 	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
 		for _, role := range roles {
 			if identity.From(ctx).Has(identity.Role(role)) {

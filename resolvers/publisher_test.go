@@ -42,6 +42,7 @@ func (h *userQueries) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 // schemaClient serves the schema with the resolvers' loaders and a fixed actor.
 func schemaClient(r *resolvers.Resolver, actor identity.Actor) *client.Client {
 	cfg := graph.Config{Resolvers: r}
+	cfg.Directives.Restricted = resolvers.Restricted
 	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
 		for _, role := range roles {
 			if identity.From(ctx).Has(identity.Role(role)) {

@@ -19,7 +19,9 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	if err != nil {
 		return nil, err
 	}
-	return userModel(u), nil
+	m := userModel(u)
+	m.Own = true
+	return m, nil
 }
 
 // Login is the resolver for the login field.
@@ -30,7 +32,9 @@ func (r *mutationResolver) Login(ctx context.Context, username string, password 
 		return nil, err
 	}
 	websession.SetCookie(ctx, sess.Token, sess.ExpiresAt)
-	return userModel(sess.User), nil
+	m := userModel(sess.User)
+	m.Own = true
+	return m, nil
 }
 
 // Logout is the resolver for the logout field.

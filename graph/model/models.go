@@ -13,6 +13,9 @@ type User struct {
 	Email     *string   `json:"email,omitempty"`
 	Roles     []Role    `json:"roles"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Own marks a user returned to themself before their session exists (by login and
+	// signUp), so that @restricted(self: true) fields show.
+	Own bool `json:"-"`
 }
 
 // API is a managed API; provider, history, definition and other relations resolve lazily.

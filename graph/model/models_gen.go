@@ -283,9 +283,9 @@ type ThrottlingPolicy struct {
 	StopOnQuotaReach bool `json:"stopOnQuotaReach"`
 	// When the traffic manager is unreachable: false lets requests through (fail open).
 	FailClosed bool `json:"failClosed"`
-	// ADVANCED only.
+	// ADVANCED only; admins only (empty for others).
 	ConditionGroups []*ConditionGroup `json:"conditionGroups"`
-	// CUSTOM only: a key template over $apiContext, $apiVersion, $resourceKey, $userId, $appId, $clientIp.
+	// CUSTOM only: a key template over $apiContext, $apiVersion, $resourceKey, $userId, $appId, $clientIp. Admins only.
 	KeyTemplate *string `json:"keyTemplate,omitempty"`
 	// Whether an API, application or subscription uses it.
 	InUse bool `json:"inUse"`

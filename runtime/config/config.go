@@ -100,10 +100,16 @@ type DBConfig struct {
 
 // GraphQLConfig tunes the GraphQL server.
 type GraphQLConfig struct {
+	// Introspection defaults to on in all-in-one only; an explicit setting wins.
 	Introspection   bool `toml:"introspection"`
 	ComplexityLimit int  `toml:"complexity_limit"`
 	DepthLimit      int  `toml:"depth_limit"`
-	MaxBodyBytes    int  `toml:"max_body_bytes"`
+	// MaxBodyBytes limits request bodies; MaxStaffBodyBytes is the larger limit for
+	// callers holding CREATOR, PUBLISHER or ADMIN (OpenAPI imports, document files).
+	MaxBodyBytes      int `toml:"max_body_bytes"`
+	MaxStaffBodyBytes int `toml:"max_staff_body_bytes"`
+	// LiveRecheck is how often a WebSocket subscription re-checks its session and roles.
+	LiveRecheck Duration `toml:"live_recheck"`
 }
 
 // SessionsConfig tunes portal sessions.
@@ -172,10 +178,12 @@ func Default() Config {
 		LogLevel:      "info",
 		LogFormat:     "text",
 		GraphQL: GraphQLConfig{
-			Introspection:   true,
-			ComplexityLimit: 5000,
-			DepthLimit:      12,
-			MaxBodyBytes:    8 << 20,
+			Introspection:     true,
+			ComplexityLimit:   5000,
+			DepthLimit:        12,
+			MaxBodyBytes:      256 << 10,
+			MaxStaffBodyBytes: 8 << 20,
+			LiveRecheck:       Duration{30 * time.Second},
 		},
 		Sessions: SessionsConfig{TTL: Duration{12 * time.Hour}},
 		Tokens: TokensConfig{
@@ -193,6 +201,7 @@ func Default() Config {
 func Load(profile string, args []string, getenv func(string) string) (Config, error) {
 	cfg := Default()
 	cfg.Profile = profile
+	cfg.GraphQL.Introspection = profile == ProfileAllInOne
 
 	fs := flag.NewFlagSet("turnpike "+profile, flag.ContinueOnError)
 	fs.SetOutput(new(bytes.Buffer))
@@ -294,9 +303,10 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		}
 	}
 	for k, d := range map[string]*Duration{
-		"TURNPIKE_SESSION_TTL":        &c.Sessions.TTL,
-		"TURNPIKE_ACCESS_TOKEN_TTL":   &c.Tokens.AccessTTL,
-		"TURNPIKE_REFRESH_FAMILY_TTL": &c.Tokens.RefreshFamilyTTL,
+		"TURNPIKE_SESSION_TTL":          &c.Sessions.TTL,
+		"TURNPIKE_ACCESS_TOKEN_TTL":     &c.Tokens.AccessTTL,
+		"TURNPIKE_REFRESH_FAMILY_TTL":   &c.Tokens.RefreshFamilyTTL,
+		"TURNPIKE_GRAPHQL_LIVE_RECHECK": &c.GraphQL.LiveRecheck,
 	} {
 		if v := getenv(k); v != "" {
 			if err := d.UnmarshalText([]byte(v)); err != nil {
@@ -460,6 +470,12 @@ func (c Config) Validate() error {
 	}
 	if c.GraphQL.ComplexityLimit <= 0 || c.GraphQL.DepthLimit <= 0 {
 		bad("graphql", "complexity_limit and depth_limit must be positive")
+	}
+	if c.GraphQL.MaxBodyBytes <= 0 || c.GraphQL.MaxStaffBodyBytes <= 0 {
+		bad("graphql", "max_body_bytes and max_staff_body_bytes must be positive")
+	}
+	if c.GraphQL.LiveRecheck.Duration <= 0 {
+		bad("TURNPIKE_GRAPHQL_LIVE_RECHECK", "must be positive")
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("TURNPIKE_ADMIN_PASSWORD", "must be at least 8 characters")

@@ -213,3 +213,38 @@ func TestDenyPrivateEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestIntrospectionDefaultsByProfile(t *testing.T) {
+	t.Parallel()
+	cp := map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": testToken}
+	with := func(m map[string]string, k, v string) map[string]string {
+		out := map[string]string{k: v}
+		for mk, mv := range m {
+			out[mk] = mv
+		}
+		return out
+	}
+	tests := []struct {
+		desc    string
+		profile string
+		env     map[string]string
+		want    bool
+	}{
+		{desc: "on in all-in-one", profile: ProfileAllInOne, want: true},
+		{desc: "off in control-plane", profile: ProfileControlPlane, env: cp},
+		{desc: "explicitly on in control-plane", profile: ProfileControlPlane, env: with(cp, "TURNPIKE_GRAPHQL_INTROSPECTION", "true"), want: true},
+		{desc: "explicitly off in all-in-one", profile: ProfileAllInOne, env: map[string]string{"TURNPIKE_GRAPHQL_INTROSPECTION": "false"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Load(tc.profile, nil, env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.GraphQL.Introspection != tc.want {
+				t.Fatalf("introspection = %v, want %v", cfg.GraphQL.Introspection, tc.want)
+			}
+		})
+	}
+}

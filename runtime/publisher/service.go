@@ -118,6 +118,12 @@ func visible(a identity.Actor, row *apimgtdb.API) bool {
 
 func notFound(id string) error { return apperr.NotFoundf("API %s not found", id) }
 
+// MayEdit tells whether the actor may edit an API provided by providerID (and so see its
+// backend endpoints): its provider while a creator, publishers and admins.
+func MayEdit(a identity.Actor, providerID string) bool {
+	return seesAll(a) || owns(a, &apimgtdb.API{ProviderID: providerID})
+}
+
 // mayEdit returns nil when the actor may edit the API, NOT_FOUND when it may not see it
 // and FORBIDDEN otherwise.
 func mayEdit(a identity.Actor, row *apimgtdb.API) error {

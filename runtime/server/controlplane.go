@@ -138,10 +138,12 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	mux := http.NewServeMux()
 	a.health.register(mux)
 	mux.Handle("/graphql", NewGraphQLHandler(res, sessions, GraphQLOptions{
-		Introspection:   cfg.GraphQL.Introspection,
-		ComplexityLimit: cfg.GraphQL.ComplexityLimit,
-		DepthLimit:      cfg.GraphQL.DepthLimit,
-		MaxBodyBytes:    int64(cfg.GraphQL.MaxBodyBytes),
+		Introspection:     cfg.GraphQL.Introspection,
+		ComplexityLimit:   cfg.GraphQL.ComplexityLimit,
+		DepthLimit:        cfg.GraphQL.DepthLimit,
+		MaxBodyBytes:      int64(cfg.GraphQL.MaxBodyBytes),
+		MaxStaffBodyBytes: int64(cfg.GraphQL.MaxStaffBodyBytes),
+		LiveRecheck:       cfg.GraphQL.LiveRecheck.Duration,
 	}, log))
 	mux.Handle("/oauth2/", km.Handler())
 	mux.Handle("/.well-known/", km.Handler())

@@ -20,7 +20,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/turnpike/turnpike/graph"
-	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -32,7 +31,12 @@ type GraphQLOptions struct {
 	Introspection   bool
 	ComplexityLimit int
 	DepthLimit      int
-	MaxBodyBytes    int64
+	// MaxBodyBytes limits request bodies; MaxStaffBodyBytes is the larger limit for callers
+	// holding CREATOR, PUBLISHER or ADMIN, who import OpenAPI documents and upload files.
+	MaxBodyBytes      int64
+	MaxStaffBodyBytes int64
+	// LiveRecheck is how often a subscription re-checks its caller's session and roles.
+	LiveRecheck time.Duration
 	// AllowedOrigins are host patterns (such as "portal.example.com") that may open
 	// WebSocket connections besides the server's own origin.
 	AllowedOrigins []string
@@ -42,13 +46,14 @@ type GraphQLOptions struct {
 // queries only, WebSocket for subscriptions; with query caching, complexity and depth limits,
 // a recover func and an error presenter that maps domain errors to extensions.code.
 func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt GraphQLOptions, log *slog.Logger) http.Handler {
-	cfg := graph.Config{Resolvers: r}
-	cfg.Directives.HasRole = hasRole
-	cfg.Directives.Authenticated = authenticated
+	cfg := graph.Config{Resolvers: r, Directives: resolvers.Directives()}
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
+		InitFunc:              recheckLive(sessions.Recheck, opt.LiveRecheck, log),
+		// Subscriptions carry small documents: the anonymous body limit is plenty.
+		PayloadReadLimit: &opt.MaxBodyBytes,
 		// coder/websocket refuses cross-origin upgrades unless the origin's host matches a
 		// pattern: the session cookie must not be usable from another site.
 		Implementation: transport.CoderWebsocketImplementation{
@@ -64,7 +69,8 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(opt.ComplexityLimit))
+	srv.Use(fieldLimit{max: MaxFields})
+	srv.Use(costLimit{model: CostModel(), limit: opt.ComplexityLimit})
 	srv.Use(depthLimit{max: opt.DepthLimit})
 
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -77,8 +83,10 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 
 	h := jsonOnly(srv)
 	h = r.LoaderMiddleware(h)
-	h = sessions.Middleware(h)
-	return limitBody(h, opt.MaxBodyBytes)
+	// The session is resolved from headers before the body is read, so the body limit can
+	// depend on who is calling.
+	h = limitBody(h, opt.MaxBodyBytes, opt.MaxStaffBodyBytes)
+	return sessions.Middleware(h)
 }
 
 // presentError maps a resolver error to a GraphQL error whose extensions.code is one of
@@ -127,34 +135,6 @@ func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Er
 	return &gqlerror.Error{Message: "internal error", Path: gerr.Path, Extensions: map[string]any{"code": string(apperr.Internal)}}
 }
 
-func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
-	a := identity.From(ctx)
-	if !a.Authenticated() {
-		return nil, unauthenticated(ctx)
-	}
-	for _, r := range roles {
-		if a.Has(identity.Role(r)) {
-			return next(ctx)
-		}
-	}
-	return nil, apperr.Forbiddenf("this operation needs one of the roles %v", roles)
-}
-
-func authenticated(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-	if !identity.From(ctx).Authenticated() {
-		return nil, unauthenticated(ctx)
-	}
-	return next(ctx)
-}
-
-func unauthenticated(ctx context.Context) error {
-	var ae *apperr.Error
-	if err := websession.AuthError(ctx); errors.As(err, &ae) && ae.Code == apperr.Unauthenticated {
-		return ae
-	}
-	return apperr.Unauthenticatedf("sign in first")
-}
-
 // depthLimit refuses operations nested deeper than max.
 type depthLimit struct{ max int }
 
@@ -179,7 +159,13 @@ func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	return nil
 }
 
+// selectionDepth is the nesting depth of set. Each fragment is measured once, so fragments
+// that spread others many times cost no more to measure than to write.
 func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
+	return depthOf(set, frags, seen, map[string]int{})
+}
+
+func depthOf(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int, memo map[string]int) int {
 	if seen > 64 {
 		return seen
 	}
@@ -189,15 +175,18 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 		switch s := sel.(type) {
 		case *ast.Field:
 			if len(s.SelectionSet) > 0 {
-				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
+				d = 1 + depthOf(s.SelectionSet, frags, seen+1, memo)
 			} else {
 				d = 1
 			}
 		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, frags, seen+1)
+			d = depthOf(s.SelectionSet, frags, seen+1, memo)
 		case *ast.FragmentSpread:
-			if f := frags.ForName(s.Name); f != nil {
-				d = selectionDepth(f.SelectionSet, frags, seen+1)
+			if m, ok := memo[s.Name]; ok {
+				d = m
+			} else if f := frags.ForName(s.Name); f != nil {
+				d = depthOf(f.SelectionSet, frags, seen+1, memo)
+				memo[s.Name] = d
 			}
 		}
 		maxDepth = max(maxDepth, d)
@@ -205,10 +194,25 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 	return maxDepth
 }
 
-func limitBody(next http.Handler, n int64) http.Handler {
+// limitBody caps request bodies at anyone bytes, or at staff bytes for callers who may
+// import APIs and upload documents.
+func limitBody(next http.Handler, anyone, staff int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := anyone
+		if identity.From(r.Context()).Has(identity.Admin, identity.Publisher, identity.Creator) {
+			n = max(anyone, staff)
+		}
 		if r.ContentLength > n {
-			http.Error(w, `{"errors":[{"message":"request body too large","extensions":{"code":"BAD_USER_INPUT"}}]}`, http.StatusRequestEntityTooLarge)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"request body too large: the limit is %d bytes","extensions":{"code":"BAD_USER_INPUT"}}]}`, n)
+			return
+		}
+		// A GET carries its document in the URL, which the server reads up to 1 MB.
+		if int64(len(r.URL.RawQuery)) > n {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestURITooLong)
+			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"query string too long: the limit is %d bytes","extensions":{"code":"BAD_USER_INPUT"}}]}`, n)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)

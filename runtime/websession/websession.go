@@ -57,6 +57,7 @@ type reqKey struct{}
 
 type reqInfo struct {
 	w          http.ResponseWriter
+	r          *http.Request
 	remoteAddr string
 	userAgent  string
 	secure     bool
@@ -68,7 +69,7 @@ type reqInfo struct {
 // cookie is cleared and the request continues anonymously.
 func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &reqInfo{w: w, remoteAddr: s.Proxies.String(r), userAgent: r.UserAgent(), secure: s.Secure}
+		info := &reqInfo{w: w, r: r, remoteAddr: s.Proxies.String(r), userAgent: r.UserAgent(), secure: s.Secure}
 		ctx := context.WithValue(r.Context(), reqKey{}, info)
 		if actor, err := s.actor(ctx, r); err == nil {
 			ctx = identity.With(ctx, actor)
@@ -107,6 +108,17 @@ func (s *Sessions) actor(ctx context.Context, r *http.Request) (identity.Actor, 
 		return identity.Actor{}, apperr.Unauthenticatedf("sign in first")
 	}
 	return s.Auth.Authenticate(ctx, c.Value)
+}
+
+// Recheck resolves the caller of the current request again from the credentials it came
+// with (the session cookie or bearer token), for long-lived requests such as WebSocket
+// subscriptions: the session may have ended, or the roles changed, since it began.
+func (s *Sessions) Recheck(ctx context.Context) (identity.Actor, error) {
+	info, ok := ctx.Value(reqKey{}).(*reqInfo)
+	if !ok {
+		return identity.Actor{}, apperr.Unauthenticatedf("sign in first")
+	}
+	return s.actor(ctx, info.r)
 }
 
 // AuthError is why the current request has no actor (nil when it has one or sent nothing).
