@@ -21,7 +21,6 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/graph"
-	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/analytics"
 	"github.com/turnpike/turnpike/runtime/apperr"
@@ -52,22 +51,7 @@ func analyticsSchema(t *testing.T, set *dbs.Set) (http.Handler, *analytics.Servi
 		"prov":  {UserID: "u-prov", Username: "prov", Roles: []identity.Role{identity.Creator}},
 		"sue":   {UserID: "u-sue", Username: "sue", Roles: []identity.Role{identity.Subscriber}},
 	}
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Analytics: an, ControlPlane: cp}}
-	cfg.Directives.Authenticated = func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-		if !identity.From(ctx).Authenticated() {
-			return nil, apperr.Unauthenticatedf("sign in first")
-		}
-		return next(ctx)
-	}
-	cfg.Directives.Restricted = resolvers.Restricted
-	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
-		for _, role := range roles {
-			if identity.From(ctx).Has(identity.Role(role)) {
-				return next(ctx)
-			}
-		}
-		return nil, apperr.Forbiddenf("needs %v", roles)
-	}
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Analytics: an, ControlPlane: cp}, Directives: resolvers.Directives()}
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Websocket{InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if a, ok := users[p.GetString("user")]; ok {

@@ -10,17 +10,14 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/graph"
-	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
-	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/devportal"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/keymanager"
@@ -49,22 +46,7 @@ func devportalSchema(t *testing.T, set *dbs.Set, users map[string]identity.Actor
 	}
 	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Config: publisher.Config{GatewayURLs: []string{"http://gw:8280"}}, Log: log})
 	r := &resolvers.Resolver{Accounts: acc, DevPortal: dp, KeyManager: km, Publisher: pub}
-	cfg := graph.Config{Resolvers: r}
-	cfg.Directives.Authenticated = func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-		if !identity.From(ctx).Authenticated() {
-			return nil, apperr.Unauthenticatedf("sign in first")
-		}
-		return next(ctx)
-	}
-	cfg.Directives.Restricted = resolvers.Restricted
-	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
-		for _, role := range roles {
-			if identity.From(ctx).Has(identity.Role(role)) {
-				return next(ctx)
-			}
-		}
-		return nil, apperr.Forbiddenf("needs %v", roles)
-	}
+	cfg := graph.Config{Resolvers: r, Directives: resolvers.Directives()}
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
 	h := r.LoaderMiddleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

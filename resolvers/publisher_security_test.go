@@ -16,7 +16,6 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/graph"
-	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -26,21 +25,7 @@ import (
 // publisherSchema serves the schema with the Publisher; X-Test-User names the caller among
 // users; errors carry extensions.code as the server's presenter sets it.
 func publisherSchema(pub *publisher.Service, users map[string]identity.Actor) http.Handler {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Publisher: pub}}
-	cfg.Directives.Authenticated = func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-		if !identity.From(ctx).Authenticated() {
-			return nil, apperr.Unauthenticatedf("sign in first")
-		}
-		return next(ctx)
-	}
-	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
-		for _, role := range roles {
-			if identity.From(ctx).Has(identity.Role(role)) {
-				return next(ctx)
-			}
-		}
-		return nil, apperr.Forbiddenf("needs %v", roles)
-	}
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Publisher: pub}, Directives: resolvers.Directives()}
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {

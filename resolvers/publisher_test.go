@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/uptrace/bun"
@@ -20,10 +19,8 @@ import (
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/db/userdb"
 	"github.com/turnpike/turnpike/graph"
-	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
-	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
@@ -41,17 +38,7 @@ func (h *userQueries) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 
 // schemaClient serves the schema with the resolvers' loaders and a fixed actor.
 func schemaClient(r *resolvers.Resolver, actor identity.Actor) *client.Client {
-	cfg := graph.Config{Resolvers: r}
-	cfg.Directives.Restricted = resolvers.Restricted
-	cfg.Directives.HasRole = func(ctx context.Context, _ any, next graphql.Resolver, roles []model.Role) (any, error) {
-		for _, role := range roles {
-			if identity.From(ctx).Has(identity.Role(role)) {
-				return next(ctx)
-			}
-		}
-		return nil, apperr.Forbiddenf("needs %v", roles)
-	}
-	cfg.Directives.Authenticated = func(ctx context.Context, _ any, next graphql.Resolver) (any, error) { return next(ctx) }
+	cfg := graph.Config{Resolvers: r, Directives: resolvers.Directives()}
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
 	h := r.LoaderMiddleware(srv)
