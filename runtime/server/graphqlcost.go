@@ -49,7 +49,11 @@ func CostModel() *gqlcost.Model {
 			"Query.controlPlaneStatus":          20,
 			"Live.apiUsageLive":                 export,
 		},
-		ListSizes:       map[string]int{"API.comments": 50, "UsageSeries.points": 60},
+		ListSizes: map[string]int{
+			"API.comments": 50, "UsageSeries.points": 60,
+			// Admins write these by hand: a policy has a few condition groups of a few conditions.
+			"ThrottlingPolicy.conditionGroups": 5, "ConditionGroup.conditions": 5,
+		},
 		DefaultListSize: 10,
 		PageFields:      []string{"edges"},
 		// Each hashes a password: more than one per operation would spray accounts past the

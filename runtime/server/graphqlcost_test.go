@@ -42,6 +42,8 @@ func TestCostModel(t *testing.T) {
 		min, max int
 	}{
 		{desc: "scalar field", query: `{ me { id } }`, min: 2, max: 2},
+		{desc: "__typename is free (urql adds it everywhere)", query: `{ __typename me { __typename id } }`, min: 2, max: 2},
+		{desc: "policy condition lists are short", query: `{ throttlingPolicies(kind: ADVANCED) { conditionGroups { conditions { value } } } }`, min: 10 * 5 * 5, max: 1 + 10*(1+5*(1+5*1))},
 		{desc: "first multiplies the edges", query: `{ apis(first: 100) { edges { node { id name } } } }`, min: 100 * 3, max: 100*3 + 2},
 		{desc: "first from a variable", query: `query($n: Int) { apis(first: $n) { edges { node { id name } } } }`, vars: map[string]any{"n": 50}, min: 50 * 3, max: 50*3 + 2},
 		{desc: "default first", query: `{ apis { edges { node { id } } } }`, min: 25 * 2, max: 25*2 + 2},

@@ -136,6 +136,9 @@ func (w *walker) set(set ast.SelectionSet, page int) int {
 }
 
 func (w *walker) field(f *ast.Field, page int) int {
+	if f.Name == "__typename" {
+		return 0 // answered from the schema: clients such as urql add it to every selection
+	}
 	key := fieldKey(f)
 	weight, ok := w.m.Weights[key]
 	if !ok && f.ObjectDefinition != nil {
