@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,18 +11,12 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
-	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/analytics"
-	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -51,29 +44,7 @@ func analyticsSchema(t *testing.T, set *dbs.Set) (http.Handler, *analytics.Servi
 		"prov":  {UserID: "u-prov", Username: "prov", Roles: []identity.Role{identity.Creator}},
 		"sue":   {UserID: "u-sue", Username: "sue", Roles: []identity.Role{identity.Subscriber}},
 	}
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Analytics: an, ControlPlane: cp}, Directives: resolvers.Directives()}
-	srv := handler.New(graph.NewExecutableSchema(cfg))
-	srv.AddTransport(transport.Websocket{InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if a, ok := users[p.GetString("user")]; ok {
-			ctx = identity.With(ctx, a)
-		}
-		return ctx, &p, nil
-	}})
-	srv.AddTransport(transport.POST{})
-	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		gerr := graphql.DefaultErrorPresenter(ctx, err)
-		var ae *apperr.Error
-		if errors.As(err, &ae) {
-			gerr.Extensions = map[string]any{"code": string(ae.Code), "field": ae.Field}
-		}
-		return gerr
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if a, ok := users[req.Header.Get("X-Test-User")]; ok {
-			req = req.WithContext(identity.With(req.Context(), a))
-		}
-		srv.ServeHTTP(w, req)
-	}), an, cp
+	return serveSchema(&resolvers.Resolver{Analytics: an, ControlPlane: cp}, users), an, cp
 }
 
 // postRaw runs a query as user and returns the response body as the server wrote it.

@@ -5,17 +5,13 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
-	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/devportal"
@@ -46,16 +42,7 @@ func devportalSchema(t *testing.T, set *dbs.Set, users map[string]identity.Actor
 	}
 	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Config: publisher.Config{GatewayURLs: []string{"http://gw:8280"}}, Log: log})
 	r := &resolvers.Resolver{Accounts: acc, DevPortal: dp, KeyManager: km, Publisher: pub}
-	cfg := graph.Config{Resolvers: r, Directives: resolvers.Directives()}
-	srv := handler.New(graph.NewExecutableSchema(cfg))
-	srv.AddTransport(transport.POST{})
-	h := r.LoaderMiddleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if a, ok := users[req.Header.Get("X-Test-User")]; ok {
-			req = req.WithContext(identity.With(req.Context(), a))
-		}
-		srv.ServeHTTP(w, req)
-	}))
-	return client.New(h), pub
+	return client.New(serveSchema(r, users)), pub
 }
 
 func as(name string) client.Option { return client.AddHeader("X-Test-User", name) }

@@ -1,23 +1,14 @@
 package resolvers_test
 
 import (
-	"context"
-	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
-	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/resolvers"
-	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/policies"
 )
@@ -34,23 +25,7 @@ func policiesSchema(t *testing.T, set *dbs.Set) *client.Client {
 		"admin": {UserID: "u1", Username: "admin", Roles: []identity.Role{identity.Admin}},
 		"sue":   {UserID: "u2", Username: "sue", Roles: []identity.Role{identity.Subscriber}},
 	}
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Policies: svc}, Directives: resolvers.Directives()}
-	srv := handler.New(graph.NewExecutableSchema(cfg))
-	srv.AddTransport(transport.POST{})
-	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		gerr := graphql.DefaultErrorPresenter(ctx, err)
-		var ae *apperr.Error
-		if errors.As(err, &ae) {
-			gerr.Extensions = map[string]any{"code": string(ae.Code), "field": ae.Field}
-		}
-		return gerr
-	})
-	return client.New(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if a, ok := users[req.Header.Get("X-Test-User")]; ok {
-			req = req.WithContext(identity.With(req.Context(), a))
-		}
-		srv.ServeHTTP(w, req)
-	}))
+	return client.New(serveSchema(&resolvers.Resolver{Policies: svc}, users))
 }
 
 func TestPoliciesGraphQL(t *testing.T) {

@@ -1,23 +1,14 @@
 package resolvers_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
-	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/resolvers"
-	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
@@ -25,23 +16,7 @@ import (
 // publisherSchema serves the schema with the Publisher; X-Test-User names the caller among
 // users; errors carry extensions.code as the server's presenter sets it.
 func publisherSchema(pub *publisher.Service, users map[string]identity.Actor) http.Handler {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Publisher: pub}, Directives: resolvers.Directives()}
-	srv := handler.New(graph.NewExecutableSchema(cfg))
-	srv.AddTransport(transport.POST{})
-	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		gerr := graphql.DefaultErrorPresenter(ctx, err)
-		var ae *apperr.Error
-		if errors.As(err, &ae) {
-			gerr.Extensions = map[string]any{"code": string(ae.Code), "field": ae.Field}
-		}
-		return gerr
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if a, ok := users[req.Header.Get("X-Test-User")]; ok {
-			req = req.WithContext(identity.With(req.Context(), a))
-		}
-		srv.ServeHTTP(w, req)
-	})
+	return serveSchema(&resolvers.Resolver{Publisher: pub}, users)
 }
 
 // TestPublisherAuthorizationGraphQL attempts, through GraphQL, what a creator must not do to

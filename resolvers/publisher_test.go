@@ -4,21 +4,17 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/db/userdb"
-	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -38,13 +34,7 @@ func (h *userQueries) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 
 // schemaClient serves the schema with the resolvers' loaders and a fixed actor.
 func schemaClient(r *resolvers.Resolver, actor identity.Actor) *client.Client {
-	cfg := graph.Config{Resolvers: r, Directives: resolvers.Directives()}
-	srv := handler.New(graph.NewExecutableSchema(cfg))
-	srv.AddTransport(transport.POST{})
-	h := r.LoaderMiddleware(srv)
-	return client.New(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.ServeHTTP(w, req.WithContext(identity.With(req.Context(), actor)))
-	}))
+	return client.New(serveSchema(r, map[string]identity.Actor{"": actor}))
 }
 
 func TestPublisherResolvers(t *testing.T) {
