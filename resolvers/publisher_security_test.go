@@ -41,6 +41,7 @@ func publisherSchema(pub *publisher.Service, users map[string]identity.Actor) ht
 		}
 		return nil, apperr.Forbiddenf("needs %v", roles)
 	}
+	cfg.Directives.Restricted = resolvers.Restricted
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
