@@ -160,11 +160,11 @@ func (ec *executionContext) _RuntimeInstance_revision(ctx context.Context, field
 			return obj.Revision, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_RuntimeInstance_revision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -295,7 +295,7 @@ func (ec *executionContext) _RuntimeInstance(ctx context.Context, sel ast.Select
 			}
 		case "revision":
 			out.Values[i] = ec._RuntimeInstance_revision(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "lastSeen":
