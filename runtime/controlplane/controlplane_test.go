@@ -20,6 +20,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -344,13 +345,7 @@ func TestHeartbeatClientRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for n.Load() < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d heartbeats", n.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, 10*time.Second, "three heartbeats", func() bool { return n.Load() >= 3 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
