@@ -6,15 +6,19 @@ GO          ?= go
 BIN         := bin/turnpike
 GOTESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build build-noui ui node_modules run test test-go test-ui test-e2e vet bench generate clean
+.PHONY: all build build-noui ui run test test-go test-ui test-e2e vet bench generate clean
 
 all: build
 
-node_modules: package-lock.json
-	npm ci --no-audit --no-fund
-	@touch node_modules
+# npm ci writes node_modules/.package-lock.json; touched after the install, it is a stamp
+# that is older than package-lock.json only when the lock file changed since the last install.
+NODE_MODULES := node_modules/.package-lock.json
 
-ui: node_modules
+$(NODE_MODULES): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+ui: $(NODE_MODULES)
 	npm run build:ui
 
 build: ui
@@ -39,7 +43,7 @@ test: build vet test-go test-ui test-e2e
 test-go:
 	$(GO) test $(GOTESTFLAGS) ./...
 
-test-ui: node_modules
+test-ui: $(NODE_MODULES)
 	npm run test:ui
 
 test-e2e: build

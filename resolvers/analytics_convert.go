@@ -60,7 +60,11 @@ func mapChan[In, Out any](ctx context.Context, in <-chan In, f func(In) Out) <-c
 func toControlPlaneStatus(st controlplane.Status) *model.ControlPlaneStatus {
 	out := &model.ControlPlaneStatus{Revision: int(st.Revision), Runtimes: make([]*model.RuntimeInstance, len(st.Runtimes))}
 	for i, r := range st.Runtimes {
-		ri := &model.RuntimeInstance{ID: r.ID, Kind: model.RuntimeKind(r.Kind), Revision: int(r.Revision), LastSeen: r.LastSeen, Healthy: r.Healthy}
+		ri := &model.RuntimeInstance{ID: r.ID, Kind: model.RuntimeKind(r.Kind), LastSeen: r.LastSeen, Healthy: r.Healthy}
+		if r.Revision != nil {
+			rev := int(*r.Revision)
+			ri.Revision = &rev
+		}
 		if r.Address != "" {
 			ri.Address = &r.Address
 		}

@@ -71,8 +71,13 @@ func TestAnalyticsGraphQL(t *testing.T) {
 		}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := cp.Record(context.Background(), controlplane.Heartbeat{ID: "gw-1", Kind: "GATEWAY", Address: "127.0.0.1:8280", Revision: 0}); err != nil {
-			t.Fatal(err)
+		for _, hb := range []controlplane.Heartbeat{
+			{ID: "gw-1", Kind: "GATEWAY", Address: "127.0.0.1:8280", Revision: 0},
+			{ID: "tm-1", Kind: "TRAFFIC_MANAGER", Address: "in-process"},
+		} {
+			if err := cp.Record(context.Background(), hb); err != nil {
+				t.Fatal(err)
+			}
 		}
 		const apiQ = `query($g: Granularity){ apiUsage(apiId: "api1", granularity: $g) { granularity totalRequests points { at requests errors5xx latencyAvgMs latencyMaxMs backendLatencyAvgMs bytes } } }`
 		const appQ = `{ applicationUsage(applicationId: "app1") { totalRequests points { requests } } }`
@@ -91,7 +96,7 @@ func TestAnalyticsGraphQL(t *testing.T) {
 			{"anonymous", "", apiQ, nil, "UNAUTHENTICATED"},
 			{"owner reads application usage", "sue", appQ, nil, `"totalRequests":2`},
 			{"another user cannot", "prov", appQ, nil, "NOT_FOUND"},
-			{"admin reads control plane status", "admin", statusQ, nil, `"runtimes":[{"id":"gw-1","kind":"GATEWAY","address":"127.0.0.1:8280","revision":0,"healthy":true}]`},
+			{"admin reads control plane status", "admin", statusQ, nil, `"runtimes":[{"id":"gw-1","kind":"GATEWAY","address":"127.0.0.1:8280","revision":0,"healthy":true},{"id":"tm-1","kind":"TRAFFIC_MANAGER","address":"in-process","revision":null,"healthy":true}]`},
 			{"others do not", "prov", statusQ, nil, "FORBIDDEN"},
 		} {
 			t.Run(tc.desc, func(t *testing.T) {

@@ -19,20 +19,20 @@ type Resolver struct {
 	// GatewayURLs are where consumers call APIs.
 	GatewayURLs []string
 
-	// Developer Portal and Key Manager (issue 3): applications, subscriptions, ratings and
+	// Developer Portal and Key Manager: applications, subscriptions, ratings and
 	// comments; OAuth2 keys, scope bindings and signing keys.
 	DevPortal  *devportal.Service
 	KeyManager *keymanager.Service
 
-	// Publisher (issue 2): APIs, their lifecycle, definitions and documents
+	// Publisher: APIs, their lifecycle, definitions and documents
 	// (apis.graphqls, documents.graphqls).
 	Publisher *publisher.Service
 
-	// Throttling policies and blocking conditions (issue 5, policies.graphqls): admins manage
-	// them; every change reaches gateways and traffic managers through the outbox.
+	// Throttling policies and blocking conditions (policies.graphqls): admins manage
+	// them; every change reaches the gateways through the outbox.
 	Policies *policies.Service
 
-	// Analytics and runtime synchronisation (issue 4; analytics.graphqls, admin.graphqls):
+	// Analytics and runtime synchronisation (analytics.graphqls, admin.graphqls):
 	// usage series and live usage per API and application; the newest control revision and
 	// the runtimes that report to this control plane.
 	Analytics    *analytics.Service

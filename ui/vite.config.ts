@@ -35,7 +35,7 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
     css: false,
-    // Generous: the machine's two cores are shared, and typing with user-event is slow under load.
+    // Generous: typing with user-event in jsdom is slow when the test threads compete for CPU.
     testTimeout: 30_000,
     pool: 'threads',
     poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },

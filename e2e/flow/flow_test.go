@@ -6,6 +6,7 @@ package flow_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,11 +14,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
 
@@ -161,8 +164,7 @@ func waitCall(t *testing.T, u, token string, want int) int {
 // waitCallWith is waitCall with the credential in any header (such as apikey).
 func waitCallWith(t *testing.T, u, header, value string, want int) int {
 	t.Helper()
-	var last string
-	for range 500 {
+	wait.NoError(t, 10*time.Second, func() error {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		req.Header.Set(header, value)
 		resp, err := http.DefaultClient.Do(req)
@@ -171,12 +173,10 @@ func waitCallWith(t *testing.T, u, header, value string, want int) int {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == want {
-			return want
+		if resp.StatusCode != want {
+			return fmt.Errorf("GET %s answered %d, not %d: %s", u, resp.StatusCode, want, b)
 		}
-		last = string(b)
-		waitABit()
-	}
-	t.Fatalf("GET %s never answered %d: %s", u, want, last)
-	return 0
+		return nil
+	})
+	return want
 }

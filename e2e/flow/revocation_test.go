@@ -14,6 +14,7 @@ import (
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
 
@@ -61,9 +62,7 @@ func TestCredentialsEndWithTheirReason(t *testing.T) {
 
 	// Tokens carry their issue time in whole seconds: let the second of issue pass.
 	issued := time.Now().Unix()
-	for time.Now().Unix() <= issued {
-		waitABit()
-	}
+	wait.For(t, 5*time.Second, "the second of issue to pass", func() bool { return time.Now().Unix() > issued })
 	sam.Do(`mutation { changePassword(currentPassword: "sam-password", newPassword: "sam-new-password") }`, nil).NoErrors(t)
 	waitCall(t, gw, old, http.StatusUnauthorized)
 	if code := bearerGraphQL(t, inst.URL, cli["access_token"]); code != "UNAUTHENTICATED" {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/e2e/harness"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
@@ -302,7 +303,7 @@ func call(t *testing.T, u, token string) (int, string) {
 func waitStatus(t *testing.T, u, token string, want int) {
 	t.Helper()
 	var last string
-	harness.Eventually(t, 10*time.Second, func() error {
+	wait.NoError(t, 10*time.Second, func() error {
 		code, body := call(t, u, token)
 		if code == want {
 			return nil

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnpike/turnpike/e2e/harness"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 )
 
@@ -69,7 +69,7 @@ func TestInternalSurfaceIsClosed(t *testing.T) {
 		}
 		counted := regexp.MustCompile(`turnpike_bus_rejected_messages_total\{reason="bad_signature",topic="turnpike.control"\} 1\b`)
 		for _, u := range d.gwURLs {
-			harness.Eventually(t, 10*time.Second, func() error {
+			wait.NoError(t, 10*time.Second, func() error {
 				_, body := call(t, u+"/metrics", internalToken)
 				if !counted.MatchString(body) {
 					return fmt.Errorf("%s has not counted the forged event", u)

@@ -5,7 +5,6 @@ package harness
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/turnpike/turnpike/internal/wait"
 )
 
 // Build compiles ./cmd/turnpike (with the no_ui tag unless the SPA is built) into dir and
@@ -134,29 +135,37 @@ func (p *Proc) Launch() {
 	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(p.done)
 }
 
-// WaitReady polls /readyz until 200 or the deadline.
+// WaitReady polls /readyz until 200 or the deadline; the failure carries the process's log.
 func (p *Proc) WaitReady(timeout time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 2 * time.Second}
-	for {
+	wait.NoError(p.t, timeout, func() error {
 		resp, err := client.Get(p.HealthURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
+			err = fmt.Errorf("/readyz answered %d", resp.StatusCode)
 		}
 		select {
 		case <-p.done:
 			p.t.Fatalf("%s exited before it was ready:\n%s", p.Name, p.Log())
 		default:
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s not ready after %s:\n%s", p.Name, timeout, p.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return notReady{p: p, err: err}
+	})
+}
+
+// notReady is why a process is not ready yet; its message, built only when the test fails,
+// carries the process's log.
+type notReady struct {
+	p   *Proc
+	err error
+}
+
+func (e notReady) Error() string {
+	return fmt.Sprintf("%s not ready: %v\n%s", e.p.Name, e.err, e.p.Log())
 }
 
 // Stop sends SIGTERM and waits (then kills after 15 s). Idempotent.
@@ -207,25 +216,6 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
-}
-
-// Eventually polls cond until it returns nil or the timeout passes, then fails with the
-// last error.
-func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var last error
-	for {
-		if last = cond(); last == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("condition not met within %s: %v", timeout, last)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // Env merges maps, later ones winning.

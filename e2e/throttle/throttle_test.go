@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/turnpike/turnpike/e2e/harness"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
@@ -274,7 +275,7 @@ func statuses(rs []result) map[int]int {
 func waitStatus(t *testing.T, u, token string, hdr http.Header, want int) {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second}
-	harness.Eventually(t, 10*time.Second, func() error {
+	wait.NoError(t, 10*time.Second, func() error {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		for k, v := range hdr {
 			req.Header[k] = v

@@ -13,7 +13,8 @@ export default defineConfig({
   globalSetup: './global-setup.ts',
   forbidOnly: !!process.env.CI,
   retries: process.env.CI ? 1 : 0,
-  // Two shared cores: one browser at a time.
+  // One browser at a time: the specs share one server, and parallel browsers competing with
+  // it for CPU would make the timings they wait on erratic.
   workers: 1,
   fullyParallel: false,
   timeout: 120_000,

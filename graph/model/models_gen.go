@@ -249,8 +249,8 @@ type RuntimeInstance struct {
 	ID      string      `json:"id"`
 	Kind    RuntimeKind `json:"kind"`
 	Address *string     `json:"address,omitempty"`
-	// The control-event revision the instance has applied.
-	Revision int       `json:"revision"`
+	// The control-event revision the instance has applied; null for traffic and key managers, which apply no control events.
+	Revision *int      `json:"revision,omitempty"`
 	LastSeen time.Time `json:"lastSeen"`
 	Healthy  bool      `json:"healthy"`
 }

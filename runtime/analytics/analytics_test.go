@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -327,22 +329,19 @@ func TestBusIngestion(t *testing.T) {
 		if err := bus.PublishAnalytics(b.Publisher(), bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{ev(t0, 200, 10, 10)}}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		var total int64
+		wait.NoError(t, 10*time.Second, func() error {
 			sr, err := s.APIUsage(as(admin), "api1", Query{From: ptr(t0), To: ptr(t0)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sr.TotalRequests >= 3 {
-				if sr.TotalRequests != 3 {
-					t.Errorf("%d requests, want 3 (the duplicate batch added once)", sr.TotalRequests)
-				}
-				return
+			if total = sr.TotalRequests; total < 3 {
+				return fmt.Errorf("%d requests", total)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d requests after 10 s", sr.TotalRequests)
-			}
-			time.Sleep(5 * time.Millisecond)
+			return nil
+		})
+		if total != 3 {
+			t.Errorf("%d requests, want 3 (the duplicate batch added once)", total)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
 )
@@ -133,7 +134,7 @@ func TestForgedMessagesAreDropped(t *testing.T) {
 					t.Fatalf("received revision %d, want only the signed 9", got[0])
 				}
 				for reason, n := range want {
-					waitFor(t, 20*time.Second, func() bool { return rejected(t, reg, topic, reason) == n })
+					wait.For(t, 20*time.Second, "the "+reason+" rejections counted", func() bool { return rejected(t, reg, topic, reason) == n })
 				}
 				select {
 				case msg := <-ch:
@@ -195,5 +196,5 @@ func TestUnkeyedBusesDoNotTrustEachOther(t *testing.T) {
 	if got := revisions(receive(t, ch, 1, 20*time.Second)); got[0] != 2 {
 		t.Fatalf("received revision %d, want only its own 2", got[0])
 	}
-	waitFor(t, 20*time.Second, func() bool { return rejected(t, reg, topic, bus.RejectBadSignature) == 1 })
+	wait.For(t, 20*time.Second, "the bad signature counted", func() bool { return rejected(t, reg, topic, bus.RejectBadSignature) == 1 })
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
 )
@@ -455,7 +456,7 @@ func testPoison(t *testing.T, be backend) {
 			t.Fatalf("poison queue got %v", poisoned)
 		}
 	}
-	waitFor(t, 20*time.Second, func() bool {
+	wait.For(t, 20*time.Second, "the three good messages handled", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(handled) == 3
@@ -467,17 +468,6 @@ func testPoison(t *testing.T, be backend) {
 	}
 	if calls[2] != 3 || calls[3] != 3 {
 		t.Errorf("failing messages tried %d and %d times, want 3 (1 + 2 retries)", calls[2], calls[3])
-	}
-}
-
-func waitFor(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

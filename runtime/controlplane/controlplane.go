@@ -293,13 +293,19 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 // Runtime is a runtime instance as the registry saw it.
 type Runtime struct {
-	ID       string
-	Kind     string
-	Address  string
-	Revision int64
+	ID      string
+	Kind    string
+	Address string
+	// Revision is the control revision the runtime has applied; nil for the kinds that
+	// apply no control events (traffic and key managers), which have no revision to lag.
+	Revision *int64
 	LastSeen time.Time
 	Healthy  bool // reported within HealthyWindow
 }
+
+// appliesControlEvents tells whether runtimes of a kind apply control events: only gateways
+// do; traffic managers only grant quota leases and count, key managers read the databases.
+func appliesControlEvents(kind string) bool { return kind == KindGateway }
 
 // Status is the control plane's view of synchronisation.
 type Status struct {
@@ -328,8 +334,11 @@ func (s *Service) Status(ctx context.Context) (Status, error) {
 	st := Status{Revision: rev, Runtimes: make([]Runtime, len(ris))}
 	for i, ri := range ris {
 		st.Runtimes[i] = Runtime{
-			ID: ri.ID, Kind: ri.Kind, Address: ri.Address, Revision: ri.Revision,
+			ID: ri.ID, Kind: ri.Kind, Address: ri.Address,
 			LastSeen: ri.LastSeen.UTC(), Healthy: now.Sub(ri.LastSeen) <= HealthyWindow,
+		}
+		if appliesControlEvents(ri.Kind) {
+			st.Runtimes[i].Revision = &ri.Revision
 		}
 	}
 	return st, nil
@@ -385,9 +394,13 @@ func sameStatus(a, b Status) bool {
 	}
 	for i := range a.Runtimes {
 		x, y := a.Runtimes[i], b.Runtimes[i]
-		if x.ID != y.ID || x.Kind != y.Kind || x.Address != y.Address || x.Revision != y.Revision || x.Healthy != y.Healthy {
+		if x.ID != y.ID || x.Kind != y.Kind || x.Address != y.Address || !sameRevision(x.Revision, y.Revision) || x.Healthy != y.Healthy {
 			return false
 		}
 	}
 	return true
+}
+
+func sameRevision(a, b *int64) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }

@@ -325,18 +325,6 @@ func runScenarios(t *testing.T, h http.Handler, scenarios []scenario) {
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
-// eventually waits for cond, failing the test after a generous deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // event builds a control event at a revision.
 func event(t *testing.T, rev int64, kind bus.Kind, payload any) bus.ControlEvent {
 	t.Helper()

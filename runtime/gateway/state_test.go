@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 )
 
@@ -289,7 +290,7 @@ func TestPersistenceAndRestart(t *testing.T) {
 		}
 	}
 	path := filepath.Join(dir, StateFileName)
-	eventually(t, "the state file at revision 13", func() bool {
+	wait.For(t, 10*time.Second, "the state file at revision 13", func() bool {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return false

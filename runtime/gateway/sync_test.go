@@ -18,6 +18,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 )
 
@@ -132,7 +133,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: time.Minute})
-	eventually(t, "the snapshot after two failed fetches", func() bool { return g.Revision() == 10 })
+	wait.For(t, 10*time.Second, "the snapshot after two failed fetches", func() bool { return g.Revision() == 10 })
 	if n := cp.fetches.Load(); n != 3 {
 		t.Fatalf("fetches = %d, want 3 (two failures, one success)", n)
 	}
@@ -140,7 +141,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 	shuffled := append([]bus.ControlEvent{}, evs...)
 	rand.New(rand.NewPCG(42, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	cp.publish(shuffled...)
-	eventually(t, "all events applied", func() bool { return g.Revision() == last })
+	wait.For(t, 10*time.Second, "all events applied", func() bool { return g.Revision() == last })
 	if got, want := snapshotJSON(t, g), snapshotJSON(t, cp.ref.g); got != want {
 		t.Fatalf("state after duplicated, shuffled delivery differs:\n got %s\nwant %s", got, want)
 	}
@@ -153,7 +154,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 	next := event(t, last+1, bus.KindApplicationUpserted, bus.Application{ID: "fresh"})
 	cp.commit(next)
 	cp.publish(next)
-	eventually(t, "the next event", func() bool { return g.Revision() == last+1 })
+	wait.For(t, 10*time.Second, "the next event", func() bool { return g.Revision() == last+1 })
 	st := g.state.Load()
 	if _, ok := st.apps.get("stale"); ok {
 		t.Fatal("an event older than the state was applied")
@@ -169,12 +170,12 @@ func TestSyncerGapFetchesSnapshot(t *testing.T) {
 	cp := newControlPlane(t, ps, bus.TopicControl)
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
-	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
+	wait.For(t, 10*time.Second, "the first snapshot", func() bool { return g.Revision() == 10 })
 
 	evs := eventStream(t, "http://127.0.0.1:9")[:3] // 11, 12, 13
 	cp.commit(evs...)
 	cp.publish(evs[0], evs[2]) // 12 is lost
-	eventually(t, "revision 13 through a snapshot", func() bool { return g.Revision() == 13 })
+	wait.For(t, 10*time.Second, "revision 13 through a snapshot", func() bool { return g.Revision() == 13 })
 	if n := cp.fetches.Load(); n != 2 {
 		t.Fatalf("fetches = %d, want 2", n)
 	}
@@ -191,15 +192,15 @@ func TestSyncerBehindRepairsALostLastEvent(t *testing.T) {
 	cp := newControlPlane(t, ps, bus.TopicControl)
 	g := newFixture(t).g
 	s := startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
-	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
+	wait.For(t, 10*time.Second, "the first snapshot", func() bool { return g.Revision() == 10 })
 
 	evs := eventStream(t, "http://127.0.0.1:9")[:2] // 11, 12
 	cp.commit(evs...)
 	cp.publish(evs[0]) // 12 is lost, and it is the last one
-	eventually(t, "revision 11 through the bus", func() bool { return g.Revision() == 11 })
+	wait.For(t, 10*time.Second, "revision 11 through the bus", func() bool { return g.Revision() == 11 })
 	s.Behind(10) // older news changes nothing
 	s.Behind(12)
-	eventually(t, "revision 12 through a snapshot", func() bool { return g.Revision() == 12 })
+	wait.For(t, 10*time.Second, "revision 12 through a snapshot", func() bool { return g.Revision() == 12 })
 	if n := cp.fetches.Load(); n != 2 {
 		t.Fatalf("fetches = %d, want 2", n)
 	}
@@ -243,18 +244,18 @@ func TestSyncerResubscribesAndResnapshotsAfterLostSubscription(t *testing.T) {
 	sub := &flakySubscriber{inner: ps}
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, sub, SyncerConfig{GapTimeout: time.Minute})
-	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
+	wait.For(t, 10*time.Second, "the first snapshot", func() bool { return g.Revision() == 10 })
 
 	evs := eventStream(t, "http://127.0.0.1:9")
 	cp.commit(evs[:2]...) // published while the gateway was not listening
 	sub.disconnect()
-	eventually(t, "resubscription and a fresh snapshot", func() bool { return g.Revision() == 12 })
+	wait.For(t, 10*time.Second, "resubscription and a fresh snapshot", func() bool { return g.Revision() == 12 })
 	if s, f := sub.subs.Load(), cp.fetches.Load(); s != 2 || f != 2 {
 		t.Fatalf("subscriptions = %d, fetches = %d; want 2 and 2", s, f)
 	}
 	cp.commit(evs[2])
 	cp.publish(evs[2])
-	eventually(t, "an event on the new subscription", func() bool { return g.Revision() == 13 })
+	wait.For(t, 10*time.Second, "an event on the new subscription", func() bool { return g.Revision() == 13 })
 }
 
 func TestSyncerServesPersistedStateWhileControlPlaneIsDown(t *testing.T) {
@@ -271,8 +272,8 @@ func TestSyncerServesPersistedStateWhileControlPlaneIsDown(t *testing.T) {
 	cp.failFor = 1 << 30 // never answers
 	f := newFixture(t, func(c *Config, _ *Deps) { c.DataDir = dir })
 	startSyncer(t, f.g, cp.fetch, ps, SyncerConfig{})
-	eventually(t, "the persisted state", f.g.Ready)
-	eventually(t, "fetch retries", func() bool { return cp.fetches.Load() >= 3 })
+	wait.For(t, 10*time.Second, "the persisted state", f.g.Ready)
+	wait.For(t, 10*time.Second, "fetch retries", func() bool { return cp.fetches.Load() >= 3 })
 	if rec := serve(f.h, get("/pets/1.0.0/open", "")); rec.Code != 200 || f.g.Revision() != 10 {
 		t.Fatalf("persisted state not served: %d rev %d", rec.Code, f.g.Revision())
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 )
 
@@ -100,17 +101,6 @@ func appendTx(t *testing.T, d *bun.DB, n int, rollback bool) {
 	}
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func unpublished(t *testing.T, d bun.IDB) int {
 	t.Helper()
 	n, err := d.NewSelect().Model((*apimgtdb.ControlEvent)(nil)).Where("published_at IS NULL").Count(context.Background())
@@ -144,10 +134,10 @@ func TestRelay(t *testing.T) {
 			appendTx(t, s.APIMgt, 6, false)
 			r.Notify()
 			appendTx(t, s.APIMgt, 1, false)
-			waitFor(t, 10*time.Second, "all published and marked", func() bool { return unpublished(t, s.APIMgt) == 0 && len(pub.got()) >= 10 })
+			wait.For(t, 10*time.Second, "all published and marked", func() bool { return unpublished(t, s.APIMgt) == 0 && len(pub.got()) >= 10 })
 			// Two more passes: nothing may be published again.
 			c := r.cycles.Load()
-			waitFor(t, 10*time.Second, "two more passes", func() bool { return r.cycles.Load() >= c+2 })
+			wait.For(t, 10*time.Second, "two more passes", func() bool { return r.cycles.Load() >= c+2 })
 			if got := pub.got(); fmt.Sprint(got) != fmt.Sprint(seq(1, 10)) {
 				t.Errorf("published %v, want 1..10 once each", got)
 			}
@@ -165,13 +155,13 @@ func TestRelay(t *testing.T) {
 			start(t, r)
 			appendTx(t, s.APIMgt, 5, false)
 			r.Notify()
-			waitFor(t, 10*time.Second, "three failed publishes", func() bool { return pub.calls.Load() >= 3 })
+			wait.For(t, 10*time.Second, "three failed publishes", func() bool { return pub.calls.Load() >= 3 })
 			if n := unpublished(t, s.APIMgt); n != 5 {
 				t.Fatalf("%d events unpublished while the bus is down, want 5", n)
 			}
 			appendTx(t, s.APIMgt, 4, false)
 			pub.fail.Store(false)
-			waitFor(t, 10*time.Second, "catch-up", func() bool { return unpublished(t, s.APIMgt) == 0 && len(pub.got()) >= 9 })
+			wait.For(t, 10*time.Second, "catch-up", func() bool { return unpublished(t, s.APIMgt) == 0 && len(pub.got()) >= 9 })
 			if got := pub.got(); fmt.Sprint(got) != fmt.Sprint(seq(1, 9)) {
 				t.Errorf("published %v, want 1..9", got)
 			}
@@ -192,7 +182,7 @@ func TestRelay(t *testing.T) {
 			}
 			pub := &recorder{}
 			start(t, fastRelay(s.APIMgt, pub))
-			waitFor(t, 10*time.Second, "revision 2 published", func() bool { return len(pub.got()) == 1 })
+			wait.For(t, 10*time.Second, "revision 2 published", func() bool { return len(pub.got()) == 1 })
 			var revs []int64
 			if err := s.APIMgt.NewSelect().Model((*apimgtdb.ControlEvent)(nil)).Column("revision").Order("revision").Scan(ctx, &revs); err != nil {
 				t.Fatal(err)
@@ -223,23 +213,23 @@ func TestRelayLeader(t *testing.T) {
 		done1 := make(chan struct{})
 		go func() { defer close(done1); _ = r1.Run(ctx1) }()
 		t.Cleanup(func() { stop1(); <-done1 })
-		waitFor(t, 10*time.Second, "r1 leads", r1.Leader)
+		wait.For(t, 10*time.Second, "r1 leads", r1.Leader)
 		start(t, r2)
 		for i := 0; i < 5; i++ {
 			appendTx(t, s.APIMgt, 3, false)
 			r1.Notify()
 			r2.Notify()
 		}
-		waitFor(t, 10*time.Second, "15 published", func() bool { return unpublished(t, s.APIMgt) == 0 })
+		wait.For(t, 10*time.Second, "15 published", func() bool { return unpublished(t, s.APIMgt) == 0 })
 		if r2.Leader() {
 			t.Error("both relays lead")
 		}
 		stop1()
 		<-done1
-		waitFor(t, 10*time.Second, "r2 takes over", r2.Leader)
+		wait.For(t, 10*time.Second, "r2 takes over", r2.Leader)
 		appendTx(t, s.APIMgt, 2, false)
 		r2.Notify()
-		waitFor(t, 10*time.Second, "17 published", func() bool { return unpublished(t, s.APIMgt) == 0 && len(pub.got()) >= 17 })
+		wait.For(t, 10*time.Second, "17 published", func() bool { return unpublished(t, s.APIMgt) == 0 && len(pub.got()) >= 17 })
 		if got := pub.got(); fmt.Sprint(got) != fmt.Sprint(seq(1, 17)) {
 			t.Errorf("published %v, want 1..17 once each", got)
 		}
@@ -257,9 +247,7 @@ func BenchmarkCommitToPublish(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go func() { _ = r.Run(ctx) }()
-			for !r.Leader() {
-				time.Sleep(time.Millisecond)
-			}
+			wait.For(b, 10*time.Second, "the relay to lead", r.Leader)
 			var lag time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

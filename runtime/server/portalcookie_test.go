@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
 
@@ -37,21 +39,18 @@ func TestGatewayKeepsThePortalSessionFromBackends(t *testing.T) {
 
 	admin := inst.Admin(t)
 	gw := "http://" + inst.Addrs.Gateway + "/leak/1.0.0/x"
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	// Until the gateway has applied the publication.
+	wait.NoError(t, 20*time.Second, func() error {
 		resp, err := admin.HTTP.Get(gw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			break
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("the gateway answered %d, not 200", resp.StatusCode)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the gateway never served the API: %d", resp.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond) // until the gateway has applied the publication
-	}
+		return nil
+	})
 	if _, err := admin.HTTP.Get(gw); err != nil { // now with the backend's own cookie too
 		t.Fatal(err)
 	}

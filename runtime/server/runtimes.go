@@ -46,7 +46,7 @@ func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *b
 	}
 	ln.handler = gatewayMux(a, gw)
 	// The in-process runtimes report to the registry directly. The traffic manager applies no
-	// control events: it reports revision 0, as separately deployed ones do.
+	// control events, so the registry lists it without a revision, as separately deployed ones.
 	report := func(ctx context.Context) (struct{}, error) {
 		if err := cps.Record(ctx, cpclient.Heartbeat{ID: tmID, Kind: "TRAFFIC_MANAGER", Address: "in-process"}); err != nil {
 			return struct{}{}, err

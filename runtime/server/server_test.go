@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/server/servertest"
 )
 
@@ -205,8 +207,7 @@ func TestAllInOneRuntimesAppearInTheRegistry(t *testing.T) {
 	inst := servertest.Start(t, servertest.Options{})
 	admin := inst.Admin(t)
 	q := `{ controlPlaneStatus { revision runtimes { kind healthy revision } } }`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	wait.NoError(t, 30*time.Second, func() error {
 		r := admin.Do(q, nil).NoErrors(t)
 		kinds := map[string]bool{}
 		for _, rt := range r.Get("controlPlaneStatus.runtimes").([]any) {
@@ -215,12 +216,9 @@ func TestAllInOneRuntimesAppearInTheRegistry(t *testing.T) {
 				kinds[m["kind"].(string)] = true
 			}
 		}
-		if kinds["GATEWAY"] && kinds["TRAFFIC_MANAGER"] {
-			return
+		if !kinds["GATEWAY"] || !kinds["TRAFFIC_MANAGER"] {
+			return fmt.Errorf("the in-process gateway and traffic manager are not both listed: %s", r.Raw)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the in-process gateway and traffic manager are not both listed: %s", r.Raw)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval while the registry fills
-	}
+		return nil
+	})
 }

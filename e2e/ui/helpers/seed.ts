@@ -1,4 +1,4 @@
-// Seed data through the public GraphQL contract (shared/contract.graphql) and the schema.
+// Seed data through the public GraphQL API (graph/*.graphqls).
 import { Gql } from './graphql';
 import { PASSWORD, uniqueContext, uniqueName } from './names';
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/config"
 	"github.com/turnpike/turnpike/runtime/server"
@@ -251,21 +252,16 @@ func (r *Response) String(path string) string {
 // until it answers 200.
 func (i *Instance) waitReady(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	wait.NoError(t, 60*time.Second, func() error {
 		resp, err := http.Get(i.URL + "/readyz")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not ready within 60 s: %s", b)
-			}
-		} else if time.Now().After(deadline) {
-			t.Fatalf("not ready within 60 s: %v", err)
+		if err != nil {
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz answered %d: %s", resp.StatusCode, b)
+		}
+		return nil
+	})
 }

@@ -47,29 +47,37 @@ export default function Runtimes() {
                 </tr>
               </thead>
               <tbody>
-                {status.runtimes.map((r) => {
-                  const lag = status.revision - r.revision;
-                  return (
-                    <tr key={r.id}>
-                      <td className="mono">{r.id}</td>
-                      <td>{KIND_LABEL[r.kind] ?? r.kind}</td>
-                      <td className="mono">{r.address ?? '—'}</td>
-                      <td>
-                        {r.revision}
-                        {lag > 0 ? <span className="muted"> ({lag} behind)</span> : <span className="muted"> (up to date)</span>}
-                      </td>
-                      <td>
-                        <Badge tone={r.healthy ? 'healthy' : 'unhealthy'}>{r.healthy ? 'Healthy' : 'Unhealthy'}</Badge>
-                      </td>
-                      <td>{formatTime(r.lastSeen)}</td>
-                    </tr>
-                  );
-                })}
+                {status.runtimes.map((r) => (
+                  <tr key={r.id}>
+                    <td className="mono">{r.id}</td>
+                    <td>{KIND_LABEL[r.kind] ?? r.kind}</td>
+                    <td className="mono">{r.address ?? '—'}</td>
+                    <td>
+                      <AppliedRevision current={status.revision} applied={r.revision} />
+                    </td>
+                    <td>
+                      <Badge tone={r.healthy ? 'healthy' : 'unhealthy'}>{r.healthy ? 'Healthy' : 'Unhealthy'}</Badge>
+                    </td>
+                    <td>{formatTime(r.lastSeen)}</td>
+                  </tr>
+                ))}
               </tbody>
             </table>
           )}
         </>
       )}
     </section>
+  );
+}
+
+/** A runtime's applied revision beside the control plane's; none for runtimes that apply no control events. */
+function AppliedRevision({ current, applied }: { current: number; applied?: number | null }) {
+  if (applied == null) return <span className="muted">— (applies no control events)</span>;
+  const lag = current - applied;
+  return (
+    <>
+      {applied}
+      {lag > 0 ? <span className="muted"> ({lag} behind)</span> : <span className="muted"> (up to date)</span>}
+    </>
   );
 }
