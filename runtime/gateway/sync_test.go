@@ -18,7 +18,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // controlPlane is a fake control plane: a reference gateway holds the authoritative state,
@@ -29,8 +29,8 @@ type controlPlane struct {
 	pub     message.Publisher
 	topic   string
 	fetches atomic.Int32
-	failFor int32         // the first failFor fetches fail
-	fixed   *bus.Snapshot // when set, fetch always returns it
+	failFor int32              // the first failFor fetches fail
+	fixed   *contract.Snapshot // when set, fetch always returns it
 }
 
 func newControlPlane(t *testing.T, pub message.Publisher, topic string) *controlPlane {
@@ -39,10 +39,10 @@ func newControlPlane(t *testing.T, pub message.Publisher, topic string) *control
 	return cp
 }
 
-func (cp *controlPlane) fetch(ctx context.Context) (bus.Snapshot, error) {
+func (cp *controlPlane) fetch(ctx context.Context) (contract.Snapshot, error) {
 	n := cp.fetches.Add(1)
 	if n <= cp.failFor {
-		return bus.Snapshot{}, errors.New("control plane down")
+		return contract.Snapshot{}, errors.New("control plane down")
 	}
 	if cp.fixed != nil {
 		return *cp.fixed, nil
@@ -51,7 +51,7 @@ func (cp *controlPlane) fetch(ctx context.Context) (bus.Snapshot, error) {
 }
 
 // commit applies events to the authoritative state (without publishing them).
-func (cp *controlPlane) commit(evs ...bus.ControlEvent) {
+func (cp *controlPlane) commit(evs ...contract.ControlEvent) {
 	cp.t.Helper()
 	for _, ev := range evs {
 		if applied, _, err := cp.ref.g.Apply(ev); !applied || err != nil {
@@ -60,7 +60,7 @@ func (cp *controlPlane) commit(evs ...bus.ControlEvent) {
 	}
 }
 
-func (cp *controlPlane) publish(evs ...bus.ControlEvent) {
+func (cp *controlPlane) publish(evs ...contract.ControlEvent) {
 	cp.t.Helper()
 	for _, ev := range evs {
 		b, err := json.Marshal(ev)
@@ -114,7 +114,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	router.AddMiddleware(middleware.Duplicator)
-	router.AddHandler("duplicate", "raw", ps, bus.TopicControl, ps, func(m *message.Message) ([]*message.Message, error) {
+	router.AddHandler("duplicate", "raw", ps, contract.TopicControl, ps, func(m *message.Message) ([]*message.Message, error) {
 		return []*message.Message{message.NewMessage(watermill.NewUUID(), m.Payload)}, nil
 	})
 	rctx, stop := context.WithCancel(context.Background())
@@ -137,7 +137,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 		t.Fatalf("fetches = %d, want 3 (two failures, one success)", n)
 	}
 
-	shuffled := append([]bus.ControlEvent{}, evs...)
+	shuffled := append([]contract.ControlEvent{}, evs...)
 	rand.New(rand.NewPCG(42, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	cp.publish(shuffled...)
 	eventually(t, "all events applied", func() bool { return g.Revision() == last })
@@ -149,8 +149,8 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 	}
 
 	// An event older than the state is ignored; the next one applies.
-	cp.publish(event(t, 12, bus.KindApplicationUpserted, bus.Application{ID: "stale"}))
-	next := event(t, last+1, bus.KindApplicationUpserted, bus.Application{ID: "fresh"})
+	cp.publish(event(t, 12, contract.KindApplicationUpserted, contract.Application{ID: "stale"}))
+	next := event(t, last+1, contract.KindApplicationUpserted, contract.Application{ID: "fresh"})
 	cp.commit(next)
 	cp.publish(next)
 	eventually(t, "the next event", func() bool { return g.Revision() == last+1 })
@@ -166,7 +166,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 func TestSyncerGapFetchesSnapshot(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
 	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
@@ -188,7 +188,7 @@ func TestSyncerGapFetchesSnapshot(t *testing.T) {
 func TestSyncerBehindRepairsALostLastEvent(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	g := newFixture(t).g
 	s := startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
 	eventually(t, "the first snapshot", func() bool { return g.Revision() == 10 })
@@ -239,7 +239,7 @@ func (f *flakySubscriber) disconnect() {
 func TestSyncerResubscribesAndResnapshotsAfterLostSubscription(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	sub := &flakySubscriber{inner: ps}
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, sub, SyncerConfig{GapTimeout: time.Minute})
@@ -267,7 +267,7 @@ func TestSyncerServesPersistedStateWhileControlPlaneIsDown(t *testing.T) {
 	}
 
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	cp.failFor = 1 << 30 // never answers
 	f := newFixture(t, func(c *Config, _ *Deps) { c.DataDir = dir })
 	startSyncer(t, f.g, cp.fetch, ps, SyncerConfig{})

@@ -15,10 +15,11 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Relay carries committed control events from the outbox (apimgtdb.control_events) to
-// bus.TopicControl in revision order, and marks them published.
+// contract.TopicControl in revision order, and marks them published.
 //
 // Revisions commit in order (AppendEvent's counter row serialises writers), so the
 // unpublished events the relay sees are always the next ones after the last it published.
@@ -204,10 +205,10 @@ func (r *Relay) relayOnce(ctx context.Context, idb bun.IDB) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	evs := make([]bus.ControlEvent, len(rows))
+	evs := make([]contract.ControlEvent, len(rows))
 	revs := make([]int64, len(rows))
 	for i, row := range rows {
-		evs[i] = bus.ControlEvent{Revision: row.Revision, Kind: bus.Kind(row.Kind), At: row.CreatedAt.UTC(), Payload: json.RawMessage(row.Payload)}
+		evs[i] = contract.ControlEvent{Revision: row.Revision, Kind: contract.Kind(row.Kind), At: row.CreatedAt.UTC(), Payload: json.RawMessage(row.Payload)}
 		revs[i] = row.Revision
 	}
 	if err := bus.PublishControl(r.pub, evs...); err != nil {

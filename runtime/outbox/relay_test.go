@@ -17,6 +17,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // recorder is a publisher that records control events and fails while fail is set.
@@ -86,7 +87,7 @@ func appendTx(t *testing.T, d *bun.DB, n int, rollback bool) {
 	errRollback := errors.New("rollback")
 	err := d.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
 		for i := 0; i < n; i++ {
-			if _, err := Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: fmt.Sprint("j", i)}); err != nil {
+			if _, err := Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: fmt.Sprint("j", i)}); err != nil {
 				return err
 			}
 		}
@@ -151,7 +152,7 @@ func TestRelay(t *testing.T) {
 			if got := pub.got(); fmt.Sprint(got) != fmt.Sprint(seq(1, 10)) {
 				t.Errorf("published %v, want 1..10 once each", got)
 			}
-			if pub.topics[bus.TopicControl] != 10 || len(pub.topics) != 1 {
+			if pub.topics[contract.TopicControl] != 10 || len(pub.topics) != 1 {
 				t.Errorf("topics %v", pub.topics)
 			}
 			if r.PublishedRevision() != 10 || !r.Leader() {
@@ -180,8 +181,8 @@ func TestRelay(t *testing.T) {
 			ctx := context.Background()
 			old := time.Now().UTC().Add(-25 * time.Hour)
 			for _, ev := range []apimgtdb.ControlEvent{
-				{Revision: 1, Kind: string(bus.KindTokenRevoked), Payload: "{}", CreatedAt: old, PublishedAt: &old},
-				{Revision: 2, Kind: string(bus.KindTokenRevoked), Payload: "{}", CreatedAt: old},
+				{Revision: 1, Kind: string(contract.KindTokenRevoked), Payload: "{}", CreatedAt: old, PublishedAt: &old},
+				{Revision: 2, Kind: string(contract.KindTokenRevoked), Payload: "{}", CreatedAt: old},
 			} {
 				if _, err := s.APIMgt.NewInsert().Model(&ev).Exec(ctx); err != nil {
 					t.Fatal(err)
@@ -266,7 +267,7 @@ func BenchmarkCommitToPublish(b *testing.B) {
 				var rev int64
 				err := s.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 					var err error
-					rev, err = Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: "j"})
+					rev, err = Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: "j"})
 					return err
 				})
 				if err != nil {

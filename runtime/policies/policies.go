@@ -20,7 +20,7 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
@@ -47,7 +47,7 @@ const Unlimited = "Unlimited"
 // Policy is a throttling policy.
 type Policy struct {
 	Name        string
-	Kind        string // bus.PolicySubscription, ...
+	Kind        string // contract.PolicySubscription, ...
 	Description string
 	LimitType   string // LimitRequestCount or LimitBandwidth
 	// RequestCount is nil for unlimited (and for bandwidth policies).
@@ -68,10 +68,10 @@ type Policy struct {
 
 // ConditionGroup is one conditional limit of an ADVANCED policy.
 type ConditionGroup struct {
-	Description     string          `json:"description,omitempty"`
-	Conditions      []bus.Condition `json:"conditions"`
-	RequestCount    int64           `json:"requestCount"`
-	UnitTimeSeconds int64           `json:"unitTimeSeconds"`
+	Description     string               `json:"description,omitempty"`
+	Conditions      []contract.Condition `json:"conditions"`
+	RequestCount    int64                `json:"requestCount"`
+	UnitTimeSeconds int64                `json:"unitTimeSeconds"`
 }
 
 // Unlimited tells whether the policy never limits requests (no count, not bandwidth, no
@@ -81,15 +81,15 @@ func (p *Policy) Unlimited() bool {
 }
 
 // Bus returns the policy as runtimes see it.
-func (p *Policy) Bus() bus.Policy {
-	bp := bus.Policy{
+func (p *Policy) Bus() contract.Policy {
+	bp := contract.Policy{
 		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
 		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
 		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach,
 		FailClosed: p.FailClosed, KeyTemplate: p.KeyTemplate,
 	}
 	for _, g := range p.ConditionGroups {
-		bp.ConditionGroups = append(bp.ConditionGroups, bus.ConditionGroup{
+		bp.ConditionGroups = append(bp.ConditionGroups, contract.ConditionGroup{
 			Conditions: g.Conditions, RequestCount: g.RequestCount, UnitTimeSeconds: g.UnitTimeSeconds,
 		})
 	}
@@ -124,8 +124,8 @@ type BlockingCondition struct {
 }
 
 // Bus returns the condition as runtimes see it.
-func (c *BlockingCondition) Bus() bus.BlockingCondition {
-	return bus.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}
+func (c *BlockingCondition) Bus() contract.BlockingCondition {
+	return contract.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}
 }
 
 // Options configure the service.
@@ -252,7 +252,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in Input) (*Policy, error) {
 			}
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, bus.KindPolicyUpserted, p.Bus())
+		_, err := outbox.Append(ctx, tx, contract.KindPolicyUpserted, p.Bus())
 		return err
 	})
 	if err != nil {
@@ -293,7 +293,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, in Input) (*Policy, error) {
 			return err
 		}
 		p.InUse = u.InUse()
-		_, err = outbox.Append(ctx, tx, bus.KindPolicyUpserted, p.Bus())
+		_, err = outbox.Append(ctx, tx, contract.KindPolicyUpserted, p.Bus())
 		return err
 	})
 	if err != nil {
@@ -318,7 +318,7 @@ func (s *Service) DeletePolicy(ctx context.Context, kind, name string) error {
 		} else if err != nil {
 			return err
 		}
-		if name == Unlimited && kind != bus.PolicyCustom {
+		if name == Unlimited && kind != contract.PolicyCustom {
 			return apperr.Conflictf("the built-in %s policy %s cannot be deleted", kind, name)
 		}
 		u, err := apimgtdb.PolicyUsers(ctx, tx, kind, name)
@@ -331,7 +331,7 @@ func (s *Service) DeletePolicy(ctx context.Context, kind, name string) error {
 		if err := apimgtdb.DeletePolicy(ctx, tx, kind, name); err != nil {
 			return err
 		}
-		_, err = outbox.Append(ctx, tx, bus.KindPolicyDeleted, bus.Deleted{ID: kind + "/" + name})
+		_, err = outbox.Append(ctx, tx, contract.KindPolicyDeleted, contract.Deleted{ID: kind + "/" + name})
 		return err
 	})
 	if err != nil {
@@ -435,7 +435,7 @@ func (s *Service) AddBlockingCondition(ctx context.Context, typ, value string, e
 			}
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, bus.KindBlockingConditionUpsert, c.Bus())
+		_, err := outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, c.Bus())
 		return err
 	})
 	if err != nil {
@@ -463,7 +463,7 @@ func (s *Service) SetBlockingConditionEnabled(ctx context.Context, id string, en
 			return err
 		}
 		c = blockingFromRow(row)
-		_, err = outbox.Append(ctx, tx, bus.KindBlockingConditionUpsert, c.Bus())
+		_, err = outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, c.Bus())
 		return err
 	})
 	if err != nil {
@@ -484,7 +484,7 @@ func (s *Service) DeleteBlockingCondition(ctx context.Context, id string) error 
 		} else if err != nil {
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, bus.KindBlockingConditionDeleted, bus.Deleted{ID: id})
+		_, err := outbox.Append(ctx, tx, contract.KindBlockingConditionDeleted, contract.Deleted{ID: id})
 		return err
 	})
 	if err != nil {
@@ -495,25 +495,3 @@ func (s *Service) DeleteBlockingCondition(ctx context.Context, id string) error 
 }
 
 // ---- snapshot contributors ------------------------------------------------------------
-
-// SnapshotPolicies fills s.Policies with every policy, for the runtimes' snapshot (the
-// same as apimgtdb.SnapshotPolicies, in the snapshot-contributor shape).
-func SnapshotPolicies(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error {
-	ps, err := apimgtdb.SnapshotPolicies(ctx, tx)
-	if err != nil {
-		return err
-	}
-	s.Policies = ps
-	return nil
-}
-
-// SnapshotBlockingConditions fills s.BlockingConditions with every blocking condition
-// (disabled ones too: runtimes keep them, inactive).
-func SnapshotBlockingConditions(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error {
-	cs, err := apimgtdb.SnapshotBlockingConditions(ctx, tx)
-	if err != nil {
-		return err
-	}
-	s.BlockingConditions = cs
-	return nil
-}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
@@ -114,16 +113,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	revoker.km, revoker.dp = km, dp
 
-	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log,
-		controlplane.APIs(publisher.SnapshotAPIs),
-		controlplane.Applications(apimgtdb.SnapshotApplications),
-		controlplane.Subscriptions(apimgtdb.SnapshotSubscriptions),
-		controlplane.Keys(apimgtdb.SnapshotKeys),
-		controlplane.Revocations(apimgtdb.SnapshotRevocations, time.Minute),
-		controlplane.UserRevocations(apimgtdb.SnapshotUserRevocations, time.Minute),
-		controlplane.Policies(apimgtdb.SnapshotPolicies),
-		controlplane.BlockingConditions(apimgtdb.SnapshotBlockingConditions),
-	)
+	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
 
 	an, err := newAnalytics(ctx, a, cfg, set, b)
 	if err != nil {

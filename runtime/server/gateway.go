@@ -14,6 +14,7 @@ import (
 
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/gateway"
 	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
@@ -166,7 +167,7 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 			a.log.Warn("throttler: saved policies not loaded", "err", err)
 		}
 	}
-	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: bus.TopicControl, Logger: a.log})
+	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: contract.TopicControl, Logger: a.log})
 	if err != nil {
 		return nil, nil, err
 	}

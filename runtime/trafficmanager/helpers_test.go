@@ -16,7 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 )
 
@@ -82,7 +82,7 @@ type cluster struct {
 type clusterOpts struct {
 	gateways  int
 	transport string // "direct" (in process) or "bus" (gochannel)
-	policies  []bus.Policy
+	policies  []contract.Policy
 	cfg       func(*tm.ThrottlerConfig)
 }
 
@@ -164,8 +164,8 @@ func countAllowed(ds []tm.Decision) int {
 
 func i64(v int64) *int64 { return &v }
 
-func subPolicy(name string, count, unit int64) bus.Policy {
-	return bus.Policy{Name: name, Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(count), UnitTimeSeconds: unit, StopOnQuotaReach: true}
+func subPolicy(name string, count, unit int64) contract.Policy {
+	return contract.Policy{Name: name, Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(count), UnitTimeSeconds: unit, StopOnQuotaReach: true}
 }
 
 func subCall(app, api, tier string) *tm.Call {

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // KeyTemplateVariables are the variables a CUSTOM policy's key template may use.
@@ -131,7 +131,7 @@ type limitSpec struct {
 // CompiledPolicy is a policy ready for the request path: regular expressions compiled,
 // addresses parsed.
 type CompiledPolicy struct {
-	p      bus.Policy
+	p      contract.Policy
 	quota  *limitSpec // nil: unlimited
 	burst  *limitSpec
 	groups []compiledGroup
@@ -139,7 +139,7 @@ type CompiledPolicy struct {
 }
 
 // Policy returns the policy it was compiled from.
-func (cp *CompiledPolicy) Policy() bus.Policy { return cp.p }
+func (cp *CompiledPolicy) Policy() contract.Policy { return cp.p }
 
 type compiledGroup struct {
 	conds []compiledCond
@@ -176,7 +176,7 @@ func unitMs(secs int64) (int64, error) {
 
 // CompilePolicy checks a policy and prepares it for the request path. The policies
 // component validates with it, so what the control plane accepts the runtime can enforce.
-func CompilePolicy(p bus.Policy) (*CompiledPolicy, error) {
+func CompilePolicy(p contract.Policy) (*CompiledPolicy, error) {
 	cp := &CompiledPolicy{p: p}
 	win, err := unitMs(p.UnitTimeSeconds)
 	if err != nil {
@@ -225,7 +225,7 @@ func CompilePolicy(p bus.Policy) (*CompiledPolicy, error) {
 		}
 		cp.groups = append(cp.groups, cg)
 	}
-	if p.Kind == bus.PolicyCustom {
+	if p.Kind == contract.PolicyCustom {
 		if cp.quota == nil {
 			return nil, fmt.Errorf("policy %s: a custom policy needs a request count", p.ID())
 		}
@@ -236,7 +236,7 @@ func CompilePolicy(p bus.Policy) (*CompiledPolicy, error) {
 	return cp, nil
 }
 
-func compileCondition(c bus.Condition) (compiledCond, error) {
+func compileCondition(c contract.Condition) (compiledCond, error) {
 	cc := compiledCond{name: c.Name, invert: c.Invert}
 	switch c.Type {
 	case "IP":
@@ -343,7 +343,7 @@ func queryMatches(raw, name string, re *regexp.Regexp) bool {
 
 // claimValue returns a claim of the access token by its JWT name. Lists (aud, roles) are
 // joined with spaces, as scope is.
-func claimValue(cl *bus.AccessTokenClaims, name string) (string, bool) {
+func claimValue(cl *contract.AccessTokenClaims, name string) (string, bool) {
 	if cl == nil {
 		return "", false
 	}
@@ -405,13 +405,13 @@ func newPolicySet() *policySet {
 
 func (s *policySet) byKind(kind string) map[string]*CompiledPolicy {
 	switch kind {
-	case bus.PolicySubscription:
+	case contract.PolicySubscription:
 		return s.sub
-	case bus.PolicyApplication:
+	case contract.PolicyApplication:
 		return s.app
-	case bus.PolicyAdvanced:
+	case contract.PolicyAdvanced:
 		return s.adv
-	case bus.PolicyCustom:
+	case contract.PolicyCustom:
 		return s.custom
 	}
 	return nil
@@ -419,7 +419,7 @@ func (s *policySet) byKind(kind string) map[string]*CompiledPolicy {
 
 func (s *policySet) clone() *policySet {
 	n := newPolicySet()
-	for _, k := range []string{bus.PolicySubscription, bus.PolicyApplication, bus.PolicyAdvanced, bus.PolicyCustom} {
+	for _, k := range []string{contract.PolicySubscription, contract.PolicyApplication, contract.PolicyAdvanced, contract.PolicyCustom} {
 		for name, p := range s.byKind(k) {
 			n.byKind(k)[name] = p
 		}
@@ -431,7 +431,7 @@ func (s *policySet) clone() *policySet {
 // name for a stable order) and whether any limits bandwidth.
 func (s *policySet) finish() *policySet {
 	s.bandwidth = false
-	for _, k := range []string{bus.PolicySubscription, bus.PolicyApplication, bus.PolicyAdvanced, bus.PolicyCustom} {
+	for _, k := range []string{contract.PolicySubscription, contract.PolicyApplication, contract.PolicyAdvanced, contract.PolicyCustom} {
 		for _, p := range s.byKind(k) {
 			s.bandwidth = s.bandwidth || (p.quota != nil && p.quota.bytes)
 		}
@@ -449,7 +449,7 @@ func (s *policySet) finish() *policySet {
 }
 
 // samePolicy compares two policies field by field, without allocating.
-func samePolicy(a, b *bus.Policy) bool {
+func samePolicy(a, b *contract.Policy) bool {
 	eq := func(x, y *int64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	if a.Name != b.Name || a.Kind != b.Kind || a.LimitType != b.LimitType || a.UnitTimeSeconds != b.UnitTimeSeconds ||
 		a.StopOnQuotaReach != b.StopOnQuotaReach || a.FailClosed != b.FailClosed || a.KeyTemplate != b.KeyTemplate ||

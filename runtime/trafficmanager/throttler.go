@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/puzpuzpuz/xsync/v3"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // WSO2's throttling error codes (org.wso2.carbon.apimgt.gateway.handlers.throttling.
@@ -40,15 +40,15 @@ const MessageThrottled = "Message throttled out"
 // LeaseSource grants quota leases: the traffic manager itself in process (*Manager, in
 // all-in-one) or over the bus (*BusClient). Lease answers each request, in order.
 type LeaseSource interface {
-	Lease(ctx context.Context, gatewayID string, reqs []bus.LeaseRequest) ([]bus.LeaseGrant, error)
-	Return(ctx context.Context, gatewayID string, rets []bus.LeaseReturn) error
+	Lease(ctx context.Context, gatewayID string, reqs []contract.LeaseRequest) ([]contract.LeaseGrant, error)
+	Return(ctx context.Context, gatewayID string, rets []contract.LeaseReturn) error
 }
 
 // GrantNotifier is implemented by sources that also deliver grants no call waits for: grants
 // that arrive after their request timed out (still spendable: the quota was taken for this
 // gateway) and exhaustion notices meant for every gateway.
 type GrantNotifier interface {
-	NotifyGrants(func(bus.LeaseGrant))
+	NotifyGrants(func(contract.LeaseGrant))
 }
 
 // Call is what the throttler needs to know about one API call. The gateway's adapter fills it
@@ -74,7 +74,7 @@ type Call struct {
 	// Request is read for header and query-parameter conditions.
 	Request *http.Request
 	// Claims are read for JWT-claim conditions.
-	Claims *bus.AccessTokenClaims
+	Claims *contract.AccessTokenClaims
 }
 
 // ResourceKey is WSO2's resource key: "<context>/<version><template>:<method>".
@@ -239,17 +239,17 @@ func NewThrottler(cfg ThrottlerConfig) (*Throttler, error) {
 
 // LoadPolicies replaces every policy (from a snapshot). Policies that do not compile are
 // skipped (they do not limit) and reported together.
-func (t *Throttler) LoadPolicies(ps []bus.Policy) error {
+func (t *Throttler) LoadPolicies(ps []contract.Policy) error {
 	return t.load(0, ps)
 }
 
 // LoadSnapshot replaces every policy with the snapshot's; control events at or below its
 // revision are then ignored.
-func (t *Throttler) LoadSnapshot(s bus.Snapshot) error {
+func (t *Throttler) LoadSnapshot(s contract.Snapshot) error {
 	return t.load(s.Revision, s.Policies)
 }
 
-func (t *Throttler) load(rev int64, ps []bus.Policy) error {
+func (t *Throttler) load(rev int64, ps []contract.Policy) error {
 	t.pmu.Lock()
 	defer t.pmu.Unlock()
 	set := newPolicySet()
@@ -288,11 +288,11 @@ func (t *Throttler) load(rev int64, ps []bus.Policy) error {
 
 // ApplyPolicy adds or replaces one policy. Counters keep their counts: a changed limit
 // applies to the current window.
-func (t *Throttler) ApplyPolicy(p bus.Policy) error {
+func (t *Throttler) ApplyPolicy(p contract.Policy) error {
 	return t.applyPolicy(0, p)
 }
 
-func (t *Throttler) applyPolicy(rev int64, p bus.Policy) error {
+func (t *Throttler) applyPolicy(rev int64, p contract.Policy) error {
 	cp, err := CompilePolicy(p)
 	if err != nil {
 		return err
@@ -359,16 +359,16 @@ type recentEvent struct {
 // ApplyControlEvent applies policy events and ignores every other kind, so the gateway can
 // hand it each event it applies. Events carry the full policy, so applying one twice is a
 // no-op, and an event older than what the throttler holds is ignored.
-func (t *Throttler) ApplyControlEvent(ev bus.ControlEvent) error {
+func (t *Throttler) ApplyControlEvent(ev contract.ControlEvent) error {
 	switch ev.Kind {
-	case bus.KindPolicyUpserted:
-		var p bus.Policy
+	case contract.KindPolicyUpserted:
+		var p contract.Policy
 		if err := ev.Decode(&p); err != nil {
 			return err
 		}
 		return t.applyPolicy(ev.Revision, p)
-	case bus.KindPolicyDeleted:
-		var d bus.Deleted
+	case contract.KindPolicyDeleted:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
@@ -381,7 +381,7 @@ func (t *Throttler) ApplyControlEvent(ev bus.ControlEvent) error {
 // gateway's state the call is served with, which is authoritative); p nil means the policy
 // does not exist. It costs a lookup and a comparison when nothing changed. A policy that does
 // not compile is kept as not limiting, and reported once.
-func (t *Throttler) SyncPolicy(kind, name string, p *bus.Policy) {
+func (t *Throttler) SyncPolicy(kind, name string, p *contract.Policy) {
 	cur := t.policies.Load().byKind(kind)[name]
 	switch {
 	case p == nil && cur == nil:
@@ -775,13 +775,13 @@ func (t *Throttler) startRefill(l *lease) *refill {
 
 func (t *Throttler) runRefill(l *lease, rf *refill) {
 	now := t.cfg.Now().UnixNano()
-	req := bus.LeaseRequest{
+	req := contract.LeaseRequest{
 		ID: t.cfg.GatewayID + "-" + strconv.FormatUint(t.seq.Add(1), 36), Key: l.ctr.rkey,
 		WindowStart: l.start, WindowMs: l.end - l.start, Limit: l.limit.Load(), Ask: l.askSize(now, t.cfg),
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.LeaseTimeout)
 	t0 := time.Now()
-	grants, err := t.src.Lease(ctx, t.cfg.GatewayID, []bus.LeaseRequest{req})
+	grants, err := t.src.Lease(ctx, t.cfg.GatewayID, []contract.LeaseRequest{req})
 	cancel()
 	t.m.leaseSeconds.Observe(time.Since(t0).Seconds())
 	if err == nil && len(grants) != 1 {
@@ -805,7 +805,7 @@ func (t *Throttler) runRefill(l *lease, rf *refill) {
 }
 
 // onGrant applies a grant no call waits for (a late grant, or an exhaustion notice).
-func (t *Throttler) onGrant(g bus.LeaseGrant) {
+func (t *Throttler) onGrant(g contract.LeaseGrant) {
 	if g.Error != "" {
 		return
 	}
@@ -909,7 +909,7 @@ func (t *Throttler) Maintain(ctx context.Context) {
 		}
 		return true
 	})
-	var rets []bus.LeaseReturn
+	var rets []contract.LeaseReturn
 	for _, l := range idle {
 		// A prefetch still in flight would bring quota right after the return: wait for it.
 		if rf := l.refill.Load(); rf != nil {
@@ -927,7 +927,7 @@ func (t *Throttler) Maintain(ctx context.Context) {
 			if l.remaining.Load() >= 0 {
 				l.remaining.Add(n)
 			}
-			rets = append(rets, bus.LeaseReturn{Key: l.ctr.rkey, WindowStart: l.start, WindowMs: l.end - l.start, Amount: n})
+			rets = append(rets, contract.LeaseReturn{Key: l.ctr.rkey, WindowStart: l.start, WindowMs: l.end - l.start, Amount: n})
 		} else if n < 0 {
 			l.avail.Add(n)
 		}
@@ -947,8 +947,8 @@ func (t *Throttler) probe(ctx context.Context, now time.Time) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.LeaseTimeout)
 	defer cancel()
 	start := now.UnixMilli() - now.UnixMilli()%1000
-	req := bus.LeaseRequest{ID: t.cfg.GatewayID + "-probe-" + strconv.FormatUint(t.seq.Add(1), 36), Key: "probe", WindowStart: start, WindowMs: 1000, Limit: 1, Ask: 0}
-	gs, err := t.src.Lease(ctx, t.cfg.GatewayID, []bus.LeaseRequest{req})
+	req := contract.LeaseRequest{ID: t.cfg.GatewayID + "-probe-" + strconv.FormatUint(t.seq.Add(1), 36), Key: "probe", WindowStart: start, WindowMs: 1000, Limit: 1, Ask: 0}
+	gs, err := t.src.Lease(ctx, t.cfg.GatewayID, []contract.LeaseRequest{req})
 	if err == nil && len(gs) == 1 && gs[0].Error != "" {
 		err = errors.New(gs[0].Error)
 	}
@@ -962,12 +962,12 @@ func (t *Throttler) probe(ctx context.Context, now time.Time) {
 // ReturnAll gives back the unspent part of every current lease (at shutdown).
 func (t *Throttler) ReturnAll(ctx context.Context) {
 	nowMs := t.cfg.Now().UnixMilli()
-	var rets []bus.LeaseReturn
+	var rets []contract.LeaseReturn
 	t.ctrs.each(func(k ckey, c *counter) bool {
 		for _, l := range [...]*lease{c.cur.Load(), c.upcoming.Load()} {
 			if l != nil && !l.bytes && nowMs < l.end {
 				if n := l.avail.Swap(0); n > 0 {
-					rets = append(rets, bus.LeaseReturn{Key: c.rkey, WindowStart: l.start, WindowMs: l.end - l.start, Amount: n})
+					rets = append(rets, contract.LeaseReturn{Key: c.rkey, WindowStart: l.start, WindowMs: l.end - l.start, Amount: n})
 				}
 			}
 		}
@@ -1243,7 +1243,7 @@ func (l *lease) askSize(now int64, cfg ThrottlerConfig) int64 {
 	return ask
 }
 
-func (l *lease) applyGrant(g bus.LeaseGrant, now int64, recheck time.Duration) {
+func (l *lease) applyGrant(g contract.LeaseGrant, now int64, recheck time.Duration) {
 	if g.Granted > 0 {
 		l.avail.Add(g.Granted)
 		l.lastGrant.Store(g.Granted)

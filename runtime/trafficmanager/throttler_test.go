@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 )
 
@@ -35,7 +35,7 @@ func TestExactAcrossGateways(t *testing.T) {
 		} {
 			t.Run(b.name+"/"+tc.desc, func(t *testing.T) {
 				t.Parallel()
-				c := newCluster(t, b, clusterOpts{gateways: tc.gateways, transport: tc.transport, policies: []bus.Policy{subPolicy("T", tc.limit, 60)}})
+				c := newCluster(t, b, clusterOpts{gateways: tc.gateways, transport: tc.transport, policies: []contract.Policy{subPolicy("T", tc.limit, 60)}})
 				app := "app-" + randHex()
 				call := func(int) *tm.Call { return subCall(app, "api-1", "T") }
 				for round := range 3 {
@@ -61,7 +61,7 @@ func TestExactAcrossGateways(t *testing.T) {
 func TestHeaders(t *testing.T) {
 	t.Parallel()
 	b := backends(t)[0]
-	c := newCluster(t, b, clusterOpts{gateways: 1, transport: "direct", policies: []bus.Policy{subPolicy("T", 10, 60)}})
+	c := newCluster(t, b, clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{subPolicy("T", 10, 60)}})
 	call := subCall("app", "api", "T")
 	d := c.gws[0].Check(call)
 	// The clock is 10:00:05: the minute window resets in 55s.
@@ -92,7 +92,7 @@ func TestBurstControl(t *testing.T) {
 			t.Parallel()
 			p := subPolicy("Burst", 1000, 60)
 			p.BurstLimitPerSecond = i64(5)
-			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []bus.Policy{p}})
+			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{p}})
 			call := func(int) *tm.Call { return subCall("app", "api", "Burst") }
 			for round := range 2 {
 				ds := c.fire(40, call)
@@ -112,12 +112,12 @@ func TestBurstControl(t *testing.T) {
 
 func TestAdvancedConditions(t *testing.T) {
 	t.Parallel()
-	adv := bus.Policy{
-		Name: "Adv", Kind: bus.PolicyAdvanced, LimitType: "REQUEST_COUNT", RequestCount: i64(1000), UnitTimeSeconds: 60, StopOnQuotaReach: true,
-		ConditionGroups: []bus.ConditionGroup{
-			{Conditions: []bus.Condition{{Type: "HEADER", Name: "x-plan", Value: "^free$"}}, RequestCount: 3, UnitTimeSeconds: 60},
-			{Conditions: []bus.Condition{{Type: "IP_RANGE", Value: "10.0.0.0/8"}, {Type: "QUERY_PARAMETER", Name: "debug", Value: "true", Invert: true}}, RequestCount: 2, UnitTimeSeconds: 60},
-			{Conditions: []bus.Condition{{Type: "JWT_CLAIM", Name: "application.tier", Value: "^Bronze$"}}, RequestCount: 1, UnitTimeSeconds: 60},
+	adv := contract.Policy{
+		Name: "Adv", Kind: contract.PolicyAdvanced, LimitType: "REQUEST_COUNT", RequestCount: i64(1000), UnitTimeSeconds: 60, StopOnQuotaReach: true,
+		ConditionGroups: []contract.ConditionGroup{
+			{Conditions: []contract.Condition{{Type: "HEADER", Name: "x-plan", Value: "^free$"}}, RequestCount: 3, UnitTimeSeconds: 60},
+			{Conditions: []contract.Condition{{Type: "IP_RANGE", Value: "10.0.0.0/8"}, {Type: "QUERY_PARAMETER", Name: "debug", Value: "true", Invert: true}}, RequestCount: 2, UnitTimeSeconds: 60},
+			{Conditions: []contract.Condition{{Type: "JWT_CLAIM", Name: "application.tier", Value: "^Bronze$"}}, RequestCount: 1, UnitTimeSeconds: 60},
 		},
 	}
 	type req struct {
@@ -143,7 +143,7 @@ func TestAdvancedConditions(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: []bus.Policy{adv}})
+			c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{adv}})
 			mk := func(int) *tm.Call {
 				r := httptest.NewRequest(http.MethodGet, "http://gw/pets/1.0.0/pets?"+tc.req.query, nil)
 				if tc.req.header != "" {
@@ -156,7 +156,7 @@ func TestAdvancedConditions(t *testing.T) {
 				call := subCall("app", "api", "")
 				call.ClientIP, call.Request = netip.MustParseAddr(ip), r
 				if tc.req.tier != "" {
-					call.Claims = &bus.AccessTokenClaims{Application: &bus.TokenApplication{ID: "app", Tier: tc.req.tier}}
+					call.Claims = &contract.AccessTokenClaims{Application: &contract.TokenApplication{ID: "app", Tier: tc.req.tier}}
 				}
 				if tc.onAPI {
 					call.APIPolicy = "Adv"
@@ -180,18 +180,18 @@ func TestAdvancedConditions(t *testing.T) {
 
 func TestStrictestLimitWins(t *testing.T) {
 	t.Parallel()
-	app := bus.Policy{Name: "App3", Kind: bus.PolicyApplication, LimitType: "REQUEST_COUNT", RequestCount: i64(3), UnitTimeSeconds: 60, StopOnQuotaReach: true}
-	custom := bus.Policy{Name: "PerIP", Kind: bus.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(2), UnitTimeSeconds: 60, StopOnQuotaReach: true, KeyTemplate: "$clientIp:$apiContext"}
+	app := contract.Policy{Name: "App3", Kind: contract.PolicyApplication, LimitType: "REQUEST_COUNT", RequestCount: i64(3), UnitTimeSeconds: 60, StopOnQuotaReach: true}
+	custom := contract.Policy{Name: "PerIP", Kind: contract.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(2), UnitTimeSeconds: 60, StopOnQuotaReach: true, KeyTemplate: "$clientIp:$apiContext"}
 	for _, tc := range []struct {
 		desc     string
-		policies []bus.Policy
+		policies []contract.Policy
 		calls    func(i int) *tm.Call
 		n        int
 		allowed  int
 		code     int
 	}{
 		{
-			desc: "application policy counts per app and user across APIs", policies: []bus.Policy{subPolicy("Big", 100, 60), app},
+			desc: "application policy counts per app and user across APIs", policies: []contract.Policy{subPolicy("Big", 100, 60), app},
 			calls: func(i int) *tm.Call {
 				c := subCall("app", []string{"api-1", "api-2"}[i%2], "Big")
 				c.ApplicationPolicy = "App3"
@@ -200,7 +200,7 @@ func TestStrictestLimitWins(t *testing.T) {
 			n: 10, allowed: 3, code: tm.CodeApplication,
 		},
 		{
-			desc: "application policy: another user has its own count", policies: []bus.Policy{app},
+			desc: "application policy: another user has its own count", policies: []contract.Policy{app},
 			calls: func(i int) *tm.Call {
 				c := subCall("app", "api-1", "")
 				c.ApplicationPolicy, c.Username = "App3", []string{"alice", "bob"}[i%2]
@@ -209,7 +209,7 @@ func TestStrictestLimitWins(t *testing.T) {
 			n: 10, allowed: 6, code: tm.CodeApplication,
 		},
 		{
-			desc: "subscription tier stricter than the application", policies: []bus.Policy{subPolicy("Two", 2, 60), app},
+			desc: "subscription tier stricter than the application", policies: []contract.Policy{subPolicy("Two", 2, 60), app},
 			calls: func(int) *tm.Call {
 				c := subCall("app", "api-1", "Two")
 				c.ApplicationPolicy = "App3"
@@ -218,7 +218,7 @@ func TestStrictestLimitWins(t *testing.T) {
 			n: 10, allowed: 2, code: tm.CodeSubscription,
 		},
 		{
-			desc: "custom policy keyed by client IP", policies: []bus.Policy{custom},
+			desc: "custom policy keyed by client IP", policies: []contract.Policy{custom},
 			calls: func(i int) *tm.Call {
 				c := subCall("app", "api-1", "")
 				c.ClientIP = netip.MustParseAddr([]string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}[i%3])
@@ -248,7 +248,7 @@ func TestRefusalGivesBackEarlierUnits(t *testing.T) {
 	// Burst 100/s, quota 3/min: the refused 4th call must not spend burst units.
 	p := subPolicy("Q", 3, 60)
 	p.BurstLimitPerSecond = i64(4)
-	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct", policies: []bus.Policy{p}})
+	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{p}})
 	call := subCall("app", "api", "Q")
 	for i := range 3 {
 		if d := c.gws[0].Check(call); !d.Allowed {
@@ -276,7 +276,7 @@ func TestOverage(t *testing.T) {
 	t.Parallel()
 	p := subPolicy("Soft", 2, 60)
 	p.StopOnQuotaReach = false
-	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: []bus.Policy{p}})
+	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{p}})
 	ds := c.fire(6, func(int) *tm.Call { return subCall("app", "api", "Soft") })
 	over := 0
 	for _, d := range ds {
@@ -306,7 +306,7 @@ func TestRedisDown(t *testing.T) {
 			b := backends(t)[0]
 			p := subPolicy("T", 10, 60)
 			p.FailClosed = tc.failClosed
-			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []bus.Policy{p}})
+			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{p}})
 			gw := c.gws[0]
 			if d := gw.Check(subCall("warm", "api", "T")); !d.Allowed {
 				t.Fatalf("healthy: %+v", d)
@@ -350,7 +350,7 @@ func TestIdleLeaseReturned(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []bus.Policy{subPolicy("T", 40, 60)}})
+			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{subPolicy("T", 40, 60)}})
 			call := subCall("app", "api", "T")
 			// Gateway a takes a lease larger than what it spends, then goes quiet.
 			if d := c.gws[0].Check(call); !d.Allowed {
@@ -375,7 +375,7 @@ func TestPolicyEvents(t *testing.T) {
 	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct"})
 	gw := c.gws[0]
 	call := subCall("app", "api", "T")
-	ev, err := bus.NewControlEvent(bus.KindPolicyUpserted, subPolicy("T", 1, 60))
+	ev, err := contract.NewControlEvent(contract.KindPolicyUpserted, subPolicy("T", 1, 60))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,57 +388,57 @@ func TestPolicyEvents(t *testing.T) {
 	if d := gw.Check(call); d.Allowed {
 		t.Fatalf("limit 1 not applied: %+v", d)
 	}
-	del, _ := bus.NewControlEvent(bus.KindPolicyDeleted, bus.Deleted{ID: "SUBSCRIPTION/T"})
+	del, _ := contract.NewControlEvent(contract.KindPolicyDeleted, contract.Deleted{ID: "SUBSCRIPTION/T"})
 	if err := gw.ApplyControlEvent(del); err != nil {
 		t.Fatal(err)
 	}
 	if d := gw.Check(call); !d.Allowed || d.Limit != 0 {
 		t.Fatalf("deleted policy still limits: %+v", d)
 	}
-	other, _ := bus.NewControlEvent(bus.KindAPIDeployed, bus.APIDef{ID: "x"})
+	other, _ := contract.NewControlEvent(contract.KindAPIDeployed, contract.APIDef{ID: "x"})
 	if err := gw.ApplyControlEvent(other); err != nil {
 		t.Fatalf("other kinds are ignored: %v", err)
 	}
 	// Revisions: an event newer than a snapshot survives it; older events are ignored.
-	up, _ := bus.NewControlEvent(bus.KindPolicyUpserted, subPolicy("New", 1, 60))
+	up, _ := contract.NewControlEvent(contract.KindPolicyUpserted, subPolicy("New", 1, 60))
 	up.Revision = 10
 	if err := gw.ApplyControlEvent(up); err != nil {
 		t.Fatal(err)
 	}
-	if err := gw.LoadSnapshot(bus.Snapshot{Revision: 9, Policies: []bus.Policy{subPolicy("T", 5, 60)}}); err != nil {
+	if err := gw.LoadSnapshot(contract.Snapshot{Revision: 9, Policies: []contract.Policy{subPolicy("T", 5, 60)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := gw.Policy(bus.PolicySubscription, "New"); !ok {
+	if _, ok := gw.Policy(contract.PolicySubscription, "New"); !ok {
 		t.Fatal("the event after the snapshot's revision was lost")
 	}
-	old, _ := bus.NewControlEvent(bus.KindPolicyDeleted, bus.Deleted{ID: "SUBSCRIPTION/T"})
+	old, _ := contract.NewControlEvent(contract.KindPolicyDeleted, contract.Deleted{ID: "SUBSCRIPTION/T"})
 	old.Revision = 8
 	if err := gw.ApplyControlEvent(old); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := gw.Policy(bus.PolicySubscription, "T"); !ok {
+	if _, ok := gw.Policy(contract.PolicySubscription, "T"); !ok {
 		t.Fatal("an event older than the snapshot was applied")
 	}
-	if err := gw.LoadSnapshot(bus.Snapshot{Revision: 11}); err != nil {
+	if err := gw.LoadSnapshot(contract.Snapshot{Revision: 11}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := gw.Policy(bus.PolicySubscription, "New"); ok {
+	if _, ok := gw.Policy(contract.PolicySubscription, "New"); ok {
 		t.Fatal("a newer snapshot without the policy kept it")
 	}
 
 	bad := subPolicy("Bad", 1, 0)
-	if err := gw.LoadPolicies([]bus.Policy{bad, subPolicy("T", 5, 60)}); err == nil {
+	if err := gw.LoadPolicies([]contract.Policy{bad, subPolicy("T", 5, 60)}); err == nil {
 		t.Fatal("a policy that does not compile is reported")
 	}
-	if _, ok := gw.Policy(bus.PolicySubscription, "T"); !ok {
+	if _, ok := gw.Policy(contract.PolicySubscription, "T"); !ok {
 		t.Fatal("the good policy of the snapshot was loaded")
 	}
 }
 
 func TestBandwidth(t *testing.T) {
 	t.Parallel()
-	p := bus.Policy{Name: "1KB", Kind: bus.PolicySubscription, LimitType: "BANDWIDTH", DataAmountBytes: i64(1000), UnitTimeSeconds: 60, StopOnQuotaReach: true}
-	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct", policies: []bus.Policy{p}})
+	p := contract.Policy{Name: "1KB", Kind: contract.PolicySubscription, LimitType: "BANDWIDTH", DataAmountBytes: i64(1000), UnitTimeSeconds: 60, StopOnQuotaReach: true}
+	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{p}})
 	call := subCall("app", "api", "1KB")
 	allowed := 0
 	for range 10 {
@@ -461,7 +461,7 @@ func TestBandwidth(t *testing.T) {
 		t.Fatal("ChargesBytes = false with a bandwidth policy loaded")
 	}
 	c.gws[0].DeletePolicy(p.ID())
-	if err := c.gws[0].ApplyPolicy(bus.Policy{Name: "10PerMin", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60}); err != nil {
+	if err := c.gws[0].ApplyPolicy(contract.Policy{Name: "10PerMin", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60}); err != nil {
 		t.Fatal(err)
 	}
 	if c.gws[0].ChargesBytes() {
@@ -477,7 +477,7 @@ type gatedSource struct {
 	done  chan struct{}
 }
 
-func (g *gatedSource) Lease(ctx context.Context, gw string, reqs []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
+func (g *gatedSource) Lease(ctx context.Context, gw string, reqs []contract.LeaseRequest) ([]contract.LeaseGrant, error) {
 	if g.shut.Load() {
 		return nil, errors.New("traffic manager gone")
 	}
@@ -486,7 +486,7 @@ func (g *gatedSource) Lease(ctx context.Context, gw string, reqs []bus.LeaseRequ
 	return gs, err
 }
 
-func (g *gatedSource) Return(ctx context.Context, gw string, rets []bus.LeaseReturn) error {
+func (g *gatedSource) Return(ctx context.Context, gw string, rets []contract.LeaseReturn) error {
 	return g.inner.Return(ctx, gw, rets)
 }
 
@@ -508,7 +508,7 @@ func TestNextWindowPrepared(t *testing.T) {
 	}
 	p := subPolicy("B", 100000, 60)
 	p.BurstLimitPerSecond = i64(5)
-	if err := th.LoadPolicies([]bus.Policy{p}); err != nil {
+	if err := th.LoadPolicies([]contract.Policy{p}); err != nil {
 		t.Fatal(err)
 	}
 	call := subCall("app", "api", "B")

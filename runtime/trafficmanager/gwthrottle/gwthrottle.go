@@ -25,6 +25,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
 	"github.com/turnpike/turnpike/runtime/trafficmanager"
 )
@@ -96,10 +97,10 @@ func (a *Throttler) fill(c *trafficmanager.Call, r *http.Request, info *gateway.
 		c.SubscriptionTier = info.Subscription.Tier
 	}
 	if a.calls.Add(1)%SyncEvery == 1 {
-		a.sync(info, bus.PolicyAdvanced, c.APIPolicy)
-		a.sync(info, bus.PolicyAdvanced, c.ResourcePolicy)
-		a.sync(info, bus.PolicyApplication, c.ApplicationPolicy)
-		a.sync(info, bus.PolicySubscription, c.SubscriptionTier)
+		a.sync(info, contract.PolicyAdvanced, c.APIPolicy)
+		a.sync(info, contract.PolicyAdvanced, c.ResourcePolicy)
+		a.sync(info, contract.PolicyApplication, c.ApplicationPolicy)
+		a.sync(info, contract.PolicySubscription, c.SubscriptionTier)
 	}
 }
 
@@ -129,7 +130,7 @@ func LoadPersisted(dataDir string, t *trafficmanager.Throttler) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("throttler: read persisted gateway state: %w", err)
 	}
-	var s bus.Snapshot
+	var s contract.Snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
 		return false, fmt.Errorf("throttler: decode persisted gateway state: %w", err)
 	}
@@ -138,7 +139,7 @@ func LoadPersisted(dataDir string, t *trafficmanager.Throttler) (bool, error) {
 
 // WrapFetcher returns a fetcher that also loads each fetched snapshot's policies into t.
 func WrapFetcher(f gateway.SnapshotFetcher, t *trafficmanager.Throttler) gateway.SnapshotFetcher {
-	return func(ctx context.Context) (bus.Snapshot, error) {
+	return func(ctx context.Context) (contract.Snapshot, error) {
 		s, err := f(ctx)
 		if err == nil {
 			_ = t.LoadSnapshot(s) // policies that do not compile are skipped; the gateway reports its own view
@@ -174,8 +175,8 @@ func (ts teeSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *me
 				if !ok {
 					return
 				}
-				if k := bus.Kind(m.Metadata.Get(bus.MetaKind)); k == "" || k == bus.KindPolicyUpserted || k == bus.KindPolicyDeleted {
-					var ev bus.ControlEvent
+				if k := contract.Kind(m.Metadata.Get(bus.MetaKind)); k == "" || k == contract.KindPolicyUpserted || k == contract.KindPolicyDeleted {
+					var ev contract.ControlEvent
 					if json.Unmarshal(m.Payload, &ev) == nil {
 						_ = ts.t.ApplyControlEvent(ev)
 					}

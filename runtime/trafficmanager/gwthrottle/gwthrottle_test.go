@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
@@ -54,13 +55,13 @@ func newKeyManager(t *testing.T) *keyManager {
 func (km *keyManager) token(t *testing.T, app, tier string) string {
 	t.Helper()
 	now := time.Now()
-	c := bus.AccessTokenClaims{
-		Issuer: issuer, Subject: "u1", Audience: []string{bus.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
-		IssuedAt: now.Unix(), JTI: "jti-" + rand.Text(), ClientID: "ck-" + app, Username: "alice", KeyType: bus.KeyProduction,
-		Application: &bus.TokenApplication{ID: app, Name: app, Owner: "alice", Tier: tier},
+	c := contract.AccessTokenClaims{
+		Issuer: issuer, Subject: "u1", Audience: []string{contract.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
+		IssuedAt: now.Unix(), JTI: "jti-" + rand.Text(), ClientID: "ck-" + app, Username: "alice", KeyType: contract.KeyProduction,
+		Application: &contract.TokenApplication{ID: app, Name: app, Owner: "alice", Tier: tier},
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: km.priv, KeyID: "k1"}},
-		(&jose.SignerOptions{}).WithType(bus.TokenType))
+		(&jose.SignerOptions{}).WithType(contract.TokenType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,25 +100,25 @@ func newDeployment(t *testing.T) *deployment {
 	t.Cleanup(backend.Close)
 	km := newKeyManager(t)
 
-	advanced := bus.Policy{Name: "FreePlan", Kind: bus.PolicyAdvanced, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true,
-		ConditionGroups: []bus.ConditionGroup{{Conditions: []bus.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: 2, UnitTimeSeconds: 60}}}
-	snap := bus.Snapshot{
+	advanced := contract.Policy{Name: "FreePlan", Kind: contract.PolicyAdvanced, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true,
+		ConditionGroups: []contract.ConditionGroup{{Conditions: []contract.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: 2, UnitTimeSeconds: 60}}}
+	snap := contract.Snapshot{
 		Revision: 1, TakenAt: time.Now(),
-		APIs: []bus.APIDef{{
-			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: bus.StatePublished,
-			Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend.URL}},
-			Resources: []bus.ResourceDef{
+		APIs: []contract.APIDef{{
+			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished,
+			Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend.URL}},
+			Resources: []contract.ResourceDef{
 				{Method: "GET", Path: "/pets", AuthRequired: true},
 				{Method: "GET", Path: "/open", ThrottlingPolicy: "FreePlan"},
 			},
 			Tiers: []string{"Ten"},
 		}},
-		Applications:  []bus.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "Unlimited"}},
-		Keys:          []bus.Key{{ConsumerKey: "ck-app1", ApplicationID: "app1", KeyType: bus.KeyProduction}},
-		Subscriptions: []bus.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Ten", Status: bus.SubActive}},
-		Policies: []bus.Policy{
-			{Name: "Ten", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "Unlimited", Kind: bus.PolicyApplication, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true},
+		Applications:  []contract.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "Unlimited"}},
+		Keys:          []contract.Key{{ConsumerKey: "ck-app1", ApplicationID: "app1", KeyType: contract.KeyProduction}},
+		Subscriptions: []contract.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Ten", Status: contract.SubActive}},
+		Policies: []contract.Policy{
+			{Name: "Ten", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "Unlimited", Kind: contract.PolicyApplication, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true},
 			advanced,
 		},
 	}
@@ -128,7 +129,7 @@ func newDeployment(t *testing.T) *deployment {
 			t.Fatal(err)
 		}
 		// The gateway's fetcher, wrapped: the throttler learns the snapshot's policies too.
-		fetch := gwthrottle.WrapFetcher(func(context.Context) (bus.Snapshot, error) { return snap, nil }, th)
+		fetch := gwthrottle.WrapFetcher(func(context.Context) (contract.Snapshot, error) { return snap, nil }, th)
 		s, err := fetch(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -245,11 +246,11 @@ func TestWrapSubscriber(t *testing.T) {
 	sub := gwthrottle.WrapSubscriber(subFunc(func(context.Context, string) (<-chan *message.Message, error) { return ch, nil }), th)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, err := sub.Subscribe(ctx, bus.TopicControl)
+	out, err := sub.Subscribe(ctx, contract.TopicControl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, _ := bus.NewControlEvent(bus.KindPolicyUpserted, bus.Policy{Name: "P", Kind: bus.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(1), UnitTimeSeconds: 60, KeyTemplate: "$userId"})
+	ev, _ := contract.NewControlEvent(contract.KindPolicyUpserted, contract.Policy{Name: "P", Kind: contract.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(1), UnitTimeSeconds: 60, KeyTemplate: "$userId"})
 	ev.Revision = 7
 	msg, err := bus.NewControlMessage(ev)
 	if err != nil {
@@ -259,7 +260,7 @@ func TestWrapSubscriber(t *testing.T) {
 	if got := <-out; got != msg {
 		t.Fatal("the message was not passed through")
 	}
-	if _, ok := th.Policy(bus.PolicyCustom, "P"); !ok {
+	if _, ok := th.Policy(contract.PolicyCustom, "P"); !ok {
 		t.Fatal("the policy event did not reach the throttler")
 	}
 }
@@ -272,7 +273,7 @@ func (f subFunc) Subscribe(ctx context.Context, topic string) (<-chan *message.M
 
 type nopSource struct{}
 
-func (nopSource) Lease(context.Context, string, []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
+func (nopSource) Lease(context.Context, string, []contract.LeaseRequest) ([]contract.LeaseGrant, error) {
 	return nil, context.DeadlineExceeded
 }
-func (nopSource) Return(context.Context, string, []bus.LeaseReturn) error { return nil }
+func (nopSource) Return(context.Context, string, []contract.LeaseReturn) error { return nil }
