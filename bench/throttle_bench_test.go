@@ -25,6 +25,7 @@ import (
 
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
 )
@@ -76,15 +77,15 @@ func BenchmarkThrottleAccuracy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			policy := contract.Policy{Name: "Tier", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &c.limit, UnitTimeSeconds: 60, StopOnQuotaReach: true}
+			policy, err := throttlepolicy.Compile(contract.Policy{Name: "Tier", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &c.limit, UnitTimeSeconds: 60, StopOnQuotaReach: true})
+			if err != nil {
+				b.Fatal(err)
+			}
 			var clocks [2]simClock
 			var gws [2]*tm.Throttler
 			for i := range gws {
 				gws[i], err = tm.NewThrottler(tm.ThrottlerConfig{GatewayID: fmt.Sprintf("gw%d", i), Source: mgr, Now: clocks[i].Now, MissWait: 5 * time.Second, Log: log})
 				if err != nil {
-					b.Fatal(err)
-				}
-				if err := gws[i].LoadPolicies([]contract.Policy{policy}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,7 +102,7 @@ func BenchmarkThrottleAccuracy(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						call := &tm.Call{APIID: "api", ApplicationID: "app", Username: "u", SubscriptionTier: "Tier"}
+						call := &throttlepolicy.Call{APIID: "api", ApplicationID: "app", Username: "u", SubscriptionPolicy: policy}
 						for i := range offered {
 							// Request i goes to gateway 0 when it falls in the first split of
 							// each run of 10, else to gateway 1.
@@ -217,9 +218,6 @@ func throttleOverhead(b *testing.B, backendURL string, transport http.RoundTripp
 			b.Fatal(err)
 		}
 		return g.Handler()
-	}
-	if err := th.LoadSnapshot(snap); err != nil {
-		b.Fatal(err)
 	}
 	off, on := newGateway(nil), newGateway(gwthrottle.New(th))
 	req := func() *http.Request {

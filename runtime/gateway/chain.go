@@ -62,18 +62,6 @@ type CallInfo struct {
 	offBuf [17]int
 }
 
-// Policy returns a throttling policy from the state the call is served with.
-func (c *CallInfo) Policy(kind, name string) (contract.Policy, bool) {
-	if c.st == nil {
-		return contract.Policy{}, false
-	}
-	p, ok := c.st.policies.get(kind + "/" + name)
-	if !ok {
-		return contract.Policy{}, false
-	}
-	return *p, true
-}
-
 // Status is the HTTP status sent to the client so far (0 before the header is written).
 func (c *CallInfo) status() int {
 	switch {

@@ -28,6 +28,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // Deps are the gateway's collaborators. All are optional.
@@ -37,6 +38,9 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Throttler decides rate limits; nil leaves throttling out of every chain.
 	Throttler Throttler
+	// PolicyCompiler compiles throttling policies into the state (default
+	// throttlepolicy.Compile).
+	PolicyCompiler PolicyCompiler
 	// Analytics receives batches of analytics events; nil leaves analytics out of every chain.
 	Analytics AnalyticsPublisher
 	// Transport carries backend and Key Manager calls (default: a tuned http.Transport).
@@ -64,11 +68,13 @@ type Gateway struct {
 	verifier    *verifier
 	jwks        *jwks
 	throttler   Throttler
-	analytics   *analyticsQueue
-	backendJWT  *backendSigner
-	trusted     *clientip.Resolver
-	token       http.Handler
-	revoke      http.Handler
+	// compilePolicy compiles each throttling policy once, as it enters the state.
+	compilePolicy PolicyCompiler
+	analytics     *analyticsQueue
+	backendJWT    *backendSigner
+	trusted       *clientip.Resolver
+	token         http.Handler
+	revoke        http.Handler
 
 	state atomic.Pointer[state]
 	mu    sync.Mutex // serializes state writers (LoadSnapshot, ApplyBatch, purges)
@@ -96,6 +102,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.proxyLog = slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
 	if g.now == nil {
 		g.now = time.Now
+	}
+	g.compilePolicy = deps.PolicyCompiler
+	if g.compilePolicy == nil {
+		g.compilePolicy = throttlepolicy.Compile
 	}
 	reg := deps.Registerer
 	if reg == nil {

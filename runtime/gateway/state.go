@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // ErrStaleSnapshot is returned by LoadSnapshot for a snapshot older than the current state.
@@ -32,7 +33,8 @@ type state struct {
 	revoked *table[string, time.Time] // jti → the token's expiry
 	// userRevoked: user id → the cut-off before which that user's access tokens are refused.
 	userRevoked *table[string, contract.UserRevocation]
-	policies    *table[string, *contract.Policy]
+	policies    *table[string, *policyEntry]
+	throttle    *throttlepolicy.Set // the compiled policies, indexed
 	blocking    *blockSet
 }
 
@@ -132,9 +134,11 @@ type builder struct {
 	keys        *tableTx[string, *contract.Key]
 	revoked     *tableTx[string, time.Time]
 	userRevoked *tableTx[string, contract.UserRevocation]
-	policies    *tableTx[string, *contract.Policy]
+	policies    *tableTx[string, *policyEntry]
 	blocking    map[string]contract.BlockingCondition // nil: unchanged
 	rotated     bool                                  // a signing-keys-rotated event was applied
+	// policiesChanged: a policy was added, replaced or removed (the throttle set is rebuilt).
+	policiesChanged bool
 }
 
 func emptyState() *state {
@@ -143,7 +147,7 @@ func emptyState() *state {
 		subs: newTable[subKey, *contract.Subscription](), subIDs: newTable[string, subKey](),
 		keys: newTable[string, *contract.Key](), revoked: newTable[string, time.Time](),
 		userRevoked: newTable[string, contract.UserRevocation](),
-		policies:    newTable[string, *contract.Policy](), blocking: emptyBlockSet,
+		policies:    newTable[string, *policyEntry](), throttle: throttlepolicy.Empty, blocking: emptyBlockSet,
 	}
 }
 
@@ -165,11 +169,12 @@ func (b *builder) finish(rev int64, takenAt time.Time) *state {
 	if b.blocking != nil {
 		bs = compileBlocking(b.blocking)
 	}
+	policies := b.policies.done()
 	return &state{
 		rev: rev, takenAt: takenAt,
 		apis: b.apis.done(), router: b.router.root, apps: b.apps.done(), subs: b.subs.done(),
 		subIDs: b.subIDs.done(), keys: b.keys.done(), revoked: b.revoked.done(), userRevoked: b.userRevoked.done(),
-		policies: b.policies.done(), blocking: bs,
+		policies: policies, throttle: b.throttleSet(policies), blocking: bs,
 	}
 }
 
@@ -319,13 +324,13 @@ func (b *builder) apply(ev contract.ControlEvent) error {
 		if err := ev.Decode(&p); err != nil {
 			return err
 		}
-		b.policies.set(p.ID(), &p)
+		b.putPolicy(&p, nil)
 	case contract.KindPolicyDeleted:
 		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
-		b.policies.del(d.ID)
+		b.deletePolicy(d.ID)
 	case contract.KindBlockingConditionUpsert:
 		var c contract.BlockingCondition
 		if err := ev.Decode(&c); err != nil {
@@ -399,7 +404,7 @@ func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 		}
 	}
 	for i := range s.Policies {
-		b.policies.set(s.Policies[i].ID(), &s.Policies[i])
+		b.putPolicy(&s.Policies[i], prev)
 	}
 	bc := make(map[string]contract.BlockingCondition, len(s.BlockingConditions))
 	for _, c := range s.BlockingConditions {
@@ -433,7 +438,7 @@ func (st *state) snapshot() contract.Snapshot {
 		return true
 	})
 	slices.SortFunc(s.UserRevocations, func(a, b contract.UserRevocation) int { return cmp.Compare(a.UserID, b.UserID) })
-	st.policies.each(func(_ string, p *contract.Policy) bool { s.Policies = append(s.Policies, *p); return true })
+	st.policies.each(func(_ string, e *policyEntry) bool { s.Policies = append(s.Policies, *e.def); return true })
 	slices.SortFunc(s.Policies, func(a, b contract.Policy) int { return cmp.Compare(a.ID(), b.ID()) })
 	for _, c := range st.blocking.byID {
 		s.BlockingConditions = append(s.BlockingConditions, c)

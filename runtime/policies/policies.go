@@ -2,9 +2,10 @@
 // (subscription tiers, application policies, advanced API/resource policies, custom
 // policies) and blocking conditions, stored in apimgtdb and managed by admins. Every change
 // appends its control event in the same transaction, so gateways and traffic managers learn
-// about it through the outbox; the snapshot contributors give them the full set.
+// about it through the outbox; the control plane's snapshot gives them the full set.
 //
 // The runtime side (counting, leases, the gateway's Throttler) is runtime/trafficmanager.
+// Policies are compiled (and so validated) by runtime/throttlepolicy, as gateways compile them.
 package policies
 
 import (

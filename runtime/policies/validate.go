@@ -13,7 +13,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/contract"
-	"github.com/turnpike/turnpike/runtime/trafficmanager"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // Limits of a policy's shape.
@@ -111,16 +111,16 @@ func validatePolicy(in Input) (*Policy, error) {
 			return nil, apperr.Invalidf("input.requestCount", "CUSTOM policies need a request count")
 		}
 		if p.KeyTemplate == "" {
-			return nil, apperr.Invalidf("input.keyTemplate", "CUSTOM policies need a key template over %s", strings.Join(trafficmanager.KeyTemplateVariables, ", "))
+			return nil, apperr.Invalidf("input.keyTemplate", "CUSTOM policies need a key template over %s", strings.Join(throttlepolicy.KeyTemplateVariables, ", "))
 		}
-		if _, err := trafficmanager.ParseKeyTemplate(p.KeyTemplate); err != nil {
+		if _, err := throttlepolicy.ParseKeyTemplate(p.KeyTemplate); err != nil {
 			return nil, apperr.Invalidf("input.keyTemplate", "%s", err.Error())
 		}
 	case p.KeyTemplate != "":
 		return nil, apperr.Invalidf("input.keyTemplate", "only CUSTOM policies have a key template")
 	}
 	// The runtime compiles exactly what was validated; a failure here is a bug worth knowing.
-	if _, err := trafficmanager.CompilePolicy(p.Bus()); err != nil {
+	if _, err := throttlepolicy.Compile(p.Bus()); err != nil {
 		return nil, apperr.Invalidf("input", "%s", err.Error())
 	}
 	return p, nil

@@ -15,12 +15,6 @@ import (
 // quota leases locally, adapted to the gateway's Throttler interface.
 type gatewayThrottle struct {
 	gateway gateway.Throttler
-	t       *trafficmanager.Throttler
-}
-
-// wrap feeds the throttler the policies in the gateway's snapshots and control events.
-func (g *gatewayThrottle) wrap(f gateway.SnapshotFetcher, s gateway.Subscriber) (gateway.SnapshotFetcher, gateway.Subscriber) {
-	return gwthrottle.WrapFetcher(f, g.t), gwthrottle.WrapSubscriber(s, g.t)
 }
 
 func newGatewayThrottle(a *app, id string, source trafficmanager.LeaseSource) (*gatewayThrottle, error) {
@@ -37,7 +31,7 @@ func newGatewayThrottle(a *app, id string, source trafficmanager.LeaseSource) (*
 		}
 		return nil
 	})
-	return &gatewayThrottle{gateway: gwthrottle.New(t), t: t}, nil
+	return &gatewayThrottle{gateway: gwthrottle.New(t)}, nil
 }
 
 // newTrafficManager opens the counters (TURNPIKE_REDIS, or an embedded miniredis) and

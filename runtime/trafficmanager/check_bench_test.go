@@ -19,8 +19,8 @@ func BenchmarkCheck(b *testing.B) {
 	c := newCluster(b, backends(b)[0], clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{tier, app, adv}})
 	r := httptest.NewRequest(http.MethodGet, "http://gw/pets/1.0.0/pets/7", nil)
 	r.Header.Set("X-Plan", "free")
-	call := subCall("app", "api", "Big")
-	call.ApplicationPolicy, call.APIPolicy, call.Request = "BigApp", "Adv", r
+	call := c.subCall("app", "api", "Big")
+	call.ApplicationPolicy, call.APIPolicy, call.Request = c.set.Application("BigApp"), c.set.Advanced("Adv"), r
 	c.gws[0].Check(call)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -3,8 +3,6 @@ package trafficmanager_test
 import (
 	"context"
 	"log/slog"
-	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/turnpike/turnpike/runtime/contract"
@@ -90,65 +88,6 @@ func TestLeaseGrants(t *testing.T) {
 			}
 			if err := m.Ready(ctx); err != nil {
 				t.Fatal(err)
-			}
-		})
-	}
-}
-
-func TestKeyTemplates(t *testing.T) {
-	t.Parallel()
-	call := &tm.Call{APIContext: "/pets", APIVersion: "1.0.0", ResourceMethod: "GET", ResourceTemplate: "/pets/{id}",
-		Username: "alice", ApplicationID: "app1", ClientIP: netip.MustParseAddr("192.0.2.5")}
-	for _, tc := range []struct {
-		desc, tmpl, want, err string
-	}{
-		{desc: "all variables", tmpl: "$apiContext|$apiVersion|$resourceKey|$userId|$appId|$clientIp", want: "/pets|1.0.0|/pets/1.0.0/pets/{id}:GET|alice|app1|192.0.2.5"},
-		{desc: "literal suffix after a variable", tmpl: "$userIdX", want: "aliceX"},
-		{desc: "literal only", tmpl: "global", want: "global"},
-		{desc: "unknown variable", tmpl: "$userId:$tenant", err: "unknown variable $tenant"},
-		{desc: "case matters", tmpl: "$UserId", err: "unknown variable $UserId"},
-		{desc: "empty", tmpl: "", err: "empty"},
-		{desc: "too long", tmpl: strings.Repeat("x", 300), err: "longer than"},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			kt, err := tm.ParseKeyTemplate(tc.tmpl)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("got %v, want an error with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := kt.Expand(call); got != tc.want {
-				t.Fatalf("Expand = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestCompilePolicy(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		desc string
-		p    contract.Policy
-		err  string
-	}{
-		{desc: "unlimited", p: contract.Policy{Name: "U", Kind: contract.PolicySubscription, UnitTimeSeconds: 60}},
-		{desc: "unit zero", p: contract.Policy{Name: "U", Kind: contract.PolicySubscription, UnitTimeSeconds: 0}, err: "unit time"},
-		{desc: "bandwidth without amount", p: contract.Policy{Name: "B", Kind: contract.PolicySubscription, LimitType: "BANDWIDTH", UnitTimeSeconds: 60}, err: "data amount"},
-		{desc: "unknown limit type", p: contract.Policy{Name: "B", Kind: contract.PolicySubscription, LimitType: "X", UnitTimeSeconds: 60}, err: "limit type"},
-		{desc: "bad regex", p: contract.Policy{Name: "A", Kind: contract.PolicyAdvanced, UnitTimeSeconds: 60, ConditionGroups: []contract.ConditionGroup{
-			{Conditions: []contract.Condition{{Type: "HEADER", Name: "h", Value: "("}}, RequestCount: 1, UnitTimeSeconds: 60}}}, err: "condition group 0, condition 0"},
-		{desc: "custom without template", p: contract.Policy{Name: "C", Kind: contract.PolicyCustom, RequestCount: i64(1), UnitTimeSeconds: 60}, err: "empty"},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			_, err := tm.CompilePolicy(tc.p)
-			if (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("got %v, want %q", err, tc.err)
 			}
 		})
 	}

@@ -7,8 +7,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math"
-	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v3"
 
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // WSO2's throttling error codes (org.wso2.carbon.apimgt.gateway.handlers.throttling.
@@ -49,37 +48,6 @@ type LeaseSource interface {
 // gateway) and exhaustion notices meant for every gateway.
 type GrantNotifier interface {
 	NotifyGrants(func(contract.LeaseGrant))
-}
-
-// Call is what the throttler needs to know about one API call. The gateway's adapter fills it
-// from its CallInfo; fields that do not apply stay empty.
-type Call struct {
-	APIID      string
-	APIContext string // "/pets"
-	APIVersion string
-	// APIPolicy is the API's ADVANCED policy, ResourcePolicy the matched resource's.
-	APIPolicy        string
-	ResourceMethod   string // GET, ... or ANY, as the resource declares it
-	ResourceTemplate string // "/pets/{id}"
-	ResourcePolicy   string
-	// ApplicationID and ApplicationPolicy (an APPLICATION policy name) for authenticated calls.
-	ApplicationID     string
-	ApplicationPolicy string
-	// Username is the end user ($userId).
-	Username string
-	// SubscriptionTier is the SUBSCRIPTION policy of the call's subscription; empty for calls
-	// without one (open resources, PROTOTYPED APIs).
-	SubscriptionTier string
-	ClientIP         netip.Addr
-	// Request is read for header and query-parameter conditions.
-	Request *http.Request
-	// Claims are read for JWT-claim conditions.
-	Claims *contract.AccessTokenClaims
-}
-
-// ResourceKey is WSO2's resource key: "<context>/<version><template>:<method>".
-func (c *Call) ResourceKey() string {
-	return c.APIContext + "/" + c.APIVersion + c.ResourceTemplate + ":" + c.ResourceMethod
 }
 
 // Decision is the throttler's answer. It mirrors the gateway's Decision, plus what the
@@ -192,15 +160,11 @@ func (c ThrottlerConfig) withDefaults() ThrottlerConfig {
 // with quota leases from the traffic manager, spending them locally (no network call on the
 // request path unless the gateway holds no lease for a key). It is safe for concurrent use.
 type Throttler struct {
-	cfg      ThrottlerConfig
-	src      LeaseSource
-	policies atomic.Pointer[policySet]
-	pmu      sync.Mutex // serialises policy writers; guards snapRev and recent
-	snapRev  int64
-	recent   map[string]recentEvent
-	ctrs     counters
-	m        *throttleMetrics
-	seq      atomic.Uint64
+	cfg  ThrottlerConfig
+	src  LeaseSource
+	ctrs counters
+	m    *throttleMetrics
+	seq  atomic.Uint64
 
 	prefetchPermille int64
 
@@ -215,8 +179,8 @@ type Throttler struct {
 	failingFrom int64
 }
 
-// NewThrottler returns a gateway's throttler. Feed it policies with LoadPolicies (from the
-// snapshot) and ApplyControlEvent (every control event), and run Run for maintenance.
+// NewThrottler returns a gateway's throttler. It holds no policies: each Call carries the
+// compiled policies of the gateway state it is served with. Run Run for maintenance.
 func NewThrottler(cfg ThrottlerConfig) (*Throttler, error) {
 	if cfg.GatewayID == "" {
 		return nil, errors.New("throttler: GatewayID is required")
@@ -227,190 +191,11 @@ func NewThrottler(cfg ThrottlerConfig) (*Throttler, error) {
 	cfg = cfg.withDefaults()
 	t := &Throttler{cfg: cfg, src: cfg.Source, m: newThrottleMetrics(cfg.Registerer), prefetchPermille: int64(cfg.PrefetchAt * 1000)}
 	t.ctrs.init()
-	t.policies.Store(newPolicySet().finish())
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	if n, ok := cfg.Source.(GrantNotifier); ok {
 		n.NotifyGrants(t.onGrant)
 	}
 	return t, nil
-}
-
-// ---- policies -------------------------------------------------------------------------
-
-// LoadPolicies replaces every policy (from a snapshot). Policies that do not compile are
-// skipped (they do not limit) and reported together.
-func (t *Throttler) LoadPolicies(ps []contract.Policy) error {
-	return t.load(0, ps)
-}
-
-// LoadSnapshot replaces every policy with the snapshot's; control events at or below its
-// revision are then ignored.
-func (t *Throttler) LoadSnapshot(s contract.Snapshot) error {
-	return t.load(s.Revision, s.Policies)
-}
-
-func (t *Throttler) load(rev int64, ps []contract.Policy) error {
-	t.pmu.Lock()
-	defer t.pmu.Unlock()
-	set := newPolicySet()
-	var errs []error
-	for _, p := range ps {
-		cp, err := CompilePolicy(p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if m := set.byKind(p.Kind); m != nil {
-			m[p.Name] = cp
-		}
-	}
-	// Events newer than the snapshot (applied while it was being fetched) still apply.
-	for id, e := range t.recent {
-		if rev <= 0 || e.rev <= rev {
-			delete(t.recent, id)
-			continue
-		}
-		kind, name, _ := strings.Cut(id, "/")
-		m := set.byKind(kind)
-		if m == nil {
-			continue
-		}
-		if e.p == nil {
-			delete(m, name)
-		} else {
-			m[name] = e.p
-		}
-	}
-	t.snapRev = rev
-	t.policies.Store(set.finish())
-	return errors.Join(errs...)
-}
-
-// ApplyPolicy adds or replaces one policy. Counters keep their counts: a changed limit
-// applies to the current window.
-func (t *Throttler) ApplyPolicy(p contract.Policy) error {
-	return t.applyPolicy(0, p)
-}
-
-func (t *Throttler) applyPolicy(rev int64, p contract.Policy) error {
-	cp, err := CompilePolicy(p)
-	if err != nil {
-		return err
-	}
-	t.pmu.Lock()
-	defer t.pmu.Unlock()
-	if !t.newer(rev, p.ID(), cp) {
-		return nil
-	}
-	set := t.policies.Load().clone()
-	m := set.byKind(p.Kind)
-	if m == nil {
-		return fmt.Errorf("policy %s: unknown kind", p.ID())
-	}
-	m[p.Name] = cp
-	t.policies.Store(set.finish())
-	return nil
-}
-
-// DeletePolicy removes a policy by its ID ("KIND/name").
-func (t *Throttler) DeletePolicy(id string) {
-	t.deletePolicy(0, id)
-}
-
-func (t *Throttler) deletePolicy(rev int64, id string) {
-	kind, name, _ := strings.Cut(id, "/")
-	t.pmu.Lock()
-	defer t.pmu.Unlock()
-	if !t.newer(rev, id, nil) {
-		return
-	}
-	set := t.policies.Load().clone()
-	if m := set.byKind(kind); m != nil {
-		if _, ok := m[name]; !ok {
-			return
-		}
-		delete(m, name)
-	}
-	t.policies.Store(set.finish())
-}
-
-// newer tells whether an event at rev (0: unknown, always applied) is newer than what the
-// throttler holds of the policy, and records it. t.pmu is held.
-func (t *Throttler) newer(rev int64, id string, p *CompiledPolicy) bool {
-	if rev <= 0 {
-		return true
-	}
-	if rev <= t.snapRev || rev <= t.recent[id].rev {
-		return false
-	}
-	if t.recent == nil {
-		t.recent = map[string]recentEvent{}
-	}
-	t.recent[id] = recentEvent{rev: rev, p: p}
-	return true
-}
-
-// recentEvent is the newest event applied to a policy since the last snapshot (p nil: deleted).
-type recentEvent struct {
-	rev int64
-	p   *CompiledPolicy
-}
-
-// ApplyControlEvent applies policy events and ignores every other kind, so the gateway can
-// hand it each event it applies. Events carry the full policy, so applying one twice is a
-// no-op, and an event older than what the throttler holds is ignored.
-func (t *Throttler) ApplyControlEvent(ev contract.ControlEvent) error {
-	switch ev.Kind {
-	case contract.KindPolicyUpserted:
-		var p contract.Policy
-		if err := ev.Decode(&p); err != nil {
-			return err
-		}
-		return t.applyPolicy(ev.Revision, p)
-	case contract.KindPolicyDeleted:
-		var d contract.Deleted
-		if err := ev.Decode(&d); err != nil {
-			return err
-		}
-		t.deletePolicy(ev.Revision, d.ID)
-	}
-	return nil
-}
-
-// SyncPolicy makes the throttler's copy of a named policy equal the caller's view of it (the
-// gateway's state the call is served with, which is authoritative); p nil means the policy
-// does not exist. It costs a lookup and a comparison when nothing changed. A policy that does
-// not compile is kept as not limiting, and reported once.
-func (t *Throttler) SyncPolicy(kind, name string, p *contract.Policy) {
-	cur := t.policies.Load().byKind(kind)[name]
-	switch {
-	case p == nil && cur == nil:
-		return
-	case p == nil:
-		t.deletePolicy(0, kind+"/"+name)
-		return
-	case cur != nil && samePolicy(&cur.p, p):
-		return
-	}
-	cp, err := CompilePolicy(*p)
-	if err != nil {
-		t.cfg.Log.Error("throttling policy does not compile: it does not limit", "policy", p.ID(), "err", err)
-		cp = &CompiledPolicy{p: *p}
-	}
-	t.pmu.Lock()
-	defer t.pmu.Unlock()
-	set := t.policies.Load().clone()
-	if m := set.byKind(p.Kind); m != nil {
-		m[p.Name] = cp
-		t.policies.Store(set.finish())
-	}
-}
-
-// Policy returns a compiled policy the throttler holds.
-func (t *Throttler) Policy(kind, name string) (*CompiledPolicy, bool) {
-	m := t.policies.Load().byKind(kind)
-	p, ok := m[name]
-	return p, ok
 }
 
 // ---- the request path -----------------------------------------------------------------
@@ -442,12 +227,11 @@ type checkState struct {
 // limits only need a positive lease); the first refusal gives the units back and refuses.
 // Order: burst control, subscription tier, application policy, the API's and the resource's
 // ADVANCED policies (matching condition groups, else the default limit), custom policies.
-func (t *Throttler) Check(c *Call) Decision {
-	ps := t.policies.Load()
+func (t *Throttler) Check(c *throttlepolicy.Call) Decision {
 	st := checkState{now: t.cfg.Now()}
 	st.nowNs = st.now.UnixNano()
 	var ls limitList
-	collect(ps, c, &ls)
+	collect(c, &ls)
 	for i := range ls.len() {
 		if d, stop := t.step(&st, ls.at(i)); stop {
 			return d
@@ -476,17 +260,16 @@ func (t *Throttler) Check(c *Call) Decision {
 // Charge records a call's bytes (request plus response) against the bandwidth limits that
 // apply to it. The gateway calls it once the response is written; a bandwidth lease may go
 // negative, and the next call then waits for a grant that covers the debt.
-func (t *Throttler) Charge(c *Call, bytes int64) {
-	if bytes <= 0 || !t.ChargesBytes() {
+func (t *Throttler) Charge(c *throttlepolicy.Call, bytes int64) {
+	if bytes <= 0 {
 		return
 	}
-	ps := t.policies.Load()
 	now := t.cfg.Now()
 	var ls limitList
-	collect(ps, c, &ls)
+	collect(c, &ls)
 	for i := range ls.len() {
 		r := ls.at(i)
-		if !r.spec.bytes {
+		if !r.spec.Bytes {
 			continue
 		}
 		l := t.ctrs.get(r.k).current(now.UnixMilli(), r.spec)
@@ -495,16 +278,12 @@ func (t *Throttler) Charge(c *Call, bytes int64) {
 	}
 }
 
-// ChargesBytes tells whether any loaded policy limits bandwidth, so that callers can skip
-// the work of preparing a Charge on every call when none does.
-func (t *Throttler) ChargesBytes() bool { return t.policies.Load().bandwidth }
-
 // limitRef is one limit that applies to a call: its counter's key, the limit and the policy.
 type limitRef struct {
 	lvl  level
 	k    ckey
-	spec *limitSpec
-	p    *CompiledPolicy
+	spec *throttlepolicy.Limit
+	p    *throttlepolicy.Compiled
 }
 
 // limitList holds a call's limits, in a fixed array unless there are many custom policies.
@@ -514,7 +293,7 @@ type limitList struct {
 	more []limitRef
 }
 
-func (ll *limitList) add(lvl level, k ckey, spec *limitSpec, p *CompiledPolicy) {
+func (ll *limitList) add(lvl level, k ckey, spec *throttlepolicy.Limit, p *throttlepolicy.Compiled) {
 	if ll.n < len(ll.buf) {
 		ll.buf[ll.n] = limitRef{lvl: lvl, k: k, spec: spec, p: p}
 		ll.n++
@@ -533,59 +312,54 @@ func (ll *limitList) at(i int) *limitRef {
 }
 
 // collect lists the limits that apply to a call, in Check's order.
-func collect(ps *policySet, c *Call, ls *limitList) {
-	if c.SubscriptionTier != "" {
-		if p := ps.sub[c.SubscriptionTier]; p != nil {
-			k := ckey{group: -1, a: c.ApplicationID, b: c.APIID}
-			if p.burst != nil {
-				k.lvl = levelBurst
-				ls.add(levelBurst, k, p.burst, p)
-			}
-			if p.quota != nil {
-				k.lvl = levelSubscription
-				ls.add(levelSubscription, k, p.quota, p)
-			}
+func collect(c *throttlepolicy.Call, ls *limitList) {
+	if p := c.SubscriptionPolicy; p != nil {
+		k := ckey{group: -1, a: c.ApplicationID, b: c.APIID}
+		if b := p.Burst(); b != nil {
+			k.lvl = levelBurst
+			ls.add(levelBurst, k, b, p)
+		}
+		if q := p.Quota(); q != nil {
+			k.lvl = levelSubscription
+			ls.add(levelSubscription, k, q, p)
 		}
 	}
-	if c.ApplicationPolicy != "" && c.ApplicationID != "" {
-		if p := ps.app[c.ApplicationPolicy]; p != nil && p.quota != nil {
-			ls.add(levelApplication, ckey{lvl: levelApplication, group: -1, a: c.ApplicationID, b: c.Username}, p.quota, p)
+	if p := c.ApplicationPolicy; p != nil && c.ApplicationID != "" {
+		if q := p.Quota(); q != nil {
+			ls.add(levelApplication, ckey{lvl: levelApplication, group: -1, a: c.ApplicationID, b: c.Username}, q, p)
 		}
 	}
-	if c.APIPolicy != "" {
-		if p := ps.adv[c.APIPolicy]; p != nil {
-			collectAdvanced(levelAPI, p, c, ckey{lvl: levelAPI, a: c.APIID, b: c.APIPolicy}, ls)
-		}
+	if p := c.APIPolicy; p != nil {
+		collectAdvanced(levelAPI, p, c, ckey{lvl: levelAPI, a: c.APIID, b: p.Policy().Name}, ls)
 	}
-	if c.ResourcePolicy != "" {
-		if p := ps.adv[c.ResourcePolicy]; p != nil {
-			k := ckey{lvl: levelResource, a: c.APIID, b: c.ResourceMethod, c: c.ResourceTemplate, d: c.ResourcePolicy}
-			collectAdvanced(levelResource, p, c, k, ls)
-		}
+	if p := c.ResourcePolicy; p != nil {
+		k := ckey{lvl: levelResource, a: c.APIID, b: c.ResourceMethod, c: c.ResourceTemplate, d: p.Policy().Name}
+		collectAdvanced(levelResource, p, c, k, ls)
 	}
-	for _, p := range ps.customList {
-		if p.quota != nil {
-			ls.add(levelCustom, ckey{lvl: levelCustom, group: -1, a: p.p.Name, b: p.tmpl.Expand(c)}, p.quota, p)
+	for _, p := range c.CustomPolicies {
+		if q := p.Quota(); q != nil {
+			ls.add(levelCustom, ckey{lvl: levelCustom, group: -1, a: p.Policy().Name, b: p.Key(c)}, q, p)
 		}
 	}
 }
 
 // collectAdvanced applies an ADVANCED policy: the limit of every condition group the call
 // matches, or the default limit when it matches none.
-func collectAdvanced(lvl level, p *CompiledPolicy, c *Call, base ckey, ls *limitList) {
+func collectAdvanced(lvl level, p *throttlepolicy.Compiled, c *throttlepolicy.Call, base ckey, ls *limitList) {
 	matched := false
-	for i := range p.groups {
-		if !p.groups[i].matches(c) {
+	groups := p.Groups()
+	for i := range groups {
+		if !groups[i].Matches(c) {
 			continue
 		}
 		matched = true
 		k := base
 		k.group = int16(i)
-		ls.add(lvl, k, &p.groups[i].limit, p)
+		ls.add(lvl, k, &groups[i].Limit, p)
 	}
-	if !matched && p.quota != nil {
+	if q := p.Quota(); !matched && q != nil {
 		base.group = -1
-		ls.add(lvl, base, p.quota, p)
+		ls.add(lvl, base, q, p)
 	}
 }
 
@@ -595,7 +369,7 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 	l := t.ctrs.get(r.k).current(st.now.UnixMilli(), spec)
 	switch t.admit(l, st) {
 	case admitted:
-		if !spec.bytes {
+		if !spec.Bytes {
 			if st.ntaken < len(st.taken) {
 				st.taken[st.ntaken] = l
 				st.ntaken++
@@ -609,7 +383,7 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 		}
 		return Decision{}, false
 	case refused:
-		if lvl == levelSubscription && !p.p.StopOnQuotaReach {
+		if lvl == levelSubscription && !p.Policy().StopOnQuotaReach {
 			st.overage = true
 			return Decision{}, false
 		}
@@ -622,7 +396,7 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 			Description: describeLimit(lvl, p, spec),
 		}, true
 	default: // unavailable
-		if !p.p.FailClosed {
+		if !p.Policy().FailClosed {
 			st.degraded = true
 			return Decision{}, false
 		}
@@ -631,7 +405,7 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 		t.m.failClosed.Inc()
 		return Decision{
 			RetryAfter: t.cfg.RetryBackoff, Code: levelCodes[lvl], Message: MessageThrottled, Level: lvl.String(),
-			Description: "Throttling is unavailable and the " + p.p.Kind + " policy " + p.p.Name + " fails closed",
+			Description: "Throttling is unavailable and the " + p.Policy().Kind + " policy " + p.Policy().Name + " fails closed",
 		}, true
 	}
 }
@@ -650,18 +424,18 @@ func (st *checkState) giveBack() {
 	st.ntaken, st.more = 0, nil
 }
 
-func describeLimit(lvl level, p *CompiledPolicy, spec *limitSpec) string {
+func describeLimit(lvl level, p *throttlepolicy.Compiled, spec *throttlepolicy.Limit) string {
 	unit := "requests"
-	if spec.bytes {
+	if spec.Bytes {
 		unit = "bytes"
 	}
-	per := time.Duration(spec.window) * time.Millisecond
+	per := time.Duration(spec.WindowMs) * time.Millisecond
 	what := map[level]string{
 		levelBurst: "the burst limit of the subscription tier", levelSubscription: "the subscription tier",
 		levelApplication: "the application policy", levelAPI: "the API's policy",
 		levelResource: "the resource's policy", levelCustom: "the custom policy",
 	}[lvl]
-	return fmt.Sprintf("You have exceeded your quota: %d %s per %s (%s %s)", spec.limit, unit, per, what, p.p.Name)
+	return fmt.Sprintf("You have exceeded your quota: %d %s per %s (%s %s)", spec.Count, unit, per, what, p.Policy().Name)
 }
 
 // admit takes one unit from the lease (or, for bandwidth, checks it is positive), waiting
@@ -1104,30 +878,30 @@ type counter struct {
 // current returns the lease of the window containing nowMs, starting a new (empty) one when
 // the window rolled over or the policy's window length changed. A changed limit applies to
 // the current lease in place.
-func (c *counter) current(nowMs int64, spec *limitSpec) *lease {
-	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.window && l.bytes == spec.bytes {
-		if l.limit.Load() != spec.limit {
-			l.setLimit(spec.limit)
+func (c *counter) current(nowMs int64, spec *throttlepolicy.Limit) *lease {
+	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes {
+		if l.limit.Load() != spec.Count {
+			l.setLimit(spec.Count)
 		}
 		return l
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.window && l.bytes == spec.bytes {
+	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes {
 		return l
 	}
-	start := nowMs - mod(nowMs, spec.window)
-	if n := c.upcoming.Load(); n != nil && (n.start <= start || n.end-n.start != spec.window) {
+	start := nowMs - mod(nowMs, spec.WindowMs)
+	if n := c.upcoming.Load(); n != nil && (n.start <= start || n.end-n.start != spec.WindowMs) {
 		c.upcoming.Store(nil) // the prepared lease is for this window (used below), or useless
-		if n.start == start && n.end-n.start == spec.window && n.bytes == spec.bytes {
-			n.setLimit(spec.limit)
+		if n.start == start && n.end-n.start == spec.WindowMs && n.bytes == spec.Bytes {
+			n.setLimit(spec.Count)
 			c.cur.Store(n)
 			return n
 		}
 	}
-	l := &lease{ctr: c, start: start, end: start + spec.window, bytes: spec.bytes}
-	l.nextAt = l.end*int64(time.Millisecond) - nextLead(spec.window)
-	l.limit.Store(spec.limit)
+	l := &lease{ctr: c, start: start, end: start + spec.WindowMs, bytes: spec.Bytes}
+	l.nextAt = l.end*int64(time.Millisecond) - nextLead(spec.WindowMs)
+	l.limit.Store(spec.Count)
 	l.remaining.Store(-1)
 	c.cur.Store(l)
 	return l

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 )
 
@@ -37,7 +38,7 @@ func TestExactAcrossGateways(t *testing.T) {
 				t.Parallel()
 				c := newCluster(t, b, clusterOpts{gateways: tc.gateways, transport: tc.transport, policies: []contract.Policy{subPolicy("T", tc.limit, 60)}})
 				app := "app-" + randHex()
-				call := func(int) *tm.Call { return subCall(app, "api-1", "T") }
+				call := func(int) *throttlepolicy.Call { return c.subCall(app, "api-1", "T") }
 				for round := range 3 {
 					ds := c.fire(tc.calls, call)
 					if got := countAllowed(ds); got != int(tc.limit) {
@@ -62,7 +63,7 @@ func TestHeaders(t *testing.T) {
 	t.Parallel()
 	b := backends(t)[0]
 	c := newCluster(t, b, clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{subPolicy("T", 10, 60)}})
-	call := subCall("app", "api", "T")
+	call := c.subCall("app", "api", "T")
 	d := c.gws[0].Check(call)
 	// The clock is 10:00:05: the minute window resets in 55s.
 	if !d.Allowed || d.Limit != 10 || d.Remaining != 9 || d.Reset != 55*time.Second {
@@ -79,7 +80,7 @@ func TestHeaders(t *testing.T) {
 		t.Fatalf("eleventh call: %+v", d)
 	}
 	// No policy with a limit: no headers.
-	d = c.gws[0].Check(subCall("app", "api", "NoSuchTier"))
+	d = c.gws[0].Check(c.subCall("app", "api", "NoSuchTier"))
 	if !d.Allowed || d.Limit != 0 {
 		t.Fatalf("unknown tier: %+v", d)
 	}
@@ -93,7 +94,7 @@ func TestBurstControl(t *testing.T) {
 			p := subPolicy("Burst", 1000, 60)
 			p.BurstLimitPerSecond = i64(5)
 			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{p}})
-			call := func(int) *tm.Call { return subCall("app", "api", "Burst") }
+			call := func(int) *throttlepolicy.Call { return c.subCall("app", "api", "Burst") }
 			for round := range 2 {
 				ds := c.fire(40, call)
 				if got := countAllowed(ds); got != 5 {
@@ -144,7 +145,7 @@ func TestAdvancedConditions(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{adv}})
-			mk := func(int) *tm.Call {
+			mk := func(int) *throttlepolicy.Call {
 				r := httptest.NewRequest(http.MethodGet, "http://gw/pets/1.0.0/pets?"+tc.req.query, nil)
 				if tc.req.header != "" {
 					r.Header.Set("X-Plan", tc.req.header)
@@ -153,15 +154,15 @@ func TestAdvancedConditions(t *testing.T) {
 				if tc.req.ip != "" {
 					ip = tc.req.ip
 				}
-				call := subCall("app", "api", "")
+				call := c.subCall("app", "api", "")
 				call.ClientIP, call.Request = netip.MustParseAddr(ip), r
 				if tc.req.tier != "" {
 					call.Claims = &contract.AccessTokenClaims{Application: &contract.TokenApplication{ID: "app", Tier: tc.req.tier}}
 				}
 				if tc.onAPI {
-					call.APIPolicy = "Adv"
+					call.APIPolicy = c.set.Advanced("Adv")
 				} else {
-					call.ResourcePolicy = "Adv"
+					call.ResourcePolicy = c.set.Advanced("Adv")
 				}
 				return call
 			}
@@ -185,42 +186,42 @@ func TestStrictestLimitWins(t *testing.T) {
 	for _, tc := range []struct {
 		desc     string
 		policies []contract.Policy
-		calls    func(i int) *tm.Call
+		calls    func(c *cluster, i int) *throttlepolicy.Call
 		n        int
 		allowed  int
 		code     int
 	}{
 		{
 			desc: "application policy counts per app and user across APIs", policies: []contract.Policy{subPolicy("Big", 100, 60), app},
-			calls: func(i int) *tm.Call {
-				c := subCall("app", []string{"api-1", "api-2"}[i%2], "Big")
-				c.ApplicationPolicy = "App3"
+			calls: func(cl *cluster, i int) *throttlepolicy.Call {
+				c := cl.subCall("app", []string{"api-1", "api-2"}[i%2], "Big")
+				c.ApplicationPolicy = cl.set.Application("App3")
 				return c
 			},
 			n: 10, allowed: 3, code: tm.CodeApplication,
 		},
 		{
 			desc: "application policy: another user has its own count", policies: []contract.Policy{app},
-			calls: func(i int) *tm.Call {
-				c := subCall("app", "api-1", "")
-				c.ApplicationPolicy, c.Username = "App3", []string{"alice", "bob"}[i%2]
+			calls: func(cl *cluster, i int) *throttlepolicy.Call {
+				c := cl.subCall("app", "api-1", "")
+				c.ApplicationPolicy, c.Username = cl.set.Application("App3"), []string{"alice", "bob"}[i%2]
 				return c
 			},
 			n: 10, allowed: 6, code: tm.CodeApplication,
 		},
 		{
 			desc: "subscription tier stricter than the application", policies: []contract.Policy{subPolicy("Two", 2, 60), app},
-			calls: func(int) *tm.Call {
-				c := subCall("app", "api-1", "Two")
-				c.ApplicationPolicy = "App3"
+			calls: func(cl *cluster, _ int) *throttlepolicy.Call {
+				c := cl.subCall("app", "api-1", "Two")
+				c.ApplicationPolicy = cl.set.Application("App3")
 				return c
 			},
 			n: 10, allowed: 2, code: tm.CodeSubscription,
 		},
 		{
 			desc: "custom policy keyed by client IP", policies: []contract.Policy{custom},
-			calls: func(i int) *tm.Call {
-				c := subCall("app", "api-1", "")
+			calls: func(cl *cluster, i int) *throttlepolicy.Call {
+				c := cl.subCall("app", "api-1", "")
 				c.ClientIP = netip.MustParseAddr([]string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}[i%3])
 				return c
 			},
@@ -230,7 +231,7 @@ func TestStrictestLimitWins(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: tc.policies})
-			ds := c.fire(tc.n, tc.calls)
+			ds := c.fire(tc.n, func(i int) *throttlepolicy.Call { return tc.calls(c, i) })
 			if got := countAllowed(ds); got != tc.allowed {
 				t.Fatalf("%d allowed, want %d", got, tc.allowed)
 			}
@@ -249,7 +250,7 @@ func TestRefusalGivesBackEarlierUnits(t *testing.T) {
 	p := subPolicy("Q", 3, 60)
 	p.BurstLimitPerSecond = i64(4)
 	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{p}})
-	call := subCall("app", "api", "Q")
+	call := c.subCall("app", "api", "Q")
 	for i := range 3 {
 		if d := c.gws[0].Check(call); !d.Allowed {
 			t.Fatalf("call %d refused: %+v", i, d)
@@ -261,9 +262,7 @@ func TestRefusalGivesBackEarlierUnits(t *testing.T) {
 	// The 4th call's burst unit was given back: one burst unit remains this second.
 	p2 := subPolicy("Q", 1000, 60)
 	p2.BurstLimitPerSecond = i64(4)
-	if err := c.gws[0].ApplyPolicy(p2); err != nil {
-		t.Fatal(err)
-	}
+	call.SubscriptionPolicy = compileSet(t, p2).Subscription("Q")
 	if d := c.gws[0].Check(call); !d.Allowed {
 		t.Fatalf("after raising the quota: %+v", d)
 	}
@@ -277,7 +276,7 @@ func TestOverage(t *testing.T) {
 	p := subPolicy("Soft", 2, 60)
 	p.StopOnQuotaReach = false
 	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{p}})
-	ds := c.fire(6, func(int) *tm.Call { return subCall("app", "api", "Soft") })
+	ds := c.fire(6, func(int) *throttlepolicy.Call { return c.subCall("app", "api", "Soft") })
 	over := 0
 	for _, d := range ds {
 		if !d.Allowed {
@@ -308,7 +307,7 @@ func TestRedisDown(t *testing.T) {
 			p.FailClosed = tc.failClosed
 			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{p}})
 			gw := c.gws[0]
-			if d := gw.Check(subCall("warm", "api", "T")); !d.Allowed {
+			if d := gw.Check(c.subCall("warm", "api", "T")); !d.Allowed {
 				t.Fatalf("healthy: %+v", d)
 			}
 			if err := gw.Degraded(); err != nil {
@@ -317,7 +316,7 @@ func TestRedisDown(t *testing.T) {
 			b.mr.SetError("LOADING Redis is loading the dataset in memory")
 			// A key the gateway holds no lease for needs Redis.
 			for i := range 3 {
-				d := gw.Check(subCall("cold", "api", "T"))
+				d := gw.Check(c.subCall("cold", "api", "T"))
 				if d.Allowed == tc.failClosed || d.Degraded == tc.failClosed {
 					t.Fatalf("call %d with Redis down: %+v", i, d)
 				}
@@ -335,7 +334,7 @@ func TestRedisDown(t *testing.T) {
 			// Redis is back; after the retry backoff the next miss asks again.
 			b.mr.SetError("")
 			c.clk.Advance(time.Second)
-			if d := gw.Check(subCall("cold", "api", "T")); !d.Allowed || d.Degraded {
+			if d := gw.Check(c.subCall("cold", "api", "T")); !d.Allowed || d.Degraded {
 				t.Fatalf("Redis back: %+v", d)
 			}
 			if err := gw.Degraded(); err != nil {
@@ -351,7 +350,7 @@ func TestIdleLeaseReturned(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t, b, clusterOpts{gateways: 2, transport: "direct", policies: []contract.Policy{subPolicy("T", 40, 60)}})
-			call := subCall("app", "api", "T")
+			call := c.subCall("app", "api", "T")
 			// Gateway a takes a lease larger than what it spends, then goes quiet.
 			if d := c.gws[0].Check(call); !d.Allowed {
 				t.Fatalf("%+v", d)
@@ -370,76 +369,11 @@ func TestIdleLeaseReturned(t *testing.T) {
 	}
 }
 
-func TestPolicyEvents(t *testing.T) {
-	t.Parallel()
-	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct"})
-	gw := c.gws[0]
-	call := subCall("app", "api", "T")
-	ev, err := contract.NewControlEvent(contract.KindPolicyUpserted, subPolicy("T", 1, 60))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.ApplyControlEvent(ev); err != nil {
-		t.Fatal(err)
-	}
-	if d := gw.Check(call); !d.Allowed {
-		t.Fatalf("%+v", d)
-	}
-	if d := gw.Check(call); d.Allowed {
-		t.Fatalf("limit 1 not applied: %+v", d)
-	}
-	del, _ := contract.NewControlEvent(contract.KindPolicyDeleted, contract.Deleted{ID: "SUBSCRIPTION/T"})
-	if err := gw.ApplyControlEvent(del); err != nil {
-		t.Fatal(err)
-	}
-	if d := gw.Check(call); !d.Allowed || d.Limit != 0 {
-		t.Fatalf("deleted policy still limits: %+v", d)
-	}
-	other, _ := contract.NewControlEvent(contract.KindAPIDeployed, contract.APIDef{ID: "x"})
-	if err := gw.ApplyControlEvent(other); err != nil {
-		t.Fatalf("other kinds are ignored: %v", err)
-	}
-	// Revisions: an event newer than a snapshot survives it; older events are ignored.
-	up, _ := contract.NewControlEvent(contract.KindPolicyUpserted, subPolicy("New", 1, 60))
-	up.Revision = 10
-	if err := gw.ApplyControlEvent(up); err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.LoadSnapshot(contract.Snapshot{Revision: 9, Policies: []contract.Policy{subPolicy("T", 5, 60)}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := gw.Policy(contract.PolicySubscription, "New"); !ok {
-		t.Fatal("the event after the snapshot's revision was lost")
-	}
-	old, _ := contract.NewControlEvent(contract.KindPolicyDeleted, contract.Deleted{ID: "SUBSCRIPTION/T"})
-	old.Revision = 8
-	if err := gw.ApplyControlEvent(old); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := gw.Policy(contract.PolicySubscription, "T"); !ok {
-		t.Fatal("an event older than the snapshot was applied")
-	}
-	if err := gw.LoadSnapshot(contract.Snapshot{Revision: 11}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := gw.Policy(contract.PolicySubscription, "New"); ok {
-		t.Fatal("a newer snapshot without the policy kept it")
-	}
-
-	bad := subPolicy("Bad", 1, 0)
-	if err := gw.LoadPolicies([]contract.Policy{bad, subPolicy("T", 5, 60)}); err == nil {
-		t.Fatal("a policy that does not compile is reported")
-	}
-	if _, ok := gw.Policy(contract.PolicySubscription, "T"); !ok {
-		t.Fatal("the good policy of the snapshot was loaded")
-	}
-}
-
 func TestBandwidth(t *testing.T) {
 	t.Parallel()
 	p := contract.Policy{Name: "1KB", Kind: contract.PolicySubscription, LimitType: "BANDWIDTH", DataAmountBytes: i64(1000), UnitTimeSeconds: 60, StopOnQuotaReach: true}
 	c := newCluster(t, backends(t)[0], clusterOpts{gateways: 1, transport: "direct", policies: []contract.Policy{p}})
-	call := subCall("app", "api", "1KB")
+	call := c.subCall("app", "api", "1KB")
 	allowed := 0
 	for range 10 {
 		d := c.gws[0].Check(call)
@@ -455,17 +389,6 @@ func TestBandwidth(t *testing.T) {
 	// 300 bytes per call: the 4th call starts with 900 bytes spent and is admitted; then 1200 > 1000.
 	if allowed != 4 {
 		t.Fatalf("%d calls admitted, want 4", allowed)
-	}
-	// Only a bandwidth policy makes charging worth the work.
-	if !c.gws[0].ChargesBytes() {
-		t.Fatal("ChargesBytes = false with a bandwidth policy loaded")
-	}
-	c.gws[0].DeletePolicy(p.ID())
-	if err := c.gws[0].ApplyPolicy(contract.Policy{Name: "10PerMin", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60}); err != nil {
-		t.Fatal(err)
-	}
-	if c.gws[0].ChargesBytes() {
-		t.Fatal("ChargesBytes = true with only request-count policies")
 	}
 }
 
@@ -508,10 +431,7 @@ func TestNextWindowPrepared(t *testing.T) {
 	}
 	p := subPolicy("B", 100000, 60)
 	p.BurstLimitPerSecond = i64(5)
-	if err := th.LoadPolicies([]contract.Policy{p}); err != nil {
-		t.Fatal(err)
-	}
-	call := subCall("app", "api", "B")
+	call := (&cluster{set: compileSet(t, p)}).subCall("app", "api", "B")
 	if d := th.Check(call); !d.Allowed || d.Degraded {
 		t.Fatalf("first call: %+v", d)
 	}
