@@ -1,7 +1,7 @@
 // Package outbox is the control plane's transactional outbox: a component appends the
 // control event announcing a change inside the transaction that makes the change, so the
-// event is never lost between the commit and the bus; the Relay then carries committed events
-// to the bus in revision order.
+// event is never lost between the commit and the bus; runtime/outbox/relay then carries
+// committed events to the bus in revision order.
 package outbox
 
 import (

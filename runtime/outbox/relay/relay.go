@@ -1,4 +1,7 @@
-package outbox
+// Package relay carries the control plane's outbox (runtime/outbox) to the bus: committed
+// control events, in revision order. It is the only part of the outbox that links the bus
+// wiring, so components that append events do not.
+package relay
 
 import (
 	"context"
@@ -36,7 +39,7 @@ type Relay struct {
 
 	wake chan struct{}
 
-	// Tunables; NewRelay sets the defaults, tests shorten them.
+	// Tunables; New sets the defaults, tests shorten them.
 	pollInterval    time.Duration // fallback poll (250 ms)
 	standbyInterval time.Duration // how often a standby tries to become leader (2 s)
 	batchSize       int           // events per publish (100)
@@ -50,8 +53,8 @@ type Relay struct {
 	cycles    atomic.Int64 // completed relay passes (tests)
 }
 
-// NewRelay returns a relay from apimgtDB's outbox to pub (the bus's publisher).
-func NewRelay(apimgtDB *bun.DB, pub message.Publisher, log *slog.Logger) *Relay {
+// New returns a relay from apimgtDB's outbox to pub (the bus's publisher).
+func New(apimgtDB *bun.DB, pub message.Publisher, log *slog.Logger) *Relay {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
