@@ -17,6 +17,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/gateway"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // instanceID names this process on the bus and in the runtime registry: the host name and
@@ -144,10 +145,10 @@ func busSpec(a *app, cfg config.Config, id string, mbstore *sql.DB) bus.Spec {
 
 // newGatewayRuntime builds a gateway with its syncer and background work; throttle, when
 // set, wires rate limiting into the gateway (policies come from the gateway's own state).
-func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle *gatewayThrottle) (*gateway.Gateway, *gateway.Syncer, error) {
-	deps := gateway.Deps{Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an}
-	if throttle != nil {
-		deps.Throttler = throttle.gateway
+func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle gateway.Throttler) (*gateway.Gateway, *gateway.Syncer, error) {
+	deps := gateway.Deps{
+		Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an,
+		Throttler: throttle, PolicyCompiler: throttlepolicy.Compile,
 	}
 	gw, err := gateway.New(gatewayConfig(cfg, id), deps)
 	if err != nil {
