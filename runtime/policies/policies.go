@@ -22,6 +22,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
@@ -81,22 +82,6 @@ func (p *Policy) Unlimited() bool {
 	return p.LimitType != LimitBandwidth && p.RequestCount == nil && len(p.ConditionGroups) == 0 && p.BurstLimitPerSecond == nil
 }
 
-// Bus returns the policy as runtimes see it.
-func (p *Policy) Bus() contract.Policy {
-	bp := contract.Policy{
-		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
-		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
-		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach,
-		FailClosed: p.FailClosed, KeyTemplate: p.KeyTemplate,
-	}
-	for _, g := range p.ConditionGroups {
-		bp.ConditionGroups = append(bp.ConditionGroups, contract.ConditionGroup{
-			Conditions: g.Conditions, RequestCount: g.RequestCount, UnitTimeSeconds: g.UnitTimeSeconds,
-		})
-	}
-	return bp
-}
-
 // Input creates or replaces a policy. Create and Update apply no defaults: the GraphQL
 // schema's defaults (REQUEST_COUNT, stopOnQuotaReach true, failClosed false) arrive filled in.
 type Input struct {
@@ -122,11 +107,6 @@ type BlockingCondition struct {
 	Enabled   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
-}
-
-// Bus returns the condition as runtimes see it.
-func (c *BlockingCondition) Bus() contract.BlockingCondition {
-	return contract.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}
 }
 
 // Options configure the service.
@@ -253,8 +233,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in Input) (*Policy, error) {
 			}
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, contract.KindPolicyUpserted, p.Bus())
-		return err
+		return announcePolicy(ctx, tx, row)
 	})
 	if err != nil {
 		return nil, err
@@ -294,8 +273,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, in Input) (*Policy, error) {
 			return err
 		}
 		p.InUse = u.InUse()
-		_, err = outbox.Append(ctx, tx, contract.KindPolicyUpserted, p.Bus())
-		return err
+		return announcePolicy(ctx, tx, row)
 	})
 	if err != nil {
 		return nil, err
@@ -436,7 +414,7 @@ func (s *Service) AddBlockingCondition(ctx context.Context, typ, value string, e
 			}
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, c.Bus())
+		_, err := outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, controlplane.BlockingCondition(row))
 		return err
 	})
 	if err != nil {
@@ -464,7 +442,7 @@ func (s *Service) SetBlockingConditionEnabled(ctx context.Context, id string, en
 			return err
 		}
 		c = blockingFromRow(row)
-		_, err = outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, c.Bus())
+		_, err = outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, controlplane.BlockingCondition(row))
 		return err
 	})
 	if err != nil {
@@ -495,4 +473,13 @@ func (s *Service) DeleteBlockingCondition(ctx context.Context, id string) error 
 	return nil
 }
 
-// ---- snapshot contributors ------------------------------------------------------------
+// announcePolicy appends the event of a created or updated policy: the row in the runtimes'
+// form, as the snapshot gives it.
+func announcePolicy(ctx context.Context, tx bun.IDB, row *apimgtdb.Policy) error {
+	bp, err := controlplane.Policy(row)
+	if err != nil {
+		return err
+	}
+	_, err = outbox.Append(ctx, tx, contract.KindPolicyUpserted, bp)
+	return err
+}

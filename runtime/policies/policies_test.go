@@ -3,6 +3,8 @@ package policies_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -199,6 +201,14 @@ func TestPolicyLifecycle(t *testing.T) {
 		if bp.ID() != "ADVANCED/Header5" || !bp.FailClosed || len(bp.ConditionGroups) != 1 || bp.ConditionGroups[0].RequestCount != 5 {
 			t.Fatalf("event payload %+v", bp)
 		}
+		// The event and the snapshot give runtimes the same policy.
+		snap, err := controlplane.New(s.APIMgt, "token", nil).Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(snap.Policies, func(p contract.Policy) bool { return p.ID() == bp.ID() }); i < 0 || !reflect.DeepEqual(snap.Policies[i], bp) {
+			t.Fatalf("snapshot policy differs from the event's %+v: %+v", bp, snap.Policies)
+		}
 		if _, err := svc.CreatePolicy(admin, in); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("duplicate: %v", err)
 		}
@@ -371,7 +381,7 @@ func TestBlockingConditions(t *testing.T) {
 			}
 			ev := lastEvent(t, s.APIMgt)
 			var bc contract.BlockingCondition
-			if err := json.Unmarshal([]byte(ev.Payload), &bc); err != nil || ev.Kind != string(contract.KindBlockingConditionUpsert) || bc != c.Bus() {
+			if err := json.Unmarshal([]byte(ev.Payload), &bc); err != nil || ev.Kind != string(contract.KindBlockingConditionUpsert) || bc != (contract.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}) {
 				t.Fatalf("%s: event %s %s", tc.desc, ev.Kind, ev.Payload)
 			}
 		}

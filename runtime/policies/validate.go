@@ -13,6 +13,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
@@ -119,8 +120,17 @@ func validatePolicy(in Input) (*Policy, error) {
 	case p.KeyTemplate != "":
 		return nil, apperr.Invalidf("input.keyTemplate", "only CUSTOM policies have a key template")
 	}
-	// The runtime compiles exactly what was validated; a failure here is a bug worth knowing.
-	if _, err := throttlepolicy.Compile(p.Bus()); err != nil {
+	// Gateways compile exactly what is stored, in the runtimes' form; a failure here is a bug
+	// worth knowing.
+	row, err := toRow(p)
+	if err != nil {
+		return nil, err
+	}
+	bp, err := controlplane.Policy(row)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := throttlepolicy.Compile(bp); err != nil {
 		return nil, apperr.Invalidf("input", "%s", err.Error())
 	}
 	return p, nil
