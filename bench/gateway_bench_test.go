@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // BenchmarkGatewayThroughput puts four targets in front of one loopback backend (a small
@@ -44,7 +44,7 @@ func BenchmarkGatewayThroughput(b *testing.B) {
 	ls := loadSettingsFromEnv(b)
 	backend := newBenchBackend(b)
 	km := newBenchKeyManager(b)
-	snap := benchSnapshot([]bus.APIDef{
+	snap := benchSnapshot([]contract.APIDef{
 		benchAPI("api-open", "/open", false, backend.URL),
 		benchAPI("api-pets", "/pets", true, backend.URL),
 	})
@@ -159,8 +159,8 @@ func BenchmarkGatewayAPIScaling(b *testing.B) {
 
 // scalingAPIs are n APIs on backend: the called one, /pets (token required), in the middle,
 // and n-1 others at distinct contexts such as /svc3, /team4/svc4 and /org/team5/svc5.
-func scalingAPIs(n int, backend string) []bus.APIDef {
-	apis := make([]bus.APIDef, 0, n)
+func scalingAPIs(n int, backend string) []contract.APIDef {
+	apis := make([]contract.APIDef, 0, n)
 	for i := range n {
 		if i == n/2 {
 			apis = append(apis, benchAPI("api-pets", "/pets", true, backend))

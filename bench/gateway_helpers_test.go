@@ -33,7 +33,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
 )
 
@@ -133,15 +133,15 @@ func newBenchKeyManager(b *testing.B) *benchKeyManager {
 func (km *benchKeyManager) mint(b *testing.B) string {
 	b.Helper()
 	now := time.Now()
-	claims := bus.AccessTokenClaims{
-		Issuer: benchIssuer, Subject: "u-alice", Audience: []string{bus.DefaultAudience},
+	claims := contract.AccessTokenClaims{
+		Issuer: benchIssuer, Subject: "u-alice", Audience: []string{contract.DefaultAudience},
 		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(),
 		JTI: "jti-" + rand.Text(), ClientID: benchClientID, Scope: "default", Username: "alice",
-		Application: &bus.TokenApplication{ID: benchAppID, Name: "Bench App", Owner: "alice", Tier: "Unlimited"},
-		KeyType:     bus.KeyProduction,
+		Application: &contract.TokenApplication{ID: benchAppID, Name: "Bench App", Owner: "alice", Tier: "Unlimited"},
+		KeyType:     contract.KeyProduction,
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: km.key, KeyID: benchKID}},
-		(&jose.SignerOptions{}).WithType(bus.TokenType))
+		(&jose.SignerOptions{}).WithType(contract.TokenType))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -154,26 +154,26 @@ func (km *benchKeyManager) mint(b *testing.B) string {
 
 // benchAPI is a published API at context/1.0.0 on backend whose one resource, GET
 // /items/{id}, requires a token or not.
-func benchAPI(id, context string, authRequired bool, backend string) bus.APIDef {
-	return bus.APIDef{
-		ID: id, Name: id, Context: context, Version: "1.0.0", State: bus.StatePublished, Provider: "bob",
-		Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend}},
-		Resources: []bus.ResourceDef{{Method: http.MethodGet, Path: "/items/{id}", AuthRequired: authRequired}},
+func benchAPI(id, context string, authRequired bool, backend string) contract.APIDef {
+	return contract.APIDef{
+		ID: id, Name: id, Context: context, Version: "1.0.0", State: contract.StatePublished, Provider: "bob",
+		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend}},
+		Resources: []contract.ResourceDef{{Method: http.MethodGet, Path: "/items/{id}", AuthRequired: authRequired}},
 		Tiers:     []string{"Unlimited"},
 	}
 }
 
 // benchSnapshot deploys apis and the application benchAppID, whose production key is
 // benchClientID, with an ACTIVE subscription to every API.
-func benchSnapshot(apis []bus.APIDef) bus.Snapshot {
-	subs := make([]bus.Subscription, 0, len(apis))
+func benchSnapshot(apis []contract.APIDef) contract.Snapshot {
+	subs := make([]contract.Subscription, 0, len(apis))
 	for _, a := range apis {
-		subs = append(subs, bus.Subscription{ID: "sub-" + a.ID, APIID: a.ID, ApplicationID: benchAppID, Tier: "Unlimited", Status: bus.SubActive})
+		subs = append(subs, contract.Subscription{ID: "sub-" + a.ID, APIID: a.ID, ApplicationID: benchAppID, Tier: "Unlimited", Status: contract.SubActive})
 	}
-	return bus.Snapshot{
+	return contract.Snapshot{
 		Revision: 1, TakenAt: time.Now().UTC(), APIs: apis, Subscriptions: subs,
-		Applications: []bus.Application{{ID: benchAppID, Name: "Bench App", OwnerID: "u-alice", Owner: "alice", Policy: "Unlimited"}},
-		Keys:         []bus.Key{{ConsumerKey: benchClientID, ApplicationID: benchAppID, KeyType: bus.KeyProduction}},
+		Applications: []contract.Application{{ID: benchAppID, Name: "Bench App", OwnerID: "u-alice", Owner: "alice", Policy: "Unlimited"}},
+		Keys:         []contract.Key{{ConsumerKey: benchClientID, ApplicationID: benchAppID, KeyType: contract.KeyProduction}},
 	}
 }
 
@@ -181,7 +181,7 @@ func benchSnapshot(apis []bus.APIDef) bus.Snapshot {
 // discards them.
 type countingPublisher struct{ events atomic.Int64 }
 
-func (p *countingPublisher) Publish(_ context.Context, events []bus.AnalyticsEvent) error {
+func (p *countingPublisher) Publish(_ context.Context, events []contract.AnalyticsEvent) error {
 	p.events.Add(int64(len(events)))
 	return nil
 }
@@ -190,7 +190,7 @@ func (p *countingPublisher) Publish(_ context.Context, events []bus.AnalyticsEve
 // metrics on a private registry), loads snap, runs its background work (analytics batching
 // among it) until the benchmark ends, and serves it on loopback with the settings of
 // Gateway.Server. analytics nil leaves analytics out of the chain.
-func startGateway(b *testing.B, km *benchKeyManager, snap bus.Snapshot, analytics gateway.AnalyticsPublisher) (*gateway.Gateway, string) {
+func startGateway(b *testing.B, km *benchKeyManager, snap contract.Snapshot, analytics gateway.AnalyticsPublisher) (*gateway.Gateway, string) {
 	b.Helper()
 	g, err := gateway.New(gateway.Config{Issuer: benchIssuer, KeyManagerURL: km.url},
 		gateway.Deps{Logger: slog.New(slog.DiscardHandler), Analytics: analytics})

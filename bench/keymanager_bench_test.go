@@ -20,7 +20,7 @@ import (
 
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/db/userdb"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/devportal"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/keymanager"
@@ -81,7 +81,7 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			keys, err := km.GenerateKeys(ctx, owner, app.ID, bus.KeyProduction, []string{keymanager.GrantClientCredentials}, nil)
+			keys, err := km.GenerateKeys(ctx, owner, app.ID, contract.KeyProduction, []string{keymanager.GrantClientCredentials}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -111,8 +111,8 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 	}
 }
 
-// benchClaims adapts bus.AccessTokenClaims to golang-jwt, as the Key Manager does.
-type benchClaims struct{ bus.AccessTokenClaims }
+// benchClaims adapts contract.AccessTokenClaims to golang-jwt, as the Key Manager does.
+type benchClaims struct{ contract.AccessTokenClaims }
 
 func (c *benchClaims) GetExpirationTime() (*jwt.NumericDate, error) {
 	return jwt.NewNumericDate(time.Unix(c.ExpiresAt, 0)), nil
@@ -133,18 +133,18 @@ func BenchmarkJWTSignOnly(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	claims := &benchClaims{bus.AccessTokenClaims{
-		Issuer: "https://apim.bench.test", Subject: "u-bench", Audience: []string{bus.DefaultAudience},
+	claims := &benchClaims{contract.AccessTokenClaims{
+		Issuer: "https://apim.bench.test", Subject: "u-bench", Audience: []string{contract.DefaultAudience},
 		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), JTI: "bGlrZSBhIGp0aSBvZiAxNiBi", ClientID: "Y29uc3VtZXIta2V5LTI0Y2g",
 		Username:    "bench",
-		Application: &bus.TokenApplication{ID: "3f2c9a56-0d7e-4c8b-9a51-2d6f1c0b7e44", Name: "Bench", Owner: "bench", Tier: "Unlimited"},
-		KeyType:     bus.KeyProduction,
+		Application: &contract.TokenApplication{ID: "3f2c9a56-0d7e-4c8b-9a51-2d6f1c0b7e44", Name: "Bench", Owner: "bench", Tier: "Unlimited"},
+		KeyType:     contract.KeyProduction,
 	}}
 	b.ReportAllocs()
 	cpu0, wall0 := cpuTime(b), time.Now()
 	for b.Loop() {
 		t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
-		t.Header["typ"] = bus.TokenType
+		t.Header["typ"] = contract.TokenType
 		t.Header["kid"] = "Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg"
 		if _, err := t.SignedString(priv); err != nil {
 			b.Fatal(err)

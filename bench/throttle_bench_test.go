@@ -23,8 +23,9 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
 )
@@ -76,15 +77,15 @@ func BenchmarkThrottleAccuracy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			policy := bus.Policy{Name: "Tier", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &c.limit, UnitTimeSeconds: 60, StopOnQuotaReach: true}
+			policy, err := throttlepolicy.Compile(contract.Policy{Name: "Tier", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &c.limit, UnitTimeSeconds: 60, StopOnQuotaReach: true})
+			if err != nil {
+				b.Fatal(err)
+			}
 			var clocks [2]simClock
 			var gws [2]*tm.Throttler
 			for i := range gws {
 				gws[i], err = tm.NewThrottler(tm.ThrottlerConfig{GatewayID: fmt.Sprintf("gw%d", i), Source: mgr, Now: clocks[i].Now, MissWait: 5 * time.Second, Log: log})
 				if err != nil {
-					b.Fatal(err)
-				}
-				if err := gws[i].LoadPolicies([]bus.Policy{policy}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,7 +102,7 @@ func BenchmarkThrottleAccuracy(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						call := &tm.Call{APIID: "api", ApplicationID: "app", Username: "u", SubscriptionTier: "Tier"}
+						call := &throttlepolicy.Call{APIID: "api", ApplicationID: "app", Username: "u", SubscriptionPolicy: policy}
 						for i := range offered {
 							// Request i goes to gateway 0 when it falls in the first split of
 							// each run of 10, else to gateway 1.
@@ -174,29 +175,29 @@ func throttleOverhead(b *testing.B, backendURL string, transport http.RoundTripp
 	b.Cleanup(km.Close)
 	const issuer = "https://km.bench.test"
 	big := int64(1_000_000_000)
-	snap := bus.Snapshot{
+	snap := contract.Snapshot{
 		Revision: 1, TakenAt: time.Now(),
-		APIs: []bus.APIDef{{
-			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: bus.StatePublished, ThrottlingPolicy: "Adv",
-			Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backendURL}},
-			Resources: []bus.ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true}},
+		APIs: []contract.APIDef{{
+			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished, ThrottlingPolicy: "Adv",
+			Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backendURL}},
+			Resources: []contract.ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true}},
 			Tiers:     []string{"Big"},
 		}},
-		Applications:  []bus.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "BigApp"}},
-		Keys:          []bus.Key{{ConsumerKey: "ck", ApplicationID: "app1", KeyType: bus.KeyProduction}},
-		Subscriptions: []bus.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Big", Status: bus.SubActive}},
-		Policies: []bus.Policy{
-			{Name: "Big", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &big, UnitTimeSeconds: 60, StopOnQuotaReach: true, BurstLimitPerSecond: &big},
-			{Name: "BigApp", Kind: bus.PolicyApplication, LimitType: "REQUEST_COUNT", RequestCount: &big, UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "Adv", Kind: bus.PolicyAdvanced, LimitType: "REQUEST_COUNT", RequestCount: &big, UnitTimeSeconds: 60, StopOnQuotaReach: true,
-				ConditionGroups: []bus.ConditionGroup{{Conditions: []bus.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: big, UnitTimeSeconds: 60}}},
+		Applications:  []contract.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "BigApp"}},
+		Keys:          []contract.Key{{ConsumerKey: "ck", ApplicationID: "app1", KeyType: contract.KeyProduction}},
+		Subscriptions: []contract.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Big", Status: contract.SubActive}},
+		Policies: []contract.Policy{
+			{Name: "Big", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &big, UnitTimeSeconds: 60, StopOnQuotaReach: true, BurstLimitPerSecond: &big},
+			{Name: "BigApp", Kind: contract.PolicyApplication, LimitType: "REQUEST_COUNT", RequestCount: &big, UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "Adv", Kind: contract.PolicyAdvanced, LimitType: "REQUEST_COUNT", RequestCount: &big, UnitTimeSeconds: 60, StopOnQuotaReach: true,
+				ConditionGroups: []contract.ConditionGroup{{Conditions: []contract.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: big, UnitTimeSeconds: 60}}},
 		},
 	}
 	now := time.Now()
-	claims := bus.AccessTokenClaims{Issuer: issuer, Subject: "u1", Audience: []string{bus.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
+	claims := contract.AccessTokenClaims{Issuer: issuer, Subject: "u1", Audience: []string{contract.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
 		IssuedAt: now.Unix(), JTI: "jti-bench", ClientID: "ck", Username: "alice",
-		Application: &bus.TokenApplication{ID: "app1", Name: "app1", Owner: "alice", Tier: "BigApp"}}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType(bus.TokenType))
+		Application: &contract.TokenApplication{ID: "app1", Name: "app1", Owner: "alice", Tier: "BigApp"}}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType(contract.TokenType))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -217,9 +218,6 @@ func throttleOverhead(b *testing.B, backendURL string, transport http.RoundTripp
 			b.Fatal(err)
 		}
 		return g.Handler()
-	}
-	if err := th.LoadSnapshot(snap); err != nil {
-		b.Fatal(err)
 	}
 	off, on := newGateway(nil), newGateway(gwthrottle.New(th))
 	req := func() *http.Request {

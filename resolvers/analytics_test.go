@@ -17,7 +17,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/analytics"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
@@ -65,7 +65,7 @@ func TestAnalyticsGraphQL(t *testing.T) {
 		h, an, cp := analyticsSchema(t, set)
 		c := client.New(h)
 		now := time.Now().UTC()
-		if err := an.Ingest(context.Background(), bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{
+		if err := an.Ingest(context.Background(), contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{
 			{Time: now, APIID: "api1", ApplicationID: "app1", Status: 200, LatencyUs: 3000, BackendLatencyUs: 1000, ResponseBytes: 5},
 			{Time: now, APIID: "api1", ApplicationID: "app1", Status: 503, LatencyUs: 1000},
 		}}); err != nil {
@@ -126,7 +126,7 @@ func TestAnalyticsGraphQL(t *testing.T) {
 		// The subscription may start after the first ingest: ingest until a point arrives.
 		deadline := time.After(10 * time.Second)
 		for {
-			if err := an.Ingest(context.Background(), bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{{Time: now, APIID: "api1", Status: 200}}}); err != nil {
+			if err := an.Ingest(context.Background(), contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{{Time: now, APIID: "api1", Status: 200}}}); err != nil {
 				t.Fatal(err)
 			}
 			select {

@@ -2,7 +2,7 @@ package resolvers
 
 import (
 	"github.com/turnpike/turnpike/graph/model"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/policies"
 )
 
@@ -34,7 +34,7 @@ func policyInput(in model.ThrottlingPolicyInput) policies.Input {
 			if c == nil {
 				continue
 			}
-			cg.Conditions = append(cg.Conditions, bus.Condition{Type: string(c.Type), Name: polStr(c.Name), Value: c.Value, Invert: c.Invert != nil && *c.Invert})
+			cg.Conditions = append(cg.Conditions, contract.Condition{Type: string(c.Type), Name: polStr(c.Name), Value: c.Value, Invert: c.Invert != nil && *c.Invert})
 		}
 		out.ConditionGroups = append(out.ConditionGroups, cg)
 	}

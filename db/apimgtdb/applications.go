@@ -9,7 +9,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db"
-	"github.com/turnpike/turnpike/runtime/bus"
 )
 
 // Application is a row of applications: a consumer's application (the Developer Portal owns it).
@@ -29,11 +28,6 @@ type Application struct {
 
 // ApplicationNameKey is the case-folded form application names are unique by (per owner).
 func ApplicationNameKey(name string) string { return strings.ToLower(name) }
-
-// Bus converts the row to its runtime form.
-func (a *Application) Bus() bus.Application {
-	return bus.Application{ID: a.ID, Name: a.Name, OwnerID: a.OwnerID, Owner: a.Owner, Policy: a.ThrottlingPolicy}
-}
 
 // InsertApplication adds an application; a name the owner already uses is a unique violation.
 func InsertApplication(ctx context.Context, idb bun.IDB, a *Application) error {
@@ -104,17 +98,13 @@ func CountApplicationsWithPolicy(ctx context.Context, idb bun.IDB, policy string
 	return int(n), nil
 }
 
-// SnapshotApplications lists every application in its runtime form, for the gateway snapshot.
-func SnapshotApplications(ctx context.Context, idb bun.IDB) ([]bus.Application, error) {
+// AllApplications lists every application by ID, for the runtimes' snapshot.
+func AllApplications(ctx context.Context, idb bun.IDB) ([]Application, error) {
 	var as []Application
 	if err := idb.NewSelect().Model(&as).Order("id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot applications: %w", err)
+		return nil, fmt.Errorf("list all applications: %w", err)
 	}
-	out := make([]bus.Application, len(as))
-	for i := range as {
-		out[i] = as[i].Bus()
-	}
-	return out, nil
+	return as, nil
 }
 
 func expectAffected(res interface{ RowsAffected() (int64, error) }, what string) error {

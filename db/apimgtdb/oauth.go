@@ -10,7 +10,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db"
-	"github.com/turnpike/turnpike/runtime/bus"
 )
 
 // OAuthClient is a row of oauth_clients: the OAuth2 client of one application and key type.
@@ -20,7 +19,7 @@ type OAuthClient struct {
 
 	ConsumerKey       string     `bun:"consumer_key,pk"`
 	ApplicationID     string     `bun:"application_id,notnull"`
-	KeyType           string     `bun:"key_type,notnull"` // bus.KeyProduction or bus.KeySandbox
+	KeyType           string     `bun:"key_type,notnull"` // contract.KeyProduction or contract.KeySandbox
 	SecretHash        string     `bun:"secret_hash,notnull"`
 	GrantTypes        string     `bun:"grant_types,notnull"` // space-separated
 	CallbackURL       *string    `bun:"callback_url"`
@@ -32,11 +31,6 @@ type OAuthClient struct {
 
 // GrantTypeList splits GrantTypes.
 func (c *OAuthClient) GrantTypeList() []string { return strings.Fields(c.GrantTypes) }
-
-// Bus converts the row to its runtime form.
-func (c *OAuthClient) Bus() bus.Key {
-	return bus.Key{ConsumerKey: c.ConsumerKey, ApplicationID: c.ApplicationID, KeyType: c.KeyType}
-}
 
 // InsertOAuthClient adds a client; a second client of the same application and key type is
 // a unique violation.
@@ -124,17 +118,14 @@ func ClearClientAuthFailures(ctx context.Context, idb bun.IDB, consumerKey strin
 	return nil
 }
 
-// SnapshotKeys lists every OAuth2 client in its runtime form, for the gateway snapshot.
-func SnapshotKeys(ctx context.Context, idb bun.IDB) ([]bus.Key, error) {
+// AllKeys lists every OAuth2 client's consumer key, application and key type (no other
+// column), by consumer key, for the runtimes' snapshot.
+func AllKeys(ctx context.Context, idb bun.IDB) ([]OAuthClient, error) {
 	var cs []OAuthClient
 	if err := idb.NewSelect().Model(&cs).Column("consumer_key", "application_id", "key_type").Order("consumer_key").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot keys: %w", err)
+		return nil, fmt.Errorf("list all keys: %w", err)
 	}
-	out := make([]bus.Key, len(cs))
-	for i := range cs {
-		out[i] = cs[i].Bus()
-	}
-	return out, nil
+	return cs, nil
 }
 
 // RefreshToken is a row of oauth_refresh_tokens; ID is the SHA-256 of the token, never the
@@ -310,19 +301,15 @@ func IsRevoked(ctx context.Context, idb bun.IDB, jti string) (bool, error) {
 	return ok, nil
 }
 
-// SnapshotRevocations lists the revocations of tokens that expire after since, for the
-// gateway snapshot; pass now minus the gateways' clock skew, since they accept tokens a
+// RevocationsSince lists the revocations of tokens that expire after since, by jti, for the
+// runtimes' snapshot; pass now minus the gateways' clock skew, since they accept tokens a
 // little after exp.
-func SnapshotRevocations(ctx context.Context, idb bun.IDB, since time.Time) ([]bus.Revocation, error) {
+func RevocationsSince(ctx context.Context, idb bun.IDB, since time.Time) ([]Revocation, error) {
 	var rs []Revocation
 	if err := idb.NewSelect().Model(&rs).Where("expires_at > ?", since).Order("jti").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot revocations: %w", err)
+		return nil, fmt.Errorf("list revocations: %w", err)
 	}
-	out := make([]bus.Revocation, len(rs))
-	for i := range rs {
-		out[i] = bus.Revocation{JTI: rs[i].JTI, ExpiresAt: rs[i].ExpiresAt.UTC()}
-	}
-	return out, nil
+	return rs, nil
 }
 
 // DeleteExpiredRevocations forgets revocations of tokens that expired before before.

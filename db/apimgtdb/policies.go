@@ -10,8 +10,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db"
-
-	"github.com/turnpike/turnpike/runtime/bus"
 )
 
 // Policy is a row of throttling_policies. ConditionGroups is a JSON array whose shape the
@@ -296,51 +294,4 @@ func ListBlockingConditions(ctx context.Context, idb bun.IDB) ([]BlockingConditi
 		return nil, fmt.Errorf("list blocking conditions: %w", err)
 	}
 	return cs, nil
-}
-
-// Bus converts the row to its runtime form (condition groups lose their descriptions).
-func (p *Policy) Bus() (bus.Policy, error) {
-	bp := bus.Policy{
-		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
-		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
-		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach, FailClosed: p.FailClosed,
-	}
-	if p.KeyTemplate != nil {
-		bp.KeyTemplate = *p.KeyTemplate
-	}
-	if p.ConditionGroups != "" && p.ConditionGroups != "[]" {
-		if err := json.Unmarshal([]byte(p.ConditionGroups), &bp.ConditionGroups); err != nil {
-			return bp, fmt.Errorf("decode condition groups of %s/%s: %w", p.Kind, p.Name, err)
-		}
-	}
-	return bp, nil
-}
-
-// SnapshotPolicies lists every policy in its runtime form, for the runtimes' snapshot.
-func SnapshotPolicies(ctx context.Context, idb bun.IDB) ([]bus.Policy, error) {
-	rows, err := ListPolicies(ctx, idb, "")
-	if err != nil {
-		return nil, fmt.Errorf("snapshot policies: %w", err)
-	}
-	out := make([]bus.Policy, len(rows))
-	for i := range rows {
-		if out[i], err = rows[i].Bus(); err != nil {
-			return nil, fmt.Errorf("snapshot policies: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// SnapshotBlockingConditions lists every blocking condition (disabled ones too: runtimes
-// keep them, inactive), for the runtimes' snapshot.
-func SnapshotBlockingConditions(ctx context.Context, idb bun.IDB) ([]bus.BlockingCondition, error) {
-	rows, err := ListBlockingConditions(ctx, idb)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot blocking conditions: %w", err)
-	}
-	out := make([]bus.BlockingCondition, len(rows))
-	for i, c := range rows {
-		out[i] = bus.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}
-	}
-	return out, nil
 }

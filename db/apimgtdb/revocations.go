@@ -8,7 +8,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db"
-	"github.com/turnpike/turnpike/runtime/bus"
 )
 
 // UserRevocation is a row of oauth_user_revocations: the user's access tokens issued before
@@ -19,11 +18,6 @@ type UserRevocation struct {
 	UserID        string    `bun:"user_id,pk"`
 	RevokedBefore time.Time `bun:"revoked_before,notnull"`
 	ExpiresAt     time.Time `bun:"expires_at,notnull"`
-}
-
-// Bus converts the row to its runtime form.
-func (r *UserRevocation) Bus() bus.UserRevocation {
-	return bus.UserRevocation{UserID: r.UserID, RevokedBefore: r.RevokedBefore.UTC(), ExpiresAt: r.ExpiresAt.UTC()}
 }
 
 // UpsertUserRevocation records (or moves forward) a user's revocation cut-off.
@@ -52,18 +46,14 @@ func UserRevokedBefore(ctx context.Context, idb bun.IDB, userID string) (time.Ti
 	return r.RevokedBefore, nil
 }
 
-// SnapshotUserRevocations lists the user revocations still in force after since, for the
-// gateway snapshot.
-func SnapshotUserRevocations(ctx context.Context, idb bun.IDB, since time.Time) ([]bus.UserRevocation, error) {
+// UserRevocationsSince lists the user revocations still in force after since, by user, for
+// the runtimes' snapshot.
+func UserRevocationsSince(ctx context.Context, idb bun.IDB, since time.Time) ([]UserRevocation, error) {
 	var rs []UserRevocation
 	if err := idb.NewSelect().Model(&rs).Where("expires_at > ?", since).Order("user_id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot user revocations: %w", err)
+		return nil, fmt.Errorf("list user revocations: %w", err)
 	}
-	out := make([]bus.UserRevocation, len(rs))
-	for i := range rs {
-		out[i] = rs[i].Bus()
-	}
-	return out, nil
+	return rs, nil
 }
 
 // DeleteExpiredUserRevocations forgets user revocations whose tokens have all expired.

@@ -8,8 +8,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db"
-
-	"github.com/turnpike/turnpike/runtime/bus"
 )
 
 // Subscription is a row of subscriptions: an application's subscription to an API.
@@ -23,11 +21,6 @@ type Subscription struct {
 	Status        string    `bun:"status,notnull"` // one of the bus.Sub* constants
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 	UpdatedAt     time.Time `bun:"updated_at,notnull"`
-}
-
-// Bus converts the row to its runtime form.
-func (s *Subscription) Bus() bus.Subscription {
-	return bus.Subscription{ID: s.ID, APIID: s.APIID, ApplicationID: s.ApplicationID, Tier: s.Tier, Status: s.Status}
 }
 
 // InsertSubscription adds a subscription; a second one of the same application to the same
@@ -120,15 +113,11 @@ func CountSubscriptionsWithTier(ctx context.Context, idb bun.IDB, tier string) (
 	return int(n), nil
 }
 
-// SnapshotSubscriptions lists every subscription in its runtime form, for the gateway snapshot.
-func SnapshotSubscriptions(ctx context.Context, idb bun.IDB) ([]bus.Subscription, error) {
+// AllSubscriptions lists every subscription by ID, for the runtimes' snapshot.
+func AllSubscriptions(ctx context.Context, idb bun.IDB) ([]Subscription, error) {
 	var ss []Subscription
 	if err := idb.NewSelect().Model(&ss).Order("id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot subscriptions: %w", err)
+		return nil, fmt.Errorf("list all subscriptions: %w", err)
 	}
-	out := make([]bus.Subscription, len(ss))
-	for i := range ss {
-		out[i] = ss[i].Bus()
-	}
-	return out, nil
+	return ss, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // TestInternalSurfaceIsClosed attacks a real deployment from outside: the internal
@@ -59,7 +60,7 @@ func TestInternalSurfaceIsClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer intruder.Close()
-		ev, err := bus.NewControlEvent(bus.KindAPIUndeployed, bus.Deleted{ID: "any"})
+		ev, err := contract.NewControlEvent(contract.KindAPIUndeployed, contract.Deleted{ID: "any"})
 		if err != nil {
 			t.Fatal(err)
 		}

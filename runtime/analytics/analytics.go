@@ -1,7 +1,7 @@
 // Package analytics rolls the gateways' request events up per minute, hour and day in statdb
 // and answers usage queries to the owners of the APIs and applications.
 //
-// Batches arrive on bus.TopicAnalytics, where the control-plane replicas share one consumer
+// Batches arrive on contract.TopicAnalytics, where the control-plane replicas share one consumer
 // group (each batch is ingested by one replica), or, in all-in-one, directly from the
 // gateway through InProcessPublisher. A batch is added once: its id (the bus message UUID;
 // a fresh one for in-process batches) is recorded in statdb.analytics_batches in the
@@ -31,6 +31,7 @@ import (
 	"github.com/turnpike/turnpike/db/statdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -67,7 +68,7 @@ func New(statDB, apimgtDB *bun.DB, log *slog.Logger) *Service {
 // AddHandler registers the ingestion of TopicAnalytics on a router built by Bus.NewRouter;
 // sub is the bus's Shared(ConsumerGroup) subscriber.
 func (s *Service) AddHandler(r *message.Router, sub message.Subscriber) {
-	r.AddConsumerHandler("analytics-ingest", bus.TopicAnalytics, sub, bus.AnalyticsHandler(func(ctx context.Context, id string, b bus.AnalyticsBatch) error {
+	r.AddConsumerHandler("analytics-ingest", contract.TopicAnalytics, sub, bus.AnalyticsHandler(func(ctx context.Context, id string, b contract.AnalyticsBatch) error {
 		_, err := s.IngestBatch(ctx, id, b)
 		return err
 	}))
@@ -75,7 +76,7 @@ func (s *Service) AddHandler(r *message.Router, sub message.Subscriber) {
 
 // Ingest adds a batch that has no id of its own (the in-process path: it cannot be delivered
 // twice).
-func (s *Service) Ingest(ctx context.Context, batch bus.AnalyticsBatch) error {
+func (s *Service) Ingest(ctx context.Context, batch contract.AnalyticsBatch) error {
 	_, err := s.IngestBatch(ctx, watermill.NewUUID(), batch)
 	return err
 }
@@ -93,8 +94,8 @@ type InProcessPublisher struct {
 }
 
 // Publish ingests events as one batch.
-func (p *InProcessPublisher) Publish(ctx context.Context, events []bus.AnalyticsEvent) error {
-	return p.s.Ingest(ctx, bus.AnalyticsBatch{Version: bus.AnalyticsBatchVersion, GatewayID: p.gatewayID, SentAt: time.Now().UTC(), Events: events})
+func (p *InProcessPublisher) Publish(ctx context.Context, events []contract.AnalyticsEvent) error {
+	return p.s.Ingest(ctx, contract.AnalyticsBatch{Version: contract.AnalyticsBatchVersion, GatewayID: p.gatewayID, SentAt: time.Now().UTC(), Events: events})
 }
 
 // rollupKey identifies a rollup row.
@@ -119,7 +120,7 @@ func bucketOf(gran string, t time.Time) time.Time {
 }
 
 // rollup aggregates events into rows per granularity, bucket, API and application.
-func rollup(events []bus.AnalyticsEvent) []statdb.Rollup {
+func rollup(events []contract.AnalyticsEvent) []statdb.Rollup {
 	idx := map[rollupKey]int{}
 	var rows []statdb.Rollup
 	for _, ev := range events {
@@ -162,7 +163,7 @@ func rollup(events []bus.AnalyticsEvent) []statdb.Rollup {
 
 // IngestBatch adds a batch unless the batch with this id was added before; it reports
 // whether it added it. Watchers of the batch's APIs get their current minute afterwards.
-func (s *Service) IngestBatch(ctx context.Context, id string, batch bus.AnalyticsBatch) (bool, error) {
+func (s *Service) IngestBatch(ctx context.Context, id string, batch contract.AnalyticsBatch) (bool, error) {
 	if id == "" {
 		return false, errors.New("ingest analytics: empty batch id")
 	}

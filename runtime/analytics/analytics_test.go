@@ -15,6 +15,7 @@ import (
 	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -47,13 +48,13 @@ func fixture(t *testing.T, set *dbs.Set) *Service {
 	return s
 }
 
-func ev(at time.Time, status int, latencyUs, backendUs int64) bus.AnalyticsEvent {
-	return bus.AnalyticsEvent{Time: at, APIID: "api1", ApplicationID: "app1", Method: "GET", Resource: "/", Status: status,
+func ev(at time.Time, status int, latencyUs, backendUs int64) contract.AnalyticsEvent {
+	return contract.AnalyticsEvent{Time: at, APIID: "api1", ApplicationID: "app1", Method: "GET", Resource: "/", Status: status,
 		LatencyUs: latencyUs, BackendLatencyUs: backendUs, RequestBytes: 10, ResponseBytes: 90, Throttled: status == 429}
 }
 
 // over marks an event as let through over a quota that does not stop.
-func over(e bus.AnalyticsEvent) bus.AnalyticsEvent { e.Overage = true; return e }
+func over(e contract.AnalyticsEvent) contract.AnalyticsEvent { e.Overage = true; return e }
 
 func as(a identity.Actor) context.Context { return identity.With(context.Background(), a) }
 
@@ -64,7 +65,7 @@ func TestIngestAndQuery(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
 		s := fixture(t, set)
 		ctx := context.Background()
-		batch := bus.AnalyticsBatch{Version: 1, GatewayID: "gw", Events: []bus.AnalyticsEvent{
+		batch := contract.AnalyticsBatch{Version: 1, GatewayID: "gw", Events: []contract.AnalyticsEvent{
 			over(ev(t0.Add(time.Second), 200, 2000, 1500)),
 			ev(t0.Add(2*time.Second), 404, 1000, 0),
 			ev(t0.Add(3*time.Second), 429, 500, 0),
@@ -78,7 +79,7 @@ func TestIngestAndQuery(t *testing.T) {
 				t.Fatalf("ingest #%d: added %v, %v; want %v", i+1, added, err, want)
 			}
 		}
-		if err := s.Ingest(ctx, bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{ev(t0.Add(-time.Hour), 200, 100, 100)}}); err != nil {
+		if err := s.Ingest(ctx, contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{ev(t0.Add(-time.Hour), 200, 100, 100)}}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -232,7 +233,7 @@ func TestRetention(t *testing.T) {
 		s := fixture(t, set)
 		ctx := context.Background()
 		old := t0.Add(-8 * 24 * time.Hour)
-		if err := s.Ingest(ctx, bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{ev(old, 200, 100, 50), ev(t0, 200, 100, 50)}}); err != nil {
+		if err := s.Ingest(ctx, contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{ev(old, 200, 100, 50), ev(t0, 200, 100, 50)}}); err != nil {
 			t.Fatal(err)
 		}
 		s.lastPrune.Store(0)
@@ -266,11 +267,11 @@ func TestLive(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, want := range []int64{1, 3} {
-			evs := []bus.AnalyticsEvent{ev(t0.Add(time.Second), 200, 1000, 1000)}
+			evs := []contract.AnalyticsEvent{ev(t0.Add(time.Second), 200, 1000, 1000)}
 			if i == 1 {
 				evs = append(evs, ev(t0.Add(2*time.Second), 500, 1000, 1000))
 			}
-			if err := s.Ingest(context.Background(), bus.AnalyticsBatch{Events: evs}); err != nil {
+			if err := s.Ingest(context.Background(), contract.AnalyticsBatch{Events: evs}); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -316,17 +317,17 @@ func TestBusIngestion(t *testing.T) {
 		go func() { defer close(done); _ = r.Run(ctx) }()
 		defer func() { cancel(); <-done }()
 		<-r.Running()
-		msg, err := bus.NewAnalyticsMessage(bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{ev(t0, 200, 10, 10), ev(t0, 201, 10, 10)}})
+		msg, err := bus.NewAnalyticsMessage(contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{ev(t0, 200, 10, 10), ev(t0, 201, 10, 10)}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range []*message.Message{msg, msg.Copy()} {
-			if err := b.Publisher().Publish(bus.TopicAnalytics, m); err != nil {
+			if err := b.Publisher().Publish(contract.TopicAnalytics, m); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// A third, different batch: once it is counted, the duplicate before it was handled.
-		if err := bus.PublishAnalytics(b.Publisher(), bus.AnalyticsBatch{Events: []bus.AnalyticsEvent{ev(t0, 200, 10, 10)}}); err != nil {
+		if err := bus.PublishAnalytics(b.Publisher(), contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{ev(t0, 200, 10, 10)}}); err != nil {
 			t.Fatal(err)
 		}
 		var total int64

@@ -7,28 +7,30 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // payloadOf returns a value of the payload type of a control event kind (nil: no payload).
-func payloadOf(k Kind) any {
+func payloadOf(k contract.Kind) any {
 	switch k {
-	case KindAPIDeployed:
-		return new(APIDef)
-	case KindApplicationUpserted:
-		return new(Application)
-	case KindSubscriptionUpserted:
-		return new(Subscription)
-	case KindKeyUpserted:
-		return new(Key)
-	case KindTokenRevoked:
-		return new(Revocation)
-	case KindPolicyUpserted:
-		return new(Policy)
-	case KindBlockingConditionUpsert:
-		return new(BlockingCondition)
-	case KindAPIUndeployed, KindApplicationDeleted, KindSubscriptionDeleted, KindKeyDeleted,
-		KindPolicyDeleted, KindBlockingConditionDeleted, KindSigningKeysRotated:
-		return new(Deleted)
+	case contract.KindAPIDeployed:
+		return new(contract.APIDef)
+	case contract.KindApplicationUpserted:
+		return new(contract.Application)
+	case contract.KindSubscriptionUpserted:
+		return new(contract.Subscription)
+	case contract.KindKeyUpserted:
+		return new(contract.Key)
+	case contract.KindTokenRevoked:
+		return new(contract.Revocation)
+	case contract.KindPolicyUpserted:
+		return new(contract.Policy)
+	case contract.KindBlockingConditionUpsert:
+		return new(contract.BlockingCondition)
+	case contract.KindAPIUndeployed, contract.KindApplicationDeleted, contract.KindSubscriptionDeleted, contract.KindKeyDeleted,
+		contract.KindPolicyDeleted, contract.KindBlockingConditionDeleted, contract.KindSigningKeysRotated:
+		return new(contract.Deleted)
 	}
 	return nil
 }
@@ -37,29 +39,29 @@ func payloadOf(k Kind) any {
 func fuzzSeeds(t testing.TB) [][3]string {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	n := int64(10)
-	payloads := map[Kind]any{
-		KindAPIDeployed: APIDef{ID: "a1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: StatePublished,
-			Endpoints: Endpoints{Type: EndpointLoadBalanced, Production: []string{"http://b:1"}, TimeoutMs: 500},
-			Resources: []ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true, Scopes: []string{"read"}}, {Method: "ANY", Path: "/*"}},
-			Tiers:     []string{"Gold"}, CORS: CORS{Enabled: true, AllowOrigins: []string{"*"}}, UpdatedAt: at},
-		KindAPIUndeployed:            Deleted{ID: "a1"},
-		KindApplicationUpserted:      Application{ID: "app", Name: "n", OwnerID: "u", Owner: "alice", Policy: "10PerMin"},
-		KindApplicationDeleted:       Deleted{ID: "app"},
-		KindSubscriptionUpserted:     Subscription{ID: "s", APIID: "a1", ApplicationID: "app", Tier: "Gold", Status: SubActive},
-		KindSubscriptionDeleted:      Deleted{ID: "s"},
-		KindKeyUpserted:              Key{ConsumerKey: "ck", ApplicationID: "app", KeyType: KeyProduction},
-		KindKeyDeleted:               Deleted{ID: "ck"},
-		KindTokenRevoked:             Revocation{JTI: "j", ExpiresAt: at},
-		KindPolicyUpserted:           Policy{Name: "p", Kind: PolicyAdvanced, LimitType: "REQUEST_COUNT", RequestCount: &n, UnitTimeSeconds: 60, ConditionGroups: []ConditionGroup{{Conditions: []Condition{{}}, RequestCount: 1, UnitTimeSeconds: 1}}},
-		KindPolicyDeleted:            Deleted{ID: "ADVANCED/p"},
-		KindBlockingConditionUpsert:  BlockingCondition{ID: "b"},
-		KindBlockingConditionDeleted: Deleted{ID: "b"},
-		KindSigningKeysRotated:       Deleted{},
+	payloads := map[contract.Kind]any{
+		contract.KindAPIDeployed: contract.APIDef{ID: "a1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished,
+			Endpoints: contract.Endpoints{Type: contract.EndpointLoadBalanced, Production: []string{"http://b:1"}, TimeoutMs: 500},
+			Resources: []contract.ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true, Scopes: []string{"read"}}, {Method: "ANY", Path: "/*"}},
+			Tiers:     []string{"Gold"}, CORS: contract.CORS{Enabled: true, AllowOrigins: []string{"*"}}, UpdatedAt: at},
+		contract.KindAPIUndeployed:            contract.Deleted{ID: "a1"},
+		contract.KindApplicationUpserted:      contract.Application{ID: "app", Name: "n", OwnerID: "u", Owner: "alice", Policy: "10PerMin"},
+		contract.KindApplicationDeleted:       contract.Deleted{ID: "app"},
+		contract.KindSubscriptionUpserted:     contract.Subscription{ID: "s", APIID: "a1", ApplicationID: "app", Tier: "Gold", Status: contract.SubActive},
+		contract.KindSubscriptionDeleted:      contract.Deleted{ID: "s"},
+		contract.KindKeyUpserted:              contract.Key{ConsumerKey: "ck", ApplicationID: "app", KeyType: contract.KeyProduction},
+		contract.KindKeyDeleted:               contract.Deleted{ID: "ck"},
+		contract.KindTokenRevoked:             contract.Revocation{JTI: "j", ExpiresAt: at},
+		contract.KindPolicyUpserted:           contract.Policy{Name: "p", Kind: contract.PolicyAdvanced, LimitType: "REQUEST_COUNT", RequestCount: &n, UnitTimeSeconds: 60, ConditionGroups: []contract.ConditionGroup{{Conditions: []contract.Condition{{}}, RequestCount: 1, UnitTimeSeconds: 1}}},
+		contract.KindPolicyDeleted:            contract.Deleted{ID: "ADVANCED/p"},
+		contract.KindBlockingConditionUpsert:  contract.BlockingCondition{ID: "b"},
+		contract.KindBlockingConditionDeleted: contract.Deleted{ID: "b"},
+		contract.KindSigningKeysRotated:       contract.Deleted{},
 	}
 	var seeds [][3]string
 	rev := int64(1)
 	for k, p := range payloads {
-		ev, err := NewControlEvent(k, p)
+		ev, err := contract.NewControlEvent(k, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,17 +70,17 @@ func fuzzSeeds(t testing.TB) [][3]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seeds = append(seeds, [3]string{TopicControl, string(msg.Payload), msg.Metadata.Get(MetaRevision)})
+		seeds = append(seeds, [3]string{contract.TopicControl, string(msg.Payload), msg.Metadata.Get(MetaRevision)})
 		rev++
 	}
-	amsg, err := NewAnalyticsMessage(AnalyticsBatch{GatewayID: "gw", SentAt: at, Events: []AnalyticsEvent{{Time: at, APIID: "a1", Status: 200, ClientIP: "10.0.0.1"}}})
+	amsg, err := NewAnalyticsMessage(contract.AnalyticsBatch{GatewayID: "gw", SentAt: at, Events: []contract.AnalyticsEvent{{Time: at, APIID: "a1", Status: 200, ClientIP: "10.0.0.1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	seeds = append(seeds, [3]string{TopicAnalytics, string(amsg.Payload), ""})
+	seeds = append(seeds, [3]string{contract.TopicAnalytics, string(amsg.Payload), ""})
 	for topic, v := range map[string]any{
-		TopicUsage:     LeaseBatch{Version: ThrottleVersion, GatewayID: "gw", SentAt: at, Requests: []LeaseRequest{{ID: "r", Key: "k", WindowStart: 1, WindowMs: 60000, Limit: 10, Ask: 2}}, Returns: []LeaseReturn{{Key: "k", Amount: 1}}},
-		TopicDecisions: GrantBatch{Version: ThrottleVersion, GatewayID: "gw", TMID: "tm", SentAt: at, Grants: []LeaseGrant{{RequestID: "r", Key: "k", Granted: 2, Remaining: 8}}},
+		contract.TopicUsage:     contract.LeaseBatch{Version: contract.ThrottleVersion, GatewayID: "gw", SentAt: at, Requests: []contract.LeaseRequest{{ID: "r", Key: "k", WindowStart: 1, WindowMs: 60000, Limit: 10, Ask: 2}}, Returns: []contract.LeaseReturn{{Key: "k", Amount: 1}}},
+		contract.TopicDecisions: contract.GrantBatch{Version: contract.ThrottleVersion, GatewayID: "gw", TMID: "tm", SentAt: at, Grants: []contract.LeaseGrant{{RequestID: "r", Key: "k", Granted: 2, Remaining: 8}}},
 	} {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -96,8 +98,8 @@ func FuzzDecodePayloads(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s[0], []byte(s[1]), s[2])
 	}
-	f.Add(TopicControl, []byte(`{"revision":1,"kind":"api.deployed.v1","payload":null}`), "1")
-	f.Add(TopicControl, []byte(`{"revision":-1,"kind":"x","payload":"\u0000"}`), "-1")
+	f.Add(contract.TopicControl, []byte(`{"revision":1,"kind":"api.deployed.v1","payload":null}`), "1")
+	f.Add(contract.TopicControl, []byte(`{"revision":-1,"kind":"x","payload":"\u0000"}`), "-1")
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, revision string) {
 		msg := message.NewMessage("00000000-0000-0000-0000-000000000001", payload)
 		if revision != "" {
@@ -122,15 +124,15 @@ func FuzzDecodePayloads(f *testing.F) {
 				t.Fatalf("round trip: %+v, %v (was %+v)", ev2, err, ev)
 			}
 		}
-		if batch, err := DecodeAnalytics(msg); err == nil && batch.Version != AnalyticsBatchVersion {
+		if batch, err := DecodeAnalytics(msg); err == nil && batch.Version != contract.AnalyticsBatchVersion {
 			t.Fatalf("accepted analytics version %d", batch.Version)
 		}
-		var lb LeaseBatch
+		var lb contract.LeaseBatch
 		_ = json.Unmarshal(payload, &lb)
-		var gb GrantBatch
+		var gb contract.GrantBatch
 		_ = json.Unmarshal(payload, &gb)
-		for _, k := range []Kind{KindAPIDeployed, KindPolicyUpserted, KindBlockingConditionUpsert, KindAPIUndeployed} {
-			_ = ControlEvent{Revision: 1, Kind: k, Payload: payload}.Decode(payloadOf(k))
+		for _, k := range []contract.Kind{contract.KindAPIDeployed, contract.KindPolicyUpserted, contract.KindBlockingConditionUpsert, contract.KindAPIUndeployed} {
+			_ = contract.ControlEvent{Revision: 1, Kind: k, Payload: payload}.Decode(payloadOf(k))
 		}
 		_ = topic
 	})

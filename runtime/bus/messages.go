@@ -8,6 +8,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Message metadata keys.
@@ -29,14 +31,14 @@ const (
 var controlNamespace = uuid.MustParse("6f1d2a0e-5b8c-4c52-9d0e-7a3c1b2f4e10")
 
 // ControlMessageUUID is the message UUID of a control event.
-func ControlMessageUUID(ev ControlEvent) string {
+func ControlMessageUUID(ev contract.ControlEvent) string {
 	key := strconv.FormatInt(ev.Revision, 10) + "/" + strconv.FormatInt(ev.At.UnixNano(), 10)
 	return uuid.NewSHA1(controlNamespace, []byte(key)).String()
 }
 
 // NewControlMessage encodes one control event as one message: the event as JSON, with its
 // revision and kind in the metadata.
-func NewControlMessage(ev ControlEvent) (*message.Message, error) {
+func NewControlMessage(ev contract.ControlEvent) (*message.Message, error) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode control event %d: %w", ev.Revision, err)
@@ -49,7 +51,7 @@ func NewControlMessage(ev ControlEvent) (*message.Message, error) {
 
 // PublishControl publishes events to TopicControl, one message each, in the order given
 // (callers give them in revision order), in one Publish call.
-func PublishControl(pub message.Publisher, evs ...ControlEvent) error {
+func PublishControl(pub message.Publisher, evs ...contract.ControlEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -61,15 +63,15 @@ func PublishControl(pub message.Publisher, evs ...ControlEvent) error {
 		}
 		msgs[i] = m
 	}
-	if err := pub.Publish(TopicControl, msgs...); err != nil {
+	if err := pub.Publish(contract.TopicControl, msgs...); err != nil {
 		return fmt.Errorf("publish control events %d..%d: %w", evs[0].Revision, evs[len(evs)-1].Revision, err)
 	}
 	return nil
 }
 
 // DecodeControl decodes a message made by NewControlMessage.
-func DecodeControl(msg *message.Message) (ControlEvent, error) {
-	var ev ControlEvent
+func DecodeControl(msg *message.Message) (contract.ControlEvent, error) {
+	var ev contract.ControlEvent
 	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
 		return ev, fmt.Errorf("decode control message %s: %w", msg.UUID, err)
 	}
@@ -84,9 +86,9 @@ func DecodeControl(msg *message.Message) (ControlEvent, error) {
 
 // NewAnalyticsMessage encodes an analytics batch as one message (JSON) with a fresh UUID,
 // which the control plane uses to ingest each batch once.
-func NewAnalyticsMessage(batch AnalyticsBatch) (*message.Message, error) {
+func NewAnalyticsMessage(batch contract.AnalyticsBatch) (*message.Message, error) {
 	if batch.Version == 0 {
-		batch.Version = AnalyticsBatchVersion
+		batch.Version = contract.AnalyticsBatchVersion
 	}
 	b, err := json.Marshal(batch)
 	if err != nil {
@@ -98,12 +100,12 @@ func NewAnalyticsMessage(batch AnalyticsBatch) (*message.Message, error) {
 }
 
 // PublishAnalytics publishes one batch to TopicAnalytics.
-func PublishAnalytics(pub message.Publisher, batch AnalyticsBatch) error {
+func PublishAnalytics(pub message.Publisher, batch contract.AnalyticsBatch) error {
 	msg, err := NewAnalyticsMessage(batch)
 	if err != nil {
 		return err
 	}
-	if err := pub.Publish(TopicAnalytics, msg); err != nil {
+	if err := pub.Publish(contract.TopicAnalytics, msg); err != nil {
 		return fmt.Errorf("publish analytics batch of %d events: %w", len(batch.Events), err)
 	}
 	return nil
@@ -111,13 +113,13 @@ func PublishAnalytics(pub message.Publisher, batch AnalyticsBatch) error {
 
 // DecodeAnalytics decodes a message made by NewAnalyticsMessage; a batch of another payload
 // version is an error.
-func DecodeAnalytics(msg *message.Message) (AnalyticsBatch, error) {
-	var batch AnalyticsBatch
+func DecodeAnalytics(msg *message.Message) (contract.AnalyticsBatch, error) {
+	var batch contract.AnalyticsBatch
 	if err := json.Unmarshal(msg.Payload, &batch); err != nil {
 		return batch, fmt.Errorf("decode analytics message %s: %w", msg.UUID, err)
 	}
-	if batch.Version != AnalyticsBatchVersion {
-		return batch, fmt.Errorf("decode analytics message %s: payload version %d, want %d", msg.UUID, batch.Version, AnalyticsBatchVersion)
+	if batch.Version != contract.AnalyticsBatchVersion {
+		return batch, fmt.Errorf("decode analytics message %s: payload version %d, want %d", msg.UUID, batch.Version, contract.AnalyticsBatchVersion)
 	}
 	return batch, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // TestRejectsAreCountedAndLoggedSparingly: a flood of forged messages is counted one by one
@@ -23,11 +25,11 @@ func TestRejectsAreCountedAndLoggedSparingly(t *testing.T) {
 	b.signer = s
 	for range 100 {
 		msg := message.NewMessage("u", []byte(`{"secret-payload":1}`))
-		if b.accept(TopicControl, msg) {
+		if b.accept(contract.TopicControl, msg) {
 			t.Fatal("an unsigned message was accepted")
 		}
 	}
-	if n := testutil.ToFloat64(s.rejected.WithLabelValues(TopicControl, RejectUnsigned)); n != 100 {
+	if n := testutil.ToFloat64(s.rejected.WithLabelValues(contract.TopicControl, RejectUnsigned)); n != 100 {
 		t.Errorf("counted %v rejects, want 100", n)
 	}
 	if lines := strings.Count(logs.String(), "\n"); lines != 1 {

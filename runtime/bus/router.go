@@ -7,6 +7,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // RouterOptions tune NewRouter; the zero value is the production setting.
@@ -91,7 +93,7 @@ func (p permanentError) Unwrap() error { return p.err }
 
 // ControlHandler adapts a typed handler of control events to a router handler. A message
 // that does not decode goes to the poison queue without retries.
-func ControlHandler(h func(ctx context.Context, ev ControlEvent) error) message.NoPublishHandlerFunc {
+func ControlHandler(h func(ctx context.Context, ev contract.ControlEvent) error) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		ev, err := DecodeControl(msg)
 		if err != nil {
@@ -103,7 +105,7 @@ func ControlHandler(h func(ctx context.Context, ev ControlEvent) error) message.
 
 // AnalyticsHandler adapts a typed handler of analytics batches to a router handler. id is
 // the message's UUID, stable across redeliveries.
-func AnalyticsHandler(h func(ctx context.Context, id string, batch AnalyticsBatch) error) message.NoPublishHandlerFunc {
+func AnalyticsHandler(h func(ctx context.Context, id string, batch contract.AnalyticsBatch) error) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		batch, err := DecodeAnalytics(msg)
 		if err != nil {

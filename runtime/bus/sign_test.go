@@ -12,12 +12,13 @@ import (
 	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // controlMessage is a control event message at revision r (unsigned).
 func controlMessage(t *testing.T, r int64) *message.Message {
 	t.Helper()
-	ev, err := bus.NewControlEvent(bus.KindKeyUpserted, bus.Revocation{JTI: "jti-" + strconv.FormatInt(r, 10)})
+	ev, err := contract.NewControlEvent(contract.KindKeyUpserted, contract.Revocation{JTI: "jti-" + strconv.FormatInt(r, 10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +100,13 @@ func TestForgedMessagesAreDropped(t *testing.T) {
 					}},
 					{desc: "signed for another topic", reason: bus.RejectBadSignature, msg: func() *message.Message {
 						m := controlMessage(t, 5)
-						bus.SignWith(bustest.Key, bus.TopicAnalytics, m)
+						bus.SignWith(bustest.Key, contract.TopicAnalytics, m)
 						return m
 					}},
 					{desc: "metadata changed after signing", reason: bus.RejectBadSignature, msg: func() *message.Message {
 						m := controlMessage(t, 6)
 						bus.SignWith(bustest.Key, topic, m)
-						m.Metadata.Set(bus.MetaKind, string(bus.KindKeyDeleted))
+						m.Metadata.Set(bus.MetaKind, string(contract.KindKeyDeleted))
 						return m
 					}},
 					{desc: "garbage signature", reason: bus.RejectBadSignature, msg: func() *message.Message {

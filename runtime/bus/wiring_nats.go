@@ -12,6 +12,8 @@ import (
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // natsRetention is how long JetStream keeps control, analytics and poison messages;
@@ -92,7 +94,7 @@ func (n *natsBackend) ensureStream(topic string) error {
 	}
 	name := StreamName(topic)
 	maxAge := natsRetention
-	if topic == TopicUsage || topic == TopicDecisions {
+	if topic == contract.TopicUsage || topic == contract.TopicDecisions {
 		maxAge = natsShortRetention
 	}
 	_, err := n.js.StreamInfo(name)

@@ -20,6 +20,7 @@ import (
 	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/bus/bustest"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Environment variables naming real services; the tests against them are skipped without.
@@ -132,7 +133,7 @@ func publishControl(t *testing.T, b *bus.Bus, topic string, from, to int64) {
 		}
 	}
 	for r := from; r <= to; r++ {
-		ev, err := bus.NewControlEvent(bus.KindTokenRevoked, bus.Revocation{JTI: "jti-" + strconv.FormatInt(r, 10)})
+		ev, err := contract.NewControlEvent(contract.KindTokenRevoked, contract.Revocation{JTI: "jti-" + strconv.FormatInt(r, 10)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,9 +151,9 @@ func publishControl(t *testing.T, b *bus.Bus, topic string, from, to int64) {
 }
 
 // receive reads n control events from ch, acking each, within a deadline.
-func receive(t *testing.T, ch <-chan *message.Message, n int, within time.Duration) []bus.ControlEvent {
+func receive(t *testing.T, ch <-chan *message.Message, n int, within time.Duration) []contract.ControlEvent {
 	t.Helper()
-	var got []bus.ControlEvent
+	var got []contract.ControlEvent
 	deadline := time.After(within)
 	for len(got) < n {
 		select {
@@ -197,7 +198,7 @@ func seq(from, to int64) []int64 {
 	return s
 }
 
-func revisions(evs []bus.ControlEvent) []int64 {
+func revisions(evs []contract.ControlEvent) []int64 {
 	out := make([]int64, len(evs))
 	for i, e := range evs {
 		out[i] = e.Revision
@@ -245,7 +246,7 @@ func testInOrder(t *testing.T, be backend) {
 		if ev.Revision != int64(i+1) {
 			t.Fatalf("out of order: %v", revisions(got))
 		}
-		var rv bus.Revocation
+		var rv contract.Revocation
 		if err := ev.Decode(&rv); err != nil || rv.JTI != "jti-"+strconv.Itoa(i+1) {
 			t.Fatalf("payload of %d: %+v, %v", ev.Revision, rv, err)
 		}
@@ -269,7 +270,7 @@ func testBroadcast(t *testing.T, be backend) {
 	const n = 20
 	publishControl(t, b1, topic, 1, n)
 	var wg sync.WaitGroup
-	res := make([][]bus.ControlEvent, 2)
+	res := make([][]contract.ControlEvent, 2)
 	for i, ch := range []<-chan *message.Message{ch1, ch2} {
 		wg.Go(func() { res[i] = receive(t, ch, n, 20*time.Second) })
 	}
@@ -409,7 +410,7 @@ func testPoison(t *testing.T, be backend) {
 	var mu sync.Mutex
 	var handled []int64
 	calls := map[int64]int{}
-	r.AddConsumerHandler("test", topic, b.Broadcast(), bus.ControlHandler(func(ctx context.Context, ev bus.ControlEvent) error {
+	r.AddConsumerHandler("test", topic, b.Broadcast(), bus.ControlHandler(func(ctx context.Context, ev contract.ControlEvent) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls[ev.Revision]++
@@ -423,7 +424,7 @@ func testPoison(t *testing.T, be backend) {
 		return nil
 	}))
 	// A payload that does not decode goes to the poison queue without retries.
-	r.AddConsumerHandler("garbage", topic+"-garbage", b.Broadcast(), bus.ControlHandler(func(context.Context, bus.ControlEvent) error {
+	r.AddConsumerHandler("garbage", topic+"-garbage", b.Broadcast(), bus.ControlHandler(func(context.Context, contract.ControlEvent) error {
 		t.Error("garbage reached the handler")
 		return nil
 	}))
@@ -511,7 +512,7 @@ func TestOpenErrors(t *testing.T) {
 
 func TestDecodeControl(t *testing.T) {
 	t.Parallel()
-	good, _ := bus.NewControlEvent(bus.KindAPIUndeployed, bus.Deleted{ID: "a"})
+	good, _ := contract.NewControlEvent(contract.KindAPIUndeployed, contract.Deleted{ID: "a"})
 	good.Revision = 7
 	for _, tc := range []struct {
 		desc    string
@@ -533,7 +534,7 @@ func TestDecodeControl(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
 			}
-			if err == nil && (ev.Revision != 7 || ev.Kind != bus.KindAPIUndeployed) {
+			if err == nil && (ev.Revision != 7 || ev.Kind != contract.KindAPIUndeployed) {
 				t.Errorf("decoded %+v", ev)
 			}
 		})
@@ -559,16 +560,16 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 	b := openBus(t, bus.Spec{Backend: url, InstanceID: "b", Namespace: "green"})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	subA, err := a.SubscribeBroadcast(ctx, bus.TopicControl)
+	subA, err := a.SubscribeBroadcast(ctx, contract.TopicControl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	subB, err := b.SubscribeBroadcast(ctx, bus.TopicControl)
+	subB, err := b.SubscribeBroadcast(ctx, contract.TopicControl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	evA := bus.ControlEvent{Revision: 1, Kind: bus.KindAPIUndeployed, Payload: []byte(`{"id":"from-blue"}`)}
-	evB := bus.ControlEvent{Revision: 1, Kind: bus.KindAPIUndeployed, Payload: []byte(`{"id":"from-green"}`)}
+	evA := contract.ControlEvent{Revision: 1, Kind: contract.KindAPIUndeployed, Payload: []byte(`{"id":"from-blue"}`)}
+	evB := contract.ControlEvent{Revision: 1, Kind: contract.KindAPIUndeployed, Payload: []byte(`{"id":"from-green"}`)}
 	if err := bus.PublishControl(a.Publisher(), evA); err != nil {
 		t.Fatal(err)
 	}
@@ -592,7 +593,7 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 	}
 	// Nothing else arrives: the other namespace's event is not delivered. A second own
 	// event proves the subscription is live, and it must be the next one.
-	if err := bus.PublishControl(a.Publisher(), bus.ControlEvent{Revision: 2, Kind: bus.KindAPIUndeployed, Payload: []byte(`{"id":"blue-2"}`)}); err != nil {
+	if err := bus.PublishControl(a.Publisher(), contract.ControlEvent{Revision: 2, Kind: contract.KindAPIUndeployed, Payload: []byte(`{"id":"blue-2"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	select {

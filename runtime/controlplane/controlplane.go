@@ -25,23 +25,20 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
-// Contributor fills its part of a snapshot (APIs, applications, policies, ...) from tx, the
-// snapshot's read transaction on apimgtdb. The components own these functions.
-type Contributor func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error
-
 // Service is the control plane's side of runtime synchronisation.
 type Service struct {
-	db           *bun.DB
-	token        internalauth.Token
-	contributors []Contributor
-	log          *slog.Logger
-	now          func() time.Time
+	db    *bun.DB
+	token internalauth.Token
+	log   *slog.Logger
+	now   func() time.Time
+	// assemble fills a snapshot from its read transaction (tests replace it).
+	assemble func(ctx context.Context, tx bun.IDB, s *contract.Snapshot) error
 
 	lastPrune atomic.Int64 // unix seconds of the last runtime_instances prune
 }
@@ -56,15 +53,13 @@ const (
 	forgetAfter = 24 * time.Hour
 )
 
-// New returns the service over apimgtDB. token is TURNPIKE_INTERNAL_TOKEN; contributors
-// build snapshots, in order.
-func New(apimgtDB *bun.DB, token string, log *slog.Logger, contributors ...Contributor) *Service {
+// New returns the service over apimgtDB. token is TURNPIKE_INTERNAL_TOKEN.
+func New(apimgtDB *bun.DB, token string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		db: apimgtDB, token: internalauth.New(token),
-		contributors: contributors, log: log, now: time.Now,
+		db: apimgtDB, token: internalauth.New(token), log: log, now: time.Now, assemble: assemble,
 	}
 }
 
@@ -72,8 +67,8 @@ func New(apimgtDB *bun.DB, token string, log *slog.Logger, contributors ...Contr
 // that same transaction, so the state is exactly the state at that revision. PostgreSQL runs
 // it REPEATABLE READ (one snapshot for every statement); SQLite's read transaction in WAL
 // mode is a snapshot too, and does not block writers.
-func (s *Service) Snapshot(ctx context.Context) (bus.Snapshot, error) {
-	var snap bus.Snapshot
+func (s *Service) Snapshot(ctx context.Context) (contract.Snapshot, error) {
+	var snap contract.Snapshot
 	opts := &sql.TxOptions{ReadOnly: true}
 	if db.DialectOf(s.db) == db.Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
@@ -85,43 +80,38 @@ func (s *Service) Snapshot(ctx context.Context) (bus.Snapshot, error) {
 		if err != nil {
 			return err
 		}
-		snap = bus.Snapshot{Revision: rev, TakenAt: s.now().UTC()}
-		for _, c := range s.contributors {
-			if err := c(ctx, tx, &snap); err != nil {
-				return err
-			}
-		}
-		return nil
+		snap = contract.Snapshot{Revision: rev, TakenAt: s.now().UTC()}
+		return s.assemble(ctx, tx, &snap)
 	})
 	if err != nil {
-		return bus.Snapshot{}, fmt.Errorf("snapshot: %w", err)
+		return contract.Snapshot{}, fmt.Errorf("snapshot: %w", err)
 	}
 	normalize(&snap)
 	return snap, nil
 }
 
 // normalize turns nil lists into empty ones, so the JSON has [] rather than null.
-func normalize(s *bus.Snapshot) {
+func normalize(s *contract.Snapshot) {
 	if s.APIs == nil {
-		s.APIs = []bus.APIDef{}
+		s.APIs = []contract.APIDef{}
 	}
 	if s.Applications == nil {
-		s.Applications = []bus.Application{}
+		s.Applications = []contract.Application{}
 	}
 	if s.Subscriptions == nil {
-		s.Subscriptions = []bus.Subscription{}
+		s.Subscriptions = []contract.Subscription{}
 	}
 	if s.Keys == nil {
-		s.Keys = []bus.Key{}
+		s.Keys = []contract.Key{}
 	}
 	if s.Revocations == nil {
-		s.Revocations = []bus.Revocation{}
+		s.Revocations = []contract.Revocation{}
 	}
 	if s.Policies == nil {
-		s.Policies = []bus.Policy{}
+		s.Policies = []contract.Policy{}
 	}
 	if s.BlockingConditions == nil {
-		s.BlockingConditions = []bus.BlockingCondition{}
+		s.BlockingConditions = []contract.BlockingCondition{}
 	}
 }
 
@@ -149,7 +139,7 @@ func (s *Service) guard(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// SnapshotHandler serves GET /internal/snapshot: the bus.Snapshot as JSON, gzip-compressed
+// SnapshotHandler serves GET /internal/snapshot: the contract.Snapshot as JSON, gzip-compressed
 // when the client accepts it.
 func (s *Service) SnapshotHandler() http.Handler {
 	return s.guard(func(w http.ResponseWriter, r *http.Request) {

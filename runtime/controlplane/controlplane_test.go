@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/internal/wait"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
@@ -86,19 +87,28 @@ func TestSnapshotHandler(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
 		ctx := context.Background()
+		now := time.Now().UTC()
+		n := int64(7)
 		err := set.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			_, err := outbox.Append(ctx, tx, bus.KindPolicyUpserted, bus.Policy{Name: "Gold", Kind: bus.PolicySubscription})
+			p := &apimgtdb.Policy{Kind: contract.PolicySubscription, Name: "SnapTest", LimitType: "REQUEST_COUNT",
+				RequestCount: &n, UnitTimeSeconds: 60, ConditionGroups: "[]", CreatedAt: now, UpdatedAt: now}
+			if err := apimgtdb.InsertPolicy(ctx, tx, p); err != nil {
+				return err
+			}
+			// Expired 30 s ago: within the gateways' clock skew, so still in the snapshot.
+			if _, err := apimgtdb.InsertRevocation(ctx, tx, &apimgtdb.Revocation{JTI: "recent", ExpiresAt: now.Add(-30 * time.Second), RevokedAt: now}); err != nil {
+				return err
+			}
+			if _, err := apimgtdb.InsertRevocation(ctx, tx, &apimgtdb.Revocation{JTI: "old", ExpiresAt: now.Add(-2 * time.Minute), RevokedAt: now}); err != nil {
+				return err
+			}
+			_, err := outbox.Append(ctx, tx, contract.KindPolicyUpserted, contract.Policy{Name: "SnapTest", Kind: contract.PolicySubscription})
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc := New(set.APIMgt, token, nil, func(_ context.Context, _ bun.IDB, s *bus.Snapshot) error {
-			s.Policies = append(s.Policies, bus.Policy{Name: "Gold", Kind: bus.PolicySubscription})
-			return nil
-		}, Revocations(func(_ context.Context, _ bun.IDB, since time.Time) ([]bus.Revocation, error) {
-			return []bus.Revocation{{JTI: "j", ExpiresAt: since}}, nil
-		}, time.Minute))
+		svc := New(set.APIMgt, token, nil)
 		srv := httptest.NewServer(svc.SnapshotHandler())
 		defer srv.Close()
 		for _, tc := range []struct {
@@ -131,14 +141,15 @@ func TestSnapshotHandler(t *testing.T) {
 					body = zr
 				}
 				raw, _ := io.ReadAll(body)
-				var snap bus.Snapshot
+				var snap contract.Snapshot
 				if err := json.Unmarshal(raw, &snap); err != nil {
 					t.Fatalf("decode %s: %v", raw, err)
 				}
-				if snap.Revision != 1 || len(snap.Policies) != 1 || snap.Policies[0].Name != "Gold" {
+				i := slices.IndexFunc(snap.Policies, func(p contract.Policy) bool { return p.Name == "SnapTest" })
+				if snap.Revision != 1 || i < 0 || *snap.Policies[i].RequestCount != 7 || snap.Policies[i].Kind != contract.PolicySubscription {
 					t.Errorf("snapshot %+v", snap)
 				}
-				if len(snap.Revocations) != 1 || !snap.Revocations[0].ExpiresAt.Equal(snap.TakenAt.Add(-time.Minute)) {
+				if len(snap.Revocations) != 1 || snap.Revocations[0].JTI != "recent" {
 					t.Errorf("revocations %+v, taken at %s", snap.Revocations, snap.TakenAt)
 				}
 				if !strings.Contains(string(raw), `"apis":[]`) {
@@ -165,7 +176,8 @@ func TestSnapshotConsistency(t *testing.T) {
 			err := tx.NewRaw("SELECT rev FROM snaptest ORDER BY rev").Scan(ctx, &revs)
 			return revs, err
 		}
-		svc := New(set.APIMgt, token, nil, func(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error {
+		svc := New(set.APIMgt, token, nil)
+		svc.assemble = func(ctx context.Context, tx bun.IDB, s *contract.Snapshot) error {
 			first, err := read(ctx, tx)
 			if err != nil {
 				return err
@@ -183,17 +195,17 @@ func TestSnapshotConsistency(t *testing.T) {
 				return fmt.Errorf("the transaction saw %d rows, then %d", len(first), len(second))
 			}
 			for _, r := range second {
-				s.Revocations = append(s.Revocations, bus.Revocation{JTI: strconv.FormatInt(r, 10)})
+				s.Revocations = append(s.Revocations, contract.Revocation{JTI: strconv.FormatInt(r, 10)})
 			}
 			return nil
-		})
+		}
 		const writes = 60
 		var wg sync.WaitGroup
 		for w := 0; w < 2; w++ {
 			wg.Go(func() {
 				for i := 0; i < writes/2; i++ {
 					err := set.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-						rev, err := outbox.Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: "x"})
+						rev, err := outbox.Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: "x"})
 						if err != nil {
 							return err
 						}
@@ -278,7 +290,7 @@ func TestHeartbeatsAndStatus(t *testing.T) {
 		}
 		svc.now = func() time.Time { return now }
 		if err := set.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			_, err := outbox.Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: "x"})
+			_, err := outbox.Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: "x"})
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -33,7 +33,8 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
@@ -200,7 +201,7 @@ func (s *Service) validPolicy(ctx context.Context, field string, v *string) (str
 		return "", apperr.Invalidf(field, "is longer than %d characters", MaxPolicyNameLength)
 	}
 	if s.policies != nil {
-		ok, err := s.policies.PolicyExists(ctx, bus.PolicyApplication, p)
+		ok, err := s.policies.PolicyExists(ctx, contract.PolicyApplication, p)
 		if err != nil {
 			return "", err
 		}
@@ -240,7 +241,7 @@ func (s *Service) CreateApplication(ctx context.Context, actor identity.Actor, i
 			}
 			return err
 		}
-		return announce(ctx, tx, bus.KindApplicationUpserted, row.Bus())
+		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(row))
 	})
 	if err != nil {
 		return Application{}, err
@@ -333,7 +334,7 @@ func (s *Service) UpdateApplication(ctx context.Context, actor identity.Actor, i
 			return err
 		}
 		out = toApplication(a)
-		return announce(ctx, tx, bus.KindApplicationUpserted, a.Bus())
+		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(a))
 	})
 	return out, err
 }
@@ -381,16 +382,16 @@ func deleteApplication(ctx context.Context, tx bun.IDB, a *apimgtdb.Application)
 		return err
 	}
 	for _, c := range clients {
-		if err := announce(ctx, tx, bus.KindKeyDeleted, bus.Deleted{ID: c.ConsumerKey}); err != nil {
+		if err := announce(ctx, tx, contract.KindKeyDeleted, contract.Deleted{ID: c.ConsumerKey}); err != nil {
 			return err
 		}
 	}
 	for _, sub := range subs {
-		if err := announce(ctx, tx, bus.KindSubscriptionDeleted, bus.Deleted{ID: sub.ID}); err != nil {
+		if err := announce(ctx, tx, contract.KindSubscriptionDeleted, contract.Deleted{ID: sub.ID}); err != nil {
 			return err
 		}
 	}
-	return announce(ctx, tx, bus.KindApplicationDeleted, bus.Deleted{ID: a.ID})
+	return announce(ctx, tx, contract.KindApplicationDeleted, contract.Deleted{ID: a.ID})
 }
 
 // ApplicationOfSubscription returns the application of a subscription the actor may see:
@@ -426,13 +427,13 @@ func (s *Service) ApplicationOfSubscription(ctx context.Context, actor identity.
 }
 
 // announce appends a control event in tx.
-func announce(ctx context.Context, tx bun.IDB, kind bus.Kind, payload any) error {
+func announce(ctx context.Context, tx bun.IDB, kind contract.Kind, payload any) error {
 	_, err := outbox.Append(ctx, tx, kind, payload)
 	return err
 }
 
 // publicStates are the lifecycle states every signed-in caller sees.
-var publicStates = []string{bus.StatePublished, bus.StatePrototyped, bus.StateDeprecated}
+var publicStates = []string{contract.StatePublished, contract.StatePrototyped, contract.StateDeprecated}
 
 // canSee tells whether the actor may see an API (the Publisher's rule).
 func canSee(actor identity.Actor, api *apimgtdb.API) bool {

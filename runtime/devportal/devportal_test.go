@@ -13,7 +13,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/devportal"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
@@ -113,7 +113,7 @@ func code(err error) apperr.Code {
 type policies map[string]bool
 
 func (p policies) PolicyExists(_ context.Context, kind, name string) (bool, error) {
-	return kind == bus.PolicyApplication && p[name], nil
+	return kind == contract.PolicyApplication && p[name], nil
 }
 
 func TestApplications(t *testing.T) {
@@ -130,12 +130,12 @@ func TestApplications(t *testing.T) {
 		if a.Name != "Weather" || a.ThrottlingPolicy != "Unlimited" || a.OwnerID != sam.UserID || a.Owner != "sam" || *a.Description != "My first app" {
 			t.Errorf("application %+v", a)
 		}
-		if k := f.kinds(rev); strings.Join(k, ",") != string(bus.KindApplicationUpserted) {
+		if k := f.kinds(rev); strings.Join(k, ",") != string(contract.KindApplicationUpserted) {
 			t.Errorf("events %v", k)
 		}
-		var ev bus.Application
+		var ev contract.Application
 		f.lastPayload(rev, &ev)
-		if ev != (bus.Application{ID: a.ID, Name: "Weather", OwnerID: sam.UserID, Owner: "sam", Policy: "Unlimited"}) {
+		if ev != (contract.Application{ID: a.ID, Name: "Weather", OwnerID: sam.UserID, Owner: "sam", Policy: "Unlimited"}) {
 			t.Errorf("event payload %+v", ev)
 		}
 
@@ -179,7 +179,7 @@ func TestApplications(t *testing.T) {
 		if err != nil || up.Name != "Weather 2" || up.Description != nil || up.ThrottlingPolicy != "10PerMin" {
 			t.Fatalf("update %+v %v", up, err)
 		}
-		if k := f.kinds(rev); len(k) != 1 || k[0] != string(bus.KindApplicationUpserted) {
+		if k := f.kinds(rev); len(k) != 1 || k[0] != string(contract.KindApplicationUpserted) {
 			t.Errorf("update events %v", k)
 		}
 		if _, err := f.dp.UpdateApplication(ctx, sam, a.ID, devportal.UpdateApplicationInput{Name: ptr("second")}); code(err) != apperr.Conflict {
@@ -196,7 +196,7 @@ func TestOwnership(t *testing.T) {
 		ctx := context.Background()
 		owner := actor("olive")
 		pub := actor("pete", identity.Publisher)
-		api := f.api(pub, bus.StatePublished)
+		api := f.api(pub, contract.StatePublished)
 		app := f.app(owner, "Mine")
 		sub, err := f.dp.Subscribe(ctx, owner, api.ID, app.ID, "Gold")
 		if err != nil {
@@ -250,7 +250,7 @@ func TestSubscribe(t *testing.T) {
 		pub := actor("pia", identity.Publisher)
 		sam := actor("sam")
 		app := f.app(sam, "App")
-		published := f.api(pub, bus.StatePublished, "Gold", "Silver")
+		published := f.api(pub, contract.StatePublished, "Gold", "Silver")
 		cases := []struct {
 			desc  string
 			who   identity.Actor
@@ -259,9 +259,9 @@ func TestSubscribe(t *testing.T) {
 			want  apperr.Code
 			words string
 		}{
-			{"prototyped", sam, f.api(pub, bus.StatePrototyped).ID, "Gold", apperr.Invalid, "without a subscription"},
-			{"deprecated", sam, f.api(pub, bus.StateDeprecated).ID, "Gold", apperr.Invalid, "no new ones"},
-			{"blocked", sam, f.api(pub, bus.StateBlocked).ID, "Gold", apperr.NotFound, ""},
+			{"prototyped", sam, f.api(pub, contract.StatePrototyped).ID, "Gold", apperr.Invalid, "without a subscription"},
+			{"deprecated", sam, f.api(pub, contract.StateDeprecated).ID, "Gold", apperr.Invalid, "no new ones"},
+			{"blocked", sam, f.api(pub, contract.StateBlocked).ID, "Gold", apperr.NotFound, ""},
 			{"created, for a subscriber", sam, f.api(pub, "CREATED").ID, "Gold", apperr.NotFound, ""},
 			{"retired", sam, f.api(pub, "RETIRED").ID, "Gold", apperr.NotFound, ""},
 			{"missing API", sam, uuid.NewString(), "Gold", apperr.NotFound, ""},
@@ -288,19 +288,19 @@ func TestSubscribe(t *testing.T) {
 
 		rev := f.revision()
 		s, err := f.dp.Subscribe(ctx, sam, published.ID, app.ID, "Silver")
-		if err != nil || s.Status != bus.SubActive || s.Tier != "Silver" || s.APIID != published.ID || s.ApplicationID != app.ID {
+		if err != nil || s.Status != contract.SubActive || s.Tier != "Silver" || s.APIID != published.ID || s.ApplicationID != app.ID {
 			t.Fatalf("subscribe %+v %v", s, err)
 		}
-		var ev bus.Subscription
+		var ev contract.Subscription
 		f.lastPayload(rev, &ev)
-		if ev != (bus.Subscription{ID: s.ID, APIID: published.ID, ApplicationID: app.ID, Tier: "Silver", Status: bus.SubActive}) {
+		if ev != (contract.Subscription{ID: s.ID, APIID: published.ID, ApplicationID: app.ID, Tier: "Silver", Status: contract.SubActive}) {
 			t.Errorf("event %+v", ev)
 		}
 		if _, err := f.dp.Subscribe(ctx, sam, published.ID, app.ID, "Gold"); code(err) != apperr.Conflict {
 			t.Errorf("second subscription: %v", err)
 		}
 		// Deprecating keeps the subscription.
-		if _, err := f.set.APIMgt.NewUpdate().Model((*apimgtdb.API)(nil)).Set("lifecycle_state = ?", bus.StateDeprecated).Where("id = ?", published.ID).Exec(ctx); err != nil {
+		if _, err := f.set.APIMgt.NewUpdate().Model((*apimgtdb.API)(nil)).Set("lifecycle_state = ?", contract.StateDeprecated).Where("id = ?", published.ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if subs, _ := f.dp.ApplicationSubscriptions(ctx, sam, app.ID); len(subs) != 1 {
@@ -320,7 +320,7 @@ func TestSubscribe(t *testing.T) {
 		if err := f.dp.Unsubscribe(ctx, sam, s.ID); err != nil {
 			t.Fatal(err)
 		}
-		if k := f.kinds(rev); len(k) != 1 || k[0] != string(bus.KindSubscriptionDeleted) {
+		if k := f.kinds(rev); len(k) != 1 || k[0] != string(contract.KindSubscriptionDeleted) {
 			t.Errorf("unsubscribe events %v", k)
 		}
 		if err := f.dp.Unsubscribe(ctx, sam, s.ID); code(err) != apperr.NotFound {
@@ -337,7 +337,7 @@ func TestBlockSubscription(t *testing.T) {
 		ctx := context.Background()
 		creator := actor("cora", identity.Creator) // the API's provider
 		sam := actor("sam")
-		api := f.api(creator, bus.StatePublished)
+		api := f.api(creator, contract.StatePublished)
 		app := f.app(sam, "App")
 		s, err := f.dp.Subscribe(ctx, sam, api.ID, app.ID, "Gold")
 		if err != nil {
@@ -372,28 +372,28 @@ func TestBlockSubscription(t *testing.T) {
 			prodOnly bool
 			want     string
 		}{
-			{creator, false, bus.SubBlocked},
-			{actor("pat", identity.Publisher), true, bus.SubProdOnlyBlocked},
-			{actor("ada", identity.Admin), false, bus.SubBlocked},
+			{creator, false, contract.SubBlocked},
+			{actor("pat", identity.Publisher), true, contract.SubProdOnlyBlocked},
+			{actor("ada", identity.Admin), false, contract.SubBlocked},
 		} {
 			rev := f.revision()
 			got, err := f.dp.BlockSubscription(ctx, c.who, s.ID, c.prodOnly)
 			if err != nil || got.Status != c.want {
 				t.Fatalf("%s blocks: %+v %v", c.who.Username, got, err)
 			}
-			var ev bus.Subscription
+			var ev contract.Subscription
 			f.lastPayload(rev, &ev)
 			if ev.Status != c.want || len(f.kinds(rev)) != 1 {
 				t.Errorf("block event %+v", ev)
 			}
 			got, err = f.dp.UnblockSubscription(ctx, c.who, s.ID)
-			if err != nil || got.Status != bus.SubActive {
+			if err != nil || got.Status != contract.SubActive {
 				t.Fatalf("%s unblocks: %+v %v", c.who.Username, got, err)
 			}
 		}
 		// Unblocking an active subscription changes nothing.
 		rev := f.revision()
-		if got, err := f.dp.UnblockSubscription(ctx, creator, s.ID); err != nil || got.Status != bus.SubActive || f.revision() != rev {
+		if got, err := f.dp.UnblockSubscription(ctx, creator, s.ID); err != nil || got.Status != contract.SubActive || f.revision() != rev {
 			t.Errorf("unblock active: %+v %v", got, err)
 		}
 		// What each sees of the API's subscriptions.
@@ -418,7 +418,7 @@ func TestBlockSubscription(t *testing.T) {
 		if _, err := f.dp.ApplicationOfSubscription(ctx, actor("eve"), app.ID, api.ID); code(err) != apperr.NotFound {
 			t.Errorf("stranger: %v", err)
 		}
-		unrelated := f.api(creator, bus.StatePublished)
+		unrelated := f.api(creator, contract.StatePublished)
 		if _, err := f.dp.ApplicationOfSubscription(ctx, creator, app.ID, unrelated.ID); code(err) != apperr.NotFound {
 			t.Errorf("provider of another API: %v", err)
 		}
@@ -434,12 +434,12 @@ func TestDeleteApplication(t *testing.T) {
 		pub := actor("pia", identity.Publisher)
 		app := f.app(sam, "App")
 		for range 2 {
-			if _, err := f.dp.Subscribe(ctx, sam, f.api(pub, bus.StatePublished).ID, app.ID, "Gold"); err != nil {
+			if _, err := f.dp.Subscribe(ctx, sam, f.api(pub, contract.StatePublished).ID, app.ID, "Gold"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		now := time.Now().UTC()
-		client := &apimgtdb.OAuthClient{ConsumerKey: "ck", ApplicationID: app.ID, KeyType: bus.KeyProduction, SecretHash: "h",
+		client := &apimgtdb.OAuthClient{ConsumerKey: "ck", ApplicationID: app.ID, KeyType: contract.KeyProduction, SecretHash: "h",
 			GrantTypes: "client_credentials", CreatedAt: now, UpdatedAt: now}
 		if err := apimgtdb.InsertOAuthClient(ctx, f.set.APIMgt, client); err != nil {
 			t.Fatal(err)
@@ -448,14 +448,14 @@ func TestDeleteApplication(t *testing.T) {
 		if err := f.dp.DeleteApplication(ctx, sam, app.ID); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{string(bus.KindKeyDeleted), string(bus.KindSubscriptionDeleted), string(bus.KindSubscriptionDeleted), string(bus.KindApplicationDeleted)}
+		want := []string{string(contract.KindKeyDeleted), string(contract.KindSubscriptionDeleted), string(contract.KindSubscriptionDeleted), string(contract.KindApplicationDeleted)}
 		if got := f.kinds(rev); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("events %v, want %v", got, want)
 		}
 		for _, snap := range []func() (int, error){
-			func() (int, error) { s, err := apimgtdb.SnapshotApplications(ctx, f.set.APIMgt); return len(s), err },
-			func() (int, error) { s, err := apimgtdb.SnapshotSubscriptions(ctx, f.set.APIMgt); return len(s), err },
-			func() (int, error) { s, err := apimgtdb.SnapshotKeys(ctx, f.set.APIMgt); return len(s), err },
+			func() (int, error) { s, err := apimgtdb.AllApplications(ctx, f.set.APIMgt); return len(s), err },
+			func() (int, error) { s, err := apimgtdb.AllSubscriptions(ctx, f.set.APIMgt); return len(s), err },
+			func() (int, error) { s, err := apimgtdb.AllKeys(ctx, f.set.APIMgt); return len(s), err },
 		} {
 			if n, err := snap(); n != 0 || err != nil {
 				t.Errorf("left behind: %d %v", n, err)
@@ -474,7 +474,7 @@ func TestRatingsAndComments(t *testing.T) {
 	each(t, nil, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		pub := actor("pia", identity.Publisher)
-		api := f.api(pub, bus.StatePublished)
+		api := f.api(pub, contract.StatePublished)
 		hidden := f.api(pub, "CREATED")
 		a, b := actor("amy"), actor("bob")
 		for _, c := range []struct {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -19,7 +19,7 @@ func TestDemotedProviderManagesNothing(t *testing.T) {
 		creator := actor("cora", identity.Creator)
 		demoted := actor("cora") // same user, now only a subscriber
 		sam := actor("sam")
-		api := f.api(creator, bus.StatePublished)
+		api := f.api(creator, contract.StatePublished)
 		app := f.app(sam, "App")
 		s, err := f.dp.Subscribe(ctx, sam, api.ID, app.ID, "Gold")
 		if err != nil {

@@ -13,7 +13,8 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -42,10 +43,10 @@ func (s *Service) Subscribe(ctx context.Context, actor identity.Actor, apiID, ap
 			return err
 		}
 		switch api.LifecycleState {
-		case bus.StatePublished:
-		case bus.StatePrototyped:
+		case contract.StatePublished:
+		case contract.StatePrototyped:
 			return apperr.Invalidf("apiId", "%s %s is PROTOTYPED: prototypes are called without a subscription (no key needed)", api.Name, api.Version)
-		case bus.StateDeprecated:
+		case contract.StateDeprecated:
 			return apperr.Invalidf("apiId", "%s %s is DEPRECATED: it keeps its subscriptions but takes no new ones", api.Name, api.Version)
 		default:
 			return apperr.Invalidf("apiId", "%s %s is %s: only PUBLISHED APIs take subscriptions", api.Name, api.Version, api.LifecycleState)
@@ -62,7 +63,7 @@ func (s *Service) Subscribe(ctx context.Context, actor identity.Actor, apiID, ap
 		}
 		now := s.clock()
 		row := &apimgtdb.Subscription{
-			ID: uuid.NewString(), ApplicationID: app.ID, APIID: api.ID, Tier: tier, Status: bus.SubActive,
+			ID: uuid.NewString(), ApplicationID: app.ID, APIID: api.ID, Tier: tier, Status: contract.SubActive,
 			CreatedAt: now, UpdatedAt: now,
 		}
 		if err := apimgtdb.InsertSubscription(ctx, tx, row); err != nil {
@@ -72,7 +73,7 @@ func (s *Service) Subscribe(ctx context.Context, actor identity.Actor, apiID, ap
 			return err
 		}
 		out = toSubscription(row)
-		return announce(ctx, tx, bus.KindSubscriptionUpserted, row.Bus())
+		return announce(ctx, tx, contract.KindSubscriptionUpserted, controlplane.Subscription(row))
 	})
 	return out, err
 }
@@ -87,7 +88,7 @@ func (s *Service) Unsubscribe(ctx context.Context, actor identity.Actor, id stri
 		if err := apimgtdb.DeleteSubscription(ctx, tx, sub.ID); err != nil {
 			return err
 		}
-		return announce(ctx, tx, bus.KindSubscriptionDeleted, bus.Deleted{ID: sub.ID})
+		return announce(ctx, tx, contract.KindSubscriptionDeleted, contract.Deleted{ID: sub.ID})
 	})
 }
 
@@ -117,16 +118,16 @@ func ownSubscription(ctx context.Context, idb bun.IDB, actor identity.Actor, id 
 // calls with production keys (PROD_ONLY_BLOCKED). Admins, publishers and the API's provider
 // may; the subscriber gets FORBIDDEN; anyone else NOT_FOUND.
 func (s *Service) BlockSubscription(ctx context.Context, actor identity.Actor, id string, productionOnly bool) (Subscription, error) {
-	status := bus.SubBlocked
+	status := contract.SubBlocked
 	if productionOnly {
-		status = bus.SubProdOnlyBlocked
+		status = contract.SubProdOnlyBlocked
 	}
 	return s.setStatus(ctx, actor, id, status)
 }
 
 // UnblockSubscription makes a blocked subscription ACTIVE again.
 func (s *Service) UnblockSubscription(ctx context.Context, actor identity.Actor, id string) (Subscription, error) {
-	return s.setStatus(ctx, actor, id, bus.SubActive)
+	return s.setStatus(ctx, actor, id, contract.SubActive)
 }
 
 func (s *Service) setStatus(ctx context.Context, actor identity.Actor, id, status string) (Subscription, error) {
@@ -156,7 +157,7 @@ func (s *Service) setStatus(ctx context.Context, actor identity.Actor, id, statu
 			out = toSubscription(sub)
 			return nil
 		}
-		if status == bus.SubActive && sub.Status != bus.SubBlocked && sub.Status != bus.SubProdOnlyBlocked {
+		if status == contract.SubActive && sub.Status != contract.SubBlocked && sub.Status != contract.SubProdOnlyBlocked {
 			return apperr.Invalidf("id", "the subscription is %s, not blocked", sub.Status)
 		}
 		sub.Status, sub.UpdatedAt = status, s.clock()
@@ -164,7 +165,7 @@ func (s *Service) setStatus(ctx context.Context, actor identity.Actor, id, statu
 			return err
 		}
 		out = toSubscription(sub)
-		return announce(ctx, tx, bus.KindSubscriptionUpserted, sub.Bus())
+		return announce(ctx, tx, contract.KindSubscriptionUpserted, controlplane.Subscription(sub))
 	})
 	return out, err
 }

@@ -11,17 +11,17 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
-// AnalyticsPublisher sends a batch of analytics events on (typically to bus.TopicAnalytics).
+// AnalyticsPublisher sends a batch of analytics events on (typically to contract.TopicAnalytics).
 // It is called from one goroutine, never from a request; it may keep the slice.
 type AnalyticsPublisher interface {
-	Publish(ctx context.Context, events []bus.AnalyticsEvent) error
+	Publish(ctx context.Context, events []contract.AnalyticsEvent) error
 }
 
-// NewBusAnalyticsPublisher publishes each batch as one bus.AnalyticsBatch JSON message on
-// bus.TopicAnalytics.
+// NewBusAnalyticsPublisher publishes each batch as one contract.AnalyticsBatch JSON message on
+// contract.TopicAnalytics.
 func NewBusAnalyticsPublisher(pub message.Publisher, gatewayID string) AnalyticsPublisher {
 	return busAnalytics{pub: pub, gatewayID: gatewayID}
 }
@@ -31,16 +31,16 @@ type busAnalytics struct {
 	gatewayID string
 }
 
-func (b busAnalytics) Publish(ctx context.Context, events []bus.AnalyticsEvent) error {
-	payload, err := json.Marshal(bus.AnalyticsBatch{
-		Version: bus.AnalyticsBatchVersion, GatewayID: b.gatewayID, SentAt: time.Now().UTC(), Events: events,
+func (b busAnalytics) Publish(ctx context.Context, events []contract.AnalyticsEvent) error {
+	payload, err := json.Marshal(contract.AnalyticsBatch{
+		Version: contract.AnalyticsBatchVersion, GatewayID: b.gatewayID, SentAt: time.Now().UTC(), Events: events,
 	})
 	if err != nil {
 		return fmt.Errorf("encode analytics batch: %w", err)
 	}
 	msg := message.NewMessage(watermill.NewUUID(), payload)
 	msg.SetContext(ctx)
-	if err := b.pub.Publish(bus.TopicAnalytics, msg); err != nil {
+	if err := b.pub.Publish(contract.TopicAnalytics, msg); err != nil {
 		return fmt.Errorf("publish analytics batch: %w", err)
 	}
 	return nil
@@ -49,7 +49,7 @@ func (b busAnalytics) Publish(ctx context.Context, events []bus.AnalyticsEvent) 
 // analyticsQueue is the bounded buffer between requests and the publisher. offer never
 // blocks: when the buffer is full the event is dropped and counted.
 type analyticsQueue struct {
-	ch        chan bus.AnalyticsEvent
+	ch        chan contract.AnalyticsEvent
 	pub       AnalyticsPublisher
 	batchSize int
 	interval  time.Duration
@@ -60,13 +60,13 @@ type analyticsQueue struct {
 
 func newAnalyticsQueue(pub AnalyticsPublisher, cfg Config, m *metrics, log *slog.Logger) *analyticsQueue {
 	return &analyticsQueue{
-		ch: make(chan bus.AnalyticsEvent, cfg.AnalyticsBufferSize), pub: pub,
+		ch: make(chan contract.AnalyticsEvent, cfg.AnalyticsBufferSize), pub: pub,
 		batchSize: max(cfg.AnalyticsBatchSize, 1), interval: cfg.AnalyticsFlushInterval,
 		timeout: cfg.AnalyticsPublishTimeout, m: m, log: log,
 	}
 }
 
-func (q *analyticsQueue) offer(ev bus.AnalyticsEvent) {
+func (q *analyticsQueue) offer(ev contract.AnalyticsEvent) {
 	select {
 	case q.ch <- ev:
 	default:
@@ -78,7 +78,7 @@ func (q *analyticsQueue) offer(ev bus.AnalyticsEvent) {
 func (q *analyticsQueue) run(ctx context.Context) {
 	ticker := time.NewTicker(q.interval)
 	defer ticker.Stop()
-	batch := make([]bus.AnalyticsEvent, 0, q.batchSize)
+	batch := make([]contract.AnalyticsEvent, 0, q.batchSize)
 	flush := func(ctx context.Context) {
 		if len(batch) == 0 {
 			return
@@ -92,7 +92,7 @@ func (q *analyticsQueue) run(ctx context.Context) {
 		} else {
 			q.m.analyticsPublished.Add(float64(len(batch)))
 		}
-		batch = make([]bus.AnalyticsEvent, 0, q.batchSize) // the publisher may keep the old one
+		batch = make([]contract.AnalyticsEvent, 0, q.batchSize) // the publisher may keep the old one
 	}
 	for {
 		select {
@@ -142,7 +142,7 @@ func (s *analyticsStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *analyticsStep) record(call *CallInfo) {
-	ev := bus.AnalyticsEvent{
+	ev := contract.AnalyticsEvent{
 		Time:             call.Start.UTC(),
 		APIID:            call.API.ID,
 		APIName:          call.API.Name,

@@ -14,21 +14,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // chanPublisher hands every batch to a channel; err makes publishing fail.
 type chanPublisher struct {
-	ch  chan []bus.AnalyticsEvent
+	ch  chan []contract.AnalyticsEvent
 	err error
 }
 
-func (p *chanPublisher) Publish(_ context.Context, evs []bus.AnalyticsEvent) error {
+func (p *chanPublisher) Publish(_ context.Context, evs []contract.AnalyticsEvent) error {
 	p.ch <- evs
 	return p.err
 }
 
-func recvBatch(t *testing.T, ch <-chan []bus.AnalyticsEvent) []bus.AnalyticsEvent {
+func recvBatch(t *testing.T, ch <-chan []contract.AnalyticsEvent) []contract.AnalyticsEvent {
 	t.Helper()
 	select {
 	case b := <-ch:
@@ -56,7 +56,7 @@ func runQueue(q *analyticsQueue) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-func ids(evs []bus.AnalyticsEvent) string {
+func ids(evs []contract.AnalyticsEvent) string {
 	var s []string
 	for _, e := range evs {
 		s = append(s, e.APIID)
@@ -84,11 +84,11 @@ func TestAnalyticsBatching(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			pub := &chanPublisher{ch: make(chan []bus.AnalyticsEvent, 10), err: tc.pubErr}
+			pub := &chanPublisher{ch: make(chan []contract.AnalyticsEvent, 10), err: tc.pubErr}
 			q, m := testQueue(t, pub, 100, tc.batch, tc.every)
 			stop := runQueue(q)
 			for i := range tc.offer {
-				q.offer(bus.AnalyticsEvent{APIID: string(rune('0' + i))})
+				q.offer(contract.AnalyticsEvent{APIID: string(rune('0' + i))})
 			}
 			for _, w := range tc.want {
 				if got := ids(recvBatch(t, pub.ch)); got != w {
@@ -114,12 +114,12 @@ func TestAnalyticsBatching(t *testing.T) {
 func TestAnalyticsDropsWhenFull(t *testing.T) {
 	t.Parallel()
 	// The queue is not running (as if its publisher were stuck): the buffer of 2 fills up.
-	q, m := testQueue(t, &chanPublisher{ch: make(chan []bus.AnalyticsEvent)}, 2, 1, time.Hour)
+	q, m := testQueue(t, &chanPublisher{ch: make(chan []contract.AnalyticsEvent)}, 2, 1, time.Hour)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range 10 {
-			q.offer(bus.AnalyticsEvent{}) // must never block
+			q.offer(contract.AnalyticsEvent{}) // must never block
 		}
 	}()
 	select {
@@ -135,7 +135,7 @@ func TestAnalyticsDropsWhenFull(t *testing.T) {
 func TestAnalyticsEventPerCall(t *testing.T) {
 	t.Parallel()
 	ft := &fakeThrottler{}
-	pub := &chanPublisher{ch: make(chan []bus.AnalyticsEvent, 10)}
+	pub := &chanPublisher{ch: make(chan []contract.AnalyticsEvent, 10)}
 	f := newFixture(t, func(_ *Config, d *Deps) { d.Analytics, d.Throttler = pub, ft })
 	f.load(t, baseSnapshot(petsAPI(f.backend.URL)))
 	tok := f.ks.mint(t, tokenSpec{})
@@ -148,12 +148,12 @@ func TestAnalyticsEventPerCall(t *testing.T) {
 	calls := []struct {
 		desc  string
 		req   func() *httptest.ResponseRecorder
-		check func(t *testing.T, ev bus.AnalyticsEvent)
+		check func(t *testing.T, ev contract.AnalyticsEvent)
 	}{
 		{desc: "authenticated call", req: func() *httptest.ResponseRecorder { return serve(f.h, get("/pets/1.0.0/pets/7", tok)) },
-			check: func(t *testing.T, ev bus.AnalyticsEvent) {
-				want := bus.AnalyticsEvent{APIID: "api-pets", APIName: "Pets", Context: "/pets", Version: "1.0.0", Resource: "/pets/{id}",
-					Method: "GET", ApplicationID: "app1", ApplicationName: "App One", Username: "alice", KeyType: bus.KeyProduction,
+			check: func(t *testing.T, ev contract.AnalyticsEvent) {
+				want := contract.AnalyticsEvent{APIID: "api-pets", APIName: "Pets", Context: "/pets", Version: "1.0.0", Resource: "/pets/{id}",
+					Method: "GET", ApplicationID: "app1", ApplicationName: "App One", Username: "alice", KeyType: contract.KeyProduction,
 					Tier: "Gold", Status: 200, ClientIP: "192.0.2.1"}
 				got := ev
 				got.Time, got.LatencyUs, got.BackendLatencyUs, got.ResponseBytes = time.Time{}, 0, 0, 0
@@ -165,25 +165,25 @@ func TestAnalyticsEventPerCall(t *testing.T) {
 				}
 			}},
 		{desc: "request bytes", req: func() *httptest.ResponseRecorder { return serve(f.h, post) },
-			check: func(t *testing.T, ev bus.AnalyticsEvent) {
+			check: func(t *testing.T, ev contract.AnalyticsEvent) {
 				if ev.RequestBytes != 5 || ev.Method != "POST" || ev.ApplicationID != "" || ev.Status != 200 {
 					t.Errorf("event = %+v", ev)
 				}
 			}},
 		{desc: "refused call", req: func() *httptest.ResponseRecorder { return serve(f.h, get("/pets/1.0.0/pets/7", "")) },
-			check: func(t *testing.T, ev bus.AnalyticsEvent) {
+			check: func(t *testing.T, ev contract.AnalyticsEvent) {
 				if ev.Status != 401 || ev.ErrorCode != CodeMissingCredentials || ev.BackendLatencyUs != 0 {
 					t.Errorf("event = %+v", ev)
 				}
 			}},
 		{desc: "throttled call", req: func() *httptest.ResponseRecorder { return serve(f.h, denied) },
-			check: func(t *testing.T, ev bus.AnalyticsEvent) {
+			check: func(t *testing.T, ev contract.AnalyticsEvent) {
 				if ev.Status != 429 || !ev.Throttled || ev.ErrorCode != "900804" || ev.Overage {
 					t.Errorf("event = %+v", ev)
 				}
 			}},
 		{desc: "call over a quota that does not stop", req: func() *httptest.ResponseRecorder { return serve(f.h, overQuota) },
-			check: func(t *testing.T, ev bus.AnalyticsEvent) {
+			check: func(t *testing.T, ev contract.AnalyticsEvent) {
 				if ev.Status != 200 || ev.Throttled || !ev.Overage {
 					t.Errorf("event = %+v", ev)
 				}
@@ -203,12 +203,12 @@ func TestAnalyticsEventPerCall(t *testing.T) {
 func TestBusAnalyticsPublisher(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	msgs, err := ps.Subscribe(t.Context(), bus.TopicAnalytics)
+	msgs, err := ps.Subscribe(t.Context(), contract.TopicAnalytics)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := NewBusAnalyticsPublisher(ps, "gw-1")
-	go func() { _ = pub.Publish(context.Background(), []bus.AnalyticsEvent{{APIID: "a"}, {APIID: "b"}}) }()
+	go func() { _ = pub.Publish(context.Background(), []contract.AnalyticsEvent{{APIID: "a"}, {APIID: "b"}}) }()
 	var m *message.Message
 	select {
 	case m = <-msgs:
@@ -216,11 +216,11 @@ func TestBusAnalyticsPublisher(t *testing.T) {
 		t.Fatal("no message")
 	}
 	m.Ack()
-	var b bus.AnalyticsBatch
+	var b contract.AnalyticsBatch
 	if err := json.Unmarshal(m.Payload, &b); err != nil {
 		t.Fatal(err)
 	}
-	if b.Version != bus.AnalyticsBatchVersion || b.GatewayID != "gw-1" || ids(b.Events) != "a,b" || b.SentAt.IsZero() {
+	if b.Version != contract.AnalyticsBatchVersion || b.GatewayID != "gw-1" || ids(b.Events) != "a,b" || b.SentAt.IsZero() {
 		t.Fatalf("batch = %+v", b)
 	}
 }

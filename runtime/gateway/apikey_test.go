@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // TestAPIKeys: the API key header authenticates like a Bearer access token (same verifier,
@@ -15,11 +15,11 @@ func TestAPIKeys(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	snap := baseSnapshot(petsAPI(f.backend.URL + "/v1"))
-	snap.Revocations = []bus.Revocation{{JTI: "jti-key-revoked", ExpiresAt: time.Now().Add(time.Hour)}}
+	snap.Revocations = []contract.Revocation{{JTI: "jti-key-revoked", ExpiresAt: time.Now().Add(time.Hour)}}
 	f.load(t, snap)
 
 	key := f.ks.mintAPIKey(t, nil)
-	withKey := func(mod func(c *bus.AccessTokenClaims)) string { return f.ks.mintAPIKey(t, mod) }
+	withKey := func(mod func(c *contract.AccessTokenClaims)) string { return f.ks.mintAPIKey(t, mod) }
 	invalid := func(desc string, h map[string]string, frag ...string) scenario {
 		return scenario{desc: desc, url: "/pets/1.0.0/pets", headers: h, wantStatus: 401,
 			wantBody:    append([]string{`"code":"900901"`, `"message":"Invalid Credentials"`}, frag...),
@@ -30,23 +30,23 @@ func TestAPIKeys(t *testing.T) {
 			wantBody: []string{`"backend":"prod"`}, notBody: []string{key, `"Apikey"`, `"Authorization"`}},
 		{desc: "header name is case-insensitive", url: "/pets/1.0.0/pets", headers: map[string]string{"APIKEY": key}, wantStatus: 200},
 		{desc: "sandbox api key, API without sandbox endpoint", url: "/pets/1.0.0/pets/7", wantStatus: 401,
-			headers:  apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) { c.KeyType = bus.KeySandbox })),
+			headers:  apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) { c.KeyType = contract.KeySandbox })),
 			wantBody: []string{`"code":"900901"`, "Sandbox key"}},
 		{desc: "api key of an application without subscription", url: "/pets/1.0.0/pets", wantStatus: 403,
-			headers: apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) {
-				c.Application = &bus.TokenApplication{ID: "app2", Name: "App Two", Owner: "carol", Tier: "Unlimited"}
+			headers: apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) {
+				c.Application = &contract.TokenApplication{ID: "app2", Name: "App Two", Owner: "carol", Tier: "Unlimited"}
 			})),
 			wantBody: []string{`"code":"900908"`}},
 		{desc: "api keys carry no scopes, even if claimed", url: "/pets/1.0.0/pets/7", method: "DELETE", wantStatus: 403,
-			headers:  apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) { c.Scope = "pets:admin" })),
+			headers:  apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) { c.Scope = "pets:admin" })),
 			wantBody: []string{`"code":"900910"`}},
-		invalid("revoked api key", apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) { c.JTI = "jti-key-revoked" })), "revoked"),
-		invalid("api key of an unknown application", apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) {
-			c.Application = &bus.TokenApplication{ID: "app-gone", Name: "Gone"}
+		invalid("revoked api key", apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) { c.JTI = "jti-key-revoked" })), "revoked"),
+		invalid("api key of an unknown application", apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) {
+			c.Application = &contract.TokenApplication{ID: "app-gone", Name: "Gone"}
 		})), "application is unknown"),
-		invalid("api key without application", apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) { c.Application = nil }))),
-		invalid("expired api key", apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) { c.ExpiresAt = time.Now().Add(-time.Hour).Unix() })), "expired"),
-		invalid("api key of another issuer", apiKeyHeader(withKey(func(c *bus.AccessTokenClaims) { c.Issuer = "https://evil.example" }))),
+		invalid("api key without application", apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) { c.Application = nil }))),
+		invalid("expired api key", apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) { c.ExpiresAt = time.Now().Add(-time.Hour).Unix() })), "expired"),
+		invalid("api key of another issuer", apiKeyHeader(withKey(func(c *contract.AccessTokenClaims) { c.Issuer = "https://evil.example" }))),
 		invalid("api key as a Bearer token", bearer(key), "typ must be at+jwt"),
 		invalid("access token in the api key header", apiKeyHeader(f.ks.mint(t, tokenSpec{})), "typ must be apikey+jwt"),
 		invalid("JWT of another typ in the api key header", apiKeyHeader(f.ks.mint(t, tokenSpec{typ: "JWT"}))),
@@ -66,7 +66,7 @@ func TestAPIKeyCacheKeepsKinds(t *testing.T) {
 	f := newFixture(t)
 	f.load(t, baseSnapshot(petsAPI(f.backend.URL)))
 	at := f.ks.mint(t, tokenSpec{})
-	key := f.ks.mintAPIKey(t, func(c *bus.AccessTokenClaims) { c.JTI = "jti-key-later-revoked" })
+	key := f.ks.mintAPIKey(t, func(c *contract.AccessTokenClaims) { c.JTI = "jti-key-later-revoked" })
 	call := func(h map[string]string) int {
 		r := httptest.NewRequest("GET", "/pets/1.0.0/pets", nil)
 		for k, v := range h {
@@ -93,7 +93,7 @@ func TestAPIKeyCacheKeepsKinds(t *testing.T) {
 	if n := f.g.verifier.cache.Len(); n != 2 {
 		t.Fatalf("token cache holds %d entries, want 2", n)
 	}
-	applied, _, err := f.g.Apply(event(t, 11, bus.KindTokenRevoked, bus.Revocation{JTI: "jti-key-later-revoked", ExpiresAt: time.Now().Add(time.Hour)}))
+	applied, _, err := f.g.Apply(event(t, 11, contract.KindTokenRevoked, contract.Revocation{JTI: "jti-key-later-revoked", ExpiresAt: time.Now().Add(time.Hour)}))
 	if !applied || err != nil {
 		t.Fatalf("Apply: %v %v", applied, err)
 	}

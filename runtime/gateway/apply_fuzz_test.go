@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // fuzzKinds are the control event kinds a gateway applies.
-var fuzzKinds = []bus.Kind{
-	bus.KindAPIDeployed, bus.KindAPIUndeployed, bus.KindApplicationUpserted, bus.KindApplicationDeleted,
-	bus.KindSubscriptionUpserted, bus.KindSubscriptionDeleted, bus.KindKeyUpserted, bus.KindKeyDeleted,
-	bus.KindTokenRevoked, bus.KindPolicyUpserted, bus.KindPolicyDeleted, bus.KindBlockingConditionUpsert,
-	bus.KindBlockingConditionDeleted, bus.KindSigningKeysRotated,
+var fuzzKinds = []contract.Kind{
+	contract.KindAPIDeployed, contract.KindAPIUndeployed, contract.KindApplicationUpserted, contract.KindApplicationDeleted,
+	contract.KindSubscriptionUpserted, contract.KindSubscriptionDeleted, contract.KindKeyUpserted, contract.KindKeyDeleted,
+	contract.KindTokenRevoked, contract.KindPolicyUpserted, contract.KindPolicyDeleted, contract.KindBlockingConditionUpsert,
+	contract.KindBlockingConditionDeleted, contract.KindSigningKeysRotated,
 }
 
 // FuzzApplyControlEvent applies arbitrary payloads of every control event kind to a running
@@ -27,21 +27,21 @@ var fuzzKinds = []bus.Kind{
 // crash it.
 func FuzzApplyControlEvent(f *testing.F) {
 	n := int64(5)
-	seeds := map[bus.Kind]any{
-		bus.KindAPIDeployed:              petsAPI("http://127.0.0.1:1"),
-		bus.KindAPIUndeployed:            bus.Deleted{ID: "api-pets"},
-		bus.KindApplicationUpserted:      bus.Application{ID: "app1", Name: "A", Owner: "alice", Policy: "Unlimited"},
-		bus.KindSubscriptionUpserted:     bus.Subscription{ID: "sub1", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: bus.SubBlocked},
-		bus.KindKeyUpserted:              bus.Key{ConsumerKey: "ck", ApplicationID: "app1", KeyType: bus.KeySandbox},
-		bus.KindTokenRevoked:             bus.Revocation{JTI: "j", ExpiresAt: time.Now().Add(time.Hour)},
-		bus.KindPolicyUpserted:           bus.Policy{Name: "Gold", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &n, UnitTimeSeconds: 60},
-		bus.KindBlockingConditionUpsert:  bus.BlockingCondition{ID: "b1"},
-		bus.KindBlockingConditionDeleted: bus.Deleted{ID: "b1"},
+	seeds := map[contract.Kind]any{
+		contract.KindAPIDeployed:              petsAPI("http://127.0.0.1:1"),
+		contract.KindAPIUndeployed:            contract.Deleted{ID: "api-pets"},
+		contract.KindApplicationUpserted:      contract.Application{ID: "app1", Name: "A", Owner: "alice", Policy: "Unlimited"},
+		contract.KindSubscriptionUpserted:     contract.Subscription{ID: "sub1", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: contract.SubBlocked},
+		contract.KindKeyUpserted:              contract.Key{ConsumerKey: "ck", ApplicationID: "app1", KeyType: contract.KeySandbox},
+		contract.KindTokenRevoked:             contract.Revocation{JTI: "j", ExpiresAt: time.Now().Add(time.Hour)},
+		contract.KindPolicyUpserted:           contract.Policy{Name: "Gold", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &n, UnitTimeSeconds: 60},
+		contract.KindBlockingConditionUpsert:  contract.BlockingCondition{ID: "b1"},
+		contract.KindBlockingConditionDeleted: contract.Deleted{ID: "b1"},
 	}
 	for i, k := range fuzzKinds {
 		p, ok := seeds[k]
 		if !ok {
-			p = bus.Deleted{ID: "x"}
+			p = contract.Deleted{ID: "x"}
 		}
 		b, err := json.Marshal(p)
 		if err != nil {
@@ -61,9 +61,9 @@ func FuzzApplyControlEvent(f *testing.F) {
 		if err := fx.g.LoadSnapshot(snap); err != nil {
 			t.Fatalf("LoadSnapshot: %v", err)
 		}
-		ev := bus.ControlEvent{Revision: snap.Revision + 1, Kind: fuzzKinds[int(kind)%len(fuzzKinds)], At: time.Now(), Payload: payload}
+		ev := contract.ControlEvent{Revision: snap.Revision + 1, Kind: fuzzKinds[int(kind)%len(fuzzKinds)], At: time.Now(), Payload: payload}
 		applied, _, err := fx.g.Apply(ev)
-		if err == nil && !applied && ev.Kind != bus.KindAPIDeployed {
+		if err == nil && !applied && ev.Kind != contract.KindAPIDeployed {
 			t.Fatalf("event %s neither applied nor refused", ev.Kind)
 		}
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?") {

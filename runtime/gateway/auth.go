@@ -15,7 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Access tokens are verified with go-jose v4: ParseSigned takes the list of acceptable
@@ -30,7 +30,7 @@ const maxTokenLen = 16 << 10
 
 // verifiedToken is a token whose signature and claims were verified.
 type verifiedToken struct {
-	claims bus.AccessTokenClaims
+	claims contract.AccessTokenClaims
 	scopes []string
 	exp    time.Time
 	apiKey bool // an API key (typ apikey+jwt), not an access token
@@ -96,14 +96,14 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 }
 
 type wireClaims struct {
-	bus.AccessTokenClaims
+	contract.AccessTokenClaims
 	Audience audience `json:"aud"`
 }
 
 // wrongKind says why a token of the other kind was refused.
 func wrongKind(apiKey bool) string {
 	if apiKey {
-		return "The API key is not an API key (typ must be " + bus.APIKeyType + ")"
+		return "The API key is not an API key (typ must be " + contract.APIKeyType + ")"
 	}
 	return "The token is not an access token (typ must be at+jwt)"
 }
@@ -117,7 +117,7 @@ func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time, ap
 		return nil, "The access token is malformed"
 	}
 	h := tok.Headers[0]
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); (apiKey && !strings.EqualFold(typ, bus.APIKeyType)) || (!apiKey && !isAccessTokenType(typ)) {
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); (apiKey && !strings.EqualFold(typ, contract.APIKeyType)) || (!apiKey && !isAccessTokenType(typ)) {
 		return nil, wrongKind(apiKey)
 	}
 	if h.KeyID == "" {
@@ -166,7 +166,7 @@ func (v *verifier) verifySlow(ctx context.Context, raw string, now time.Time, ap
 
 // isAccessTokenType accepts RFC 9068's typ, with or without the application/ prefix.
 func isAccessTokenType(typ string) bool {
-	return strings.EqualFold(typ, bus.TokenType) || strings.EqualFold(typ, "application/"+bus.TokenType)
+	return strings.EqualFold(typ, contract.TokenType) || strings.EqualFold(typ, "application/"+contract.TokenType)
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>" header.
@@ -269,7 +269,7 @@ func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	call.KeyType = keyType
 	if call.KeyType == "" {
-		call.KeyType = bus.KeyProduction
+		call.KeyType = contract.KeyProduction
 	}
 	s.next.ServeHTTP(w, r)
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 const invalidChallenge = `Bearer realm="turnpike", error="invalid_token"`
@@ -25,7 +25,7 @@ func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	snap := baseSnapshot(petsAPI(f.backend.URL + "/v1"))
-	snap.Revocations = []bus.Revocation{{JTI: "jti-revoked", ExpiresAt: time.Now().Add(time.Hour)}}
+	snap.Revocations = []contract.Revocation{{JTI: "jti-revoked", ExpiresAt: time.Now().Add(time.Hour)}}
 	f.load(t, snap)
 
 	// Extra keys: RS256 and EdDSA are accepted.
@@ -45,7 +45,7 @@ func TestAuthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := f.ks.mint(t, tokenSpec{})
-	withClaims := func(mod func(c *bus.AccessTokenClaims)) string { return f.ks.mint(t, tokenSpec{claims: mod}) }
+	withClaims := func(mod func(c *contract.AccessTokenClaims)) string { return f.ks.mint(t, tokenSpec{claims: mod}) }
 
 	// alg none: header and claims of a real token, no signature.
 	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt","kid":"k1"}`))
@@ -76,7 +76,7 @@ func TestAuthentication(t *testing.T) {
 		{desc: "EdDSA key from the JWKS", url: "/pets/1.0.0/pets", headers: bearer(f.ks.mint(t, tokenSpec{kid: "ed1"})), wantStatus: 200},
 		{desc: "typ with application/ prefix", url: "/pets/1.0.0/pets", headers: bearer(f.ks.mint(t, tokenSpec{typ: "application/at+jwt"})), wantStatus: 200},
 		{desc: "expired within leeway", url: "/pets/1.0.0/pets", wantStatus: 200,
-			headers: bearer(withClaims(func(c *bus.AccessTokenClaims) { c.ExpiresAt = time.Now().Add(-10 * time.Second).Unix() }))},
+			headers: bearer(withClaims(func(c *contract.AccessTokenClaims) { c.ExpiresAt = time.Now().Add(-10 * time.Second).Unix() }))},
 		{desc: "open resource needs no token", url: "/pets/1.0.0/open", wantStatus: 200},
 		{desc: "open resource ignores a bad token", url: "/pets/1.0.0/open", headers: bearer("garbage"), wantStatus: 200},
 		missing("no Authorization header", nil),
@@ -88,18 +88,18 @@ func TestAuthentication(t *testing.T) {
 		invalid("HS256 keyed with the public key (DER)", hsDER),
 		invalid("HS256 keyed with the public key (JWK)", hsJWK),
 		invalid("ES256 token naming an RSA key", f.ks.mint(t, tokenSpec{kid: "rsa1", alg: jose.ES256, signWith: &jose.JSONWebKey{Key: other}})),
-		invalid("expired", withClaims(func(c *bus.AccessTokenClaims) { c.ExpiresAt = time.Now().Add(-time.Hour).Unix() }), "expired"),
-		invalid("no expiry", withClaims(func(c *bus.AccessTokenClaims) { c.ExpiresAt = 0 }), "no expiry"),
-		invalid("not yet valid", withClaims(func(c *bus.AccessTokenClaims) { c.NotBefore = time.Now().Add(time.Hour).Unix() }), "not valid yet"),
-		invalid("wrong audience", withClaims(func(c *bus.AccessTokenClaims) { c.Audience = []string{"someone-else"} }), "aud"),
-		invalid("wrong issuer", withClaims(func(c *bus.AccessTokenClaims) { c.Issuer = "https://evil.test" }), "issuer"),
+		invalid("expired", withClaims(func(c *contract.AccessTokenClaims) { c.ExpiresAt = time.Now().Add(-time.Hour).Unix() }), "expired"),
+		invalid("no expiry", withClaims(func(c *contract.AccessTokenClaims) { c.ExpiresAt = 0 }), "no expiry"),
+		invalid("not yet valid", withClaims(func(c *contract.AccessTokenClaims) { c.NotBefore = time.Now().Add(time.Hour).Unix() }), "not valid yet"),
+		invalid("wrong audience", withClaims(func(c *contract.AccessTokenClaims) { c.Audience = []string{"someone-else"} }), "aud"),
+		invalid("wrong issuer", withClaims(func(c *contract.AccessTokenClaims) { c.Issuer = "https://evil.test" }), "issuer"),
 		invalid("wrong typ", f.ks.mint(t, tokenSpec{typ: "JWT"}), "typ"),
-		invalid("revoked jti", withClaims(func(c *bus.AccessTokenClaims) { c.JTI = "jti-revoked" }), "revoked"),
-		invalid("CLI token without application", withClaims(func(c *bus.AccessTokenClaims) { c.Application = nil }), "without an application"),
-		invalid("unknown consumer key", withClaims(func(c *bus.AccessTokenClaims) { c.ClientID = "ck-unknown" }), "consumer key"),
-		invalid("consumer key of another application", withClaims(func(c *bus.AccessTokenClaims) { c.ClientID = "ck-app2" }), "another application"),
-		invalid("unknown application", withClaims(func(c *bus.AccessTokenClaims) {
-			c.Application = &bus.TokenApplication{ID: "app-gone"}
+		invalid("revoked jti", withClaims(func(c *contract.AccessTokenClaims) { c.JTI = "jti-revoked" }), "revoked"),
+		invalid("CLI token without application", withClaims(func(c *contract.AccessTokenClaims) { c.Application = nil }), "without an application"),
+		invalid("unknown consumer key", withClaims(func(c *contract.AccessTokenClaims) { c.ClientID = "ck-unknown" }), "consumer key"),
+		invalid("consumer key of another application", withClaims(func(c *contract.AccessTokenClaims) { c.ClientID = "ck-app2" }), "another application"),
+		invalid("unknown application", withClaims(func(c *contract.AccessTokenClaims) {
+			c.Application = &contract.TokenApplication{ID: "app-gone"}
 			c.ClientID = "ck-gone"
 		}), "consumer key"),
 	})
@@ -124,7 +124,7 @@ func TestCachedTokenThenRevoked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.load(t, baseSnapshot(petsAPI(f.backend.URL)))
-	tok := f.ks.mint(t, tokenSpec{claims: func(c *bus.AccessTokenClaims) { c.JTI = "jti-later-revoked" }})
+	tok := f.ks.mint(t, tokenSpec{claims: func(c *contract.AccessTokenClaims) { c.JTI = "jti-later-revoked" }})
 	for i := range 2 { // the second call is served from the cache
 		if rec := serve(f.h, get("/pets/1.0.0/pets", tok)); rec.Code != 200 {
 			t.Fatalf("call %d: status %d: %s", i, rec.Code, rec.Body)
@@ -133,7 +133,7 @@ func TestCachedTokenThenRevoked(t *testing.T) {
 	if f.g.verifier.cache.Len() != 1 {
 		t.Fatalf("token cache holds %d entries, want 1", f.g.verifier.cache.Len())
 	}
-	applied, _, err := f.g.Apply(event(t, 11, bus.KindTokenRevoked, bus.Revocation{JTI: "jti-later-revoked", ExpiresAt: time.Now().Add(time.Hour)}))
+	applied, _, err := f.g.Apply(event(t, 11, contract.KindTokenRevoked, contract.Revocation{JTI: "jti-later-revoked", ExpiresAt: time.Now().Add(time.Hour)}))
 	if !applied || err != nil {
 		t.Fatalf("Apply: %v %v", applied, err)
 	}
@@ -146,7 +146,7 @@ func TestCachedTokenThenRevoked(t *testing.T) {
 	if rec := serve(f.h, get("/pets/1.0.0/pets", tok2)); rec.Code != 200 {
 		t.Fatalf("fresh token: %d", rec.Code)
 	}
-	if _, _, err := f.g.Apply(event(t, 12, bus.KindKeyDeleted, bus.Deleted{ID: "ck-prod"})); err != nil {
+	if _, _, err := f.g.Apply(event(t, 12, contract.KindKeyDeleted, contract.Deleted{ID: "ck-prod"})); err != nil {
 		t.Fatal(err)
 	}
 	if rec := serve(f.h, get("/pets/1.0.0/pets", tok2)); rec.Code != 401 {
@@ -188,7 +188,7 @@ func TestUnknownKidRefetchesOnceThenRotation(t *testing.T) {
 		t.Fatalf("rotated kid before the rotation event: %d", got)
 	}
 	// ...until the rotation event arrives.
-	if _, _, err := f.g.Apply(event(t, 11, bus.KindSigningKeysRotated, bus.Deleted{})); err != nil {
+	if _, _, err := f.g.Apply(event(t, 11, contract.KindSigningKeysRotated, contract.Deleted{})); err != nil {
 		t.Fatal(err)
 	}
 	if got := call(rotated); got != 200 {
@@ -208,7 +208,7 @@ func TestAudienceAsString(t *testing.T) {
 	m := map[string]any{}
 	b, _ := json.Marshal(c)
 	_ = json.Unmarshal(b, &m)
-	m["aud"] = bus.DefaultAudience
+	m["aud"] = contract.DefaultAudience
 	f.ks.mu.Lock()
 	key := f.ks.priv[testKID]
 	f.ks.mu.Unlock()

@@ -3,7 +3,7 @@ package gateway
 import (
 	"testing"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 func TestSubscriptionStates(t *testing.T) {
@@ -15,14 +15,14 @@ func TestSubscriptionStates(t *testing.T) {
 		want    int
 		frag    string
 	}{
-		{desc: "active", status: bus.SubActive, keyType: "ck-prod", want: 200},
+		{desc: "active", status: contract.SubActive, keyType: "ck-prod", want: 200},
 		{desc: "not subscribed", status: "", keyType: "ck-prod", want: 403, frag: "not subscribed"},
-		{desc: "blocked", status: bus.SubBlocked, keyType: "ck-prod", want: 403, frag: "is blocked"},
-		{desc: "blocked refuses sandbox keys too", status: bus.SubBlocked, keyType: "ck-sb", want: 403, frag: "is blocked"},
-		{desc: "prod only blocked refuses production keys", status: bus.SubProdOnlyBlocked, keyType: "ck-prod", want: 403, frag: "production keys"},
-		{desc: "prod only blocked lets sandbox keys through", status: bus.SubProdOnlyBlocked, keyType: "ck-sb", want: 200},
-		{desc: "on hold", status: bus.SubOnHold, keyType: "ck-prod", want: 403, frag: "approval"},
-		{desc: "rejected", status: bus.SubRejected, keyType: "ck-prod", want: 403, frag: "rejected"},
+		{desc: "blocked", status: contract.SubBlocked, keyType: "ck-prod", want: 403, frag: "is blocked"},
+		{desc: "blocked refuses sandbox keys too", status: contract.SubBlocked, keyType: "ck-sb", want: 403, frag: "is blocked"},
+		{desc: "prod only blocked refuses production keys", status: contract.SubProdOnlyBlocked, keyType: "ck-prod", want: 403, frag: "production keys"},
+		{desc: "prod only blocked lets sandbox keys through", status: contract.SubProdOnlyBlocked, keyType: "ck-sb", want: 200},
+		{desc: "on hold", status: contract.SubOnHold, keyType: "ck-prod", want: 403, frag: "approval"},
+		{desc: "rejected", status: contract.SubRejected, keyType: "ck-prod", want: 403, frag: "rejected"},
 		{desc: "unknown status", status: "WHATEVER", keyType: "ck-prod", want: 403, frag: "not active"},
 	}
 	for _, tc := range tests {
@@ -35,10 +35,10 @@ func TestSubscriptionStates(t *testing.T) {
 			snap := baseSnapshot(api)
 			snap.Subscriptions = nil
 			if tc.status != "" {
-				snap.Subscriptions = []bus.Subscription{{ID: "s", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: tc.status}}
+				snap.Subscriptions = []contract.Subscription{{ID: "s", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: tc.status}}
 			}
 			f.load(t, snap)
-			tok := f.ks.mint(t, tokenSpec{claims: func(c *bus.AccessTokenClaims) { c.ClientID = tc.keyType }})
+			tok := f.ks.mint(t, tokenSpec{claims: func(c *contract.AccessTokenClaims) { c.ClientID = tc.keyType }})
 			sc := scenario{desc: tc.desc, url: "/pets/1.0.0/pets", headers: bearer(tok), wantStatus: tc.want}
 			if tc.want == 403 {
 				sc.wantBody = []string{`"code":"900908"`, `"message":"Resource forbidden"`, tc.frag}
@@ -57,11 +57,11 @@ func TestScopesStatesSandboxAndBlocking(t *testing.T) {
 	pets := petsAPI(f.backend.URL)
 	pets.Endpoints.Sandbox = []string{sandbox.URL}
 	proto := petsAPI(f.backend.URL)
-	proto.ID, proto.Context, proto.State = "api-proto", "/proto", bus.StatePrototyped
+	proto.ID, proto.Context, proto.State = "api-proto", "/proto", contract.StatePrototyped
 	blocked := petsAPI(f.backend.URL)
-	blocked.ID, blocked.Context, blocked.State = "api-blocked", "/blocked", bus.StateBlocked
+	blocked.ID, blocked.Context, blocked.State = "api-blocked", "/blocked", contract.StateBlocked
 	deprecated := petsAPI(f.backend.URL)
-	deprecated.ID, deprecated.Context, deprecated.State = "api-old", "/old", bus.StateDeprecated
+	deprecated.ID, deprecated.Context, deprecated.State = "api-old", "/old", contract.StateDeprecated
 	prodOnly := petsAPI(f.backend.URL)
 	prodOnly.ID, prodOnly.Context = "api-prodonly", "/prodonly"
 	sbOnly := petsAPI()
@@ -71,12 +71,12 @@ func TestScopesStatesSandboxAndBlocking(t *testing.T) {
 
 	snap := baseSnapshot(pets, proto, blocked, deprecated, prodOnly, sbOnly, walled)
 	for _, id := range []string{"api-blocked", "api-old", "api-prodonly", "api-sbonly", "api-walled"} {
-		snap.Subscriptions = append(snap.Subscriptions, bus.Subscription{ID: "sub-" + id, APIID: id, ApplicationID: "app1", Tier: "Gold", Status: bus.SubActive})
+		snap.Subscriptions = append(snap.Subscriptions, contract.Subscription{ID: "sub-" + id, APIID: id, ApplicationID: "app1", Tier: "Gold", Status: contract.SubActive})
 	}
-	snap.Subscriptions = append(snap.Subscriptions, bus.Subscription{ID: "sub-app2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: bus.SubActive})
-	snap.Applications = append(snap.Applications, bus.Application{ID: "app3", Name: "Three"})
-	snap.Keys = append(snap.Keys, bus.Key{ConsumerKey: "ck-app3", ApplicationID: "app3", KeyType: bus.KeyProduction})
-	snap.BlockingConditions = []bus.BlockingCondition{
+	snap.Subscriptions = append(snap.Subscriptions, contract.Subscription{ID: "sub-app2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: contract.SubActive})
+	snap.Applications = append(snap.Applications, contract.Application{ID: "app3", Name: "Three"})
+	snap.Keys = append(snap.Keys, contract.Key{ConsumerKey: "ck-app3", ApplicationID: "app3", KeyType: contract.KeyProduction})
+	snap.BlockingConditions = []contract.BlockingCondition{
 		{ID: "b1", Type: "API", Value: "/walled/1.0.0", Enabled: true},
 		{ID: "b2", Type: "IP", Value: "198.51.100.7", Enabled: true},
 		{ID: "b3", Type: "IP_RANGE", Value: "203.0.113.0/24", Enabled: true},
@@ -86,19 +86,19 @@ func TestScopesStatesSandboxAndBlocking(t *testing.T) {
 	}
 	f.load(t, snap)
 
-	tok := func(mod func(c *bus.AccessTokenClaims)) map[string]string {
+	tok := func(mod func(c *contract.AccessTokenClaims)) map[string]string {
 		return bearer(f.ks.mint(t, tokenSpec{claims: mod}))
 	}
 	prod := tok(nil)
-	sb := tok(func(c *bus.AccessTokenClaims) { c.ClientID = "ck-sb"; c.KeyType = bus.KeySandbox })
-	readWrite := tok(func(c *bus.AccessTokenClaims) { c.Scope = "pets:write pets:read" })
-	app2 := tok(func(c *bus.AccessTokenClaims) {
-		c.ClientID, c.Application = "ck-app2", &bus.TokenApplication{ID: "app2"}
+	sb := tok(func(c *contract.AccessTokenClaims) { c.ClientID = "ck-sb"; c.KeyType = contract.KeySandbox })
+	readWrite := tok(func(c *contract.AccessTokenClaims) { c.Scope = "pets:write pets:read" })
+	app2 := tok(func(c *contract.AccessTokenClaims) {
+		c.ClientID, c.Application = "ck-app2", &contract.TokenApplication{ID: "app2"}
 	})
-	app3 := tok(func(c *bus.AccessTokenClaims) {
-		c.ClientID, c.Application = "ck-app3", &bus.TokenApplication{ID: "app3"}
+	app3 := tok(func(c *contract.AccessTokenClaims) {
+		c.ClientID, c.Application = "ck-app3", &contract.TokenApplication{ID: "app3"}
 	})
-	mallory := tok(func(c *bus.AccessTokenClaims) { c.Username = "mallory" })
+	mallory := tok(func(c *contract.AccessTokenClaims) { c.Username = "mallory" })
 
 	runScenarios(t, f.h, []scenario{
 		// Scopes.

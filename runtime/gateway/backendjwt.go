@@ -14,7 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // BackendJWTHeader carries the caller's identity to backends when Config.BackendJWT is on.
@@ -24,23 +24,23 @@ const BackendJWTHeader = "X-JWT-Assertion"
 // which BackendJWKS publishes). Backends verify it instead of the consumer's token, which
 // they never see.
 type BackendClaims struct {
-	Issuer        string                `json:"iss"`
-	Subject       string                `json:"sub"` // the end user's id
-	Audience      string                `json:"aud"` // the API's context/version
-	IssuedAt      int64                 `json:"iat"`
-	ExpiresAt     int64                 `json:"exp"`
-	Username      string                `json:"username,omitempty"`
-	ClientID      string                `json:"client_id"`
-	Application   *bus.TokenApplication `json:"application,omitempty"`
-	KeyType       string                `json:"key_type"`
-	Tier          string                `json:"tier,omitempty"` // subscription tier
-	APIID         string                `json:"api_id"`
-	APIContext    string                `json:"api_context"`
-	APIVersion    string                `json:"api_version"`
-	Scope         string                `json:"scope,omitempty"`
-	Roles         []string              `json:"roles,omitempty"`
-	TokenJTI      string                `json:"token_jti"` // the consumer token's jti, for correlation
-	ApplicationID string                `json:"application_id"`
+	Issuer        string                     `json:"iss"`
+	Subject       string                     `json:"sub"` // the end user's id
+	Audience      string                     `json:"aud"` // the API's context/version
+	IssuedAt      int64                      `json:"iat"`
+	ExpiresAt     int64                      `json:"exp"`
+	Username      string                     `json:"username,omitempty"`
+	ClientID      string                     `json:"client_id"`
+	Application   *contract.TokenApplication `json:"application,omitempty"`
+	KeyType       string                     `json:"key_type"`
+	Tier          string                     `json:"tier,omitempty"` // subscription tier
+	APIID         string                     `json:"api_id"`
+	APIContext    string                     `json:"api_context"`
+	APIVersion    string                     `json:"api_version"`
+	Scope         string                     `json:"scope,omitempty"`
+	Roles         []string                   `json:"roles,omitempty"`
+	TokenJTI      string                     `json:"token_jti"` // the consumer token's jti, for correlation
+	ApplicationID string                     `json:"application_id"`
 }
 
 // backendSigner signs backend JWTs and caches them per consumer token and API.

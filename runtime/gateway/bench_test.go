@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
 )
 
@@ -111,4 +111,4 @@ func (d *discardWriter) WriteHeader(code int)        { d.code = code }
 
 type discardAnalytics struct{}
 
-func (discardAnalytics) Publish(context.Context, []bus.AnalyticsEvent) error { return nil }
+func (discardAnalytics) Publish(context.Context, []contract.AnalyticsEvent) error { return nil }

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // CallInfo is what the gateway knows about one API call. The router fills the API and
@@ -16,22 +16,22 @@ import (
 // request goes down the chain. Throttlers read it; they must not keep it after Allow returns.
 type CallInfo struct {
 	Start    time.Time
-	API      *bus.APIDef      // the routed API
-	Resource *bus.ResourceDef // the matched operation; nil when the method did not match
-	Template string           // the matched resource template, e.g. /pets/{id}
+	API      *contract.APIDef      // the routed API
+	Resource *contract.ResourceDef // the matched operation; nil when the method did not match
+	Template string                // the matched resource template, e.g. /pets/{id}
 	Method   string
 	ClientIP netip.Addr // after TrustedProxies
 
 	// Set by authentication; zero on resources that need no token.
-	Claims        *bus.AccessTokenClaims
+	Claims        *contract.AccessTokenClaims
 	ClientID      string
 	ApplicationID string
-	Application   *bus.Application // as the gateway's state knows it
+	Application   *contract.Application // as the gateway's state knows it
 	Username      string
-	KeyType       string // bus.KeyProduction or bus.KeySandbox
+	KeyType       string // contract.KeyProduction or contract.KeySandbox
 
 	// Set by the subscription check; nil for PROTOTYPED APIs and open resources.
-	Subscription *bus.Subscription
+	Subscription *contract.Subscription
 
 	// Throttled is set when the Throttler refused the call.
 	Throttled bool
@@ -60,18 +60,6 @@ type CallInfo struct {
 
 	segBuf [16]string
 	offBuf [17]int
-}
-
-// Policy returns a throttling policy from the state the call is served with.
-func (c *CallInfo) Policy(kind, name string) (bus.Policy, bool) {
-	if c.st == nil {
-		return bus.Policy{}, false
-	}
-	p, ok := c.st.policies.get(kind + "/" + name)
-	if !ok {
-		return bus.Policy{}, false
-	}
-	return *p, true
 }
 
 // Status is the HTTP status sent to the client so far (0 before the header is written).
@@ -116,7 +104,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		needsAuth = needsAuth || r.AuthRequired
 		needsScopes = needsScopes || (r.AuthRequired && len(r.Scopes) > 0)
 	}
-	blocked := def.State == bus.StateBlocked
+	blocked := def.State == contract.StateBlocked
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -130,7 +118,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 			return newAuthentication(next, g.verifier, g.cfg.APIKeyHeader)
 		}},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newBlocking(next, true) }},
-		{!blocked && needsAuth && def.State != bus.StatePrototyped, newSubscriptionCheck},
+		{!blocked && needsAuth && def.State != contract.StatePrototyped, newSubscriptionCheck},
 		{!blocked && needsScopes, newScopeCheck},
 		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
 		{!blocked && needsAuth && g.backendJWT != nil, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},

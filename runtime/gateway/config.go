@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/clientip"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Config is the gateway's static configuration. Dynamic state (APIs, applications,
@@ -23,7 +23,7 @@ type Config struct {
 
 	// Issuer is the required iss of access tokens (the Key Manager's issuer).
 	Issuer string
-	// Audience must be in a token's aud (default bus.DefaultAudience).
+	// Audience must be in a token's aud (default contract.DefaultAudience).
 	Audience string
 	// KeyManagerURL is the Key Manager's base URL: JWKS at /oauth2/jwks, /token and /revoke
 	// are forwarded to /oauth2/token and /oauth2/revoke.
@@ -116,7 +116,7 @@ func (c Config) withDefaults() Config {
 		c.Listen = ":8280"
 	}
 	if c.Audience == "" {
-		c.Audience = bus.DefaultAudience
+		c.Audience = contract.DefaultAudience
 	}
 	if c.JWKSURL == "" && c.KeyManagerURL != "" {
 		c.JWKSURL = strings.TrimRight(c.KeyManagerURL, "/") + "/oauth2/jwks"

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Defaults of WSO2 API Manager when an API enables CORS without listing methods or headers.
@@ -31,7 +31,7 @@ type corsStep struct {
 	credentials bool
 }
 
-func newCORS(next http.Handler, c bus.CORS) (http.Handler, error) {
+func newCORS(next http.Handler, c contract.CORS) (http.Handler, error) {
 	s := &corsStep{next: next, origins: map[string]bool{}, credentials: c.AllowCredentials}
 	for _, o := range c.AllowOrigins {
 		o = strings.TrimSpace(o)

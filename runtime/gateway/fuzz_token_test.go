@@ -19,7 +19,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // unsignedToken builds a compact JWS with the given header, claims and signature bytes.
@@ -36,17 +36,17 @@ func FuzzVerifyToken(f *testing.F) {
 	if err := fx.g.LoadSnapshot(baseSnapshot(petsAPI(fx.backend.URL))); err != nil {
 		f.Fatal(err)
 	}
-	minted := map[string]bus.AccessTokenClaims{} // jti → claims
-	var apiKeys = map[string]bool{}              // jti → is an API key
-	keep := func(tok string, apiKey bool, c bus.AccessTokenClaims) string {
+	minted := map[string]contract.AccessTokenClaims{} // jti → claims
+	var apiKeys = map[string]bool{}                   // jti → is an API key
+	keep := func(tok string, apiKey bool, c contract.AccessTokenClaims) string {
 		minted[c.JTI], apiKeys[c.JTI] = c, apiKey
 		return tok
 	}
 	c1 := defaultClaims()
-	access := keep(fx.ks.mint(f, tokenSpec{claims: func(c *bus.AccessTokenClaims) { *c = c1 }}), false, c1)
+	access := keep(fx.ks.mint(f, tokenSpec{claims: func(c *contract.AccessTokenClaims) { *c = c1 }}), false, c1)
 	c2 := defaultClaims()
 	c2.ClientID, c2.Scope = "", ""
-	apiKey := keep(fx.ks.mint(f, tokenSpec{typ: bus.APIKeyType, claims: func(c *bus.AccessTokenClaims) { *c = c2 }}), true, c2)
+	apiKey := keep(fx.ks.mint(f, tokenSpec{typ: contract.APIKeyType, claims: func(c *contract.AccessTokenClaims) { *c = c2 }}), true, c2)
 
 	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -56,7 +56,7 @@ func FuzzVerifyToken(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	claims := `{"iss":"` + testIssuer + `","aud":"` + bus.DefaultAudience + `","exp":9999999999,"jti":"forged","client_id":"ck-prod","application":{"id":"app1"}}`
+	claims := `{"iss":"` + testIssuer + `","aud":"` + contract.DefaultAudience + `","exp":9999999999,"jti":"forged","client_id":"ck-prod","application":{"id":"app1"}}`
 	hs := hmac.New(sha256.New, pub)
 	hsHeader := `{"alg":"HS256","typ":"at+jwt","kid":"` + testKID + `"}`
 	hs.Write([]byte(base64.RawURLEncoding.EncodeToString([]byte(hsHeader)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))))

@@ -3,7 +3,7 @@
 // rate limits, and proxies to the backends, emitting one analytics event per call.
 //
 // Everything it knows about APIs, applications, subscriptions, keys and policies arrives as
-// bus.Snapshot and bus.ControlEvent values (see Syncer); it never reads a database. It keeps
+// contract.Snapshot and contract.ControlEvent values (see Syncer); it never reads a database. It keeps
 // that state in an immutable value swapped atomically, so requests take no locks, and
 // persists it so that a restart without the control plane still serves.
 package gateway
@@ -25,9 +25,10 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/clientip"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // Deps are the gateway's collaborators. All are optional.
@@ -37,6 +38,9 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Throttler decides rate limits; nil leaves throttling out of every chain.
 	Throttler Throttler
+	// PolicyCompiler compiles throttling policies into the state (default
+	// throttlepolicy.Compile).
+	PolicyCompiler PolicyCompiler
 	// Analytics receives batches of analytics events; nil leaves analytics out of every chain.
 	Analytics AnalyticsPublisher
 	// Transport carries backend and Key Manager calls (default: a tuned http.Transport).
@@ -64,11 +68,13 @@ type Gateway struct {
 	verifier    *verifier
 	jwks        *jwks
 	throttler   Throttler
-	analytics   *analyticsQueue
-	backendJWT  *backendSigner
-	trusted     *clientip.Resolver
-	token       http.Handler
-	revoke      http.Handler
+	// compilePolicy compiles each throttling policy once, as it enters the state.
+	compilePolicy PolicyCompiler
+	analytics     *analyticsQueue
+	backendJWT    *backendSigner
+	trusted       *clientip.Resolver
+	token         http.Handler
+	revoke        http.Handler
 
 	state atomic.Pointer[state]
 	mu    sync.Mutex // serializes state writers (LoadSnapshot, ApplyBatch, purges)
@@ -96,6 +102,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.proxyLog = slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
 	if g.now == nil {
 		g.now = time.Now
+	}
+	g.compilePolicy = deps.PolicyCompiler
+	if g.compilePolicy == nil {
+		g.compilePolicy = throttlepolicy.Compile
 	}
 	reg := deps.Registerer
 	if reg == nil {
@@ -215,7 +225,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if _, _, found := e.res.match(rest, http.MethodOptions); found {
 			call.preflight = true
 			call.allow = e.res.allowed(rest)
-			call.Resource = &bus.ResourceDef{Method: http.MethodOptions}
+			call.Resource = &contract.ResourceDef{Method: http.MethodOptions}
 		}
 	} else {
 		res, tmpl, found := e.res.match(rest, r.Method)
@@ -241,7 +251,7 @@ func (g *Gateway) trustedPeer(r *http.Request) bool {
 // refused with ErrStaleSnapshot (events already applied would be lost); one at the same
 // revision is loaded (it repairs any drift). APIs whose definition did not change keep their
 // compiled chain and endpoint health.
-func (g *Gateway) LoadSnapshot(s bus.Snapshot) error {
+func (g *Gateway) LoadSnapshot(s contract.Snapshot) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	cur := g.state.Load()
@@ -259,14 +269,14 @@ func (g *Gateway) LoadSnapshot(s bus.Snapshot) error {
 // (delivery is at least once); the next revision is applied; a later one means events were
 // missed and needSnapshot is true. A gateway without state needs a snapshot first. An event
 // whose payload does not decode is not applied and also asks for a snapshot.
-func (g *Gateway) Apply(ev bus.ControlEvent) (applied bool, needSnapshot bool, err error) {
-	n, need, err := g.ApplyBatch([]bus.ControlEvent{ev})
+func (g *Gateway) Apply(ev contract.ControlEvent) (applied bool, needSnapshot bool, err error) {
+	n, need, err := g.ApplyBatch([]contract.ControlEvent{ev})
 	return n > 0, need, err
 }
 
 // ApplyBatch applies events in revision order (the slice is not modified), building one new
 // state for the whole batch. It stops at the first gap or undecodable event.
-func (g *Gateway) ApplyBatch(events []bus.ControlEvent) (applied int, needSnapshot bool, err error) {
+func (g *Gateway) ApplyBatch(events []contract.ControlEvent) (applied int, needSnapshot bool, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	cur := g.state.Load()
@@ -274,7 +284,7 @@ func (g *Gateway) ApplyBatch(events []bus.ControlEvent) (applied int, needSnapsh
 		return 0, len(events) > 0, nil
 	}
 	evs := slices.Clone(events)
-	slices.SortStableFunc(evs, func(a, b bus.ControlEvent) int {
+	slices.SortStableFunc(evs, func(a, b contract.ControlEvent) int {
 		switch {
 		case a.Revision < b.Revision:
 			return -1
@@ -344,7 +354,7 @@ func (g *Gateway) purgeRevocations() {
 		return true
 	})
 	var users []string
-	cur.userRevoked.each(func(id string, r bus.UserRevocation) bool {
+	cur.userRevoked.each(func(id string, r contract.UserRevocation) bool {
 		if !r.ExpiresAt.Add(g.cfg.ClockSkew).After(now) {
 			users = append(users, id)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 const (
@@ -85,18 +85,18 @@ type tokenSpec struct {
 	kid      string
 	alg      jose.SignatureAlgorithm
 	typ      string
-	claims   func(c *bus.AccessTokenClaims)
+	claims   func(c *contract.AccessTokenClaims)
 	signWith *jose.JSONWebKey // overrides the key server's key for kid
 }
 
-func defaultClaims() bus.AccessTokenClaims {
+func defaultClaims() contract.AccessTokenClaims {
 	now := time.Now()
-	return bus.AccessTokenClaims{
-		Issuer: testIssuer, Subject: "user-1", Audience: []string{bus.DefaultAudience},
+	return contract.AccessTokenClaims{
+		Issuer: testIssuer, Subject: "user-1", Audience: []string{contract.DefaultAudience},
 		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Add(-time.Minute).Unix(),
 		JTI: "jti-" + rand.Text(), ClientID: "ck-prod", Scope: "pets:read", Username: "alice",
-		Application: &bus.TokenApplication{ID: "app1", Name: "App One", Owner: "alice", Tier: "Unlimited"},
-		KeyType:     bus.KeyProduction,
+		Application: &contract.TokenApplication{ID: "app1", Name: "App One", Owner: "alice", Tier: "Unlimited"},
+		KeyType:     contract.KeyProduction,
 	}
 }
 
@@ -112,7 +112,7 @@ func (ks *keyServer) mint(t testing.TB, spec tokenSpec) string {
 	}
 	typ := spec.typ
 	if typ == "" {
-		typ = bus.TokenType
+		typ = contract.TokenType
 	}
 	var key jose.JSONWebKey
 	if spec.signWith != nil {
@@ -140,9 +140,9 @@ func (ks *keyServer) mint(t testing.TB, spec tokenSpec) string {
 
 // mintAPIKey mints an API key as the Key Manager makes them: typ apikey+jwt, no client_id,
 // no scope; mod adjusts the claims.
-func (ks *keyServer) mintAPIKey(t testing.TB, mod func(c *bus.AccessTokenClaims)) string {
+func (ks *keyServer) mintAPIKey(t testing.TB, mod func(c *contract.AccessTokenClaims)) string {
 	t.Helper()
-	return ks.mint(t, tokenSpec{typ: bus.APIKeyType, claims: func(c *bus.AccessTokenClaims) {
+	return ks.mint(t, tokenSpec{typ: contract.APIKeyType, claims: func(c *contract.AccessTokenClaims) {
 		c.ClientID, c.Scope = "", ""
 		if mod != nil {
 			mod(c)
@@ -208,7 +208,7 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 }
 
 // load loads s into the fixture's gateway.
-func (f *fixture) load(t *testing.T, s bus.Snapshot) {
+func (f *fixture) load(t *testing.T, s contract.Snapshot) {
 	t.Helper()
 	if err := f.g.LoadSnapshot(s); err != nil {
 		t.Fatalf("LoadSnapshot: %v", err)
@@ -216,12 +216,12 @@ func (f *fixture) load(t *testing.T, s bus.Snapshot) {
 }
 
 // petsAPI is the API most tests use.
-func petsAPI(prod ...string) bus.APIDef {
-	return bus.APIDef{
-		ID: "api-pets", Name: "Pets", Context: "/pets", Version: "1.0.0", State: bus.StatePublished,
+func petsAPI(prod ...string) contract.APIDef {
+	return contract.APIDef{
+		ID: "api-pets", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished,
 		IsDefaultVersion: true, Provider: "bob",
-		Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: prod},
-		Resources: []bus.ResourceDef{
+		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: prod},
+		Resources: []contract.ResourceDef{
 			{Method: "GET", Path: "/pets", AuthRequired: true},
 			{Method: "GET", Path: "/pets/{id}", AuthRequired: true},
 			{Method: "GET", Path: "/pets/mine", AuthRequired: true},
@@ -237,20 +237,20 @@ func petsAPI(prod ...string) bus.APIDef {
 }
 
 // baseSnapshot: app1 (keys ck-prod, ck-sb) subscribed ACTIVE to the pets API.
-func baseSnapshot(apis ...bus.APIDef) bus.Snapshot {
-	return bus.Snapshot{
+func baseSnapshot(apis ...contract.APIDef) contract.Snapshot {
+	return contract.Snapshot{
 		Revision: 10, TakenAt: time.Now().UTC(), APIs: apis,
-		Applications: []bus.Application{
+		Applications: []contract.Application{
 			{ID: "app1", Name: "App One", Owner: "alice", Policy: "Unlimited"},
 			{ID: "app2", Name: "App Two", Owner: "carol", Policy: "Unlimited"},
 		},
-		Subscriptions: []bus.Subscription{
-			{ID: "sub1", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: bus.SubActive},
+		Subscriptions: []contract.Subscription{
+			{ID: "sub1", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: contract.SubActive},
 		},
-		Keys: []bus.Key{
-			{ConsumerKey: "ck-prod", ApplicationID: "app1", KeyType: bus.KeyProduction},
-			{ConsumerKey: "ck-sb", ApplicationID: "app1", KeyType: bus.KeySandbox},
-			{ConsumerKey: "ck-app2", ApplicationID: "app2", KeyType: bus.KeyProduction},
+		Keys: []contract.Key{
+			{ConsumerKey: "ck-prod", ApplicationID: "app1", KeyType: contract.KeyProduction},
+			{ConsumerKey: "ck-sb", ApplicationID: "app1", KeyType: contract.KeySandbox},
+			{ConsumerKey: "ck-app2", ApplicationID: "app2", KeyType: contract.KeyProduction},
 		},
 	}
 }
@@ -326,9 +326,9 @@ func runScenarios(t *testing.T, h http.Handler, scenarios []scenario) {
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 // event builds a control event at a revision.
-func event(t *testing.T, rev int64, kind bus.Kind, payload any) bus.ControlEvent {
+func event(t *testing.T, rev int64, kind contract.Kind, payload any) contract.ControlEvent {
 	t.Helper()
-	ev, err := bus.NewControlEvent(kind, payload)
+	ev, err := contract.NewControlEvent(kind, payload)
 	if err != nil {
 		t.Fatal(err)
 	}

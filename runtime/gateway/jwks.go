@@ -106,7 +106,7 @@ func (j *jwks) cached(kid string) (jose.JSONWebKey, bool) {
 }
 
 // invalidate makes the next unknown kid refetch at once and asks the background loop (if
-// running) to refetch now. Called on bus.KindSigningKeysRotated.
+// running) to refetch now. Called on contract.KindSigningKeysRotated.
 func (j *jwks) invalidate() {
 	j.lastMiss.Store(0)
 	j.lastCold.Store(0)

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // statePath is the persisted state file, or "" when persistence is off.
@@ -122,7 +122,7 @@ func (g *Gateway) LoadPersisted() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("load persisted state: %w", err)
 	}
-	var snap bus.Snapshot
+	var snap contract.Snapshot
 	if err := json.Unmarshal(b, &snap); err != nil {
 		return false, fmt.Errorf("load persisted state %s: %w", path, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
 )
 
@@ -83,7 +83,7 @@ func newPool(typ string, urls []string, cfg Config) (*pool, error) {
 			return nil, fmt.Errorf("endpoint %q: userinfo and fragments are not supported", s)
 		}
 		p.eps = append(p.eps, &endpoint{url: u, rawBase: strings.TrimRight(u.EscapedPath(), "/")})
-		if typ == bus.EndpointSingle {
+		if typ == contract.EndpointSingle {
 			break
 		}
 	}
@@ -95,7 +95,7 @@ func newPool(typ string, urls []string, cfg Config) (*pool, error) {
 func (p *pool) pick(now time.Time) (*endpoint, int) {
 	n := len(p.eps)
 	start := 0
-	if p.typ == bus.EndpointLoadBalanced {
+	if p.typ == contract.EndpointLoadBalanced {
 		start = int((p.rr.Add(1) - 1) % uint64(n))
 	}
 	for i := range n {
@@ -111,13 +111,13 @@ func (p *pool) pick(now time.Time) (*endpoint, int) {
 // available one not tried yet, in order (FAILOVER) or the next round (LOAD_BALANCED). SINGLE
 // has none.
 func (p *pool) next(tried uint64, cur int, now time.Time) (*endpoint, int) {
-	if p.typ == bus.EndpointSingle {
+	if p.typ == contract.EndpointSingle {
 		return nil, -1
 	}
 	n := len(p.eps)
 	for i := range n {
 		k := i // FAILOVER: the first untried, in order
-		if p.typ == bus.EndpointLoadBalanced {
+		if p.typ == contract.EndpointLoadBalanced {
 			k = (cur + 1 + i) % n
 		}
 		if tried&(1<<k) == 0 && p.eps[k].available(now) {
@@ -149,7 +149,7 @@ func (p *pool) indexOf(e *endpoint) int {
 // proxyStep sends the call to the backend.
 type proxyStep struct {
 	g       *Gateway
-	api     *bus.APIDef
+	api     *contract.APIDef
 	prod    *pool
 	sandbox *pool
 	timeout time.Duration
@@ -157,10 +157,10 @@ type proxyStep struct {
 }
 
 // newProxy builds the proxy of an API; it is the last step and has no next.
-func (g *Gateway) newProxy(def *bus.APIDef) (http.Handler, error) {
+func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	typ := def.Endpoints.Type
 	switch typ {
-	case bus.EndpointSingle, bus.EndpointLoadBalanced, bus.EndpointFailover:
+	case contract.EndpointSingle, contract.EndpointLoadBalanced, contract.EndpointFailover:
 	default:
 		return nil, fmt.Errorf("proxy: unknown endpoint type %q", typ)
 	}
@@ -208,7 +208,7 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := callFrom(r.Context())
 	pl := p.prod
 	switch {
-	case call.KeyType == bus.KeySandbox:
+	case call.KeyType == contract.KeySandbox:
 		if p.sandbox == nil {
 			w.Header().Set("WWW-Authenticate", bearerChallenge(true))
 			writeError(w, call, errInvalidCreds, "Sandbox key offered to an API with no sandbox endpoint")

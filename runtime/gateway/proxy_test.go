@@ -18,15 +18,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
 )
 
 // openAPI is an API with open resources on the given endpoints.
-func openAPI(id, ctx, typ string, eps ...string) bus.APIDef {
-	return bus.APIDef{ID: id, Context: ctx, Version: "v1", State: bus.StatePublished,
-		Endpoints: bus.Endpoints{Type: typ, Production: eps},
-		Resources: []bus.ResourceDef{{Method: "ANY", Path: "/*"}}}
+func openAPI(id, ctx, typ string, eps ...string) contract.APIDef {
+	return contract.APIDef{ID: id, Context: ctx, Version: "v1", State: contract.StatePublished,
+		Endpoints: contract.Endpoints{Type: typ, Production: eps},
+		Resources: []contract.ResourceDef{{Method: "ANY", Path: "/*"}}}
 }
 
 // refusedURL returns the URL of a port nobody listens on.
@@ -82,7 +82,7 @@ func TestLoadBalancingRoundRobin(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a, b, c := newEcho(t, "a"), newEcho(t, "b"), newEcho(t, "c")
-	f.load(t, baseSnapshot(openAPI("lb", "/lb", bus.EndpointLoadBalanced, a.URL, b.URL, c.URL)))
+	f.load(t, baseSnapshot(openAPI("lb", "/lb", contract.EndpointLoadBalanced, a.URL, b.URL, c.URL)))
 	var got []string
 	for range 6 {
 		got = append(got, backendOf(serve(f.h, get("/lb/v1/x", ""))))
@@ -98,9 +98,9 @@ func TestFailoverOnRefusedConnection(t *testing.T) {
 	b, c := newEcho(t, "b"), newEcho(t, "c")
 	down := refusedURL(t)
 	f.load(t, baseSnapshot(
-		openAPI("fo", "/fo", bus.EndpointFailover, down, b.URL, c.URL),
-		openAPI("lb", "/lb", bus.EndpointLoadBalanced, down, b.URL),
-		openAPI("single", "/single", bus.EndpointSingle, down),
+		openAPI("fo", "/fo", contract.EndpointFailover, down, b.URL, c.URL),
+		openAPI("lb", "/lb", contract.EndpointLoadBalanced, down, b.URL),
+		openAPI("single", "/single", contract.EndpointSingle, down),
 	))
 	runScenarios(t, f.h, []scenario{
 		{desc: "failover GET goes to the next endpoint", url: "/fo/v1/x", wantStatus: 200, wantBody: []string{`"backend":"b"`}},
@@ -127,8 +127,8 @@ func TestEndpointSuspension(t *testing.T) {
 	b := newEcho(t, "b")
 	down, down2 := refusedURL(t), refusedURL(t)
 	f.load(t, baseSnapshot(
-		openAPI("fo", "/fo", bus.EndpointFailover, down, b.URL),
-		openAPI("single", "/single", bus.EndpointSingle, down2),
+		openAPI("fo", "/fo", contract.EndpointFailover, down, b.URL),
+		openAPI("single", "/single", contract.EndpointSingle, down2),
 	))
 	call := func(url string) *httptest.ResponseRecorder { return serve(f.h, get(url, "")) }
 
@@ -181,7 +181,7 @@ func TestBackendTimeout(t *testing.T) {
 		close(canceled)
 	}))
 	t.Cleanup(slow.Close)
-	api := openAPI("slow", "/slow", bus.EndpointSingle, slow.URL)
+	api := openAPI("slow", "/slow", contract.EndpointSingle, slow.URL)
 	api.Endpoints.TimeoutMs = 50
 	f.load(t, baseSnapshot(api))
 	rec := serve(f.h, get("/slow/v1/x", ""))
@@ -204,7 +204,7 @@ func TestRequestBodyLimit(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
 	t.Cleanup(be.Close)
-	f.load(t, baseSnapshot(openAPI("up", "/up", bus.EndpointSingle, be.URL)))
+	f.load(t, baseSnapshot(openAPI("up", "/up", contract.EndpointSingle, be.URL)))
 
 	rec := serve(f.h, httptest.NewRequest("POST", "/up/v1/x", strings.NewReader(strings.Repeat("x", 17))))
 	if rec.Code != 413 || !strings.Contains(rec.Body.String(), `"code":"413"`) {
@@ -239,7 +239,7 @@ func TestStreamingIsNotBuffered(t *testing.T) {
 		_, _ = io.WriteString(w, "data: two\n\n")
 	}))
 	t.Cleanup(sse.Close)
-	f.load(t, baseSnapshot(openAPI("sse", "/sse", bus.EndpointSingle, sse.URL)))
+	f.load(t, baseSnapshot(openAPI("sse", "/sse", contract.EndpointSingle, sse.URL)))
 	gw := httptest.NewServer(f.h)
 	t.Cleanup(gw.Close)
 
@@ -280,7 +280,7 @@ func TestClientCancelReachesBackend(t *testing.T) {
 		close(canceled)
 	}))
 	t.Cleanup(be.Close)
-	f.load(t, baseSnapshot(openAPI("c", "/c", bus.EndpointSingle, be.URL)))
+	f.load(t, baseSnapshot(openAPI("c", "/c", contract.EndpointSingle, be.URL)))
 	gw := httptest.NewServer(f.h)
 	t.Cleanup(gw.Close)
 
@@ -374,7 +374,7 @@ func TestCORS(t *testing.T) {
 	}))
 	t.Cleanup(be.Close)
 	api := petsAPI(be.URL)
-	api.CORS = bus.CORS{Enabled: true, AllowOrigins: []string{"https://app.example"}, AllowCredentials: true}
+	api.CORS = contract.CORS{Enabled: true, AllowOrigins: []string{"https://app.example"}, AllowCredentials: true}
 	plain := petsAPI(be.URL)
 	plain.ID, plain.Context = "api-plain", "/plain"
 	f.load(t, baseSnapshot(api, plain))
@@ -424,7 +424,7 @@ func TestCORSNeverGrantsCredentialsToAnyOrigin(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			api := petsAPI(f.backend.URL)
-			api.CORS = bus.CORS{Enabled: true, AllowOrigins: tc.origins, AllowCredentials: true}
+			api.CORS = contract.CORS{Enabled: true, AllowOrigins: tc.origins, AllowCredentials: true}
 			f.load(t, baseSnapshot(api))
 			grant := map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": ""}
 			runScenarios(t, f.h, []scenario{

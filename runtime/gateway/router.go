@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Routing is two tries walked once each, so its cost depends on the length of the path, not
@@ -189,11 +189,11 @@ type resNode struct {
 // resEnd holds the operations of one template.
 type resEnd struct {
 	template string
-	methods  map[string]*bus.ResourceDef
-	any      *bus.ResourceDef
+	methods  map[string]*contract.ResourceDef
+	any      *contract.ResourceDef
 }
 
-func (e *resEnd) lookup(method string) *bus.ResourceDef {
+func (e *resEnd) lookup(method string) *contract.ResourceDef {
 	if r := e.methods[method]; r != nil {
 		return r
 	}
@@ -206,7 +206,7 @@ func (e *resEnd) lookup(method string) *bus.ResourceDef {
 }
 
 // buildResources compiles an API's resources. The first definition of a method on a template wins.
-func buildResources(defs []bus.ResourceDef) (*resNode, error) {
+func buildResources(defs []contract.ResourceDef) (*resNode, error) {
 	root := &resNode{}
 	for i := range defs {
 		d := &defs[i]
@@ -255,7 +255,7 @@ func buildResources(defs []bus.ResourceDef) (*resNode, error) {
 			end = &n.end
 		}
 		if *end == nil {
-			*end = &resEnd{template: tmpl, methods: make(map[string]*bus.ResourceDef)}
+			*end = &resEnd{template: tmpl, methods: make(map[string]*contract.ResourceDef)}
 		}
 		e := *end
 		if method == "ANY" {
@@ -271,12 +271,12 @@ func buildResources(defs []bus.ResourceDef) (*resNode, error) {
 
 // match finds the resource for the remaining (decoded) segments and method. pathFound reports
 // whether some template matched the path, so that a nil resource means 405, not 404.
-func (n *resNode) match(segs []string, method string) (res *bus.ResourceDef, template string, pathFound bool) {
+func (n *resNode) match(segs []string, method string) (res *contract.ResourceDef, template string, pathFound bool) {
 	res, template = n.find(segs, method, &pathFound)
 	return res, template, pathFound
 }
 
-func (n *resNode) find(segs []string, method string, pathFound *bool) (*bus.ResourceDef, string) {
+func (n *resNode) find(segs []string, method string, pathFound *bool) (*contract.ResourceDef, string) {
 	if len(segs) == 0 {
 		for _, e := range [2]*resEnd{n.end, n.wildcard} {
 			if e != nil {

@@ -6,28 +6,28 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // routingSnapshot holds APIs with nested contexts, two versions and precedence traps. All
 // resources are open except where the test needs to tell two templates apart.
-func routingSnapshot(backend string) bus.Snapshot {
+func routingSnapshot(backend string) contract.Snapshot {
 	pets := petsAPI(backend + "/v1")
-	pets2 := bus.APIDef{ID: "api-pets2", Name: "Pets", Context: "/pets", Version: "2.0.0", State: bus.StatePublished,
-		Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend + "/v2"}},
-		Resources: []bus.ResourceDef{{Method: "GET", Path: "/pets"}}}
-	orders := bus.APIDef{ID: "api-orders", Context: "/shop/orders", Version: "v1", State: bus.StatePublished,
-		Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend + "/orders"}},
-		Resources: []bus.ResourceDef{
+	pets2 := contract.APIDef{ID: "api-pets2", Name: "Pets", Context: "/pets", Version: "2.0.0", State: contract.StatePublished,
+		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend + "/v2"}},
+		Resources: []contract.ResourceDef{{Method: "GET", Path: "/pets"}}}
+	orders := contract.APIDef{ID: "api-orders", Context: "/shop/orders", Version: "v1", State: contract.StatePublished,
+		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend + "/orders"}},
+		Resources: []contract.ResourceDef{
 			{Method: "GET", Path: "/{id}", AuthRequired: true},
 			{Method: "GET", Path: "/list"},
 			{Method: "GET", Path: "/{id}/items/{item}"},
 			{Method: "GET", Path: "/*"},
 			{Method: "PUT", Path: "/list"},
 		}}
-	shop := bus.APIDef{ID: "api-shop", Context: "/shop/", Version: "v1", State: bus.StatePublished,
-		Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend + "/shop-be/"}},
-		Resources: []bus.ResourceDef{{Method: "GET", Path: "/orders"}}}
+	shop := contract.APIDef{ID: "api-shop", Context: "/shop/", Version: "v1", State: contract.StatePublished,
+		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend + "/shop-be/"}},
+		Resources: []contract.ResourceDef{{Method: "GET", Path: "/orders"}}}
 	return baseSnapshot(pets, pets2, orders, shop)
 }
 
@@ -71,7 +71,7 @@ func TestRouting(t *testing.T) {
 
 func TestResourceTrie(t *testing.T) {
 	t.Parallel()
-	root, err := buildResources([]bus.ResourceDef{
+	root, err := buildResources([]contract.ResourceDef{
 		{Method: "GET", Path: "/a/{x}/c"},
 		{Method: "GET", Path: "/a/b/*"},
 		{Method: "POST", Path: "/a/b/c"},
@@ -107,14 +107,14 @@ func TestResourceTrie(t *testing.T) {
 			}
 		})
 	}
-	if _, err := buildResources([]bus.ResourceDef{{Method: "GET", Path: "/a/*/b"}}); err == nil {
+	if _, err := buildResources([]contract.ResourceDef{{Method: "GET", Path: "/a/*/b"}}); err == nil {
 		t.Error("a wildcard in the middle must not compile")
 	}
 }
 
 // manyAPIs builds n APIs with one, two or three context segments.
-func manyAPIs(n int, backend string) []bus.APIDef {
-	apis := make([]bus.APIDef, 0, n)
+func manyAPIs(n int, backend string) []contract.APIDef {
+	apis := make([]contract.APIDef, 0, n)
 	for i := range n {
 		ctx := fmt.Sprintf("/svc%d", i)
 		switch i % 3 {
@@ -123,11 +123,11 @@ func manyAPIs(n int, backend string) []bus.APIDef {
 		case 2:
 			ctx = fmt.Sprintf("/org/team%d/svc%d", i%50, i)
 		}
-		apis = append(apis, bus.APIDef{
-			ID: fmt.Sprintf("api-%d", i), Context: ctx, Version: fmt.Sprintf("v%d", i%4), State: bus.StatePublished,
+		apis = append(apis, contract.APIDef{
+			ID: fmt.Sprintf("api-%d", i), Context: ctx, Version: fmt.Sprintf("v%d", i%4), State: contract.StatePublished,
 			IsDefaultVersion: i%2 == 0,
-			Endpoints:        bus.Endpoints{Type: bus.EndpointSingle, Production: []string{fmt.Sprintf("%s/be%d", backend, i)}},
-			Resources: []bus.ResourceDef{
+			Endpoints:        contract.Endpoints{Type: contract.EndpointSingle, Production: []string{fmt.Sprintf("%s/be%d", backend, i)}},
+			Resources: []contract.ResourceDef{
 				{Method: "GET", Path: "/items/{id}"}, {Method: "POST", Path: "/items"}, {Method: "GET", Path: "/health"},
 			},
 		})

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // ErrStaleSnapshot is returned by LoadSnapshot for a snapshot older than the current state.
@@ -25,14 +26,15 @@ type state struct {
 	takenAt time.Time
 	apis    *table[string, *apiEntry]
 	router  *ctxNode
-	apps    *table[string, *bus.Application]
-	subs    *table[subKey, *bus.Subscription]
+	apps    *table[string, *contract.Application]
+	subs    *table[subKey, *contract.Subscription]
 	subIDs  *table[string, subKey]
-	keys    *table[string, *bus.Key]
+	keys    *table[string, *contract.Key]
 	revoked *table[string, time.Time] // jti → the token's expiry
 	// userRevoked: user id → the cut-off before which that user's access tokens are refused.
-	userRevoked *table[string, bus.UserRevocation]
-	policies    *table[string, *bus.Policy]
+	userRevoked *table[string, contract.UserRevocation]
+	policies    *table[string, *policyEntry]
+	throttle    *throttlepolicy.Set // the compiled policies, indexed
 	blocking    *blockSet
 }
 
@@ -41,7 +43,7 @@ type subKey struct{ app, api string }
 // apiEntry is a deployed API with its compiled resource trie and handler chain. It is reused
 // across state changes for as long as the API's definition does not change.
 type apiEntry struct {
-	def      *bus.APIDef
+	def      *contract.APIDef
 	ctxSegs  []string
 	routable bool
 	res      *resNode
@@ -50,7 +52,7 @@ type apiEntry struct {
 
 // blockSet is the compiled form of the blocking conditions.
 type blockSet struct {
-	byID   map[string]bus.BlockingCondition
+	byID   map[string]contract.BlockingCondition
 	active bool
 	apis   map[string]bool // API context, with or without /version
 	apps   map[string]bool
@@ -61,7 +63,7 @@ type blockSet struct {
 
 var emptyBlockSet = &blockSet{}
 
-func compileBlocking(byID map[string]bus.BlockingCondition) *blockSet {
+func compileBlocking(byID map[string]contract.BlockingCondition) *blockSet {
 	b := &blockSet{byID: byID, apis: map[string]bool{}, apps: map[string]bool{}, users: map[string]bool{}, ips: map[netip.Addr]bool{}}
 	for _, c := range byID {
 		if !c.Enabled {
@@ -126,24 +128,26 @@ type builder struct {
 	gen         uint64
 	apis        *tableTx[string, *apiEntry]
 	router      *routerTx
-	apps        *tableTx[string, *bus.Application]
-	subs        *tableTx[subKey, *bus.Subscription]
+	apps        *tableTx[string, *contract.Application]
+	subs        *tableTx[subKey, *contract.Subscription]
 	subIDs      *tableTx[string, subKey]
-	keys        *tableTx[string, *bus.Key]
+	keys        *tableTx[string, *contract.Key]
 	revoked     *tableTx[string, time.Time]
-	userRevoked *tableTx[string, bus.UserRevocation]
-	policies    *tableTx[string, *bus.Policy]
-	blocking    map[string]bus.BlockingCondition // nil: unchanged
-	rotated     bool                             // a signing-keys-rotated event was applied
+	userRevoked *tableTx[string, contract.UserRevocation]
+	policies    *tableTx[string, *policyEntry]
+	blocking    map[string]contract.BlockingCondition // nil: unchanged
+	rotated     bool                                  // a signing-keys-rotated event was applied
+	// policiesChanged: a policy was added, replaced or removed (the throttle set is rebuilt).
+	policiesChanged bool
 }
 
 func emptyState() *state {
 	return &state{
-		apis: newTable[string, *apiEntry](), apps: newTable[string, *bus.Application](),
-		subs: newTable[subKey, *bus.Subscription](), subIDs: newTable[string, subKey](),
-		keys: newTable[string, *bus.Key](), revoked: newTable[string, time.Time](),
-		userRevoked: newTable[string, bus.UserRevocation](),
-		policies:    newTable[string, *bus.Policy](), blocking: emptyBlockSet,
+		apis: newTable[string, *apiEntry](), apps: newTable[string, *contract.Application](),
+		subs: newTable[subKey, *contract.Subscription](), subIDs: newTable[string, subKey](),
+		keys: newTable[string, *contract.Key](), revoked: newTable[string, time.Time](),
+		userRevoked: newTable[string, contract.UserRevocation](),
+		policies:    newTable[string, *policyEntry](), throttle: throttlepolicy.Empty, blocking: emptyBlockSet,
 	}
 }
 
@@ -165,19 +169,20 @@ func (b *builder) finish(rev int64, takenAt time.Time) *state {
 	if b.blocking != nil {
 		bs = compileBlocking(b.blocking)
 	}
+	policies := b.policies.done()
 	return &state{
 		rev: rev, takenAt: takenAt,
 		apis: b.apis.done(), router: b.router.root, apps: b.apps.done(), subs: b.subs.done(),
 		subIDs: b.subIDs.done(), keys: b.keys.done(), revoked: b.revoked.done(), userRevoked: b.userRevoked.done(),
-		policies: b.policies.done(), blocking: bs,
+		policies: policies, throttle: b.throttleSet(policies), blocking: bs,
 	}
 }
 
 // deployAPI compiles (or reuses, when the definition is unchanged in reuse) and routes an API.
 // An API in a lifecycle state that is not served (CREATED, RETIRED, ...) is undeployed.
-func (b *builder) deployAPI(def bus.APIDef, reuse *state) {
+func (b *builder) deployAPI(def contract.APIDef, reuse *state) {
 	switch normalizeAPI(def).State {
-	case bus.StatePublished, bus.StatePrototyped, bus.StateBlocked, bus.StateDeprecated:
+	case contract.StatePublished, contract.StatePrototyped, contract.StateBlocked, contract.StateDeprecated:
 	default:
 		b.undeployAPI(def.ID)
 		return
@@ -217,7 +222,7 @@ func (b *builder) undeployAPI(id string) {
 	b.apis.del(id)
 }
 
-func (b *builder) putSubscription(s bus.Subscription) {
+func (b *builder) putSubscription(s contract.Subscription) {
 	k := subKey{app: s.ApplicationID, api: s.APIID}
 	if oldKey, ok := b.subIDs.get(s.ID); ok && oldKey != k {
 		b.subs.del(oldKey)
@@ -235,9 +240,9 @@ func (b *builder) deleteSubscription(id string) {
 	}
 }
 
-func (b *builder) blockingForWrite() map[string]bus.BlockingCondition {
+func (b *builder) blockingForWrite() map[string]contract.BlockingCondition {
 	if b.blocking == nil {
-		b.blocking = make(map[string]bus.BlockingCondition, len(b.prev.blocking.byID)+1)
+		b.blocking = make(map[string]contract.BlockingCondition, len(b.prev.blocking.byID)+1)
 		for k, v := range b.prev.blocking.byID {
 			b.blocking[k] = v
 		}
@@ -247,10 +252,10 @@ func (b *builder) blockingForWrite() map[string]bus.BlockingCondition {
 
 // apply applies one event. It decodes before it changes anything, so a failed event leaves
 // the build as it was.
-func (b *builder) apply(ev bus.ControlEvent) error {
+func (b *builder) apply(ev contract.ControlEvent) error {
 	switch ev.Kind {
-	case bus.KindAPIDeployed:
-		var def bus.APIDef
+	case contract.KindAPIDeployed:
+		var def contract.APIDef
 		if err := ev.Decode(&def); err != nil {
 			return err
 		}
@@ -258,89 +263,89 @@ func (b *builder) apply(ev bus.ControlEvent) error {
 			return fmt.Errorf("%s at revision %d: api without id", ev.Kind, ev.Revision)
 		}
 		b.deployAPI(def, b.prev)
-	case bus.KindAPIUndeployed:
-		var d bus.Deleted
+	case contract.KindAPIUndeployed:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
 		b.undeployAPI(d.ID)
-	case bus.KindApplicationUpserted:
-		var a bus.Application
+	case contract.KindApplicationUpserted:
+		var a contract.Application
 		if err := ev.Decode(&a); err != nil {
 			return err
 		}
 		b.apps.set(a.ID, &a)
-	case bus.KindApplicationDeleted:
-		var d bus.Deleted
+	case contract.KindApplicationDeleted:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
 		b.apps.del(d.ID)
-	case bus.KindSubscriptionUpserted:
-		var s bus.Subscription
+	case contract.KindSubscriptionUpserted:
+		var s contract.Subscription
 		if err := ev.Decode(&s); err != nil {
 			return err
 		}
 		b.putSubscription(s)
-	case bus.KindSubscriptionDeleted:
-		var d bus.Deleted
+	case contract.KindSubscriptionDeleted:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
 		b.deleteSubscription(d.ID)
-	case bus.KindKeyUpserted:
-		var k bus.Key
+	case contract.KindKeyUpserted:
+		var k contract.Key
 		if err := ev.Decode(&k); err != nil {
 			return err
 		}
 		b.keys.set(k.ConsumerKey, &k)
-	case bus.KindKeyDeleted:
-		var d bus.Deleted
+	case contract.KindKeyDeleted:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
 		b.keys.del(d.ID)
-	case bus.KindTokenRevoked:
-		var r bus.Revocation
+	case contract.KindTokenRevoked:
+		var r contract.Revocation
 		if err := ev.Decode(&r); err != nil {
 			return err
 		}
 		if r.JTI != "" {
 			b.revoked.set(r.JTI, r.ExpiresAt)
 		}
-	case bus.KindUserTokensRevoked:
-		var r bus.UserRevocation
+	case contract.KindUserTokensRevoked:
+		var r contract.UserRevocation
 		if err := ev.Decode(&r); err != nil {
 			return err
 		}
 		b.revokeUser(r)
-	case bus.KindPolicyUpserted:
-		var p bus.Policy
+	case contract.KindPolicyUpserted:
+		var p contract.Policy
 		if err := ev.Decode(&p); err != nil {
 			return err
 		}
-		b.policies.set(p.ID(), &p)
-	case bus.KindPolicyDeleted:
-		var d bus.Deleted
+		b.putPolicy(&p, nil)
+	case contract.KindPolicyDeleted:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
-		b.policies.del(d.ID)
-	case bus.KindBlockingConditionUpsert:
-		var c bus.BlockingCondition
+		b.deletePolicy(d.ID)
+	case contract.KindBlockingConditionUpsert:
+		var c contract.BlockingCondition
 		if err := ev.Decode(&c); err != nil {
 			return err
 		}
 		b.blockingForWrite()[c.ID] = c
-	case bus.KindBlockingConditionDeleted:
-		var d bus.Deleted
+	case contract.KindBlockingConditionDeleted:
+		var d contract.Deleted
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
 		if _, ok := b.prev.blocking.byID[d.ID]; ok || b.blocking != nil {
 			delete(b.blockingForWrite(), d.ID)
 		}
-	case bus.KindSigningKeysRotated:
+	case contract.KindSigningKeysRotated:
 		b.rotated = true
 	default:
 		// A kind this gateway does not know (a newer control plane, or one meant for traffic
@@ -351,7 +356,7 @@ func (b *builder) apply(ev bus.ControlEvent) error {
 
 // revokeUser records a user's cut-off; an older one never replaces a newer (events may be
 // applied again).
-func (b *builder) revokeUser(r bus.UserRevocation) {
+func (b *builder) revokeUser(r contract.UserRevocation) {
 	if r.UserID == "" {
 		return
 	}
@@ -370,7 +375,7 @@ func (st *state) userTokenRevoked(sub string, iat int64) bool {
 
 // buildSnapshot builds a state from a snapshot, reusing compiled APIs of prev whose
 // definitions did not change.
-func (g *Gateway) buildSnapshot(s bus.Snapshot, prev *state) *state {
+func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 	b := g.newBuilder(emptyState())
 	for _, def := range s.APIs {
 		if def.ID == "" {
@@ -399,9 +404,9 @@ func (g *Gateway) buildSnapshot(s bus.Snapshot, prev *state) *state {
 		}
 	}
 	for i := range s.Policies {
-		b.policies.set(s.Policies[i].ID(), &s.Policies[i])
+		b.putPolicy(&s.Policies[i], prev)
 	}
-	bc := make(map[string]bus.BlockingCondition, len(s.BlockingConditions))
+	bc := make(map[string]contract.BlockingCondition, len(s.BlockingConditions))
 	for _, c := range s.BlockingConditions {
 		bc[c.ID] = c
 	}
@@ -409,48 +414,51 @@ func (g *Gateway) buildSnapshot(s bus.Snapshot, prev *state) *state {
 	return b.finish(s.Revision, s.TakenAt)
 }
 
-// snapshot exports the state as a bus.Snapshot (sorted, for stable files).
-func (st *state) snapshot() bus.Snapshot {
-	s := bus.Snapshot{Revision: st.rev, TakenAt: st.takenAt}
+// snapshot exports the state as a contract.Snapshot (sorted, for stable files).
+func (st *state) snapshot() contract.Snapshot {
+	s := contract.Snapshot{Revision: st.rev, TakenAt: st.takenAt}
 	st.apis.each(func(_ string, e *apiEntry) bool { s.APIs = append(s.APIs, *e.def); return true })
-	slices.SortFunc(s.APIs, func(a, b bus.APIDef) int { return cmp.Compare(a.ID, b.ID) })
-	st.apps.each(func(_ string, a *bus.Application) bool { s.Applications = append(s.Applications, *a); return true })
-	slices.SortFunc(s.Applications, func(a, b bus.Application) int { return cmp.Compare(a.ID, b.ID) })
-	st.subs.each(func(_ subKey, v *bus.Subscription) bool { s.Subscriptions = append(s.Subscriptions, *v); return true })
-	slices.SortFunc(s.Subscriptions, func(a, b bus.Subscription) int { return cmp.Compare(a.ID, b.ID) })
-	st.keys.each(func(_ string, k *bus.Key) bool { s.Keys = append(s.Keys, *k); return true })
-	slices.SortFunc(s.Keys, func(a, b bus.Key) int { return cmp.Compare(a.ConsumerKey, b.ConsumerKey) })
-	st.revoked.each(func(j string, exp time.Time) bool {
-		s.Revocations = append(s.Revocations, bus.Revocation{JTI: j, ExpiresAt: exp})
+	slices.SortFunc(s.APIs, func(a, b contract.APIDef) int { return cmp.Compare(a.ID, b.ID) })
+	st.apps.each(func(_ string, a *contract.Application) bool { s.Applications = append(s.Applications, *a); return true })
+	slices.SortFunc(s.Applications, func(a, b contract.Application) int { return cmp.Compare(a.ID, b.ID) })
+	st.subs.each(func(_ subKey, v *contract.Subscription) bool {
+		s.Subscriptions = append(s.Subscriptions, *v)
 		return true
 	})
-	slices.SortFunc(s.Revocations, func(a, b bus.Revocation) int { return cmp.Compare(a.JTI, b.JTI) })
-	st.userRevoked.each(func(_ string, r bus.UserRevocation) bool {
+	slices.SortFunc(s.Subscriptions, func(a, b contract.Subscription) int { return cmp.Compare(a.ID, b.ID) })
+	st.keys.each(func(_ string, k *contract.Key) bool { s.Keys = append(s.Keys, *k); return true })
+	slices.SortFunc(s.Keys, func(a, b contract.Key) int { return cmp.Compare(a.ConsumerKey, b.ConsumerKey) })
+	st.revoked.each(func(j string, exp time.Time) bool {
+		s.Revocations = append(s.Revocations, contract.Revocation{JTI: j, ExpiresAt: exp})
+		return true
+	})
+	slices.SortFunc(s.Revocations, func(a, b contract.Revocation) int { return cmp.Compare(a.JTI, b.JTI) })
+	st.userRevoked.each(func(_ string, r contract.UserRevocation) bool {
 		s.UserRevocations = append(s.UserRevocations, r)
 		return true
 	})
-	slices.SortFunc(s.UserRevocations, func(a, b bus.UserRevocation) int { return cmp.Compare(a.UserID, b.UserID) })
-	st.policies.each(func(_ string, p *bus.Policy) bool { s.Policies = append(s.Policies, *p); return true })
-	slices.SortFunc(s.Policies, func(a, b bus.Policy) int { return cmp.Compare(a.ID(), b.ID()) })
+	slices.SortFunc(s.UserRevocations, func(a, b contract.UserRevocation) int { return cmp.Compare(a.UserID, b.UserID) })
+	st.policies.each(func(_ string, e *policyEntry) bool { s.Policies = append(s.Policies, *e.def); return true })
+	slices.SortFunc(s.Policies, func(a, b contract.Policy) int { return cmp.Compare(a.ID(), b.ID()) })
 	for _, c := range st.blocking.byID {
 		s.BlockingConditions = append(s.BlockingConditions, c)
 	}
-	slices.SortFunc(s.BlockingConditions, func(a, b bus.BlockingCondition) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(s.BlockingConditions, func(a, b contract.BlockingCondition) int { return cmp.Compare(a.ID, b.ID) })
 	return s
 }
 
 // normalizeAPI returns the definition as the gateway stores it: context with one leading
 // slash and no trailing slash, endpoint type and state upper-cased (empty means SINGLE and
 // PUBLISHED).
-func normalizeAPI(def bus.APIDef) bus.APIDef {
+func normalizeAPI(def contract.APIDef) contract.APIDef {
 	def.Context = "/" + strings.Trim(def.Context, "/")
 	def.Endpoints.Type = strings.ToUpper(def.Endpoints.Type)
 	if def.Endpoints.Type == "" {
-		def.Endpoints.Type = bus.EndpointSingle
+		def.Endpoints.Type = contract.EndpointSingle
 	}
 	def.State = strings.ToUpper(def.State)
 	if def.State == "" {
-		def.State = bus.StatePublished
+		def.State = contract.StatePublished
 	}
 	return def
 }
@@ -458,7 +466,7 @@ func normalizeAPI(def bus.APIDef) bus.APIDef {
 // compileAPI builds the routes and handler chain of an API. A definition that does not compile
 // is still recorded (and, when its context is valid, routed) with a handler that answers 500,
 // so that the revision advances and the problem is visible.
-func (g *Gateway) compileAPI(raw bus.APIDef) *apiEntry {
+func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 	def := normalizeAPI(raw)
 	e := &apiEntry{def: &def}
 	fail := func(err error) *apiEntry {
@@ -468,7 +476,7 @@ func (g *Gateway) compileAPI(raw bus.APIDef) *apiEntry {
 			writeError(w, callFrom(r.Context()), errInternal, "The API's runtime definition is invalid")
 		})
 		if e.res == nil {
-			e.res = &resNode{wildcard: &resEnd{template: "/*", any: &bus.ResourceDef{Method: "ANY", Path: "/*"}}}
+			e.res = &resNode{wildcard: &resEnd{template: "/*", any: &contract.ResourceDef{Method: "ANY", Path: "/*"}}}
 		}
 		return e
 	}

@@ -11,46 +11,46 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/internal/wait"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // eventStream is a sequence of events from revision 11 on, on top of baseSnapshot: it
 // subscribes app2, deploys and redeploys an API, moves the default version, revokes a token,
 // blocks and unblocks, and deletes things again.
-func eventStream(t *testing.T, backend string) []bus.ControlEvent {
+func eventStream(t *testing.T, backend string) []contract.ControlEvent {
 	t.Helper()
 	v2 := petsAPI(backend + "/v2")
 	v2.ID, v2.Version, v2.IsDefaultVersion = "api-pets-v2", "2.0.0", true
 	v1NotDefault := petsAPI(backend + "/v1")
 	v1NotDefault.IsDefaultVersion = false
-	extra := openAPI("api-extra", "/extra", bus.EndpointSingle, backend)
+	extra := openAPI("api-extra", "/extra", contract.EndpointSingle, backend)
 	extraMoved := extra
 	extraMoved.Context = "/extra2"
 	count := int64(100)
 	payloads := []struct {
-		kind bus.Kind
+		kind contract.Kind
 		p    any
 	}{
-		{bus.KindSubscriptionUpserted, bus.Subscription{ID: "sub2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: bus.SubOnHold}},
-		{bus.KindSubscriptionUpserted, bus.Subscription{ID: "sub2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: bus.SubActive}},
-		{bus.KindAPIDeployed, v2},
-		{bus.KindAPIDeployed, v1NotDefault},
-		{bus.KindAPIDeployed, extra},
-		{bus.KindAPIDeployed, extraMoved},
-		{bus.KindTokenRevoked, bus.Revocation{JTI: "j-1", ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second)}},
-		{bus.KindBlockingConditionUpsert, bus.BlockingCondition{ID: "b1", Type: "USER", Value: "mallory", Enabled: true}},
-		{bus.KindPolicyUpserted, bus.Policy{Name: "Gold", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &count, UnitTimeSeconds: 60}},
-		{bus.KindApplicationUpserted, bus.Application{ID: "app9", Name: "Nine"}},
-		{bus.KindKeyUpserted, bus.Key{ConsumerKey: "ck-9", ApplicationID: "app9", KeyType: bus.KeySandbox}},
-		{bus.KindBlockingConditionDeleted, bus.Deleted{ID: "b1"}},
-		{bus.KindSubscriptionDeleted, bus.Deleted{ID: "sub1"}},
-		{bus.KindAPIUndeployed, bus.Deleted{ID: "api-extra"}},
-		{bus.KindKeyDeleted, bus.Deleted{ID: "ck-app2"}},
-		{bus.KindApplicationDeleted, bus.Deleted{ID: "app9"}},
-		{bus.KindPolicyDeleted, bus.Deleted{ID: "SUBSCRIPTION/Gold"}},
+		{contract.KindSubscriptionUpserted, contract.Subscription{ID: "sub2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: contract.SubOnHold}},
+		{contract.KindSubscriptionUpserted, contract.Subscription{ID: "sub2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: contract.SubActive}},
+		{contract.KindAPIDeployed, v2},
+		{contract.KindAPIDeployed, v1NotDefault},
+		{contract.KindAPIDeployed, extra},
+		{contract.KindAPIDeployed, extraMoved},
+		{contract.KindTokenRevoked, contract.Revocation{JTI: "j-1", ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second)}},
+		{contract.KindBlockingConditionUpsert, contract.BlockingCondition{ID: "b1", Type: "USER", Value: "mallory", Enabled: true}},
+		{contract.KindPolicyUpserted, contract.Policy{Name: "Gold", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &count, UnitTimeSeconds: 60}},
+		{contract.KindApplicationUpserted, contract.Application{ID: "app9", Name: "Nine"}},
+		{contract.KindKeyUpserted, contract.Key{ConsumerKey: "ck-9", ApplicationID: "app9", KeyType: contract.KeySandbox}},
+		{contract.KindBlockingConditionDeleted, contract.Deleted{ID: "b1"}},
+		{contract.KindSubscriptionDeleted, contract.Deleted{ID: "sub1"}},
+		{contract.KindAPIUndeployed, contract.Deleted{ID: "api-extra"}},
+		{contract.KindKeyDeleted, contract.Deleted{ID: "ck-app2"}},
+		{contract.KindApplicationDeleted, contract.Deleted{ID: "app9"}},
+		{contract.KindPolicyDeleted, contract.Deleted{ID: "SUBSCRIPTION/Gold"}},
 		{"some.future.kind.v1", map[string]string{"x": "y"}},
 	}
-	evs := make([]bus.ControlEvent, 0, len(payloads))
+	evs := make([]contract.ControlEvent, 0, len(payloads))
 	for i, p := range payloads {
 		evs = append(evs, event(t, int64(11+i), p.kind, p.p))
 	}
@@ -86,22 +86,22 @@ func TestApplyIsIdempotentAndOrdered(t *testing.T) {
 
 	tests := []struct {
 		desc  string
-		batch func() [][]bus.ControlEvent
+		batch func() [][]contract.ControlEvent
 	}{
-		{desc: "one by one, each twice", batch: func() [][]bus.ControlEvent {
-			var out [][]bus.ControlEvent
+		{desc: "one by one, each twice", batch: func() [][]contract.ControlEvent {
+			var out [][]contract.ControlEvent
 			for _, ev := range evs {
-				out = append(out, []bus.ControlEvent{ev}, []bus.ControlEvent{ev})
+				out = append(out, []contract.ControlEvent{ev}, []contract.ControlEvent{ev})
 			}
 			return out
 		}},
-		{desc: "one shuffled batch with duplicates", batch: func() [][]bus.ControlEvent {
-			all := append(append([]bus.ControlEvent{}, evs...), evs...)
+		{desc: "one shuffled batch with duplicates", batch: func() [][]contract.ControlEvent {
+			all := append(append([]contract.ControlEvent{}, evs...), evs...)
 			rand.New(rand.NewPCG(7, 7)).Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-			return [][]bus.ControlEvent{all}
+			return [][]contract.ControlEvent{all}
 		}},
-		{desc: "replayed from the start after the end", batch: func() [][]bus.ControlEvent {
-			return [][]bus.ControlEvent{evs, evs[:5], evs}
+		{desc: "replayed from the start after the end", batch: func() [][]contract.ControlEvent {
+			return [][]contract.ControlEvent{evs, evs[:5], evs}
 		}},
 	}
 	for _, tc := range tests {
@@ -129,7 +129,10 @@ func TestApplyIsIdempotentAndOrdered(t *testing.T) {
 		desc string
 		ok   bool
 	}{
-		{"sub2 active", func() bool { s, ok := st.subs.get(subKey{"app2", "api-pets"}); return ok && s.Status == bus.SubActive }()},
+		{"sub2 active", func() bool {
+			s, ok := st.subs.get(subKey{"app2", "api-pets"})
+			return ok && s.Status == contract.SubActive
+		}()},
 		{"sub1 deleted", func() bool { _, ok := st.subs.get(subKey{"app1", "api-pets"}); return !ok }()},
 		{"default version moved to 2.0.0", func() bool {
 			e, _ := st.router.lookup([]string{"pets", "pets"})
@@ -156,24 +159,24 @@ func TestApplyIsIdempotentAndOrdered(t *testing.T) {
 func TestApplyGapsStaleAndErrors(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ev11 := event(t, 11, bus.KindApplicationUpserted, bus.Application{ID: "x"})
+	ev11 := event(t, 11, contract.KindApplicationUpserted, contract.Application{ID: "x"})
 	if applied, need, _ := f.g.Apply(ev11); applied || !need {
 		t.Fatalf("without state: applied=%v need=%v, want a snapshot request", applied, need)
 	}
 	f.load(t, baseSnapshot(petsAPI("http://127.0.0.1:9")))
 	tests := []struct {
 		desc          string
-		ev            bus.ControlEvent
+		ev            contract.ControlEvent
 		applied, need bool
 		wantErr       bool
 		rev           int64
 	}{
-		{desc: "older than the state", ev: event(t, 9, bus.KindApplicationUpserted, bus.Application{ID: "old"}), rev: 10},
-		{desc: "at the state's revision", ev: event(t, 10, bus.KindApplicationUpserted, bus.Application{ID: "old"}), rev: 10},
-		{desc: "gap", ev: event(t, 12, bus.KindApplicationUpserted, bus.Application{ID: "y"}), need: true, rev: 10},
+		{desc: "older than the state", ev: event(t, 9, contract.KindApplicationUpserted, contract.Application{ID: "old"}), rev: 10},
+		{desc: "at the state's revision", ev: event(t, 10, contract.KindApplicationUpserted, contract.Application{ID: "old"}), rev: 10},
+		{desc: "gap", ev: event(t, 12, contract.KindApplicationUpserted, contract.Application{ID: "y"}), need: true, rev: 10},
 		{desc: "next", ev: ev11, applied: true, rev: 11},
 		{desc: "duplicate of next", ev: ev11, rev: 11},
-		{desc: "undecodable payload", ev: bus.ControlEvent{Revision: 12, Kind: bus.KindAPIDeployed, Payload: json.RawMessage(`"nope"`)},
+		{desc: "undecodable payload", ev: contract.ControlEvent{Revision: 12, Kind: contract.KindAPIDeployed, Payload: json.RawMessage(`"nope"`)},
 			need: true, wantErr: true, rev: 11},
 		{desc: "unknown kind advances the revision", ev: event(t, 12, "unknown.v9", struct{}{}), applied: true, rev: 12},
 	}
@@ -187,7 +190,7 @@ func TestApplyGapsStaleAndErrors(t *testing.T) {
 	if _, ok := f.g.state.Load().apps.get("old"); ok {
 		t.Error("an old event was applied")
 	}
-	err := f.g.LoadSnapshot(bus.Snapshot{Revision: 5})
+	err := f.g.LoadSnapshot(contract.Snapshot{Revision: 5})
 	if !errors.Is(err, ErrStaleSnapshot) || f.g.Revision() != 12 {
 		t.Fatalf("stale snapshot: err=%v rev=%d", err, f.g.Revision())
 	}
@@ -202,7 +205,7 @@ func TestCopyOnWriteReusesUnchangedParts(t *testing.T) {
 	e0, _ := before.apis.get("api-0")
 
 	// A subscription event touches one shard of one table only.
-	if _, _, err := f.g.Apply(event(t, 11, bus.KindSubscriptionUpserted, bus.Subscription{ID: "s9", APIID: "api-7", ApplicationID: "app2", Status: bus.SubActive})); err != nil {
+	if _, _, err := f.g.Apply(event(t, 11, contract.KindSubscriptionUpserted, contract.Subscription{ID: "s9", APIID: "api-7", ApplicationID: "app2", Status: contract.SubActive})); err != nil {
 		t.Fatal(err)
 	}
 	after := f.g.state.Load()
@@ -222,7 +225,7 @@ func TestCopyOnWriteReusesUnchangedParts(t *testing.T) {
 	// Redeploying one API recompiles that API only; the others keep their compiled chain.
 	changed := apis[1]
 	changed.Endpoints.TimeoutMs = 1234
-	if _, _, err := f.g.Apply(event(t, 12, bus.KindAPIDeployed, changed)); err != nil {
+	if _, _, err := f.g.Apply(event(t, 12, contract.KindAPIDeployed, changed)); err != nil {
 		t.Fatal(err)
 	}
 	st := f.g.state.Load()
@@ -233,7 +236,7 @@ func TestCopyOnWriteReusesUnchangedParts(t *testing.T) {
 		t.Error("the changed API was not recompiled")
 	}
 	// Redeploying an identical definition reuses the entry, and a snapshot reuses all of them.
-	if _, _, err := f.g.Apply(event(t, 13, bus.KindAPIDeployed, apis[0])); err != nil {
+	if _, _, err := f.g.Apply(event(t, 13, contract.KindAPIDeployed, apis[0])); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := f.g.state.Load().apis.get("api-0"); e != e0 {
@@ -254,16 +257,16 @@ func TestCopyOnWriteReusesUnchangedParts(t *testing.T) {
 func TestInvalidAPIDefinitionAnswers500(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	bad := openAPI("bad", "/bad", bus.EndpointSingle, "ftp://nope")
-	worse := openAPI("worse", "/worse/../x", bus.EndpointSingle, "http://127.0.0.1:9")
+	bad := openAPI("bad", "/bad", contract.EndpointSingle, "ftp://nope")
+	worse := openAPI("worse", "/worse/../x", contract.EndpointSingle, "http://127.0.0.1:9")
 	f.load(t, baseSnapshot(bad, worse, petsAPI(f.backend.URL)))
 	runScenarios(t, f.h, []scenario{
 		{desc: "bad endpoint", url: "/bad/v1/x", wantStatus: 500, wantBody: []string{`"code":"500"`, "runtime definition is invalid"}},
 		{desc: "others still served", url: "/pets/1.0.0/open", wantStatus: 200},
 	})
-	retired := openAPI("retired", "/retired", bus.EndpointSingle, f.backend.URL)
+	retired := openAPI("retired", "/retired", contract.EndpointSingle, f.backend.URL)
 	retired.State = "RETIRED"
-	if _, _, err := f.g.Apply(event(t, 11, bus.KindAPIDeployed, retired)); err != nil {
+	if _, _, err := f.g.Apply(event(t, 11, contract.KindAPIDeployed, retired)); err != nil {
 		t.Fatal(err)
 	}
 	if rec := serve(f.h, get("/retired/v1/x", "")); rec.Code != 404 {
@@ -295,7 +298,7 @@ func TestPersistenceAndRestart(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		var s bus.Snapshot
+		var s contract.Snapshot
 		return json.Unmarshal(b, &s) == nil && s.Revision == 13
 	})
 	stopRun()
@@ -318,7 +321,7 @@ func TestPersistenceAndRestart(t *testing.T) {
 		t.Fatalf("restarted gateway: %d %s", rec.Code, rec.Body)
 	}
 	// A persisted file older than the state is not loaded over it.
-	if _, _, err := g2.g.Apply(event(t, 14, bus.KindApplicationUpserted, bus.Application{ID: "n"})); err != nil {
+	if _, _, err := g2.g.Apply(event(t, 14, contract.KindApplicationUpserted, contract.Application{ID: "n"})); err != nil {
 		t.Fatal(err)
 	}
 	if loaded, err := g2.g.LoadPersisted(); loaded || err != nil || g2.g.Revision() != 14 {
@@ -345,7 +348,7 @@ func TestPurgeRevocations(t *testing.T) {
 	clock := newFakeClock()
 	f := newFixture(t, func(_ *Config, d *Deps) { d.Now = clock.Now })
 	s := baseSnapshot()
-	s.Revocations = []bus.Revocation{
+	s.Revocations = []contract.Revocation{
 		{JTI: "gone", ExpiresAt: clock.Now().Add(-time.Hour)},
 		{JTI: "soon", ExpiresAt: clock.Now().Add(time.Minute)},
 		{JTI: "later", ExpiresAt: clock.Now().Add(time.Hour)},

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // newSubscriptionCheck refuses authenticated calls whose application does not hold a usable
@@ -23,19 +23,19 @@ func newSubscriptionCheck(next http.Handler) (http.Handler, error) {
 			return
 		}
 		switch sub.Status {
-		case bus.SubActive:
-		case bus.SubProdOnlyBlocked:
-			if call.KeyType != bus.KeySandbox {
+		case contract.SubActive:
+		case contract.SubProdOnlyBlocked:
+			if call.KeyType != contract.KeySandbox {
 				writeError(w, call, errForbidden, "The subscription is blocked for production keys")
 				return
 			}
-		case bus.SubBlocked:
+		case contract.SubBlocked:
 			writeError(w, call, errForbidden, "The subscription is blocked")
 			return
-		case bus.SubOnHold:
+		case contract.SubOnHold:
 			writeError(w, call, errForbidden, "The subscription is awaiting approval")
 			return
-		case bus.SubRejected:
+		case contract.SubRejected:
 			writeError(w, call, errForbidden, "The subscription was rejected")
 			return
 		default:

@@ -15,14 +15,14 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // SnapshotFetcher fetches the full runtime state from the control plane.
-type SnapshotFetcher func(ctx context.Context) (bus.Snapshot, error)
+type SnapshotFetcher func(ctx context.Context) (contract.Snapshot, error)
 
 // Subscriber is the part of a Watermill message.Subscriber the Syncer uses. Each message on
-// the topic carries one JSON bus.ControlEvent.
+// the topic carries one JSON contract.ControlEvent.
 type Subscriber interface {
 	Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error)
 }
@@ -34,25 +34,25 @@ func NewHTTPSnapshotFetcher(baseURL, token string, client *http.Client) Snapshot
 		client = &http.Client{Timeout: 60 * time.Second}
 	}
 	u := strings.TrimRight(baseURL, "/") + "/internal/snapshot"
-	return func(ctx context.Context) (bus.Snapshot, error) {
+	return func(ctx context.Context) (contract.Snapshot, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return bus.Snapshot{}, fmt.Errorf("fetch snapshot: %w", err)
+			return contract.Snapshot{}, fmt.Errorf("fetch snapshot: %w", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
-			return bus.Snapshot{}, fmt.Errorf("fetch snapshot: %w", err)
+			return contract.Snapshot{}, fmt.Errorf("fetch snapshot: %w", err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			return bus.Snapshot{}, fmt.Errorf("fetch snapshot: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+			return contract.Snapshot{}, fmt.Errorf("fetch snapshot: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 		}
-		var s bus.Snapshot
+		var s contract.Snapshot
 		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-			return bus.Snapshot{}, fmt.Errorf("fetch snapshot: decode: %w", err)
+			return contract.Snapshot{}, fmt.Errorf("fetch snapshot: decode: %w", err)
 		}
 		return s, nil
 	}
@@ -60,7 +60,7 @@ func NewHTTPSnapshotFetcher(baseURL, token string, client *http.Client) Snapshot
 
 // SyncerConfig tunes a Syncer; zero values take the defaults.
 type SyncerConfig struct {
-	Topic        string        // default bus.TopicControl
+	Topic        string        // default contract.TopicControl
 	MinBackoff   time.Duration // first retry delay of fetches and subscriptions (default 500ms)
 	MaxBackoff   time.Duration // default 30s
 	FetchTimeout time.Duration // one snapshot fetch (default 60s)
@@ -74,7 +74,7 @@ type SyncerConfig struct {
 
 func (c SyncerConfig) withDefaults() SyncerConfig {
 	if c.Topic == "" {
-		c.Topic = bus.TopicControl
+		c.Topic = contract.TopicControl
 	}
 	if c.MinBackoff <= 0 {
 		c.MinBackoff = 500 * time.Millisecond
@@ -144,7 +144,7 @@ func NewSyncer(g *Gateway, fetch SnapshotFetcher, sub Subscriber, cfg SyncerConf
 }
 
 type fetchResult struct {
-	snap bus.Snapshot
+	snap contract.Snapshot
 	err  error
 }
 
@@ -159,7 +159,7 @@ type syncRun struct {
 	fetching   bool
 	refetch    bool // a snapshot became necessary while one was being fetched
 	fetchDone  chan fetchResult
-	pending    map[int64]bus.ControlEvent
+	pending    map[int64]contract.ControlEvent
 	gapTimer   *time.Timer
 	gapC       <-chan time.Time
 	fetchGroup chan struct{} // closed when the fetch goroutine ends
@@ -174,7 +174,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			s.log.Info("serving persisted state until the control plane answers", "revision", s.g.Revision())
 		}
 	}
-	r := &syncRun{Syncer: s, ctx: ctx, fetchDone: make(chan fetchResult, 1), pending: map[int64]bus.ControlEvent{}}
+	r := &syncRun{Syncer: s, ctx: ctx, fetchDone: make(chan fetchResult, 1), pending: map[int64]contract.ControlEvent{}}
 	defer r.stop()
 	if r.subscribe() {
 		r.startFetch()
@@ -266,7 +266,7 @@ func (r *syncRun) lost() {
 // acked too (redelivering it would not help) and leads to a snapshot.
 func (r *syncRun) buffer(m *message.Message) {
 	defer m.Ack()
-	var ev bus.ControlEvent
+	var ev contract.ControlEvent
 	if err := json.Unmarshal(m.Payload, &ev); err != nil || ev.Revision <= 0 {
 		r.log.Error("undecodable control event: fetching a snapshot", "message", m.UUID, "err", err)
 		r.startFetch()
@@ -312,7 +312,7 @@ func (r *syncRun) applyPending() {
 			delete(r.pending, rev)
 		}
 	}
-	var run []bus.ControlEvent
+	var run []contract.ControlEvent
 	for next := cur + 1; ; next++ {
 		ev, ok := r.pending[next]
 		if !ok {
@@ -401,7 +401,7 @@ func (r *syncRun) startFetch() {
 }
 
 // loadSnapshot loads a fetched snapshot and applies the events buffered meanwhile.
-func (r *syncRun) loadSnapshot(snap bus.Snapshot) {
+func (r *syncRun) loadSnapshot(snap contract.Snapshot) {
 	if err := r.g.LoadSnapshot(snap); err != nil {
 		if errors.Is(err, ErrStaleSnapshot) {
 			r.log.Warn("control plane snapshot is older than the gateway state: keeping the state", "err", err)

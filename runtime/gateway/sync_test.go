@@ -19,7 +19,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/turnpike/turnpike/internal/wait"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // controlPlane is a fake control plane: a reference gateway holds the authoritative state,
@@ -30,8 +30,8 @@ type controlPlane struct {
 	pub     message.Publisher
 	topic   string
 	fetches atomic.Int32
-	failFor int32         // the first failFor fetches fail
-	fixed   *bus.Snapshot // when set, fetch always returns it
+	failFor int32              // the first failFor fetches fail
+	fixed   *contract.Snapshot // when set, fetch always returns it
 }
 
 func newControlPlane(t *testing.T, pub message.Publisher, topic string) *controlPlane {
@@ -40,10 +40,10 @@ func newControlPlane(t *testing.T, pub message.Publisher, topic string) *control
 	return cp
 }
 
-func (cp *controlPlane) fetch(ctx context.Context) (bus.Snapshot, error) {
+func (cp *controlPlane) fetch(ctx context.Context) (contract.Snapshot, error) {
 	n := cp.fetches.Add(1)
 	if n <= cp.failFor {
-		return bus.Snapshot{}, errors.New("control plane down")
+		return contract.Snapshot{}, errors.New("control plane down")
 	}
 	if cp.fixed != nil {
 		return *cp.fixed, nil
@@ -52,7 +52,7 @@ func (cp *controlPlane) fetch(ctx context.Context) (bus.Snapshot, error) {
 }
 
 // commit applies events to the authoritative state (without publishing them).
-func (cp *controlPlane) commit(evs ...bus.ControlEvent) {
+func (cp *controlPlane) commit(evs ...contract.ControlEvent) {
 	cp.t.Helper()
 	for _, ev := range evs {
 		if applied, _, err := cp.ref.g.Apply(ev); !applied || err != nil {
@@ -61,7 +61,7 @@ func (cp *controlPlane) commit(evs ...bus.ControlEvent) {
 	}
 }
 
-func (cp *controlPlane) publish(evs ...bus.ControlEvent) {
+func (cp *controlPlane) publish(evs ...contract.ControlEvent) {
 	cp.t.Helper()
 	for _, ev := range evs {
 		b, err := json.Marshal(ev)
@@ -115,7 +115,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	router.AddMiddleware(middleware.Duplicator)
-	router.AddHandler("duplicate", "raw", ps, bus.TopicControl, ps, func(m *message.Message) ([]*message.Message, error) {
+	router.AddHandler("duplicate", "raw", ps, contract.TopicControl, ps, func(m *message.Message) ([]*message.Message, error) {
 		return []*message.Message{message.NewMessage(watermill.NewUUID(), m.Payload)}, nil
 	})
 	rctx, stop := context.WithCancel(context.Background())
@@ -138,7 +138,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 		t.Fatalf("fetches = %d, want 3 (two failures, one success)", n)
 	}
 
-	shuffled := append([]bus.ControlEvent{}, evs...)
+	shuffled := append([]contract.ControlEvent{}, evs...)
 	rand.New(rand.NewPCG(42, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	cp.publish(shuffled...)
 	wait.For(t, 10*time.Second, "all events applied", func() bool { return g.Revision() == last })
@@ -150,8 +150,8 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 	}
 
 	// An event older than the state is ignored; the next one applies.
-	cp.publish(event(t, 12, bus.KindApplicationUpserted, bus.Application{ID: "stale"}))
-	next := event(t, last+1, bus.KindApplicationUpserted, bus.Application{ID: "fresh"})
+	cp.publish(event(t, 12, contract.KindApplicationUpserted, contract.Application{ID: "stale"}))
+	next := event(t, last+1, contract.KindApplicationUpserted, contract.Application{ID: "fresh"})
 	cp.commit(next)
 	cp.publish(next)
 	wait.For(t, 10*time.Second, "the next event", func() bool { return g.Revision() == last+1 })
@@ -167,7 +167,7 @@ func TestSyncerDuplicatedAndShuffledDelivery(t *testing.T) {
 func TestSyncerGapFetchesSnapshot(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
 	wait.For(t, 10*time.Second, "the first snapshot", func() bool { return g.Revision() == 10 })
@@ -189,7 +189,7 @@ func TestSyncerGapFetchesSnapshot(t *testing.T) {
 func TestSyncerBehindRepairsALostLastEvent(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	g := newFixture(t).g
 	s := startSyncer(t, g, cp.fetch, ps, SyncerConfig{GapTimeout: 20 * time.Millisecond})
 	wait.For(t, 10*time.Second, "the first snapshot", func() bool { return g.Revision() == 10 })
@@ -240,7 +240,7 @@ func (f *flakySubscriber) disconnect() {
 func TestSyncerResubscribesAndResnapshotsAfterLostSubscription(t *testing.T) {
 	t.Parallel()
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	sub := &flakySubscriber{inner: ps}
 	g := newFixture(t).g
 	startSyncer(t, g, cp.fetch, sub, SyncerConfig{GapTimeout: time.Minute})
@@ -268,7 +268,7 @@ func TestSyncerServesPersistedStateWhileControlPlaneIsDown(t *testing.T) {
 	}
 
 	ps := newPubSub(t)
-	cp := newControlPlane(t, ps, bus.TopicControl)
+	cp := newControlPlane(t, ps, contract.TopicControl)
 	cp.failFor = 1 << 30 // never answers
 	f := newFixture(t, func(c *Config, _ *Deps) { c.DataDir = dir })
 	startSyncer(t, f.g, cp.fetch, ps, SyncerConfig{})

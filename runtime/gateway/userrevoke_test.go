@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // TestUserRevocation: a user revocation refuses that user's access tokens issued before the
@@ -16,8 +16,8 @@ func TestUserRevocation(t *testing.T) {
 	f := newFixture(t)
 	f.load(t, baseSnapshot(petsAPI(f.backend.URL+"/v1")))
 	cut := time.Now().Truncate(time.Second)
-	issuedAt := func(d time.Duration, sub string) func(c *bus.AccessTokenClaims) {
-		return func(c *bus.AccessTokenClaims) { c.IssuedAt, c.Subject = cut.Add(d).Unix(), sub }
+	issuedAt := func(d time.Duration, sub string) func(c *contract.AccessTokenClaims) {
+		return func(c *contract.AccessTokenClaims) { c.IssuedAt, c.Subject = cut.Add(d).Unix(), sub }
 	}
 	before := f.ks.mint(t, tokenSpec{claims: issuedAt(-time.Second, "user-1")})
 	after := f.ks.mint(t, tokenSpec{claims: issuedAt(0, "user-1")})
@@ -26,13 +26,13 @@ func TestUserRevocation(t *testing.T) {
 	if rec := serve(f.h, get("/pets/1.0.0/pets", before)); rec.Code != 200 { // now cached
 		t.Fatalf("before the revocation: %d %s", rec.Code, rec.Body)
 	}
-	rev := bus.UserRevocation{UserID: "user-1", RevokedBefore: cut, ExpiresAt: cut.Add(2 * time.Hour)}
-	if applied, _, err := f.g.Apply(event(t, 11, bus.KindUserTokensRevoked, rev)); !applied || err != nil {
+	rev := contract.UserRevocation{UserID: "user-1", RevokedBefore: cut, ExpiresAt: cut.Add(2 * time.Hour)}
+	if applied, _, err := f.g.Apply(event(t, 11, contract.KindUserTokensRevoked, rev)); !applied || err != nil {
 		t.Fatalf("Apply: %v %v", applied, err)
 	}
 	// An older cut-off applied again later does not move it back.
-	old := bus.UserRevocation{UserID: "user-1", RevokedBefore: cut.Add(-time.Hour), ExpiresAt: cut.Add(time.Hour)}
-	if _, _, err := f.g.Apply(event(t, 12, bus.KindUserTokensRevoked, old)); err != nil {
+	old := contract.UserRevocation{UserID: "user-1", RevokedBefore: cut.Add(-time.Hour), ExpiresAt: cut.Add(time.Hour)}
+	if _, _, err := f.g.Apply(event(t, 12, contract.KindUserTokensRevoked, old)); err != nil {
 		t.Fatal(err)
 	}
 	check := func(t *testing.T, g *fixture) {
@@ -52,7 +52,7 @@ func TestUserRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var snap bus.Snapshot
+	var snap contract.Snapshot
 	if err := json.Unmarshal(b, &snap); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestUserRevocationPurged(t *testing.T) {
 	f := newFixture(t)
 	snap := baseSnapshot(petsAPI(f.backend.URL + "/v1"))
 	now := time.Now()
-	snap.UserRevocations = []bus.UserRevocation{
+	snap.UserRevocations = []contract.UserRevocation{
 		{UserID: "gone", RevokedBefore: now.Add(-3 * time.Hour), ExpiresAt: now.Add(-2 * time.Hour)},
 		{UserID: "kept", RevokedBefore: now, ExpiresAt: now.Add(time.Hour)},
 		{UserID: "stale-in-snapshot", RevokedBefore: now.Add(-3 * time.Hour), ExpiresAt: now.Add(-2 * time.Hour)},
@@ -76,7 +76,7 @@ func TestUserRevocationPurged(t *testing.T) {
 	if n := f.g.state.Load().userRevoked.len(); n != 1 {
 		t.Fatalf("after load: %d user revocations, want 1 (expired ones skipped)", n)
 	}
-	if _, _, err := f.g.Apply(event(t, 11, bus.KindUserTokensRevoked, bus.UserRevocation{UserID: "gone", RevokedBefore: now.Add(-3 * time.Hour), ExpiresAt: now.Add(-2 * time.Hour)})); err != nil {
+	if _, _, err := f.g.Apply(event(t, 11, contract.KindUserTokensRevoked, contract.UserRevocation{UserID: "gone", RevokedBefore: now.Add(-3 * time.Hour), ExpiresAt: now.Add(-2 * time.Hour)})); err != nil {
 		t.Fatal(err)
 	}
 	f.g.purgeRevocations()

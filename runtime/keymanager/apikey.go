@@ -16,7 +16,7 @@ import (
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -132,14 +132,14 @@ func (s *Service) GenerateAPIKey(ctx context.Context, actor identity.Actor, appI
 	}
 	now := s.opt.Now()
 	exp := time.Unix(now.Add(validity).Unix(), 0).UTC()
-	claims := &bus.AccessTokenClaims{
+	claims := &contract.AccessTokenClaims{
 		Issuer: s.opt.Issuer, Subject: app.OwnerID, Audience: s.opt.Audience,
 		ExpiresAt: exp.Unix(), IssuedAt: now.Unix(), JTI: s.newAPIKeyID(app.ID, exp),
 		Username:    actor.Username,
-		Application: &bus.TokenApplication{ID: app.ID, Name: app.Name, Owner: app.Owner, Tier: app.ThrottlingPolicy},
+		Application: &contract.TokenApplication{ID: app.ID, Name: app.Name, Owner: app.Owner, Tier: app.ThrottlingPolicy},
 		KeyType:     keyType,
 	}
-	key, err := s.signTyped(ctx, claims, bus.APIKeyType)
+	key, err := s.signTyped(ctx, claims, contract.APIKeyType)
 	if err != nil {
 		return APIKey{}, err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -45,7 +45,7 @@ func TestAPIKeyOwnership(t *testing.T) {
 		owner := f.user("owen")
 		stranger := f.user("stan", identity.Admin)
 		app := f.app(owner, "Mine")
-		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 0, nil)
+		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, contract.KeyProduction, 0, nil)
 		if err != nil {
 			t.Fatalf("owner generates: %v", err)
 		}
@@ -56,16 +56,16 @@ func TestAPIKeyOwnership(t *testing.T) {
 			want apperr.Code
 		}{
 			{"stranger generates", func() error {
-				_, err := f.km.GenerateAPIKey(ctx, stranger, app.ID, bus.KeyProduction, 0, nil)
+				_, err := f.km.GenerateAPIKey(ctx, stranger, app.ID, contract.KeyProduction, 0, nil)
 				return err
 			}, apperr.NotFound},
 			{"stranger revokes", func() error { return f.km.RevokeAPIKey(ctx, stranger, app.ID, k.JTI) }, apperr.NotFound},
 			{"unknown application", func() error {
-				_, err := f.km.GenerateAPIKey(ctx, owner, "no-such-app", bus.KeyProduction, 0, nil)
+				_, err := f.km.GenerateAPIKey(ctx, owner, "no-such-app", contract.KeyProduction, 0, nil)
 				return err
 			}, apperr.NotFound},
 			{"signed out generates", func() error {
-				_, err := f.km.GenerateAPIKey(ctx, identity.Actor{}, app.ID, bus.KeyProduction, 0, nil)
+				_, err := f.km.GenerateAPIKey(ctx, identity.Actor{}, app.ID, contract.KeyProduction, 0, nil)
 				return err
 			}, apperr.Unauthenticated},
 			{"signed out revokes", func() error { return f.km.RevokeAPIKey(ctx, identity.Actor{}, app.ID, k.JTI) }, apperr.Unauthenticated},
@@ -80,7 +80,7 @@ func TestAPIKeyOwnership(t *testing.T) {
 		if revoked, err := apimgtdb.IsRevoked(ctx, f.set.APIMgt, k.JTI); err != nil || revoked {
 			t.Errorf("a refused revocation revoked the key (%v, %v)", revoked, err)
 		}
-		if n := len(events(t, f.set, rev, bus.KindTokenRevoked)); n != 0 {
+		if n := len(events(t, f.set, rev, contract.KindTokenRevoked)); n != 0 {
 			t.Errorf("%d token.revoked events after refused calls, want 0", n)
 		}
 	})
@@ -103,11 +103,11 @@ func TestAPIKeyClaims(t *testing.T) {
 			validity time.Duration
 			wantExp  time.Duration // 0: refused as INVALID
 		}{
-			{"default validity", bus.KeyProduction, 0, 365 * day},
-			{"thirty days, sandbox", bus.KeySandbox, 30 * day, 30 * day},
-			{"the maximum", bus.KeyProduction, MaxAPIKeyValidity, 3 * 365 * day},
-			{"past the maximum", bus.KeyProduction, MaxAPIKeyValidity + time.Second, 0},
-			{"negative", bus.KeyProduction, -day, 0},
+			{"default validity", contract.KeyProduction, 0, 365 * day},
+			{"thirty days, sandbox", contract.KeySandbox, 30 * day, 30 * day},
+			{"the maximum", contract.KeyProduction, MaxAPIKeyValidity, 3 * 365 * day},
+			{"past the maximum", contract.KeyProduction, MaxAPIKeyValidity + time.Second, 0},
+			{"negative", contract.KeyProduction, -day, 0},
 			{"bad key type", "STAGING", day, 0},
 		}
 		for _, c := range cases {
@@ -126,8 +126,8 @@ func TestAPIKeyClaims(t *testing.T) {
 					t.Errorf("ExpiresAt = %s, want %s", k.ExpiresAt, want)
 				}
 				h, cl := jwtParts(t, k.Key)
-				if h["typ"] != bus.APIKeyType || h["kid"] == nil || h["kid"] == "" {
-					t.Errorf("header = %v, want typ %s and a kid", h, bus.APIKeyType)
+				if h["typ"] != contract.APIKeyType || h["kid"] == nil || h["kid"] == "" {
+					t.Errorf("header = %v, want typ %s and a kid", h, contract.APIKeyType)
 				}
 				want := map[string]any{
 					"iss": testIssuer, "sub": owner.UserID, "jti": k.JTI, "key_type": c.keyType, "username": "olga",
@@ -143,7 +143,7 @@ func TestAPIKeyClaims(t *testing.T) {
 						t.Errorf("claim %s present: %v", absent, cl[absent])
 					}
 				}
-				if aud, _ := cl["aud"].([]any); len(aud) != 1 || aud[0] != bus.DefaultAudience {
+				if aud, _ := cl["aud"].([]any); len(aud) != 1 || aud[0] != contract.DefaultAudience {
 					t.Errorf("aud = %v", cl["aud"])
 				}
 				a, _ := cl["application"].(map[string]any)
@@ -164,11 +164,11 @@ func TestAPIKeyRevocation(t *testing.T) {
 		owner := f.user("rita")
 		app := f.app(owner, "One")
 		other := f.app(owner, "Two")
-		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 10*24*time.Hour, nil)
+		k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, contract.KeyProduction, 10*24*time.Hour, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ko, err := f.km.GenerateAPIKey(ctx, owner, other.ID, bus.KeyProduction, 0, nil)
+		ko, err := f.km.GenerateAPIKey(ctx, owner, other.ID, contract.KeyProduction, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestAPIKeyRevocation(t *testing.T) {
 				}
 			})
 		}
-		if n := len(events(t, f.set, rev, bus.KindTokenRevoked)); n != 0 {
+		if n := len(events(t, f.set, rev, contract.KindTokenRevoked)); n != 0 {
 			t.Fatalf("%d token.revoked events after refused revocations", n)
 		}
 
@@ -207,11 +207,11 @@ func TestAPIKeyRevocation(t *testing.T) {
 		if revoked, err := apimgtdb.IsRevoked(ctx, f.set.APIMgt, k.JTI); err != nil || !revoked {
 			t.Fatalf("IsRevoked = %v, %v", revoked, err)
 		}
-		evs := events(t, f.set, rev, bus.KindTokenRevoked)
+		evs := events(t, f.set, rev, contract.KindTokenRevoked)
 		if len(evs) != 1 {
 			t.Fatalf("%d token.revoked events, want 1", len(evs))
 		}
-		var r bus.Revocation
+		var r contract.Revocation
 		if err := json.Unmarshal(evs[0].Payload, &r); err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +259,7 @@ func TestVerifyAccessTokenRefusesAPIKeys(t *testing.T) {
 		ctx := context.Background()
 		owner := f.user("vera", identity.Admin)
 		app := f.app(owner, "V")
-		for _, kt := range []string{bus.KeyProduction, bus.KeySandbox} {
+		for _, kt := range []string{contract.KeyProduction, contract.KeySandbox} {
 			t.Run(kt, func(t *testing.T) {
 				k, err := f.km.GenerateAPIKey(ctx, owner, app.ID, kt, 0, nil)
 				if err != nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // TestAPIKeyList: an owner lists their application's API keys (id, label, type, dates; never
@@ -20,11 +20,11 @@ func TestAPIKeyList(t *testing.T) {
 		stranger := f.user("mallory")
 		app := f.app(owner, "Listed")
 		label := "  ci pipeline "
-		first, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 0, &label)
+		first, err := f.km.GenerateAPIKey(ctx, owner, app.ID, contract.KeyProduction, 0, &label)
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeySandbox, 48*time.Hour, nil)
+		second, err := f.km.GenerateAPIKey(ctx, owner, app.ID, contract.KeySandbox, 48*time.Hour, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,10 +38,10 @@ func TestAPIKeyList(t *testing.T) {
 		if len(ks) != 2 || ks[0].JTI != second.JTI || ks[1].JTI != first.JTI {
 			t.Fatalf("list %+v, want the two keys newest first", ks)
 		}
-		if ks[1].Label == nil || *ks[1].Label != "ci pipeline" || ks[1].KeyType != bus.KeyProduction || ks[1].RevokedAt == nil {
+		if ks[1].Label == nil || *ks[1].Label != "ci pipeline" || ks[1].KeyType != contract.KeyProduction || ks[1].RevokedAt == nil {
 			t.Errorf("first key %+v", ks[1])
 		}
-		if ks[0].Label != nil || ks[0].KeyType != bus.KeySandbox || ks[0].RevokedAt != nil || !ks[0].ExpiresAt.Equal(second.ExpiresAt) {
+		if ks[0].Label != nil || ks[0].KeyType != contract.KeySandbox || ks[0].RevokedAt != nil || !ks[0].ExpiresAt.Equal(second.ExpiresAt) {
 			t.Errorf("second key %+v", ks[0])
 		}
 		if _, err := f.km.APIKeys(ctx, stranger, app.ID); !apperr.Is(err, apperr.NotFound) {
@@ -52,7 +52,7 @@ func TestAPIKeyList(t *testing.T) {
 			{"control characters", "a\nb"},
 		} {
 			t.Run(c.desc, func(t *testing.T) {
-				if _, err := f.km.GenerateAPIKey(ctx, owner, app.ID, bus.KeyProduction, 0, &c.label); !apperr.Is(err, apperr.Invalid) {
+				if _, err := f.km.GenerateAPIKey(ctx, owner, app.ID, contract.KeyProduction, 0, &c.label); !apperr.Is(err, apperr.Invalid) {
 					t.Fatalf("got %v, want BAD_USER_INPUT", err)
 				}
 			})

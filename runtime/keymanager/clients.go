@@ -19,7 +19,8 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/userdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
@@ -31,7 +32,7 @@ const MaxCallbackURLLength = 2000
 // GenerateKeys and RegenerateConsumerSecret: it is stored hashed and never shown again.
 type Keys struct {
 	ApplicationID  string
-	KeyType        string // bus.KeyProduction or bus.KeySandbox
+	KeyType        string // contract.KeyProduction or contract.KeySandbox
 	ConsumerKey    string
 	ConsumerSecret *string
 	GrantTypes     []string
@@ -62,7 +63,7 @@ func hashSecret(v string) string {
 }
 
 func validKeyType(kt string) error {
-	if kt != bus.KeyProduction && kt != bus.KeySandbox {
+	if kt != contract.KeyProduction && kt != contract.KeySandbox {
 		return apperr.Invalidf("keyType", "must be PRODUCTION or SANDBOX")
 	}
 	return nil
@@ -160,7 +161,7 @@ func (s *Service) GenerateKeys(ctx context.Context, actor identity.Actor, appID,
 			}
 			return err
 		}
-		_, err = outbox.Append(ctx, tx, bus.KindKeyUpserted, row.Bus())
+		_, err = outbox.Append(ctx, tx, contract.KindKeyUpserted, controlplane.Key(row))
 		return err
 	})
 	if err != nil {
@@ -282,7 +283,7 @@ func (s *Service) DeleteKeys(ctx context.Context, actor identity.Actor, appID, k
 		if err := apimgtdb.DeleteOAuthClient(ctx, tx, c.ConsumerKey); err != nil {
 			return err
 		}
-		_, err = outbox.Append(ctx, tx, bus.KindKeyDeleted, bus.Deleted{ID: c.ConsumerKey})
+		_, err = outbox.Append(ctx, tx, contract.KindKeyDeleted, contract.Deleted{ID: c.ConsumerKey})
 		return err
 	})
 	if err == nil {
@@ -318,7 +319,7 @@ type client struct {
 	secretHash  string
 	failures    int
 	lastFailure time.Time
-	app         *bus.TokenApplication // nil for turnpike-cli
+	app         *contract.TokenApplication // nil for turnpike-cli
 	ownerID     string
 }
 
@@ -356,7 +357,7 @@ func (s *Service) lookupClient(ctx context.Context, id string) (*client, error) 
 	c := &client{
 		id: row.ConsumerKey, grantTypes: row.GrantTypeList(), keyType: row.KeyType, secretHash: row.SecretHash,
 		failures: row.AuthFailures, ownerID: app.OwnerID,
-		app: &bus.TokenApplication{ID: app.ID, Name: app.Name, Owner: app.Owner, Tier: app.ThrottlingPolicy},
+		app: &contract.TokenApplication{ID: app.ID, Name: app.Name, Owner: app.Owner, Tier: app.ThrottlingPolicy},
 	}
 	if row.CallbackURL != nil {
 		c.callbackURL = *row.CallbackURL

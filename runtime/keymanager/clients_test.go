@@ -16,7 +16,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -37,18 +37,18 @@ func TestKeysOwnership(t *testing.T) {
 			call func() error
 		}{
 			{"generate", func() error {
-				_, err := f.km.GenerateKeys(ctx, stranger, app.ID, bus.KeySandbox, nil, nil)
+				_, err := f.km.GenerateKeys(ctx, stranger, app.ID, contract.KeySandbox, nil, nil)
 				return err
 			}},
 			{"regenerate", func() error {
-				_, err := f.km.RegenerateConsumerSecret(ctx, stranger, app.ID, bus.KeyProduction)
+				_, err := f.km.RegenerateConsumerSecret(ctx, stranger, app.ID, contract.KeyProduction)
 				return err
 			}},
 			{"update", func() error {
-				_, err := f.km.UpdateKeys(ctx, stranger, app.ID, bus.KeyProduction, []string{GrantAuthorizationCode}, &cb)
+				_, err := f.km.UpdateKeys(ctx, stranger, app.ID, contract.KeyProduction, []string{GrantAuthorizationCode}, &cb)
 				return err
 			}},
-			{"delete", func() error { return f.km.DeleteKeys(ctx, stranger, app.ID, bus.KeyProduction) }},
+			{"delete", func() error { return f.km.DeleteKeys(ctx, stranger, app.ID, contract.KeyProduction) }},
 			{"list", func() error {
 				_, err := f.km.ApplicationKeys(ctx, stranger, app.ID)
 				return err
@@ -91,19 +91,19 @@ func TestKeysLifecycle(t *testing.T) {
 		if strings.Join(k.GrantTypes, " ") != "client_credentials refresh_token" {
 			t.Errorf("default grant types %v", k.GrantTypes)
 		}
-		evs := events(t, f.set, rev, bus.KindKeyUpserted)
-		var key bus.Key
-		if len(evs) != 1 || evs[0].Decode(&key) != nil || key != (bus.Key{ConsumerKey: k.ConsumerKey, ApplicationID: app.ID, KeyType: bus.KeyProduction}) {
+		evs := events(t, f.set, rev, contract.KindKeyUpserted)
+		var key contract.Key
+		if len(evs) != 1 || evs[0].Decode(&key) != nil || key != (contract.Key{ConsumerKey: k.ConsumerKey, ApplicationID: app.ID, KeyType: contract.KeyProduction}) {
 			t.Errorf("key.upserted events %+v", evs)
 		}
 		row, _ := apimgtdb.OAuthClientByKey(ctx, f.set.APIMgt, k.ConsumerKey)
 		if row.SecretHash == *k.ConsumerSecret || len(row.SecretHash) != 64 || strings.Contains(row.SecretHash, *k.ConsumerSecret) {
 			t.Errorf("the secret is not stored hashed: %q", row.SecretHash)
 		}
-		if _, err := f.km.GenerateKeys(ctx, u, app.ID, bus.KeyProduction, nil, nil); !apperr.Is(err, apperr.Conflict) {
+		if _, err := f.km.GenerateKeys(ctx, u, app.ID, contract.KeyProduction, nil, nil); !apperr.Is(err, apperr.Conflict) {
 			t.Errorf("second PRODUCTION keys: %v, want CONFLICT", err)
 		}
-		sandbox, err := f.km.GenerateKeys(ctx, u, app.ID, bus.KeySandbox, []string{GrantPassword}, nil)
+		sandbox, err := f.km.GenerateKeys(ctx, u, app.ID, contract.KeySandbox, []string{GrantPassword}, nil)
 		if err != nil || sandbox.ConsumerKey == k.ConsumerKey || *sandbox.ConsumerSecret == *k.ConsumerSecret {
 			t.Fatalf("sandbox keys %+v, %v", sandbox, err)
 		}
@@ -122,7 +122,7 @@ func TestKeysLifecycle(t *testing.T) {
 		other := f.app(u, "Other")
 		for _, c := range bad {
 			t.Run(c.desc, func(t *testing.T) {
-				if _, err := f.km.GenerateKeys(ctx, u, other.ID, bus.KeyProduction, c.grants, c.callback); !apperr.Is(err, apperr.Invalid) {
+				if _, err := f.km.GenerateKeys(ctx, u, other.ID, contract.KeyProduction, c.grants, c.callback); !apperr.Is(err, apperr.Invalid) {
 					t.Errorf("got %v, want BAD_USER_INPUT", err)
 				}
 			})
@@ -132,7 +132,7 @@ func TestKeysLifecycle(t *testing.T) {
 		}
 
 		// Regenerating: the old secret stops, the new one works.
-		re, err := f.km.RegenerateConsumerSecret(ctx, u, app.ID, bus.KeyProduction)
+		re, err := f.km.RegenerateConsumerSecret(ctx, u, app.ID, contract.KeyProduction)
 		if err != nil || re.ConsumerSecret == nil || *re.ConsumerSecret == *k.ConsumerSecret || re.ConsumerKey != k.ConsumerKey {
 			t.Fatalf("regenerate %+v, %v", re, err)
 		}
@@ -144,7 +144,7 @@ func TestKeysLifecycle(t *testing.T) {
 		}
 
 		// Updating the grant types takes effect at once.
-		up, err := f.km.UpdateKeys(ctx, u, app.ID, bus.KeyProduction, []string{GrantPassword}, nil)
+		up, err := f.km.UpdateKeys(ctx, u, app.ID, contract.KeyProduction, []string{GrantPassword}, nil)
 		if err != nil || strings.Join(up.GrantTypes, " ") != "password" {
 			t.Fatalf("update %+v, %v", up, err)
 		}
@@ -154,16 +154,16 @@ func TestKeysLifecycle(t *testing.T) {
 
 		// Deleting: announced; the client is gone.
 		rev = revision(t, f.set)
-		if err := f.km.DeleteKeys(ctx, u, app.ID, bus.KeyProduction); err != nil {
+		if err := f.km.DeleteKeys(ctx, u, app.ID, contract.KeyProduction); err != nil {
 			t.Fatal(err)
 		}
-		if evs := events(t, f.set, rev, bus.KindKeyDeleted); len(evs) != 1 || !strings.Contains(string(evs[0].Payload), k.ConsumerKey) {
+		if evs := events(t, f.set, rev, contract.KindKeyDeleted); len(evs) != 1 || !strings.Contains(string(evs[0].Payload), k.ConsumerKey) {
 			t.Errorf("key.deleted events %+v", evs)
 		}
 		if a := f.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"kim"}, "password": {"kim-password"}}, k.ConsumerKey, *re.ConsumerSecret); a.status != 401 {
 			t.Errorf("deleted client: %d", a.status)
 		}
-		if err := f.km.DeleteKeys(ctx, u, app.ID, bus.KeyProduction); !apperr.Is(err, apperr.NotFound) {
+		if err := f.km.DeleteKeys(ctx, u, app.ID, contract.KeyProduction); !apperr.Is(err, apperr.NotFound) {
 			t.Errorf("second delete: %v", err)
 		}
 	})
@@ -341,7 +341,7 @@ func TestIntrospectAndRevoke(t *testing.T) {
 				t.Fatalf("revoke: %d %s", a.status, a.raw)
 			}
 		}
-		if n := len(events(t, f.set, rev, bus.KindTokenRevoked)); n != 1 {
+		if n := len(events(t, f.set, rev, contract.KindTokenRevoked)); n != 1 {
 			t.Errorf("%d token.revoked events, want 1", n)
 		}
 		// Revoking the refresh token ends the grant.
@@ -353,7 +353,7 @@ func TestIntrospectAndRevoke(t *testing.T) {
 		}
 		// Keys deleted: their tokens are inactive.
 		cc := f.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, ko.ConsumerKey, *ko.ConsumerSecret)
-		if err := f.km.DeleteKeys(ctx, u, other.ID, bus.KeyProduction); err != nil {
+		if err := f.km.DeleteKeys(ctx, u, other.ID, contract.KeyProduction); err != nil {
 			t.Fatal(err)
 		}
 		if a := f.post("/oauth2/introspect", url.Values{"token": {cc.str("access_token")}}, id, secret); a.body["active"] != false {
@@ -407,7 +407,7 @@ func TestSigningKeys(t *testing.T) {
 		if err != nil || newKid == oldKid {
 			t.Fatalf("rotate: %q %v", newKid, err)
 		}
-		if n := len(events(t, set, rev, bus.KindSigningKeysRotated)); n != 1 {
+		if n := len(events(t, set, rev, contract.KindSigningKeysRotated)); n != 1 {
 			t.Errorf("%d rotation events", n)
 		}
 		var jwks jose.JSONWebKeySet

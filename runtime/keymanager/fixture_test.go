@@ -21,7 +21,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/db/userdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/devportal"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
@@ -196,7 +196,7 @@ func (f *fixture) keys(owner identity.Actor, appID string, grants []string, call
 	if callback != "" {
 		cb = &callback
 	}
-	k, err := f.km.GenerateKeys(context.Background(), owner, appID, bus.KeyProduction, grants, cb)
+	k, err := f.km.GenerateKeys(context.Background(), owner, appID, contract.KeyProduction, grants, cb)
 	if err != nil {
 		f.t.Fatalf("generate keys: %v", err)
 	}
@@ -245,16 +245,16 @@ func (a answer) str(k string) string {
 }
 
 // events returns the outbox events of kind after revision rev.
-func events(t *testing.T, set *dbs.Set, after int64, kind bus.Kind) []bus.ControlEvent {
+func events(t *testing.T, set *dbs.Set, after int64, kind contract.Kind) []contract.ControlEvent {
 	t.Helper()
 	evs, err := apimgtdb.EventsAfter(context.Background(), set.APIMgt, after, 10000)
 	if err != nil {
 		t.Fatalf("events: %v", err)
 	}
-	var out []bus.ControlEvent
+	var out []contract.ControlEvent
 	for _, e := range evs {
-		if bus.Kind(e.Kind) == kind {
-			out = append(out, bus.ControlEvent{Revision: e.Revision, Kind: kind, Payload: json.RawMessage(e.Payload)})
+		if contract.Kind(e.Kind) == kind {
+			out = append(out, contract.ControlEvent{Revision: e.Revision, Kind: kind, Payload: json.RawMessage(e.Payload)})
 		}
 	}
 	return out

@@ -16,7 +16,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -73,14 +74,14 @@ func TestScriptedFlow(t *testing.T) {
 		ctx := context.Background()
 		publisher := f.user("pat", identity.Publisher)
 		sub := f.user("sam") // signs up: SUBSCRIBER
-		api := f.api(publisher, bus.StatePublished, "Gold", "Unlimited")
+		api := f.api(publisher, contract.StatePublished, "Gold", "Unlimited")
 
 		app := f.app(sub, "Weather app")
 		subscription, err := f.dp.Subscribe(ctx, sub, api.ID, app.ID, "Gold")
 		if err != nil {
 			t.Fatalf("subscribe: %v", err)
 		}
-		if subscription.Status != bus.SubActive {
+		if subscription.Status != contract.SubActive {
 			t.Errorf("status %s", subscription.Status)
 		}
 		keys := f.keys(sub, app.ID, []string{GrantClientCredentials, GrantPassword, GrantRefreshToken}, "")
@@ -146,25 +147,25 @@ func TestScriptedFlow(t *testing.T) {
 		if in.status != 200 || in.body["active"] != false || len(in.body) != 1 {
 			t.Fatalf("introspect after revoke: %d %s", in.status, in.raw)
 		}
-		evs := events(t, f.set, rev0, bus.KindTokenRevoked)
+		evs := events(t, f.set, rev0, contract.KindTokenRevoked)
 		if len(evs) != 1 {
 			t.Fatalf("%d token.revoked events, want 1", len(evs))
 		}
-		var r bus.Revocation
+		var r contract.Revocation
 		if err := evs[0].Decode(&r); err != nil || r.JTI != claims["jti"] || r.ExpiresAt.Before(time.Now()) {
 			t.Errorf("revocation event %+v, %v", r, err)
 		}
-		revs, err := apimgtdb.SnapshotRevocations(ctx, f.set.APIMgt, time.Now())
+		revs, err := apimgtdb.RevocationsSince(ctx, f.set.APIMgt, time.Now())
 		if err != nil || len(revs) != 1 || revs[0].JTI != r.JTI {
 			t.Errorf("snapshot revocations %+v, %v", revs, err)
 		}
 
 		// The snapshot functions list what the gateway needs.
-		apps, _ := apimgtdb.SnapshotApplications(ctx, f.set.APIMgt)
-		subs, _ := apimgtdb.SnapshotSubscriptions(ctx, f.set.APIMgt)
-		ks, _ := apimgtdb.SnapshotKeys(ctx, f.set.APIMgt)
+		apps, _ := apimgtdb.AllApplications(ctx, f.set.APIMgt)
+		subs, _ := apimgtdb.AllSubscriptions(ctx, f.set.APIMgt)
+		ks, _ := apimgtdb.AllKeys(ctx, f.set.APIMgt)
 		if len(apps) != 1 || apps[0].Owner != "sam" || len(subs) != 1 || subs[0].Tier != "Gold" ||
-			len(ks) != 1 || ks[0] != (bus.Key{ConsumerKey: keys.ConsumerKey, ApplicationID: app.ID, KeyType: "PRODUCTION"}) {
+			len(ks) != 1 || controlplane.Key(&ks[0]) != (contract.Key{ConsumerKey: keys.ConsumerKey, ApplicationID: app.ID, KeyType: "PRODUCTION"}) {
 			t.Errorf("snapshot: %+v %+v %+v", apps, subs, ks)
 		}
 	})

@@ -5,7 +5,7 @@
 // tokens for /graphql.
 //
 // Access tokens are RFC 9068 JWTs (header typ "at+jwt") with the claims of
-// bus.AccessTokenClaims, signed ES256 by default with a key stored AES-GCM-encrypted in
+// contract.AccessTokenClaims, signed ES256 by default with a key stored AES-GCM-encrypted in
 // apimgtdb. Keys rotate: the new key signs, retired keys stay in the JWKS until the tokens
 // they signed have expired.
 //
@@ -34,8 +34,8 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/clientip"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -129,7 +129,7 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if len(o.Audience) == 0 {
-		o.Audience = []string{bus.DefaultAudience}
+		o.Audience = []string{contract.DefaultAudience}
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {

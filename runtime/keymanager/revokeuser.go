@@ -7,7 +7,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
 
@@ -37,7 +38,7 @@ func (s *Service) RevokeUserTokens(ctx context.Context, userID string) error {
 		if err := apimgtdb.UpsertUserRevocation(ctx, tx, rev); err != nil {
 			return err
 		}
-		_, err = outbox.Append(ctx, tx, bus.KindUserTokensRevoked, rev.Bus())
+		_, err = outbox.Append(ctx, tx, contract.KindUserTokensRevoked, controlplane.UserRevocation(rev))
 		return err
 	})
 	if err != nil {

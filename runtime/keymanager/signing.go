@@ -24,7 +24,7 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
@@ -170,7 +170,7 @@ func (s *Service) rotate(ctx context.Context, maxAge time.Duration) (bool, error
 			return err
 		}
 		rotated = true
-		_, err = outbox.Append(ctx, tx, bus.KindSigningKeysRotated, bus.Deleted{})
+		_, err = outbox.Append(ctx, tx, contract.KindSigningKeysRotated, contract.Deleted{})
 		return err
 	})
 	if err != nil && !(db.IsUniqueViolation(err) && maxAge == 0) {
@@ -295,9 +295,9 @@ const jwksFreshness = 5 * time.Second
 // JWKS returns the published public keys as a JSON Web Key Set document.
 func (s *Service) JWKS(ctx context.Context) []byte { return s.keysNewerThan(ctx, jwksFreshness).jwks }
 
-// tokenClaims adapts bus.AccessTokenClaims to golang-jwt.
+// tokenClaims adapts contract.AccessTokenClaims to golang-jwt.
 type tokenClaims struct {
-	bus.AccessTokenClaims
+	contract.AccessTokenClaims
 }
 
 func numericDate(v int64) *jwt.NumericDate {
@@ -324,12 +324,12 @@ func signingMethod(alg string) jwt.SigningMethod {
 }
 
 // sign signs claims with the active key as an access token.
-func (s *Service) sign(ctx context.Context, claims *bus.AccessTokenClaims) (string, error) {
-	return s.signTyped(ctx, claims, bus.TokenType)
+func (s *Service) sign(ctx context.Context, claims *contract.AccessTokenClaims) (string, error) {
+	return s.signTyped(ctx, claims, contract.TokenType)
 }
 
 // signTyped signs claims with the active key and the JWT header typ.
-func (s *Service) signTyped(ctx context.Context, claims *bus.AccessTokenClaims, typ string) (string, error) {
+func (s *Service) signTyped(ctx context.Context, claims *contract.AccessTokenClaims, typ string) (string, error) {
 	k := s.currentKeys(ctx).active
 	if k == nil {
 		return "", errors.New("no active signing key")
@@ -358,7 +358,7 @@ const (
 
 // parseToken verifies an access token's signature (by kid, with the key's own algorithm),
 // typ, iss and aud, and its times as tc says.
-func (s *Service) parseToken(ctx context.Context, raw string, tc timeCheck) (*bus.AccessTokenClaims, error) {
+func (s *Service) parseToken(ctx context.Context, raw string, tc timeCheck) (*contract.AccessTokenClaims, error) {
 	var kalg string
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{AlgES256, AlgRS256}),
@@ -379,7 +379,7 @@ func (s *Service) parseToken(ctx context.Context, raw string, tc timeCheck) (*bu
 	t, err := jwt.NewParser(opts...).ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		typ, _ := t.Header["typ"].(string)
 		if !isAccessTokenType(typ) {
-			return nil, fmt.Errorf("typ %q is not %s", typ, bus.TokenType)
+			return nil, fmt.Errorf("typ %q is not %s", typ, contract.TokenType)
 		}
 		kid, _ := t.Header["kid"].(string)
 		k, ok := s.keyFor(ctx, kid)
@@ -408,7 +408,7 @@ func (s *Service) parseToken(ctx context.Context, raw string, tc timeCheck) (*bu
 }
 
 func isAccessTokenType(typ string) bool {
-	return strings.EqualFold(typ, bus.TokenType) || strings.EqualFold(typ, "application/"+bus.TokenType)
+	return strings.EqualFold(typ, contract.TokenType) || strings.EqualFold(typ, "application/"+contract.TokenType)
 }
 
 func containsAny(have, want []string) bool {

@@ -17,7 +17,7 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
 
@@ -118,7 +118,7 @@ type refreshFamily struct {
 func (s *Service) issue(ctx context.Context, idb bun.IDB, c *client, sub *subject, scopes []string, grant string, family refreshFamily) (*issued, error) {
 	now := s.opt.Now()
 	exp := now.Add(s.opt.AccessTokenTTL)
-	claims := &bus.AccessTokenClaims{
+	claims := &contract.AccessTokenClaims{
 		Issuer: s.opt.Issuer, Subject: sub.id, Audience: s.opt.Audience,
 		ExpiresAt: exp.Unix(), IssuedAt: now.Unix(), JTI: randomToken(16), ClientID: c.id,
 		Scope: strings.Join(scopes, " "), Username: sub.username,
@@ -386,7 +386,7 @@ func (s *Service) recordRevocation(ctx context.Context, tx bun.IDB, jti string, 
 	if err != nil || !added {
 		return err
 	}
-	_, err = outbox.Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: jti, ExpiresAt: exp})
+	_, err = outbox.Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: jti, ExpiresAt: exp})
 	return err
 }
 

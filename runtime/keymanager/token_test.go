@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -208,10 +208,10 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 				t.Errorf("access token still active after family revocation: %s", in.raw)
 			}
 		}
-		if n := len(events(t, f.set, rev0, bus.KindTokenRevoked)); n != 3 {
+		if n := len(events(t, f.set, rev0, contract.KindTokenRevoked)); n != 3 {
 			t.Errorf("%d token.revoked events, want 3", n)
 		}
-		revs, _ := apimgtdb.SnapshotRevocations(ctx, f.set.APIMgt, time.Now())
+		revs, _ := apimgtdb.RevocationsSince(ctx, f.set.APIMgt, time.Now())
 		if len(revs) != 3 {
 			t.Errorf("%d revocations recorded, want 3", len(revs))
 		}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -60,19 +60,19 @@ func TestRevokeUserTokens(t *testing.T) {
 		if in := f.post("/oauth2/introspect", url.Values{"token": {cc.str("access_token")}}, k.ConsumerKey, *k.ConsumerSecret); in.body["active"] != false {
 			t.Errorf("unstored client_credentials token still active: %s", in.raw)
 		}
-		evs := events(t, f.set, rev0, bus.KindUserTokensRevoked)
+		evs := events(t, f.set, rev0, contract.KindUserTokensRevoked)
 		if len(evs) != 1 {
 			t.Fatalf("%d user.tokens-revoked events, want 1", len(evs))
 		}
-		var r bus.UserRevocation
+		var r contract.UserRevocation
 		if err := evs[0].Decode(&r); err != nil || r.UserID != u.UserID || r.RevokedBefore.Unix() != clk.Now().Unix() || !r.ExpiresAt.After(clk.Now().Add(time.Hour)) {
 			t.Errorf("event %+v (%v)", r, err)
 		}
-		if snap, err := apimgtdb.SnapshotUserRevocations(ctx, f.set.APIMgt, clk.Now()); err != nil || len(snap) != 1 {
+		if snap, err := apimgtdb.UserRevocationsSince(ctx, f.set.APIMgt, clk.Now()); err != nil || len(snap) != 1 {
 			t.Errorf("snapshot: %v %v", snap, err)
 		}
 		// The family's access token is also revoked by jti (it may share the cut-off's second).
-		if n := len(events(t, f.set, rev0, bus.KindTokenRevoked)); n != 1 {
+		if n := len(events(t, f.set, rev0, contract.KindTokenRevoked)); n != 1 {
 			t.Errorf("%d token.revoked events, want 1", n)
 		}
 		clk.Advance(time.Second)
@@ -130,7 +130,7 @@ func TestRegeneratedSecretEndsItsGrants(t *testing.T) {
 			t.Fatalf("token: %s", tok.raw)
 		}
 		rev0 := revision(t, f.set)
-		nk, err := f.km.RegenerateConsumerSecret(ctx, u, app.ID, bus.KeyProduction)
+		nk, err := f.km.RegenerateConsumerSecret(ctx, u, app.ID, contract.KeyProduction)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestRegeneratedSecretEndsItsGrants(t *testing.T) {
 		if a := f.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.str("refresh_token")}}, k.ConsumerKey, secret); a.str("error") != "invalid_grant" {
 			t.Errorf("refresh token of the old secret: %d %s", a.status, a.raw)
 		}
-		if n := len(events(t, f.set, rev0, bus.KindTokenRevoked)); n != 1 {
+		if n := len(events(t, f.set, rev0, contract.KindTokenRevoked)); n != 1 {
 			t.Errorf("%d token.revoked events, want 1", n)
 		}
 		if a := f.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, k.ConsumerKey, secret); a.status != 200 {

@@ -17,14 +17,14 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // cliClaims are valid claims of a turnpike-cli token for the user.
-func (f *fixture) cliClaims(u identity.Actor) bus.AccessTokenClaims {
+func (f *fixture) cliClaims(u identity.Actor) contract.AccessTokenClaims {
 	now := time.Now()
-	return bus.AccessTokenClaims{
+	return contract.AccessTokenClaims{
 		Issuer: testIssuer, Subject: u.UserID, Audience: []string{"turnpike"}, ExpiresAt: now.Add(time.Hour).Unix(),
 		IssuedAt: now.Unix(), JTI: randomToken(16), ClientID: CLIClientID, Username: u.Username, Roles: []string{"ADMIN"},
 	}
@@ -36,7 +36,7 @@ func b64(v any) string {
 }
 
 // signWith signs claims with an arbitrary method, key and header.
-func signWith(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims bus.AccessTokenClaims) string {
+func signWith(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims contract.AccessTokenClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, &tokenClaims{claims})
 	for k, v := range header {
@@ -73,12 +73,12 @@ func TestVerifyAccessTokenRefusesAttacks(t *testing.T) {
 			t.Fatalf("the valid token is refused: %+v %v", a, err)
 		}
 
-		with := func(change func(*bus.AccessTokenClaims)) bus.AccessTokenClaims {
+		with := func(change func(*contract.AccessTokenClaims)) contract.AccessTokenClaims {
 			c := f.cliClaims(admin)
 			change(&c)
 			return c
 		}
-		realSigned := func(c bus.AccessTokenClaims) string {
+		realSigned := func(c contract.AccessTokenClaims) string {
 			s, err := f.km.sign(ctx, &c)
 			if err != nil {
 				t.Fatal(err)
@@ -97,20 +97,20 @@ func TestVerifyAccessTokenRefusesAttacks(t *testing.T) {
 			{"unknown kid", signWith(t, jwt.SigningMethodES256, attacker, map[string]any{"typ": "at+jwt", "kid": "attacker"}, valid)},
 			{"our kid, another key", signWith(t, jwt.SigningMethodES256, attacker, hdr, valid)},
 			{"no kid", signWith(t, jwt.SigningMethodES256, attacker, map[string]any{"typ": "at+jwt"}, valid)},
-			{"tampered payload", parts[0] + "." + b64(with(func(c *bus.AccessTokenClaims) { c.Subject = "someone-else" })) + "." + parts[2]},
-			{"expired", realSigned(with(func(c *bus.AccessTokenClaims) {
+			{"tampered payload", parts[0] + "." + b64(with(func(c *contract.AccessTokenClaims) { c.Subject = "someone-else" })) + "." + parts[2]},
+			{"expired", realSigned(with(func(c *contract.AccessTokenClaims) {
 				c.IssuedAt = time.Now().Add(-2 * time.Hour).Unix()
 				c.ExpiresAt = time.Now().Add(-time.Hour).Unix()
 			}))},
-			{"no exp", realSigned(with(func(c *bus.AccessTokenClaims) { c.ExpiresAt = 0 }))},
-			{"issued in the future", realSigned(with(func(c *bus.AccessTokenClaims) { c.IssuedAt = time.Now().Add(time.Hour).Unix() }))},
-			{"not yet valid", realSigned(with(func(c *bus.AccessTokenClaims) { c.NotBefore = time.Now().Add(time.Hour).Unix() }))},
-			{"wrong audience", realSigned(with(func(c *bus.AccessTokenClaims) { c.Audience = []string{"other"} }))},
-			{"no audience", realSigned(with(func(c *bus.AccessTokenClaims) { c.Audience = nil }))},
-			{"wrong issuer", realSigned(with(func(c *bus.AccessTokenClaims) { c.Issuer = "https://evil.example.com" }))},
-			{"an application's token", realSigned(with(func(c *bus.AccessTokenClaims) { c.ClientID = "some-app" }))},
-			{"no jti", realSigned(with(func(c *bus.AccessTokenClaims) { c.JTI = "" }))},
-			{"deleted user", realSigned(with(func(c *bus.AccessTokenClaims) { c.Subject = "ghost" }))},
+			{"no exp", realSigned(with(func(c *contract.AccessTokenClaims) { c.ExpiresAt = 0 }))},
+			{"issued in the future", realSigned(with(func(c *contract.AccessTokenClaims) { c.IssuedAt = time.Now().Add(time.Hour).Unix() }))},
+			{"not yet valid", realSigned(with(func(c *contract.AccessTokenClaims) { c.NotBefore = time.Now().Add(time.Hour).Unix() }))},
+			{"wrong audience", realSigned(with(func(c *contract.AccessTokenClaims) { c.Audience = []string{"other"} }))},
+			{"no audience", realSigned(with(func(c *contract.AccessTokenClaims) { c.Audience = nil }))},
+			{"wrong issuer", realSigned(with(func(c *contract.AccessTokenClaims) { c.Issuer = "https://evil.example.com" }))},
+			{"an application's token", realSigned(with(func(c *contract.AccessTokenClaims) { c.ClientID = "some-app" }))},
+			{"no jti", realSigned(with(func(c *contract.AccessTokenClaims) { c.JTI = "" }))},
+			{"deleted user", realSigned(with(func(c *contract.AccessTokenClaims) { c.Subject = "ghost" }))},
 			{"typ JWT", signWith(t, jwt.SigningMethodES256, active.private, map[string]any{"typ": "JWT", "kid": kid}, valid)},
 			{"no typ", func() string {
 				tok := jwt.NewWithClaims(jwt.SigningMethodES256, &tokenClaims{valid})

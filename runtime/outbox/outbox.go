@@ -1,7 +1,7 @@
 // Package outbox is the control plane's transactional outbox: a component appends the
 // control event announcing a change inside the transaction that makes the change, so the
-// event is never lost between the commit and the bus; the Relay then carries committed events
-// to the bus in revision order.
+// event is never lost between the commit and the bus; runtime/outbox/relay then carries
+// committed events to the bus in revision order.
 package outbox
 
 import (
@@ -13,11 +13,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Append records a control event in tx (an apimgtdb transaction) and returns its revision.
-func Append(ctx context.Context, tx bun.IDB, kind bus.Kind, payload any) (int64, error) {
+func Append(ctx context.Context, tx bun.IDB, kind contract.Kind, payload any) (int64, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return 0, fmt.Errorf("encode %s event: %w", kind, err)

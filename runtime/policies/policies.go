@@ -2,9 +2,10 @@
 // (subscription tiers, application policies, advanced API/resource policies, custom
 // policies) and blocking conditions, stored in apimgtdb and managed by admins. Every change
 // appends its control event in the same transaction, so gateways and traffic managers learn
-// about it through the outbox; the snapshot contributors give them the full set.
+// about it through the outbox; the control plane's snapshot gives them the full set.
 //
 // The runtime side (counting, leases, the gateway's Throttler) is runtime/trafficmanager.
+// Policies are compiled (and so validated) by runtime/throttlepolicy, as gateways compile them.
 package policies
 
 import (
@@ -20,7 +21,8 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
 )
@@ -47,7 +49,7 @@ const Unlimited = "Unlimited"
 // Policy is a throttling policy.
 type Policy struct {
 	Name        string
-	Kind        string // bus.PolicySubscription, ...
+	Kind        string // contract.PolicySubscription, ...
 	Description string
 	LimitType   string // LimitRequestCount or LimitBandwidth
 	// RequestCount is nil for unlimited (and for bandwidth policies).
@@ -68,32 +70,16 @@ type Policy struct {
 
 // ConditionGroup is one conditional limit of an ADVANCED policy.
 type ConditionGroup struct {
-	Description     string          `json:"description,omitempty"`
-	Conditions      []bus.Condition `json:"conditions"`
-	RequestCount    int64           `json:"requestCount"`
-	UnitTimeSeconds int64           `json:"unitTimeSeconds"`
+	Description     string               `json:"description,omitempty"`
+	Conditions      []contract.Condition `json:"conditions"`
+	RequestCount    int64                `json:"requestCount"`
+	UnitTimeSeconds int64                `json:"unitTimeSeconds"`
 }
 
 // Unlimited tells whether the policy never limits requests (no count, not bandwidth, no
 // condition groups and no burst control).
 func (p *Policy) Unlimited() bool {
 	return p.LimitType != LimitBandwidth && p.RequestCount == nil && len(p.ConditionGroups) == 0 && p.BurstLimitPerSecond == nil
-}
-
-// Bus returns the policy as runtimes see it.
-func (p *Policy) Bus() bus.Policy {
-	bp := bus.Policy{
-		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
-		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
-		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach,
-		FailClosed: p.FailClosed, KeyTemplate: p.KeyTemplate,
-	}
-	for _, g := range p.ConditionGroups {
-		bp.ConditionGroups = append(bp.ConditionGroups, bus.ConditionGroup{
-			Conditions: g.Conditions, RequestCount: g.RequestCount, UnitTimeSeconds: g.UnitTimeSeconds,
-		})
-	}
-	return bp
 }
 
 // Input creates or replaces a policy. Create and Update apply no defaults: the GraphQL
@@ -121,11 +107,6 @@ type BlockingCondition struct {
 	Enabled   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
-}
-
-// Bus returns the condition as runtimes see it.
-func (c *BlockingCondition) Bus() bus.BlockingCondition {
-	return bus.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}
 }
 
 // Options configure the service.
@@ -252,8 +233,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in Input) (*Policy, error) {
 			}
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, bus.KindPolicyUpserted, p.Bus())
-		return err
+		return announcePolicy(ctx, tx, row)
 	})
 	if err != nil {
 		return nil, err
@@ -293,8 +273,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, in Input) (*Policy, error) {
 			return err
 		}
 		p.InUse = u.InUse()
-		_, err = outbox.Append(ctx, tx, bus.KindPolicyUpserted, p.Bus())
-		return err
+		return announcePolicy(ctx, tx, row)
 	})
 	if err != nil {
 		return nil, err
@@ -318,7 +297,7 @@ func (s *Service) DeletePolicy(ctx context.Context, kind, name string) error {
 		} else if err != nil {
 			return err
 		}
-		if name == Unlimited && kind != bus.PolicyCustom {
+		if name == Unlimited && kind != contract.PolicyCustom {
 			return apperr.Conflictf("the built-in %s policy %s cannot be deleted", kind, name)
 		}
 		u, err := apimgtdb.PolicyUsers(ctx, tx, kind, name)
@@ -331,7 +310,7 @@ func (s *Service) DeletePolicy(ctx context.Context, kind, name string) error {
 		if err := apimgtdb.DeletePolicy(ctx, tx, kind, name); err != nil {
 			return err
 		}
-		_, err = outbox.Append(ctx, tx, bus.KindPolicyDeleted, bus.Deleted{ID: kind + "/" + name})
+		_, err = outbox.Append(ctx, tx, contract.KindPolicyDeleted, contract.Deleted{ID: kind + "/" + name})
 		return err
 	})
 	if err != nil {
@@ -435,7 +414,7 @@ func (s *Service) AddBlockingCondition(ctx context.Context, typ, value string, e
 			}
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, bus.KindBlockingConditionUpsert, c.Bus())
+		_, err := outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, controlplane.BlockingCondition(row))
 		return err
 	})
 	if err != nil {
@@ -463,7 +442,7 @@ func (s *Service) SetBlockingConditionEnabled(ctx context.Context, id string, en
 			return err
 		}
 		c = blockingFromRow(row)
-		_, err = outbox.Append(ctx, tx, bus.KindBlockingConditionUpsert, c.Bus())
+		_, err = outbox.Append(ctx, tx, contract.KindBlockingConditionUpsert, controlplane.BlockingCondition(row))
 		return err
 	})
 	if err != nil {
@@ -484,7 +463,7 @@ func (s *Service) DeleteBlockingCondition(ctx context.Context, id string) error 
 		} else if err != nil {
 			return err
 		}
-		_, err := outbox.Append(ctx, tx, bus.KindBlockingConditionDeleted, bus.Deleted{ID: id})
+		_, err := outbox.Append(ctx, tx, contract.KindBlockingConditionDeleted, contract.Deleted{ID: id})
 		return err
 	})
 	if err != nil {
@@ -494,26 +473,13 @@ func (s *Service) DeleteBlockingCondition(ctx context.Context, id string) error 
 	return nil
 }
 
-// ---- snapshot contributors ------------------------------------------------------------
-
-// SnapshotPolicies fills s.Policies with every policy, for the runtimes' snapshot (the
-// same as apimgtdb.SnapshotPolicies, in the snapshot-contributor shape).
-func SnapshotPolicies(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error {
-	ps, err := apimgtdb.SnapshotPolicies(ctx, tx)
+// announcePolicy appends the event of a created or updated policy: the row in the runtimes'
+// form, as the snapshot gives it.
+func announcePolicy(ctx context.Context, tx bun.IDB, row *apimgtdb.Policy) error {
+	bp, err := controlplane.Policy(row)
 	if err != nil {
 		return err
 	}
-	s.Policies = ps
-	return nil
-}
-
-// SnapshotBlockingConditions fills s.BlockingConditions with every blocking condition
-// (disabled ones too: runtimes keep them, inactive).
-func SnapshotBlockingConditions(ctx context.Context, tx bun.IDB, s *bus.Snapshot) error {
-	cs, err := apimgtdb.SnapshotBlockingConditions(ctx, tx)
-	if err != nil {
-		return err
-	}
-	s.BlockingConditions = cs
-	return nil
+	_, err = outbox.Append(ctx, tx, contract.KindPolicyUpserted, bp)
+	return err
 }

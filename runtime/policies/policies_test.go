@@ -3,6 +3,8 @@ package policies_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/policies"
 )
@@ -61,10 +64,10 @@ func TestSeededDefaults(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s *dbs.Set) {
 		svc := newService(t, s)
 		want := map[string]map[string]int64{
-			bus.PolicySubscription: {"Bronze": 1000, "Silver": 2000, "Gold": 5000, "Unlimited": 0},
-			bus.PolicyApplication:  {"10PerMin": 10, "20PerMin": 20, "50PerMin": 50, "Unlimited": 0},
-			bus.PolicyAdvanced:     {"10KPerMin": 10000, "20KPerMin": 20000, "50KPerMin": 50000, "Unlimited": 0},
-			bus.PolicyCustom:       {},
+			contract.PolicySubscription: {"Bronze": 1000, "Silver": 2000, "Gold": 5000, "Unlimited": 0},
+			contract.PolicyApplication:  {"10PerMin": 10, "20PerMin": 20, "50PerMin": 50, "Unlimited": 0},
+			contract.PolicyAdvanced:     {"10KPerMin": 10000, "20KPerMin": 20000, "50KPerMin": 50000, "Unlimited": 0},
+			contract.PolicyCustom:       {},
 		}
 		for kind, names := range want {
 			ps, err := svc.Policies(anonymous, kind)
@@ -96,9 +99,9 @@ func TestSeededDefaults(t *testing.T) {
 func TestCreateValidation(t *testing.T) {
 	t.Parallel()
 	good := func() policies.Input {
-		return policies.Input{Name: "Plat", Kind: bus.PolicySubscription, LimitType: policies.LimitRequestCount, RequestCount: i64(100), UnitTimeSeconds: 60, StopOnQuotaReach: true}
+		return policies.Input{Name: "Plat", Kind: contract.PolicySubscription, LimitType: policies.LimitRequestCount, RequestCount: i64(100), UnitTimeSeconds: 60, StopOnQuotaReach: true}
 	}
-	group := func(conds ...bus.Condition) []policies.ConditionGroup {
+	group := func(conds ...contract.Condition) []policies.ConditionGroup {
 		return []policies.ConditionGroup{{Conditions: conds, RequestCount: 5, UnitTimeSeconds: 60}}
 	}
 	for _, tc := range []struct {
@@ -116,32 +119,36 @@ func TestCreateValidation(t *testing.T) {
 		{desc: "bandwidth without amount", edit: func(in *policies.Input) { in.LimitType, in.RequestCount = policies.LimitBandwidth, nil }, field: "input.dataAmountBytes"},
 		{desc: "bandwidth with a count", edit: func(in *policies.Input) { in.LimitType, in.DataAmountBytes = policies.LimitBandwidth, i64(10) }, field: "input.requestCount"},
 		{desc: "data amount on a request policy", edit: func(in *policies.Input) { in.DataAmountBytes = i64(10) }, field: "input.dataAmountBytes"},
-		{desc: "burst on an application policy", edit: func(in *policies.Input) { in.Kind, in.BurstLimitPerSecond = bus.PolicyApplication, i64(5) }, field: "input.burstLimitPerSecond"},
+		{desc: "burst on an application policy", edit: func(in *policies.Input) { in.Kind, in.BurstLimitPerSecond = contract.PolicyApplication, i64(5) }, field: "input.burstLimitPerSecond"},
 		{desc: "zero burst", edit: func(in *policies.Input) { in.BurstLimitPerSecond = i64(0) }, field: "input.burstLimitPerSecond"},
-		{desc: "overage on an application policy", edit: func(in *policies.Input) { in.Kind, in.StopOnQuotaReach = bus.PolicyApplication, false }, field: "input.stopOnQuotaReach"},
-		{desc: "condition groups on a subscription policy", edit: func(in *policies.Input) { in.ConditionGroups = group(bus.Condition{Type: "IP", Value: "192.0.2.1"}) }, field: "input.conditionGroups"},
+		{desc: "overage on an application policy", edit: func(in *policies.Input) { in.Kind, in.StopOnQuotaReach = contract.PolicyApplication, false }, field: "input.stopOnQuotaReach"},
+		{desc: "condition groups on a subscription policy", edit: func(in *policies.Input) {
+			in.ConditionGroups = group(contract.Condition{Type: "IP", Value: "192.0.2.1"})
+		}, field: "input.conditionGroups"},
 		{desc: "bad IP", edit: func(in *policies.Input) {
-			in.Kind, in.ConditionGroups = bus.PolicyAdvanced, group(bus.Condition{Type: "IP", Value: "300.1.1.1"})
+			in.Kind, in.ConditionGroups = contract.PolicyAdvanced, group(contract.Condition{Type: "IP", Value: "300.1.1.1"})
 		}, field: "input.conditionGroups[0].conditions[0].value"},
 		{desc: "bad CIDR", edit: func(in *policies.Input) {
-			in.Kind, in.ConditionGroups = bus.PolicyAdvanced, group(bus.Condition{Type: "IP", Value: "192.0.2.1"}, bus.Condition{Type: "IP_RANGE", Value: "10.0.0.0/33"})
+			in.Kind, in.ConditionGroups = contract.PolicyAdvanced, group(contract.Condition{Type: "IP", Value: "192.0.2.1"}, contract.Condition{Type: "IP_RANGE", Value: "10.0.0.0/33"})
 		}, field: "input.conditionGroups[0].conditions[1].value"},
 		{desc: "bad regex", edit: func(in *policies.Input) {
-			in.Kind, in.ConditionGroups = bus.PolicyAdvanced, group(bus.Condition{Type: "HEADER", Name: "X-A", Value: "(unclosed"})
+			in.Kind, in.ConditionGroups = contract.PolicyAdvanced, group(contract.Condition{Type: "HEADER", Name: "X-A", Value: "(unclosed"})
 		}, field: "input.conditionGroups[0].conditions[0].value"},
 		{desc: "header without name", edit: func(in *policies.Input) {
-			in.Kind, in.ConditionGroups = bus.PolicyAdvanced, group(bus.Condition{Type: "HEADER", Value: "x"})
+			in.Kind, in.ConditionGroups = contract.PolicyAdvanced, group(contract.Condition{Type: "HEADER", Value: "x"})
 		}, field: "input.conditionGroups[0].conditions[0].name"},
 		{desc: "unknown condition type", edit: func(in *policies.Input) {
-			in.Kind, in.ConditionGroups = bus.PolicyAdvanced, group(bus.Condition{Type: "COOKIE", Name: "a", Value: "x"})
+			in.Kind, in.ConditionGroups = contract.PolicyAdvanced, group(contract.Condition{Type: "COOKIE", Name: "a", Value: "x"})
 		}, field: "input.conditionGroups[0].conditions[0].type"},
-		{desc: "empty group", edit: func(in *policies.Input) { in.Kind, in.ConditionGroups = bus.PolicyAdvanced, group() }, field: "input.conditionGroups[0].conditions"},
+		{desc: "empty group", edit: func(in *policies.Input) { in.Kind, in.ConditionGroups = contract.PolicyAdvanced, group() }, field: "input.conditionGroups[0].conditions"},
 		{desc: "group count zero", edit: func(in *policies.Input) {
-			in.Kind, in.ConditionGroups = bus.PolicyAdvanced, []policies.ConditionGroup{{Conditions: []bus.Condition{{Type: "IP", Value: "192.0.2.1"}}, UnitTimeSeconds: 60}}
+			in.Kind, in.ConditionGroups = contract.PolicyAdvanced, []policies.ConditionGroup{{Conditions: []contract.Condition{{Type: "IP", Value: "192.0.2.1"}}, UnitTimeSeconds: 60}}
 		}, field: "input.conditionGroups[0].requestCount"},
-		{desc: "custom without template", edit: func(in *policies.Input) { in.Kind = bus.PolicyCustom }, field: "input.keyTemplate"},
-		{desc: "custom with unknown variable", edit: func(in *policies.Input) { in.Kind, in.KeyTemplate = bus.PolicyCustom, "$userId:$tenant" }, field: "input.keyTemplate"},
-		{desc: "custom unlimited", edit: func(in *policies.Input) { in.Kind, in.KeyTemplate, in.RequestCount = bus.PolicyCustom, "$userId", nil }, field: "input.requestCount"},
+		{desc: "custom without template", edit: func(in *policies.Input) { in.Kind = contract.PolicyCustom }, field: "input.keyTemplate"},
+		{desc: "custom with unknown variable", edit: func(in *policies.Input) { in.Kind, in.KeyTemplate = contract.PolicyCustom, "$userId:$tenant" }, field: "input.keyTemplate"},
+		{desc: "custom unlimited", edit: func(in *policies.Input) {
+			in.Kind, in.KeyTemplate, in.RequestCount = contract.PolicyCustom, "$userId", nil
+		}, field: "input.requestCount"},
 		{desc: "template on a subscription policy", edit: func(in *policies.Input) { in.KeyTemplate = "$userId" }, field: "input.keyTemplate"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -167,11 +174,11 @@ func TestPolicyLifecycle(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s *dbs.Set) {
 		svc := newService(t, s)
 		in := policies.Input{
-			Name: "Header5", Kind: bus.PolicyAdvanced, Description: "free plan", LimitType: policies.LimitRequestCount,
+			Name: "Header5", Kind: contract.PolicyAdvanced, Description: "free plan", LimitType: policies.LimitRequestCount,
 			RequestCount: i64(1000), UnitTimeSeconds: 60, StopOnQuotaReach: true, FailClosed: true,
 			ConditionGroups: []policies.ConditionGroup{{
 				Description: "free", RequestCount: 5, UnitTimeSeconds: 60,
-				Conditions: []bus.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}, {Type: "IP_RANGE", Value: "10.1.2.3/8", Invert: true}},
+				Conditions: []contract.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}, {Type: "IP_RANGE", Value: "10.1.2.3/8", Invert: true}},
 			}},
 		}
 		for _, ctx := range []context.Context{anonymous, subscriber} {
@@ -187,17 +194,25 @@ func TestPolicyLifecycle(t *testing.T) {
 			t.Fatalf("CIDR not normalised: %+v", p.ConditionGroups[0])
 		}
 		ev := lastEvent(t, s.APIMgt)
-		var bp bus.Policy
-		if err := json.Unmarshal([]byte(ev.Payload), &bp); err != nil || ev.Kind != string(bus.KindPolicyUpserted) {
+		var bp contract.Policy
+		if err := json.Unmarshal([]byte(ev.Payload), &bp); err != nil || ev.Kind != string(contract.KindPolicyUpserted) {
 			t.Fatalf("event %s %s: %v", ev.Kind, ev.Payload, err)
 		}
 		if bp.ID() != "ADVANCED/Header5" || !bp.FailClosed || len(bp.ConditionGroups) != 1 || bp.ConditionGroups[0].RequestCount != 5 {
 			t.Fatalf("event payload %+v", bp)
 		}
+		// The event and the snapshot give runtimes the same policy.
+		snap, err := controlplane.New(s.APIMgt, "token", nil).Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(snap.Policies, func(p contract.Policy) bool { return p.ID() == bp.ID() }); i < 0 || !reflect.DeepEqual(snap.Policies[i], bp) {
+			t.Fatalf("snapshot policy differs from the event's %+v: %+v", bp, snap.Policies)
+		}
 		if _, err := svc.CreatePolicy(admin, in); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("duplicate: %v", err)
 		}
-		got, err := svc.Policy(anonymous, bus.PolicyAdvanced, "Header5")
+		got, err := svc.Policy(anonymous, contract.PolicyAdvanced, "Header5")
 		if err != nil || got.Description != "free plan" || got.ConditionGroups[0].Description != "free" || got.InUse {
 			t.Fatalf("get: %+v %v", got, err)
 		}
@@ -207,7 +222,7 @@ func TestPolicyLifecycle(t *testing.T) {
 		if err != nil || up.RequestCount != nil || up.CreatedAt.IsZero() || !up.UpdatedAt.After(up.CreatedAt.Add(-time.Second)) {
 			t.Fatalf("update: %+v %v", up, err)
 		}
-		if ev := lastEvent(t, s.APIMgt); ev.Kind != string(bus.KindPolicyUpserted) {
+		if ev := lastEvent(t, s.APIMgt); ev.Kind != string(contract.KindPolicyUpserted) {
 			t.Fatalf("update event %s", ev.Kind)
 		}
 		missing := in
@@ -216,20 +231,20 @@ func TestPolicyLifecycle(t *testing.T) {
 			t.Fatalf("update missing: %v", err)
 		}
 
-		if err := svc.DeletePolicy(admin, bus.PolicyAdvanced, "Header5"); err != nil {
+		if err := svc.DeletePolicy(admin, contract.PolicyAdvanced, "Header5"); err != nil {
 			t.Fatal(err)
 		}
 		ev = lastEvent(t, s.APIMgt)
-		if ev.Kind != string(bus.KindPolicyDeleted) || ev.Payload != `{"id":"ADVANCED/Header5"}` {
+		if ev.Kind != string(contract.KindPolicyDeleted) || ev.Payload != `{"id":"ADVANCED/Header5"}` {
 			t.Fatalf("delete event %s %s", ev.Kind, ev.Payload)
 		}
-		if _, err := svc.Policy(anonymous, bus.PolicyAdvanced, "Header5"); !apperr.Is(err, apperr.NotFound) {
+		if _, err := svc.Policy(anonymous, contract.PolicyAdvanced, "Header5"); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("deleted: %v", err)
 		}
-		if err := svc.DeletePolicy(admin, bus.PolicyAdvanced, "Header5"); !apperr.Is(err, apperr.NotFound) {
+		if err := svc.DeletePolicy(admin, contract.PolicyAdvanced, "Header5"); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("delete twice: %v", err)
 		}
-		if err := svc.DeletePolicy(admin, bus.PolicySubscription, policies.Unlimited); !apperr.Is(err, apperr.Conflict) {
+		if err := svc.DeletePolicy(admin, contract.PolicySubscription, policies.Unlimited); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("delete Unlimited: %v", err)
 		}
 	})
@@ -242,20 +257,20 @@ func TestDeleteInUse(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
 		for _, in := range []policies.Input{
-			{Name: "TierA", Kind: bus.PolicySubscription, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "TierB", Kind: bus.PolicySubscription, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "Tier_C", Kind: bus.PolicySubscription, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "AppP", Kind: bus.PolicyApplication, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "ApiP", Kind: bus.PolicyAdvanced, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "ResP", Kind: bus.PolicyAdvanced, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "Free", Kind: bus.PolicyAdvanced, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "TierA", Kind: contract.PolicySubscription, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "TierB", Kind: contract.PolicySubscription, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "Tier_C", Kind: contract.PolicySubscription, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "AppP", Kind: contract.PolicyApplication, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "ApiP", Kind: contract.PolicyAdvanced, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "ResP", Kind: contract.PolicyAdvanced, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "Free", Kind: contract.PolicyAdvanced, RequestCount: i64(5), UnitTimeSeconds: 60, StopOnQuotaReach: true},
 		} {
 			if _, err := svc.CreatePolicy(admin, in); err != nil {
 				t.Fatal(err)
 			}
 		}
 		apiP := "ApiP"
-		res, _ := json.Marshal([]bus.ResourceDef{{Method: "GET", Path: "/a"}, {Method: "GET", Path: "/b", ThrottlingPolicy: "ResP"}})
+		res, _ := json.Marshal([]contract.ResourceDef{{Method: "GET", Path: "/a"}, {Method: "GET", Path: "/b", ThrottlingPolicy: "ResP"}})
 		tiers, _ := json.Marshal([]string{"TierA", "Gold"})
 		api := &apimgtdb.API{
 			ID: "api-1", Name: "Pets", Context: "/pets", Version: "1.0.0", ProviderID: "u", Provider: "p", LifecycleState: "PUBLISHED",
@@ -269,7 +284,7 @@ func TestDeleteInUse(t *testing.T) {
 		if err := apimgtdb.InsertApplication(ctx, s.APIMgt, app); err != nil {
 			t.Fatal(err)
 		}
-		sub := &apimgtdb.Subscription{ID: "sub-1", ApplicationID: "app-1", APIID: "api-1", Tier: "TierB", Status: bus.SubActive, CreatedAt: now, UpdatedAt: now}
+		sub := &apimgtdb.Subscription{ID: "sub-1", ApplicationID: "app-1", APIID: "api-1", Tier: "TierB", Status: contract.SubActive, CreatedAt: now, UpdatedAt: now}
 		if err := apimgtdb.InsertSubscription(ctx, s.APIMgt, sub); err != nil {
 			t.Fatal(err)
 		}
@@ -277,13 +292,13 @@ func TestDeleteInUse(t *testing.T) {
 			desc, kind, name string
 			inUse            bool
 		}{
-			{desc: "tier offered by an API", kind: bus.PolicySubscription, name: "TierA", inUse: true},
-			{desc: "tier of a subscription", kind: bus.PolicySubscription, name: "TierB", inUse: true},
-			{desc: "application policy", kind: bus.PolicyApplication, name: "AppP", inUse: true},
-			{desc: "API policy", kind: bus.PolicyAdvanced, name: "ApiP", inUse: true},
-			{desc: "resource policy", kind: bus.PolicyAdvanced, name: "ResP", inUse: true},
-			{desc: "unused tier whose name is a LIKE pattern", kind: bus.PolicySubscription, name: "Tier_C"},
-			{desc: "unused advanced policy", kind: bus.PolicyAdvanced, name: "Free"},
+			{desc: "tier offered by an API", kind: contract.PolicySubscription, name: "TierA", inUse: true},
+			{desc: "tier of a subscription", kind: contract.PolicySubscription, name: "TierB", inUse: true},
+			{desc: "application policy", kind: contract.PolicyApplication, name: "AppP", inUse: true},
+			{desc: "API policy", kind: contract.PolicyAdvanced, name: "ApiP", inUse: true},
+			{desc: "resource policy", kind: contract.PolicyAdvanced, name: "ResP", inUse: true},
+			{desc: "unused tier whose name is a LIKE pattern", kind: contract.PolicySubscription, name: "Tier_C"},
+			{desc: "unused advanced policy", kind: contract.PolicyAdvanced, name: "Free"},
 		} {
 			ps, err := svc.Policies(anonymous, tc.kind)
 			if err != nil {
@@ -306,14 +321,14 @@ func TestDeleteInUse(t *testing.T) {
 				t.Fatalf("%s: delete unused: %v", tc.desc, err)
 			}
 		}
-		missing, err := svc.MissingPolicies(ctx, bus.PolicySubscription, []string{"Gold", "TierA", "Nope", "Nope"})
+		missing, err := svc.MissingPolicies(ctx, contract.PolicySubscription, []string{"Gold", "TierA", "Nope", "Nope"})
 		if err != nil || len(missing) != 1 || missing[0] != "Nope" {
 			t.Fatalf("MissingPolicies = %v, %v", missing, err)
 		}
-		if ok, err := svc.PolicyExists(ctx, bus.PolicyApplication, "AppP"); !ok || err != nil {
+		if ok, err := svc.PolicyExists(ctx, contract.PolicyApplication, "AppP"); !ok || err != nil {
 			t.Fatalf("PolicyExists = %v, %v", ok, err)
 		}
-		if ok, _ := svc.PolicyExists(ctx, bus.PolicySubscription, "AppP"); ok {
+		if ok, _ := svc.PolicyExists(ctx, contract.PolicySubscription, "AppP"); ok {
 			t.Fatal("PolicyExists ignores the kind")
 		}
 	})
@@ -365,8 +380,8 @@ func TestBlockingConditions(t *testing.T) {
 				t.Fatalf("%s: %+v %v", tc.desc, c, err)
 			}
 			ev := lastEvent(t, s.APIMgt)
-			var bc bus.BlockingCondition
-			if err := json.Unmarshal([]byte(ev.Payload), &bc); err != nil || ev.Kind != string(bus.KindBlockingConditionUpsert) || bc != c.Bus() {
+			var bc contract.BlockingCondition
+			if err := json.Unmarshal([]byte(ev.Payload), &bc); err != nil || ev.Kind != string(contract.KindBlockingConditionUpsert) || bc != (contract.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}) {
 				t.Fatalf("%s: event %s %s", tc.desc, ev.Kind, ev.Payload)
 			}
 		}
@@ -384,7 +399,7 @@ func TestBlockingConditions(t *testing.T) {
 		if err != nil || off.Enabled || off.CreatedAt.IsZero() {
 			t.Fatalf("disable: %+v %v", off, err)
 		}
-		if ev := lastEvent(t, s.APIMgt); ev.Kind != string(bus.KindBlockingConditionUpsert) {
+		if ev := lastEvent(t, s.APIMgt); ev.Kind != string(contract.KindBlockingConditionUpsert) {
 			t.Fatalf("disable event %s", ev.Kind)
 		}
 		if _, err := svc.SetBlockingConditionEnabled(admin, "nope", true); !apperr.Is(err, apperr.NotFound) {
@@ -393,18 +408,15 @@ func TestBlockingConditions(t *testing.T) {
 		if err := svc.DeleteBlockingCondition(admin, list[1].ID); err != nil {
 			t.Fatal(err)
 		}
-		if ev := lastEvent(t, s.APIMgt); ev.Kind != string(bus.KindBlockingConditionDeleted) || ev.Payload != `{"id":"`+list[1].ID+`"}` {
+		if ev := lastEvent(t, s.APIMgt); ev.Kind != string(contract.KindBlockingConditionDeleted) || ev.Payload != `{"id":"`+list[1].ID+`"}` {
 			t.Fatalf("delete event %s %s", ev.Kind, ev.Payload)
 		}
 		if err := svc.DeleteBlockingCondition(admin, list[1].ID); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("delete twice: %v", err)
 		}
 
-		var snap bus.Snapshot
-		if err := policies.SnapshotBlockingConditions(ctx, s.APIMgt, &snap); err != nil {
-			t.Fatal(err)
-		}
-		if err := policies.SnapshotPolicies(ctx, s.APIMgt, &snap); err != nil {
+		snap, err := controlplane.New(s.APIMgt, "token", nil).Snapshot(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(snap.BlockingConditions) != 6 || snap.BlockingConditions[0].Enabled {

@@ -12,8 +12,9 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
-	"github.com/turnpike/turnpike/runtime/trafficmanager"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // Limits of a policy's shape.
@@ -30,7 +31,7 @@ var policyName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func validKind(k string) bool {
 	switch k {
-	case bus.PolicySubscription, bus.PolicyApplication, bus.PolicyAdvanced, bus.PolicyCustom:
+	case contract.PolicySubscription, contract.PolicyApplication, contract.PolicyAdvanced, contract.PolicyCustom:
 		return true
 	}
 	return false
@@ -69,7 +70,7 @@ func validatePolicy(in Input) (*Policy, error) {
 			return nil, apperr.Invalidf("input.requestCount", "must be at least 1 (leave it out for unlimited)")
 		}
 	case LimitBandwidth:
-		if p.Kind == bus.PolicyCustom {
+		if p.Kind == contract.PolicyCustom {
 			return nil, apperr.Invalidf("input.limitType", "CUSTOM policies count requests")
 		}
 		if p.RequestCount != nil {
@@ -82,17 +83,17 @@ func validatePolicy(in Input) (*Policy, error) {
 		return nil, apperr.Invalidf("input.limitType", "must be REQUEST_COUNT or BANDWIDTH")
 	}
 	if p.BurstLimitPerSecond != nil {
-		if p.Kind != bus.PolicySubscription {
+		if p.Kind != contract.PolicySubscription {
 			return nil, apperr.Invalidf("input.burstLimitPerSecond", "only SUBSCRIPTION policies have burst control")
 		}
 		if *p.BurstLimitPerSecond < 1 {
 			return nil, apperr.Invalidf("input.burstLimitPerSecond", "must be at least 1 (leave it out for no burst control)")
 		}
 	}
-	if !p.StopOnQuotaReach && p.Kind != bus.PolicySubscription {
+	if !p.StopOnQuotaReach && p.Kind != contract.PolicySubscription {
 		return nil, apperr.Invalidf("input.stopOnQuotaReach", "only SUBSCRIPTION policies may let requests over the quota through")
 	}
-	if len(in.ConditionGroups) > 0 && p.Kind != bus.PolicyAdvanced {
+	if len(in.ConditionGroups) > 0 && p.Kind != contract.PolicyAdvanced {
 		return nil, apperr.Invalidf("input.conditionGroups", "only ADVANCED policies have condition groups")
 	}
 	if len(in.ConditionGroups) > MaxConditionGroups {
@@ -106,21 +107,30 @@ func validatePolicy(in Input) (*Policy, error) {
 		p.ConditionGroups = append(p.ConditionGroups, cg)
 	}
 	switch {
-	case p.Kind == bus.PolicyCustom:
+	case p.Kind == contract.PolicyCustom:
 		if p.RequestCount == nil {
 			return nil, apperr.Invalidf("input.requestCount", "CUSTOM policies need a request count")
 		}
 		if p.KeyTemplate == "" {
-			return nil, apperr.Invalidf("input.keyTemplate", "CUSTOM policies need a key template over %s", strings.Join(trafficmanager.KeyTemplateVariables, ", "))
+			return nil, apperr.Invalidf("input.keyTemplate", "CUSTOM policies need a key template over %s", strings.Join(throttlepolicy.KeyTemplateVariables, ", "))
 		}
-		if _, err := trafficmanager.ParseKeyTemplate(p.KeyTemplate); err != nil {
+		if _, err := throttlepolicy.ParseKeyTemplate(p.KeyTemplate); err != nil {
 			return nil, apperr.Invalidf("input.keyTemplate", "%s", err.Error())
 		}
 	case p.KeyTemplate != "":
 		return nil, apperr.Invalidf("input.keyTemplate", "only CUSTOM policies have a key template")
 	}
-	// The runtime compiles exactly what was validated; a failure here is a bug worth knowing.
-	if _, err := trafficmanager.CompilePolicy(p.Bus()); err != nil {
+	// Gateways compile exactly what is stored, in the runtimes' form; a failure here is a bug
+	// worth knowing.
+	row, err := toRow(p)
+	if err != nil {
+		return nil, err
+	}
+	bp, err := controlplane.Policy(row)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := throttlepolicy.Compile(bp); err != nil {
 		return nil, apperr.Invalidf("input", "%s", err.Error())
 	}
 	return p, nil

@@ -16,7 +16,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/regdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
@@ -232,7 +232,7 @@ func dropUnknownPolicies(ctx context.Context, idb bun.IDB, rs []Resource) error 
 	if len(names) == 0 {
 		return nil
 	}
-	found, err := apimgtdb.PolicyNames(ctx, idb, bus.PolicyAdvanced, names)
+	found, err := apimgtdb.PolicyNames(ctx, idb, contract.PolicyAdvanced, names)
 	if err != nil {
 		return fmt.Errorf("check ADVANCED policies: %w", err)
 	}
@@ -474,7 +474,7 @@ func (s *Service) DeleteAPI(ctx context.Context, a identity.Actor, id string) (b
 			return err
 		}
 		if State(row.LifecycleState).Deployed() {
-			if _, err := outbox.Append(ctx, tx, bus.KindAPIUndeployed, bus.Deleted{ID: id}); err != nil {
+			if _, err := outbox.Append(ctx, tx, contract.KindAPIUndeployed, contract.Deleted{ID: id}); err != nil {
 				return err
 			}
 		}
@@ -743,22 +743,4 @@ func (s *Service) GatewayURLs(apiContext, version string, isDefault bool) []stri
 		}
 	}
 	return out
-}
-
-// SnapshotAPIs returns the runtime definitions of every deployed API, oldest first, for the
-// gateways' full snapshot. Run it in the transaction that reads the snapshot's revision.
-func SnapshotAPIs(ctx context.Context, idb bun.IDB) ([]bus.APIDef, error) {
-	rows, err := apimgtdb.APIsInStates(ctx, idb, deployedStates)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]bus.APIDef, 0, len(rows))
-	for i := range rows {
-		d, err := apiDef(&rows[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }

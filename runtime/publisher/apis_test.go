@@ -14,7 +14,8 @@ import (
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/db/regdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
@@ -243,14 +244,14 @@ func TestUpdateAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		evs := e.eventsAfter(t, rev)
-		if len(evs) != 1 || evs[0].Kind != bus.KindAPIDeployed {
+		if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployed {
 			t.Fatalf("events %v, want one deployed", evs)
 		}
-		var def bus.APIDef
+		var def contract.APIDef
 		if err := json.Unmarshal(evs[0].Payload, &def); err != nil {
 			t.Fatal(err)
 		}
-		if def.Endpoints.Production[0] != "https://new.backend" || def.Endpoints.TimeoutMs != 5000 || def.State != bus.StatePublished || len(def.Resources) != 2 || def.Resources[1].Scopes[0] != "pets:write" {
+		if def.Endpoints.Production[0] != "https://new.backend" || def.Endpoints.TimeoutMs != 5000 || def.State != contract.StatePublished || len(def.Resources) != 2 || def.Resources[1].Scopes[0] != "pets:write" {
 			t.Errorf("deployed %+v", def)
 		}
 	})
@@ -280,7 +281,7 @@ func TestDefaultVersion(t *testing.T) {
 		}
 		// v1 is deployed, so gateways hear that it is no longer the default; v2 is CREATED.
 		evs := e.eventsAfter(t, rev)
-		if len(evs) != 1 || evs[0].Kind != bus.KindAPIDeployed || !strings.Contains(string(evs[0].Payload), v1.ID) {
+		if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployed || !strings.Contains(string(evs[0].Payload), v1.ID) {
 			t.Errorf("events %v", evs)
 		}
 		urls := e.svc.GatewayURLs(a2.Context, a2.Version, a2.IsDefaultVersion)
@@ -506,7 +507,7 @@ func TestDeleteAPI(t *testing.T) {
 		if err := apimgtdb.InsertApplication(ctx, set.APIMgt, app); err != nil {
 			t.Fatal(err)
 		}
-		for _, status := range []string{bus.SubActive, bus.SubRejected} {
+		for _, status := range []string{contract.SubActive, contract.SubRejected} {
 			s := &apimgtdb.Subscription{ID: "s1", ApplicationID: app.ID, APIID: api.ID, Tier: "Unlimited", Status: status, CreatedAt: now, UpdatedAt: now}
 			if err := apimgtdb.InsertSubscription(ctx, set.APIMgt, s); err != nil {
 				t.Fatal(err)
@@ -535,7 +536,7 @@ func TestDeleteAPI(t *testing.T) {
 		_, err = e.svc.API(ctx, admin, api.ID)
 		wantErr(t, err, apperr.NotFound, "")
 		evs := e.eventsAfter(t, rev)
-		if len(evs) != 1 || evs[0].Kind != bus.KindAPIUndeployed {
+		if len(evs) != 1 || evs[0].Kind != contract.KindAPIUndeployed {
 			t.Errorf("events %v, want one undeployed", evs)
 		}
 		for _, table := range []string{"lifecycle_history", "documents", "api_ratings"} {
@@ -669,12 +670,12 @@ func TestSnapshotAPIs(t *testing.T) {
 				want = append(want, api.ID+" "+string(st))
 			}
 		}
-		defs, err := publisher.SnapshotAPIs(context.Background(), set.APIMgt)
+		snap, err := controlplane.New(set.APIMgt, "token", nil).Snapshot(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, d := range defs {
+		for _, d := range snap.APIs {
 			got = append(got, d.ID+" "+d.State)
 			if len(d.Resources) != 5 || d.Endpoints.Production[0] != backend || d.Tiers[0] != "Unlimited" {
 				t.Errorf("definition %+v", d)

@@ -40,7 +40,7 @@
 //
 // Gateways learn of APIs through the control-event outbox, written in the apimgtdb
 // transaction of the change: entering a deployed state (PUBLISHED, PROTOTYPED, BLOCKED,
-// DEPRECATED), or any update while in one, appends bus.KindAPIDeployed with the full
-// bus.APIDef; leaving to CREATED or RETIRED, or deleting a deployed API, appends
-// bus.KindAPIUndeployed. SnapshotAPIs gives the deployed APIs for a full snapshot.
+// DEPRECATED), or any update while in one, appends contract.KindAPIDeployed with the full
+// contract.APIDef; leaving to CREATED or RETIRED, or deleting a deployed API, appends
+// contract.KindAPIUndeployed. SnapshotAPIs gives the deployed APIs for a full snapshot.
 package publisher

@@ -11,7 +11,7 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
@@ -101,15 +101,15 @@ func (e *env) revision(t *testing.T) int64 {
 }
 
 // eventsAfter returns the control events after rev.
-func (e *env) eventsAfter(t *testing.T, rev int64) []bus.ControlEvent {
+func (e *env) eventsAfter(t *testing.T, rev int64) []contract.ControlEvent {
 	t.Helper()
 	rows, err := apimgtdb.EventsAfter(context.Background(), e.set.APIMgt, rev, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]bus.ControlEvent, len(rows))
+	out := make([]contract.ControlEvent, len(rows))
 	for i, r := range rows {
-		out[i] = bus.ControlEvent{Revision: r.Revision, Kind: bus.Kind(r.Kind), Payload: []byte(r.Payload)}
+		out[i] = contract.ControlEvent{Revision: r.Revision, Kind: contract.Kind(r.Kind), Payload: []byte(r.Payload)}
 	}
 	return out
 }

@@ -2,8 +2,6 @@ package publisher
 
 import (
 	"strings"
-
-	"github.com/turnpike/turnpike/runtime/bus"
 )
 
 // transitions is WSO2 API Manager's default lifecycle: the actions allowed in each state,
@@ -75,9 +73,6 @@ func (s State) Public() bool {
 // publicStates are the states every caller sees.
 var publicStates = []string{string(Published), string(Prototyped), string(Deprecated)}
 
-// deployedStates are the states gateways serve.
-var deployedStates = []string{string(Published), string(Prototyped), string(Blocked), string(Deprecated)}
-
 func joinActions(as []Action) string {
 	if len(as) == 0 {
 		return "none"
@@ -87,19 +82,4 @@ func joinActions(as []Action) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
-}
-
-// busState maps a deployed state to the bus constant.
-func busState(s State) string {
-	switch s {
-	case Published:
-		return bus.StatePublished
-	case Prototyped:
-		return bus.StatePrototyped
-	case Blocked:
-		return bus.StateBlocked
-	case Deprecated:
-		return bus.StateDeprecated
-	}
-	return string(s)
 }

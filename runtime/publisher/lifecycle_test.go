@@ -11,7 +11,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
@@ -100,10 +100,10 @@ func TestChangeLifecycle(t *testing.T) {
 				}
 				switch {
 				case want.Deployed():
-					if len(evs) != 1 || evs[0].Kind != bus.KindAPIDeployed {
-						t.Fatalf("%s: events %v, want one %s", desc, evs, bus.KindAPIDeployed)
+					if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployed {
+						t.Fatalf("%s: events %v, want one %s", desc, evs, contract.KindAPIDeployed)
 					}
-					var def bus.APIDef
+					var def contract.APIDef
 					if err := json.Unmarshal(evs[0].Payload, &def); err != nil {
 						t.Fatal(err)
 					}
@@ -111,8 +111,8 @@ func TestChangeLifecycle(t *testing.T) {
 						t.Errorf("%s: deployed %+v", desc, def)
 					}
 				case from.Deployed():
-					if len(evs) != 1 || evs[0].Kind != bus.KindAPIUndeployed || !strings.Contains(string(evs[0].Payload), api.ID) {
-						t.Errorf("%s: events %v, want one %s of %s", desc, evs, bus.KindAPIUndeployed, api.ID)
+					if len(evs) != 1 || evs[0].Kind != contract.KindAPIUndeployed || !strings.Contains(string(evs[0].Payload), api.ID) {
+						t.Errorf("%s: events %v, want one %s of %s", desc, evs, contract.KindAPIUndeployed, api.ID)
 					}
 				default:
 					if len(evs) != 0 {

@@ -15,7 +15,8 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
@@ -227,15 +228,15 @@ func (s *Service) inReg(ctx context.Context, f func(ctx context.Context, tx bun.
 // one (wasDeployed) for a state gateways do not serve.
 func announce(ctx context.Context, tx bun.IDB, row *apimgtdb.API, wasDeployed bool) error {
 	if State(row.LifecycleState).Deployed() {
-		def, err := apiDef(row)
+		def, err := controlplane.APIDef(row)
 		if err != nil {
 			return err
 		}
-		_, err = outbox.Append(ctx, tx, bus.KindAPIDeployed, def)
+		_, err = outbox.Append(ctx, tx, contract.KindAPIDeployed, def)
 		return err
 	}
 	if wasDeployed {
-		_, err := outbox.Append(ctx, tx, bus.KindAPIUndeployed, bus.Deleted{ID: row.ID})
+		_, err := outbox.Append(ctx, tx, contract.KindAPIUndeployed, contract.Deleted{ID: row.ID})
 		return err
 	}
 	return nil
@@ -255,17 +256,17 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 		refs[kind] = append(refs[kind], ref{name, field})
 	}
 	for i, t := range api.Tiers {
-		add(bus.PolicySubscription, t, fmt.Sprintf("%s.subscriptionTiers[%d]", prefix, i))
+		add(contract.PolicySubscription, t, fmt.Sprintf("%s.subscriptionTiers[%d]", prefix, i))
 	}
 	if api.ThrottlingPolicy != "" {
-		add(bus.PolicyAdvanced, api.ThrottlingPolicy, prefix+".throttlingPolicy")
+		add(contract.PolicyAdvanced, api.ThrottlingPolicy, prefix+".throttlingPolicy")
 	}
 	for i, r := range api.Resources {
 		if r.ThrottlingPolicy != "" {
-			add(bus.PolicyAdvanced, r.ThrottlingPolicy, fmt.Sprintf("%s.resources[%d].throttlingPolicy", prefix, i))
+			add(contract.PolicyAdvanced, r.ThrottlingPolicy, fmt.Sprintf("%s.resources[%d].throttlingPolicy", prefix, i))
 		}
 	}
-	for _, kind := range []string{bus.PolicySubscription, bus.PolicyAdvanced} {
+	for _, kind := range []string{contract.PolicySubscription, contract.PolicyAdvanced} {
 		if len(refs[kind]) == 0 {
 			continue
 		}
@@ -292,9 +293,9 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 
 // toRow converts an API to its apimgtdb row; the JSON columns use the bus shapes.
 func toRow(api *API) (*apimgtdb.API, error) {
-	res := make([]bus.ResourceDef, len(api.Resources))
+	res := make([]contract.ResourceDef, len(api.Resources))
 	for i, r := range api.Resources {
-		res[i] = bus.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+		res[i] = contract.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
 	}
 	enc := func(v any) (string, error) {
 		b, err := json.Marshal(v)
@@ -313,8 +314,8 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		row.ThrottlingPolicy = &api.ThrottlingPolicy
 	}
 	var err error
-	ep := bus.Endpoints{Type: api.Endpoints.Type, Production: nonNil(api.Endpoints.Production), Sandbox: nonNil(api.Endpoints.Sandbox), TimeoutMs: api.Endpoints.TimeoutMs}
-	cors := bus.CORS{Enabled: api.CORS.Enabled, AllowOrigins: api.CORS.AllowOrigins, AllowMethods: api.CORS.AllowMethods, AllowHeaders: api.CORS.AllowHeaders, AllowCredentials: api.CORS.AllowCredentials}
+	ep := contract.Endpoints{Type: api.Endpoints.Type, Production: nonNil(api.Endpoints.Production), Sandbox: nonNil(api.Endpoints.Sandbox), TimeoutMs: api.Endpoints.TimeoutMs}
+	cors := contract.CORS{Enabled: api.CORS.Enabled, AllowOrigins: api.CORS.AllowOrigins, AllowMethods: api.CORS.AllowMethods, AllowHeaders: api.CORS.AllowHeaders, AllowCredentials: api.CORS.AllowCredentials}
 	for _, f := range []struct {
 		dst *string
 		v   any
@@ -340,9 +341,9 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 		api.ThrottlingPolicy = *row.ThrottlingPolicy
 	}
 	var (
-		ep   bus.Endpoints
-		res  []bus.ResourceDef
-		cors bus.CORS
+		ep   contract.Endpoints
+		res  []contract.ResourceDef
+		cors contract.CORS
 	)
 	for _, f := range []struct {
 		src string
@@ -360,26 +361,6 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 	api.CORS = CORS{Enabled: cors.Enabled, AllowOrigins: nonNil(cors.AllowOrigins), AllowMethods: nonNil(cors.AllowMethods), AllowHeaders: nonNil(cors.AllowHeaders), AllowCredentials: cors.AllowCredentials}
 	api.Tiers, api.Tags = nonNil(api.Tiers), nonNil(api.Tags)
 	return api, nil
-}
-
-// apiDef is the runtime definition gateways receive.
-func apiDef(row *apimgtdb.API) (bus.APIDef, error) {
-	api, err := fromRow(row)
-	if err != nil {
-		return bus.APIDef{}, err
-	}
-	res := make([]bus.ResourceDef, len(api.Resources))
-	for i, r := range api.Resources {
-		res[i] = bus.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
-	}
-	return bus.APIDef{
-		ID: api.ID, Name: api.Name, Context: api.Context, Version: api.Version,
-		State: busState(api.State), IsDefaultVersion: api.IsDefaultVersion, Provider: api.Provider,
-		Endpoints: bus.Endpoints{Type: api.Endpoints.Type, Production: api.Endpoints.Production, Sandbox: api.Endpoints.Sandbox, TimeoutMs: api.Endpoints.TimeoutMs},
-		Resources: res, Tiers: api.Tiers, ThrottlingPolicy: api.ThrottlingPolicy,
-		CORS:      bus.CORS{Enabled: api.CORS.Enabled, AllowOrigins: api.CORS.AllowOrigins, AllowMethods: api.CORS.AllowMethods, AllowHeaders: api.CORS.AllowHeaders, AllowCredentials: api.CORS.AllowCredentials},
-		UpdatedAt: api.UpdatedAt,
-	}, nil
 }
 
 // searchText is what apis(query:) searches: name, context, tags and description, lower-cased,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
@@ -18,7 +17,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/devportal"
 	"github.com/turnpike/turnpike/runtime/keymanager"
-	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/outbox/relay"
 	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
 	"github.com/turnpike/turnpike/runtime/websession"
@@ -67,9 +66,9 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 
 	// The outbox relay carries committed control events to the bus; every component writes
 	// apimgtdb through a handle whose commits wake the relay at once (polling covers the rest).
-	relay := outbox.NewRelay(set.APIMgt, b.Publisher(), log)
-	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: relay.Notify})
-	a.goRun("outbox relay", relay.Run)
+	rl := relay.New(set.APIMgt, b.Publisher(), log)
+	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: rl.Notify})
+	a.goRun("outbox relay", rl.Run)
 
 	revoker := &userRevoker{}
 	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams, Revoker: revoker})
@@ -114,16 +113,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	revoker.km, revoker.dp = km, dp
 
-	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log,
-		controlplane.APIs(publisher.SnapshotAPIs),
-		controlplane.Applications(apimgtdb.SnapshotApplications),
-		controlplane.Subscriptions(apimgtdb.SnapshotSubscriptions),
-		controlplane.Keys(apimgtdb.SnapshotKeys),
-		controlplane.Revocations(apimgtdb.SnapshotRevocations, time.Minute),
-		controlplane.UserRevocations(apimgtdb.SnapshotUserRevocations, time.Minute),
-		controlplane.Policies(apimgtdb.SnapshotPolicies),
-		controlplane.BlockingConditions(apimgtdb.SnapshotBlockingConditions),
-	)
+	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
 
 	an, err := newAnalytics(ctx, a, cfg, set, b)
 	if err != nil {

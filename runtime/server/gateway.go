@@ -14,9 +14,10 @@ import (
 
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane/cpclient"
 	"github.com/turnpike/turnpike/runtime/gateway"
-	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
 
 // instanceID names this process on the bus and in the runtime registry: the host name and
@@ -143,13 +144,11 @@ func busSpec(a *app, cfg config.Config, id string, mbstore *sql.DB) bus.Spec {
 }
 
 // newGatewayRuntime builds a gateway with its syncer and background work; throttle, when
-// set, wires rate limiting into the gateway and its state feed.
-func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle *gatewayThrottle) (*gateway.Gateway, *gateway.Syncer, error) {
-	deps := gateway.Deps{Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an}
-	var sub gateway.Subscriber = b.Broadcast()
-	if throttle != nil {
-		deps.Throttler = throttle.gateway
-		fetch, sub = throttle.wrap(fetch, sub)
+// set, wires rate limiting into the gateway (policies come from the gateway's own state).
+func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string, b *bus.Bus, fetch gateway.SnapshotFetcher, an gateway.AnalyticsPublisher, throttle gateway.Throttler) (*gateway.Gateway, *gateway.Syncer, error) {
+	deps := gateway.Deps{
+		Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an,
+		Throttler: throttle, PolicyCompiler: throttlepolicy.Compile,
 	}
 	gw, err := gateway.New(gatewayConfig(cfg, id), deps)
 	if err != nil {
@@ -160,13 +159,7 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 	} else if ok {
 		a.log.Info("gateway: serving the saved state until the control plane answers", "revision", gw.Revision())
 	}
-	if throttle != nil {
-		// The throttler's policies (CUSTOM ones especially) come from the same saved state.
-		if _, err := gwthrottle.LoadPersisted(cfg.DataDir, throttle.t); err != nil {
-			a.log.Warn("throttler: saved policies not loaded", "err", err)
-		}
-	}
-	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: bus.TopicControl, Logger: a.log})
+	syncer, err := gateway.NewSyncer(gw, fetch, b.Broadcast(), gateway.SyncerConfig{Topic: contract.TopicControl, Logger: a.log})
 	if err != nil {
 		return nil, nil, err
 	}

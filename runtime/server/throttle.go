@@ -11,19 +11,9 @@ import (
 	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
 )
 
-// gatewayThrottle is a gateway's rate limiter: the traffic manager's Throttler, spending
+// newGatewayThrottle is a gateway's rate limiter: the traffic manager's Throttler, spending
 // quota leases locally, adapted to the gateway's Throttler interface.
-type gatewayThrottle struct {
-	gateway gateway.Throttler
-	t       *trafficmanager.Throttler
-}
-
-// wrap feeds the throttler the policies in the gateway's snapshots and control events.
-func (g *gatewayThrottle) wrap(f gateway.SnapshotFetcher, s gateway.Subscriber) (gateway.SnapshotFetcher, gateway.Subscriber) {
-	return gwthrottle.WrapFetcher(f, g.t), gwthrottle.WrapSubscriber(s, g.t)
-}
-
-func newGatewayThrottle(a *app, id string, source trafficmanager.LeaseSource) (*gatewayThrottle, error) {
+func newGatewayThrottle(a *app, id string, source trafficmanager.LeaseSource) (gateway.Throttler, error) {
 	t, err := trafficmanager.NewThrottler(trafficmanager.ThrottlerConfig{
 		GatewayID: id, Source: source, Registerer: a.reg, Log: a.log.With("runtime", "throttler"),
 	})
@@ -37,7 +27,7 @@ func newGatewayThrottle(a *app, id string, source trafficmanager.LeaseSource) (*
 		}
 		return nil
 	})
-	return &gatewayThrottle{gateway: gwthrottle.New(t), t: t}, nil
+	return gwthrottle.New(t), nil
 }
 
 // newTrafficManager opens the counters (TURNPIKE_REDIS, or an embedded miniredis) and
@@ -68,7 +58,7 @@ func newTrafficManager(a *app, cfg config.Config, id string) (*trafficmanager.Ma
 
 // newInProcessThrottle is all-in-one's: the gateway's throttler asks the in-process traffic
 // manager for leases directly, without the bus.
-func newInProcessThrottle(a *app, cfg config.Config, gatewayID, tmID string) (*gatewayThrottle, error) {
+func newInProcessThrottle(a *app, cfg config.Config, gatewayID, tmID string) (gateway.Throttler, error) {
 	m, err := newTrafficManager(a, cfg, tmID)
 	if err != nil {
 		return nil, err
@@ -78,7 +68,7 @@ func newInProcessThrottle(a *app, cfg config.Config, gatewayID, tmID string) (*g
 
 // newBusThrottle is a separately deployed gateway's: leases come from the traffic managers
 // over the bus.
-func newBusThrottle(a *app, b *bus.Bus, gatewayID string) (*gatewayThrottle, error) {
+func newBusThrottle(a *app, b *bus.Bus, gatewayID string) (gateway.Throttler, error) {
 	client, err := trafficmanager.NewBusClient(trafficmanager.BusClientConfig{
 		GatewayID: gatewayID, Publisher: b.Publisher(), Subscriber: b.Broadcast(), Log: a.log,
 	})

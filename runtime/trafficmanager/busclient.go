@@ -13,7 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // BusClientConfig configures a gateway's client of the traffic managers over the bus.
@@ -40,13 +40,13 @@ type BusClient struct {
 	ready chan struct{}
 
 	mu      sync.Mutex
-	pending map[string]chan bus.LeaseGrant
-	notify  func(bus.LeaseGrant)
+	pending map[string]chan contract.LeaseGrant
+	notify  func(contract.LeaseGrant)
 }
 
 type outItem struct {
-	req *bus.LeaseRequest
-	ret *bus.LeaseReturn
+	req *contract.LeaseRequest
+	ret *contract.LeaseReturn
 }
 
 // NewBusClient returns a client; start Run before leases are needed.
@@ -62,12 +62,12 @@ func NewBusClient(cfg BusClientConfig) (*BusClient, error) {
 	}
 	return &BusClient{
 		cfg: cfg, out: make(chan outItem, 4*cfg.MaxBatch), ready: make(chan struct{}),
-		pending: map[string]chan bus.LeaseGrant{},
+		pending: map[string]chan contract.LeaseGrant{},
 	}, nil
 }
 
 // NotifyGrants registers the receiver of grants no request waits for (GrantNotifier).
-func (c *BusClient) NotifyGrants(f func(bus.LeaseGrant)) {
+func (c *BusClient) NotifyGrants(f func(contract.LeaseGrant)) {
 	c.mu.Lock()
 	c.notify = f
 	c.mu.Unlock()
@@ -79,15 +79,15 @@ func (c *BusClient) Ready() error {
 	case <-c.ready:
 		return nil
 	default:
-		return errors.New("not yet subscribed to " + bus.TopicDecisions)
+		return errors.New("not yet subscribed to " + contract.TopicDecisions)
 	}
 }
 
 // Run subscribes to the decisions and publishes batches until ctx ends.
 func (c *BusClient) Run(ctx context.Context) error {
-	msgs, err := c.cfg.Subscriber.Subscribe(ctx, bus.TopicDecisions)
+	msgs, err := c.cfg.Subscriber.Subscribe(ctx, contract.TopicDecisions)
 	if err != nil {
-		return fmt.Errorf("traffic manager client: subscribe %s: %w", bus.TopicDecisions, err)
+		return fmt.Errorf("traffic manager client: subscribe %s: %w", contract.TopicDecisions, err)
 	}
 	close(c.ready)
 	errc := make(chan error, 1)
@@ -101,7 +101,7 @@ func (c *BusClient) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return <-errc
 				}
-				return fmt.Errorf("traffic manager client: subscription to %s closed", bus.TopicDecisions)
+				return fmt.Errorf("traffic manager client: subscription to %s closed", contract.TopicDecisions)
 			}
 			c.handle(msg)
 			msg.Ack()
@@ -110,15 +110,15 @@ func (c *BusClient) Run(ctx context.Context) error {
 }
 
 func (c *BusClient) handle(msg *message.Message) {
-	var b bus.GrantBatch
-	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Version != bus.ThrottleVersion {
+	var b contract.GrantBatch
+	if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Version != contract.ThrottleVersion {
 		c.cfg.Log.Warn("dropping grant batch", "uuid", msg.UUID, "version", b.Version, "err", err)
 		return
 	}
 	mine := b.GatewayID == c.cfg.GatewayID
 	c.mu.Lock()
 	notify := c.notify
-	var unclaimed []bus.LeaseGrant
+	var unclaimed []contract.LeaseGrant
 	for _, g := range b.Grants {
 		if mine {
 			if ch, ok := c.pending[g.RequestID]; ok {
@@ -130,7 +130,7 @@ func (c *BusClient) handle(msg *message.Message) {
 			continue
 		}
 		if g.Exhausted { // another gateway learnt that a window is exhausted: so do we
-			unclaimed = append(unclaimed, bus.LeaseGrant{Key: g.Key, WindowStart: g.WindowStart, Exhausted: true})
+			unclaimed = append(unclaimed, contract.LeaseGrant{Key: g.Key, WindowStart: g.WindowStart, Exhausted: true})
 		}
 	}
 	c.mu.Unlock()
@@ -149,7 +149,7 @@ func (c *BusClient) publishLoop(ctx context.Context) error {
 			return nil
 		case first = <-c.out:
 		}
-		b := bus.LeaseBatch{Version: bus.ThrottleVersion, GatewayID: c.cfg.GatewayID}
+		b := contract.LeaseBatch{Version: contract.ThrottleVersion, GatewayID: c.cfg.GatewayID}
 		add := func(it outItem) {
 			if it.req != nil {
 				b.Requests = append(b.Requests, *it.req)
@@ -175,40 +175,40 @@ func (c *BusClient) publishLoop(ctx context.Context) error {
 	}
 }
 
-func (c *BusClient) publish(b bus.LeaseBatch) error {
+func (c *BusClient) publish(b contract.LeaseBatch) error {
 	payload, err := json.Marshal(b)
 	if err != nil {
 		return err
 	}
 	msg := message.NewMessage(watermill.NewUUID(), payload)
-	msg.Metadata.Set("v", strconv.Itoa(bus.ThrottleVersion))
+	msg.Metadata.Set("v", strconv.Itoa(contract.ThrottleVersion))
 	msg.Metadata.Set("gateway", c.cfg.GatewayID)
-	return c.cfg.Publisher.Publish(bus.TopicUsage, msg)
+	return c.cfg.Publisher.Publish(contract.TopicUsage, msg)
 }
 
 // fail answers pending requests with an error grant.
-func (c *BusClient) fail(reqs []bus.LeaseRequest, err error) {
+func (c *BusClient) fail(reqs []contract.LeaseRequest, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range reqs {
 		if ch, ok := c.pending[r.ID]; ok {
 			delete(c.pending, r.ID)
-			ch <- bus.LeaseGrant{RequestID: r.ID, Key: r.Key, WindowStart: r.WindowStart, Error: "publish lease request: " + err.Error()}
+			ch <- contract.LeaseGrant{RequestID: r.ID, Key: r.Key, WindowStart: r.WindowStart, Error: "publish lease request: " + err.Error()}
 		}
 	}
 }
 
 // Lease sends the requests and waits for their grants (LeaseSource).
-func (c *BusClient) Lease(ctx context.Context, gatewayID string, reqs []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
+func (c *BusClient) Lease(ctx context.Context, gatewayID string, reqs []contract.LeaseRequest) ([]contract.LeaseGrant, error) {
 	select {
 	case <-c.ready:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("traffic manager client not running: %w", ctx.Err())
 	}
-	chans := make([]chan bus.LeaseGrant, len(reqs))
+	chans := make([]chan contract.LeaseGrant, len(reqs))
 	c.mu.Lock()
 	for i, r := range reqs {
-		chans[i] = make(chan bus.LeaseGrant, 1)
+		chans[i] = make(chan contract.LeaseGrant, 1)
 		c.pending[r.ID] = chans[i]
 	}
 	c.mu.Unlock()
@@ -227,7 +227,7 @@ func (c *BusClient) Lease(ctx context.Context, gatewayID string, reqs []bus.Leas
 			return nil, ctx.Err()
 		}
 	}
-	grants := make([]bus.LeaseGrant, len(reqs))
+	grants := make([]contract.LeaseGrant, len(reqs))
 	for i, ch := range chans {
 		select {
 		case grants[i] = <-ch:
@@ -240,7 +240,7 @@ func (c *BusClient) Lease(ctx context.Context, gatewayID string, reqs []bus.Leas
 }
 
 // Return sends returns without waiting (LeaseSource).
-func (c *BusClient) Return(ctx context.Context, gatewayID string, rets []bus.LeaseReturn) error {
+func (c *BusClient) Return(ctx context.Context, gatewayID string, rets []contract.LeaseReturn) error {
 	for i := range rets {
 		select {
 		case c.out <- outItem{ret: &rets[i]}:

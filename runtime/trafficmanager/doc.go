@@ -1,8 +1,8 @@
 // Package trafficmanager is Turnpike's global rate limiting: the traffic manager (Manager),
 // which holds the counters in Redis, and the gateway side (Throttler), which enforces the
 // throttling policies with quota leases taken from those counters. It never imports db/...,
-// the resolvers or the GraphQL schema: policies arrive as bus snapshots and control events,
-// leases travel over the bus (or a direct call in all-in-one).
+// the resolvers or the GraphQL schema: policies come compiled with each call from the
+// gateway's state, leases travel over the bus (or a direct call in all-in-one).
 //
 // # Quota leases
 //
@@ -94,6 +94,8 @@
 //	                          go t.Run(ctx)
 //	all-in-one:               t, _ := NewThrottler(ThrottlerConfig{Source: m, ...}) — no bus
 //
-// and the gateway gets gwthrottle.New(t) as its Throttler, with its snapshot fetcher and
-// control subscriber wrapped by gwthrottle so that t learns the policies.
+// and the gateway gets gwthrottle.New(t) as its Throttler. The Throttler holds no policies:
+// the gateway compiles them (runtime/throttlepolicy) into its state, and each Call carries
+// the compiled policies of the state it is served with. The Manager needs none either: a
+// LeaseRequest carries its limit and window.
 package trafficmanager

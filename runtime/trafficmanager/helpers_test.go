@@ -16,7 +16,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 )
 
@@ -77,12 +78,13 @@ type cluster struct {
 	clk *fakeClock
 	mgr *tm.Manager
 	gws []*tm.Throttler
+	set *throttlepolicy.Set // the compiled policies of the gateways' state
 }
 
 type clusterOpts struct {
 	gateways  int
 	transport string // "direct" (in process) or "bus" (gochannel)
-	policies  []bus.Policy
+	policies  []contract.Policy
 	cfg       func(*tm.ThrottlerConfig)
 }
 
@@ -104,7 +106,7 @@ func newCluster(t testing.TB, b redisBackend, o clusterOpts) *cluster {
 		go func() { defer wg.Done(); _ = mgr.Serve(ctx, ps, ps) }()
 		<-mgr.Serving()
 	}
-	c := &cluster{clk: clk, mgr: mgr}
+	c := &cluster{clk: clk, mgr: mgr, set: compileSet(t, o.policies...)}
 	for i := range o.gateways {
 		id := "gw" + string(rune('a'+i))
 		var src tm.LeaseSource = mgr
@@ -125,9 +127,6 @@ func newCluster(t testing.TB, b redisBackend, o clusterOpts) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := th.LoadPolicies(o.policies); err != nil {
-			t.Fatal(err)
-		}
 		c.gws = append(c.gws, th)
 	}
 	return c
@@ -135,7 +134,7 @@ func newCluster(t testing.TB, b redisBackend, o clusterOpts) *cluster {
 
 // fire sends n calls at once, spread round-robin over the gateways, and returns the
 // decisions.
-func (c *cluster) fire(n int, call func(i int) *tm.Call) []tm.Decision {
+func (c *cluster) fire(n int, call func(i int) *throttlepolicy.Call) []tm.Decision {
 	out := make([]tm.Decision, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -164,13 +163,30 @@ func countAllowed(ds []tm.Decision) int {
 
 func i64(v int64) *int64 { return &v }
 
-func subPolicy(name string, count, unit int64) bus.Policy {
-	return bus.Policy{Name: name, Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(count), UnitTimeSeconds: unit, StopOnQuotaReach: true}
+func subPolicy(name string, count, unit int64) contract.Policy {
+	return contract.Policy{Name: name, Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(count), UnitTimeSeconds: unit, StopOnQuotaReach: true}
 }
 
-func subCall(app, api, tier string) *tm.Call {
-	return &tm.Call{
+// subCall is a call under a subscription tier (named, "" for none), with the cluster's
+// compiled policies, as the gateway's adapter fills it.
+func (c *cluster) subCall(app, api, tier string) *throttlepolicy.Call {
+	return &throttlepolicy.Call{
 		APIID: api, APIContext: "/pets", APIVersion: "1.0.0", ResourceMethod: "GET", ResourceTemplate: "/pets",
-		ApplicationID: app, Username: "alice", SubscriptionTier: tier, ClientIP: netip.MustParseAddr("192.0.2.10"),
+		ApplicationID: app, Username: "alice", ClientIP: netip.MustParseAddr("192.0.2.10"),
+		SubscriptionPolicy: c.set.Subscription(tier), CustomPolicies: c.set.Custom(),
 	}
+}
+
+// compileSet compiles policies into a Set, as a gateway state holds them.
+func compileSet(t testing.TB, ps ...contract.Policy) *throttlepolicy.Set {
+	t.Helper()
+	var cs []*throttlepolicy.Compiled
+	for _, p := range ps {
+		cp, err := throttlepolicy.Compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, cp)
+	}
+	return throttlepolicy.NewSet(cs)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // leaseScript takes a lease from a window's counter: the counter holds what has been
@@ -154,7 +154,7 @@ func (m *Manager) counterKey(key string, windowStart, windowMs int64) string {
 	return m.cfg.KeyPrefix + "{" + key + "}:" + strconv.FormatInt(windowStart, 10) + ":" + strconv.FormatInt(windowMs, 10)
 }
 
-func validRequest(r bus.LeaseRequest) error {
+func validRequest(r contract.LeaseRequest) error {
 	switch {
 	case r.Key == "":
 		return errors.New("lease request without key")
@@ -171,13 +171,13 @@ func validRequest(r bus.LeaseRequest) error {
 // Lease answers lease requests, in order. A request the counters cannot answer gets a grant
 // with Error set (the gateway then follows the policy's failClosed); the error return is for
 // a cancelled context only.
-func (m *Manager) Lease(ctx context.Context, gatewayID string, reqs []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
-	grants := make([]bus.LeaseGrant, len(reqs))
+func (m *Manager) Lease(ctx context.Context, gatewayID string, reqs []contract.LeaseRequest) ([]contract.LeaseGrant, error) {
+	grants := make([]contract.LeaseGrant, len(reqs))
 	div := 2 * m.activeGateways(ctx, gatewayID)
 	var idx []int
 	var calls []scriptCall
 	for i, r := range reqs {
-		grants[i] = bus.LeaseGrant{RequestID: r.ID, Key: r.Key, WindowStart: r.WindowStart}
+		grants[i] = contract.LeaseGrant{RequestID: r.ID, Key: r.Key, WindowStart: r.WindowStart}
 		if err := validRequest(r); err != nil {
 			grants[i].Error = err.Error()
 			m.m.failed.Inc()
@@ -219,7 +219,7 @@ func (m *Manager) Lease(ctx context.Context, gatewayID string, reqs []bus.LeaseR
 }
 
 // Return gives back unspent leases.
-func (m *Manager) Return(ctx context.Context, gatewayID string, rets []bus.LeaseReturn) error {
+func (m *Manager) Return(ctx context.Context, gatewayID string, rets []contract.LeaseReturn) error {
 	var calls []scriptCall
 	for _, r := range rets {
 		if r.Key == "" || r.Amount <= 0 || r.WindowMs < 1 {
@@ -370,9 +370,9 @@ func (m *Manager) Degraded() error {
 // handled: a lease request is worth nothing once its gateway stopped waiting, so a crash
 // loses requests (the gateways time out) rather than replaying stale ones.
 func (m *Manager) Serve(ctx context.Context, sub message.Subscriber, pub message.Publisher) error {
-	msgs, err := sub.Subscribe(ctx, bus.TopicUsage)
+	msgs, err := sub.Subscribe(ctx, contract.TopicUsage)
 	if err != nil {
-		return fmt.Errorf("traffic manager: subscribe %s: %w", bus.TopicUsage, err)
+		return fmt.Errorf("traffic manager: subscribe %s: %w", contract.TopicUsage, err)
 	}
 	m.servingOnce.Do(func() { close(m.serving) })
 	sem := make(chan struct{}, m.cfg.Workers)
@@ -387,11 +387,11 @@ func (m *Manager) Serve(ctx context.Context, sub message.Subscriber, pub message
 				if ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("traffic manager: subscription to %s closed", bus.TopicUsage)
+				return fmt.Errorf("traffic manager: subscription to %s closed", contract.TopicUsage)
 			}
 			msg.Ack()
-			var b bus.LeaseBatch
-			if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Version != bus.ThrottleVersion {
+			var b contract.LeaseBatch
+			if err := json.Unmarshal(msg.Payload, &b); err != nil || b.Version != contract.ThrottleVersion {
 				m.cfg.Log.Warn("dropping lease batch", "uuid", msg.UUID, "version", b.Version, "err", err)
 				continue
 			}
@@ -417,7 +417,7 @@ func (m *Manager) Serve(ctx context.Context, sub message.Subscriber, pub message
 // Serving is closed once Serve has subscribed to TopicUsage.
 func (m *Manager) Serving() <-chan struct{} { return m.serving }
 
-func (m *Manager) handleBatch(ctx context.Context, b bus.LeaseBatch, pub message.Publisher) {
+func (m *Manager) handleBatch(ctx context.Context, b contract.LeaseBatch, pub message.Publisher) {
 	if len(b.Returns) > 0 {
 		if err := m.Return(ctx, b.GatewayID, b.Returns); err != nil {
 			m.cfg.Log.Warn("lease returns failed", "gateway", b.GatewayID, "err", err)
@@ -430,15 +430,15 @@ func (m *Manager) handleBatch(ctx context.Context, b bus.LeaseBatch, pub message
 	if err != nil {
 		return // cancelled
 	}
-	payload, err := json.Marshal(bus.GrantBatch{Version: bus.ThrottleVersion, GatewayID: b.GatewayID, TMID: m.cfg.ID, SentAt: time.Now().UTC(), Grants: grants})
+	payload, err := json.Marshal(contract.GrantBatch{Version: contract.ThrottleVersion, GatewayID: b.GatewayID, TMID: m.cfg.ID, SentAt: time.Now().UTC(), Grants: grants})
 	if err != nil {
 		m.cfg.Log.Error("encode grants", "err", err)
 		return
 	}
 	out := message.NewMessage(watermill.NewUUID(), payload)
-	out.Metadata.Set("v", strconv.Itoa(bus.ThrottleVersion))
+	out.Metadata.Set("v", strconv.Itoa(contract.ThrottleVersion))
 	out.Metadata.Set("gateway", b.GatewayID)
-	if err := pub.Publish(bus.TopicDecisions, out); err != nil {
+	if err := pub.Publish(contract.TopicDecisions, out); err != nil {
 		m.cfg.Log.Warn("publish grants", "gateway", b.GatewayID, "count", len(grants), "err", err)
 	}
 }

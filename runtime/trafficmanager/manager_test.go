@@ -3,11 +3,9 @@ package trafficmanager_test
 import (
 	"context"
 	"log/slog"
-	"net/netip"
-	"strings"
 	"testing"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 )
 
@@ -23,9 +21,9 @@ func TestLeaseGrants(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			lease := func(gw string, ask int64) bus.LeaseGrant {
+			lease := func(gw string, ask int64) contract.LeaseGrant {
 				t.Helper()
-				gs, err := m.Lease(ctx, gw, []bus.LeaseRequest{{ID: "r", Key: "k", WindowStart: 60000, WindowMs: 60000, Limit: 100, Ask: ask}})
+				gs, err := m.Lease(ctx, gw, []contract.LeaseRequest{{ID: "r", Key: "k", WindowStart: 60000, WindowMs: 60000, Limit: 100, Ask: ask}})
 				if err != nil || len(gs) != 1 || gs[0].Error != "" {
 					t.Fatalf("lease: %+v %v", gs, err)
 				}
@@ -65,90 +63,31 @@ func TestLeaseGrants(t *testing.T) {
 				t.Fatalf("after exhaustion: %+v", g)
 			}
 			// Returns give quota back, never more than was granted.
-			if err := m.Return(ctx, "a", []bus.LeaseReturn{{Key: "k", WindowStart: 60000, WindowMs: 60000, Amount: 7}}); err != nil {
+			if err := m.Return(ctx, "a", []contract.LeaseReturn{{Key: "k", WindowStart: 60000, WindowMs: 60000, Amount: 7}}); err != nil {
 				t.Fatal(err)
 			}
 			if g := lease("b", 1); g.Granted != 1 || g.Remaining != 6 {
 				t.Fatalf("after a return: %+v", g)
 			}
-			if err := m.Return(ctx, "a", []bus.LeaseReturn{{Key: "k", WindowStart: 60000, WindowMs: 60000, Amount: 1000}}); err != nil {
+			if err := m.Return(ctx, "a", []contract.LeaseReturn{{Key: "k", WindowStart: 60000, WindowMs: 60000, Amount: 1000}}); err != nil {
 				t.Fatal(err)
 			}
 			if g := lease("b", 1000); g.Granted != 25 || g.Remaining != 75 {
 				t.Fatalf("after returning more than granted: %+v", g)
 			}
 			// A return to a window that has no counter creates nothing.
-			if err := m.Return(ctx, "a", []bus.LeaseReturn{{Key: "gone", WindowStart: 0, WindowMs: 60000, Amount: 3}}); err != nil {
+			if err := m.Return(ctx, "a", []contract.LeaseReturn{{Key: "gone", WindowStart: 0, WindowMs: 60000, Amount: 3}}); err != nil {
 				t.Fatal(err)
 			}
 			if n, _ := b.rdb.Exists(ctx, prefix+"{gone}:0:60000").Result(); n != 0 {
 				t.Fatal("a return created a counter")
 			}
-			gs, err := m.Lease(ctx, "a", []bus.LeaseRequest{{ID: "x", Key: "", Limit: 1, WindowMs: 1000}, {ID: "y", Key: "k", Limit: 0, WindowMs: 1000}})
+			gs, err := m.Lease(ctx, "a", []contract.LeaseRequest{{ID: "x", Key: "", Limit: 1, WindowMs: 1000}, {ID: "y", Key: "k", Limit: 0, WindowMs: 1000}})
 			if err != nil || gs[0].Error == "" || gs[1].Error == "" {
 				t.Fatalf("invalid requests: %+v %v", gs, err)
 			}
 			if err := m.Ready(ctx); err != nil {
 				t.Fatal(err)
-			}
-		})
-	}
-}
-
-func TestKeyTemplates(t *testing.T) {
-	t.Parallel()
-	call := &tm.Call{APIContext: "/pets", APIVersion: "1.0.0", ResourceMethod: "GET", ResourceTemplate: "/pets/{id}",
-		Username: "alice", ApplicationID: "app1", ClientIP: netip.MustParseAddr("192.0.2.5")}
-	for _, tc := range []struct {
-		desc, tmpl, want, err string
-	}{
-		{desc: "all variables", tmpl: "$apiContext|$apiVersion|$resourceKey|$userId|$appId|$clientIp", want: "/pets|1.0.0|/pets/1.0.0/pets/{id}:GET|alice|app1|192.0.2.5"},
-		{desc: "literal suffix after a variable", tmpl: "$userIdX", want: "aliceX"},
-		{desc: "literal only", tmpl: "global", want: "global"},
-		{desc: "unknown variable", tmpl: "$userId:$tenant", err: "unknown variable $tenant"},
-		{desc: "case matters", tmpl: "$UserId", err: "unknown variable $UserId"},
-		{desc: "empty", tmpl: "", err: "empty"},
-		{desc: "too long", tmpl: strings.Repeat("x", 300), err: "longer than"},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			kt, err := tm.ParseKeyTemplate(tc.tmpl)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("got %v, want an error with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := kt.Expand(call); got != tc.want {
-				t.Fatalf("Expand = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestCompilePolicy(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		desc string
-		p    bus.Policy
-		err  string
-	}{
-		{desc: "unlimited", p: bus.Policy{Name: "U", Kind: bus.PolicySubscription, UnitTimeSeconds: 60}},
-		{desc: "unit zero", p: bus.Policy{Name: "U", Kind: bus.PolicySubscription, UnitTimeSeconds: 0}, err: "unit time"},
-		{desc: "bandwidth without amount", p: bus.Policy{Name: "B", Kind: bus.PolicySubscription, LimitType: "BANDWIDTH", UnitTimeSeconds: 60}, err: "data amount"},
-		{desc: "unknown limit type", p: bus.Policy{Name: "B", Kind: bus.PolicySubscription, LimitType: "X", UnitTimeSeconds: 60}, err: "limit type"},
-		{desc: "bad regex", p: bus.Policy{Name: "A", Kind: bus.PolicyAdvanced, UnitTimeSeconds: 60, ConditionGroups: []bus.ConditionGroup{
-			{Conditions: []bus.Condition{{Type: "HEADER", Name: "h", Value: "("}}, RequestCount: 1, UnitTimeSeconds: 60}}}, err: "condition group 0, condition 0"},
-		{desc: "custom without template", p: bus.Policy{Name: "C", Kind: bus.PolicyCustom, RequestCount: i64(1), UnitTimeSeconds: 60}, err: "empty"},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			_, err := tm.CompilePolicy(tc.p)
-			if (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("got %v, want %q", err, tc.err)
 			}
 		})
 	}

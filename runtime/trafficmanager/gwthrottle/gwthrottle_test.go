@@ -1,7 +1,6 @@
 package gwthrottle_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,18 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/alicebob/miniredis/v2"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
 	tm "github.com/turnpike/turnpike/runtime/trafficmanager"
 	"github.com/turnpike/turnpike/runtime/trafficmanager/gwthrottle"
@@ -54,13 +53,13 @@ func newKeyManager(t *testing.T) *keyManager {
 func (km *keyManager) token(t *testing.T, app, tier string) string {
 	t.Helper()
 	now := time.Now()
-	c := bus.AccessTokenClaims{
-		Issuer: issuer, Subject: "u1", Audience: []string{bus.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
-		IssuedAt: now.Unix(), JTI: "jti-" + rand.Text(), ClientID: "ck-" + app, Username: "alice", KeyType: bus.KeyProduction,
-		Application: &bus.TokenApplication{ID: app, Name: app, Owner: "alice", Tier: tier},
+	c := contract.AccessTokenClaims{
+		Issuer: issuer, Subject: "u1", Audience: []string{contract.DefaultAudience}, ExpiresAt: now.Add(time.Hour).Unix(),
+		IssuedAt: now.Unix(), JTI: "jti-" + rand.Text(), ClientID: "ck-" + app, Username: "alice", KeyType: contract.KeyProduction,
+		Application: &contract.TokenApplication{ID: app, Name: app, Owner: "alice", Tier: tier},
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: km.priv, KeyID: "k1"}},
-		(&jose.SignerOptions{}).WithType(bus.TokenType))
+		(&jose.SignerOptions{}).WithType(contract.TokenType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +79,7 @@ func i64(v int64) *int64 { return &v }
 // deployment is two gateways with throttlers sharing one traffic manager and miniredis.
 type deployment struct {
 	clk      *fakeClock
+	gws      []*gateway.Gateway
 	gateways []http.Handler
 	token    string
 }
@@ -99,25 +99,25 @@ func newDeployment(t *testing.T) *deployment {
 	t.Cleanup(backend.Close)
 	km := newKeyManager(t)
 
-	advanced := bus.Policy{Name: "FreePlan", Kind: bus.PolicyAdvanced, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true,
-		ConditionGroups: []bus.ConditionGroup{{Conditions: []bus.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: 2, UnitTimeSeconds: 60}}}
-	snap := bus.Snapshot{
+	advanced := contract.Policy{Name: "FreePlan", Kind: contract.PolicyAdvanced, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true,
+		ConditionGroups: []contract.ConditionGroup{{Conditions: []contract.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: 2, UnitTimeSeconds: 60}}}
+	snap := contract.Snapshot{
 		Revision: 1, TakenAt: time.Now(),
-		APIs: []bus.APIDef{{
-			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: bus.StatePublished,
-			Endpoints: bus.Endpoints{Type: bus.EndpointSingle, Production: []string{backend.URL}},
-			Resources: []bus.ResourceDef{
+		APIs: []contract.APIDef{{
+			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished,
+			Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend.URL}},
+			Resources: []contract.ResourceDef{
 				{Method: "GET", Path: "/pets", AuthRequired: true},
 				{Method: "GET", Path: "/open", ThrottlingPolicy: "FreePlan"},
 			},
 			Tiers: []string{"Ten"},
 		}},
-		Applications:  []bus.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "Unlimited"}},
-		Keys:          []bus.Key{{ConsumerKey: "ck-app1", ApplicationID: "app1", KeyType: bus.KeyProduction}},
-		Subscriptions: []bus.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Ten", Status: bus.SubActive}},
-		Policies: []bus.Policy{
-			{Name: "Ten", Kind: bus.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60, StopOnQuotaReach: true},
-			{Name: "Unlimited", Kind: bus.PolicyApplication, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true},
+		Applications:  []contract.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "Unlimited"}},
+		Keys:          []contract.Key{{ConsumerKey: "ck-app1", ApplicationID: "app1", KeyType: contract.KeyProduction}},
+		Subscriptions: []contract.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Ten", Status: contract.SubActive}},
+		Policies: []contract.Policy{
+			{Name: "Ten", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(10), UnitTimeSeconds: 60, StopOnQuotaReach: true},
+			{Name: "Unlimited", Kind: contract.PolicyApplication, LimitType: "REQUEST_COUNT", UnitTimeSeconds: 60, StopOnQuotaReach: true},
 			advanced,
 		},
 	}
@@ -127,19 +127,14 @@ func newDeployment(t *testing.T) *deployment {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The gateway's fetcher, wrapped: the throttler learns the snapshot's policies too.
-		fetch := gwthrottle.WrapFetcher(func(context.Context) (bus.Snapshot, error) { return snap, nil }, th)
-		s, err := fetch(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
 		g, err := gateway.New(gateway.Config{Issuer: issuer, KeyManagerURL: km.srv.URL}, gateway.Deps{Throttler: gwthrottle.New(th)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := g.LoadSnapshot(s); err != nil {
+		if err := g.LoadSnapshot(snap); err != nil {
 			t.Fatal(err)
 		}
+		d.gws = append(d.gws, g)
 		d.gateways = append(d.gateways, g.Handler())
 	}
 	return d
@@ -235,44 +230,47 @@ func TestThroughTheGateway(t *testing.T) {
 	}
 }
 
-func TestWrapSubscriber(t *testing.T) {
+// TestPoliciesFollowTheState: the throttler enforces the policies of the gateway state each
+// call is served with, from the first call after a change, whatever the change (a policy no
+// call names, such as a CUSTOM one, included).
+func TestPoliciesFollowTheState(t *testing.T) {
 	t.Parallel()
-	th, err := tm.NewThrottler(tm.ThrottlerConfig{GatewayID: "gw", Source: nopSource{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan *message.Message, 2)
-	sub := gwthrottle.WrapSubscriber(subFunc(func(context.Context, string) (<-chan *message.Message, error) { return ch, nil }), th)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out, err := sub.Subscribe(ctx, bus.TopicControl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, _ := bus.NewControlEvent(bus.KindPolicyUpserted, bus.Policy{Name: "P", Kind: bus.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(1), UnitTimeSeconds: 60, KeyTemplate: "$userId"})
-	ev.Revision = 7
-	msg, err := bus.NewControlMessage(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch <- msg
-	if got := <-out; got != msg {
-		t.Fatal("the message was not passed through")
-	}
-	if _, ok := th.Policy(bus.PolicyCustom, "P"); !ok {
-		t.Fatal("the policy event did not reach the throttler")
+	custom := contract.Policy{Name: "PerUser", Kind: contract.PolicyCustom, LimitType: "REQUEST_COUNT", RequestCount: i64(3), UnitTimeSeconds: 60, StopOnQuotaReach: true, KeyTemplate: "$userId"}
+	lower := contract.Policy{Name: "Ten", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: i64(4), UnitTimeSeconds: 60, StopOnQuotaReach: true}
+	for _, tc := range []struct {
+		desc    string
+		kind    contract.Kind
+		payload any
+		calls   int
+		allowed int
+		code    string
+	}{
+		{desc: "a custom policy added", kind: contract.KindPolicyUpserted, payload: custom, calls: 8, allowed: 3, code: "900806"},
+		{desc: "a tier lowered", kind: contract.KindPolicyUpserted, payload: lower, calls: 8, allowed: 4, code: "900804"},
+		{desc: "a tier deleted", kind: contract.KindPolicyDeleted, payload: contract.Deleted{ID: "SUBSCRIPTION/Ten"}, calls: 20, allowed: 20},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			d := newDeployment(t)
+			ev, err := contract.NewControlEvent(tc.kind, tc.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Revision = 2
+			for _, g := range d.gws {
+				if applied, _, err := g.Apply(ev); err != nil || !applied {
+					t.Fatalf("apply: %v %v", applied, err)
+				}
+			}
+			rs := d.fire(tc.calls, "/pets/1.0.0/pets", http.Header{"Authorization": {"Bearer " + d.token}})
+			if got := count(rs, http.StatusOK); got != tc.allowed {
+				t.Fatalf("%d passed, want %d", got, tc.allowed)
+			}
+			for _, r := range rs {
+				if r.status == http.StatusTooManyRequests && !strings.Contains(r.body, `"code":"`+tc.code+`"`) {
+					t.Fatalf("429 body %s, want code %s", r.body, tc.code)
+				}
+			}
+		})
 	}
 }
-
-type subFunc func(context.Context, string) (<-chan *message.Message, error)
-
-func (f subFunc) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	return f(ctx, topic)
-}
-
-type nopSource struct{}
-
-func (nopSource) Lease(context.Context, string, []bus.LeaseRequest) ([]bus.LeaseGrant, error) {
-	return nil, context.DeadlineExceeded
-}
-func (nopSource) Return(context.Context, string, []bus.LeaseReturn) error { return nil }

@@ -1,4 +1,4 @@
-package bus
+package contract
 
 // AccessTokenClaims are the claims of a Turnpike access token (an RFC 9068 JWT with header
 // typ "at+jwt", signed ES256 by the Key Manager, keys published at /oauth2/jwks). The Key

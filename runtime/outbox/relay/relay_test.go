@@ -1,4 +1,4 @@
-package outbox
+package relay
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/outbox"
 )
 
 // recorder is a publisher that records control events and fails while fail is set.
@@ -59,7 +61,7 @@ func (p *recorder) got() []int64 {
 }
 
 func fastRelay(d *bun.DB, pub message.Publisher) *Relay {
-	r := NewRelay(d, pub, nil)
+	r := New(d, pub, nil)
 	r.pollInterval = 20 * time.Millisecond
 	r.standbyInterval = 20 * time.Millisecond
 	r.minBackoff = 5 * time.Millisecond
@@ -87,7 +89,7 @@ func appendTx(t *testing.T, d *bun.DB, n int, rollback bool) {
 	errRollback := errors.New("rollback")
 	err := d.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
 		for i := 0; i < n; i++ {
-			if _, err := Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: fmt.Sprint("j", i)}); err != nil {
+			if _, err := outbox.Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: fmt.Sprint("j", i)}); err != nil {
 				return err
 			}
 		}
@@ -141,7 +143,7 @@ func TestRelay(t *testing.T) {
 			if got := pub.got(); fmt.Sprint(got) != fmt.Sprint(seq(1, 10)) {
 				t.Errorf("published %v, want 1..10 once each", got)
 			}
-			if pub.topics[bus.TopicControl] != 10 || len(pub.topics) != 1 {
+			if pub.topics[contract.TopicControl] != 10 || len(pub.topics) != 1 {
 				t.Errorf("topics %v", pub.topics)
 			}
 			if r.PublishedRevision() != 10 || !r.Leader() {
@@ -170,8 +172,8 @@ func TestRelay(t *testing.T) {
 			ctx := context.Background()
 			old := time.Now().UTC().Add(-25 * time.Hour)
 			for _, ev := range []apimgtdb.ControlEvent{
-				{Revision: 1, Kind: string(bus.KindTokenRevoked), Payload: "{}", CreatedAt: old, PublishedAt: &old},
-				{Revision: 2, Kind: string(bus.KindTokenRevoked), Payload: "{}", CreatedAt: old},
+				{Revision: 1, Kind: string(contract.KindTokenRevoked), Payload: "{}", CreatedAt: old, PublishedAt: &old},
+				{Revision: 2, Kind: string(contract.KindTokenRevoked), Payload: "{}", CreatedAt: old},
 			} {
 				if _, err := s.APIMgt.NewInsert().Model(&ev).Exec(ctx); err != nil {
 					t.Fatal(err)
@@ -243,7 +245,7 @@ func BenchmarkCommitToPublish(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := dbtest.Open(b, be)
 			pub := &signalPublisher{ch: make(chan int64, 1024)}
-			r := NewRelay(s.APIMgt, pub, nil)
+			r := New(s.APIMgt, pub, nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go func() { _ = r.Run(ctx) }()
@@ -254,7 +256,7 @@ func BenchmarkCommitToPublish(b *testing.B) {
 				var rev int64
 				err := s.APIMgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 					var err error
-					rev, err = Append(ctx, tx, bus.KindTokenRevoked, bus.Revocation{JTI: "j"})
+					rev, err = outbox.Append(ctx, tx, contract.KindTokenRevoked, contract.Revocation{JTI: "j"})
 					return err
 				})
 				if err != nil {

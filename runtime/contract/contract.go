@@ -1,10 +1,12 @@
-// Package bus is the event contract between the control plane and the runtimes (gateways,
-// traffic managers) and the Watermill wiring that carries it. It is a leaf: it imports no
-// other Turnpike package, so the gateway and the traffic manager depend on it alone.
+// Package contract is the event contract between the control plane and the runtimes
+// (gateways, traffic managers): the topics, the versioned payloads, the snapshot and the
+// access-token claims. It is a leaf: it imports nothing of Turnpike and no broker client, so
+// storage, the gateway and the traffic manager can share the types without linking the
+// Watermill wiring (runtime/bus) that carries them.
 //
 // Control events carry the full state of the entity they announce (upsert or delete), so
 // applying one twice is a no-op and the newest revision wins.
-package bus
+package contract
 
 import (
 	"encoding/json"

@@ -1,4 +1,7 @@
-package outbox
+// Package relay carries the control plane's outbox (runtime/outbox) to the bus: committed
+// control events, in revision order. It is the only part of the outbox that links the bus
+// wiring, so components that append events do not.
+package relay
 
 import (
 	"context"
@@ -15,10 +18,11 @@ import (
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/bus"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Relay carries committed control events from the outbox (apimgtdb.control_events) to
-// bus.TopicControl in revision order, and marks them published.
+// contract.TopicControl in revision order, and marks them published.
 //
 // Revisions commit in order (AppendEvent's counter row serialises writers), so the
 // unpublished events the relay sees are always the next ones after the last it published.
@@ -35,7 +39,7 @@ type Relay struct {
 
 	wake chan struct{}
 
-	// Tunables; NewRelay sets the defaults, tests shorten them.
+	// Tunables; New sets the defaults, tests shorten them.
 	pollInterval    time.Duration // fallback poll (250 ms)
 	standbyInterval time.Duration // how often a standby tries to become leader (2 s)
 	batchSize       int           // events per publish (100)
@@ -49,8 +53,8 @@ type Relay struct {
 	cycles    atomic.Int64 // completed relay passes (tests)
 }
 
-// NewRelay returns a relay from apimgtDB's outbox to pub (the bus's publisher).
-func NewRelay(apimgtDB *bun.DB, pub message.Publisher, log *slog.Logger) *Relay {
+// New returns a relay from apimgtDB's outbox to pub (the bus's publisher).
+func New(apimgtDB *bun.DB, pub message.Publisher, log *slog.Logger) *Relay {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -204,10 +208,10 @@ func (r *Relay) relayOnce(ctx context.Context, idb bun.IDB) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	evs := make([]bus.ControlEvent, len(rows))
+	evs := make([]contract.ControlEvent, len(rows))
 	revs := make([]int64, len(rows))
 	for i, row := range rows {
-		evs[i] = bus.ControlEvent{Revision: row.Revision, Kind: bus.Kind(row.Kind), At: row.CreatedAt.UTC(), Payload: json.RawMessage(row.Payload)}
+		evs[i] = contract.ControlEvent{Revision: row.Revision, Kind: contract.Kind(row.Kind), At: row.CreatedAt.UTC(), Payload: json.RawMessage(row.Payload)}
 		revs[i] = row.Revision
 	}
 	if err := bus.PublishControl(r.pub, evs...); err != nil {

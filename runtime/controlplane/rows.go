@@ -1,0 +1,99 @@
+package controlplane
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/runtime/contract"
+)
+
+// The mapping from apimgtdb rows to the runtimes' contract, in one place: the snapshot uses
+// it, and so do the components that announce a change in a control event, so an entity looks
+// the same to a gateway whichever way it arrives.
+
+// APIDef is the runtime definition of an API row, as gateways receive it.
+func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
+	d := contract.APIDef{
+		ID: row.ID, Name: row.Name, Context: row.Context, Version: row.Version,
+		State: row.LifecycleState, IsDefaultVersion: row.IsDefaultVersion, Provider: row.Provider,
+		UpdatedAt: row.UpdatedAt.UTC(),
+	}
+	if row.ThrottlingPolicy != nil {
+		d.ThrottlingPolicy = *row.ThrottlingPolicy
+	}
+	for _, f := range []struct {
+		src string
+		dst any
+	}{{row.Endpoints, &d.Endpoints}, {row.Resources, &d.Resources}, {row.Tiers, &d.Tiers}, {row.CORS, &d.CORS}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	d.Endpoints.Production, d.Endpoints.Sandbox = nonNil(d.Endpoints.Production), nonNil(d.Endpoints.Sandbox)
+	if d.Resources == nil {
+		d.Resources = []contract.ResourceDef{}
+	}
+	for i := range d.Resources {
+		d.Resources[i].Scopes = nonNil(d.Resources[i].Scopes)
+	}
+	d.Tiers = nonNil(d.Tiers)
+	c := &d.CORS
+	c.AllowOrigins, c.AllowMethods, c.AllowHeaders = nonNil(c.AllowOrigins), nonNil(c.AllowMethods), nonNil(c.AllowHeaders)
+	return d, nil
+}
+
+// Application is an application row's runtime form.
+func Application(a *apimgtdb.Application) contract.Application {
+	return contract.Application{ID: a.ID, Name: a.Name, OwnerID: a.OwnerID, Owner: a.Owner, Policy: a.ThrottlingPolicy}
+}
+
+// Subscription is a subscription row's runtime form.
+func Subscription(s *apimgtdb.Subscription) contract.Subscription {
+	return contract.Subscription{ID: s.ID, APIID: s.APIID, ApplicationID: s.ApplicationID, Tier: s.Tier, Status: s.Status}
+}
+
+// Key is an OAuth2 client row's runtime form.
+func Key(c *apimgtdb.OAuthClient) contract.Key {
+	return contract.Key{ConsumerKey: c.ConsumerKey, ApplicationID: c.ApplicationID, KeyType: c.KeyType}
+}
+
+// Revocation is a revoked token's runtime form.
+func Revocation(r *apimgtdb.Revocation) contract.Revocation {
+	return contract.Revocation{JTI: r.JTI, ExpiresAt: r.ExpiresAt.UTC()}
+}
+
+// UserRevocation is a user revocation row's runtime form.
+func UserRevocation(r *apimgtdb.UserRevocation) contract.UserRevocation {
+	return contract.UserRevocation{UserID: r.UserID, RevokedBefore: r.RevokedBefore.UTC(), ExpiresAt: r.ExpiresAt.UTC()}
+}
+
+// Policy is a policy row's runtime form (condition groups lose their descriptions).
+func Policy(p *apimgtdb.Policy) (contract.Policy, error) {
+	bp := contract.Policy{
+		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
+		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
+		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach, FailClosed: p.FailClosed,
+	}
+	if p.KeyTemplate != nil {
+		bp.KeyTemplate = *p.KeyTemplate
+	}
+	if p.ConditionGroups != "" && p.ConditionGroups != "[]" {
+		if err := json.Unmarshal([]byte(p.ConditionGroups), &bp.ConditionGroups); err != nil {
+			return bp, fmt.Errorf("decode condition groups of %s/%s: %w", p.Kind, p.Name, err)
+		}
+	}
+	return bp, nil
+}
+
+// BlockingCondition is a blocking condition row's runtime form.
+func BlockingCondition(c *apimgtdb.BlockingCondition) contract.BlockingCondition {
+	return contract.BlockingCondition{ID: c.ID, Type: c.Type, Value: c.Value, Enabled: c.Enabled}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
