@@ -62,13 +62,16 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 	return gc
 }
 
-// gatewayMux serves the gateway's own health and metrics next to API traffic (contexts
-// cannot take these reserved paths).
-func gatewayMux(a *app, gw *gateway.Gateway) http.Handler {
+// serveGateway makes ln serve the gateway with the gateway's own server settings
+// (Gateway.Server), its health and metrics next to API traffic (contexts cannot take these
+// reserved paths).
+func serveGateway(a *app, ln *namedServer, gw *gateway.Gateway) {
+	srv := gw.Server()
 	mux := http.NewServeMux()
 	a.health.register(mux)
-	mux.Handle("/", gw.Handler())
-	return mux
+	mux.Handle("/", srv.Handler)
+	srv.Handler, srv.Addr = mux, ""
+	ln.handler, ln.srv = mux, srv
 }
 
 // heartbeat reports a runtime to the control plane's registry every few seconds; onReply
@@ -102,7 +105,7 @@ func buildGateway(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	ln.handler = gatewayMux(a, gw)
+	serveGateway(a, ln, gw)
 	heartbeat(a, cfg, id, "GATEWAY", cfg.GatewayURLs[0], gw.Revision, func(r cpclient.HeartbeatReply) { syncer.Behind(r.Revision) })
 	return nil
 }
