@@ -363,17 +363,26 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// bufferPool lends the reverse proxies their copy buffers.
+// copyBufferSize is the size of the proxies' copy buffers.
+const copyBufferSize = 32 << 10
+
+// bufferPool lends the reverse proxies their copy buffers. It keeps array pointers, which
+// convert to and from the slices of httputil.BufferPool without allocating (putting a
+// *[]byte would allocate one slice header per call).
 type bufferPool struct{ p sync.Pool }
 
 func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
+	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return v[:]
 	}
-	return make([]byte, 32<<10)
+	return new([copyBufferSize]byte)[:]
 }
 
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
+	}
+}
 
 // newTransport is the shared, tuned backend transport. It ignores proxy environment variables
 // and never asks for compression (encodings pass through untouched).
