@@ -67,11 +67,27 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 // reserved paths).
 func serveGateway(a *app, ln *namedServer, gw *gateway.Gateway) {
 	srv := gw.Server()
+	h := gatewayHandler(a.health, srv.Handler)
+	srv.Handler, srv.Addr = h, ""
+	ln.handler, ln.srv = h, srv
+}
+
+// gatewayHandler sends GET and HEAD of the health and metrics paths to their handlers and
+// everything else to the gateway untouched. A ServeMux in front of the gateway would cost
+// five allocations per call and redirect unclean paths, which the gateway refuses itself.
+func gatewayHandler(h *health, api http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	a.health.register(mux)
-	mux.Handle("/", srv.Handler)
-	srv.Handler, srv.Addr = mux, ""
-	ln.handler, ln.srv = mux, srv
+	h.register(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				mux.ServeHTTP(w, r)
+				return
+			}
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // heartbeat reports a runtime to the control plane's registry every few seconds; onReply
