@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +54,8 @@ type CallInfo struct {
 	body           countingBody
 	pool           *pool
 	endpoint       *endpoint
-	tried          uint64 // bit set of pool endpoints already tried
+	tried          uint64  // bit set of pool endpoints already tried
+	outURL         url.URL // the backend URL of the call (forward)
 	timer          *time.Timer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	backendLatency time.Duration

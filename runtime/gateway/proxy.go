@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -153,7 +154,9 @@ type proxyStep struct {
 	prod    *pool
 	sandbox *pool
 	timeout time.Duration
-	rp      *httputil.ReverseProxy
+	rp      *httputil.ReverseProxy // WebSocket upgrades only; forward serves every other call
+	// apiKeyHeader is the consumer credential header in canonical form.
+	apiKeyHeader string
 }
 
 // newProxy builds the proxy of an API; it is the last step and has no next.
@@ -182,7 +185,8 @@ func (g *Gateway) newProxy(def *bus.APIDef) (http.Handler, error) {
 	if def.Endpoints.TimeoutMs > 0 {
 		timeout = time.Duration(def.Endpoints.TimeoutMs) * time.Millisecond
 	}
-	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout}
+	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout,
+		apiKeyHeader: textproto.CanonicalMIMEHeaderKey(g.cfg.APIKeyHeader)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     roundTripperFunc(p.roundTrip),
@@ -191,17 +195,22 @@ func (g *Gateway) newProxy(def *bus.APIDef) (http.Handler, error) {
 		BufferPool:    g.buffers,
 		ErrorHandler:  p.errorHandler,
 	}
-	cors := def.CORS.Enabled
 	p.rp.ModifyResponse = func(resp *http.Response) error {
-		cleanResponseHeaders(resp.Header)
-		if cors {
-			for _, h := range corsHeaders {
-				delete(resp.Header, h)
-			}
-		}
+		p.cleanResponse(resp.Header)
 		return nil
 	}
 	return p, nil
+}
+
+// cleanResponse removes from a backend's response headers what must not reach the client,
+// and the backend's CORS headers when the gateway answers CORS for the API.
+func (p *proxyStep) cleanResponse(h http.Header) {
+	cleanResponseHeaders(h)
+	if p.api.CORS.Enabled {
+		for _, k := range corsHeaders {
+			delete(h, k)
+		}
+	}
 }
 
 func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -240,8 +249,12 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
 	call.timer = time.AfterFunc(p.timeout, func() { call.cancel(errTimeoutCause) })
-	p.rp.ServeHTTP(w, r)
-	call.timer.Stop()
+	defer call.timer.Stop()
+	if isWebSocketUpgrade(r.Header) {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	p.forward(w, r, call)
 }
 
 func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
