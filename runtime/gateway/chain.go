@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +58,9 @@ type CallInfo struct {
 	endpoint       *endpoint
 	tried          uint64  // bit set of pool endpoints already tried
 	outURL         url.URL // the backend URL of the call (forward)
+	trace          httptrace.ClientTrace
+	infoW          http.ResponseWriter // where the trace forwards 1xx answers
+	infoMu         sync.Mutex
 	timer          *time.Timer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	backendLatency time.Duration

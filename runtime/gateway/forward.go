@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
-	"sync"
 )
 
 // The gateway's own forwarding of a call, in place of httputil.ReverseProxy for every call
@@ -99,7 +98,8 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		h["User-Agent"] = emptyUserAgent
 	}
 
-	out := r.WithContext(httptrace.WithClientTrace(r.Context(), informational(w))) // a shallow copy
+	call.infoW, call.trace.Got1xxResponse = w, call.informational
+	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &call.trace)) // a shallow copy
 	out.Header = h
 	u := &call.outURL
 	*u = url.URL{Scheme: call.endpoint.url.Scheme, Host: call.endpoint.url.Host}
@@ -191,23 +191,18 @@ func setForwarded(h http.Header, r *http.Request, prior []string) {
 	}
 }
 
-// informational forwards the backend's 1xx answers (103 Early Hints) to w as ReverseProxy
-// does, until the final answer arrives.
-func informational(w http.ResponseWriter) *httptrace.ClientTrace {
-	var mu sync.Mutex
-	return &httptrace.ClientTrace{
-		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
-			mu.Lock()
-			defer mu.Unlock()
-			h := w.Header()
-			for k, vv := range header {
-				h[k] = append(h[k], vv...)
-			}
-			w.WriteHeader(code)
-			clear(h)
-			return nil
-		},
+// informational forwards the backend's 1xx answers (103 Early Hints) to the client as
+// ReverseProxy does, until the final answer arrives (a ClientTrace hook).
+func (c *CallInfo) informational(code int, header textproto.MIMEHeader) error {
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
+	h := c.infoW.Header()
+	for k, vv := range header {
+		h[k] = append(h[k], vv...)
 	}
+	c.infoW.WriteHeader(code)
+	clear(h)
+	return nil
 }
 
 // copyBody copies the response body to w with a pooled buffer, flushing after every write
