@@ -63,7 +63,7 @@ func hasToken(values []string, token string) bool {
 // that reaches a backend (through ReverseProxy, which tunnels it).
 func isWebSocketUpgrade(h http.Header) bool {
 	return hasToken(h["Connection"], "upgrade") &&
-		len(h["Upgrade"]) > 0 && strings.EqualFold(h["Upgrade"][0], "websocket")
+		len(h["Upgrade"]) == 1 && strings.EqualFold(h["Upgrade"][0], "websocket")
 }
 
 // forward sends r to call.endpoint and copies the answer to w.
