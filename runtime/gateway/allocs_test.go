@@ -29,7 +29,8 @@ func TestHotPathAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/pets/1.0.0/items/7", nil)
-	r = r.WithContext(context.WithValue(r.Context(), callKey{}, &CallInfo{}))
+	call := &CallInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), callKey{}, call))
 	w := &discardWriter{h: http.Header{}}
 	tests := []struct {
 		desc string
@@ -38,6 +39,10 @@ func TestHotPathAllocations(t *testing.T) {
 	}{
 		{desc: "copy buffer lent and returned", max: 0, run: func() { pool.Put(pool.Get()) }},
 		{desc: "throttled call's RateLimit headers", max: 2, run: func() { step.ServeHTTP(w, r) }},
+		{desc: "backend timer started and stopped", max: 0, run: func() {
+			call.timer = startBackendTimer(call, time.Minute)
+			call.stopTimer()
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -61,7 +61,7 @@ type CallInfo struct {
 	trace          httptrace.ClientTrace
 	infoW          http.ResponseWriter // where the trace forwards 1xx answers
 	infoMu         sync.Mutex
-	timer          *time.Timer
+	timer          *backendTimer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	backendLatency time.Duration
 

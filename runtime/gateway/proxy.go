@@ -248,8 +248,8 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
-	call.timer = time.AfterFunc(p.timeout, func() { call.cancel(errTimeoutCause) })
-	defer call.timer.Stop()
+	call.timer = startBackendTimer(call, p.timeout)
+	defer call.stopTimer()
 	if isWebSocketUpgrade(r.Header) {
 		p.rp.ServeHTTP(w, r)
 		return
@@ -290,7 +290,7 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := p.g.transport.RoundTrip(req)
 		if err == nil {
-			call.timer.Stop() // headers arrived: the timeout does not cut a streaming body
+			call.stopTimer() // headers arrived: the timeout does not cut a streaming body
 			call.backendLatency = time.Since(start)
 			if ep.failures.Load() != 0 {
 				ep.failures.Store(0)
