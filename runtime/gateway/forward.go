@@ -90,7 +90,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	if call.backendJWT != "" {
 		h[backendJWTKey] = []string{call.backendJWT}
 	}
-	setForwarded(h, r, prior)
+	setForwarded(h, r, prior, &call.fwdVals)
 	if te {
 		h["Te"] = teTrailers
 	}
@@ -165,14 +165,13 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 }
 
 // setForwarded sets X-Forwarded-For (prior values of a trusted proxy, then the peer),
-// -Host and -Proto as ReverseProxy's SetXForwarded does, in one backing array.
-func setForwarded(h http.Header, r *http.Request, prior []string) {
+// -Host and -Proto as ReverseProxy's SetXForwarded does; v (the call's) backs the values.
+func setForwarded(h http.Header, r *http.Request, prior []string, v *[3]string) {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"
 	}
-	v := make([]string, 3)
 	v[1], v[2] = r.Host, proto
 	h["X-Forwarded-Host"] = v[1:2:2]
 	h["X-Forwarded-Proto"] = v[2:3:3]

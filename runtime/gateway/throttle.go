@@ -63,7 +63,7 @@ func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := s.t.Allow(r, call)
 	h := w.Header()
 	if d.Limit > 0 {
-		setRateLimitHeaders(h, d)
+		setRateLimitHeaders(h, d, &call.rateVals)
 	}
 	if d.Allowed {
 		call.Overage = d.Overage
@@ -77,10 +77,10 @@ func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeThrottled(w, call, d)
 }
 
-// setRateLimitHeaders sets the RateLimit-* headers of d with two allocations: the three
-// numbers are formatted into one string and the three values share one backing array.
+// setRateLimitHeaders sets the RateLimit-* headers of d with one allocation: the three
+// numbers are formatted into one string, and v (the call's) backs the three values.
 // Canonical keys are set directly: Header.Set would canonicalise (and allocate) each time.
-func setRateLimitHeaders(h http.Header, d Decision) {
+func setRateLimitHeaders(h http.Header, d Decision, v *[3]string) {
 	var buf [3 * 20]byte
 	b := strconv.AppendInt(buf[:0], d.Limit, 10)
 	i := len(b)
@@ -88,7 +88,7 @@ func setRateLimitHeaders(h http.Header, d Decision) {
 	j := len(b)
 	b = strconv.AppendInt(b, ceilSeconds(d.Reset), 10)
 	s := string(b)
-	v := []string{s[:i], s[i:j], s[j:]}
+	v[0], v[1], v[2] = s[:i], s[i:j], s[j:]
 	h["Ratelimit-Limit"] = v[0:1:1]
 	h["Ratelimit-Remaining"] = v[1:2:2]
 	h["Ratelimit-Reset"] = v[2:3:3]
