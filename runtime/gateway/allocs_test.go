@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"testing"
 	"time"
@@ -121,4 +122,28 @@ func TestForwardAllocatesLessThanReverseProxy(t *testing.T) {
 		t.Errorf("proxy step: %v allocations per call, bare ReverseProxy %v", gw, rp)
 	}
 	t.Logf("proxy step %v, bare ReverseProxy %v allocations per call", gw, rp)
+}
+
+// The client address of an analytics event, without formatting an IPv4 peer's again.
+func TestClientIPText(t *testing.T) {
+	tests := []struct {
+		desc, remote, client, want string
+		maxAllocs                  float64
+	}{
+		{desc: "IPv4 peer", remote: "192.0.2.7:51234", client: "192.0.2.7", want: "192.0.2.7"},
+		{desc: "IPv6 peer", remote: "[2001:db8::7]:51234", client: "2001:db8::7", want: "2001:db8::7", maxAllocs: 2},
+		{desc: "client named by a trusted proxy", remote: "10.0.0.1:51234", client: "203.0.113.9", want: "203.0.113.9", maxAllocs: 1},
+		{desc: "peer address not host:port", remote: "pipe", client: "192.0.2.7", want: "192.0.2.7", maxAllocs: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			c := &CallInfo{ClientIP: netip.MustParseAddr(tc.client), remoteAddr: tc.remote}
+			if got := c.clientIPText(); got != tc.want {
+				t.Errorf("%q, want %q", got, tc.want)
+			}
+			if n := testing.AllocsPerRun(100, func() { _ = c.clientIPText() }); !raceEnabled && n > tc.maxAllocs {
+				t.Errorf("%v allocations, want at most %v", n, tc.maxAllocs)
+			}
+		})
+	}
 }

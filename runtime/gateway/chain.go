@@ -45,6 +45,7 @@ type CallInfo struct {
 	entry       *apiEntry
 	resourceRaw string // escaped path after context and version, forwarded as is
 	rawQuery    string
+	remoteAddr  string // the connection's peer, host:port
 	allow       string // Allow header for 405 and CORS preflights
 	preflight   bool
 	scopes      []string
