@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -43,14 +42,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "%s=%q: not a URL\n", targetEnv, os.Getenv(targetEnv))
 			os.Exit(2)
 		}
-		serveRole(&httputil.ReverseProxy{
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target)
-				pr.SetXForwarded()
-			},
-			Transport:  gatewayLikeTransport(),
-			BufferPool: &copyBuffers{},
-		})
+		serveRole(bareProxy(target))
 	default:
 		fmt.Fprintf(os.Stderr, "%s=%q: want backend or proxy\n", roleEnv, os.Getenv(roleEnv))
 		os.Exit(2)
