@@ -50,7 +50,7 @@ test-e2e: build
 	npm run test:e2e
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
+	$(GO) test -tags no_ui -run '^$$' -bench . -benchmem ./bench/...
 
 clean:
 	rm -rf bin ui/dist

@@ -229,6 +229,11 @@ func newBareProxy(b *testing.B, backendURL string) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return bareProxy(target)
+}
+
+// bareProxy is the baseline proxy to target, in this process or in the proxy role's.
+func bareProxy(target *url.URL) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -172,7 +174,20 @@ func (s *analyticsStep) record(call *CallInfo) {
 		ev.Tier = call.Subscription.Tier
 	}
 	if call.ClientIP.IsValid() {
-		ev.ClientIP = call.ClientIP.String()
+		ev.ClientIP = call.clientIPText()
 	}
 	s.q.offer(ev)
+}
+
+// clientIPText is the client's address as text. An IPv4 client that is the connection's
+// peer is taken from the connection's address rather than formatted again.
+func (c *CallInfo) clientIPText() string {
+	if c.ClientIP.Is4() {
+		if host, _, err := net.SplitHostPort(c.remoteAddr); err == nil {
+			if a, err := netip.ParseAddr(host); err == nil && a == c.ClientIP {
+				return host
+			}
+		}
+	}
+	return c.ClientIP.String()
 }

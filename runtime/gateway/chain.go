@@ -4,7 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +45,7 @@ type CallInfo struct {
 	entry       *apiEntry
 	resourceRaw string // escaped path after context and version, forwarded as is
 	rawQuery    string
+	remoteAddr  string // the connection's peer, host:port
 	allow       string // Allow header for 405 and CORS preflights
 	preflight   bool
 	scopes      []string
@@ -53,8 +57,14 @@ type CallInfo struct {
 	body           countingBody
 	pool           *pool
 	endpoint       *endpoint
-	tried          uint64 // bit set of pool endpoints already tried
-	timer          *time.Timer
+	tried          uint64  // bit set of pool endpoints already tried
+	outURL         url.URL // the backend URL of the call (forward)
+	trace          httptrace.ClientTrace
+	infoW          http.ResponseWriter // where the trace forwards 1xx answers
+	infoMu         sync.Mutex
+	fwdVals        [3]string // back the X-Forwarded-* values sent to the backend
+	rateVals       [3]string // back the RateLimit-* values sent to the client
+	timer          *backendTimer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	backendLatency time.Duration
 

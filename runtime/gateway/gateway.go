@@ -205,7 +205,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.st = st
-	call.ClientIP = g.trusted.Of(r)
+	call.ClientIP, call.remoteAddr = g.trusted.Of(r), r.RemoteAddr
 	esc := r.URL.EscapedPath()
 	segs, offs, why, ok := parsePath(esc, call.segBuf[:0], call.offBuf[:0])
 	if !ok {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -153,7 +154,9 @@ type proxyStep struct {
 	prod    *pool
 	sandbox *pool
 	timeout time.Duration
-	rp      *httputil.ReverseProxy
+	rp      *httputil.ReverseProxy // WebSocket upgrades only; forward serves every other call
+	// apiKeyHeader is the consumer credential header in canonical form.
+	apiKeyHeader string
 }
 
 // newProxy builds the proxy of an API; it is the last step and has no next.
@@ -182,7 +185,8 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	if def.Endpoints.TimeoutMs > 0 {
 		timeout = time.Duration(def.Endpoints.TimeoutMs) * time.Millisecond
 	}
-	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout}
+	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout,
+		apiKeyHeader: textproto.CanonicalMIMEHeaderKey(g.cfg.APIKeyHeader)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     roundTripperFunc(p.roundTrip),
@@ -191,17 +195,22 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 		BufferPool:    g.buffers,
 		ErrorHandler:  p.errorHandler,
 	}
-	cors := def.CORS.Enabled
 	p.rp.ModifyResponse = func(resp *http.Response) error {
-		cleanResponseHeaders(resp.Header)
-		if cors {
-			for _, h := range corsHeaders {
-				delete(resp.Header, h)
-			}
-		}
+		p.cleanResponse(resp.Header)
 		return nil
 	}
 	return p, nil
+}
+
+// cleanResponse removes from a backend's response headers what must not reach the client,
+// and the backend's CORS headers when the gateway answers CORS for the API.
+func (p *proxyStep) cleanResponse(h http.Header) {
+	cleanResponseHeaders(h)
+	if p.api.CORS.Enabled {
+		for _, k := range corsHeaders {
+			delete(h, k)
+		}
+	}
 }
 
 func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -239,9 +248,13 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
-	call.timer = time.AfterFunc(p.timeout, func() { call.cancel(errTimeoutCause) })
-	p.rp.ServeHTTP(w, r)
-	call.timer.Stop()
+	call.timer = startBackendTimer(call, p.timeout)
+	defer call.stopTimer()
+	if isWebSocketUpgrade(r.Header) {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	p.forward(w, r, call)
 }
 
 func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
@@ -277,7 +290,7 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := p.g.transport.RoundTrip(req)
 		if err == nil {
-			call.timer.Stop() // headers arrived: the timeout does not cut a streaming body
+			call.stopTimer() // headers arrived: the timeout does not cut a streaming body
 			call.backendLatency = time.Since(start)
 			if ep.failures.Load() != 0 {
 				ep.failures.Store(0)
@@ -363,17 +376,26 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// bufferPool lends the reverse proxies their copy buffers.
+// copyBufferSize is the size of the proxies' copy buffers.
+const copyBufferSize = 32 << 10
+
+// bufferPool lends the reverse proxies their copy buffers. It keeps array pointers, which
+// convert to and from the slices of httputil.BufferPool without allocating (putting a
+// *[]byte would allocate one slice header per call).
 type bufferPool struct{ p sync.Pool }
 
 func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
+	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return v[:]
 	}
-	return make([]byte, 32<<10)
+	return new([copyBufferSize]byte)[:]
 }
 
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) >= copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
+	}
+}
 
 // newTransport is the shared, tuned backend transport. It ignores proxy environment variables
 // and never asks for compression (encodings pass through untouched).

@@ -63,10 +63,7 @@ func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := s.t.Allow(r, call)
 	h := w.Header()
 	if d.Limit > 0 {
-		// Canonical keys set directly: Header.Set would canonicalise (and allocate) each time.
-		h["Ratelimit-Limit"] = []string{strconv.FormatInt(d.Limit, 10)}
-		h["Ratelimit-Remaining"] = []string{strconv.FormatInt(max(d.Remaining, 0), 10)}
-		h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(d.Reset), 10)}
+		setRateLimitHeaders(h, d, &call.rateVals)
 	}
 	if d.Allowed {
 		call.Overage = d.Overage
@@ -78,6 +75,23 @@ func (s *throttleStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	call.Throttled = true
 	writeThrottled(w, call, d)
+}
+
+// setRateLimitHeaders sets the RateLimit-* headers of d with one allocation: the three
+// numbers are formatted into one string, and v (the call's) backs the three values.
+// Canonical keys are set directly: Header.Set would canonicalise (and allocate) each time.
+func setRateLimitHeaders(h http.Header, d Decision, v *[3]string) {
+	var buf [3 * 20]byte
+	b := strconv.AppendInt(buf[:0], d.Limit, 10)
+	i := len(b)
+	b = strconv.AppendInt(b, max(d.Remaining, 0), 10)
+	j := len(b)
+	b = strconv.AppendInt(b, ceilSeconds(d.Reset), 10)
+	s := string(b)
+	v[0], v[1], v[2] = s[:i], s[i:j], s[j:]
+	h["Ratelimit-Limit"] = v[0:1:1]
+	h["Ratelimit-Remaining"] = v[1:2:2]
+	h["Ratelimit-Reset"] = v[2:3:3]
 }
 
 // writeThrottled writes the 429 answer of a refused Decision.

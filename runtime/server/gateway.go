@@ -63,13 +63,32 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 	return gc
 }
 
-// gatewayMux serves the gateway's own health and metrics next to API traffic (contexts
-// cannot take these reserved paths).
-func gatewayMux(a *app, gw *gateway.Gateway) http.Handler {
+// serveGateway makes ln serve the gateway with the gateway's own server settings
+// (Gateway.Server), its health and metrics next to API traffic (contexts cannot take these
+// reserved paths).
+func serveGateway(a *app, ln *namedServer, gw *gateway.Gateway) {
+	srv := gw.Server()
+	h := gatewayHandler(a.health, srv.Handler)
+	srv.Handler, srv.Addr = h, ""
+	ln.handler, ln.srv = h, srv
+}
+
+// gatewayHandler sends GET and HEAD of the health and metrics paths to their handlers and
+// everything else to the gateway untouched. A ServeMux in front of the gateway would cost
+// five allocations per call and redirect unclean paths, which the gateway refuses itself.
+func gatewayHandler(h *health, api http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	a.health.register(mux)
-	mux.Handle("/", gw.Handler())
-	return mux
+	h.register(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				mux.ServeHTTP(w, r)
+				return
+			}
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // heartbeat reports a runtime to the control plane's registry every few seconds; onReply
@@ -103,7 +122,7 @@ func buildGateway(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	ln.handler = gatewayMux(a, gw)
+	serveGateway(a, ln, gw)
 	heartbeat(a, cfg, id, "GATEWAY", cfg.GatewayURLs[0], gw.Revision, func(r cpclient.HeartbeatReply) { syncer.Behind(r.Revision) })
 	return nil
 }

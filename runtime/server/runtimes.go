@@ -44,7 +44,7 @@ func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *b
 	if err != nil {
 		return err
 	}
-	ln.handler = gatewayMux(a, gw)
+	serveGateway(a, ln, gw)
 	// The in-process runtimes report to the registry directly. The traffic manager applies no
 	// control events, so the registry lists it without a revision, as separately deployed ones.
 	report := func(ctx context.Context) (struct{}, error) {

@@ -43,6 +43,15 @@ type Addrs struct {
 
 // Run serves the configured profile until ctx ends, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, deps Deps) error {
+	a := newApp(cfg, deps)
+	defer a.close()
+	if err := a.build(ctx, cfg); err != nil {
+		return err
+	}
+	return a.serve(ctx)
+}
+
+func newApp(cfg config.Config, deps Deps) *app {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
@@ -50,8 +59,11 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) error {
 		deps.Stdout = io.Discard
 	}
 	reg := newRegistry()
-	a := &app{log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg}, start: time.Now()}
-	defer a.close()
+	return &app{log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg}, start: time.Now()}
+}
+
+// build composes the profile's listeners, tasks and checks.
+func (a *app) build(ctx context.Context, cfg config.Config) error {
 	var err error
 	switch cfg.Profile {
 	case config.ProfileAllInOne, config.ProfileControlPlane:
@@ -65,10 +77,7 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) error {
 	default:
 		err = fmt.Errorf("unknown profile %q", cfg.Profile)
 	}
-	if err != nil {
-		return err
-	}
-	return a.serve(ctx)
+	return err
 }
 
 // Migrate opens every database and applies pending migrations.
@@ -104,7 +113,9 @@ type namedServer struct {
 	name    string
 	ln      net.Listener
 	handler http.Handler
-	srv     *http.Server
+	// srv, when set before serve, is the server to run (the gateway's own settings);
+	// otherwise serve builds one around handler.
+	srv *http.Server
 }
 
 // listen binds a listener now, so that a port clash fails start-up before anything else
@@ -142,11 +153,13 @@ func (a *app) serve(ctx context.Context) error {
 	defer cancel()
 	var addrs Addrs
 	for _, s := range a.servers {
-		s.srv = &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		if s.srv == nil {
+			s.srv = &http.Server{
+				Handler:           s.handler,
+				ReadHeaderTimeout: 10 * time.Second,
+				IdleTimeout:       120 * time.Second,
+				ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+			}
 		}
 		a.log.Info("listening", "server", s.name, "addr", s.ln.Addr().String())
 		switch s.name {
