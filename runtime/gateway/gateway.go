@@ -61,6 +61,7 @@ type Gateway struct {
 	now       func() time.Time
 	metrics   *metrics
 	transport http.RoundTripper // to backends
+	h1        *h1Client         // plain HTTP/1.1 calls to http:// backends (nil with Deps.Transport)
 	// kmTransport reaches the Key Manager (JWKS, /token and /revoke forwarding): the
 	// operator's own address, so DenyPrivateEndpoints does not apply to it.
 	kmTransport http.RoundTripper
@@ -119,6 +120,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.kmTransport = g.transport
 	if g.transport == nil {
 		g.transport = newTransport(cfg, egress.Policy{DenyPrivate: cfg.DenyPrivateEndpoints})
+		g.h1 = newH1Client(cfg, egress.Policy{DenyPrivate: cfg.DenyPrivateEndpoints})
 		g.kmTransport = g.transport
 		if cfg.DenyPrivateEndpoints { // the Key Manager is the operator's, often on a private network
 			g.kmTransport = newTransport(cfg, egress.Policy{})

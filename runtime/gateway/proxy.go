@@ -288,7 +288,13 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 	for {
 		ep := call.endpoint
 		start := time.Now()
-		resp, err := p.g.transport.RoundTrip(req)
+		var resp *http.Response
+		var err error
+		if p.g.h1 != nil && p.g.h1.handles(req) {
+			resp, err = p.g.h1.RoundTrip(req)
+		} else {
+			resp, err = p.g.transport.RoundTrip(req)
+		}
 		if err == nil {
 			call.stopTimer() // headers arrived: the timeout does not cut a streaming body
 			call.backendLatency = time.Since(start)
@@ -400,9 +406,8 @@ func (b *bufferPool) Put(buf []byte) {
 // newTransport is the shared, tuned backend transport. It ignores proxy environment variables
 // and never asks for compression (encodings pass through untouched).
 func newTransport(cfg Config, p egress.Policy) *http.Transport {
-	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second, Control: refuseAddrs(p)}
 	return &http.Transport{
-		DialContext:           d.DialContext,
+		DialContext:           newDialer(cfg, p).DialContext,
 		MaxIdleConns:          4 * cfg.MaxIdleConnsPerHost,
 		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
 		MaxConnsPerHost:       cfg.MaxConnsPerHost,
@@ -412,6 +417,11 @@ func newTransport(cfg Config, p egress.Policy) *http.Transport {
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     true,
 	}
+}
+
+// newDialer dials backends, refusing the addresses p refuses.
+func newDialer(cfg Config, p egress.Policy) *net.Dialer {
+	return &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second, Control: refuseAddrs(p)}
 }
 
 // errRefusedAddr refuses a dial to an address the egress policy refuses: link-local and
