@@ -35,6 +35,8 @@ type h1Client struct {
 type h1Host struct {
 	idle []*h1Conn
 	sem  chan struct{} // nil without a bound on open connections
+	// handoff gives a freed connection straight to a caller waiting for a slot of sem.
+	handoff chan *h1Conn
 }
 
 // h1Conn is one backend connection with its buffers.
@@ -98,7 +100,7 @@ func (c *h1Client) host(key string) *h1Host {
 	if h == nil {
 		h = &h1Host{}
 		if c.maxConns > 0 {
-			h.sem = make(chan struct{}, c.maxConns)
+			h.sem, h.handoff = make(chan struct{}, c.maxConns), make(chan *h1Conn)
 		}
 		c.hosts[key] = h
 	}
@@ -116,7 +118,7 @@ func (c *h1Client) get(h *h1Host, now time.Time) *h1Conn {
 		if now.Sub(pc.idleAt) < c.idleTimeout {
 			return pc
 		}
-		go pc.close() // the lock is held; closing may block
+		go pc.discard() // the lock is held; closing may block
 	}
 	return nil
 }
@@ -124,6 +126,13 @@ func (c *h1Client) get(h *h1Host, now time.Time) *h1Conn {
 // put returns pc to its pool, closing it when the pool is full.
 func (c *h1Client) put(pc *h1Conn) {
 	pc.idleAt = time.Now()
+	if pc.host.handoff != nil {
+		select {
+		case pc.host.handoff <- pc:
+			return
+		default:
+		}
+	}
 	c.mu.Lock()
 	if len(pc.host.idle) < c.maxIdle {
 		pc.host.idle = append(pc.host.idle, pc)
@@ -131,7 +140,7 @@ func (c *h1Client) put(pc *h1Conn) {
 	}
 	c.mu.Unlock()
 	if pc != nil {
-		pc.close()
+		pc.discard()
 	}
 }
 
@@ -148,6 +157,8 @@ func (c *h1Client) dial(ctx context.Context, h *h1Host, addr string) (*h1Conn, e
 	if h.sem != nil {
 		select {
 		case h.sem <- struct{}{}:
+		case pc := <-h.handoff:
+			return pc, nil
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}

@@ -392,6 +392,42 @@ func TestH1ClientConcurrent(t *testing.T) {
 	}
 }
 
+func TestH1ClientMaxConnsHandsOver(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	b := newH1Backend(t, func(w http.ResponseWriter, _ *http.Request) {
+		entered <- struct{}{}
+		<-release
+		_, _ = io.WriteString(w, "ok")
+	})
+	cfg := Config{MaxConnsPerHost: 1}.withDefaults()
+	c := newH1Client(cfg, egress.Policy{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, 2)
+	call := func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", b.URL, nil)
+		res, err := c.RoundTrip(req)
+		if err == nil {
+			_, err = io.ReadAll(res.Body)
+			_ = res.Body.Close()
+		}
+		errs <- err
+	}
+	go call()
+	<-entered // the one connection is busy
+	go call()
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("call: %v", err)
+		}
+	}
+	if n := b.accepted.Load(); n != 1 {
+		t.Errorf("backend accepted %d connections, want 1", n)
+	}
+}
+
 func TestH1ClientEgress(t *testing.T) {
 	c := newTestH1(t)
 	req, _ := http.NewRequest("GET", "http://169.254.169.254/latest/meta-data/", nil)
