@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"sync"
 	"time"
 
@@ -85,12 +86,13 @@ func (c *h1Client) handles(req *http.Request) bool {
 	return req.URL.Scheme == "http" && len(req.Header["Upgrade"]) == 0 && len(req.Header["Expect"]) == 0
 }
 
-// hostKey is host:port of an http:// URL host.
-func hostKey(host string) string {
-	if _, _, err := net.SplitHostPort(host); err == nil {
-		return host
+// hostKey is host:port of an http:// URL.
+func hostKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
 	}
-	return net.JoinHostPort(host, "80")
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func (c *h1Client) host(key string) *h1Host {
@@ -212,7 +214,7 @@ func resendable(req *http.Request) bool {
 // RoundTrip sends req and reads the response headers; the body streams from the connection.
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	key := hostKey(req.URL.Host)
+	key := hostKey(req.URL)
 	h := c.host(key)
 	for retried := false; ; retried = true {
 		pc := c.get(h, time.Now())

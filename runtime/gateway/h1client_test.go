@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -425,6 +426,26 @@ func TestH1ClientMaxConnsHandsOver(t *testing.T) {
 	}
 	if n := b.accepted.Load(); n != 1 {
 		t.Errorf("backend accepted %d connections, want 1", n)
+	}
+}
+
+func TestHostKey(t *testing.T) {
+	tests := []struct{ desc, url, want string }{
+		{desc: "default port", url: "http://backend/x", want: "backend:80"},
+		{desc: "explicit port", url: "http://backend:8080/x", want: "backend:8080"},
+		{desc: "IPv6 default port", url: "http://[::1]/x", want: "[::1]:80"},
+		{desc: "IPv6 explicit port", url: "http://[::1]:81/x", want: "[::1]:81"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := hostKey(u); got != tt.want {
+				t.Errorf("hostKey(%s) = %q, want %q", tt.url, got, tt.want)
+			}
+		})
 	}
 }
 
