@@ -59,7 +59,7 @@ type Config struct {
 	FailuresToSuspend int
 	// SuspendDuration is how long a failing endpoint is skipped (default 30s).
 	SuspendDuration time.Duration
-	// MaxIdleConnsPerHost and MaxConnsPerHost tune the shared backend transport
+	// MaxIdleConnsPerHost and MaxConnsPerHost tune the backend HTTP/1.1 client and transport
 	// (defaults 256 and 2048; MaxConnsPerHost bounds connections, and so goroutines, per backend).
 	MaxIdleConnsPerHost int
 	MaxConnsPerHost     int
