@@ -45,6 +45,7 @@ type ComplexityRoot struct {
 		Context           func(childComplexity int) int
 		Cors              func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
+		Deployments       func(childComplexity int) int
 		Description       func(childComplexity int) int
 		Documents         func(childComplexity int) int
 		Endpoints         func(childComplexity int) int
@@ -58,6 +59,7 @@ type ComplexityRoot struct {
 		Provider          func(childComplexity int) int
 		Rating            func(childComplexity int) int
 		Resources         func(childComplexity int) int
+		Revisions         func(childComplexity int) int
 		SubscriptionTiers func(childComplexity int) int
 		Subscriptions     func(childComplexity int) int
 		Tags              func(childComplexity int) int
@@ -90,6 +92,14 @@ type ComplexityRoot struct {
 		KeyType   func(childComplexity int) int
 		Label     func(childComplexity int) int
 		RevokedAt func(childComplexity int) int
+	}
+
+	APIRevision struct {
+		CreatedAt   func(childComplexity int) int
+		Deployments func(childComplexity int) int
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Number      func(childComplexity int) int
 	}
 
 	Application struct {
@@ -148,6 +158,15 @@ type ComplexityRoot struct {
 		Runtimes func(childComplexity int) int
 	}
 
+	Deployment struct {
+		AcknowledgedGateways func(childComplexity int) int
+		AcknowledgedInMs     func(childComplexity int) int
+		DeployedAt           func(childComplexity int) int
+		Environment          func(childComplexity int) int
+		ExpectedGateways     func(childComplexity int) int
+		Revision             func(childComplexity int) int
+	}
+
 	Document struct {
 		Content     func(childComplexity int) int
 		ContentType func(childComplexity int) int
@@ -167,6 +186,22 @@ type ComplexityRoot struct {
 		Type       func(childComplexity int) int
 	}
 
+	Environment struct {
+		Description func(childComplexity int) int
+		DisplayName func(childComplexity int) int
+		GatewayURLs func(childComplexity int) int
+		Gateways    func(childComplexity int) int
+		Name        func(childComplexity int) int
+	}
+
+	GatewayInstance struct {
+		Address      func(childComplexity int) int
+		Environments func(childComplexity int) int
+		Healthy      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		LastSeen     func(childComplexity int) int
+	}
+
 	LifecycleEvent struct {
 		Action func(childComplexity int) int
 		Actor  func(childComplexity int) int
@@ -178,6 +213,7 @@ type ComplexityRoot struct {
 	Live struct {
 		APIUsageLive       func(childComplexity int, apiID string) int
 		ControlPlaneStatus func(childComplexity int) int
+		Deployments        func(childComplexity int, apiID string) int
 	}
 
 	Mutation struct {
@@ -189,7 +225,9 @@ type ComplexityRoot struct {
 		ChangePassword              func(childComplexity int, currentPassword string, newPassword string) int
 		CreateAPI                   func(childComplexity int, input model.CreateAPIInput) int
 		CreateApplication           func(childComplexity int, input model.CreateApplicationInput) int
+		CreateEnvironment           func(childComplexity int, input model.EnvironmentInput) int
 		CreateNewVersion            func(childComplexity int, apiID string, version string) int
+		CreateRevision              func(childComplexity int, apiID string, description *string) int
 		CreateThrottlingPolicy      func(childComplexity int, input model.ThrottlingPolicyInput) int
 		CreateUser                  func(childComplexity int, input model.CreateUserInput) int
 		DeleteAPI                   func(childComplexity int, id string) int
@@ -197,9 +235,12 @@ type ComplexityRoot struct {
 		DeleteBlockingCondition     func(childComplexity int, id string) int
 		DeleteComment               func(childComplexity int, id string) int
 		DeleteDocument              func(childComplexity int, id string) int
+		DeleteEnvironment           func(childComplexity int, name string) int
 		DeleteKeys                  func(childComplexity int, applicationID string, keyType model.KeyType) int
+		DeleteRevision              func(childComplexity int, id string) int
 		DeleteThrottlingPolicy      func(childComplexity int, kind model.PolicyKind, name string) int
 		DeleteUser                  func(childComplexity int, id string) int
+		DeployRevision              func(childComplexity int, id string, environments []string, waitMs *int) int
 		GenerateAPIKey              func(childComplexity int, applicationID string, keyType model.KeyType, validityDays *int, label *string) int
 		GenerateKeys                func(childComplexity int, applicationID string, keyType model.KeyType, grantTypes []string, callbackURL *string) int
 		ImportOpenAPI               func(childComplexity int, definition string, endpoint string, context *string, version *string) int
@@ -207,6 +248,7 @@ type ComplexityRoot struct {
 		Logout                      func(childComplexity int) int
 		RateAPI                     func(childComplexity int, apiID string, rating int) int
 		RegenerateConsumerSecret    func(childComplexity int, applicationID string, keyType model.KeyType) int
+		RestoreRevision             func(childComplexity int, id string) int
 		RevokeAPIKey                func(childComplexity int, applicationID string, id string) int
 		RotateSigningKey            func(childComplexity int) int
 		SetBlockingConditionEnabled func(childComplexity int, id string, enabled bool) int
@@ -215,6 +257,7 @@ type ComplexityRoot struct {
 		SignUp                      func(childComplexity int, input model.SignUpInput) int
 		Subscribe                   func(childComplexity int, apiID string, applicationID string, tier string) int
 		UnblockSubscription         func(childComplexity int, id string) int
+		UndeployRevision            func(childComplexity int, id string, environments []string) int
 		Unsubscribe                 func(childComplexity int, id string) int
 		UpdateAPI                   func(childComplexity int, id string, input model.UpdateAPIInput) int
 		UpdateApplication           func(childComplexity int, id string, input model.UpdateApplicationInput) int
@@ -244,6 +287,7 @@ type ComplexityRoot struct {
 		BlockingConditions func(childComplexity int) int
 		ControlPlaneStatus func(childComplexity int) int
 		Document           func(childComplexity int, id string) int
+		Environments       func(childComplexity int) int
 		Me                 func(childComplexity int) int
 		ScopeBindings      func(childComplexity int) int
 		ThrottlingPolicies func(childComplexity int, kind model.PolicyKind) int
@@ -376,6 +420,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.CreatedAt(childComplexity), true
+	case "API.deployments":
+		if e.ComplexityRoot.API.Deployments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Deployments(childComplexity), true
 	case "API.description":
 		if e.ComplexityRoot.API.Description == nil {
 			break
@@ -454,6 +504,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Resources(childComplexity), true
+	case "API.revisions":
+		if e.ComplexityRoot.API.Revisions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Revisions(childComplexity), true
 	case "API.subscriptionTiers":
 		if e.ComplexityRoot.API.SubscriptionTiers == nil {
 			break
@@ -578,6 +634,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyInfo.RevokedAt(childComplexity), true
+
+	case "APIRevision.createdAt":
+		if e.ComplexityRoot.APIRevision.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIRevision.CreatedAt(childComplexity), true
+	case "APIRevision.deployments":
+		if e.ComplexityRoot.APIRevision.Deployments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIRevision.Deployments(childComplexity), true
+	case "APIRevision.description":
+		if e.ComplexityRoot.APIRevision.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIRevision.Description(childComplexity), true
+	case "APIRevision.id":
+		if e.ComplexityRoot.APIRevision.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIRevision.ID(childComplexity), true
+	case "APIRevision.number":
+		if e.ComplexityRoot.APIRevision.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIRevision.Number(childComplexity), true
 
 	case "Application.apiKeys":
 		if e.ComplexityRoot.Application.APIKeys == nil {
@@ -796,6 +883,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ControlPlaneStatus.Runtimes(childComplexity), true
 
+	case "Deployment.acknowledgedGateways":
+		if e.ComplexityRoot.Deployment.AcknowledgedGateways == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.AcknowledgedGateways(childComplexity), true
+	case "Deployment.acknowledgedInMs":
+		if e.ComplexityRoot.Deployment.AcknowledgedInMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.AcknowledgedInMs(childComplexity), true
+	case "Deployment.deployedAt":
+		if e.ComplexityRoot.Deployment.DeployedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.DeployedAt(childComplexity), true
+	case "Deployment.environment":
+		if e.ComplexityRoot.Deployment.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Environment(childComplexity), true
+	case "Deployment.expectedGateways":
+		if e.ComplexityRoot.Deployment.ExpectedGateways == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.ExpectedGateways(childComplexity), true
+	case "Deployment.revision":
+		if e.ComplexityRoot.Deployment.Revision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Revision(childComplexity), true
+
 	case "Document.content":
 		if e.ComplexityRoot.Document.Content == nil {
 			break
@@ -876,6 +1000,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Endpoints.Type(childComplexity), true
 
+	case "Environment.description":
+		if e.ComplexityRoot.Environment.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Description(childComplexity), true
+	case "Environment.displayName":
+		if e.ComplexityRoot.Environment.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.DisplayName(childComplexity), true
+	case "Environment.gatewayURLs":
+		if e.ComplexityRoot.Environment.GatewayURLs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.GatewayURLs(childComplexity), true
+	case "Environment.gateways":
+		if e.ComplexityRoot.Environment.Gateways == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Gateways(childComplexity), true
+	case "Environment.name":
+		if e.ComplexityRoot.Environment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Name(childComplexity), true
+
+	case "GatewayInstance.address":
+		if e.ComplexityRoot.GatewayInstance.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayInstance.Address(childComplexity), true
+	case "GatewayInstance.environments":
+		if e.ComplexityRoot.GatewayInstance.Environments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayInstance.Environments(childComplexity), true
+	case "GatewayInstance.healthy":
+		if e.ComplexityRoot.GatewayInstance.Healthy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayInstance.Healthy(childComplexity), true
+	case "GatewayInstance.id":
+		if e.ComplexityRoot.GatewayInstance.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayInstance.ID(childComplexity), true
+	case "GatewayInstance.lastSeen":
+		if e.ComplexityRoot.GatewayInstance.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayInstance.LastSeen(childComplexity), true
+
 	case "LifecycleEvent.action":
 		if e.ComplexityRoot.LifecycleEvent.Action == nil {
 			break
@@ -924,6 +1110,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Live.ControlPlaneStatus(childComplexity), true
+	case "Live.deployments":
+		if e.ComplexityRoot.Live.Deployments == nil {
+			break
+		}
+
+		args, err := ec.field_Live_deployments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Live.Deployments(childComplexity, args["apiId"].(string)), true
 
 	case "Mutation.addBlockingCondition":
 		if e.ComplexityRoot.Mutation.AddBlockingCondition == nil {
@@ -1013,6 +1210,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateApplication(childComplexity, args["input"].(model.CreateApplicationInput)), true
+	case "Mutation.createEnvironment":
+		if e.ComplexityRoot.Mutation.CreateEnvironment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createEnvironment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateEnvironment(childComplexity, args["input"].(model.EnvironmentInput)), true
 	case "Mutation.createNewVersion":
 		if e.ComplexityRoot.Mutation.CreateNewVersion == nil {
 			break
@@ -1024,6 +1232,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateNewVersion(childComplexity, args["apiId"].(string), args["version"].(string)), true
+	case "Mutation.createRevision":
+		if e.ComplexityRoot.Mutation.CreateRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRevision(childComplexity, args["apiId"].(string), args["description"].(*string)), true
 	case "Mutation.createThrottlingPolicy":
 		if e.ComplexityRoot.Mutation.CreateThrottlingPolicy == nil {
 			break
@@ -1101,6 +1320,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteDocument(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteEnvironment":
+		if e.ComplexityRoot.Mutation.DeleteEnvironment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteEnvironment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteEnvironment(childComplexity, args["name"].(string)), true
 	case "Mutation.deleteKeys":
 		if e.ComplexityRoot.Mutation.DeleteKeys == nil {
 			break
@@ -1112,6 +1342,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteKeys(childComplexity, args["applicationId"].(string), args["keyType"].(model.KeyType)), true
+	case "Mutation.deleteRevision":
+		if e.ComplexityRoot.Mutation.DeleteRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRevision(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteThrottlingPolicy":
 		if e.ComplexityRoot.Mutation.DeleteThrottlingPolicy == nil {
 			break
@@ -1134,6 +1375,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteUser(childComplexity, args["id"].(string)), true
+	case "Mutation.deployRevision":
+		if e.ComplexityRoot.Mutation.DeployRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deployRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeployRevision(childComplexity, args["id"].(string), args["environments"].([]string), args["waitMs"].(*int)), true
 	case "Mutation.generateAPIKey":
 		if e.ComplexityRoot.Mutation.GenerateAPIKey == nil {
 			break
@@ -1206,6 +1458,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegenerateConsumerSecret(childComplexity, args["applicationId"].(string), args["keyType"].(model.KeyType)), true
+	case "Mutation.restoreRevision":
+		if e.ComplexityRoot.Mutation.RestoreRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreRevision(childComplexity, args["id"].(string)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1289,6 +1552,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnblockSubscription(childComplexity, args["id"].(string)), true
+	case "Mutation.undeployRevision":
+		if e.ComplexityRoot.Mutation.UndeployRevision == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_undeployRevision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UndeployRevision(childComplexity, args["id"].(string), args["environments"].([]string)), true
 	case "Mutation.unsubscribe":
 		if e.ComplexityRoot.Mutation.Unsubscribe == nil {
 			break
@@ -1467,6 +1741,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Document(childComplexity, args["id"].(string)), true
+	case "Query.environments":
+		if e.ComplexityRoot.Query.Environments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Environments(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1853,6 +2133,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateApplicationInput", ec.unmarshalInputCreateApplicationInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("EndpointsInput", ec.unmarshalInputEndpointsInput),
+			graphql.NewInputUnmarshaler("EnvironmentInput", ec.unmarshalInputEnvironmentInput),
 			graphql.NewInputUnmarshaler("PolicyConditionInput", ec.unmarshalInputPolicyConditionInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
@@ -1951,7 +2232,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "admin.graphqls" "analytics.graphqls" "apis.graphqls" "applications.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
+//go:embed "admin.graphqls" "analytics.graphqls" "apis.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1967,6 +2248,7 @@ var sources = []*ast.Source{
 	{Name: "analytics.graphqls", Input: sourceData("analytics.graphqls"), BuiltIn: false},
 	{Name: "apis.graphqls", Input: sourceData("apis.graphqls"), BuiltIn: false},
 	{Name: "applications.graphqls", Input: sourceData("applications.graphqls"), BuiltIn: false},
+	{Name: "deployments.graphqls", Input: sourceData("deployments.graphqls"), BuiltIn: false},
 	{Name: "documents.graphqls", Input: sourceData("documents.graphqls"), BuiltIn: false},
 	{Name: "policies.graphqls", Input: sourceData("policies.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -2028,6 +2310,10 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_comments(ctx, field)
 	case "subscriptions":
 		return ec.fieldContext_API_subscriptions(ctx, field)
+	case "revisions":
+		return ec.fieldContext_API_revisions(ctx, field)
+	case "deployments":
+		return ec.fieldContext_API_deployments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type API", field.Name)
 }
@@ -2082,6 +2368,22 @@ func (ec *executionContext) childFields_APIKeyInfo(ctx context.Context, field gr
 		return ec.fieldContext_APIKeyInfo_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_APIRevision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_APIRevision_id(ctx, field)
+	case "number":
+		return ec.fieldContext_APIRevision_number(ctx, field)
+	case "description":
+		return ec.fieldContext_APIRevision_description(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_APIRevision_createdAt(ctx, field)
+	case "deployments":
+		return ec.fieldContext_APIRevision_deployments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type APIRevision", field.Name)
 }
 
 func (ec *executionContext) childFields_Application(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2196,6 +2498,24 @@ func (ec *executionContext) childFields_ControlPlaneStatus(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ControlPlaneStatus", field.Name)
 }
 
+func (ec *executionContext) childFields_Deployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "environment":
+		return ec.fieldContext_Deployment_environment(ctx, field)
+	case "revision":
+		return ec.fieldContext_Deployment_revision(ctx, field)
+	case "deployedAt":
+		return ec.fieldContext_Deployment_deployedAt(ctx, field)
+	case "expectedGateways":
+		return ec.fieldContext_Deployment_expectedGateways(ctx, field)
+	case "acknowledgedGateways":
+		return ec.fieldContext_Deployment_acknowledgedGateways(ctx, field)
+	case "acknowledgedInMs":
+		return ec.fieldContext_Deployment_acknowledgedInMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Deployment", field.Name)
+}
+
 func (ec *executionContext) childFields_Document(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2232,6 +2552,38 @@ func (ec *executionContext) childFields_Endpoints(ctx context.Context, field gra
 		return ec.fieldContext_Endpoints_timeoutMs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Endpoints", field.Name)
+}
+
+func (ec *executionContext) childFields_Environment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Environment_name(ctx, field)
+	case "displayName":
+		return ec.fieldContext_Environment_displayName(ctx, field)
+	case "description":
+		return ec.fieldContext_Environment_description(ctx, field)
+	case "gatewayURLs":
+		return ec.fieldContext_Environment_gatewayURLs(ctx, field)
+	case "gateways":
+		return ec.fieldContext_Environment_gateways(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Environment", field.Name)
+}
+
+func (ec *executionContext) childFields_GatewayInstance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GatewayInstance_id(ctx, field)
+	case "environments":
+		return ec.fieldContext_GatewayInstance_environments(ctx, field)
+	case "address":
+		return ec.fieldContext_GatewayInstance_address(ctx, field)
+	case "healthy":
+		return ec.fieldContext_GatewayInstance_healthy(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_GatewayInstance_lastSeen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GatewayInstance", field.Name)
 }
 
 func (ec *executionContext) childFields_LifecycleEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

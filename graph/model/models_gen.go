@@ -41,6 +41,16 @@ type APIKeyInfo struct {
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
 }
 
+// An immutable copy of everything a gateway needs of an API.
+type APIRevision struct {
+	ID string `json:"id"`
+	// 1, 2, ... per API, never reused.
+	Number      int           `json:"number"`
+	Description *string       `json:"description,omitempty"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	Deployments []*Deployment `json:"deployments"`
+}
+
 type AddDocumentInput struct {
 	Name    string         `json:"name"`
 	Summary *string        `json:"summary,omitempty"`
@@ -151,6 +161,18 @@ type CreateUserInput struct {
 	Roles    []Role  `json:"roles"`
 }
 
+type Deployment struct {
+	Environment string       `json:"environment"`
+	Revision    *APIRevision `json:"revision"`
+	DeployedAt  time.Time    `json:"deployedAt"`
+	// The healthy gateways of the environment that serve this API from it.
+	ExpectedGateways int `json:"expectedGateways"`
+	// Of those, the ones that report enforcing this revision.
+	AcknowledgedGateways int `json:"acknowledgedGateways"`
+	// Deploy to the last acknowledgement; null until every expected gateway has acknowledged.
+	AcknowledgedInMs *int `json:"acknowledgedInMs,omitempty"`
+}
+
 type Document struct {
 	ID      string         `json:"id"`
 	Name    string         `json:"name"`
@@ -177,6 +199,33 @@ type EndpointsInput struct {
 	Production []string      `json:"production"`
 	Sandbox    []string      `json:"sandbox,omitempty"`
 	TimeoutMs  *int          `json:"timeoutMs,omitempty"`
+}
+
+// A group of gateways that serve the same deployed revisions. A gateway joins the environments in TURNPIKE_GATEWAY_ENVIRONMENTS; Default exists from the first start.
+type Environment struct {
+	Name        string  `json:"name"`
+	DisplayName string  `json:"displayName"`
+	Description *string `json:"description,omitempty"`
+	// The gateway URLs consumers are shown for APIs deployed here.
+	GatewayURLs []string `json:"gatewayURLs"`
+	// The gateways of the environment (admins only; empty for others).
+	Gateways []*GatewayInstance `json:"gateways"`
+}
+
+type EnvironmentInput struct {
+	Name        string   `json:"name"`
+	DisplayName *string  `json:"displayName,omitempty"`
+	Description *string  `json:"description,omitempty"`
+	GatewayURLs []string `json:"gatewayURLs"`
+}
+
+type GatewayInstance struct {
+	ID           string   `json:"id"`
+	Environments []string `json:"environments"`
+	Address      *string  `json:"address,omitempty"`
+	// Reported within the health window; a stale gateway no longer counts for deployments.
+	Healthy  bool      `json:"healthy"`
+	LastSeen time.Time `json:"lastSeen"`
 }
 
 type LifecycleEvent struct {

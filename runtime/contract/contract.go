@@ -31,8 +31,9 @@ type Kind string
 
 // Control event kinds. The suffix is the payload version: a breaking change adds a new kind.
 const (
-	KindAPIDeployed              Kind = "api.deployed.v1"            // payload APIDef
-	KindAPIUndeployed            Kind = "api.undeployed.v1"          // payload Deleted
+	KindAPIDeployed              Kind = "api.deployed.v1"            // payload APIDef (being replaced by KindAPIDeployments)
+	KindAPIUndeployed            Kind = "api.undeployed.v1"          // payload Deleted (being replaced by KindAPIDeployments)
+	KindAPIDeployments           Kind = "api.deployments.v1"         // payload APIDeployments
 	KindApplicationUpserted      Kind = "application.upserted.v1"    // payload Application
 	KindApplicationDeleted       Kind = "application.deleted.v1"     // payload Deleted
 	KindSubscriptionUpserted     Kind = "subscription.upserted.v1"   // payload Subscription
@@ -110,6 +111,42 @@ type APIDef struct {
 	ThrottlingPolicy string        `json:"throttlingPolicy,omitempty"` // ADVANCED policy for the whole API
 	CORS             CORS          `json:"cors"`
 	UpdatedAt        time.Time     `json:"updatedAt"`
+	// RevisionID and Revision name the API revision this definition is a copy of (empty and
+	// 0 only for definitions that are not deployed revisions).
+	RevisionID string `json:"revisionId,omitempty"`
+	Revision   int    `json:"revision,omitempty"`
+}
+
+// APIDeployments is everything gateways may serve of one API: each of its revisions that is
+// deployed to at least one gateway environment, as the full definition with the API's
+// current lifecycle State. An empty Revisions means the API is served nowhere. The event
+// carries the whole set, so applying it twice is a no-op and a gateway never sees a mix.
+type APIDeployments struct {
+	APIID     string             `json:"apiId"`
+	Revisions []DeployedRevision `json:"revisions"`
+}
+
+// DeployedRevision is one revision and the environments it is deployed to. An environment
+// appears in at most one DeployedRevision of an APIDeployments.
+type DeployedRevision struct {
+	Environments []string `json:"environments"`
+	API          APIDef   `json:"api"`
+}
+
+// Pick is the revision a gateway that belongs to envs (in its configured order) serves: the
+// one deployed to the first of envs that has one. env is that environment; ok is false when
+// the API is deployed to none of them.
+func (d APIDeployments) Pick(envs []string) (def APIDef, env string, ok bool) {
+	for _, e := range envs {
+		for _, r := range d.Revisions {
+			for _, re := range r.Environments {
+				if re == e {
+					return r.API, e, true
+				}
+			}
+		}
+	}
+	return APIDef{}, "", false
 }
 
 // Endpoints are an API's backends.
@@ -246,9 +283,12 @@ type BlockingCondition struct {
 // Snapshot is the full runtime state at a revision, served by the control plane to runtimes
 // that start, reconnect or detect a gap.
 type Snapshot struct {
-	Revision           int64               `json:"revision"`
-	TakenAt            time.Time           `json:"takenAt"`
-	APIs               []APIDef            `json:"apis"`
+	Revision int64     `json:"revision"`
+	TakenAt  time.Time `json:"takenAt"`
+	APIs     []APIDef  `json:"apis"` // being replaced by Deployments
+	// Deployments holds, per API with at least one deployment, what KindAPIDeployments
+	// would carry for it.
+	Deployments        []APIDeployments    `json:"deployments,omitempty"`
 	Applications       []Application       `json:"applications"`
 	Subscriptions      []Subscription      `json:"subscriptions"`
 	Keys               []Key               `json:"keys"`
