@@ -114,6 +114,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	revoker.km, revoker.dp = km, dp
 
 	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
+	cps.SetHealthWindow(cfg.RuntimeHealthWindow.Duration)
 
 	an, err := newAnalytics(ctx, a, cfg, set, b)
 	if err != nil {
