@@ -158,6 +158,9 @@ type PublisherConfig struct {
 	// and cloud-metadata addresses are refused either way. Off by default, since local
 	// backends are common in development.
 	DenyPrivateEndpoints bool `toml:"deny_private_endpoints"`
+	// MaxRevisions is how many revisions an API may have (default 5); the next
+	// createRevision is refused until one that is not deployed is deleted.
+	MaxRevisions int `toml:"max_revisions"`
 }
 
 // Duration is a time.Duration that reads "30s" from TOML.
@@ -206,7 +209,8 @@ func Default() Config {
 			RefreshFamilyTTL: Duration{30 * 24 * time.Hour},
 			Audience:         "turnpike",
 		},
-		Limits: LimitsConfig{MaxDocumentBytes: 5 << 20, MaxOpenAPIBytes: 5 << 20},
+		Limits:    LimitsConfig{MaxDocumentBytes: 5 << 20, MaxOpenAPIBytes: 5 << 20},
+		Publisher: PublisherConfig{MaxRevisions: 5},
 	}
 }
 
@@ -320,6 +324,17 @@ func applyEnv(c *Config, getenv func(string) string) error {
 				return fmt.Errorf("%s: %q is not a boolean", k, v)
 			}
 			*p = b
+		}
+	}
+	for k, n := range map[string]*int{
+		"TURNPIKE_MAX_REVISIONS": &c.Publisher.MaxRevisions,
+	} {
+		if v := getenv(k); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a whole number", k, v)
+			}
+			*n = i
 		}
 	}
 	for k, d := range map[string]*Duration{
@@ -445,6 +460,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("TURNPIKE_DATA_DIR", "must not be empty")
+	}
+	if c.Publisher.MaxRevisions < 1 || c.Publisher.MaxRevisions > 1000 {
+		bad("TURNPIKE_MAX_REVISIONS", "%d must be 1 to 1000", c.Publisher.MaxRevisions)
 	}
 	for name, addr := range map[string]string{"TURNPIKE_LISTEN": c.Listen, "TURNPIKE_GATEWAY_LISTEN": c.GatewayListen, "TURNPIKE_TM_LISTEN": c.TMListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

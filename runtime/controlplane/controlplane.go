@@ -110,8 +110,8 @@ func (s *Service) Snapshot(ctx context.Context) (contract.Snapshot, error) {
 
 // normalize turns nil lists into empty ones, so the JSON has [] rather than null.
 func normalize(s *contract.Snapshot) {
-	if s.APIs == nil {
-		s.APIs = []contract.APIDef{}
+	if s.Deployments == nil {
+		s.Deployments = []contract.APIDeployments{}
 	}
 	if s.Applications == nil {
 		s.Applications = []contract.Application{}

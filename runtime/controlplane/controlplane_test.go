@@ -152,7 +152,7 @@ func TestSnapshotHandler(t *testing.T) {
 				if len(snap.Revocations) != 1 || snap.Revocations[0].JTI != "recent" {
 					t.Errorf("revocations %+v, taken at %s", snap.Revocations, snap.TakenAt)
 				}
-				if !strings.Contains(string(raw), `"apis":[]`) {
+				if !strings.Contains(string(raw), `"blockingConditions":[]`) {
 					t.Errorf("empty lists are not []: %s", raw)
 				}
 			})
