@@ -33,8 +33,6 @@ type Kind string
 
 // Control event kinds. The suffix is the payload version: a breaking change adds a new kind.
 const (
-	KindAPIDeployed              Kind = "api.deployed.v1"            // payload APIDef (being replaced by KindAPIDeployments)
-	KindAPIUndeployed            Kind = "api.undeployed.v1"          // payload Deleted (being replaced by KindAPIDeployments)
 	KindAPIDeployments           Kind = "api.deployments.v1"         // payload APIDeployments
 	KindApplicationUpserted      Kind = "application.upserted.v1"    // payload Application
 	KindApplicationDeleted       Kind = "application.deleted.v1"     // payload Deleted
@@ -287,7 +285,6 @@ type BlockingCondition struct {
 type Snapshot struct {
 	Revision int64     `json:"revision"`
 	TakenAt  time.Time `json:"takenAt"`
-	APIs     []APIDef  `json:"apis"` // being replaced by Deployments
 	// Deployments holds, per API with at least one deployment, what KindAPIDeployments
 	// would carry for it.
 	Deployments        []APIDeployments    `json:"deployments,omitempty"`
