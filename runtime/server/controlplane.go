@@ -104,6 +104,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 		return err
 	}
 	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
+	cps.SetHealthWindow(cfg.RuntimeHealthWindow.Duration)
 	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Gateways: cps, Config: publisher.Config{
 		GatewayURLs: cfg.GatewayURLs, MaxDocumentBytes: cfg.Limits.MaxDocumentBytes, MaxOpenAPIBytes: cfg.Limits.MaxOpenAPIBytes,
 		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints, MaxRevisions: cfg.Publisher.MaxRevisions,
