@@ -107,6 +107,7 @@ expect "$r" '.data.createRevision.number == 2' "the publisher creates revision 2
 REV=$(jq -r .data.createRevision.id <<<"$r")
 r=$(gql "$PUB" 'mutation($id: ID!) { deployRevision(id: $id, environments: ["Default"], waitMs: 5000) { environment revision { number } expectedGateways acknowledgedGateways } }' "{\"id\":\"$REV\"}")
 expect "$r" '.data.deployRevision[0].environment == "Default" and .data.deployRevision[0].revision.number == 2' "and deploys it to Default"
+expect "$r" '.data.deployRevision[0].expectedGateways == 1 and .data.deployRevision[0].acknowledgedGateways == 1' "which the all-in-one gateway acknowledges within waitMs"
 for _ in $(seq 1 100); do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$GW/get")
 	[ "$code" = 200 ] && break
