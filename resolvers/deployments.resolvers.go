@@ -34,7 +34,7 @@ func (r *liveResolver) Deployments(ctx context.Context, apiID string) (<-chan []
 	if err != nil {
 		return nil, err
 	}
-	return watchDeployments(ctx, first, livePoll, func(ctx context.Context) ([]*model.Deployment, error) {
+	return watchDeployments(ctx, first, livePoll, r.ControlPlane.AcksChanged, func(ctx context.Context) ([]*model.Deployment, error) {
 		return r.apiDeployments(ctx, apiID)
 	}), nil
 }
