@@ -25,7 +25,11 @@ func (r *aPIResolver) Revisions(ctx context.Context, obj *model.API) ([]*model.A
 
 // Deployments is the resolver for the deployments field.
 func (r *aPIResolver) Deployments(ctx context.Context, obj *model.API) ([]*model.Deployment, error) {
-	return r.apiDeployments(ctx, obj.ID)
+	deps, err := r.deploymentsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.withAcks(ctx, obj.ID, deps)
 }
 
 // Deployments is the resolver for the deployments field.

@@ -26,6 +26,11 @@ func (r *Resolver) apiDeployments(ctx context.Context, apiID string) ([]*model.D
 	if err != nil {
 		return nil, err
 	}
+	return r.withAcks(ctx, apiID, deps)
+}
+
+// withAcks converts an API's deployments with what the gateways report about them.
+func (r *Resolver) withAcks(ctx context.Context, apiID string, deps []publisher.Deployment) ([]*model.Deployment, error) {
 	if len(deps) == 0 {
 		return []*model.Deployment{}, nil
 	}
