@@ -25,7 +25,11 @@ func (r *aPIResolver) Revisions(ctx context.Context, obj *model.API) ([]*model.A
 
 // Deployments is the resolver for the deployments field.
 func (r *aPIResolver) Deployments(ctx context.Context, obj *model.API) ([]*model.Deployment, error) {
-	return r.apiDeployments(ctx, obj.ID)
+	deps, err := r.deploymentsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.withAcks(ctx, obj.ID, deps)
 }
 
 // Deployments is the resolver for the deployments field.
@@ -34,7 +38,7 @@ func (r *liveResolver) Deployments(ctx context.Context, apiID string) (<-chan []
 	if err != nil {
 		return nil, err
 	}
-	return watchDeployments(ctx, first, livePoll, func(ctx context.Context) ([]*model.Deployment, error) {
+	return watchDeployments(ctx, first, livePoll, r.ControlPlane.AcksChanged, func(ctx context.Context) ([]*model.Deployment, error) {
 		return r.apiDeployments(ctx, apiID)
 	}), nil
 }

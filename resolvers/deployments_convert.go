@@ -26,6 +26,11 @@ func (r *Resolver) apiDeployments(ctx context.Context, apiID string) ([]*model.D
 	if err != nil {
 		return nil, err
 	}
+	return r.withAcks(ctx, apiID, deps)
+}
+
+// withAcks converts an API's deployments with what the gateways report about them.
+func (r *Resolver) withAcks(ctx context.Context, apiID string, deps []publisher.Deployment) ([]*model.Deployment, error) {
 	if len(deps) == 0 {
 		return []*model.Deployment{}, nil
 	}
@@ -133,10 +138,11 @@ func (r *Resolver) environmentModel(ctx context.Context, e *publisher.Environmen
 	return m, nil
 }
 
-// watchDeployments sends first at once, then polls every interval and sends what poll
-// answers whenever it differs from what was sent last. It stops with ctx, or when poll fails
+// watchDeployments sends first at once, then reads again with poll every interval and
+// whenever wake's channel closes (a gateway's acknowledgement recorded here), and sends what
+// it read when it differs from what was sent last. It stops with ctx, or when poll fails
 // (the API was deleted or is no longer visible).
-func watchDeployments(ctx context.Context, first []*model.Deployment, interval time.Duration, poll func(context.Context) ([]*model.Deployment, error)) <-chan []*model.Deployment {
+func watchDeployments(ctx context.Context, first []*model.Deployment, interval time.Duration, wake func() <-chan struct{}, poll func(context.Context) ([]*model.Deployment, error)) <-chan []*model.Deployment {
 	out := make(chan []*model.Deployment, 1)
 	out <- first
 	go func() {
@@ -145,10 +151,12 @@ func watchDeployments(ctx context.Context, first []*model.Deployment, interval t
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
+			woken := wake()
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-woken:
 			}
 			cur, err := poll(ctx)
 			if err != nil {

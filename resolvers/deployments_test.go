@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
@@ -25,6 +27,8 @@ func TestDeploymentResolvers(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
 		ctx := context.Background()
+		hook := &tableReads{table: `"api_deployments"`}
+		set.APIMgt = set.APIMgt.WithQueryHook(hook)
 		cp := controlplane.New(set.APIMgt, "token", nil)
 		pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Gateways: cp, Config: publisher.Config{GatewayURLs: []string{"http://gw:8280"}, MaxRevisions: 3}})
 		if err := pub.Start(ctx); err != nil {
@@ -137,6 +141,22 @@ func TestDeploymentResolvers(t *testing.T) {
 			t.Errorf("a subscriber sees %v", q)
 		}
 
+		// A list reads the deployments of all its APIs at once.
+		if _, err := pub.CreateAPI(ctx, users["prov"], publisher.CreateInput{Name: "Other", Context: "/other", Version: "1", Endpoints: &publisher.EndpointsInput{Production: []string{"http://backend"}}}); err != nil {
+			t.Fatal(err)
+		}
+		hook.n.Store(0)
+		list := data("prov", `{ apis(first: 10) { edges { node { name deployments { environment revision { number } } } } } }`, nil)["apis"].(map[string]any)["edges"].([]any)
+		if n := hook.n.Load(); n != 1 || len(list) != 2 {
+			t.Errorf("apis with deployments read api_deployments %d times for %d APIs, want once", n, len(list))
+		}
+		for _, e := range list {
+			node := e.(map[string]any)["node"].(map[string]any)
+			if want := map[string]int{"Pets": 2, "Other": 0}[node["name"].(string)]; len(node["deployments"].([]any)) != want {
+				t.Errorf("%s has deployments %v, want %d", node["name"], node["deployments"], want)
+			}
+		}
+
 		// Deleting.
 		wantCode("prov", `mutation($id: ID!) { deleteRevision(id: $id) }`, map[string]any{"id": revIDs[0]}, "CONFLICT", "Default, internal", "undeploy")
 		wantCode("admin", `mutation { deleteEnvironment(name: "internal") }`, nil, "CONFLICT", "undeploy")
@@ -205,3 +225,17 @@ func TestDeploymentResolvers(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// tableReads counts the SELECTs that read a table.
+type tableReads struct {
+	table string
+	n     atomic.Int64
+}
+
+func (h *tableReads) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context { return ctx }
+
+func (h *tableReads) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
+	if strings.HasPrefix(e.Query, "SELECT") && strings.Contains(e.Query, h.table) {
+		h.n.Add(1)
+	}
+}

@@ -292,3 +292,30 @@ func DeployedRevisions(ctx context.Context, idb bun.IDB, apiID string) ([]Deploy
 	}
 	return out, nil
 }
+
+// DeploymentsOfAPIs lists the deployments of several APIs, by API and environment.
+func DeploymentsOfAPIs(ctx context.Context, idb bun.IDB, apiIDs []string) ([]Deployment, error) {
+	var ds []Deployment
+	if len(apiIDs) == 0 {
+		return ds, nil
+	}
+	err := idb.NewSelect().Model(&ds).Where("api_id IN (?)", bun.List(apiIDs)).Order("api_id", "environment").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("deployments of apis: %w", err)
+	}
+	return ds, nil
+}
+
+// RevisionHeadersByIDs loads revisions without their copies, in no particular order.
+func RevisionHeadersByIDs(ctx context.Context, idb bun.IDB, ids []string) ([]RevisionHeader, error) {
+	var rs []RevisionHeader
+	if len(ids) == 0 {
+		return rs, nil
+	}
+	err := idb.NewSelect().Model((*Revision)(nil)).Column("id", "api_id", "number", "description", "created_at").
+		Where("id IN (?)", bun.List(ids)).Scan(ctx, &rs)
+	if err != nil {
+		return nil, fmt.Errorf("revisions by id: %w", err)
+	}
+	return rs, nil
+}

@@ -158,23 +158,62 @@ func (s *Service) Deployments(ctx context.Context, a identity.Actor, apiID strin
 	if _, err := s.load(ctx, s.apimgt, a, apiID); err != nil {
 		return nil, err
 	}
-	deps, err := apimgtdb.DeploymentsOf(ctx, s.apimgt, apiID)
+	m, err := s.deploymentsOf(ctx, []string{apiID})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Deployment, 0, len(deps))
+	return nonNil(m[apiID]), nil
+}
+
+// DeploymentsOfAPIs is Deployments for several APIs in three queries; the APIs the actor
+// may not see (or that do not exist) are left out of the map.
+func (s *Service) DeploymentsOfAPIs(ctx context.Context, a identity.Actor, apiIDs []string) (map[string][]Deployment, error) {
+	rows, err := apimgtdb.APIsByIDs(ctx, s.apimgt, apiIDs)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for i := range rows {
+		if visible(a, &rows[i]) {
+			ids = append(ids, rows[i].ID)
+		}
+	}
+	m, err := s.deploymentsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		m[id] = nonNil(m[id])
+	}
+	return m, nil
+}
+
+func (s *Service) deploymentsOf(ctx context.Context, apiIDs []string) (map[string][]Deployment, error) {
+	deps, err := apimgtdb.DeploymentsOfAPIs(ctx, s.apimgt, apiIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Deployment, len(apiIDs))
 	if len(deps) == 0 {
 		return out, nil
 	}
-	revs, err := apimgtdb.RevisionHeadersOf(ctx, s.apimgt, apiID)
+	var revIDs []string
+	for _, d := range deps {
+		if !slices.Contains(revIDs, d.RevisionID) {
+			revIDs = append(revIDs, d.RevisionID)
+		}
+	}
+	revs, err := apimgtdb.RevisionHeadersByIDs(ctx, s.apimgt, revIDs)
 	if err != nil {
 		return nil, err
 	}
+	byID := make(map[string]*Revision, len(revs))
+	for i := range revs {
+		byID[revs[i].ID] = headerOf(&revs[i])
+	}
 	for _, d := range deps {
-		for i := range revs {
-			if revs[i].ID == d.RevisionID {
-				out = append(out, Deployment{APIID: apiID, Environment: d.Environment, DeployedAt: d.DeployedAt.UTC(), Revision: headerOf(&revs[i])})
-			}
+		if r := byID[d.RevisionID]; r != nil {
+			out[d.APIID] = append(out[d.APIID], Deployment{APIID: d.APIID, Environment: d.Environment, DeployedAt: d.DeployedAt.UTC(), Revision: r})
 		}
 	}
 	return out, nil
