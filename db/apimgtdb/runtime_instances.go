@@ -67,7 +67,7 @@ func EnforcedOf(ctx context.Context, idb bun.IDB, instanceID string, apiIDs []st
 		var rows []GatewayEnforced
 		q := idb.NewSelect().Model(&rows).Where("instance_id = ?", instanceID)
 		if ids != nil {
-			q = q.Where("api_id IN (?)", bun.In(ids))
+			q = q.Where("api_id IN (?)", bun.List(ids))
 		}
 		if err := q.Scan(ctx); err != nil {
 			return fmt.Errorf("enforced revisions of %s: %w", instanceID, err)
@@ -105,7 +105,7 @@ func DeleteEnforced(ctx context.Context, idb bun.IDB, instanceID string, apiIDs 
 	for i := 0; i < len(apiIDs); i += enforcedChunk {
 		part := apiIDs[i:min(i+enforcedChunk, len(apiIDs))]
 		if _, err := idb.NewDelete().Model((*GatewayEnforced)(nil)).Where("instance_id = ?", instanceID).
-			Where("api_id IN (?)", bun.In(part)).Exec(ctx); err != nil {
+			Where("api_id IN (?)", bun.List(part)).Exec(ctx); err != nil {
 			return fmt.Errorf("forget enforced revisions of %s: %w", instanceID, err)
 		}
 	}
