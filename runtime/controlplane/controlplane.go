@@ -324,7 +324,7 @@ func (s *Service) HeartbeatHandler() http.Handler {
 		var h Heartbeat
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, cpclient.MaxHeartbeatBytes))
 		if err := dec.Decode(&h); err != nil {
-			writeError(w, http.StatusBadRequest, "body must be a JSON heartbeat {id, kind, address, revision}")
+			writeError(w, http.StatusBadRequest, "body must be a JSON heartbeat {id, kind, address, revision, environments, enforcedChanges, enforced, enforcedDigest}")
 			return
 		}
 		if err := validate(&h); err != nil {
