@@ -207,7 +207,8 @@ func deployedTo(ctx context.Context, idb bun.IDB, rev *apimgtdb.Revision) ([]str
 
 // RestoreRevision makes the API's working copy equal to a revision: name, description,
 // tags, endpoints, resources, tiers, policies, CORS and the OpenAPI document. Whoever may
-// edit the API may; the gateways learn nothing until a revision is deployed.
+// edit the API may, under the same review as UpdateAPI; the gateways learn nothing until a
+// revision is deployed.
 func (s *Service) RestoreRevision(ctx context.Context, a identity.Actor, id string) (*API, error) {
 	if !a.Authenticated() {
 		return nil, apperr.Unauthenticatedf("sign in to restore API revisions")
@@ -226,6 +227,13 @@ func (s *Service) RestoreRevision(ctx context.Context, a identity.Actor, id stri
 			return err
 		}
 		if err := restoreInto(api, rev); err != nil {
+			return err
+		}
+		before, err := fromRow(row)
+		if err != nil {
+			return err
+		}
+		if err := reviewLiveChange(a, row, before, api); err != nil {
 			return err
 		}
 		if err := checkPolicies(ctx, tx, "revision", api); err != nil {

@@ -238,6 +238,17 @@ func TestRevisionLimitAndRestore(t *testing.T) {
 		if evs := e.eventsAfter(t, rev); len(evs) != 0 {
 			t.Errorf("restore announced %v", evs)
 		}
+		// A creator may not bring back other endpoints into a served API's working copy.
+		live := e.createIn(t, alice, "Live", "/live", publisher.Published)
+		old := e.newRevision(t, alice, live.ID)
+		if _, err := e.svc.UpdateAPI(ctx, pub, live.ID, publisher.UpdateInput{Endpoints: &publisher.EndpointsInput{Production: []string{"https://reviewed.example"}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.RestoreRevision(ctx, alice, old.ID)
+		wantErr(t, err, apperr.Forbidden, "")
+		if _, err := e.svc.RestoreRevision(ctx, pub, old.ID); err != nil {
+			t.Errorf("a publisher restores: %v", err)
+		}
 		_, err = e.svc.RestoreRevision(ctx, sub, r1.ID)
 		wantErr(t, err, apperr.NotFound, "")
 		_, err = e.svc.RestoreRevision(ctx, alice, "nope")
