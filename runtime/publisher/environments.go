@@ -31,11 +31,9 @@ const (
 
 var environmentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
-// Environments lists the gateway environments by name to signed-in callers.
-func (s *Service) Environments(ctx context.Context, a identity.Actor) ([]Environment, error) {
-	if !a.Authenticated() {
-		return nil, apperr.Unauthenticatedf("sign in to list gateway environments")
-	}
+// Environments lists the gateway environments by name, to anyone: consumers are shown their
+// gateway URLs (the gateways of each are for admins, which the resolvers decide).
+func (s *Service) Environments(ctx context.Context) ([]Environment, error) {
 	rows, err := apimgtdb.Environments(ctx, s.apimgt)
 	if err != nil {
 		return nil, err

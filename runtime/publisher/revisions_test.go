@@ -309,12 +309,13 @@ func TestStartBackfills(t *testing.T) {
 		if deps, _ := e.svc.Deployments(ctx, pub, created.ID); len(deps) != 0 {
 			t.Errorf("a CREATED API was deployed: %+v", deps)
 		}
-		envs, err := e.svc.Environments(ctx, sub)
+		envs, err := e.svc.Environments(ctx)
 		if err != nil || len(envs) != 1 || envs[0].Name != "Default" || !slices.Equal(envs[0].GatewayURLs, []string{"http://gw.example:8280"}) {
 			t.Errorf("environments %+v, %v", envs, err)
 		}
-		_, err = e.svc.Environments(ctx, anon)
-		wantErr(t, err, apperr.Unauthenticated, "")
+		if envs, err := e.svc.Environments(ctx); err != nil || len(envs) != 1 {
+			t.Errorf("environments for anyone %+v, %v", envs, err)
+		}
 		_, err = e.svc.CreateEnvironment(ctx, pub, publisher.EnvironmentInput{Name: "x"})
 		wantErr(t, err, apperr.Forbidden, "")
 		_, err = e.svc.CreateEnvironment(ctx, admin, publisher.EnvironmentInput{Name: "x", GatewayURLs: []string{"ftp://x"}})

@@ -22,6 +22,7 @@ var publicOperations = map[string]bool{
 	"Query.document":           true, // documents of published APIs
 	"Query.throttlingPolicies": true, // tiers shown in the Developer Portal
 	"Query.throttlingPolicy":   true,
+	"Query.environments":       true, // gateway URLs shown in the Developer Portal; gateways for admins only
 	"Mutation.signUp":          true,
 	"Mutation.login":           true,
 	"Mutation.logout":          true, // ends nothing when signed out
