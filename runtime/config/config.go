@@ -44,6 +44,9 @@ type Config struct {
 	Listen        string `toml:"listen"`         // control plane and portals
 	GatewayListen string `toml:"gateway_listen"` // gateway HTTP
 	TMListen      string `toml:"tm_listen"`      // traffic manager admin/health
+	// GatewayHTTPServer serves the gateway listener: "turnpike" (the gateway's own HTTP/1.1
+	// server, default) or "net/http".
+	GatewayHTTPServer string `toml:"gateway_http_server"`
 
 	// PublicURL is how browsers and scripts reach the control plane (issuer of tokens);
 	// derived from Listen when empty.
@@ -169,14 +172,15 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default returns the configuration before any file, variable or flag.
 func Default() Config {
 	return Config{
-		Profile:       ProfileAllInOne,
-		DataDir:       "./data",
-		Listen:        ":9443",
-		GatewayListen: ":8280",
-		TMListen:      ":9444",
-		Bus:           "gochannel",
-		LogLevel:      "info",
-		LogFormat:     "text",
+		Profile:           ProfileAllInOne,
+		DataDir:           "./data",
+		Listen:            ":9443",
+		GatewayListen:     ":8280",
+		TMListen:          ":9444",
+		GatewayHTTPServer: "turnpike",
+		Bus:               "gochannel",
+		LogLevel:          "info",
+		LogFormat:         "text",
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -254,30 +258,31 @@ func Load(profile string, args []string, getenv func(string) string) (Config, er
 
 func applyEnv(c *Config, getenv func(string) string) error {
 	strs := map[string]*string{
-		"TURNPIKE_DATA_DIR":         &c.DataDir,
-		"TURNPIKE_LISTEN":           &c.Listen,
-		"TURNPIKE_GATEWAY_LISTEN":   &c.GatewayListen,
-		"TURNPIKE_TM_LISTEN":        &c.TMListen,
-		"TURNPIKE_PUBLIC_URL":       &c.PublicURL,
-		"TURNPIKE_ADMIN_PASSWORD":   &c.AdminPassword,
-		"TURNPIKE_INTERNAL_TOKEN":   &c.InternalToken,
-		"TURNPIKE_INTERNAL_LISTEN":  &c.InternalListen,
-		"TURNPIKE_CONTROL_PLANE":    &c.ControlPlane,
-		"TURNPIKE_DB_DSN":           &c.DB.All,
-		"TURNPIKE_DB_USERDB_DSN":    &c.DB.UserDB,
-		"TURNPIKE_DB_APIMGTDB_DSN":  &c.DB.APIMgtDB,
-		"TURNPIKE_DB_REGDB_DSN":     &c.DB.RegDB,
-		"TURNPIKE_DB_STATDB_DSN":    &c.DB.StatDB,
-		"TURNPIKE_DB_MBSTOREDB_DSN": &c.DB.MBStoreDB,
-		"TURNPIKE_BUS":              &c.Bus,
-		"TURNPIKE_BUS_NAMESPACE":    &c.BusNamespace,
-		"TURNPIKE_REDIS":            &c.Redis,
-		"TURNPIKE_LOG_LEVEL":        &c.LogLevel,
-		"TURNPIKE_LOG_FORMAT":       &c.LogFormat,
-		"TURNPIKE_TOKEN_AUDIENCE":   &c.Tokens.Audience,
-		"TURNPIKE_TOKEN_ISSUER":     &c.Tokens.Issuer,
-		"TURNPIKE_KEY_MANAGER":      &c.KeyManager,
-		"TURNPIKE_ENCRYPTION_KEY":   &c.Tokens.EncryptionKey,
+		"TURNPIKE_DATA_DIR":            &c.DataDir,
+		"TURNPIKE_LISTEN":              &c.Listen,
+		"TURNPIKE_GATEWAY_LISTEN":      &c.GatewayListen,
+		"TURNPIKE_GATEWAY_HTTP_SERVER": &c.GatewayHTTPServer,
+		"TURNPIKE_TM_LISTEN":           &c.TMListen,
+		"TURNPIKE_PUBLIC_URL":          &c.PublicURL,
+		"TURNPIKE_ADMIN_PASSWORD":      &c.AdminPassword,
+		"TURNPIKE_INTERNAL_TOKEN":      &c.InternalToken,
+		"TURNPIKE_INTERNAL_LISTEN":     &c.InternalListen,
+		"TURNPIKE_CONTROL_PLANE":       &c.ControlPlane,
+		"TURNPIKE_DB_DSN":              &c.DB.All,
+		"TURNPIKE_DB_USERDB_DSN":       &c.DB.UserDB,
+		"TURNPIKE_DB_APIMGTDB_DSN":     &c.DB.APIMgtDB,
+		"TURNPIKE_DB_REGDB_DSN":        &c.DB.RegDB,
+		"TURNPIKE_DB_STATDB_DSN":       &c.DB.StatDB,
+		"TURNPIKE_DB_MBSTOREDB_DSN":    &c.DB.MBStoreDB,
+		"TURNPIKE_BUS":                 &c.Bus,
+		"TURNPIKE_BUS_NAMESPACE":       &c.BusNamespace,
+		"TURNPIKE_REDIS":               &c.Redis,
+		"TURNPIKE_LOG_LEVEL":           &c.LogLevel,
+		"TURNPIKE_LOG_FORMAT":          &c.LogFormat,
+		"TURNPIKE_TOKEN_AUDIENCE":      &c.Tokens.Audience,
+		"TURNPIKE_TOKEN_ISSUER":        &c.Tokens.Issuer,
+		"TURNPIKE_KEY_MANAGER":         &c.KeyManager,
+		"TURNPIKE_ENCRYPTION_KEY":      &c.Tokens.EncryptionKey,
 	}
 	for k, p := range strs {
 		if v := getenv(k); v != "" {
@@ -423,6 +428,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("TURNPIKE_DATA_DIR", "must not be empty")
+	}
+	if c.GatewayHTTPServer != "turnpike" && c.GatewayHTTPServer != "net/http" {
+		bad("TURNPIKE_GATEWAY_HTTP_SERVER", "%q is not a server: use turnpike or net/http", c.GatewayHTTPServer)
 	}
 	for name, addr := range map[string]string{"TURNPIKE_LISTEN": c.Listen, "TURNPIKE_GATEWAY_LISTEN": c.GatewayListen, "TURNPIKE_TM_LISTEN": c.TMListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

@@ -170,6 +170,22 @@ func (g *Gateway) Handler() http.Handler {
 	})
 }
 
+// NewServer returns the server of the gateway's plaintext listener for h (Handler when nil)
+// with the gateway's settings (header limit, read-header and idle timeouts, error log):
+// its own HTTP/1.1 server, or net/http's (Config.HTTPServer). Neither has a read or write
+// timeout, so bodies may stream.
+func (g *Gateway) NewServer(h http.Handler) Server {
+	if h == nil {
+		h = g.Handler()
+	}
+	if g.cfg.HTTPServer == HTTPServerNetHTTP {
+		s := g.Server()
+		s.Handler = h
+		return s
+	}
+	return newH1Server(h, g.cfg.ReadHeaderTimeout, g.cfg.IdleTimeout, g.cfg.MaxHeaderBytes, g.proxyLog)
+}
+
 // Server returns an http.Server for Handler with the configured listen address and timeouts.
 // It sets no read or write timeout, so bodies may stream.
 func (g *Gateway) Server() *http.Server {
