@@ -200,6 +200,13 @@ func (s *h1Server) reap() {
 			s.mu.Lock()
 			for c := range s.conns {
 				st := c.state.Load()
+				if st == connActive && c.reqStart.Load() < n-int64(tick) && c.watch.CompareAndSwap(watchReady, watchOn) {
+					if c.watchDone == nil {
+						c.watchDone = make(chan struct{}, 1)
+					}
+					go c.watchClient()
+					continue
+				}
 				if st != connIdle && st != connHeader {
 					continue
 				}
@@ -246,6 +253,63 @@ type h1ServerConn struct {
 	w      h1Response
 	head   []byte // the request head when it spans buffer reads
 	served int    // requests served
+
+	// Noticing a client gone while a slow handler waits (net/http reads in the background
+	// on every request; here the reaper starts such a read only for requests that have run
+	// a full tick, whose body has been read and with nothing pipelined behind it).
+	reqStart  atomic.Int64 // unix ns of the request's start
+	watch     atomic.Int32 // watchNone, watchReady, watchOn
+	watchDone chan struct{}
+	stash     [1]byte // a byte the watch read of a pipelined request
+	stashed   bool
+}
+
+const (
+	watchNone  int32 = iota
+	watchReady       // the request body is done and nothing follows it in the buffer
+	watchOn          // a watch read runs
+)
+
+// connReader reads the connection, first the byte a watch read took.
+type connReader struct{ c *h1ServerConn }
+
+func (r connReader) Read(p []byte) (int, error) {
+	c := r.c
+	if c.stashed && len(p) > 0 {
+		c.stashed = false
+		p[0] = c.stash[0]
+		return 1, nil
+	}
+	return c.nc.Read(p)
+}
+
+// bodyDone marks the request ready to be watched when nothing is buffered behind its body.
+func (c *h1ServerConn) bodyDone() {
+	if c.br.Buffered() == 0 {
+		c.watch.CompareAndSwap(watchNone, watchReady)
+	}
+}
+
+// watchClient reads one byte: the end of the connection cancels its context (and so the
+// handler's backend call); a byte is kept for the next request.
+func (c *h1ServerConn) watchClient() {
+	n, err := c.nc.Read(c.stash[:])
+	if n == 1 {
+		c.stashed = true
+	} else if ne := (net.Error)(nil); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+		c.cancel()
+	}
+	c.watchDone <- struct{}{}
+}
+
+// stopWatch ends a watch read, if one runs, before the connection is read again.
+func (c *h1ServerConn) stopWatch() {
+	if c.watch.Swap(watchNone) != watchOn {
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	<-c.watchDone
+	_ = c.nc.SetReadDeadline(time.Time{})
 }
 
 func (s *h1Server) newConn(nc net.Conn) *h1ServerConn {
@@ -275,10 +339,10 @@ func deadlineAfter(d time.Duration) int64 {
 
 func (c *h1ServerConn) bufs() {
 	if br, ok := h1ServerReaders.Get().(*bufio.Reader); ok {
-		br.Reset(c.nc)
+		br.Reset(connReader{c})
 		c.br = br
 	} else {
-		c.br = bufio.NewReaderSize(c.nc, 4<<10)
+		c.br = bufio.NewReaderSize(connReader{c}, 4<<10)
 	}
 	if bw, ok := h1ServerWriters.Get().(*bufio.Writer); ok {
 		bw.Reset(c.nc)
@@ -396,17 +460,24 @@ func (c *h1ServerConn) badRequest(code int, msg string) {
 func (c *h1ServerConn) serveOne() (keep bool) {
 	r, w := &c.req, &c.w
 	w.reset(r)
-	if body, ok := r.Body.(*h1ReqBody); ok && body.expect100 && r.ProtoAtLeast(1, 1) {
+	body, hasBody := r.Body.(*h1ReqBody)
+	if hasBody && body.expect100 && r.ProtoAtLeast(1, 1) {
 		w.canContinue = true
 	}
-	if !c.runHandler() {
+	c.reqStart.Store(time.Now().UnixNano())
+	if !hasBody {
+		c.bodyDone()
+	}
+	ok := c.runHandler()
+	c.stopWatch()
+	if !ok {
 		return false // hijacked, or a panic: the connection is not reused
 	}
 	keep = w.finish()
 	if err := c.bw.Flush(); err != nil {
 		keep = false
 	}
-	if body, ok := r.Body.(*h1ReqBody); ok && !body.drain() {
+	if hasBody && !body.drain() {
 		keep = false
 	}
 	if c.srv.closing.Load() {
@@ -487,6 +558,7 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 				return n, terr
 			}
 			b.eof = true
+			b.c.bodyDone()
 		} else if err != nil {
 			b.err = err
 		}
@@ -494,6 +566,7 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 	}
 	if b.remaining <= 0 {
 		b.eof = true
+		b.c.bodyDone()
 		return 0, io.EOF
 	}
 	if int64(len(p)) > b.remaining {
@@ -503,6 +576,7 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 	b.remaining -= int64(n)
 	if b.remaining == 0 {
 		b.eof = true
+		b.c.bodyDone()
 		if err == nil || errors.Is(err, io.EOF) {
 			return n, io.EOF
 		}

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/turnpike/turnpike/internal/wait"
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // httpServers are the servers of the gateway's plaintext listener; the tests of the gateway
@@ -290,9 +292,9 @@ func TestServerRequestBodies(t *testing.T) {
 		client := &http.Client{Transport: &http.Transport{}}
 		defer client.CloseIdleConnections()
 		for _, tc := range []struct {
-			desc   string
-			body   io.Reader
-			wantCL string
+			desc    string
+			body    io.Reader
+			wantCL  string
 			chunked bool
 		}{
 			{desc: "content length", body: strings.NewReader(big), wantCL: fmt.Sprintf("cl=%d te=[]", len(big))},
@@ -637,4 +639,42 @@ func TestServerShutdown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The gateway tunnels WebSocket upgrades to the backend on either server (the proxy
+// hijacks the client connection).
+func TestGatewayProxiesWebSocket(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		typ, msg, err := ws.Read(r.Context())
+		if err != nil {
+			return
+		}
+		_ = ws.Write(r.Context(), typ, append([]byte("backend: "), msg...))
+		_ = ws.Close(websocket.StatusNormalClosure, "")
+	}))
+	t.Cleanup(be.Close)
+	f.load(t, baseSnapshot(openAPI("ws", "/ws", contract.EndpointSingle, be.URL)))
+	forEachServer(t, f.h, func(t *testing.T, gwURL string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		ws, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(gwURL, "http")+"/ws/v1/socket", nil)
+		if err != nil {
+			t.Fatalf("dial through the gateway: %v (%v)", err, res)
+		}
+		defer ws.CloseNow()
+		if err := ws.Write(ctx, websocket.MessageText, []byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := ws.Read(ctx)
+		if err != nil || string(got) != "backend: hello" {
+			t.Fatalf("through the gateway: %q %v", got, err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -108,11 +109,12 @@ func (c *h1ServerConn) parse(head string) (int, string) {
 	r.Close = hasToken(conn, "close") || (minor == 0 && !hasToken(conn, "keep-alive"))
 
 	var body *h1ReqBody
-	if te, ok := h["Transfer-Encoding"]; ok && minor > 0 {
+	te, hasTE := h["Transfer-Encoding"]
+	delete(h, "Transfer-Encoding") // and ignored on HTTP/1.0, as net/http does
+	if hasTE && minor > 0 {
 		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
 			return http.StatusNotImplemented, "unsupported transfer encoding"
 		}
-		delete(h, "Transfer-Encoding")
 		delete(h, "Content-Length")
 		r.TransferEncoding = chunkedTE
 		r.ContentLength = -1
@@ -685,6 +687,10 @@ func (w *h1Response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c := w.c
 	if c.state.Load() == connHijacked {
 		return nil, nil, http.ErrHijacked
+	}
+	c.stopWatch()
+	if c.stashed { // a byte read by the watch goes back in front of the connection
+		return nil, nil, errors.New("http: hijack with a pipelined request pending")
 	}
 	if w.sent {
 		if err := c.bw.Flush(); err != nil {

@@ -247,11 +247,12 @@ func (pc *h1Conn) parseResponse(req *http.Request) (*http.Response, error) {
 	}
 	h := res.Header
 	chunked := false
-	if te, ok := h["Transfer-Encoding"]; ok && res.ProtoAtLeast(1, 1) {
+	te, hasTE := h["Transfer-Encoding"]
+	delete(h, "Transfer-Encoding") // and ignored on HTTP/1.0, as net/http does
+	if hasTE && res.ProtoAtLeast(1, 1) {
 		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
 			return nil, fmt.Errorf("unsupported transfer encoding %q", te)
 		}
-		delete(h, "Transfer-Encoding")
 		res.TransferEncoding, chunked = chunkedTE, true
 	}
 	conn := h["Connection"]
