@@ -207,17 +207,20 @@ func startGateway(b *testing.B, km *benchKeyManager, snap contract.Snapshot, ana
 		_ = g.Run(ctx)
 	}()
 	b.Cleanup(func() { cancel(); <-done })
-	return g, serveLoopback(b, g.Server())
+	return g, serveLoopback(b, g.NewServer(nil))
 }
 
-// serveLoopback serves srv (its handler and timeouts; not its address) on 127.0.0.1.
-func serveLoopback(b *testing.B, srv *http.Server) string {
+// serveLoopback serves srv (its handler and settings; not its address) on 127.0.0.1: the
+// gateway's server as production runs it (Gateway.NewServer), or an http.Server.
+func serveLoopback(b *testing.B, srv gateway.Server) string {
 	b.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Config = srv
-	ts.Start()
-	b.Cleanup(ts.Close)
-	return ts.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 // newBareProxy is the baseline: an httputil.ReverseProxy with Rewrite, a transport tuned as

@@ -108,7 +108,8 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 
 	call.infoW, call.trace.Got1xxResponse = w, call.informational
-	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &call.trace)) // a shallow copy
+	out := &call.out
+	*out = *r // a shallow copy
 	out.Header = h
 	u := &call.outURL
 	*u = url.URL{Scheme: call.endpoint.url.Scheme, Host: call.endpoint.url.Host}
@@ -122,9 +123,12 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		out.Body = attemptBody{&call.body}
 	}
 
-	if p.g.h1 != nil && p.g.h1.handles(out) {
-		// The gateway's client is done with the header when RoundTrip returns (a transport
-		// may still write it after that: an https endpoint of the pool keeps it).
+	if p.g.h1 == nil || !p.g.h1.handles(out) {
+		out = out.WithContext(httptrace.WithClientTrace(out.Context(), &call.trace))
+	} else {
+		// The gateway's client finds the trace through the call, and is done with the header
+		// when RoundTrip returns (a transport may still write it after that: an https
+		// endpoint of the pool keeps it).
 		defer func() {
 			if call.endpoint.url.Scheme == "http" {
 				clear(h)

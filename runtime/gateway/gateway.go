@@ -254,10 +254,11 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	// One context for the whole chain: it carries the call and can be cancelled with a cause
 	// (the proxy's backend timeout), so no step needs a request copy of its own.
-	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), callKey{}, call))
+	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	call.cancel = cancel
-	e.handler.ServeHTTP(rw, r.WithContext(ctx))
+	call.ctx = callContext{Context: ctx, call: call}
+	e.handler.ServeHTTP(rw, r.WithContext(&call.ctx))
 }
 
 // trustedPeer reports whether the direct peer of r is a trusted proxy.

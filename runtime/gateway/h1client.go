@@ -285,6 +285,9 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 
 func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
 	trace := httptrace.ContextClientTrace(req.Context())
+	if call := callFrom(req.Context()); trace == nil && call != nil {
+		trace = &call.trace
+	}
 	for n := 0; ; n++ {
 		res, err := pc.parseResponse(req)
 		if err != nil {
