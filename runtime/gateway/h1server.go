@@ -201,9 +201,6 @@ func (s *h1Server) reap() {
 			for c := range s.conns {
 				st := c.state.Load()
 				if st == connActive && c.reqStart.Load() < n-int64(tick) && c.watch.CompareAndSwap(watchReady, watchOn) {
-					if c.watchDone == nil {
-						c.watchDone = make(chan struct{}, 1)
-					}
 					go c.watchClient()
 					continue
 				}
@@ -313,7 +310,7 @@ func (c *h1ServerConn) stopWatch() {
 }
 
 func (s *h1Server) newConn(nc net.Conn) *h1ServerConn {
-	c := &h1ServerConn{srv: s, nc: nc, hdr: make(http.Header, 16)}
+	c := &h1ServerConn{srv: s, nc: nc, hdr: make(http.Header, 16), watchDone: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr()))
 	c.tmpl = (&http.Request{}).WithContext(c.ctx)
 	c.w.c, c.w.hdr = c, make(http.Header, 16)
@@ -465,6 +462,7 @@ func (c *h1ServerConn) serveOne() (keep bool) {
 		w.canContinue = true
 	}
 	c.reqStart.Store(time.Now().UnixNano())
+	c.watch.Store(watchNone)
 	if !hasBody {
 		c.bodyDone()
 	}
@@ -558,7 +556,7 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 				return n, terr
 			}
 			b.eof = true
-			b.c.bodyDone()
+			b.done()
 		} else if err != nil {
 			b.err = err
 		}
@@ -566,7 +564,7 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 	}
 	if b.remaining <= 0 {
 		b.eof = true
-		b.c.bodyDone()
+		b.done()
 		return 0, io.EOF
 	}
 	if int64(len(p)) > b.remaining {
@@ -576,7 +574,7 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 	b.remaining -= int64(n)
 	if b.remaining == 0 {
 		b.eof = true
-		b.c.bodyDone()
+		b.done()
 		if err == nil || errors.Is(err, io.EOF) {
 			return n, io.EOF
 		}
@@ -588,6 +586,14 @@ func (b *h1ReqBody) read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
+}
+
+// done notes the body's end for the client watch, unless the server itself reads it away
+// after the handler (the watch is over by then).
+func (b *h1ReqBody) done() {
+	if !b.closed {
+		b.c.bodyDone()
+	}
 }
 
 // large reports whether more of the body is left unread than the server would read away.

@@ -678,3 +678,56 @@ func TestGatewayProxiesWebSocket(t *testing.T) {
 		}
 	})
 }
+
+// A request that waits long enough gets a watch read on its connection; the next request
+// the client sends meanwhile is read by it and served after, whole; a client that goes away
+// cancels the waiting handler's context.
+func TestServerWatchesSlowRequests(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	cancelled := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+			_, _ = io.WriteString(w, "slow done")
+		case <-r.Context().Done():
+			cancelled <- struct{}{}
+		}
+	})
+	mux.HandleFunc("/next", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "next done") })
+	url, srv := startServer(t, HTTPServerTurnpike, mux, serverOpts{readHeaderTimeout: 100 * time.Millisecond, idleTimeout: time.Minute})
+	h1 := srv.(*h1Server)
+	watched := func() bool {
+		h1.mu.Lock()
+		defer h1.mu.Unlock()
+		for c := range h1.conns {
+			if c.watch.Load() == watchOn {
+				return true
+			}
+		}
+		return false
+	}
+
+	c, br := rawConn(t, url)
+	_, _ = io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	wait.For(t, 5*time.Second, "a watch read on the slow request", watched)
+	_, _ = io.WriteString(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+	release <- struct{}{}
+	if _, body := readResponse(t, br, http.MethodGet); body != "slow done" {
+		t.Fatalf("slow request: %q", body)
+	}
+	if _, body := readResponse(t, br, http.MethodGet); body != "next done" {
+		t.Fatalf("the request sent during the watch: %q", body)
+	}
+
+	c2, _ := rawConn(t, url)
+	_, _ = io.WriteString(c2, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	wait.For(t, 5*time.Second, "a watch read on the second slow request", watched)
+	_ = c2.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client gone does not cancel the handler's context")
+	}
+}
