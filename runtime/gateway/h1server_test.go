@@ -504,7 +504,7 @@ func TestServerTimeouts(t *testing.T) {
 			if !closedByPeer(br) {
 				t.Error("an idle connection is kept past the idle timeout")
 			}
-			c, br = rawConn(t, url) // and says nothing at all
+			_, br = rawConn(t, url) // and says nothing at all
 			if !closedByPeer(br) {
 				t.Error("a silent connection is kept")
 			}
