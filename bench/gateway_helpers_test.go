@@ -188,8 +188,8 @@ func (p *countingPublisher) Publish(_ context.Context, events []contract.Analyti
 
 // startGateway builds a gateway as the gateway profile does (its own default transport,
 // metrics on a private registry), loads snap, runs its background work (analytics batching
-// among it) until the benchmark ends, and serves it on loopback with the settings of
-// Gateway.Server. analytics nil leaves analytics out of the chain.
+// among it) until the benchmark ends, and serves it on loopback with the server production
+// runs (Gateway.NewServer). analytics nil leaves analytics out of the chain.
 func startGateway(b *testing.B, km *benchKeyManager, snap contract.Snapshot, analytics gateway.AnalyticsPublisher) (*gateway.Gateway, string) {
 	b.Helper()
 	g, err := gateway.New(gateway.Config{Issuer: benchIssuer, KeyManagerURL: km.url},
