@@ -172,15 +172,14 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default returns the configuration before any file, variable or flag.
 func Default() Config {
 	return Config{
-		Profile:           ProfileAllInOne,
-		DataDir:           "./data",
-		Listen:            ":9443",
-		GatewayListen:     ":8280",
-		TMListen:          ":9444",
-		GatewayHTTPServer: "turnpike",
-		Bus:               "gochannel",
-		LogLevel:          "info",
-		LogFormat:         "text",
+		Profile:       ProfileAllInOne,
+		DataDir:       "./data",
+		Listen:        ":9443",
+		GatewayListen: ":8280",
+		TMListen:      ":9444",
+		Bus:           "gochannel",
+		LogLevel:      "info",
+		LogFormat:     "text",
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -258,31 +257,30 @@ func Load(profile string, args []string, getenv func(string) string) (Config, er
 
 func applyEnv(c *Config, getenv func(string) string) error {
 	strs := map[string]*string{
-		"TURNPIKE_DATA_DIR":            &c.DataDir,
-		"TURNPIKE_LISTEN":              &c.Listen,
-		"TURNPIKE_GATEWAY_LISTEN":      &c.GatewayListen,
-		"TURNPIKE_GATEWAY_HTTP_SERVER": &c.GatewayHTTPServer,
-		"TURNPIKE_TM_LISTEN":           &c.TMListen,
-		"TURNPIKE_PUBLIC_URL":          &c.PublicURL,
-		"TURNPIKE_ADMIN_PASSWORD":      &c.AdminPassword,
-		"TURNPIKE_INTERNAL_TOKEN":      &c.InternalToken,
-		"TURNPIKE_INTERNAL_LISTEN":     &c.InternalListen,
-		"TURNPIKE_CONTROL_PLANE":       &c.ControlPlane,
-		"TURNPIKE_DB_DSN":              &c.DB.All,
-		"TURNPIKE_DB_USERDB_DSN":       &c.DB.UserDB,
-		"TURNPIKE_DB_APIMGTDB_DSN":     &c.DB.APIMgtDB,
-		"TURNPIKE_DB_REGDB_DSN":        &c.DB.RegDB,
-		"TURNPIKE_DB_STATDB_DSN":       &c.DB.StatDB,
-		"TURNPIKE_DB_MBSTOREDB_DSN":    &c.DB.MBStoreDB,
-		"TURNPIKE_BUS":                 &c.Bus,
-		"TURNPIKE_BUS_NAMESPACE":       &c.BusNamespace,
-		"TURNPIKE_REDIS":               &c.Redis,
-		"TURNPIKE_LOG_LEVEL":           &c.LogLevel,
-		"TURNPIKE_LOG_FORMAT":          &c.LogFormat,
-		"TURNPIKE_TOKEN_AUDIENCE":      &c.Tokens.Audience,
-		"TURNPIKE_TOKEN_ISSUER":        &c.Tokens.Issuer,
-		"TURNPIKE_KEY_MANAGER":         &c.KeyManager,
-		"TURNPIKE_ENCRYPTION_KEY":      &c.Tokens.EncryptionKey,
+		"TURNPIKE_DATA_DIR":         &c.DataDir,
+		"TURNPIKE_LISTEN":           &c.Listen,
+		"TURNPIKE_GATEWAY_LISTEN":   &c.GatewayListen,
+		"TURNPIKE_TM_LISTEN":        &c.TMListen,
+		"TURNPIKE_PUBLIC_URL":       &c.PublicURL,
+		"TURNPIKE_ADMIN_PASSWORD":   &c.AdminPassword,
+		"TURNPIKE_INTERNAL_TOKEN":   &c.InternalToken,
+		"TURNPIKE_INTERNAL_LISTEN":  &c.InternalListen,
+		"TURNPIKE_CONTROL_PLANE":    &c.ControlPlane,
+		"TURNPIKE_DB_DSN":           &c.DB.All,
+		"TURNPIKE_DB_USERDB_DSN":    &c.DB.UserDB,
+		"TURNPIKE_DB_APIMGTDB_DSN":  &c.DB.APIMgtDB,
+		"TURNPIKE_DB_REGDB_DSN":     &c.DB.RegDB,
+		"TURNPIKE_DB_STATDB_DSN":    &c.DB.StatDB,
+		"TURNPIKE_DB_MBSTOREDB_DSN": &c.DB.MBStoreDB,
+		"TURNPIKE_BUS":              &c.Bus,
+		"TURNPIKE_BUS_NAMESPACE":    &c.BusNamespace,
+		"TURNPIKE_REDIS":            &c.Redis,
+		"TURNPIKE_LOG_LEVEL":        &c.LogLevel,
+		"TURNPIKE_LOG_FORMAT":       &c.LogFormat,
+		"TURNPIKE_TOKEN_AUDIENCE":   &c.Tokens.Audience,
+		"TURNPIKE_TOKEN_ISSUER":     &c.Tokens.Issuer,
+		"TURNPIKE_KEY_MANAGER":      &c.KeyManager,
+		"TURNPIKE_ENCRYPTION_KEY":   &c.Tokens.EncryptionKey,
 	}
 	for k, p := range strs {
 		if v := getenv(k); v != "" {
@@ -291,6 +289,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	}
 	if v := getenv("TURNPIKE_GATEWAY_URLS"); v != "" {
 		c.GatewayURLs = strings.Split(v, ",")
+	}
+	if v := getenv("TURNPIKE_GATEWAY_HTTP_SERVER"); v != "" {
+		c.GatewayHTTPServer = v
 	}
 	if v := getenv("TURNPIKE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")
@@ -329,6 +330,9 @@ func (c *Config) derive() {
 		"km": c.KeyManager == "", "issuer": c.Tokens.Issuer == "",
 	}
 	c.deriveURLs()
+	if c.GatewayHTTPServer == "" {
+		c.GatewayHTTPServer = "turnpike"
+	}
 	for _, p := range []*string{&c.DB.UserDB, &c.DB.APIMgtDB, &c.DB.RegDB, &c.DB.StatDB, &c.DB.MBStoreDB} {
 		if *p == "" {
 			*p = c.DB.All
