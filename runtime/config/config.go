@@ -433,13 +433,13 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("TURNPIKE_DATA_DIR", "must not be empty")
 	}
-	if c.GatewayHTTPServer != "turnpike" && c.GatewayHTTPServer != "net/http" {
-		bad("TURNPIKE_GATEWAY_HTTP_SERVER", "%q is not a server: use turnpike or net/http", c.GatewayHTTPServer)
-	}
 	for name, addr := range map[string]string{"TURNPIKE_LISTEN": c.Listen, "TURNPIKE_GATEWAY_LISTEN": c.GatewayListen, "TURNPIKE_TM_LISTEN": c.TMListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(name, "%q is not host:port", addr)
 		}
+	}
+	if c.GatewayHTTPServer != "turnpike" && c.GatewayHTTPServer != "net/http" {
+		bad("TURNPIKE_GATEWAY_HTTP_SERVER", "%q is not a server: use turnpike or net/http", c.GatewayHTTPServer)
 	}
 	for _, l := range LogicalDBs {
 		dsn := c.DSN(l)
