@@ -198,8 +198,8 @@ func (p *countingPublisher) Publish(_ context.Context, events []contract.Analyti
 
 // startGateway builds a gateway as the gateway profile does (its own default transport,
 // metrics on a private registry), loads snap, runs its background work (analytics batching
-// among it) until the benchmark ends, and serves it on loopback with the settings of
-// Gateway.Server. analytics nil leaves analytics out of the chain.
+// among it) until the benchmark ends, and serves it on loopback with the server production
+// runs (Gateway.NewServer). analytics nil leaves analytics out of the chain.
 func startGateway(b *testing.B, km *benchKeyManager, snap contract.Snapshot, analytics gateway.AnalyticsPublisher) (*gateway.Gateway, string) {
 	b.Helper()
 	g, err := gateway.New(gateway.Config{Issuer: benchIssuer, KeyManagerURL: km.url},
@@ -217,17 +217,20 @@ func startGateway(b *testing.B, km *benchKeyManager, snap contract.Snapshot, ana
 		_ = g.Run(ctx)
 	}()
 	b.Cleanup(func() { cancel(); <-done })
-	return g, serveLoopback(b, g.Server())
+	return g, serveLoopback(b, g.NewServer(nil))
 }
 
-// serveLoopback serves srv (its handler and timeouts; not its address) on 127.0.0.1.
-func serveLoopback(b *testing.B, srv *http.Server) string {
+// serveLoopback serves srv (its handler and settings; not its address) on 127.0.0.1: the
+// gateway's server as production runs it (Gateway.NewServer), or an http.Server.
+func serveLoopback(b *testing.B, srv gateway.Server) string {
 	b.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Config = srv
-	ts.Start()
-	b.Cleanup(ts.Close)
-	return ts.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 // newBareProxy is the baseline: an httputil.ReverseProxy with Rewrite, a transport tuned as

@@ -44,6 +44,9 @@ type Config struct {
 	Listen        string `toml:"listen"`         // control plane and portals
 	GatewayListen string `toml:"gateway_listen"` // gateway HTTP
 	TMListen      string `toml:"tm_listen"`      // traffic manager admin/health
+	// GatewayHTTPServer serves the gateway listener: "turnpike" (the gateway's own HTTP/1.1
+	// server, default) or "net/http".
+	GatewayHTTPServer string `toml:"gateway_http_server"`
 
 	// PublicURL is how browsers and scripts reach the control plane (issuer of tokens);
 	// derived from Listen when empty.
@@ -305,6 +308,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	if v := getenv("TURNPIKE_GATEWAY_URLS"); v != "" {
 		c.GatewayURLs = strings.Split(v, ",")
 	}
+	if v := getenv("TURNPIKE_GATEWAY_HTTP_SERVER"); v != "" {
+		c.GatewayHTTPServer = v
+	}
 	if v := getenv("TURNPIKE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")
 	}
@@ -361,6 +367,9 @@ func (c *Config) derive() {
 		"km": c.KeyManager == "", "issuer": c.Tokens.Issuer == "",
 	}
 	c.deriveURLs()
+	if c.GatewayHTTPServer == "" {
+		c.GatewayHTTPServer = "turnpike"
+	}
 	for _, p := range []*string{&c.DB.UserDB, &c.DB.APIMgtDB, &c.DB.RegDB, &c.DB.StatDB, &c.DB.MBStoreDB} {
 		if *p == "" {
 			*p = c.DB.All
@@ -468,6 +477,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(name, "%q is not host:port", addr)
 		}
+	}
+	if c.GatewayHTTPServer != "turnpike" && c.GatewayHTTPServer != "net/http" {
+		bad("TURNPIKE_GATEWAY_HTTP_SERVER", "%q is not a server: use turnpike or net/http", c.GatewayHTTPServer)
 	}
 	for _, l := range LogicalDBs {
 		dsn := c.DSN(l)

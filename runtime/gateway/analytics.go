@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -49,9 +50,14 @@ func (b busAnalytics) Publish(ctx context.Context, events []contract.AnalyticsEv
 }
 
 // analyticsQueue is the bounded buffer between requests and the publisher. offer never
-// blocks: when the buffer is full the event is dropped and counted.
+// blocks: when the buffer is full the event is dropped and counted. Requests append under a
+// mutex and wake the publishing goroutine only when a batch is full (a channel send per
+// event would switch goroutines on every call); the rest goes out every interval.
 type analyticsQueue struct {
-	ch        chan contract.AnalyticsEvent
+	mu        sync.Mutex
+	buf       []contract.AnalyticsEvent
+	full      chan struct{} // a batch is waiting (capacity 1)
+	bufSize   int
 	pub       AnalyticsPublisher
 	batchSize int
 	interval  time.Duration
@@ -61,64 +67,83 @@ type analyticsQueue struct {
 }
 
 func newAnalyticsQueue(pub AnalyticsPublisher, cfg Config, m *metrics, log *slog.Logger) *analyticsQueue {
-	return &analyticsQueue{
-		ch: make(chan contract.AnalyticsEvent, cfg.AnalyticsBufferSize), pub: pub,
+	q := &analyticsQueue{
+		full: make(chan struct{}, 1), bufSize: max(cfg.AnalyticsBufferSize, 1), pub: pub,
 		batchSize: max(cfg.AnalyticsBatchSize, 1), interval: cfg.AnalyticsFlushInterval,
 		timeout: cfg.AnalyticsPublishTimeout, m: m, log: log,
 	}
+	q.buf = q.newBuf()
+	return q
+}
+
+func (q *analyticsQueue) newBuf() []contract.AnalyticsEvent {
+	return make([]contract.AnalyticsEvent, 0, min(q.batchSize, q.bufSize))
 }
 
 func (q *analyticsQueue) offer(ev contract.AnalyticsEvent) {
-	select {
-	case q.ch <- ev:
-	default:
+	q.mu.Lock()
+	if len(q.buf) >= q.bufSize {
+		q.mu.Unlock()
 		q.m.analyticsDropped.Inc()
+		return
+	}
+	q.buf = append(q.buf, ev)
+	n := len(q.buf)
+	q.mu.Unlock()
+	if n >= q.batchSize {
+		select {
+		case q.full <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// run batches events until ctx ends, then drains what is buffered and flushes it.
+// take removes the buffered events, only whole batches unless all is set. The publisher
+// may keep what it is given: the buffer starts afresh.
+func (q *analyticsQueue) take(all bool) []contract.AnalyticsEvent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := len(q.buf)
+	if !all {
+		k -= k % q.batchSize
+	}
+	if k == 0 {
+		return nil
+	}
+	evs := q.buf[:k:k]
+	rest := q.newBuf()
+	q.buf = append(rest, q.buf[k:]...)
+	return evs
+}
+
+// run publishes batches until ctx ends, then publishes what is buffered.
 func (q *analyticsQueue) run(ctx context.Context) {
 	ticker := time.NewTicker(q.interval)
 	defer ticker.Stop()
-	batch := make([]contract.AnalyticsEvent, 0, q.batchSize)
-	flush := func(ctx context.Context) {
-		if len(batch) == 0 {
-			return
+	publish := func(ctx context.Context, evs []contract.AnalyticsEvent) {
+		for len(evs) > 0 {
+			batch := evs[:min(len(evs), q.batchSize)]
+			evs = evs[len(batch):]
+			pctx, cancel := context.WithTimeout(ctx, q.timeout)
+			err := q.pub.Publish(pctx, batch)
+			cancel()
+			if err != nil {
+				q.m.analyticsFailed.Add(float64(len(batch)))
+				q.log.Warn("analytics publish failed", "events", len(batch), "err", err)
+			} else {
+				q.m.analyticsPublished.Add(float64(len(batch)))
+			}
 		}
-		pctx, cancel := context.WithTimeout(ctx, q.timeout)
-		err := q.pub.Publish(pctx, batch)
-		cancel()
-		if err != nil {
-			q.m.analyticsFailed.Add(float64(len(batch)))
-			q.log.Warn("analytics publish failed", "events", len(batch), "err", err)
-		} else {
-			q.m.analyticsPublished.Add(float64(len(batch)))
-		}
-		batch = make([]contract.AnalyticsEvent, 0, q.batchSize) // the publisher may keep the old one
 	}
 	for {
 		select {
-		case ev := <-q.ch:
-			batch = append(batch, ev)
-			if len(batch) >= q.batchSize {
-				flush(ctx)
-			}
+		case <-q.full:
+			publish(ctx, q.take(false))
 		case <-ticker.C:
-			flush(ctx)
+			publish(ctx, q.take(true))
 		case <-ctx.Done():
-			final := context.WithoutCancel(ctx)
-			for {
-				select {
-				case ev := <-q.ch:
-					batch = append(batch, ev)
-					if len(batch) >= q.batchSize {
-						flush(final)
-					}
-				default:
-					flush(final)
-					return
-				}
-			}
+			publish(context.WithoutCancel(ctx), q.take(true))
+			return
 		}
 	}
 }

@@ -204,12 +204,11 @@ func TestAnalyticsEventPerCall(t *testing.T) {
 	}
 	for _, c := range calls { // sequential: events are read in order from the queue
 		c.req()
-		select {
-		case ev := <-f.g.analytics.ch:
-			t.Run(c.desc, func(t *testing.T) { c.check(t, ev) })
-		default:
-			t.Fatalf("%s: no analytics event", c.desc)
+		evs := f.g.analytics.take(true)
+		if len(evs) != 1 {
+			t.Fatalf("%s: %d analytics events, want 1", c.desc, len(evs))
 		}
+		t.Run(c.desc, func(t *testing.T) { c.check(t, evs[0]) })
 	}
 }
 

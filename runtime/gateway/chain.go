@@ -67,6 +67,8 @@ type CallInfo struct {
 	timer          *backendTimer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	backendLatency time.Duration
+	ctx            callContext
+	out            http.Request // the request to the backend (forward)
 
 	segBuf [16]string
 	offBuf [17]int
@@ -85,6 +87,20 @@ func (c *CallInfo) status() int {
 }
 
 type callKey struct{}
+
+// callContext is the call's context: the chain's cancellable context that also carries the
+// call, held in the call itself (no context value of its own to allocate).
+type callContext struct {
+	context.Context
+	call *CallInfo
+}
+
+func (c *callContext) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return c.call
+	}
+	return c.Context.Value(key)
+}
 
 // callFrom returns the call of a request inside the chain.
 func callFrom(ctx context.Context) *CallInfo {

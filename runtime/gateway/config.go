@@ -83,6 +83,9 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
+	// HTTPServer is the server of the plaintext listener (NewServer): HTTPServerTurnpike
+	// (default), the gateway's own HTTP/1.1 server, or HTTPServerNetHTTP.
+	HTTPServer string
 
 	// BackendJWT adds X-JWT-Assertion, signed with Deps.BackendJWTKey, to authenticated calls
 	// (default off). BackendJWTIssuer (default "turnpike-gateway"), BackendJWTKeyID (default
@@ -152,6 +155,9 @@ func (c Config) withDefaults() Config {
 	def(&c.IdleTimeout, 120*time.Second)
 	defInt(&c.MaxHeaderBytes, 1<<20)
 	def(&c.PersistDebounce, 2*time.Second)
+	if c.HTTPServer == "" {
+		c.HTTPServer = HTTPServerTurnpike
+	}
 	if c.BackendJWTIssuer == "" {
 		c.BackendJWTIssuer = "turnpike-gateway"
 	}
@@ -211,6 +217,9 @@ func (c Config) Validate() error {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}
+	}
+	if c.HTTPServer != HTTPServerTurnpike && c.HTTPServer != HTTPServerNetHTTP {
+		errs = append(errs, fmt.Errorf("httpServer %q: use %q or %q", c.HTTPServer, HTTPServerTurnpike, HTTPServerNetHTTP))
 	}
 	if _, err := clientip.New(c.TrustedProxies); err != nil {
 		errs = append(errs, err)

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // The gateway's own forwarding of a call, in place of httputil.ReverseProxy for every call
@@ -32,6 +33,9 @@ var (
 	emptyUserAgent = []string{""} // no User-Agent: the transport must not add Go's (read only)
 	teTrailers     = []string{"trailers"}
 )
+
+// outHeaders are the maps of headers sent to backends.
+var outHeaders sync.Pool
 
 // removeHopByHop removes the hop-by-hop headers and those the Connection header names.
 func removeHopByHop(h http.Header) {
@@ -68,9 +72,14 @@ func isWebSocketUpgrade(h http.Header) bool {
 
 // forward sends r to call.endpoint and copies the answer to w.
 func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallInfo) {
-	h := r.Header.Clone() // steps after this one (analytics, byte charging) still read r's
+	// A shallow copy: what follows only deletes and assigns whole values, so r's header
+	// (which steps after this one still read) is left as it was.
+	h, _ := outHeaders.Get().(http.Header)
 	if h == nil {
-		h = http.Header{}
+		h = make(http.Header, len(r.Header)+4)
+	}
+	for k, vv := range r.Header {
+		h[k] = vv
 	}
 	trusted := p.g.trustedPeer(r)
 	te := hasToken(h["Te"], "trailers")
@@ -99,7 +108,8 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 
 	call.infoW, call.trace.Got1xxResponse = w, call.informational
-	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &call.trace)) // a shallow copy
+	out := &call.out
+	*out = *r // a shallow copy
 	out.Header = h
 	u := &call.outURL
 	*u = url.URL{Scheme: call.endpoint.url.Scheme, Host: call.endpoint.url.Host}
@@ -113,6 +123,19 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		out.Body = attemptBody{&call.body}
 	}
 
+	if p.g.h1 == nil || !p.g.h1.handles(out) {
+		out = out.WithContext(httptrace.WithClientTrace(out.Context(), &call.trace))
+	} else {
+		// The gateway's client finds the trace through the call, and is done with the header
+		// when RoundTrip returns (a transport may still write it after that: an https
+		// endpoint of the pool keeps it).
+		defer func() {
+			if call.endpoint.url.Scheme == "http" {
+				clear(h)
+				outHeaders.Put(h)
+			}
+		}()
+	}
 	res, err := p.roundTrip(out)
 	if err != nil {
 		p.errorHandler(w, out, err)

@@ -89,31 +89,31 @@ func TestForwardResponse(t *testing.T) {
 	t.Cleanup(backend.Close)
 	f := newFixture(t)
 	f.load(t, baseSnapshot(petsAPI(backend.URL)))
-	gw := httptest.NewServer(f.h)
-	t.Cleanup(gw.Close)
-	resp, err := http.Get(gw.URL + "/pets/1.0.0/open")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusCreated || string(body) != "body" {
-		t.Fatalf("answer %d %q", resp.StatusCode, body)
-	}
-	tests := []struct {
-		desc, got, want string
-	}{
-		{desc: "header the backend's Connection names", got: resp.Header.Get("X-Secret"), want: ""},
-		{desc: "end-to-end header", got: resp.Header.Get("X-App"), want: "kept"},
-		{desc: "announced trailer", got: resp.Trailer.Get("X-Checksum"), want: "abc"},
-		{desc: "unannounced trailer", got: resp.Trailer.Get("X-Late"), want: "late"},
-	}
-	for _, tc := range tests {
-		if tc.got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.desc, tc.got, tc.want)
+	forEachServer(t, f.h, func(t *testing.T, gwURL string) {
+		resp, err := http.Get(gwURL + "/pets/1.0.0/open")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusCreated || string(body) != "body" {
+			t.Fatalf("answer %d %q", resp.StatusCode, body)
+		}
+		tests := []struct {
+			desc, got, want string
+		}{
+			{desc: "header the backend's Connection names", got: resp.Header.Get("X-Secret"), want: ""},
+			{desc: "end-to-end header", got: resp.Header.Get("X-App"), want: "kept"},
+			{desc: "announced trailer", got: resp.Trailer.Get("X-Checksum"), want: "abc"},
+			{desc: "unannounced trailer", got: resp.Trailer.Get("X-Late"), want: "late"},
+		}
+		for _, tc := range tests {
+			if tc.got != tc.want {
+				t.Errorf("%s: %q, want %q", tc.desc, tc.got, tc.want)
+			}
+		}
+	})
 }

@@ -171,6 +171,22 @@ func (g *Gateway) Handler() http.Handler {
 	})
 }
 
+// NewServer returns the server of the gateway's plaintext listener for h (Handler when nil)
+// with the gateway's settings (header limit, read-header and idle timeouts, error log):
+// its own HTTP/1.1 server, or net/http's (Config.HTTPServer). Neither has a read or write
+// timeout, so bodies may stream.
+func (g *Gateway) NewServer(h http.Handler) Server {
+	if h == nil {
+		h = g.Handler()
+	}
+	if g.cfg.HTTPServer == HTTPServerNetHTTP {
+		s := g.Server()
+		s.Handler = h
+		return s
+	}
+	return newH1Server(h, g.cfg.ReadHeaderTimeout, g.cfg.IdleTimeout, g.cfg.MaxHeaderBytes, g.proxyLog)
+}
+
 // Server returns an http.Server for Handler with the configured listen address and timeouts.
 // It sets no read or write timeout, so bodies may stream.
 func (g *Gateway) Server() *http.Server {
@@ -239,10 +255,11 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	// One context for the whole chain: it carries the call and can be cancelled with a cause
 	// (the proxy's backend timeout), so no step needs a request copy of its own.
-	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), callKey{}, call))
+	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	call.cancel = cancel
-	e.handler.ServeHTTP(rw, r.WithContext(ctx))
+	call.ctx = callContext{Context: ctx, call: call}
+	e.handler.ServeHTTP(rw, r.WithContext(&call.ctx))
 }
 
 // trustedPeer reports whether the direct peer of r is a trusted proxy.

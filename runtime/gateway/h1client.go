@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,8 @@ type h1Conn struct {
 	idleAt time.Time
 	reused bool
 	body   bodyRecorder
+	// scratch gathers a response head that spans buffer reads.
+	scratch []byte
 }
 
 // bodyRecorder keeps the error of a request body's read, which Request.Write hides.
@@ -89,6 +92,9 @@ func (c *h1Client) handles(req *http.Request) bool {
 // hostKey is host:port of an http:// URL.
 func hostKey(u *url.URL) string {
 	port := u.Port()
+	if port != "" && !strings.Contains(u.Host, "%") {
+		return u.Host // already host:port, brackets and all
+	}
 	if port == "" {
 		port = "80"
 	}
@@ -250,7 +256,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 		pc.body = bodyRecorder{rc: body}
 		req.Body = &pc.body // for the time of the write: the caller's request is left as it was
 	}
-	werr := req.Write(pc.bw)
+	werr := writeRequest(pc.bw, req)
 	req.Body = body
 	if werr == nil {
 		werr = pc.bw.Flush()
@@ -272,14 +278,18 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	keep := werr == nil && !res.Close && !req.Close && res.ProtoAtLeast(1, 1)
-	res.Body = &h1Body{rc: res.Body, pc: pc, stop: stop, keep: keep}
+	b := res.Body.(*h1Body)
+	b.stop, b.keep = stop, keep
 	return res, nil
 }
 
 func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
 	trace := httptrace.ContextClientTrace(req.Context())
+	if call := callFrom(req.Context()); trace == nil && call != nil {
+		trace = &call.trace
+	}
 	for n := 0; ; n++ {
-		res, err := http.ReadResponse(pc.br, req)
+		res, err := pc.parseResponse(req)
 		if err != nil {
 			return nil, err
 		}
@@ -297,25 +307,25 @@ func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// h1Body is a response body; its Close pools the connection when the body was read to EOF
-// and keep-alive holds, and closes it otherwise.
+// h1Body is a response body read from its connection; its Close pools the connection when
+// the body was read to EOF and keep-alive holds, and closes it otherwise.
 type h1Body struct {
-	rc   io.ReadCloser
-	pc   *h1Conn
-	stop func() bool
-	keep bool
-	eof  bool
+	pc         *h1Conn
+	res        *http.Response // receives the trailer
+	remaining  int64          // of a Content-Length body
+	chunked    io.Reader
+	untilClose bool
+	eof        bool
+	err        error
+	stop       func() bool
+	keep       bool
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
 	if b.pc == nil {
 		return 0, errors.New("read on a closed body")
 	}
-	n, err := b.rc.Read(p)
-	if err == io.EOF {
-		b.eof = true
-	}
-	return n, err
+	return b.read(p)
 }
 
 func (b *h1Body) Close() error {

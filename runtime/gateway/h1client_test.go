@@ -457,3 +457,88 @@ func TestH1ClientEgress(t *testing.T) {
 		t.Fatalf("err = %v, want a refused dial", err)
 	}
 }
+
+// cannedBackend answers every request head it reads with the next of answers, raw, and
+// closes the connection after the last.
+func cannedBackend(t *testing.T, answers ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for _, a := range answers {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, a); err != nil {
+				return
+			}
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// The client's own parser frames answers as net/http's transport does.
+func TestH1ClientParsesAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc, method, answer string
+		wantStatus           int
+		wantBody             string
+		wantLength           int64
+		wantHeader           http.Header
+		wantTrailer          http.Header
+		wantErr              bool
+	}{
+		{desc: "content length", method: "GET", answer: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\nhello",
+			wantStatus: 200, wantBody: "hello", wantLength: 5, wantHeader: http.Header{"Content-Length": {"5"}, "X-A": {"1", "2"}}},
+		{desc: "chunked with a trailer", method: "GET",
+			answer:     "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\nContent-Length: 99\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 7\r\n\r\n",
+			wantStatus: 201, wantBody: "abcde", wantLength: -1, wantHeader: http.Header{}, wantTrailer: http.Header{"X-Sum": {"7"}}},
+		{desc: "until the connection closes", method: "GET", answer: "HTTP/1.0 200 OK\r\n\r\nall of it",
+			wantStatus: 200, wantBody: "all of it", wantLength: -1, wantHeader: http.Header{}},
+		{desc: "HEAD has no body", method: "HEAD", answer: "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n",
+			wantStatus: 200, wantLength: 50, wantHeader: http.Header{"Content-Length": {"50"}}},
+		{desc: "204 has no body", method: "GET", answer: "HTTP/1.1 204 No Content\r\nx-lower: v\r\n\r\n",
+			wantStatus: 204, wantHeader: http.Header{"X-Lower": {"v"}}},
+		{desc: "1xx before the answer", method: "GET", answer: "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+			wantStatus: 200, wantBody: "ok", wantLength: 2, wantHeader: http.Header{"Content-Length": {"2"}}},
+		{desc: "bad content length", method: "GET", answer: "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", wantErr: true},
+		{desc: "unknown transfer encoding", method: "GET", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", wantErr: true},
+		{desc: "malformed status", method: "GET", answer: "HTTP/1.1 2x0 OK\r\n\r\n", wantErr: true},
+		{desc: "short body", method: "GET", answer: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", wantStatus: 200, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			c := newTestH1(t)
+			res, body, err := h1Do(t, c, tc.method, cannedBackend(t, tc.answer)+"/x", nil, 0)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("no error; status %d body %q", res.StatusCode, body)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tc.wantStatus || body != tc.wantBody || res.ContentLength != tc.wantLength {
+				t.Errorf("answer %d %q length %d, want %d %q %d", res.StatusCode, body, res.ContentLength, tc.wantStatus, tc.wantBody, tc.wantLength)
+			}
+			if fmt.Sprint(res.Header) != fmt.Sprint(tc.wantHeader) {
+				t.Errorf("header %v, want %v", res.Header, tc.wantHeader)
+			}
+			if fmt.Sprint(res.Trailer) != fmt.Sprint(tc.wantTrailer) && !(len(res.Trailer) == 0 && len(tc.wantTrailer) == 0) {
+				t.Errorf("trailer %v, want %v", res.Trailer, tc.wantTrailer)
+			}
+		})
+	}
+}

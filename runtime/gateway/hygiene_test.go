@@ -47,65 +47,64 @@ func TestPortalCookiesDoNotCross(t *testing.T) {
 	f := newFixture(t)
 	be := cookieBackend(t)
 	f.load(t, baseSnapshot(petsAPI(be.URL)))
-	gw := httptest.NewServer(f.h)
-	t.Cleanup(gw.Close)
-
-	tests := []struct {
-		desc       string
-		cookies    []string // Cookie header values sent
-		wantCookie string   // Cookie header the backend receives ("" means none)
-	}{
-		{desc: "both session names and another cookie", cookies: []string{"turnpike_session=x; __Host-turnpike_session=y; other=z"}, wantCookie: "other=z"},
-		{desc: "only session cookies", cookies: []string{"turnpike_session=x; __Host-turnpike_session=y"}},
-		{desc: "no portal cookie passes untouched", cookies: []string{"a=1;b=2"}, wantCookie: "a=1;b=2"},
-		{desc: "look-alike names pass", cookies: []string{"my_turnpike_session=1; turnpike_session2=2"}, wantCookie: "my_turnpike_session=1; turnpike_session2=2"},
-		{desc: "spaces around the name", cookies: []string{" turnpike_session =x;other=z"}, wantCookie: "other=z"},
-		{desc: "a bare name", cookies: []string{"turnpike_session; other=z"}, wantCookie: "other=z"},
-		{desc: "several Cookie headers", cookies: []string{"a=1", "__Host-turnpike_session=y", "b=2"}, wantCookie: "a=1; b=2"},
-		{desc: "no cookie at all"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			var mu sync.Mutex
-			var early []string
-			trace := &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
+	forEachServer(t, f.h, func(t *testing.T, gwURL string) {
+		tests := []struct {
+			desc       string
+			cookies    []string // Cookie header values sent
+			wantCookie string   // Cookie header the backend receives ("" means none)
+		}{
+			{desc: "both session names and another cookie", cookies: []string{"turnpike_session=x; __Host-turnpike_session=y; other=z"}, wantCookie: "other=z"},
+			{desc: "only session cookies", cookies: []string{"turnpike_session=x; __Host-turnpike_session=y"}},
+			{desc: "no portal cookie passes untouched", cookies: []string{"a=1;b=2"}, wantCookie: "a=1;b=2"},
+			{desc: "look-alike names pass", cookies: []string{"my_turnpike_session=1; turnpike_session2=2"}, wantCookie: "my_turnpike_session=1; turnpike_session2=2"},
+			{desc: "spaces around the name", cookies: []string{" turnpike_session =x;other=z"}, wantCookie: "other=z"},
+			{desc: "a bare name", cookies: []string{"turnpike_session; other=z"}, wantCookie: "other=z"},
+			{desc: "several Cookie headers", cookies: []string{"a=1", "__Host-turnpike_session=y", "b=2"}, wantCookie: "a=1; b=2"},
+			{desc: "no cookie at all"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.desc, func(t *testing.T) {
+				t.Parallel()
+				var mu sync.Mutex
+				var early []string
+				trace := &httptrace.ClientTrace{Got1xxResponse: func(_ int, h textproto.MIMEHeader) error {
+					mu.Lock()
+					defer mu.Unlock()
+					early = append(early, h.Values("Set-Cookie")...)
+					return nil
+				}}
+				req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+					http.MethodGet, gwURL+"/pets/1.0.0/open", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header["Cookie"] = tc.cookies
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var got echoReply
+				if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+					t.Fatalf("status %d: %v", resp.StatusCode, err)
+				}
+				if c := got.Header.Get("Cookie"); c != tc.wantCookie || len(got.Header.Values("Cookie")) > 1 {
+					t.Errorf("backend Cookie = %q, want %q", got.Header.Values("Cookie"), tc.wantCookie)
+				}
+				if sc := resp.Header.Values("Set-Cookie"); !slices.Equal(sc, keptCookies) {
+					t.Errorf("client Set-Cookie = %q, want %q", sc, keptCookies)
+				}
+				if v := resp.Header.Get("Clear-Site-Data"); v != "" {
+					t.Errorf("client Clear-Site-Data = %q", v)
+				}
 				mu.Lock()
 				defer mu.Unlock()
-				early = append(early, h.Values("Set-Cookie")...)
-				return nil
-			}}
-			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
-				http.MethodGet, gw.URL+"/pets/1.0.0/open", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header["Cookie"] = tc.cookies
-			resp, err := gw.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var got echoReply
-			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-				t.Fatalf("status %d: %v", resp.StatusCode, err)
-			}
-			if c := got.Header.Get("Cookie"); c != tc.wantCookie || len(got.Header.Values("Cookie")) > 1 {
-				t.Errorf("backend Cookie = %q, want %q", got.Header.Values("Cookie"), tc.wantCookie)
-			}
-			if sc := resp.Header.Values("Set-Cookie"); !slices.Equal(sc, keptCookies) {
-				t.Errorf("client Set-Cookie = %q, want %q", sc, keptCookies)
-			}
-			if v := resp.Header.Get("Clear-Site-Data"); v != "" {
-				t.Errorf("client Clear-Site-Data = %q", v)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !slices.Equal(early, keptCookies) {
-				t.Errorf("client Set-Cookie in 103 = %q, want %q", early, keptCookies)
-			}
-		})
-	}
+				if !slices.Equal(early, keptCookies) {
+					t.Errorf("client Set-Cookie in 103 = %q, want %q", early, keptCookies)
+				}
+			})
+		}
+	})
 }
 
 func TestKeyManagerProxyKeepsPortalCookies(t *testing.T) {

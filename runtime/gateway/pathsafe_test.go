@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -45,26 +44,26 @@ func TestPathTricks(t *testing.T) {
 	})
 
 	// Raw request lines, past any client-side cleaning, against a real server.
-	srv := httptest.NewServer(f.h)
-	t.Cleanup(srv.Close)
-	for _, tc := range []struct {
-		desc, target string
-		want         int
-	}{
-		{desc: "raw dot dot", target: "/pets/1.0.0/open/../pets", want: 400},
-		{desc: "raw backslash", target: `/pets/1.0.0/open\..\pets`, want: 400},
-		{desc: "raw encoded slash", target: "/pets/1.0.0/open%2f..%2fpets", want: 400},
-		{desc: "raw semicolon", target: "/pets/1.0.0/open;jsessionid=1", want: 400},
-		{desc: "raw malformed escape", target: "/pets/1.0.0/open%zz", want: 400},
-		{desc: "raw clean path", target: "/pets/1.0.0/open", want: 200},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			if got := rawStatus(t, srv.Listener.Addr().String(), tc.target); got != tc.want {
-				t.Errorf("GET %s = %d, want %d", tc.target, got, tc.want)
-			}
-		})
-	}
+	forEachServer(t, f.h, func(t *testing.T, gwURL string) {
+		for _, tc := range []struct {
+			desc, target string
+			want         int
+		}{
+			{desc: "raw dot dot", target: "/pets/1.0.0/open/../pets", want: 400},
+			{desc: "raw backslash", target: `/pets/1.0.0/open\..\pets`, want: 400},
+			{desc: "raw encoded slash", target: "/pets/1.0.0/open%2f..%2fpets", want: 400},
+			{desc: "raw semicolon", target: "/pets/1.0.0/open;jsessionid=1", want: 400},
+			{desc: "raw malformed escape", target: "/pets/1.0.0/open%zz", want: 400},
+			{desc: "raw clean path", target: "/pets/1.0.0/open", want: 200},
+		} {
+			t.Run(tc.desc, func(t *testing.T) {
+				t.Parallel()
+				if got := rawStatus(t, strings.TrimPrefix(gwURL, "http://"), tc.target); got != tc.want {
+					t.Errorf("GET %s = %d, want %d", tc.target, got, tc.want)
+				}
+			})
+		}
+	})
 }
 
 // rawStatus sends a request line verbatim and returns the status.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
 	"net/textproto"
@@ -326,7 +327,11 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 
 // retarget copies req for another endpoint of the same pool.
 func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
-	r2 := req.WithContext(req.Context())
+	ctx := req.Context()
+	if ep.url.Scheme != "http" && httptrace.ContextClientTrace(ctx) == nil {
+		ctx = httptrace.WithClientTrace(ctx, &call.trace) // for http.Transport's 1xx answers
+	}
+	r2 := req.WithContext(ctx)
 	u := *req.URL
 	u.Scheme, u.Host = ep.url.Scheme, ep.url.Host
 	ep.setPath(&u, call.resourceRaw)

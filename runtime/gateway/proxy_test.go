@@ -226,7 +226,7 @@ func TestRequestBodyLimit(t *testing.T) {
 func TestStreamingIsNotBuffered(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	release := make(chan struct{})
+	release := make(chan struct{}, 1) // one token per request
 	sse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, "data: one\n\n")
@@ -240,74 +240,72 @@ func TestStreamingIsNotBuffered(t *testing.T) {
 	}))
 	t.Cleanup(sse.Close)
 	f.load(t, baseSnapshot(openAPI("sse", "/sse", contract.EndpointSingle, sse.URL)))
-	gw := httptest.NewServer(f.h)
-	t.Cleanup(gw.Close)
-
-	resp, err := http.Get(gw.URL + "/sse/v1/events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	br := bufio.NewReader(resp.Body)
-	first := make(chan string, 1)
-	go func() {
-		line, _ := br.ReadString('\n')
-		first <- line
-	}()
-	select {
-	case line := <-first:
-		if line != "data: one\n" {
-			t.Fatalf("first line = %q", line)
+	forEachServer(t, f.h, func(t *testing.T, gwURL string) {
+		resp, err := http.Get(gwURL + "/sse/v1/events")
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		close(release)
-		t.Fatal("the first event did not arrive before the backend finished: the gateway buffers")
-	}
-	close(release)
-	rest, _ := io.ReadAll(br)
-	if !strings.Contains(string(rest), "data: two") {
-		t.Fatalf("rest = %q", rest)
-	}
+		defer resp.Body.Close()
+		br := bufio.NewReader(resp.Body)
+		first := make(chan string, 1)
+		go func() {
+			line, _ := br.ReadString('\n')
+			first <- line
+		}()
+		select {
+		case line := <-first:
+			if line != "data: one\n" {
+				t.Fatalf("first line = %q", line)
+			}
+		case <-time.After(10 * time.Second):
+			release <- struct{}{}
+			t.Fatal("the first event did not arrive before the backend finished: the gateway buffers")
+		}
+		release <- struct{}{}
+		rest, _ := io.ReadAll(br)
+		if !strings.Contains(string(rest), "data: two") {
+			t.Fatalf("rest = %q", rest)
+		}
+	})
 }
 
 func TestClientCancelReachesBackend(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	started, canceled := make(chan struct{}), make(chan struct{})
+	started, canceled := make(chan struct{}, 1), make(chan struct{}, 1) // a token per request
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(started)
+		started <- struct{}{}
 		<-r.Context().Done()
-		close(canceled)
+		canceled <- struct{}{}
 	}))
 	t.Cleanup(be.Close)
 	f.load(t, baseSnapshot(openAPI("c", "/c", contract.EndpointSingle, be.URL)))
-	gw := httptest.NewServer(f.h)
-	t.Cleanup(gw.Close)
-
-	ctx, cancel := context.WithCancel(t.Context())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+"/c/v1/wait", nil)
-	done := make(chan error, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
+	forEachServer(t, f.h, func(t *testing.T, gwURL string) {
+		ctx, cancel := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gwURL+"/c/v1/wait", nil)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the backend never got the request")
 		}
-		done <- err
-	}()
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the backend never got the request")
-	}
-	cancel()
-	select {
-	case <-canceled:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the client's cancellation did not reach the backend")
-	}
-	if err := <-done; err == nil {
-		t.Fatal("the canceled client call succeeded")
-	}
+		cancel()
+		select {
+		case <-canceled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the client's cancellation did not reach the backend")
+		}
+		if err := <-done; err == nil {
+			t.Fatal("the canceled client call succeeded")
+		}
+	})
 }
 
 func TestForwardedHeaders(t *testing.T) {

@@ -55,6 +55,7 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 		Audience:       cfg.Tokens.Audience,
 		KeyManagerURL:  cfg.KeyManager,
 		TrustedProxies: cfg.TrustedProxies,
+		HTTPServer:     cfg.GatewayHTTPServer,
 
 		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints,
 	}
@@ -64,14 +65,12 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 	return gc
 }
 
-// serveGateway makes ln serve the gateway with the gateway's own server settings
-// (Gateway.Server), its health and metrics next to API traffic (contexts cannot take these
-// reserved paths).
+// serveGateway makes ln serve the gateway with the gateway's own server (Gateway.NewServer:
+// its HTTP/1.1 server or net/http's, with its settings), its health and metrics next to API
+// traffic (contexts cannot take these reserved paths).
 func serveGateway(a *app, ln *namedServer, gw *gateway.Gateway) {
-	srv := gw.Server()
-	h := gatewayHandler(a.health, srv.Handler)
-	srv.Handler, srv.Addr = h, ""
-	ln.handler, ln.srv = h, srv
+	h := gatewayHandler(a.health, gw.Handler())
+	ln.handler, ln.srv = h, gw.NewServer(h)
 }
 
 // gatewayHandler sends GET and HEAD of the health and metrics paths to their handlers and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,45 +15,79 @@ import (
 	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
-// The gateway listener runs the gateway's own server (Gateway.Server: its header limit,
+// The gateway listener runs the gateway's own server (Gateway.NewServer: its header limit,
 // timeouts and error log), the one the benchmarks measure, with health and metrics beside the
-// API traffic.
+// API traffic: the gateway's HTTP/1.1 server by default, net/http's when configured.
 func TestGatewayListenerRunsTheGatewayServer(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{
-		"TURNPIKE_DATA_DIR": t.TempDir(), "TURNPIKE_LISTEN": "127.0.0.1:0", "TURNPIKE_GATEWAY_LISTEN": "127.0.0.1:0",
-		"TURNPIKE_TM_LISTEN": "127.0.0.1:0", "TURNPIKE_ADMIN_PASSWORD": "gateway-server-password",
+	for _, kind := range []string{"", "turnpike", "net/http"} {
+		t.Run("server "+kind, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{
+				"TURNPIKE_DATA_DIR": t.TempDir(), "TURNPIKE_LISTEN": "127.0.0.1:0", "TURNPIKE_GATEWAY_LISTEN": "127.0.0.1:0",
+				"TURNPIKE_TM_LISTEN": "127.0.0.1:0", "TURNPIKE_ADMIN_PASSWORD": "gateway-server-password",
+				"TURNPIKE_GATEWAY_HTTP_SERVER": kind,
+			}
+			cfg, err := config.Load(config.ProfileAllInOne, nil, func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := newApp(cfg, Deps{HashParams: accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1}})
+			t.Cleanup(a.close)
+			if err := a.build(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			var gw *namedServer
+			for _, s := range a.servers {
+				if s.name == "gateway" {
+					gw = s
+				}
+			}
+			if gw == nil {
+				t.Fatal("no gateway listener")
+			}
+			if gw.srv == nil {
+				t.Fatal("the gateway listener has no server of the gateway's: serve would build a generic one")
+			}
+			std, isStd := gw.srv.(*http.Server)
+			if isStd != (kind == "net/http") {
+				t.Fatalf("server %T for TURNPIKE_GATEWAY_HTTP_SERVER=%q", gw.srv, kind)
+			}
+			if isStd && (std.ErrorLog == nil || std.MaxHeaderBytes != 1<<20 || std.ReadHeaderTimeout != 10*time.Second || std.IdleTimeout != 120*time.Second) {
+				t.Errorf("gateway server settings: errorLog %v, maxHeaderBytes %d, readHeaderTimeout %s, idleTimeout %s",
+					std.ErrorLog != nil, std.MaxHeaderBytes, std.ReadHeaderTimeout, std.IdleTimeout)
+			}
+			go func() { _ = gw.srv.Serve(gw.ln) }()
+			t.Cleanup(func() { _ = gw.srv.Close() })
+			base := "http://" + gw.ln.Addr().String()
+			res, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Errorf("/healthz on the gateway server: %d", res.StatusCode)
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/healthz", nil)
+			req.Header.Set("X-Big", strings.Repeat("x", 2<<20))
+			res, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = res.Body.Close()
+			if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+				t.Errorf("a 2 MiB header: %d, want 431 (the 1 MiB limit)", res.StatusCode)
+			}
+		})
 	}
-	cfg, err := config.Load(config.ProfileAllInOne, nil, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newApp(cfg, Deps{HashParams: accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1}})
-	t.Cleanup(a.close)
-	if err := a.build(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	var gw *namedServer
-	for _, s := range a.servers {
-		if s.name == "gateway" {
-			gw = s
-		}
-	}
-	if gw == nil {
-		t.Fatal("no gateway listener")
-	}
-	srv := gw.srv
-	if srv == nil {
-		t.Fatal("the gateway listener has no server of the gateway's: serve would build a generic one")
-	}
-	if srv.ErrorLog == nil || srv.MaxHeaderBytes != 1<<20 || srv.ReadHeaderTimeout != 10*time.Second || srv.IdleTimeout != 120*time.Second {
-		t.Errorf("gateway server settings: errorLog %v, maxHeaderBytes %d, readHeaderTimeout %s, idleTimeout %s",
-			srv.ErrorLog != nil, srv.MaxHeaderBytes, srv.ReadHeaderTimeout, srv.IdleTimeout)
-	}
-	rec := httptest.NewRecorder()
-	srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-	if rec.Code != http.StatusOK {
-		t.Errorf("/healthz on the gateway server: %d", rec.Code)
+}
+
+func TestGatewayHTTPServerSetting(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"TURNPIKE_DATA_DIR": t.TempDir(), "TURNPIKE_GATEWAY_HTTP_SERVER": "nginx"}
+	_, err := config.Load(config.ProfileAllInOne, nil, func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "TURNPIKE_GATEWAY_HTTP_SERVER") {
+		t.Fatalf("an unknown gateway server: %v", err)
 	}
 }
 

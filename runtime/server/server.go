@@ -19,6 +19,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/gateway"
 	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
@@ -113,9 +114,9 @@ type namedServer struct {
 	name    string
 	ln      net.Listener
 	handler http.Handler
-	// srv, when set before serve, is the server to run (the gateway's own settings);
-	// otherwise serve builds one around handler.
-	srv *http.Server
+	// srv, when set before serve, is the server to run (the gateway's own);
+	// otherwise serve builds an http.Server around handler.
+	srv gateway.Server
 }
 
 // listen binds a listener now, so that a port clash fails start-up before anything else
