@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -132,12 +133,48 @@ func Unavailable(err error) error {
 	return apperr.Unavailablef(err, "Turnpike cannot reach its database right now (%s); try again in a few seconds", UnavailableReason(err))
 }
 
-// Describe says in words what went wrong with a database, for readiness reports: the
-// unavailability reason, or "the database failed" for other errors. Like
-// UnavailableReason it never carries connection details.
+// Describe says in words what went wrong with a database, for readiness reports: "the
+// database does not answer (reason)", or for other errors their text with connection details
+// redacted.
 func Describe(err error) string {
 	if r := UnavailableReason(err); r != "" {
 		return "the database does not answer (" + r + ")"
 	}
-	return "the database failed"
+	return "the database failed: " + Redact(err.Error())
+}
+
+// CheckError is a failed check of one logical database. Error has the driver's words (for
+// logs); Explain only the logical name and what went wrong, fit for any reader.
+type CheckError struct {
+	Logical string
+	Err     error
+}
+
+func (e *CheckError) Error() string { return e.Logical + ": " + e.Err.Error() }
+
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// Explain is the error without connection details: "userdb: the database does not answer
+// (connection refused)".
+func (e *CheckError) Explain() string { return e.Logical + ": " + Describe(e.Err) }
+
+var (
+	redactURL     = regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'` + "`" + `]+`)
+	redactKV      = regexp.MustCompile(`(?i)\b(user|username|database|dbname|db|host|hostaddr|port|password|schema|search_path)\s*=\s*("[^"]*"|'[^']*'|[^\s"'` + "`" + `,;)]+)`)
+	redactQuoted  = regexp.MustCompile(`(?i)\b(user|role|database|schema|relation|table)\s+("[^"]*"|'[^']*'|` + "`[^`]*`" + `)`)
+	redactIPv6    = regexp.MustCompile(`\[[0-9a-fA-F.]*:[0-9a-fA-F:.]*\](:\d+)?`)
+	redactAddress = regexp.MustCompile(`\b(localhost|\d{1,3}(\.\d{1,3}){3}|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?\b`)
+	redactPath    = regexp.MustCompile(`(^|\s)/[^\s:]+`)
+)
+
+// Redact removes what could name a connection from an error's text: URLs and DSNs,
+// key=value connection parameters, quoted user, role and database names, host names,
+// addresses, ports and file paths.
+func Redact(s string) string {
+	s = redactURL.ReplaceAllString(s, "[dsn]")
+	s = redactKV.ReplaceAllString(s, "$1=[hidden]")
+	s = redactQuoted.ReplaceAllString(s, "$1 [hidden]")
+	s = redactIPv6.ReplaceAllString(s, "[address]")
+	s = redactAddress.ReplaceAllString(s, "[address]")
+	return redactPath.ReplaceAllString(s, "$1[path]")
 }

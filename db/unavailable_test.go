@@ -187,3 +187,39 @@ func TestUnavailableOnPostgres(t *testing.T) {
 	}
 	_ = conn.Close()
 }
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{in: "no runtime state loaded yet", want: "no runtime state loaded yet"},
+		{in: `failed to connect to ` + "`user=apim database=apimgtdb`" + `: 10.1.2.3:5432 (db.corp.internal): dial error: dial tcp 10.1.2.3:5432: connect: connection refused`,
+			want: "failed to connect to `user=[hidden] database=[hidden]`: [address] ([address]): dial error: dial tcp [address]: connect: connection refused"},
+		{in: `password authentication failed for user "apim"`, want: "password authentication failed for user [hidden]"},
+		{in: `database "apimgtdb" does not exist`, want: "database [hidden] does not exist"},
+		{in: "open postgres://apim:pw@db:5432/x?sslmode=disable: bad", want: "open [dsn] bad"},
+		{in: "dial tcp [::1]:5432: connect: connection refused", want: "dial tcp [address]: connect: connection refused"},
+		{in: "open /var/lib/turnpike/userdb.db: permission denied", want: "open [path]: permission denied"},
+		{in: "redis: dial tcp localhost:6379: i/o timeout", want: "redis: dial tcp [address]: i/o timeout"},
+	}
+	for _, tc := range tests {
+		if got := db.Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCheckErrorExplainsWithoutConnectionDetails(t *testing.T) {
+	t.Parallel()
+	addr := closedAddr(t)
+	_, err := db.Open(context.Background(), "userdb", "postgres://secretuser@"+addr+"/secretdb?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		t.Fatal("open on a closed port succeeded")
+	}
+	ce := &db.CheckError{Logical: "userdb", Err: err}
+	if got, want := ce.Explain(), "userdb: the database does not answer (connection refused)"; got != want {
+		t.Fatalf("Explain = %q, want %q", got, want)
+	}
+	if !strings.Contains(ce.Error(), addr) {
+		t.Fatalf("Error() lost the driver's words for the log: %q", ce.Error())
+	}
+}
