@@ -123,6 +123,25 @@ func failUnresolvedCaller(next http.Handler, log *slog.Logger) http.Handler {
 	})
 }
 
+// plainUnresolvedCaller is failUnresolvedCaller for plain HTTP handlers (document files):
+// 503 with Retry-After, or 500, in plain text.
+func plainUnresolvedCaller(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := websession.AuthError(r.Context())
+		switch {
+		case err == nil || apperr.Is(err, apperr.Unauthenticated):
+			next.ServeHTTP(w, r)
+		case apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err):
+			log.Warn("caller lookup failed: database unavailable", "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(int(apperr.RetryAfter.Seconds())))
+			http.Error(w, "Turnpike is unavailable right now; try again in a few seconds", http.StatusServiceUnavailable)
+		default:
+			log.Error("caller lookup failed", "path", r.URL.Path, "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	})
+}
+
 // writeGraphQLError answers a request that failed as a whole: a GraphQL response with one
 // error and no data, under the code's HTTP status (503 carries Retry-After).
 func writeGraphQLError(w http.ResponseWriter, code apperr.Code, msg string) {
@@ -214,8 +233,9 @@ func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Er
 			return gerr
 		}
 	}
-	if errors.As(err, &ge) && ge.Rule != "" || gerr.Path == nil {
-		// Errors raised before execution (validation, argument coercion) are input errors.
+	if errors.As(err, &ge) && (ge.Rule != "" || gerr.Path == nil) {
+		// Errors gqlgen raised before execution (validation, argument coercion) are input
+		// errors; any other error, with or without a path, is internal and shows nothing.
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}
 		}

@@ -147,3 +147,43 @@ func TestPresentStorageOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainCallerLookupFailure: document files answer a failed session lookup with 503 and
+// Retry-After (or 500), not as an anonymous caller's 404.
+func TestPlainCallerLookupFailure(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		err    error
+		status int
+	}{
+		{err: errRefused, status: 503},
+		{err: fmt.Errorf("scan: bad column"), status: 500},
+		{err: apperr.Unauthenticatedf("sign in again"), status: 404},
+	} {
+		s := &websession.Sessions{Auth: sessionsThat{tc.err}}
+		h := s.Middleware(plainUnresolvedCaller(http.NotFoundHandler(), log))
+		r := httptest.NewRequest(http.MethodGet, "/api/documents/x/file", nil)
+		r.AddCookie(&http.Cookie{Name: websession.CookieName, Value: "tok"})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.status || (tc.status == 503) != (w.Header().Get("Retry-After") != "") || strings.Contains(w.Body.String(), "10.1.2.3") {
+			t.Errorf("%v: %d %q (Retry-After %q), want %d", tc.err, w.Code, w.Body, w.Header().Get("Retry-After"), tc.status)
+		}
+	}
+}
+
+// TestPresentRawErrorWithoutPath: an error that is neither a domain error nor gqlgen's own
+// shows nothing of itself, even outside a field.
+func TestPresentRawErrorWithoutPath(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	g := presentError(context.Background(), fmt.Errorf("relation \"apimgtdb.apis\" at 10.1.2.3: boom"), log)
+	if g.Extensions["code"] != "INTERNAL" || g.Message != "internal error" {
+		t.Fatalf("presented %q %v", g.Message, g.Extensions)
+	}
+	in := presentError(context.Background(), &gqlerror.Error{Message: "Cannot query field \"x\"", Rule: "FieldsOnCorrectType"}, log)
+	if in.Extensions["code"] != "BAD_USER_INPUT" {
+		t.Fatalf("a validation error: %q %v", in.Message, in.Extensions)
+	}
+}
