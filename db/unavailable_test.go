@@ -223,3 +223,31 @@ func TestCheckErrorExplainsWithoutConnectionDetails(t *testing.T) {
 		t.Fatalf("Error() lost the driver's words for the log: %q", ce.Error())
 	}
 }
+
+// TestUnavailableWhenPostgresDoesNotAnswer: a server that accepts and then says nothing is
+// UNAVAILABLE (timed out) once the connect timeout passes.
+func TestUnavailableWhenPostgresDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	start := time.Now()
+	_, err = db.Open(context.Background(), "userdb", "postgres://u@"+ln.Addr().String()+"/d?sslmode=disable&connect_timeout=1")
+	if got := db.UnavailableReason(err); got != "timed out" {
+		t.Fatalf("silent server: %v, reason %q", err, got)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("gave up after %s, want about the 1 s connect timeout", d)
+	}
+}
