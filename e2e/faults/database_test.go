@@ -112,6 +112,10 @@ func TestDatabaseOutage(t *testing.T) {
 	waitStatus(t, gwURL+"/bin/1.0.0/get", tok.AccessToken, http.StatusOK)
 	rename := `mutation($id: ID!, $name: String!) { updateAPI(id: $id, input: {name: $name}) { name } }`
 	pub.Do(rename, map[string]any{"id": api, "name": "Bin before"}).NoErrors(t)
+	// A script's bearer token (the password grant of turnpike-cli).
+	script := servertest.NewClient(t, cpURL)
+	script.Token = cliToken(t, cpURL, "pub", "pub-password")
+	script.Do(`{ me { username } }`, nil).NoErrors(t)
 
 	proxy.Cut()
 	cutAt := time.Now()
@@ -124,6 +128,11 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	if !hasSessionCookie(t, pub, cpURL) {
 		t.Fatal("the outage cleared the publisher's session cookie")
+	}
+	// The script's bearer token cannot be checked against revocations: UNAVAILABLE, not
+	// "invalid token".
+	if r := script.Do(`{ me { username } }`, nil); r.Status != http.StatusServiceUnavailable || r.Code() != "UNAVAILABLE" {
+		t.Fatalf("bearer query with the database cut: %d %s, want 503 UNAVAILABLE", r.Status, r.Raw)
 	}
 	// An anonymous query that needs the database: UNAVAILABLE too, not INTERNAL.
 	anon := servertest.NewClient(t, cpURL).Do(`{ apis(first: 5) { totalCount } }`, nil)
@@ -207,7 +216,25 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := cc.Token(context.Background()); err != nil {
 		t.Fatalf("token after the restore: %v", err)
 	}
+	script.Do(`{ me { username } }`, nil).NoErrors(t)
 	cp.WaitReady(30 * time.Second)
+}
+
+// cliToken takes an access token for /graphql by the password grant of turnpike-cli.
+func cliToken(t *testing.T, cpURL, username, password string) string {
+	t.Helper()
+	resp, err := http.PostForm(cpURL+"/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {"turnpike-cli"}, "username": {username}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		t.Fatalf("password grant: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
 }
 
 func hasSessionCookie(t *testing.T, c *servertest.Client, base string) bool {
