@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -28,6 +29,9 @@ const (
 
 // RetryAfter is what edges send in Retry-After with an Unavailable answer.
 const RetryAfter = 5 * time.Second
+
+// RetryAfterHeader is RetryAfter as the value of a Retry-After header (seconds).
+func RetryAfterHeader() string { return strconv.Itoa(int(RetryAfter / time.Second)) }
 
 // Error is a domain error with a code, a message fit for the caller and, for invalid
 // input, the field at fault.

@@ -168,7 +168,7 @@ func (s *Service) sessionActor(w http.ResponseWriter, r *http.Request) (a identi
 		if apperr.Is(err, apperr.Unavailable) {
 			status = http.StatusServiceUnavailable
 			msg = "Turnpike is unavailable right now; try again in a few seconds."
-			w.Header().Set("Retry-After", strconv.Itoa(int(apperr.RetryAfter.Seconds())))
+			w.Header().Set("Retry-After", apperr.RetryAfterHeader())
 		} else {
 			s.log.Error("oauth2 authorize: session lookup", "err", err)
 		}

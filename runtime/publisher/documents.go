@@ -362,7 +362,7 @@ func (s *Service) DocumentFileHandler() http.Handler {
 			}
 			if apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err) {
 				s.log.Warn("publisher: serve document file: database unavailable", "document", id, "err", err)
-				w.Header().Set("Retry-After", strconv.Itoa(int(apperr.RetryAfter.Seconds())))
+				w.Header().Set("Retry-After", apperr.RetryAfterHeader())
 				http.Error(w, "Turnpike is unavailable right now; try again in a few seconds", http.StatusServiceUnavailable)
 				return
 			}

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +132,7 @@ func plainUnresolvedCaller(next http.Handler, log *slog.Logger) http.Handler {
 			next.ServeHTTP(w, r)
 		case apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err):
 			log.Warn("caller lookup failed: database unavailable", "path", r.URL.Path, "err", err)
-			w.Header().Set("Retry-After", strconv.Itoa(int(apperr.RetryAfter.Seconds())))
+			w.Header().Set("Retry-After", apperr.RetryAfterHeader())
 			http.Error(w, "Turnpike is unavailable right now; try again in a few seconds", http.StatusServiceUnavailable)
 		default:
 			log.Error("caller lookup failed", "path", r.URL.Path, "err", err)
@@ -147,7 +146,7 @@ func plainUnresolvedCaller(next http.Handler, log *slog.Logger) http.Handler {
 func writeGraphQLError(w http.ResponseWriter, code apperr.Code, msg string) {
 	status := apperr.HTTPStatus(code)
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(int(apperr.RetryAfter.Seconds())))
+		w.Header().Set("Retry-After", apperr.RetryAfterHeader())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -175,7 +174,7 @@ func unavailableStatus(ctx context.Context, next graphql.ResponseHandler) *graph
 			return resp
 		}
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(apperr.RetryAfter.Seconds())))
+	w.Header().Set("Retry-After", apperr.RetryAfterHeader())
 	w.WriteHeader(http.StatusServiceUnavailable)
 	return resp
 }
@@ -198,7 +197,7 @@ func hasData(d json.RawMessage) bool {
 // the contract's codes; internal errors are logged and shown without detail.
 func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
-	if !apperr.Is(err, apperr.Unavailable) && apperr.CodeOf(err) == apperr.Internal && db.IsUnavailable(err) {
+	if apperr.CodeOf(err) == apperr.Internal && db.IsUnavailable(err) {
 		// A storage error a component passed on as it was: the database does not answer.
 		log.Warn("graphql: database unavailable", "path", gerr.Path.String(), "err", err)
 		return &gqlerror.Error{Message: unavailableMessage, Path: gerr.Path, Extensions: map[string]any{"code": string(apperr.Unavailable)}}
