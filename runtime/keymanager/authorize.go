@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -165,14 +166,13 @@ func (s *Service) sessionActor(w http.ResponseWriter, r *http.Request) (a identi
 	if err != nil {
 		status := http.StatusInternalServerError
 		msg := "Something went wrong on our side; try again."
-		if apperr.Is(err, apperr.Unavailable) {
+		if apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err) {
 			status = http.StatusServiceUnavailable
 			msg = "Turnpike is unavailable right now; try again in a few seconds."
 			w.Header().Set("Retry-After", apperr.RetryAfterHeader())
 		} else {
 			s.log.Error("oauth2 authorize: session lookup", "err", err)
 		}
-		noStore(w)
 		s.page(w, status, "Authorization failed", msg, nil)
 		return identity.Actor{}, false, true
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // TestFailWhenTheDatabaseDoesNotAnswer: an OAuth2 request that failed because the database
@@ -54,5 +55,36 @@ func TestFailWhenTheDatabaseDoesNotAnswer(t *testing.T) {
 				t.Fatalf("the answer names the database host: %s", rec.Body)
 			}
 		})
+	}
+}
+
+// sessionsDown fails every session lookup with err.
+type sessionsDown struct{ err error }
+
+func (s sessionsDown) ActorFromRequest(*http.Request) (identity.Actor, bool, error) {
+	return identity.Actor{}, false, s.err
+}
+
+// TestAuthorizeDoesNotSendASignedInUserToLogin: /oauth2/authorize answers a failed session
+// lookup with a 503 page (or 500), never the redirect to the login.
+func TestAuthorizeDoesNotSendASignedInUserToLogin(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		err    error
+		status int
+	}{
+		{err: db.Unavailable(fmt.Errorf("dial tcp 10.1.2.3:5432: %w", syscall.ECONNREFUSED)), status: 503},
+		{err: errors.New("scan session: bad column"), status: 500},
+	} {
+		s := &Service{log: log, opt: Options{Sessions: sessionsDown{tc.err}}}
+		rec := httptest.NewRecorder()
+		_, ok, handled := s.sessionActor(rec, httptest.NewRequest(http.MethodGet, "/oauth2/authorize", nil))
+		if ok || !handled || rec.Code != tc.status || rec.Header().Get("Location") != "" {
+			t.Fatalf("%v: ok %v handled %v status %d Location %q", tc.err, ok, handled, rec.Code, rec.Header().Get("Location"))
+		}
+		if (tc.status == 503) != (rec.Header().Get("Retry-After") != "") || strings.Contains(rec.Body.String(), "10.1.2.3") {
+			t.Fatalf("%v: Retry-After %q, body %s", tc.err, rec.Header().Get("Retry-After"), rec.Body)
+		}
 	}
 }
