@@ -7,8 +7,10 @@ export function UnavailableBanner({ availability = pageAvailability }: { availab
   if (!down) return null;
   return (
     <div className="notice notice-warning unavailable-banner" role="status" aria-live="polite">
-      <span className="spinner" aria-hidden="true" /> Turnpike is unavailable, retrying… You stay signed in; what you see
-      may be out of date until it answers again.
+      <span className="spinner" aria-hidden="true" />
+      <span>
+        Turnpike is unavailable, retrying… You stay signed in; what you see may be out of date until it answers again.
+      </span>
     </div>
   );
 }
