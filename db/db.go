@@ -43,6 +43,10 @@ func DialectOf(db bun.IDB) Dialect {
 	return SQLite
 }
 
+// DefaultConnectTimeout bounds opening a PostgreSQL connection when the DSN sets no
+// connect_timeout.
+const DefaultConnectTimeout = 5 * time.Second
+
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Open connects to one logical database. dsn is sqlite://path or postgres://...; on
@@ -109,6 +113,12 @@ func openPostgres(ctx context.Context, logical, dsn string) (*bun.DB, error) {
 	cc, err := pgx.ParseConfig(u.String())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: bad DSN: %w", logical, err)
+	}
+	if cc.ConnectTimeout == 0 {
+		// A server that drops packets instead of refusing would hold every request that
+		// needs a new connection for as long as the kernel retries; this makes it an
+		// UNAVAILABLE answer in seconds. The DSN's connect_timeout overrides it.
+		cc.ConnectTimeout = DefaultConnectTimeout
 	}
 	// Create the schema on a plain connection first, then point search_path at it.
 	boot := stdlib.OpenDB(*cc)

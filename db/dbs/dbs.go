@@ -4,7 +4,6 @@ package dbs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 
@@ -88,13 +87,13 @@ func Open(ctx context.Context, dsn func(logical string) string, migrate bool, lo
 	return s, nil
 }
 
-// Ping checks every database; the error names the ones that fail.
+// Ping checks every database; the error joins a *db.CheckError for each one that fails.
 func (s *Set) Ping(ctx context.Context) error {
 	var errs []error
 	for _, name := range Names {
 		if d := *s.slot(name); d != nil {
 			if err := d.PingContext(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				errs = append(errs, &db.CheckError{Logical: name, Err: err})
 			}
 		}
 	}

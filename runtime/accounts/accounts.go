@@ -232,7 +232,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string, log *slog.Lo
 func (s *Service) VerifyPassword(ctx context.Context, username, password, clientAddr string) (identity.Actor, error) {
 	u, err := s.check(ctx, username, password, clientAddr)
 	if err != nil {
-		return identity.Actor{}, err
+		return identity.Actor{}, db.Unavailable(err)
 	}
 	return actorOf(toUser(u), ""), nil
 }
@@ -255,7 +255,7 @@ func (s *Service) Login(ctx context.Context, username, password, userAgent, remo
 	}
 	u, err := s.check(ctx, username, password, remoteAddr)
 	if err != nil {
-		return Session{}, err
+		return Session{}, db.Unavailable(err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -271,7 +271,7 @@ func (s *Service) Login(ctx context.Context, username, password, userAgent, remo
 		LastSeenAt: now, UserAgent: userAgent, RemoteAddr: remoteAddr,
 	}
 	if err := userdb.InsertSession(ctx, s.db, row); err != nil {
-		return Session{}, err
+		return Session{}, db.Unavailable(err)
 	}
 	return Session{Token: token, ExpiresAt: row.ExpiresAt, User: toUser(u)}, nil
 }
@@ -282,7 +282,8 @@ func sessionID(token string) string {
 }
 
 // Authenticate resolves a session cookie value to its actor. An unknown or expired session
-// is apperr Unauthenticated. Sessions slide: activity renews them (at most once a minute).
+// is apperr Unauthenticated; a database that does not answer is apperr Unavailable (the
+// session may well be alive). Sessions slide: activity renews them (at most once a minute).
 func (s *Service) Authenticate(ctx context.Context, token string) (identity.Actor, error) {
 	if token == "" || len(token) > 128 {
 		return identity.Actor{}, apperr.Unauthenticatedf("no session")
@@ -294,18 +295,18 @@ func (s *Service) Authenticate(ctx context.Context, token string) (identity.Acto
 		return identity.Actor{}, apperr.Unauthenticatedf("the session has expired or ended; sign in again")
 	}
 	if err != nil {
-		return identity.Actor{}, err
+		return identity.Actor{}, db.Unavailable(err)
 	}
 	u, err := userdb.UserByID(ctx, s.db, sess.UserID)
 	if db.IsNoRows(err) {
 		return identity.Actor{}, apperr.Unauthenticatedf("the account no longer exists")
 	}
 	if err != nil {
-		return identity.Actor{}, err
+		return identity.Actor{}, db.Unavailable(err)
 	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		if err := userdb.TouchSession(ctx, s.db, id, now, now.Add(s.opt.SessionTTL)); err != nil {
-			return identity.Actor{}, err
+			return identity.Actor{}, db.Unavailable(err)
 		}
 	}
 	return actorOf(toUser(u), id), nil

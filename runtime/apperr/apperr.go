@@ -6,6 +6,9 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"time"
 )
 
 // Code classifies an error; the values are the GraphQL contract's extensions.code.
@@ -19,7 +22,16 @@ const (
 	Invalid         Code = "BAD_USER_INPUT"
 	Conflict        Code = "CONFLICT"
 	Internal        Code = "INTERNAL"
+	// Unavailable says Turnpike cannot answer right now (a database does not answer) and
+	// the same request may succeed when retried; it never says anything about the caller.
+	Unavailable Code = "UNAVAILABLE"
 )
+
+// RetryAfter is what edges send in Retry-After with an Unavailable answer.
+const RetryAfter = 5 * time.Second
+
+// RetryAfterHeader is RetryAfter as the value of a Retry-After header (seconds).
+func RetryAfterHeader() string { return strconv.Itoa(int(RetryAfter / time.Second)) }
 
 // Error is a domain error with a code, a message fit for the caller and, for invalid
 // input, the field at fault.
@@ -68,6 +80,13 @@ func Unauthenticatedf(format string, args ...any) *Error {
 	return newf(Unauthenticated, format, args...)
 }
 
+// Unavailablef says Turnpike cannot answer now; cause is kept for logs, never shown.
+func Unavailablef(cause error, format string, args ...any) *Error {
+	e := newf(Unavailable, format, args...)
+	e.Err = cause
+	return e
+}
+
 // CodeOf returns the code of err, or Internal for errors that are not domain errors.
 func CodeOf(err error) Code {
 	var e *Error
@@ -81,4 +100,24 @@ func CodeOf(err error) Code {
 func Is(err error, code Code) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
+}
+
+// HTTPStatus is the status an edge that answers plain HTTP chooses for a code: 503 for
+// Unavailable (with Retry-After: RetryAfter), 500 for Internal and errors without a code.
+func HTTPStatus(code Code) int {
+	switch code {
+	case Unauthenticated:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case NotFound:
+		return http.StatusNotFound
+	case Invalid:
+		return http.StatusBadRequest
+	case Conflict:
+		return http.StatusConflict
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
+	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -153,12 +155,28 @@ func (s *Service) toLogin(w http.ResponseWriter, r *http.Request, q url.Values) 
 	http.Redirect(w, r, s.opt.LoginPath+"?next="+url.QueryEscape(next), http.StatusFound)
 }
 
-func (s *Service) sessionActor(r *http.Request) (identity.Actor, bool) {
+// sessionActor finds the signed-in portal user; when the lookup itself fails it answers the
+// request (503 while the database does not answer) and returns handled: such a failure must
+// not send a signed-in user to the login page.
+func (s *Service) sessionActor(w http.ResponseWriter, r *http.Request) (a identity.Actor, ok, handled bool) {
 	if s.opt.Sessions == nil {
-		return identity.Actor{}, false
+		return identity.Actor{}, false, false
 	}
-	a, ok := s.opt.Sessions.ActorFromRequest(r)
-	return a, ok && a.Authenticated()
+	a, ok, err := s.opt.Sessions.ActorFromRequest(r)
+	if err != nil {
+		status := http.StatusInternalServerError
+		msg := "Something went wrong on our side; try again."
+		if apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err) {
+			status = http.StatusServiceUnavailable
+			msg = "Turnpike is unavailable right now; try again in a few seconds."
+			w.Header().Set("Retry-After", apperr.RetryAfterHeader())
+		} else {
+			s.log.Error("oauth2 authorize: session lookup", "err", err)
+		}
+		s.page(w, status, "Authorization failed", msg, nil)
+		return identity.Actor{}, false, true
+	}
+	return a, ok && a.Authenticated(), false
 }
 
 // handleAuthorize is the authorization endpoint (authorization_code with PKCE S256 only),
@@ -175,7 +193,10 @@ func (s *Service) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, ar, rerr)
 		return
 	}
-	actor, ok := s.sessionActor(r)
+	actor, ok, handled := s.sessionActor(w, r)
+	if handled {
+		return
+	}
 	if !ok {
 		s.toLogin(w, r, q)
 		return
@@ -209,7 +230,10 @@ func (s *Service) handleConsent(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, ar, rerr)
 		return
 	}
-	actor, ok := s.sessionActor(r)
+	actor, ok, handled := s.sessionActor(w, r)
+	if handled {
+		return
+	}
 	if !ok {
 		s.toLogin(w, r, q)
 		return

@@ -55,15 +55,15 @@ type fakeSessions struct {
 	actors map[string]identity.Actor
 }
 
-func (f *fakeSessions) ActorFromRequest(r *http.Request) (identity.Actor, bool) {
+func (f *fakeSessions) ActorFromRequest(r *http.Request) (identity.Actor, bool, error) {
 	c, err := r.Cookie("turnpike_session")
 	if err != nil {
-		return identity.Actor{}, false
+		return identity.Actor{}, false, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.actors[c.Value]
-	return a, ok
+	return a, ok, nil
 }
 
 type fixture struct {

@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/turnpike/turnpike/db"
+	"github.com/turnpike/turnpike/runtime/apperr"
 )
 
 // maxFormBytes bounds the body of OAuth2 requests.
@@ -75,6 +78,11 @@ func errUnauthorizedClient(format string, args ...any) *oauthError {
 	return &oauthError{Status: http.StatusBadRequest, Code: "unauthorized_client", Description: fmt.Sprintf(format, args...)}
 }
 
+func errTemporarilyUnavailable() *oauthError {
+	return &oauthError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+		Description: "the authorization server cannot reach its database right now; try again shortly", RetryAfter: apperr.RetryAfter}
+}
+
 func errInvalidScope(format string, args ...any) *oauthError {
 	return &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope", Description: fmt.Sprintf(format, args...)}
 }
@@ -122,11 +130,18 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	writeJSON(w, e.Status, body)
 }
 
-// fail answers an error: OAuth2 errors as they are, anything else as a logged 500.
+// fail answers an error: OAuth2 errors as they are, a database that does not answer as 503
+// temporarily_unavailable with Retry-After (RFC 6749 §4.1.2.1, the same request may succeed
+// later), anything else as a logged 500.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *oauthError
 	if errors.As(err, &oe) {
 		writeOAuthError(w, oe)
+		return
+	}
+	if apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err) {
+		s.log.Warn("oauth2 request: database unavailable", "path", r.URL.Path, "err", err)
+		writeOAuthError(w, errTemporarilyUnavailable())
 		return
 	}
 	s.log.Error("oauth2 request failed", "path", r.URL.Path, "err", err)

@@ -70,9 +70,11 @@ type PasswordVerifier interface {
 	VerifyPassword(ctx context.Context, username, password, clientAddr string) (identity.Actor, error)
 }
 
-// SessionResolver finds the portal user of a browser request (its session cookie).
+// SessionResolver finds the portal user of a browser request (its session cookie): ok is
+// false when nobody is signed in; err is set when the lookup itself failed (such as apperr
+// Unavailable), which says nothing about the caller.
 type SessionResolver interface {
-	ActorFromRequest(r *http.Request) (identity.Actor, bool)
+	ActorFromRequest(r *http.Request) (a identity.Actor, ok bool, err error)
 }
 
 // Options configure the Key Manager. APIMgtDB, UserDB, EncryptionKey and Issuer are required.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -16,7 +17,8 @@ import (
 // at+jwt, this issuer and audience, be unexpired (30 s leeway) and not revoked (by itself or by its user's cut-off), and its
 // user must still exist. The actor's roles are those of the roles claim that the user still
 // holds, so a removed role stops working at once (within ClientCacheTTL).
-// Failures are apperr Unauthenticated.
+// Failures are apperr Unauthenticated, except a database that does not answer: that is
+// apperr Unavailable and says nothing about the token.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity.Actor, error) {
 	if token == "" || len(token) > maxTokenLength {
 		return identity.Actor{}, apperr.Unauthenticatedf("the access token is invalid or expired")
@@ -30,11 +32,11 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity
 	}
 	revoked, err := apimgtdb.IsRevoked(ctx, s.apimgt, claims.JTI)
 	if err != nil {
-		return identity.Actor{}, err
+		return identity.Actor{}, db.Unavailable(err)
 	}
 	if !revoked {
 		if revoked, err = s.userRevokedAt(ctx, claims.Subject, claims.IssuedAt); err != nil {
-			return identity.Actor{}, err
+			return identity.Actor{}, db.Unavailable(err)
 		}
 	}
 	if revoked {
@@ -42,7 +44,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (identity
 	}
 	user, err := s.userSubject(ctx, claims.Subject)
 	if err != nil {
-		return identity.Actor{}, err
+		return identity.Actor{}, db.Unavailable(err)
 	}
 	if user == nil {
 		return identity.Actor{}, apperr.Unauthenticatedf("the account no longer exists")

@@ -360,6 +360,12 @@ func (s *Service) DocumentFileHandler() http.Handler {
 				http.NotFound(w, r)
 				return
 			}
+			if apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err) {
+				s.log.Warn("publisher: serve document file: database unavailable", "document", id, "err", err)
+				w.Header().Set("Retry-After", apperr.RetryAfterHeader())
+				http.Error(w, "Turnpike is unavailable right now; try again in a few seconds", http.StatusServiceUnavailable)
+				return
+			}
 			s.log.Error("publisher: serve document file", "document", id, "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

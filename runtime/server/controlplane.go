@@ -140,7 +140,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}, log))
 	mux.Handle("/oauth2/", km.Handler())
 	mux.Handle("/.well-known/", km.Handler())
-	mux.Handle("GET /api/documents/", sessions.Middleware(pub.DocumentFileHandler()))
+	mux.Handle("GET /api/documents/", sessions.Middleware(plainUnresolvedCaller(pub.DocumentFileHandler(), a.log)))
 	if internal != nil {
 		// /internal/* lives only on the internal listener, out of the load balancer's reach.
 		imux := http.NewServeMux()

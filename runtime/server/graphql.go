@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -19,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/apperr"
@@ -80,19 +83,125 @@ func NewGraphQLHandler(r *resolvers.Resolver, sessions *websession.Sessions, opt
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, err, log)
 	})
+	srv.AroundResponses(unavailableStatus)
 
 	h := jsonOnly(srv)
 	h = r.LoaderMiddleware(h)
 	// The session is resolved from headers before the body is read, so the body limit can
 	// depend on who is calling.
 	h = limitBody(h, opt.MaxBodyBytes, opt.MaxStaffBodyBytes)
+	h = failUnresolvedCaller(h, log)
 	return sessions.Middleware(h)
+}
+
+// unavailableMessage is what callers read when Turnpike cannot reach a database.
+const unavailableMessage = "Turnpike is unavailable right now (a database does not answer); try again in a few seconds"
+
+// failUnresolvedCaller answers the whole request when the caller's credentials could not be
+// looked up for a reason other than bad credentials: 503 UNAVAILABLE with Retry-After when a
+// database does not answer, 500 INTERNAL otherwise. Going on anonymously would tell a
+// signed-in user to sign in, and nothing the request asks could run as them.
+func failUnresolvedCaller(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := websession.AuthError(r.Context())
+		if err == nil || apperr.Is(err, apperr.Unauthenticated) {
+			if !isWebSocket(r) {
+				r = r.WithContext(context.WithValue(r.Context(), responseWriterKey{}, w))
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		code, msg := apperr.Internal, "internal error"
+		if apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err) {
+			code, msg = apperr.Unavailable, unavailableMessage
+			log.Warn("graphql: caller lookup failed: database unavailable", "err", err)
+		} else {
+			log.Error("graphql: caller lookup failed", "err", err)
+		}
+		writeGraphQLError(w, code, msg)
+	})
+}
+
+// plainUnresolvedCaller is failUnresolvedCaller for plain HTTP handlers (document files):
+// 503 with Retry-After, or 500, in plain text.
+func plainUnresolvedCaller(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := websession.AuthError(r.Context())
+		switch {
+		case err == nil || apperr.Is(err, apperr.Unauthenticated):
+			next.ServeHTTP(w, r)
+		case apperr.Is(err, apperr.Unavailable) || db.IsUnavailable(err):
+			log.Warn("caller lookup failed: database unavailable", "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", apperr.RetryAfterHeader())
+			http.Error(w, "Turnpike is unavailable right now; try again in a few seconds", http.StatusServiceUnavailable)
+		default:
+			log.Error("caller lookup failed", "path", r.URL.Path, "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	})
+}
+
+// writeGraphQLError answers a request that failed as a whole: a GraphQL response with one
+// error and no data, under the code's HTTP status (503 carries Retry-After).
+func writeGraphQLError(w http.ResponseWriter, code apperr.Code, msg string) {
+	status := apperr.HTTPStatus(code)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", apperr.RetryAfterHeader())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": string(code)}}}})
+}
+
+type responseWriterKey struct{}
+
+func isWebSocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// unavailableStatus makes an HTTP answer 503 with Retry-After when nothing in it could run:
+// every top-level field null and every error UNAVAILABLE. A response with some data stays
+// 200: the client reads what it got and the errors beside it.
+func unavailableStatus(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	w, ok := ctx.Value(responseWriterKey{}).(http.ResponseWriter)
+	if !ok || resp == nil || len(resp.Errors) == 0 || hasData(resp.Data) {
+		return resp
+	}
+	for _, e := range resp.Errors {
+		if e.Extensions["code"] != string(apperr.Unavailable) {
+			return resp
+		}
+	}
+	w.Header().Set("Retry-After", apperr.RetryAfterHeader())
+	w.WriteHeader(http.StatusServiceUnavailable)
+	return resp
+}
+
+// hasData tells whether a response's data has a top-level field that is not null.
+func hasData(d json.RawMessage) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(d, &fields) != nil {
+		return false
+	}
+	for _, v := range fields {
+		if string(v) != "null" {
+			return true
+		}
+	}
+	return false
 }
 
 // presentError maps a resolver error to a GraphQL error whose extensions.code is one of
 // the contract's codes; internal errors are logged and shown without detail.
 func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	if apperr.CodeOf(err) == apperr.Internal && db.IsUnavailable(err) {
+		// A storage error a component passed on as it was: the database does not answer.
+		log.Warn("graphql: database unavailable", "path", gerr.Path.String(), "err", err)
+		return &gqlerror.Error{Message: unavailableMessage, Path: gerr.Path, Extensions: map[string]any{"code": string(apperr.Unavailable)}}
+	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
 		if ae.Code == apperr.Internal {
@@ -123,8 +232,9 @@ func presentError(ctx context.Context, err error, log *slog.Logger) *gqlerror.Er
 			return gerr
 		}
 	}
-	if errors.As(err, &ge) && ge.Rule != "" || gerr.Path == nil {
-		// Errors raised before execution (validation, argument coercion) are input errors.
+	if errors.As(err, &ge) && (ge.Rule != "" || gerr.Path == nil) {
+		// Errors gqlgen raised before execution (validation, argument coercion) are input
+		// errors; any other error, with or without a path, is internal and shows nothing.
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}
 		}

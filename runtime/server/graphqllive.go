@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
+	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/identity"
 )
 
@@ -15,7 +16,8 @@ import (
 // interval it resolves the caller again from the credentials the connection was opened with,
 // and closes the connection when the session or token no longer resolves to the same user
 // with at least the roles it had (logout, password change, deletion, a role taken away).
-// The client may reconnect; its subscriptions then pass the directives afresh.
+// The client may reconnect; its subscriptions then pass the directives afresh. While the
+// database does not answer, the connection stays open and the next interval asks again.
 func recheckLive(recheck func(context.Context) (identity.Actor, error), every time.Duration, log *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		was := identity.From(ctx)
@@ -36,6 +38,9 @@ func recheckLive(recheck func(context.Context) (identity.Actor, error), every ti
 				now, err := recheck(ctx)
 				if ctx.Err() != nil {
 					return
+				}
+				if apperr.Is(err, apperr.Unavailable) {
+					continue // the database does not answer: nothing is known to have changed; ask again next time
 				}
 				if err != nil || !stillHolds(was, now) {
 					log.Info("closing a live GraphQL connection", "user", was.Username, "reason", "session ended or roles changed")

@@ -3,13 +3,16 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
@@ -20,11 +23,13 @@ type check struct {
 }
 
 // health serves every runtime's operational endpoints. /healthz (alive) and /readyz (ready
-// to serve) are public and answer only a status; /readyz?verbose (the detail of each check,
-// which may name hosts and errors) and /metrics need the internal token.
+// to serve) are public and answer only a status; /readyz?verbose (which check failed and why,
+// in words: never a DSN, host, port, user or database name) and /metrics need the internal
+// token.
 type health struct {
 	token internalauth.Token
 	reg   *prometheus.Registry
+	log   *slog.Logger // failing checks' full errors, on verbose requests (nil: not logged)
 
 	mu     sync.Mutex
 	checks []check
@@ -65,10 +70,13 @@ func (h *health) ready(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			detail[c.name] = "ok"
 		case errors.As(err, &d):
-			detail[c.name] = "degraded: " + err.Error()
+			detail[c.name] = "degraded: " + describe(d.error)
 		default:
-			detail[c.name] = err.Error()
+			detail[c.name] = describe(err)
 			status = http.StatusServiceUnavailable
+		}
+		if err != nil && verbose && h.log != nil {
+			h.log.Warn("readiness check failed", "check", c.name, "err", err)
 		}
 	}
 	body := map[string]any{"status": "ready"}
@@ -98,6 +106,33 @@ func unauthorized(w http.ResponseWriter) {
 		"code": "401", "message": "unauthorized",
 		"description": "this endpoint needs Authorization: Bearer <TURNPIKE_INTERNAL_TOKEN>",
 	})
+}
+
+// explainer is an error that can say what went wrong without connection details.
+type explainer interface{ Explain() string }
+
+// describe says in words why a check failed, for anyone who may read /readyz?verbose: each
+// joined error's own explanation (such as "userdb: the database does not answer (connection
+// refused)"), a storage or network outage's reason, or the text with hosts, ports, users,
+// database names and DSNs redacted. The log has the full error.
+func describe(err error) string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	parts := make([]string, 0, len(errs))
+	for _, e := range errs {
+		var ex explainer
+		switch {
+		case errors.As(e, &ex):
+			parts = append(parts, ex.Explain())
+		case db.IsUnavailable(e):
+			parts = append(parts, "does not answer ("+db.UnavailableReason(e)+")")
+		default:
+			parts = append(parts, db.Redact(e.Error()))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // degraded marks a check failure that does not make the runtime unready (it is shown).

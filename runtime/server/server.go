@@ -60,7 +60,7 @@ func newApp(cfg config.Config, deps Deps) *app {
 		deps.Stdout = io.Discard
 	}
 	reg := newRegistry()
-	return &app{log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg}, start: time.Now()}
+	return &app{log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg, log: deps.Log}, start: time.Now()}
 }
 
 // build composes the profile's listeners, tasks and checks.

@@ -66,7 +66,9 @@ type reqInfo struct {
 
 // Middleware puts the caller's actor (or none) into the request context. A bad bearer token
 // is remembered so that resolvers needing authentication can say why; a stale session
-// cookie is cleared and the request continues anonymously.
+// cookie is cleared and the request continues anonymously. A lookup that failed for another
+// reason (the database does not answer) is remembered too (AuthError) and clears nothing:
+// the session may be alive, and the handler decides how to fail the request.
 func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &reqInfo{w: w, r: r, remoteAddr: s.Proxies.String(r), userAgent: r.UserAgent(), secure: s.Secure}
@@ -75,7 +77,8 @@ func (s *Sessions) Middleware(next http.Handler) http.Handler {
 			ctx = identity.With(ctx, actor)
 		} else {
 			info.authErr = err
-			if _, cerr := r.Cookie(cookieName(s.Secure)); cerr == nil && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			if _, cerr := r.Cookie(cookieName(s.Secure)); cerr == nil && apperr.Is(err, apperr.Unauthenticated) &&
+				!strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 				clearCookie(w, s.Secure)
 			}
 		}
@@ -86,10 +89,18 @@ func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// ActorFromRequest resolves the caller of a plain HTTP request (for /oauth2/authorize).
-func (s *Sessions) ActorFromRequest(r *http.Request) (identity.Actor, bool) {
-	a, err := s.actor(r.Context(), r)
-	return a, err == nil && a.Authenticated()
+// ActorFromRequest resolves the caller of a plain HTTP request (for /oauth2/authorize):
+// ok is false when nobody is signed in; err is set only when the lookup itself failed
+// (apperr Unavailable when the database does not answer), which says nothing about the caller.
+func (s *Sessions) ActorFromRequest(r *http.Request) (a identity.Actor, ok bool, err error) {
+	a, err = s.actor(r.Context(), r)
+	if err != nil {
+		if apperr.Is(err, apperr.Unauthenticated) {
+			return identity.Actor{}, false, nil
+		}
+		return identity.Actor{}, false, err
+	}
+	return a, a.Authenticated(), nil
 }
 
 func (s *Sessions) actor(ctx context.Context, r *http.Request) (identity.Actor, error) {
@@ -121,7 +132,8 @@ func (s *Sessions) Recheck(ctx context.Context) (identity.Actor, error) {
 	return s.actor(ctx, info.r)
 }
 
-// AuthError is why the current request has no actor (nil when it has one or sent nothing).
+// AuthError is why the current request has no actor (nil when it has one or sent nothing):
+// apperr Unauthenticated for bad credentials, anything else when the lookup failed.
 func AuthError(ctx context.Context) error {
 	if info, ok := ctx.Value(reqKey{}).(*reqInfo); ok {
 		return info.authErr

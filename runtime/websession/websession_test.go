@@ -106,3 +106,32 @@ func TestSessionCookieIsReadUnderItsOwnNameOnly(t *testing.T) {
 		})
 	}
 }
+
+// downSessions fails every lookup as when the database does not answer.
+type downSessions struct{}
+
+func (downSessions) Authenticate(context.Context, string) (identity.Actor, error) {
+	return identity.Actor{}, apperr.Unavailablef(nil, "the database does not answer")
+}
+
+// TestUnavailableLookupKeepsTheCookie: a lookup that failed for a reason other than bad
+// credentials keeps the cookie (the session may be alive) and is remembered for the handler.
+func TestUnavailableLookupKeepsTheCookie(t *testing.T) {
+	t.Parallel()
+	s := &Sessions{Auth: downSessions{}}
+	var authErr error
+	h := s.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { authErr = AuthError(r.Context()) }))
+	r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	r.AddCookie(&http.Cookie{Name: CookieName, Value: "good"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
+		t.Fatalf("the answer touched the cookie: %q", sc)
+	}
+	if !apperr.Is(authErr, apperr.Unavailable) {
+		t.Fatalf("AuthError = %v, want UNAVAILABLE", authErr)
+	}
+	if _, ok, err := s.ActorFromRequest(r); ok || !apperr.Is(err, apperr.Unavailable) {
+		t.Fatalf("ActorFromRequest = %v, %v; want the lookup's error", ok, err)
+	}
+}

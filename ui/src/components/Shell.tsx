@@ -3,7 +3,9 @@ import { useMutation } from 'urql';
 import { LogoutMutation } from '../features/auth/queries';
 import { portalsFor } from '../features/auth/roles';
 import { useSession } from '../features/auth/session';
+import { isUnavailable } from '../lib/unavailable';
 import { ErrorNotice } from './States';
+import { UnavailableBanner } from './UnavailableBanner';
 
 /** The frame of every page: skip link, portal switcher, the signed-in user. */
 export function Shell() {
@@ -67,7 +69,8 @@ export function Shell() {
           )}
         </div>
       </header>
-      {error && !me && <ErrorNotice error={error} title="Cannot load your session" />}
+      <UnavailableBanner />
+      {error && !me && !isUnavailable(error) && <ErrorNotice error={error} title="Cannot load your session" />}
       <main id="main" tabIndex={-1} className="main">
         <Outlet />
       </main>
