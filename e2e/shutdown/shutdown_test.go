@@ -111,24 +111,34 @@ func TestGracefulShutdown(t *testing.T) {
 
 	backend, backendURL := newSlowBackend(t)
 	admin := servertest.NewClient(t, cpURL).Login("admin", harness.AdminPassword)
-	api := admin.Do(`mutation($in: CreateAPIInput!) { createAPI(input: $in) { id } }`, map[string]any{"in": map[string]any{
-		"name": "Slow", "context": "/slow", "version": "1",
-		"endpoints": map[string]any{"production": []string{backendURL}},
-		"resources": []map[string]any{
-			{"method": "GET", "path": "/slow", "authRequired": false},
-			{"method": "GET", "path": "/get", "authRequired": false},
-		},
-	}}).NoErrors(t).String("createAPI.id")
-	// PUBLISH deploys revision 1 to Default, where both gateways are.
-	admin.Do(`mutation($id: ID!) { changeLifecycle(apiId: $id, action: PUBLISH) { id } }`, map[string]any{"id": api}).NoErrors(t)
+	newAPI := func(name string, paths ...string) string {
+		var resources []map[string]any
+		for _, p := range paths {
+			resources = append(resources, map[string]any{"method": "GET", "path": p, "authRequired": false})
+		}
+		id := admin.Do(`mutation($in: CreateAPIInput!) { createAPI(input: $in) { id } }`, map[string]any{"in": map[string]any{
+			"name": name, "context": "/" + strings.ToLower(name), "version": "1",
+			"endpoints": map[string]any{"production": []string{backendURL}}, "resources": resources,
+		}}).NoErrors(t).String("createAPI.id")
+		// PUBLISH deploys revision 1 to Default, where both gateways are.
+		admin.Do(`mutation($id: ID!) { changeLifecycle(apiId: $id, action: PUBLISH) { id } }`, map[string]any{"id": id}).NoErrors(t)
+		return id
+	}
+	api := newAPI("Slow", "/get")
+	// Held is called once, by the slow call: its usage shows whether the call's analytics
+	// event was flushed by the stopping gateway (the queue's periodic flush is every 2 s,
+	// and the gateway exits within milliseconds of the call's end).
+	held := newAPI("Held", "/slow")
 	wait.NoError(t, 20*time.Second, func() error {
 		for name, addr := range gwAddr {
 			if code := get("http://"+addr, "/get"); code != http.StatusOK {
 				return fmt.Errorf("%s answers %d to /slow/1/get", name, code)
 			}
 		}
-		if got := deploymentsOf(admin, api); got != "Default:r1:2/2" {
-			return fmt.Errorf("deployments %s, want Default:r1:2/2", got)
+		for _, id := range []string{api, held} {
+			if got := deploymentsOf(admin, id); got != "Default:r1:2/2" {
+				return fmt.Errorf("deployments of %s: %s, want Default:r1:2/2", id, got)
+			}
 		}
 		return nil
 	})
@@ -141,7 +151,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	slow := make(chan answer, 1)
 	go func() {
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + gwAddr["gw1"] + "/slow/1/slow")
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + gwAddr["gw1"] + "/held/1/slow")
 		if err != nil {
 			slow <- answer{err: err}
 			return
@@ -185,7 +195,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if code := gws["gw1"].Exited(15 * time.Second); code != 0 {
 		t.Fatalf("gw1 exited with %d, want 0:\n%s", code, gws["gw1"].Log())
 	}
-	t.Logf("gw1 stopped %s after SIGTERM (the slow call held it)", time.Since(stopAsked).Round(time.Millisecond))
+	t.Logf("gw1 exited %s after SIGTERM, the held call included", time.Since(stopAsked).Round(time.Millisecond))
 	if log := gws["gw1"].Log(); !strings.Contains(log, "stopped") {
 		t.Errorf("gw1's log does not say it stopped:\n%s", log)
 	}
@@ -204,6 +214,14 @@ func TestGracefulShutdown(t *testing.T) {
 	if code := get("http://"+gwAddr["gw2"], "/get"); code != http.StatusOK {
 		t.Fatalf("gw2 answers %d after gw1 left", code)
 	}
+	// The slow call's analytics event left with gw1's last flush.
+	wait.NoError(t, 15*time.Second, func() error {
+		r := admin.Do(`query($id: ID!) { apiUsage(apiId: $id) { totalRequests } }`, map[string]any{"id": held}).NoErrors(t)
+		if n := r.Get("apiUsage.totalRequests"); fmt.Sprint(n) != "1" {
+			return fmt.Errorf("usage of Held: %v requests, want the slow call", n)
+		}
+		return nil
+	})
 
 	// A mutation is under way on the control plane when it is told to stop: gw2 is frozen,
 	// so deployRevision waits for its acknowledgement (waitMs) after committing; it still
