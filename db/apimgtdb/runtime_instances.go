@@ -25,6 +25,20 @@ func DeleteRuntimeInstancesBefore(ctx context.Context, idb bun.IDB, before time.
 	return n, nil
 }
 
+// DeleteRuntimeInstance forgets one runtime instance, with what it reported enforcing; ok is
+// false when there was none.
+func DeleteRuntimeInstance(ctx context.Context, idb bun.IDB, id string) (ok bool, err error) {
+	if _, err := idb.NewDelete().Model((*GatewayEnforced)(nil)).Where("instance_id = ?", id).Exec(ctx); err != nil {
+		return false, fmt.Errorf("delete enforced revisions of %s: %w", id, err)
+	}
+	res, err := idb.NewDelete().Model((*RuntimeInstance)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("delete runtime instance %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // RuntimeInstanceByID returns one instance; ok is false when there is none.
 func RuntimeInstanceByID(ctx context.Context, idb bun.IDB, id string) (ri RuntimeInstance, ok bool, err error) {
 	err = idb.NewSelect().Model(&ri).Where("id = ?", id).Scan(ctx)

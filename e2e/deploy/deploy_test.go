@@ -155,9 +155,9 @@ func scenario(t *testing.T, d *deployment) {
 	serves(t, e, "/headers", 404)
 	serves(t, i1, "/headers", 200)
 
-	// One internal gateway stops: after the health window the deployment counts 1 of 1 and
-	// the environment lists the stopped gateway as stale.
-	d.gws[i1].Stop()
+	// One internal gateway dies (a stop would leave the registry at once): after the health
+	// window the deployment counts 1 of 1 and the environment lists the dead gateway as stale.
+	d.gws[i1].Kill()
 	wait.NoError(t, 20*time.Second, func() error {
 		got := deploymentsOf(admin, api)
 		gws := gatewaysOf(admin, "internal")

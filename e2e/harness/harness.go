@@ -189,6 +189,54 @@ func (p *Proc) Stop() {
 	}
 }
 
+// Signal sends sig to the running process (SIGSTOP and SIGCONT freeze and thaw it).
+func (p *Proc) Signal(sig os.Signal) {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil {
+		p.t.Fatalf("%s: signal %v: not running", p.Name, sig)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("%s: signal %v: %v", p.Name, sig, err)
+	}
+}
+
+// Exited waits up to timeout for the process to exit by itself and returns its exit code;
+// the test fails when it is still running then. Stop is a no-op afterwards.
+func (p *Proc) Exited(timeout time.Duration) int {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		p.t.Fatalf("%s: not running", p.Name)
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		p.t.Fatalf("%s still running %s after it was told to stop:\n%s", p.Name, timeout, p.Log())
+	}
+	p.mu.Lock()
+	p.cmd = nil
+	p.mu.Unlock()
+	return cmd.ProcessState.ExitCode()
+}
+
+// Kill ends the process with SIGKILL, as a crash would: it does not leave the registry.
+func (p *Proc) Kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
 // Restart stops and starts the process and waits for readiness.
 func (p *Proc) Restart() {
 	p.t.Helper()

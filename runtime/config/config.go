@@ -63,6 +63,12 @@ type Config struct {
 	// RuntimeHealthWindow is how long after its last heartbeat a runtime counts as healthy
 	// (default 15s); a stale gateway is no longer expected to acknowledge deployments.
 	RuntimeHealthWindow Duration `toml:"runtime_health_window"`
+	// ShutdownTimeout bounds how long a runtime stopping on SIGTERM or SIGINT lets its
+	// in-flight requests finish (default 30s); what is still running then is cut off.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// ShutdownDelay is how long a stopping runtime keeps accepting with /readyz answering 503,
+	// so load balancers take it out before its listeners close (default 0).
+	ShutdownDelay Duration `toml:"shutdown_delay"`
 
 	AdminPassword string `toml:"admin_password"`
 	InternalToken string `toml:"internal_token"`
@@ -197,6 +203,7 @@ func Default() Config {
 		GatewayEnvironments: []string{"Default"},
 		HeartbeatInterval:   Duration{5 * time.Second},
 		RuntimeHealthWindow: Duration{15 * time.Second},
+		ShutdownTimeout:     Duration{30 * time.Second},
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -350,6 +357,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_GRAPHQL_LIVE_RECHECK":  &c.GraphQL.LiveRecheck,
 		"TURNPIKE_HEARTBEAT_INTERVAL":    &c.HeartbeatInterval,
 		"TURNPIKE_RUNTIME_HEALTH_WINDOW": &c.RuntimeHealthWindow,
+		"TURNPIKE_SHUTDOWN_TIMEOUT":      &c.ShutdownTimeout,
+		"TURNPIKE_SHUTDOWN_DELAY":        &c.ShutdownDelay,
 	} {
 		if v := getenv(k); v != "" {
 			if err := d.UnmarshalText([]byte(v)); err != nil {
@@ -556,6 +565,12 @@ func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) 
 	}
 	if c.HeartbeatInterval.Duration < 10*time.Millisecond {
 		bad("TURNPIKE_HEARTBEAT_INTERVAL", "must be at least 10ms")
+	}
+	if c.ShutdownTimeout.Duration <= 0 {
+		bad("TURNPIKE_SHUTDOWN_TIMEOUT", "must be positive (default 30s): it is how long in-flight requests may take to finish at a stop")
+	}
+	if c.ShutdownDelay.Duration < 0 {
+		bad("TURNPIKE_SHUTDOWN_DELAY", "must not be negative (default 0)")
 	}
 	// The window is the control plane's, the interval the runtimes': they meet in one
 	// process only in all-in-one (elsewhere keep the gateways' interval below the window).

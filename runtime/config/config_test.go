@@ -299,3 +299,26 @@ func TestGatewayEnvironmentsAndHeartbeatTiming(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownTiming(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(ProfileAllInOne, nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ShutdownTimeout.Duration != 30*time.Second || cfg.ShutdownDelay.Duration != 0 {
+		t.Errorf("defaults: timeout %s, delay %s; want 30s and 0s", cfg.ShutdownTimeout, cfg.ShutdownDelay)
+	}
+	cfg, err = Load(ProfileAllInOne, nil, env(map[string]string{"TURNPIKE_SHUTDOWN_TIMEOUT": "5s", "TURNPIKE_SHUTDOWN_DELAY": "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ShutdownTimeout.Duration != 5*time.Second || cfg.ShutdownDelay.Duration != 2*time.Second {
+		t.Errorf("set: timeout %s, delay %s; want 5s and 2s", cfg.ShutdownTimeout, cfg.ShutdownDelay)
+	}
+	for k, v := range map[string]string{"TURNPIKE_SHUTDOWN_TIMEOUT": "0s", "TURNPIKE_SHUTDOWN_DELAY": "-1s"} {
+		if _, err := Load(ProfileAllInOne, nil, env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: err %v, want one naming it", k, v, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -287,4 +288,64 @@ func TestHeartbeatClientWakesAndResends(t *testing.T) {
 	if len(failed) != 1 || failed[0].EnforcedChanges["a"] != "r" {
 		t.Errorf("failed heartbeats given back: %+v", failed)
 	}
+}
+
+// A gateway that leaves (its last heartbeat, through the HTTP client) is forgotten at once:
+// no longer listed nor expected, its enforced rows gone, and WaitAcks wakes for it. A
+// heartbeat leaving for a runtime never seen is accepted and changes nothing.
+func TestLeavingGateway(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		ctx := context.Background()
+		svc := New(set.APIMgt, token, nil)
+		srv := httptest.NewServer(svc.HeartbeatHandler())
+		defer srv.Close()
+		enforced := map[string]string{"api": "r1"}
+		clients := map[string]*cpclient.HeartbeatClient{}
+		for _, id := range []string{"gw-1", "gw-2"} {
+			clients[id] = cpclient.NewHeartbeatClient(srv.URL, token, func() cpclient.Heartbeat {
+				return cpclient.Heartbeat{ID: id, Kind: "GATEWAY", Environments: []string{"Default"}, Enforced: enforced, EnforcedDigest: digestOf(enforced)}
+			}, nil)
+			if err := clients[id].Send(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deps := []DeploymentRef{{APIID: "api", Environment: "Default", RevisionID: "r1", DeployedAt: time.Now()}}
+		check := func(want string) {
+			t.Helper()
+			acks, err := svc.DeploymentAcks(ctx, "api", deps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%d/%d", acks[0].Acknowledged, acks[0].Expected)
+			for _, g := range acks[0].Gateways {
+				got += " " + g.ID
+			}
+			if got != want {
+				t.Errorf("acks %s, want %s", got, want)
+			}
+		}
+		check("2/2 gw-1 gw-2")
+
+		woken := svc.AcksChanged()
+		if err := clients["gw-1"].Leave(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-woken:
+		default:
+			t.Error("a gateway leaving did not wake WaitAcks")
+		}
+		check("1/1 gw-2")
+		if _, ok, err := apimgtdb.RuntimeInstanceByID(ctx, set.APIMgt, "gw-1"); err != nil || ok {
+			t.Errorf("gw-1 still in the registry after leaving: %v %v", ok, err)
+		}
+		if rows, err := apimgtdb.EnforcedOf(ctx, set.APIMgt, "gw-1", nil); err != nil || len(rows) != 0 {
+			t.Errorf("enforced rows of a gateway that left: %v %v", rows, err)
+		}
+		if err := svc.Record(ctx, Heartbeat{ID: "gw-never", Kind: "GATEWAY", Leaving: true}); err != nil {
+			t.Errorf("leaving without having reported: %v", err)
+		}
+		check("1/1 gw-2")
+	})
 }

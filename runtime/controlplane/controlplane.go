@@ -280,6 +280,9 @@ func (s *Service) record(ctx context.Context, h Heartbeat) (sendEnforced bool, e
 	if err := validate(&h); err != nil {
 		return false, err
 	}
+	if h.Leaving {
+		return false, s.forget(ctx, h.ID)
+	}
 	now := s.now().UTC()
 	envs := "[]"
 	if h.Kind == KindGateway && len(h.Environments) > 0 {
@@ -315,6 +318,25 @@ func (s *Service) record(ctx context.Context, h Heartbeat) (sendEnforced bool, e
 		}
 	}
 	return sendEnforced, nil
+}
+
+// forget deletes a runtime that is leaving, with what it enforced, in one transaction: it is
+// no longer listed, nor expected to acknowledge deployments.
+func (s *Service) forget(ctx context.Context, id string) error {
+	var gone bool
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		gone, err = apimgtdb.DeleteRuntimeInstance(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if gone {
+		s.log.Info("runtime left", "id", id)
+		s.acks.notify()
+	}
+	return nil
 }
 
 // HeartbeatHandler serves POST /internal/heartbeat: 200 with the newest published revision

@@ -92,20 +92,22 @@ func gatewayHandler(h *health, api http.Handler) http.Handler {
 }
 
 // heartbeat reports a traffic manager to the control plane's registry every
-// HeartbeatInterval.
+// HeartbeatInterval, and leaves it at the stop.
 func heartbeat(a *app, cfg config.Config, id, kind, addr string) {
 	hb := cpclient.NewHeartbeatClient(cfg.ControlPlane, cfg.InternalToken, func() cpclient.Heartbeat {
 		return cpclient.Heartbeat{ID: id, Kind: kind, Address: addr}
 	}, a.log)
 	hb.Interval = cfg.HeartbeatInterval.Duration
 	a.goRun("heartbeat", hb.Run)
+	a.atStop("leave the runtime registry", hb.Leave)
 }
 
 // gatewayHeartbeat reports a gateway through send every HeartbeatInterval, and at once
 // when its enforced set changes: its revision, environments and what it enforces (the
-// acknowledgement of deployments). A report that fails is given back to the gateway, so its
-// changes go out with the next one; the control plane's request for the whole set is noted.
-// syncer (optional) learns the newest published revision.
+// acknowledgement of deployments); it leaves the registry at the stop. A report that fails
+// is given back to the gateway, so its changes go out with the next one; the control
+// plane's request for the whole set is noted. syncer (optional) learns the newest
+// published revision.
 func gatewayHeartbeat(a *app, cfg config.Config, send cpclient.SendFunc, id, addr string, gw *gateway.Gateway, syncer *gateway.Syncer) {
 	envs := gw.Environments()
 	hb := cpclient.NewDirectHeartbeatClient(send, func() cpclient.Heartbeat {
@@ -129,6 +131,9 @@ func gatewayHeartbeat(a *app, cfg config.Config, send cpclient.SendFunc, id, add
 		gw.Unreported(gateway.EnforcedReport{Changes: h.EnforcedChanges, Whole: h.Enforced, Digest: h.EnforcedDigest})
 	}
 	a.goRun("heartbeat", hb.Run)
+	// At the stop, once the heartbeat stopped: the control plane forgets the gateway at
+	// once, so its deployments stop expecting it.
+	a.atStop("leave the runtime registry", hb.Leave)
 }
 
 // buildGateway composes a gateway process: no database, state from the control plane's

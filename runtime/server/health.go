@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,7 +34,12 @@ type health struct {
 
 	mu     sync.Mutex
 	checks []check
+	// leaving is set when the runtime begins to stop: /readyz answers 503 from then on.
+	leaving atomic.Bool
 }
+
+// stopping makes /readyz answer 503, so load balancers stop sending to a stopping runtime.
+func (h *health) stopping() { h.leaving.Store(true) }
 
 func (h *health) add(name string, fn func(ctx context.Context) error) {
 	h.mu.Lock()
@@ -63,6 +69,10 @@ func (h *health) ready(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	detail := map[string]string{}
 	status := http.StatusOK
+	if h.leaving.Load() {
+		detail["shutdown"] = "stopping: finishing the requests under way"
+		status = http.StatusServiceUnavailable
+	}
 	for _, c := range checks {
 		err := c.fn(ctx)
 		var d degraded

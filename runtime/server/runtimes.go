@@ -54,6 +54,9 @@ func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *b
 		_, _ = report(ctx)
 		return every(ctx, cfg.HeartbeatInterval.Duration, report)
 	})
+	a.atStop("traffic manager leaves the runtime registry", func(ctx context.Context) error {
+		return cps.Record(ctx, cpclient.Heartbeat{ID: tmID, Kind: "TRAFFIC_MANAGER", Leaving: true})
+	})
 	gatewayHeartbeat(a, cfg, cps.Heartbeat, id, cfg.GatewayURLs[0], gw, nil)
 	return nil
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +43,7 @@ type Addrs struct {
 	Internal     string // the control plane's internal listener, when TURNPIKE_INTERNAL_LISTEN is set
 }
 
-// Run serves the configured profile until ctx ends, then shuts down gracefully.
+// Run serves the configured profile until ctx ends, then stops gracefully (app.stop).
 func Run(ctx context.Context, cfg config.Config, deps Deps) error {
 	a := newApp(cfg, deps)
 	defer a.close()
@@ -60,7 +61,10 @@ func newApp(cfg config.Config, deps Deps) *app {
 		deps.Stdout = io.Discard
 	}
 	reg := newRegistry()
-	return &app{log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg, log: deps.Log}, start: time.Now()}
+	return &app{
+		log: deps.Log, deps: deps, reg: reg, health: &health{token: internalauth.New(cfg.InternalToken), reg: reg, log: deps.Log}, start: time.Now(),
+		shutdownTimeout: cmp.Or(cfg.ShutdownTimeout.Duration, 30*time.Second), shutdownDelay: cfg.ShutdownDelay.Duration,
+	}
 }
 
 // build composes the profile's listeners, tasks and checks.
@@ -92,7 +96,7 @@ func Migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 // app collects what a profile runs: listeners with their handlers, background tasks,
-// readiness checks, and what to close at the end.
+// readiness checks, what to do last at a stop, and what to close at the end.
 type app struct {
 	log    *slog.Logger
 	deps   Deps
@@ -100,8 +104,12 @@ type app struct {
 	health *health
 	start  time.Time
 
+	shutdownTimeout time.Duration // TURNPIKE_SHUTDOWN_TIMEOUT
+	shutdownDelay   time.Duration // TURNPIKE_SHUTDOWN_DELAY
+
 	servers []*namedServer
 	tasks   []task
+	lasts   []task
 	closers []func()
 }
 
@@ -132,9 +140,18 @@ func (a *app) listen(name, addr string) (*namedServer, error) {
 	return s, nil
 }
 
-// goRun adds a background task that runs until the context ends.
+// goRun adds a background task that runs until the stop. Tasks stop in the reverse order
+// of their adding, each once the later ones returned: a task added after another may use
+// it while it stops (the throttler returns its leases through the traffic manager client,
+// which publishes them before it stops).
 func (a *app) goRun(name string, run func(ctx context.Context) error) {
 	a.tasks = append(a.tasks, task{name, run})
+}
+
+// atStop adds a last step of the stop, run in the order of adding after every task
+// returned and before the closers (a runtime leaves the control plane's registry).
+func (a *app) atStop(name string, run func(ctx context.Context) error) {
+	a.lasts = append(a.lasts, task{name, run})
 }
 
 // onClose adds a cleanup, run in reverse order after the servers stop.
@@ -147,11 +164,15 @@ func (a *app) close() {
 	a.closers = nil
 }
 
-// serve runs the tasks and servers until ctx ends, then shuts the servers down within 10 s
-// and waits for the tasks.
+// runningTask is a started task: cancel stops it, done closes when it returned.
+type runningTask struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// serve runs the tasks and servers until ctx ends or one of them fails, then stops.
 func (a *app) serve(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var addrs Addrs
 	for _, s := range a.servers {
 		if s.srv == nil {
@@ -175,15 +196,18 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	}
 	errc := make(chan error, len(a.servers)+len(a.tasks))
-	var wg sync.WaitGroup
-	for _, t := range a.tasks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := t.run(ctx); err != nil && ctx.Err() == nil {
+	// Tasks outlive ctx: the stop ends each in its turn.
+	base := context.WithoutCancel(ctx)
+	running := make([]runningTask, len(a.tasks))
+	for i, t := range a.tasks {
+		tctx, cancel := context.WithCancel(base)
+		running[i] = runningTask{name: t.name, cancel: cancel, done: make(chan struct{})}
+		go func(done chan struct{}) {
+			defer close(done)
+			if err := t.run(tctx); err != nil && tctx.Err() == nil {
 				errc <- fmt.Errorf("%s: %w", t.name, err)
 			}
-		}()
+		}(running[i].done)
 	}
 	for _, s := range a.servers {
 		go func() {
@@ -202,15 +226,67 @@ func (a *app) serve(ctx context.Context) error {
 	case runErr = <-errc:
 		a.log.Error("stopping after a failure", "err", runErr)
 	}
-	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer stop()
-	for _, s := range a.servers {
-		if err := s.srv.Shutdown(shutdownCtx); err != nil {
-			a.log.Warn("shutdown", "server", s.name, "err", err)
-		}
-	}
-	cancel()
-	wg.Wait()
-	a.log.Info("stopped")
+	a.stop(running)
 	return runErr
+}
+
+// taskStopWait bounds the wait for one task to return at the stop, and lastStepWait each
+// last step; a task still running then is left behind (and logged).
+const (
+	taskStopWait = 10 * time.Second
+	lastStepWait = 5 * time.Second
+)
+
+// stop takes the runtime down in an order that loses nothing a caller was promised:
+//
+//  1. /readyz answers 503 at once, and for shutdownDelay the listeners still accept, so
+//     load balancers polling it stop sending first;
+//  2. every server stops accepting and waits up to shutdownTimeout for the requests under
+//     way (API calls, GraphQL operations) to finish; what still runs then is cut off;
+//  3. the tasks stop, the last added first: the heartbeat, the gateway's syncer, the gateway
+//     (flushing its analytics queue), the throttler (returning its leases), the bus clients;
+//     on a control plane the analytics consumer, then the outbox relay, which finishes its
+//     batch and relays what the last mutations committed;
+//  4. the last steps: a gateway or traffic manager tells the control plane it leaves;
+//  5. the closers, in reverse: the bus before the databases.
+func (a *app) stop(running []runningTask) {
+	began := time.Now()
+	a.health.stopping()
+	a.log.Info("stopping: not ready any more", "accepting_for", a.shutdownDelay.String(), "in_flight_limit", a.shutdownTimeout.String())
+	if a.shutdownDelay > 0 {
+		t := time.NewTimer(a.shutdownDelay)
+		<-t.C
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout)
+	var wg sync.WaitGroup
+	for _, s := range a.servers {
+		wg.Go(func() {
+			if err := s.srv.Shutdown(sctx); err != nil {
+				a.log.Warn("requests still in flight at the shutdown timeout are cut off", "server", s.name, "err", err)
+				_ = s.srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	cancel()
+	a.log.Info("listeners closed, requests in flight finished", "in", time.Since(began).Round(time.Millisecond).String())
+	for i := len(running) - 1; i >= 0; i-- {
+		r := running[i]
+		r.cancel()
+		t := time.NewTimer(taskStopWait)
+		select {
+		case <-r.done:
+		case <-t.C:
+			a.log.Warn("task did not stop in time; going on without it", "task", r.name, "waited", taskStopWait.String())
+		}
+		t.Stop()
+	}
+	for _, l := range a.lasts {
+		lctx, cancel := context.WithTimeout(context.Background(), lastStepWait)
+		if err := l.run(lctx); err != nil {
+			a.log.Warn("stop: "+l.name, "err", err)
+		}
+		cancel()
+	}
+	a.log.Info("stopped", "in", time.Since(began).Round(time.Millisecond).String())
 }

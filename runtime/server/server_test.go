@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +219,48 @@ func TestAllInOneRuntimesAppearInTheRegistry(t *testing.T) {
 		}
 		if !kinds["GATEWAY"] || !kinds["TRAFFIC_MANAGER"] {
 			return fmt.Errorf("the in-process gateway and traffic manager are not both listed: %s", r.Raw)
+		}
+		return nil
+	})
+}
+
+// A stopped all-in-one leaves the registry: restarted on the same data, only the new
+// gateway and traffic manager are listed, not the previous ones (which would stay listed,
+// and the gateway expected by deployments, until they turned stale).
+func TestAllInOneLeavesTheRegistryAtStop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := servertest.Start(t, servertest.Options{DataDir: dir})
+	q := `{ controlPlaneStatus { runtimes { kind id } } }`
+	listed := func(c *servertest.Client) []string {
+		var ids []string
+		for _, rt := range c.Do(q, nil).NoErrors(t).Get("controlPlaneStatus.runtimes").([]any) {
+			m := rt.(map[string]any)
+			ids = append(ids, fmt.Sprint(m["kind"], " ", m["id"]))
+		}
+		return ids
+	}
+	admin := first.Admin(t)
+	var before []string
+	wait.NoError(t, 30*time.Second, func() error {
+		if before = listed(admin); len(before) != 2 {
+			return fmt.Errorf("listed %v, want the gateway and the traffic manager", before)
+		}
+		return nil
+	})
+	first.Stop(t)
+	second := servertest.Start(t, servertest.Options{DataDir: dir})
+	admin = second.Admin(t)
+	// Well within the 30 s for which a silent runtime stays listed.
+	wait.NoError(t, 10*time.Second, func() error {
+		got := listed(admin)
+		for _, id := range got {
+			if slices.Contains(before, id) {
+				return fmt.Errorf("%s still listed after its process stopped: %v", id, got)
+			}
+		}
+		if len(got) != 2 {
+			return fmt.Errorf("listed %v, want the new gateway and traffic manager", got)
 		}
 		return nil
 	})

@@ -141,37 +141,50 @@ func (c *BusClient) handle(msg *message.Message) {
 	}
 }
 
+// publishLoop publishes what is queued in batches until ctx ends, then publishes what is
+// still queued (the leases a stopping gateway returns) and returns.
 func (c *BusClient) publishLoop(ctx context.Context) error {
 	for {
-		var first outItem
 		select {
 		case <-ctx.Done():
-			return nil
-		case first = <-c.out:
-		}
-		b := contract.LeaseBatch{Version: contract.ThrottleVersion, GatewayID: c.cfg.GatewayID}
-		add := func(it outItem) {
-			if it.req != nil {
-				b.Requests = append(b.Requests, *it.req)
-			} else {
-				b.Returns = append(b.Returns, *it.ret)
+			for {
+				select {
+				case first := <-c.out:
+					c.publishBatch(first)
+				default:
+					return nil
+				}
 			}
+		case first := <-c.out:
+			c.publishBatch(first)
 		}
-		add(first)
-	drain:
-		for len(b.Requests)+len(b.Returns) < c.cfg.MaxBatch {
-			select {
-			case it := <-c.out:
-				add(it)
-			default:
-				break drain
-			}
+	}
+}
+
+// publishBatch publishes first and whatever else is queued, up to MaxBatch items.
+func (c *BusClient) publishBatch(first outItem) {
+	b := contract.LeaseBatch{Version: contract.ThrottleVersion, GatewayID: c.cfg.GatewayID}
+	add := func(it outItem) {
+		if it.req != nil {
+			b.Requests = append(b.Requests, *it.req)
+		} else {
+			b.Returns = append(b.Returns, *it.ret)
 		}
-		b.SentAt = time.Now().UTC()
-		if err := c.publish(b); err != nil {
-			c.cfg.Log.Warn("publish lease batch", "requests", len(b.Requests), "returns", len(b.Returns), "err", err)
-			c.fail(b.Requests, err)
+	}
+	add(first)
+drain:
+	for len(b.Requests)+len(b.Returns) < c.cfg.MaxBatch {
+		select {
+		case it := <-c.out:
+			add(it)
+		default:
+			break drain
 		}
+	}
+	b.SentAt = time.Now().UTC()
+	if err := c.publish(b); err != nil {
+		c.cfg.Log.Warn("publish lease batch", "requests", len(b.Requests), "returns", len(b.Returns), "err", err)
+		c.fail(b.Requests, err)
 	}
 }
 

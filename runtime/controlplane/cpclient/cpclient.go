@@ -34,6 +34,10 @@ type Heartbeat struct {
 	// Enforced is the whole set when not nil (an empty set is {}, not absent).
 	Enforced       map[string]string `json:"enforced"`
 	EnforcedDigest string            `json:"enforcedDigest,omitempty"`
+
+	// Leaving says the runtime is stopping (its last report): the control plane forgets it
+	// at once, so deployments stop expecting it without waiting for the health window.
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // HeartbeatReply is the control plane's answer to a heartbeat.
@@ -128,6 +132,15 @@ func HTTPSender(baseURL, token string, client *http.Client) SendFunc {
 // Send reports once.
 func (c *HeartbeatClient) Send(ctx context.Context) error {
 	_, err := c.sendOnce(ctx)
+	return err
+}
+
+// Leave sends the runtime's last report, which takes it out of the control plane's
+// registry at once. Call it after Run returned, so that no later report registers it again.
+func (c *HeartbeatClient) Leave(ctx context.Context) error {
+	h := c.report()
+	h.Leaving = true
+	_, err := c.send(ctx, h)
 	return err
 }
 

@@ -47,6 +47,7 @@ type Relay struct {
 	pruneInterval   time.Duration // (10 min)
 	minBackoff      time.Duration // after a failed publish (100 ms), doubling up to maxBackoff
 	maxBackoff      time.Duration // (5 s)
+	stopBudget      time.Duration // for the batch under way and the last pass at a stop (5 s)
 
 	leader    atomic.Bool
 	published atomic.Int64 // the newest revision marked published by this relay
@@ -68,6 +69,7 @@ func New(apimgtDB *bun.DB, pub message.Publisher, log *slog.Logger) *Relay {
 		pruneInterval:   10 * time.Minute,
 		minBackoff:      100 * time.Millisecond,
 		maxBackoff:      5 * time.Second,
+		stopBudget:      5 * time.Second,
 	}
 }
 
@@ -87,12 +89,15 @@ func (r *Relay) Leader() bool { return r.leader.Load() }
 func (r *Relay) PublishedRevision() int64 { return r.published.Load() }
 
 // Run relays until ctx ends; it returns nil then. Database and bus errors are logged and
-// retried, never returned.
+// retried, never returned. When ctx ends the leader finishes the batch under way and relays
+// once more what is committed by then (the last mutations a stopping control plane
+// answered), within a few seconds; a standby just stops.
 func (r *Relay) Run(ctx context.Context) error {
 	if db.DialectOf(r.db) != db.Postgres {
 		r.leader.Store(true)
 		defer r.leader.Store(false)
 		r.loop(ctx, r.db)
+		r.finish(ctx, r.db)
 		return nil
 	}
 	for ctx.Err() == nil {
@@ -106,6 +111,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.log.Info("outbox relay: leader")
 		r.leader.Store(true)
 		r.loop(ctx, conn)
+		r.finish(ctx, conn)
 		r.leader.Store(false)
 		r.release(conn)
 	}
@@ -162,7 +168,7 @@ func (r *Relay) loop(ctx context.Context, idb bun.IDB) {
 				}
 			}
 		}
-		n, err := r.relayOnce(ctx, idb)
+		n, err := r.relayBatch(ctx, idb)
 		r.cycles.Add(1)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -188,6 +194,34 @@ func (r *Relay) loop(ctx context.Context, idb bun.IDB) {
 			continue // more waiting
 		}
 		if !r.sleep(ctx, r.pollInterval, true) {
+			return
+		}
+	}
+}
+
+// relayBatch is relayOnce that, once begun, runs to its end even when ctx ends meanwhile
+// (within stopBudget): a stop never cuts a batch between publishing and marking.
+func (r *Relay) relayBatch(ctx context.Context, idb bun.IDB) (int, error) {
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.stopBudget)
+	defer cancel()
+	return r.relayOnce(bctx, idb)
+}
+
+// finish, once ctx ended, relays what is committed until nothing is left, a pass fails or
+// stopBudget runs out.
+func (r *Relay) finish(ctx context.Context, idb bun.IDB) {
+	if ctx.Err() == nil {
+		return // the loop gave up leadership; it did not stop
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.stopBudget)
+	defer cancel()
+	for fctx.Err() == nil {
+		n, err := r.relayOnce(fctx, idb)
+		if err != nil {
+			r.log.Warn("outbox relay: events left unpublished at the stop; the next leader relays them", "err", err)
+			return
+		}
+		if n < r.batchSize {
 			return
 		}
 	}

@@ -290,3 +290,36 @@ func (p *signalPublisher) Publish(_ string, msgs ...*message.Message) error {
 }
 
 func (p *signalPublisher) Close() error { return nil }
+
+// At the stop the leader relays what is committed by then, in batches, before Run returns:
+// the last mutations a stopping control plane answered reach the bus. (The poll is an
+// hour and nothing notifies, so only the stop can publish them.)
+func TestRelayFinishesAtStop(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		pub := &recorder{}
+		r := fastRelay(set.APIMgt, pub)
+		r.pollInterval = time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := r.Run(ctx); err != nil {
+				t.Errorf("relay: %v", err)
+			}
+		}()
+		wait.For(t, 10*time.Second, "the relay to lead and finish a pass", func() bool { return r.Leader() && r.cycles.Load() > 0 })
+		appendTx(t, set.APIMgt, 10, false)
+		if got := pub.got(); len(got) != 0 {
+			t.Fatalf("published %v before the stop, with no notification and an hour's poll", got)
+		}
+		cancel()
+		<-done
+		if got := pub.got(); fmt.Sprint(got) != fmt.Sprint(seq(1, 10)) {
+			t.Errorf("published at the stop %v, want %v", got, seq(1, 10))
+		}
+		if n := unpublished(t, set.APIMgt); n != 0 {
+			t.Errorf("%d events left unpublished after the stop", n)
+		}
+	})
+}
