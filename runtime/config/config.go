@@ -47,6 +47,13 @@ type Config struct {
 	// GatewayHTTPServer serves the gateway listener: "turnpike" (the gateway's own HTTP/1.1
 	// server, default) or "net/http".
 	GatewayHTTPServer string `toml:"gateway_http_server"`
+	// GatewayMaxInFlight limits the calls a gateway serves at once (0: 1024 × GOMAXPROCS,
+	// negative: no limit); a call over it waits up to GatewayQueueTimeout (default 50ms, 0:
+	// not at all) among at most a quarter of the limit in waiters, else it gets 503 with
+	// Retry-After. GatewayMaxConns limits the gateway's client connections (0: none).
+	GatewayMaxInFlight  int      `toml:"gateway_max_inflight"`
+	GatewayQueueTimeout Duration `toml:"gateway_queue_timeout"`
+	GatewayMaxConns     int      `toml:"gateway_max_conns"`
 
 	// PublicURL is how browsers and scripts reach the control plane (issuer of tokens);
 	// derived from Listen when empty.
@@ -204,6 +211,7 @@ func Default() Config {
 		HeartbeatInterval:   Duration{5 * time.Second},
 		RuntimeHealthWindow: Duration{15 * time.Second},
 		ShutdownTimeout:     Duration{30 * time.Second},
+		GatewayQueueTimeout: Duration{50 * time.Millisecond},
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -340,7 +348,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		}
 	}
 	for k, n := range map[string]*int{
-		"TURNPIKE_MAX_REVISIONS": &c.Publisher.MaxRevisions,
+		"TURNPIKE_MAX_REVISIONS":        &c.Publisher.MaxRevisions,
+		"TURNPIKE_GATEWAY_MAX_INFLIGHT": &c.GatewayMaxInFlight,
+		"TURNPIKE_GATEWAY_MAX_CONNS":    &c.GatewayMaxConns,
 	} {
 		if v := getenv(k); v != "" {
 			i, err := strconv.Atoi(v)
@@ -359,6 +369,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_RUNTIME_HEALTH_WINDOW": &c.RuntimeHealthWindow,
 		"TURNPIKE_SHUTDOWN_TIMEOUT":      &c.ShutdownTimeout,
 		"TURNPIKE_SHUTDOWN_DELAY":        &c.ShutdownDelay,
+		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": &c.GatewayQueueTimeout,
 	} {
 		if v := getenv(k); v != "" {
 			if err := d.UnmarshalText([]byte(v)); err != nil {
@@ -565,6 +576,12 @@ func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) 
 	}
 	if c.HeartbeatInterval.Duration < 10*time.Millisecond {
 		bad("TURNPIKE_HEARTBEAT_INTERVAL", "must be at least 10ms")
+	}
+	if c.GatewayQueueTimeout.Duration < 0 {
+		bad("TURNPIKE_GATEWAY_QUEUE_TIMEOUT", "must not be negative (default 50ms; 0 sheds a call over the limit at once)")
+	}
+	if c.GatewayMaxConns < 0 {
+		bad("TURNPIKE_GATEWAY_MAX_CONNS", "must not be negative (default 0: no limit)")
 	}
 	if c.ShutdownTimeout.Duration <= 0 {
 		bad("TURNPIKE_SHUTDOWN_TIMEOUT", "must be positive (default 30s): it is how long in-flight requests may take to finish at a stop")

@@ -322,3 +322,28 @@ func TestShutdownTiming(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayOverloadSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(ProfileAllInOne, nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GatewayMaxInFlight != 0 || cfg.GatewayQueueTimeout.Duration != 50*time.Millisecond || cfg.GatewayMaxConns != 0 {
+		t.Errorf("defaults: max in flight %d, queue timeout %s, max conns %d; want 0 (derived), 50ms, 0",
+			cfg.GatewayMaxInFlight, cfg.GatewayQueueTimeout, cfg.GatewayMaxConns)
+	}
+	cfg, err = Load(ProfileAllInOne, nil, env(map[string]string{"TURNPIKE_GATEWAY_MAX_INFLIGHT": "64",
+		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "0s", "TURNPIKE_GATEWAY_MAX_CONNS": "20000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GatewayMaxInFlight != 64 || cfg.GatewayQueueTimeout.Duration != 0 || cfg.GatewayMaxConns != 20000 {
+		t.Errorf("set: %d, %s, %d; want 64, 0s, 20000", cfg.GatewayMaxInFlight, cfg.GatewayQueueTimeout, cfg.GatewayMaxConns)
+	}
+	for k, v := range map[string]string{"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "-1s", "TURNPIKE_GATEWAY_MAX_CONNS": "-1", "TURNPIKE_GATEWAY_MAX_INFLIGHT": "many"} {
+		if _, err := Load(ProfileAllInOne, nil, env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: err %v, want one naming it", k, v, err)
+		}
+	}
+}

@@ -33,6 +33,7 @@ func TestHotPathAllocations(t *testing.T) {
 	call := &CallInfo{}
 	r = r.WithContext(context.WithValue(r.Context(), callKey{}, call))
 	w := &discardWriter{h: http.Header{}}
+	admit := newAdmission(defaultMaxInFlight(), 50*time.Millisecond)
 	tests := []struct {
 		desc string
 		max  float64
@@ -40,6 +41,11 @@ func TestHotPathAllocations(t *testing.T) {
 	}{
 		{desc: "copy buffer lent and returned", max: 0, run: func() { pool.Put(pool.Get()) }},
 		{desc: "throttled call's RateLimit headers", max: 1, run: func() { step.ServeHTTP(w, r) }},
+		{desc: "admission slot taken and given back", max: 0, run: func() {
+			if admit.acquire(r.Context()) {
+				admit.release()
+			}
+		}},
 		{desc: "backend timer started and stopped", max: 0, run: func() {
 			call.timer = startBackendTimer(call, time.Minute)
 			call.stopTimer()

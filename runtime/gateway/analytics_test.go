@@ -41,7 +41,7 @@ func recvBatch(t *testing.T, ch <-chan []contract.AnalyticsEvent) []contract.Ana
 
 func testQueue(t *testing.T, pub AnalyticsPublisher, buf, batch int, every time.Duration) (*analyticsQueue, *metrics) {
 	t.Helper()
-	m, err := newMetrics(prometheus.NewRegistry())
+	m, err := newMetrics(prometheus.NewRegistry(), newAdmission(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

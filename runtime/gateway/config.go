@@ -78,6 +78,16 @@ type Config struct {
 	// APIKeyHeader is a consumer credential header that is never forwarded (default "apikey").
 	APIKeyHeader string
 
+	// MaxInFlight limits the calls the gateway serves at once (API calls, /token and /revoke;
+	// default 1024 × GOMAXPROCS, negative: no limit). A call over the limit waits up to
+	// QueueTimeout (default 0: not at all) among at most MaxInFlight/4 waiters for a slot,
+	// else it is shed with 503 and Retry-After.
+	MaxInFlight  int
+	QueueTimeout time.Duration
+	// MaxConns limits the client connections of the gateway's own HTTP/1.1 server (default 0:
+	// no limit); a connection over it is closed as it is accepted.
+	MaxConns int
+
 	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes are used by Server (defaults 10s, 120s,
 	// 1 MiB). There is no read or write timeout: bodies may stream.
 	ReadHeaderTimeout time.Duration
@@ -151,6 +161,9 @@ func (c Config) withDefaults() Config {
 	if c.APIKeyHeader == "" {
 		c.APIKeyHeader = "apikey"
 	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = defaultMaxInFlight()
+	}
 	def(&c.ReadHeaderTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 120*time.Second)
 	defInt(&c.MaxHeaderBytes, 1<<20)
@@ -192,6 +205,12 @@ func (c Config) Validate() error {
 	}
 	if c.ControlPlaneURL != "" && c.InternalToken == "" {
 		errs = append(errs, errors.New("internalToken is required with controlPlaneURL"))
+	}
+	if c.QueueTimeout < 0 {
+		errs = append(errs, errors.New("queueTimeout must not be negative"))
+	}
+	if c.MaxConns < 0 {
+		errs = append(errs, errors.New("maxConns must not be negative"))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("maxBodyBytes must not be negative"))

@@ -33,7 +33,8 @@ import (
 //	502    101503  Error connecting to the back end          connection refused/reset by every tried endpoint
 //	502    101505  Error in the back end connection          backend failed after the connection was made
 //	503    303001  Endpoint suspended                        every endpoint of the pool is suspended
-//	503    503     Service unavailable                       the gateway has no state yet, or the Key Manager is not configured
+//	503    503     Service unavailable                       the gateway has no state yet, the Key Manager is not configured, or
+//	                                                         the gateway is at its limit of calls in flight (Retry-After: 1)
 //	503    700700  API blocked                               the API's lifecycle state is BLOCKED
 //	504    101504  Connection timed out                      no response headers within the API's timeout
 type apiError struct {

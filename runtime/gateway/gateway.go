@@ -81,6 +81,8 @@ type Gateway struct {
 	mu    sync.Mutex // serializes state writers (LoadSnapshot, ApplyBatch, purges)
 	gen   uint64     // build generation, under mu
 
+	admit *admission // the limit of calls in flight
+
 	enforced  *enforcedTracker // changes of the enforced set, for heartbeats
 	persistCh chan struct{}
 	persisted atomic.Pointer[state] // the last state written to disk
@@ -113,7 +115,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	m, err := newMetrics(reg)
+	g.admit = newAdmission(cfg.MaxInFlight, cfg.QueueTimeout)
+	m, err := newMetrics(reg, g.admit)
 	if err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
 	}
@@ -156,10 +159,16 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	return g, nil
 }
 
-// Handler serves API traffic, plus POST /token and /revoke (forwarded to the Key Manager).
-// Health and metrics endpoints are the server's.
+// Handler serves API traffic, plus POST /token and /revoke (forwarded to the Key Manager),
+// each admitted within the limit of calls in flight (Config.MaxInFlight) or shed with 503.
+// Health and metrics endpoints are the server's, never shed.
 func (g *Gateway) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.admit.acquire(r.Context()) {
+			g.shed(w)
+			return
+		}
+		defer g.admit.release()
 		switch r.URL.Path {
 		case "/token":
 			g.token.ServeHTTP(w, r)
@@ -184,7 +193,9 @@ func (g *Gateway) NewServer(h http.Handler) Server {
 		s.Handler = h
 		return s
 	}
-	return newH1Server(h, g.cfg.ReadHeaderTimeout, g.cfg.IdleTimeout, g.cfg.MaxHeaderBytes, g.proxyLog)
+	s := newH1Server(h, g.cfg.ReadHeaderTimeout, g.cfg.IdleTimeout, g.cfg.MaxHeaderBytes, g.proxyLog)
+	s.maxConns = g.cfg.MaxConns
+	return s
 }
 
 // Server returns an http.Server for Handler with the configured listen address and timeouts.

@@ -49,6 +49,7 @@ type h1Server struct {
 	idleTimeout       time.Duration
 	headLimit         int // request line and headers, bytes (as net/http: MaxHeaderBytes + 4096)
 	errorLog          *log.Logger
+	maxConns          int // open connections; 0: no limit
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -317,7 +318,7 @@ func (s *h1Server) newConn(nc net.Conn) *h1ServerConn {
 	c.w.remoteAddr = nc.RemoteAddr().String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing.Load() {
+	if s.closing.Load() || s.maxConns > 0 && len(s.conns) >= s.maxConns {
 		c.cancel()
 		return nil
 	}

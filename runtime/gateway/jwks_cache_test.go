@@ -37,7 +37,7 @@ func TestJWKSSavedSetSurvivesKeyManagerOutage(t *testing.T) {
 	defer srv.Close()
 	cache := filepath.Join(t.TempDir(), "gateway-jwks.json")
 	newSet := func() *jwks {
-		m, err := newMetrics(prometheus.NewRegistry())
+		m, err := newMetrics(prometheus.NewRegistry(), newAdmission(0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

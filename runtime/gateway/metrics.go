@@ -23,13 +23,16 @@ type metrics struct {
 	jwksFetches        *prometheus.CounterVec // result
 	tokenCache         *prometheus.CounterVec // result
 	persistErrors      prometheus.Counter
+	shed               prometheus.Counter
+	inflight           prometheus.GaugeFunc
+	inflightLimit      prometheus.Gauge
 
 	// Children resolved once, for the request path.
 	tokenCacheHit, tokenCacheMiss           prometheus.Counter
 	eventsApplied, eventsIgnored, eventsGap prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, admit *admission) (*metrics, error) {
 	const ns, sub = "turnpike", "gateway"
 	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 	m := &metrics{
@@ -61,11 +64,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "token_cache_total", Help: "Verified-token cache lookups by result (hit, miss)."}, []string{"result"}),
 		persistErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "state_persist_errors_total", Help: "Failed writes of the persisted state."}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "shed_total", Help: "Calls answered 503 because the gateway was at its limit of calls in flight."}),
+		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "inflight_calls", Help: "Calls admitted and not finished."}, func() float64 { return float64(admit.inflight.Load()) }),
+		inflightLimit: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "inflight_limit", Help: "The limit of calls in flight (0: none)."}),
 	}
+	m.inflightLimit.Set(float64(max(admit.limit, 0)))
 	var errs []error
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.backendLatency, m.analyticsDropped,
 		m.analyticsPublished, m.analyticsFailed, m.revision, m.snapshots, m.events, m.apiErrors,
-		m.suspensions, m.jwksFetches, m.tokenCache, m.persistErrors} {
+		m.suspensions, m.jwksFetches, m.tokenCache, m.persistErrors, m.shed, m.inflight, m.inflightLimit} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

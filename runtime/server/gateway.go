@@ -56,6 +56,9 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 		KeyManagerURL:  cfg.KeyManager,
 		TrustedProxies: cfg.TrustedProxies,
 		HTTPServer:     cfg.GatewayHTTPServer,
+		MaxInFlight:    cfg.GatewayMaxInFlight,
+		QueueTimeout:   cfg.GatewayQueueTimeout.Duration,
+		MaxConns:       cfg.GatewayMaxConns,
 
 		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints,
 	}
