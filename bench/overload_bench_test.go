@@ -78,7 +78,7 @@ func BenchmarkProcessesSlowHeaders(b *testing.B) {
 	if testing.Short() {
 		b.Skip("whole-process benchmark")
 	}
-	const slowConns, rounds, rate = 500, 3, 500.0
+	const slowConns, rounds, rate = 500, 3, 200.0
 	ls := loadSettingsFromEnv(b)
 	bin := buildTurnpike(b)
 	backend := startRole(b, "backend")
