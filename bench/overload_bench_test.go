@@ -158,4 +158,3 @@ func trickleHeads(b *testing.B, addr string, n int) (stop func()) {
 		}
 	}
 }
-

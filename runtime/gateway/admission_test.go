@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -244,4 +245,30 @@ func TestH1ServerMaxConns(t *testing.T) {
 		defer c.Close()
 		return get(c, br)
 	})
+}
+
+// A client that trickles its head a byte at a time does not extend the read-header
+// timeout: both servers close it once the timeout has passed since the head began.
+func TestServerClosesTricklingHead(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	for _, kind := range httpServers {
+		t.Run(kind, func(t *testing.T) {
+			url, _ := startServer(t, kind, echoInfo(), serverOpts{readHeaderTimeout: timeout, idleTimeout: time.Minute})
+			c, _ := rawConn(t, url)
+			head := "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: " + strings.Repeat("a", 1000)
+			start := time.Now()
+			var err error
+			for i := 0; err == nil && i < len(head); i++ {
+				_, err = c.Write([]byte{head[i]})
+				time.Sleep(20 * time.Millisecond) // the trickle itself, not a wait for a condition
+			}
+			if err == nil {
+				t.Fatalf("the server kept a head trickled over %v (read-header timeout %v)", time.Since(start), timeout)
+			}
+			if d := time.Since(start); d < timeout {
+				t.Fatalf("closed after %v, before the read-header timeout %v", d, timeout)
+			}
+		})
+	}
 }
