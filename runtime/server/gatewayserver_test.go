@@ -125,3 +125,19 @@ func TestGatewayHandlerDispatch(t *testing.T) {
 		t.Errorf("dispatching an API call allocates %v times", n)
 	}
 }
+
+// The overload settings reach the gateway's configuration.
+func TestGatewayOverloadSettingsReachTheGateway(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"TURNPIKE_DATA_DIR": t.TempDir(), "TURNPIKE_GATEWAY_MAX_INFLIGHT": "64",
+		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "5ms", "TURNPIKE_GATEWAY_MAX_CONNS": "1000"}
+	cfg, err := config.Load(config.ProfileAllInOne, nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := gatewayConfig(cfg, "gw")
+	if gc.MaxInFlight != 64 || gc.QueueTimeout != 5*time.Millisecond || gc.MaxConns != 1000 {
+		t.Fatalf("gateway config: max in flight %d, queue timeout %v, max conns %d; want 64, 5ms, 1000",
+			gc.MaxInFlight, gc.QueueTimeout, gc.MaxConns)
+	}
+}
