@@ -203,9 +203,9 @@ func TestShedsOverCapacity(t *testing.T) {
 
 // TestSlowHeadersDoNotStopOthers runs normal traffic while 500 connections trickle their
 // request heads a byte at a time: every normal call is served and the slow connections are
-// still held open, each by its own goroutine. The p99s alone and disturbed are logged; on a
-// shared machine their ratio is noise as often as signal, so it is asserted nowhere and
-// measured by BenchmarkProcessesSlowHeaders in bench/.
+// still held open, each by its own goroutine. The p99s alone and disturbed are logged: their
+// ratio moves more with other load on the host than with the slow connections, so it is
+// measured by BenchmarkProcessesSlowHeaders in bench/ rather than asserted here.
 func TestSlowHeadersDoNotStopOthers(t *testing.T) {
 	d := start(t)
 	client := newClient()
