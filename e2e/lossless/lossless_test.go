@@ -199,69 +199,41 @@ func TestNothingLostNothingResurrected(t *testing.T) {
 	}
 	br := startBroker(t)
 	d := start(t, br.url())
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
-	t.Cleanup(backend.Close)
+	backend := newBackend(t)
 	admin := servertest.NewClient(t, d.cpURL).Login("admin", harness.AdminPassword)
 
 	worlds := make([]*world, workers)
 	for w := range workers {
-		worlds[w] = setupWorld(t, admin, w, backend.URL)
+		worlds[w] = setupWorld(t, admin, w, backend)
 	}
 
-	// The burst: each worker makes its share of changes; the broker dies at the first
-	// quarter of each outage's slice and comes back at its middle.
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 16))
-			for range changes / workers {
-				if err := change(gql{admin, d.cpURL}, worlds[w], rng); err != nil {
-					errs <- fmt.Errorf("worker %d after %d changes: %w", w, done.Load(), err)
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	burstDone := make(chan struct{})
-	go func() { wg.Wait(); close(burstDone) }()
-	slice := int64(changes / outages)
-	for o := range int64(outages) {
-		waitDone(t, &done, o*slice+slice/4, burstDone)
-		br.kill()
-		t.Logf("broker killed after %d changes", done.Load())
-		waitDone(t, &done, o*slice+slice/2, burstDone)
-		br.start()
-		t.Logf("broker restarted after %d changes", done.Load())
-	}
-	<-burstDone
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	t.Logf("%d changes made", done.Load())
-
-	// Every application ends with a live key, so that behaviour can be checked.
-	for _, wd := range worlds {
-		for _, a := range wd.apps {
-			if a.keyID == "" {
-				if err := newKey(gql{admin, d.cpURL}, a); err != nil {
-					t.Fatal(err)
-				}
-			}
+	// The broker dies at the first quarter of each outage's slice of the burst and comes back
+	// at its middle.
+	burst(t, gql{admin, d.cpURL}, worlds, changes, func(done *atomic.Int64, finished <-chan struct{}) {
+		slice := int64(changes / outages)
+		for o := range int64(outages) {
+			waitDone(t, done, o*slice+slice/4, finished)
+			br.kill()
+			t.Logf("broker killed after %d changes", done.Load())
+			waitDone(t, done, o*slice+slice/2, finished)
+			br.start()
+			t.Logf("broker restarted after %d changes", done.Load())
 		}
-	}
+	})
+	converges(t, d.internal, harness.InternalToken, d.gwDataDirs, d.gwURLs, worlds)
+}
 
-	// Each gateway converges to exactly the control plane's final snapshot...
-	want := d.snapshot(t)
+// converges checks that every gateway ends with exactly the control plane's snapshot (its
+// persisted state, compared as sets) and enforces it: every application's live key on every
+// API answers what the final state says (404 undeployed, 403 unsubscribed, 200), and its
+// latest revoked keys 401.
+func converges(t *testing.T, internalURL, token string, gwDataDirs, gwURLs []string, worlds []*world) {
+	t.Helper()
+	want := snapshot(t, internalURL, token)
 	t.Logf("control plane at revision %v: %d deployed APIs, %d subscriptions, %d keys, %d revocations, %d policies",
 		want["revision"], len(entries(want["deployments"])), len(entries(want["subscriptions"])), len(entries(want["keys"])),
 		len(entries(want["revocations"])), len(entries(want["policies"])))
-	for i, dir := range d.gwDataDirs {
+	for i, dir := range gwDataDirs {
 		wait.NoError(t, 30*time.Second, func() error {
 			got, err := persisted(dir)
 			if err != nil {
@@ -277,8 +249,7 @@ func TestNothingLostNothingResurrected(t *testing.T) {
 			t.Errorf("gateway %d differs from the control plane's snapshot at revision %v:\n%s", i+1, want["revision"], diff)
 		}
 	}
-	// ...and enforces it: every key on every API answers what the final state says.
-	for _, gw := range d.gwURLs {
+	for _, gw := range gwURLs {
 		for _, wd := range worlds {
 			for _, x := range wd.apis {
 				for _, a := range wd.apps {
@@ -295,6 +266,50 @@ func TestNothingLostNothingResurrected(t *testing.T) {
 							call(t, gw, x.context, k, http.StatusUnauthorized)
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// burst makes changes control changes: each worker its share of its own world, at once.
+// during runs meanwhile (with the count of changes made and a channel closed when all are).
+// Every application ends with a live key, so that behaviour can be checked.
+func burst(t *testing.T, c gql, worlds []*world, changes int, during func(done *atomic.Int64, finished <-chan struct{})) {
+	t.Helper()
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, len(worlds))
+	for w, wd := range worlds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 16))
+			for range changes / len(worlds) {
+				if err := change(c, wd, rng); err != nil {
+					errs <- fmt.Errorf("worker %d after %d changes: %w", w, done.Load(), err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	if during != nil {
+		during(&done, finished)
+	}
+	<-finished
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d changes made", done.Load())
+	for _, wd := range worlds {
+		for _, a := range wd.apps {
+			if a.keyID == "" {
+				if err := newKey(c, a); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}
@@ -417,10 +432,10 @@ func newKey(c gql, a *app) error {
 }
 
 // snapshot reads the control plane's snapshot as a runtime does.
-func (d *deployment) snapshot(t *testing.T) map[string]any {
+func snapshot(t *testing.T, internalURL, token string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, d.internal+"/internal/snapshot", nil)
-	req.Header.Set("Authorization", "Bearer "+harness.InternalToken)
+	req, _ := http.NewRequest(http.MethodGet, internalURL+"/internal/snapshot", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -551,4 +566,12 @@ func call(t *testing.T, gw, context, key string, want int) {
 	if resp.StatusCode != want {
 		t.Errorf("GET %s%s/1/r: %d, want %d: %.200s", gw, context, resp.StatusCode, want, b)
 	}
+}
+
+// newBackend answers 200 on every path.
+func newBackend(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/gateway"
 	"github.com/turnpike/turnpike/runtime/internalauth"
 )
 
@@ -31,6 +32,9 @@ type Deps struct {
 	Ready func(Addrs)
 	// HashParams overrides password hashing cost (tests).
 	HashParams accounts.HashParams
+	// ControlSubscriber, when set, wraps the gateway's subscription to control events
+	// (tests inject duplicated, reordered and lost deliveries with it).
+	ControlSubscriber func(gateway.Subscriber) gateway.Subscriber
 }
 
 // Addrs are the addresses a running server listens on.
