@@ -100,6 +100,7 @@ type deployment struct {
 	cp         *harness.Proc
 	cpURL      string
 	internal   string
+	gws        []*harness.Proc
 	gwURLs     []string
 	gwDataDirs []string
 }
@@ -124,7 +125,7 @@ func start(t *testing.T, natsURL string) *deployment {
 	}))
 	for i := range gatewayCount {
 		addr, dir := harness.FreePort(t), t.TempDir()
-		harness.Start(t, bin, fmt.Sprintf("gateway-%d", i+1), "gateway", "http://"+addr, harness.Env(common, map[string]string{
+		gw := harness.Start(t, bin, fmt.Sprintf("gateway-%d", i+1), "gateway", "http://"+addr, harness.Env(common, map[string]string{
 			"TURNPIKE_CONTROL_PLANE":  d.internal,
 			"TURNPIKE_KEY_MANAGER":    d.cpURL,
 			"TURNPIKE_TOKEN_ISSUER":   d.cpURL,
@@ -132,6 +133,7 @@ func start(t *testing.T, natsURL string) *deployment {
 			"TURNPIKE_GATEWAY_LISTEN": addr,
 			"TURNPIKE_TM_LISTEN":      harness.FreePort(t),
 		}))
+		d.gws = append(d.gws, gw)
 		d.gwURLs = append(d.gwURLs, "http://"+addr)
 		d.gwDataDirs = append(d.gwDataDirs, dir)
 	}
@@ -220,6 +222,10 @@ func TestNothingLostNothingResurrected(t *testing.T) {
 			t.Logf("broker restarted after %d changes", done.Load())
 		}
 	})
+	converges(t, d.internal, harness.InternalToken, d.gwDataDirs, d.gwURLs, worlds)
+
+	// A gateway restarted from its state file and the snapshot brings nothing back either.
+	d.gws[0].Restart()
 	converges(t, d.internal, harness.InternalToken, d.gwDataDirs, d.gwURLs, worlds)
 }
 
