@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,6 +179,7 @@ type api struct {
 type app struct {
 	id      string
 	subs    map[string]string
+	block   string // the id of the blocking condition on it ("" none)
 	keyID   string // the live API key ("" none)
 	key     string
 	revoked []string
@@ -231,14 +233,14 @@ func TestNothingLostNothingResurrected(t *testing.T) {
 
 // converges checks that every gateway ends with exactly the control plane's snapshot (its
 // persisted state, compared as sets) and enforces it: every application's live key on every
-// API answers what the final state says (404 undeployed, 403 unsubscribed, 200), and its
-// latest revoked keys 401.
+// API answers what the final state says (404 undeployed, 403 blocked or unsubscribed, 200),
+// and its latest revoked keys 401.
 func converges(t *testing.T, internalURL, token string, gwDataDirs, gwURLs []string, worlds []*world) {
 	t.Helper()
 	want := snapshot(t, internalURL, token)
-	t.Logf("control plane at revision %v: %d deployed APIs, %d subscriptions, %d keys, %d revocations, %d policies",
+	t.Logf("control plane at revision %v: %d deployed APIs, %d subscriptions, %d keys, %d revocations, %d policies, %d blocking conditions",
 		want["revision"], len(entries(want["deployments"])), len(entries(want["subscriptions"])), len(entries(want["keys"])),
-		len(entries(want["revocations"])), len(entries(want["policies"])))
+		len(entries(want["revocations"])), len(entries(want["policies"])), len(entries(want["blockingConditions"])))
 	for i, dir := range gwDataDirs {
 		wait.NoError(t, 30*time.Second, func() error {
 			got, err := persisted(dir)
@@ -259,17 +261,20 @@ func converges(t *testing.T, internalURL, token string, gwDataDirs, gwURLs []str
 		for _, wd := range worlds {
 			for _, x := range wd.apis {
 				for _, a := range wd.apps {
-					wantStatus := http.StatusNotFound
-					if x.deployed != "" {
-						wantStatus = http.StatusForbidden
-						if a.subs[x.id] != "" {
-							wantStatus = http.StatusOK
-						}
+					wantStatus, wantBody := http.StatusNotFound, ""
+					switch {
+					case x.deployed == "":
+					case a.block != "":
+						wantStatus, wantBody = http.StatusForbidden, "900805" // blocked
+					case a.subs[x.id] == "":
+						wantStatus, wantBody = http.StatusForbidden, "900908" // not subscribed
+					default:
+						wantStatus = http.StatusOK
 					}
-					call(t, gw, x.context, a.key, wantStatus)
+					call(t, gw, x.context, a.key, wantStatus, wantBody)
 					for _, k := range a.revoked[max(0, len(a.revoked)-2):] {
 						if x.deployed != "" {
-							call(t, gw, x.context, k, http.StatusUnauthorized)
+							call(t, gw, x.context, k, http.StatusUnauthorized, "")
 						}
 					}
 				}
@@ -375,7 +380,7 @@ func setupWorld(t *testing.T, admin *servertest.Client, w int, backend string) *
 func change(c gql, wd *world, rng *rand.Rand) error {
 	a := wd.apps[rng.IntN(len(wd.apps))]
 	x := wd.apis[rng.IntN(len(wd.apis))]
-	switch k := rng.IntN(10); {
+	switch k := rng.IntN(11); {
 	case k < 4: // subscribe or unsubscribe
 		if id := a.subs[x.id]; id != "" {
 			if _, err := c.do(`mutation($id: ID!) { unsubscribe(id: $id) }`, map[string]any{"id": id}); err != nil {
@@ -407,6 +412,20 @@ func change(c gql, wd *world, rng *rand.Rand) error {
 		if err != nil {
 			return fmt.Errorf("policy edit: %w", err)
 		}
+		return nil
+	case k == 10: // block the application, or lift its block
+		if a.block != "" {
+			if _, err := c.do(`mutation($id: ID!) { deleteBlockingCondition(id: $id) }`, map[string]any{"id": a.block}); err != nil {
+				return fmt.Errorf("delete blocking condition: %w", err)
+			}
+			a.block = ""
+			return nil
+		}
+		r, err := c.do(`mutation($v: String!) { addBlockingCondition(input: {type: APPLICATION, value: $v}) { id } }`, map[string]any{"v": a.id})
+		if err != nil {
+			return fmt.Errorf("add blocking condition: %w", err)
+		}
+		a.block = r.String("addBlockingCondition.id")
 		return nil
 	default: // deploy the other revision, or undeploy
 		if x.deployed != "" && rng.IntN(3) == 0 {
@@ -558,8 +577,9 @@ func joinSorted(s []string) string {
 	return b.String()
 }
 
-// call checks a gateway's answer to GET <context>/1/r with an API key.
-func call(t *testing.T, gw, context, key string, want int) {
+// call checks a gateway's answer to GET <context>/1/r with an API key: its status and, when
+// wantBody is set, that the body holds it (an error code).
+func call(t *testing.T, gw, context, key string, want int, wantBody string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, gw+context+"/1/r", nil)
 	req.Header.Set("apikey", key)
@@ -569,7 +589,7 @@ func call(t *testing.T, gw, context, key string, want int) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != want {
+	if resp.StatusCode != want || !strings.Contains(string(b), wantBody) {
 		t.Errorf("GET %s%s/1/r: %d, want %d: %.200s", gw, context, resp.StatusCode, want, b)
 	}
 }
