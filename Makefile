@@ -6,7 +6,7 @@ GO          ?= go
 BIN         := bin/turnpike
 GOTESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build build-noui ui run test test-go test-ui test-e2e vet bench generate clean
+.PHONY: all build build-noui ui run test test-go test-ui test-e2e test-lossless-long vet bench generate clean
 
 all: build
 
@@ -48,6 +48,11 @@ test-ui: $(NODE_MODULES)
 
 test-e2e: build
 	npm run test:e2e
+
+# The long form of e2e/lossless: 10,000 control changes and three broker outages (needs
+# TURNPIKE_TEST_PG_DSN and TURNPIKE_TEST_NATS, like the short form in test-go).
+test-lossless-long:
+	TURNPIKE_TEST_LOSSLESS_LONG=1 $(GO) test -tags no_ui -count=1 -timeout 30m -run TestNothingLostNothingResurrected -v ./e2e/lossless/
 
 bench:
 	$(GO) test -tags no_ui -run '^$$' -bench . -benchmem ./bench/...
