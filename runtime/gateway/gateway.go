@@ -259,6 +259,14 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	defer cancel(nil)
 	call.cancel = cancel
 	call.ctx = callContext{Context: ctx, call: call}
+	// The end of the client connection interrupts the backend exchange: the gateway's
+	// server tells the call directly, another server through the context.
+	if hc, ok := r.Context().Value(h1ConnKey{}).(*h1ServerConn); ok && r.Context() == hc.ctx {
+		hc.call.Store(&call.abort)
+		defer hc.call.Store(nil)
+	} else {
+		defer context.AfterFunc(ctx, call.abort.interrupt)()
+	}
 	e.handler.ServeHTTP(rw, r.WithContext(&call.ctx))
 }
 
