@@ -259,9 +259,12 @@ type h1ServerConn struct {
 	watchDone chan struct{}
 	stash     [1]byte // a byte the watch read of a pipelined request
 	stashed   bool
-	// call interrupts the backend exchange of the gateway call the connection runs, when
-	// the watch finds the client gone (set by the gateway's handler for the call's time).
-	call atomic.Pointer[callAbort]
+	// call is the gateway call the connection runs (set by the gateway's handler for the
+	// call's time): the watch abandons it when it finds the client gone. The call's context
+	// derives from callParent, the connection's context without its cancellation, so that
+	// a call costs no registration in the connection's context.
+	call       atomic.Pointer[CallInfo]
+	callParent context.Context
 }
 
 // h1ConnKey is the context key of the server connection in its requests' contexts.
@@ -301,8 +304,8 @@ func (c *h1ServerConn) watchClient() {
 		c.stashed = true
 	} else if ne := (net.Error)(nil); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 		c.cancel()
-		if a := c.call.Load(); a != nil {
-			a.interrupt()
+		if call := c.call.Load(); call != nil {
+			call.abandon()
 		}
 	}
 	c.watchDone <- struct{}{}
@@ -322,6 +325,7 @@ func (s *h1Server) newConn(nc net.Conn) *h1ServerConn {
 	c := &h1ServerConn{srv: s, nc: nc, hdr: make(http.Header, 16), watchDone: make(chan struct{}, 1)}
 	base := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, h1ConnKey{}, c))
+	c.callParent = context.WithoutCancel(c.ctx)
 	c.tmpl = (&http.Request{}).WithContext(c.ctx)
 	c.w.c, c.w.hdr = c, make(http.Header, 16)
 	c.w.remoteAddr = nc.RemoteAddr().String()

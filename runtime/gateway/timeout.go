@@ -50,6 +50,12 @@ func (c *CallInfo) stopTimer() {
 	}
 }
 
+// abandon cancels the call whose client is gone and interrupts its backend exchange.
+func (c *CallInfo) abandon() {
+	c.cancel(context.Canceled)
+	c.abort.interrupt()
+}
+
 // callAbort interrupts the backend exchange of a call when the call is cancelled, in place
 // of a context.AfterFunc per backend call (an AfterFunc, its closures and the context's Done
 // channel cost four allocations and a registration in the parent context). The gateway's
