@@ -6,7 +6,7 @@ GO          ?= go
 BIN         := bin/turnpike
 GOTESTFLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build build-noui ui run test test-go test-ui test-e2e vet bench generate clean
+.PHONY: all build build-noui ui run test test-go test-ui test-e2e test-lossless-long vet bench chaos generate clean
 
 all: build
 
@@ -49,8 +49,22 @@ test-ui: $(NODE_MODULES)
 test-e2e: build
 	npm run test:e2e
 
+# The long form of e2e/lossless: 10,000 control changes and three broker outages (needs
+# TURNPIKE_TEST_PG_DSN and TURNPIKE_TEST_NATS, like the short form in test-go).
+test-lossless-long:
+	TURNPIKE_TEST_LOSSLESS_LONG=1 $(GO) test -tags no_ui -count=1 -timeout 30m -run TestNothingLostNothingResurrected -v ./e2e/lossless/
+
 bench:
 	$(GO) test -tags no_ui -run '^$$' -bench . -benchmem ./bench/...
+
+# The long form of the chaos test (more rounds, longer faults) on PostgreSQL and NATS; the
+# per-fault table goes to bin/chaos-summary.md unless TURNPIKE_CHAOS_SUMMARY names a file.
+chaos:
+	@if [ -z "$$TURNPIKE_TEST_PG_DSN" ] || [ -z "$$TURNPIKE_TEST_NATS" ]; then \
+		echo "make chaos needs TURNPIKE_TEST_PG_DSN and TURNPIKE_TEST_NATS"; exit 1; fi
+	@mkdir -p bin
+	TURNPIKE_CHAOS_LONG=1 TURNPIKE_CHAOS_SUMMARY=$${TURNPIKE_CHAOS_SUMMARY:-$(CURDIR)/bin/chaos-summary.md} \
+		$(GO) test -tags no_ui -race -count=1 -timeout 30m -run '^TestChaos$$' -v ./e2e/chaos/
 
 clean:
 	rm -rf bin ui/dist

@@ -153,3 +153,52 @@ func TestClientIPText(t *testing.T) {
 		})
 	}
 }
+
+// A backend exchange of a gateway call is interrupted through the call, not through a
+// context.AfterFunc: it allocates fewer objects than the same exchange under a plain
+// cancellable context (both counts include the backend's own allocations).
+func TestCallExchangeAllocatesNoAfterFunc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "8")
+		_, _ = io.WriteString(w, `{"id":7}`)
+	}))
+	t.Cleanup(backend.Close)
+	c := newTestH1(t)
+	exchange := func(ctx context.Context) func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL+"/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			res, err := c.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
+		}
+	}
+	plainCtx, cancelPlain := context.WithCancel(context.Background())
+	defer cancelPlain()
+	call := &CallInfo{}
+	callCtx, cancelCall := context.WithCancelCause(context.Background())
+	defer cancelCall(nil)
+	call.cancel = cancelCall
+	call.ctx = callContext{Context: callCtx, call: call}
+
+	plain, viaCall := exchange(plainCtx), exchange(&call.ctx)
+	plain() // warm up: the connection is pooled
+	viaCall()
+	plainAllocs := testing.AllocsPerRun(200, plain)
+	callAllocs := testing.AllocsPerRun(200, viaCall)
+	t.Logf("allocations per exchange: %v under a plain context, %v for a call", plainAllocs, callAllocs)
+	if callAllocs > plainAllocs-3 {
+		t.Errorf("a call's exchange allocates %v objects, a plain context's %v: want at least 3 fewer", callAllocs, plainAllocs)
+	}
+	if got := pooled(c); got != 1 {
+		t.Errorf("%d pooled connections after the exchanges, want 1 (the call's exchanges keep the connection)", got)
+	}
+}

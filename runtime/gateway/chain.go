@@ -66,6 +66,7 @@ type CallInfo struct {
 	rateVals       [3]string // back the RateLimit-* values sent to the client
 	timer          *backendTimer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
+	abort          callAbort               // interrupts the backend exchange when the call is cancelled
 	backendLatency time.Duration
 	ctx            callContext
 	out            http.Request // the request to the backend (forward)

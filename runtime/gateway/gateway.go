@@ -265,11 +265,29 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// One context for the whole chain: it carries the call and can be cancelled with a cause
-	// (the proxy's backend timeout), so no step needs a request copy of its own.
-	ctx, cancel := context.WithCancelCause(r.Context())
+	// (the proxy's backend timeout), so no step needs a request copy of its own. On the
+	// gateway's own server the call is not registered in the connection's context: the
+	// connection's client watch cancels it directly (abandon); on another server the
+	// request's context cancels it, and an AfterFunc interrupts the backend exchange.
+	hc, ok := r.Context().Value(h1ConnKey{}).(*h1ServerConn)
+	ok = ok && r.Context() == hc.ctx
+	parent := r.Context()
+	if ok {
+		parent = hc.callParent
+	}
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	call.cancel = cancel
 	call.ctx = callContext{Context: ctx, call: call}
+	if ok {
+		hc.call.Store(call)
+		defer hc.call.Store(nil)
+		if hc.ctx.Err() != nil { // the watch found the client gone before the call was stored
+			call.abandon()
+		}
+	} else {
+		defer context.AfterFunc(ctx, call.abort.interrupt)()
+	}
 	e.handler.ServeHTTP(rw, r.WithContext(&call.ctx))
 }
 

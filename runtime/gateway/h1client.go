@@ -249,7 +249,15 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 const maxInformational = 5
 
 func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
-	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
+	// The gateway's own calls are interrupted through the call (callAbort); other callers
+	// through their context.
+	w := exchangeWatch{}
+	if call := callFrom(ctx); call != nil && ctx == context.Context(&call.ctx) {
+		w.abort = &call.abort
+		w.abort.watch(pc, ctx)
+	} else {
+		w.stop = context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
+	}
 	pc.nread = 0
 	body := req.Body
 	if body != nil {
@@ -264,14 +272,14 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	if pc.body.err != nil {
 		err := pc.body.err
 		pc.body = bodyRecorder{}
-		stop()
+		w.release()
 		return nil, err // reading the request body failed (too large, the client gone)
 	}
 	pc.body = bodyRecorder{}
 	// After a failed write the backend may still have answered (early, then closed).
 	res, err := pc.readResponse(req)
 	if err != nil {
-		stop()
+		w.release()
 		if werr != nil {
 			return nil, fmt.Errorf("write request: %w", werr)
 		}
@@ -279,7 +287,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	}
 	keep := werr == nil && !res.Close && !req.Close && res.ProtoAtLeast(1, 1)
 	b := res.Body.(*h1Body)
-	b.stop, b.keep = stop, keep
+	b.watch, b.keep = w, keep
 	return res, nil
 }
 
@@ -317,8 +325,22 @@ type h1Body struct {
 	untilClose bool
 	eof        bool
 	err        error
-	stop       func() bool
+	watch      exchangeWatch
 	keep       bool
+}
+
+// exchangeWatch interrupts a backend exchange when its call or context is cancelled.
+type exchangeWatch struct {
+	abort *callAbort  // the gateway's call
+	stop  func() bool // of context.AfterFunc, for other callers
+}
+
+// release ends the watch; it reports whether the connection was left alone.
+func (w exchangeWatch) release() bool {
+	if w.abort != nil {
+		return w.abort.release()
+	}
+	return w.stop()
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
@@ -334,12 +356,12 @@ func (b *h1Body) Close() error {
 		return nil
 	}
 	b.pc = nil
-	if b.eof && b.keep && b.stop() && pc.br.Buffered() == 0 {
+	if b.eof && b.keep && b.watch.release() && pc.br.Buffered() == 0 {
 		pc.reused = true
 		pc.c.put(pc)
 		return nil
 	}
-	b.stop()
+	b.watch.release()
 	pc.discard()
 	return nil
 }

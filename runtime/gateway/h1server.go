@@ -260,7 +260,16 @@ type h1ServerConn struct {
 	watchDone chan struct{}
 	stash     [1]byte // a byte the watch read of a pipelined request
 	stashed   bool
+	// call is the gateway call the connection runs (set by the gateway's handler for the
+	// call's time): the watch abandons it when it finds the client gone. The call's context
+	// derives from callParent, the connection's context without its cancellation, so that
+	// a call costs no registration in the connection's context.
+	call       atomic.Pointer[CallInfo]
+	callParent context.Context
 }
+
+// h1ConnKey is the context key of the server connection in its requests' contexts.
+type h1ConnKey struct{}
 
 const (
 	watchNone  int32 = iota
@@ -296,6 +305,9 @@ func (c *h1ServerConn) watchClient() {
 		c.stashed = true
 	} else if ne := (net.Error)(nil); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 		c.cancel()
+		if call := c.call.Load(); call != nil {
+			call.abandon()
+		}
 	}
 	c.watchDone <- struct{}{}
 }
@@ -312,7 +324,9 @@ func (c *h1ServerConn) stopWatch() {
 
 func (s *h1Server) newConn(nc net.Conn) *h1ServerConn {
 	c := &h1ServerConn{srv: s, nc: nc, hdr: make(http.Header, 16), watchDone: make(chan struct{}, 1)}
-	c.ctx, c.cancel = context.WithCancel(context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr()))
+	base := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
+	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, h1ConnKey{}, c))
+	c.callParent = context.WithoutCancel(c.ctx)
 	c.tmpl = (&http.Request{}).WithContext(c.ctx)
 	c.w.c, c.w.hdr = c, make(http.Header, 16)
 	c.w.remoteAddr = nc.RemoteAddr().String()

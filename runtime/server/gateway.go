@@ -216,7 +216,11 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 	} else if ok {
 		a.log.Info("gateway: serving the saved state until the control plane answers", "revision", gw.Revision())
 	}
-	syncer, err := gateway.NewSyncer(gw, fetch, b.Broadcast(), gateway.SyncerConfig{Topic: contract.TopicControl, Logger: a.log})
+	var sub gateway.Subscriber = b.Broadcast()
+	if a.deps.ControlSubscriber != nil {
+		sub = a.deps.ControlSubscriber(sub)
+	}
+	syncer, err := gateway.NewSyncer(gw, fetch, sub, gateway.SyncerConfig{Topic: contract.TopicControl, Logger: a.log})
 	if err != nil {
 		return nil, nil, err
 	}

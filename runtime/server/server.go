@@ -33,6 +33,9 @@ type Deps struct {
 	Ready func(Addrs)
 	// HashParams overrides password hashing cost (tests).
 	HashParams accounts.HashParams
+	// ControlSubscriber, when set, wraps the gateway's subscription to control events
+	// (tests inject duplicated, reordered and lost deliveries with it).
+	ControlSubscriber func(gateway.Subscriber) gateway.Subscriber
 }
 
 // Addrs are the addresses a running server listens on.

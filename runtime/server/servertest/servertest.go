@@ -19,6 +19,7 @@ import (
 	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/runtime/accounts"
 	"github.com/turnpike/turnpike/runtime/config"
+	"github.com/turnpike/turnpike/runtime/gateway"
 	"github.com/turnpike/turnpike/runtime/server"
 )
 
@@ -42,6 +43,8 @@ type Options struct {
 	Env map[string]string
 	// DataDir reuses a data directory (restart tests); empty means a new temp dir.
 	DataDir string
+	// ControlSubscriber wraps a gateway's subscription to control events (server.Deps).
+	ControlSubscriber func(gateway.Subscriber) gateway.Subscriber
 }
 
 // Start boots an instance and stops it when the test ends.
@@ -78,10 +81,11 @@ func Start(t testing.TB, opt Options) *Instance {
 	}
 	go func() {
 		done <- server.Run(ctx, cfg, server.Deps{
-			Log:        slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
-			Stdout:     io.Discard,
-			Ready:      func(a server.Addrs) { ready <- a },
-			HashParams: accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1},
+			Log:               slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Stdout:            io.Discard,
+			Ready:             func(a server.Addrs) { ready <- a },
+			HashParams:        accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1},
+			ControlSubscriber: opt.ControlSubscriber,
 		})
 	}()
 	inst := &Instance{DataDir: dir, Config: cfg, cancel: cancel, done: done}
@@ -95,6 +99,9 @@ func Start(t testing.TB, opt Options) *Instance {
 		t.Fatal("server did not start within 60 s")
 	}
 	inst.URL = "http://" + inst.Addrs.ControlPlane
+	if inst.Addrs.ControlPlane == "" { // a gateway: its own /readyz
+		inst.URL = "http://" + inst.Addrs.Gateway
+	}
 	t.Cleanup(func() { inst.Stop(t) })
 	inst.waitReady(t)
 	return inst
