@@ -53,6 +53,9 @@ export const DevApiQuery = graphql(`
       lifecycleState
       subscriptionTiers
       gatewayURLs
+      deployments {
+        environment
+      }
       openAPI
       updatedAt
       provider {
@@ -121,5 +124,16 @@ export const AddCommentMutation = graphql(`
 export const DeleteCommentMutation = graphql(`
   mutation DeleteComment($id: ID!) {
     deleteComment(id: $id)
+  }
+`);
+
+/** The gateway URLs of each environment, for the API page (signed-in users only). */
+export const DevEnvironmentsQuery = graphql(`
+  query DevEnvironments {
+    environments {
+      name
+      displayName
+      gatewayURLs
+    }
   }
 `);

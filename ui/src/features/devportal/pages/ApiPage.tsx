@@ -2,7 +2,6 @@ import { useMemo } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
 import { useQuery } from 'urql';
 import { Badge } from '../../../components/Badge';
-import { CopyButton } from '../../../components/CopyButton';
 import { Markdown } from '../../../components/Markdown';
 import { NotFound } from '../../../components/NotFound';
 import { ErrorNotice, Loading } from '../../../components/States';
@@ -12,6 +11,7 @@ import { canUseAdmin } from '../../auth/roles';
 import { useSession } from '../../auth/session';
 import { Comments } from '../components/Comments';
 import { DocumentList } from '../components/DocumentList';
+import { GatewayURLs } from '../components/GatewayURLs';
 import { Operations } from '../components/Operations';
 import { Rating } from '../components/Rating';
 import { SubscribePanel } from '../components/SubscribePanel';
@@ -46,6 +46,7 @@ export default function ApiPage() {
   if (!data && error && !isNotFound(error)) return <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />;
   if (!api) return <NotFound what="API" />;
 
+  const deployedTo = api.deployments.map((d) => d.environment);
   const subscribable = api.lifecycleState === 'PUBLISHED' || api.lifecycleState === 'PROTOTYPED';
   return (
     <article className="page">
@@ -98,17 +99,7 @@ export default function ApiPage() {
         <aside className="stack side">
           <section aria-labelledby="endpoints-title" className="card">
             <h2 id="endpoints-title">Gateway URLs</h2>
-            {api.gatewayURLs.length === 0 ? (
-              <p className="muted">Not deployed.</p>
-            ) : (
-              <ul className="plain">
-                {api.gatewayURLs.map((u) => (
-                  <li key={u}>
-                    <code>{u}</code> <CopyButton value={u} label="Copy URL" />
-                  </li>
-                ))}
-              </ul>
-            )}
+            <GatewayURLs deployedTo={deployedTo} fallback={api.gatewayURLs} />
           </section>
           <section aria-labelledby="subscribe-title" className="card">
             <h2 id="subscribe-title">Subscribe</h2>
