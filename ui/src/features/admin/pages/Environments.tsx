@@ -8,7 +8,7 @@ import { Empty, ErrorNotice, Loading, SuccessNotice } from '../../../components/
 import { useTitle } from '../../../components/useTitle';
 import { formatTime } from '../../../lib/files';
 import { typenames } from '../../../lib/typenames';
-import { hasErrors, httpUrlList, maxLength, splitLines } from '../../../lib/validate';
+import { hasErrors, httpUrl, maxLength, splitLines } from '../../../lib/validate';
 import { CreateEnvironmentMutation, DeleteEnvironmentMutation, EnvironmentFields, EnvironmentsQuery } from '../queries';
 
 /** The environment every installation has; the server refuses to delete it. */
@@ -23,6 +23,26 @@ export function environmentName(value: string): string | null {
   if (v === '') return 'Name is required.';
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(v)) return 'Name may contain only letters, digits, - and _, and starts with a letter or digit.';
   if (v.length > 64) return 'Name must be at most 64 characters.';
+  return null;
+}
+
+/** At most this many gateway URLs per environment, as the server takes them. */
+export const MAX_GATEWAY_URLS = 10;
+
+/**
+ * The gateway URLs of an environment: none (gateways consumers are not shown) up to
+ * MAX_GATEWAY_URLS http(s) base URLs, without query, fragment or credentials.
+ */
+export function gatewayUrls(urls: readonly string[]): string | null {
+  if (urls.length > MAX_GATEWAY_URLS) return `Gateway URLs: at most ${MAX_GATEWAY_URLS} (there are ${urls.length}).`;
+  for (const u of urls) {
+    const err = httpUrl(u);
+    if (err) return `Gateway URLs: ${u}: ${err}`;
+    const parsed = new URL(u);
+    if (parsed.search || parsed.hash || parsed.username || parsed.password) {
+      return `Gateway URLs: ${u}: give the base URL only, without query, fragment or credentials.`;
+    }
+  }
   return null;
 }
 
@@ -154,8 +174,8 @@ function CreateEnvironmentForm() {
     const errs: Errors = {
       name: environmentName(name),
       displayName: maxLength('Display name', 100)(displayName),
-      description: maxLength('Description', 1000)(description),
-      gatewayURLs: httpUrlList(gatewayURLs, 1, 'Gateway URLs'),
+      description: maxLength('Description', 10_000)(description),
+      gatewayURLs: gatewayUrls(gatewayURLs),
     };
     setErrors(errs);
     if (hasErrors(errs as Record<string, string | undefined>)) return focusFirstInvalid(formRef.current);
@@ -194,11 +214,10 @@ function CreateEnvironmentForm() {
         value={urls}
         onChange={setUrls}
         error={errors.gatewayURLs}
-        required
         multiline
         rows={3}
         monospace
-        hint="One a line: where consumers call the APIs deployed here, such as https://internal.gw.example.com."
+        hint="One a line: where consumers call the APIs deployed here, such as https://internal.gw.example.com. None for gateways consumers are not shown."
       />
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={result.fetching}>

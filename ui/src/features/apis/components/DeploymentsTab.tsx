@@ -337,7 +337,7 @@ function DeployForm({
   );
 }
 
-const descriptionCheck = maxLength('Description', 255);
+const descriptionCheck = maxLength('Description', 1000);
 
 function CreateRevisionForm({ apiId, onCreated }: { apiId: string; onCreated: (n: number) => void }) {
   const [description, setDescription] = useState('');
