@@ -64,10 +64,10 @@ test('a publisher creates a revision, deploys it, sees the gateway enforce it, a
     await expect(note).toContainText('differs from revision 1');
     await expect(note).not.toContainText('no revision holds');
 
-    await page.getByRole('button', { name: 'Deploy revision 2' }).click();
+    await page.getByRole('button', { name: 'Deploy revision 2…', exact: true }).click();
     const deployForm = page.getByRole('form', { name: 'Deploy revision 2' });
     await expect(deployForm.getByRole('checkbox', { name: 'Default' })).toBeChecked();
-    await deployForm.getByRole('button', { name: 'Deploy revision 2' }).click();
+    await deployForm.getByRole('button', { name: 'Deploy revision 2', exact: true }).click();
     await expect(page.getByText('Revision 2 deployed to Default.')).toBeVisible();
     await expect(defaultRow).toContainText('Revision 2');
     await expect(status).toHaveText(/^enforced by 1 of 1 gateway in \d+ ms$/);
@@ -77,8 +77,8 @@ test('a publisher creates a revision, deploys it, sees the gateway enforce it, a
     await shot(page, flow, '02-revision-2-enforced');
 
     // Roll back: deploy revision 1 again.
-    await page.getByRole('button', { name: 'Deploy revision 1' }).click();
-    await page.getByRole('form', { name: 'Deploy revision 1' }).getByRole('button', { name: 'Deploy revision 1' }).click();
+    await page.getByRole('button', { name: 'Deploy revision 1…', exact: true }).click();
+    await page.getByRole('form', { name: 'Deploy revision 1' }).getByRole('button', { name: 'Deploy revision 1', exact: true }).click();
     await expect(page.getByText('Revision 1 deployed to Default.')).toBeVisible();
     await expect(defaultRow).toContainText('Revision 1');
     await expect(status).toHaveText(/^enforced by 1 of 1 gateway in \d+ ms$/);
@@ -87,6 +87,11 @@ test('a publisher creates a revision, deploys it, sees the gateway enforce it, a
     await expect(revisions.getByRole('row', { name: /Revision 2/ })).toContainText('not deployed');
     await expect(note).toContainText('differs from revision 1, deployed to Default');
     await shot(page, flow, '03-rolled-back');
+
+    // The Developer Portal shows the gateway URLs of the environment the API is deployed to.
+    await page.goto(`/devportal/apis/${api.id}`);
+    const env = page.getByRole('region', { name: 'Environment Default' });
+    await expect(env.locator('code').first()).toHaveText(published.gatewayURLs[0]);
     expect(problems).toEqual([]);
   } finally {
     await publisher.dispose();

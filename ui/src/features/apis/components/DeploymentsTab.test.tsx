@@ -144,7 +144,7 @@ describe('DeploymentsTab', () => {
   it('deploys a revision to the environments checked', async () => {
     const { calls, user } = setup({ DeployRevision: { deployRevision: [deployment('internal', 2, 1, 0, null)] } });
     await screen.findByRole('table', { name: 'Revisions' });
-    await user.click(screen.getByRole('button', { name: 'Deploy revision 2' }));
+    await user.click(screen.getByRole('button', { name: 'Deploy revision 2…' }));
     const form = within(screen.getByRole('form', { name: 'Deploy revision 2' }));
     // Preselected: where the API is deployed now, so a new revision replaces the old one there.
     expect((form.getByLabelText('Default') as HTMLInputElement).checked).toBe(true);
@@ -164,7 +164,7 @@ describe('DeploymentsTab', () => {
     const message = "there is no gateway environment 'internal'; environments: Default";
     const { user } = setup({ DeployRevision: { __error: message, __extensions: { code: 'NOT_FOUND' } } });
     await screen.findByRole('table', { name: 'Revisions' });
-    await user.click(screen.getByRole('button', { name: 'Deploy revision 1' }));
+    await user.click(screen.getByRole('button', { name: 'Deploy revision 1…' }));
     const form = within(screen.getByRole('form', { name: 'Deploy revision 1' }));
     await user.click(form.getByRole('button', { name: 'Deploy revision 1' }));
     expect((await form.findByRole('alert')).textContent).toBe(`Cannot deploy the revision: ${message}`);

@@ -176,7 +176,7 @@ export function DeploymentsTab({ apiId }: { apiId: string }) {
                       <button
                         type="button"
                         className="btn btn-primary btn-small"
-                        aria-label={`Deploy revision ${r.number}`}
+                        aria-label={`Deploy revision ${r.number}…`}
                         aria-expanded={deploying?.id === r.id}
                         onClick={() => {
                           setDone(null);
