@@ -52,6 +52,7 @@ export const DevApiQuery = graphql(`
       tags
       lifecycleState
       subscriptionTiers
+      isDefaultVersion
       gatewayURLs
       deployments {
         environment

@@ -11,7 +11,7 @@ import { canUseAdmin } from '../../auth/roles';
 import { useSession } from '../../auth/session';
 import { Comments } from '../components/Comments';
 import { DocumentList } from '../components/DocumentList';
-import { GatewayURLs } from '../components/GatewayURLs';
+import { GatewayURLs, useDeployedGatewayURLs } from '../components/GatewayURLs';
 import { Operations } from '../components/Operations';
 import { Rating } from '../components/Rating';
 import { SubscribePanel } from '../components/SubscribePanel';
@@ -32,6 +32,7 @@ export default function ApiPage() {
   const api = data?.api;
   useTitle(api ? `${api.name} ${api.version} · Developer Portal` : 'API · Developer Portal');
   const parsed = useMemo(() => parseOpenAPI(api?.openAPI), [api?.openAPI]);
+  const deployed = useDeployedGatewayURLs(api);
   // The try-it console works from the definition, or from the resources when it lists none.
   const operations: Operation[] = useMemo(
     () =>
@@ -46,7 +47,6 @@ export default function ApiPage() {
   if (!data && error && !isNotFound(error)) return <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />;
   if (!api) return <NotFound what="API" />;
 
-  const deployedTo = api.deployments.map((d) => d.environment);
   const subscribable = api.lifecycleState === 'PUBLISHED' || api.lifecycleState === 'PROTOTYPED';
   return (
     <article className="page">
@@ -89,7 +89,7 @@ export default function ApiPage() {
           </section>
           <section aria-labelledby="tryit-title">
             <h2 id="tryit-title">Try it</h2>
-            <TryIt key={api.id} gatewayURLs={api.gatewayURLs} operations={operations} />
+            <TryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} operations={operations} />
           </section>
           <section aria-labelledby="comments-title">
             <h2 id="comments-title">Comments</h2>
@@ -99,7 +99,7 @@ export default function ApiPage() {
         <aside className="stack side">
           <section aria-labelledby="endpoints-title" className="card">
             <h2 id="endpoints-title">Gateway URLs</h2>
-            <GatewayURLs deployedTo={deployedTo} fallback={api.gatewayURLs} />
+            <GatewayURLs deployed={deployed} />
           </section>
           <section aria-labelledby="subscribe-title" className="card">
             <h2 id="subscribe-title">Subscribe</h2>
