@@ -110,6 +110,27 @@ describe('DeploymentsTab', () => {
     expect(rows('Revisions')[0][3]).toBe('Internal (internal)');
   });
 
+  it('goes back to the query’s deployments when the live status fails', async () => {
+    const { subs } = setup();
+    await screen.findByRole('table', { name: 'Revisions' });
+    act(() => subs[0].context.onLiveStatus?.('live'));
+    subs[0].push({ data: { deployments: [deployment('Default', 1, 2, 2, 38)] } });
+    expect(screen.getByTestId('deployment-status-Default').textContent).toBe('enforced by 2 of 2 gateways in 38 ms');
+    act(() => subs[0].context.onLiveStatus?.('failed'));
+    expect(screen.getByTestId('deployment-status-Default').textContent).toBe('1 of 2 gateways enforce it');
+  });
+
+  it('refetches the revisions when a live message names one it has not listed', async () => {
+    const { subs, calls } = setup();
+    await screen.findByRole('table', { name: 'Revisions' });
+    const before = calls.filter((c) => c.name === 'ApiDeployments').length;
+    act(() => subs[0].context.onLiveStatus?.('live'));
+    subs[0].push({ data: { deployments: [deployment('Default', 1, 2, 2, 38)] } });
+    expect(calls.filter((c) => c.name === 'ApiDeployments').length).toBe(before);
+    subs[0].push({ data: { deployments: [deployment('Default', 7, 2, 0, null)] } });
+    expect(calls.filter((c) => c.name === 'ApiDeployments').length).toBe(before + 1);
+  });
+
   it('offers Reconnect when the live status fails', async () => {
     const { subs, user } = setup();
     await screen.findByRole('table', { name: 'Revisions' });

@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { getFragmentData } from '../../../gql';
 import { ConfirmButton } from '../../../components/ConfirmButton';
@@ -50,12 +50,19 @@ export function DeploymentsTab({ apiId }: { apiId: string }) {
 
   const api = data?.api;
   const environments = data?.environments ?? [];
-  // The live list is the newest word on deployments; the query's until the first message.
+  // While live, its list is the newest word on deployments; otherwise (before the first
+  // message, or after the socket failed) the query's, which mutations refresh.
+  const liveList = live.status === 'live' ? live.deployments : null;
   const deployments = useMemo(
-    () => (live.deployments ?? api?.deployments ?? []).map((d) => getFragmentData(DeploymentFields, d)),
-    [live.deployments, api?.deployments],
+    () => (liveList ?? api?.deployments ?? []).map((d) => getFragmentData(DeploymentFields, d)),
+    [liveList, api?.deployments],
   );
   const revisions = useMemo(() => [...(api?.revisions ?? [])].sort((a, b) => b.number - a.number), [api?.revisions]);
+  // A revision deployed by someone else may be one this page has not listed yet.
+  const unknownRevision = !!api && deployments.some((d) => !api.revisions.some((r) => r.id === d.revision.id));
+  useEffect(() => {
+    if (unknownRevision) refetch({ requestPolicy: 'network-only' });
+  }, [unknownRevision, refetch]);
   const drift = useMemo(() => {
     if (!api) return null;
     const edited = lastEditAt(api.updatedAt, api.lifecycleHistory.map((h) => h.at));
