@@ -163,6 +163,16 @@ func benchAPI(id, context string, authRequired bool, backend string) contract.AP
 	}
 }
 
+// deployedToDefault deploys each API's definition, as its revision 1, to Default.
+func deployedToDefault(apis []contract.APIDef) []contract.APIDeployments {
+	ds := make([]contract.APIDeployments, len(apis))
+	for i, a := range apis {
+		a.RevisionID, a.Revision = a.ID+"-r1", 1
+		ds[i] = contract.APIDeployments{APIID: a.ID, Revisions: []contract.DeployedRevision{{Environments: []string{"Default"}, API: a}}}
+	}
+	return ds
+}
+
 // benchSnapshot deploys apis and the application benchAppID, whose production key is
 // benchClientID, with an ACTIVE subscription to every API.
 func benchSnapshot(apis []contract.APIDef) contract.Snapshot {
@@ -171,7 +181,7 @@ func benchSnapshot(apis []contract.APIDef) contract.Snapshot {
 		subs = append(subs, contract.Subscription{ID: "sub-" + a.ID, APIID: a.ID, ApplicationID: benchAppID, Tier: "Unlimited", Status: contract.SubActive})
 	}
 	return contract.Snapshot{
-		Revision: 1, TakenAt: time.Now().UTC(), APIs: apis, Subscriptions: subs,
+		Revision: 1, TakenAt: time.Now().UTC(), Deployments: deployedToDefault(apis), Subscriptions: subs,
 		Applications: []contract.Application{{ID: benchAppID, Name: "Bench App", OwnerID: "u-alice", Owner: "alice", Policy: "Unlimited"}},
 		Keys:         []contract.Key{{ConsumerKey: benchClientID, ApplicationID: benchAppID, KeyType: contract.KeyProduction}},
 	}

@@ -28,9 +28,9 @@ func scaleSnapshot(apis, subs int, backend string) contract.Snapshot {
 		snap.Applications = append(snap.Applications, contract.Application{ID: app, Name: app, OwnerID: "u-" + app, Owner: "user" + app, Policy: "Unlimited"})
 		snap.Keys = append(snap.Keys, contract.Key{ConsumerKey: "ck-" + app, ApplicationID: app, KeyType: contract.KeyProduction})
 		for k := 0; k < 10 && len(snap.Subscriptions) < subs; k++ {
-			api := snap.APIs[(a*10+k)%apis]
+			api := snap.Deployments[(a*10+k)%apis]
 			snap.Subscriptions = append(snap.Subscriptions, contract.Subscription{
-				ID: fmt.Sprintf("sub-%s-%d", app, k), APIID: api.ID, ApplicationID: app, Tier: "Unlimited", Status: contract.SubActive,
+				ID: fmt.Sprintf("sub-%s-%d", app, k), APIID: api.APIID, ApplicationID: app, Tier: "Unlimited", Status: contract.SubActive,
 			})
 		}
 	}

@@ -177,12 +177,12 @@ func throttleOverhead(b *testing.B, backendURL string, transport http.RoundTripp
 	big := int64(1_000_000_000)
 	snap := contract.Snapshot{
 		Revision: 1, TakenAt: time.Now(),
-		APIs: []contract.APIDef{{
+		Deployments: deployedToDefault([]contract.APIDef{{
 			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished, ThrottlingPolicy: "Adv",
 			Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backendURL}},
 			Resources: []contract.ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true}},
 			Tiers:     []string{"Big"},
-		}},
+		}}),
 		Applications:  []contract.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "BigApp"}},
 		Keys:          []contract.Key{{ConsumerKey: "ck", ApplicationID: "app1", KeyType: contract.KeyProduction}},
 		Subscriptions: []contract.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Big", Status: contract.SubActive}},

@@ -7,62 +7,131 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // Revisions is the resolver for the revisions field.
 func (r *aPIResolver) Revisions(ctx context.Context, obj *model.API) ([]*model.APIRevision, error) {
-	panic(fmt.Errorf("not implemented: Revisions - revisions"))
+	revs, err := r.Publisher.Revisions(ctx, identity.From(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.revisionModels(ctx, obj.ID, revs)
 }
 
 // Deployments is the resolver for the deployments field.
 func (r *aPIResolver) Deployments(ctx context.Context, obj *model.API) ([]*model.Deployment, error) {
-	panic(fmt.Errorf("not implemented: Deployments - deployments"))
+	deps, err := r.deploymentsOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.withAcks(ctx, obj.ID, deps)
 }
 
 // Deployments is the resolver for the deployments field.
 func (r *liveResolver) Deployments(ctx context.Context, apiID string) (<-chan []*model.Deployment, error) {
-	panic(fmt.Errorf("not implemented: Deployments - deployments"))
+	first, err := r.apiDeployments(ctx, apiID)
+	if err != nil {
+		return nil, err
+	}
+	return watchDeployments(ctx, first, livePoll, r.ControlPlane.AcksChanged, func(ctx context.Context) ([]*model.Deployment, error) {
+		return r.apiDeployments(ctx, apiID)
+	}), nil
 }
 
 // CreateEnvironment is the resolver for the createEnvironment field.
 func (r *mutationResolver) CreateEnvironment(ctx context.Context, input model.EnvironmentInput) (*model.Environment, error) {
-	panic(fmt.Errorf("not implemented: CreateEnvironment - createEnvironment"))
+	e, err := r.Publisher.CreateEnvironment(ctx, identity.From(ctx), environmentInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return r.environmentModel(ctx, e)
 }
 
 // DeleteEnvironment is the resolver for the deleteEnvironment field.
 func (r *mutationResolver) DeleteEnvironment(ctx context.Context, name string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteEnvironment - deleteEnvironment"))
+	return r.Publisher.DeleteEnvironment(ctx, identity.From(ctx), name)
 }
 
 // CreateRevision is the resolver for the createRevision field.
 func (r *mutationResolver) CreateRevision(ctx context.Context, apiID string, description *string) (*model.APIRevision, error) {
-	panic(fmt.Errorf("not implemented: CreateRevision - createRevision"))
+	rev, err := r.Publisher.CreateRevision(ctx, identity.From(ctx), apiID, description)
+	if err != nil {
+		return nil, err
+	}
+	return revisionModel(rev), nil
 }
 
 // DeleteRevision is the resolver for the deleteRevision field.
 func (r *mutationResolver) DeleteRevision(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteRevision - deleteRevision"))
+	return r.Publisher.DeleteRevision(ctx, identity.From(ctx), id)
 }
 
 // DeployRevision is the resolver for the deployRevision field.
 func (r *mutationResolver) DeployRevision(ctx context.Context, id string, environments []string, waitMs *int) ([]*model.Deployment, error) {
-	panic(fmt.Errorf("not implemented: DeployRevision - deployRevision"))
+	wait := 0
+	if waitMs != nil {
+		wait = *waitMs
+	}
+	if wait < 0 || wait > maxDeployWaitMs {
+		return nil, apperr.Invalidf("waitMs", "must be 0 to %d", maxDeployWaitMs)
+	}
+	a := identity.From(ctx)
+	deployed, err := r.Publisher.DeployRevision(ctx, a, id, environments)
+	if err != nil {
+		return nil, err
+	}
+	apiID := deployed[0].APIID
+	all, err := r.Publisher.Deployments(ctx, a, apiID)
+	if err != nil {
+		return nil, err
+	}
+	refs := deploymentRefs(all)
+	acks, err := r.ControlPlane.WaitAcks(ctx, apiID, refs, time.Duration(wait)*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	models := deploymentModels(all, acks)
+	out := make([]*model.Deployment, 0, len(deployed))
+	for _, d := range deployed {
+		for _, m := range models {
+			if m.Environment == d.Environment {
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
 }
 
 // UndeployRevision is the resolver for the undeployRevision field.
 func (r *mutationResolver) UndeployRevision(ctx context.Context, id string, environments []string) (bool, error) {
-	panic(fmt.Errorf("not implemented: UndeployRevision - undeployRevision"))
+	return r.Publisher.UndeployRevision(ctx, identity.From(ctx), id, environments)
 }
 
 // RestoreRevision is the resolver for the restoreRevision field.
 func (r *mutationResolver) RestoreRevision(ctx context.Context, id string) (*model.API, error) {
-	panic(fmt.Errorf("not implemented: RestoreRevision - restoreRevision"))
+	api, err := r.Publisher.RestoreRevision(ctx, identity.From(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // Environments is the resolver for the environments field.
 func (r *queryResolver) Environments(ctx context.Context) ([]*model.Environment, error) {
-	panic(fmt.Errorf("not implemented: Environments - environments"))
+	es, err := r.Publisher.Environments(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Environment, len(es))
+	for i := range es {
+		if out[i], err = r.environmentModel(ctx, &es[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

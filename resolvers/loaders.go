@@ -9,11 +9,14 @@ import (
 
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/accounts"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/publisher"
 )
 
 // loaders are per-request batchers against N+1 queries.
 type loaders struct {
-	users *dataloadgen.Loader[string, *model.User]
+	users       *dataloadgen.Loader[string, *model.User]
+	deployments *dataloadgen.Loader[string, []publisher.Deployment]
 }
 
 type loadersKey struct{}
@@ -23,7 +26,8 @@ type loadersKey struct{}
 func (r *Resolver) LoaderMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		l := &loaders{
-			users: dataloadgen.NewMappedLoader(r.loadUsers, dataloadgen.WithWait(time.Millisecond)),
+			users:       dataloadgen.NewMappedLoader(r.loadUsers, dataloadgen.WithWait(time.Millisecond)),
+			deployments: dataloadgen.NewMappedLoader(r.loadDeployments, dataloadgen.WithWait(time.Millisecond)),
 		}
 		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), loadersKey{}, l)))
 	})
@@ -70,4 +74,17 @@ func userModel(u accounts.User) *model.User {
 		m.Roles = append(m.Roles, model.Role(r))
 	}
 	return m
+}
+
+func (r *Resolver) loadDeployments(ctx context.Context, apiIDs []string) (map[string][]publisher.Deployment, error) {
+	return r.Publisher.DeploymentsOfAPIs(ctx, identity.From(ctx), apiIDs)
+}
+
+// deploymentsOf loads an API's deployments through the request's loader (or directly
+// outside a request).
+func (r *Resolver) deploymentsOf(ctx context.Context, apiID string) ([]publisher.Deployment, error) {
+	if l := loadersFrom(ctx); l != nil {
+		return l.deployments.Load(ctx, apiID)
+	}
+	return r.Publisher.Deployments(ctx, identity.From(ctx), apiID)
 }

@@ -50,6 +50,7 @@ r=$(gql "$PUB" 'mutation($d: String!, $e: String!, $c: String) { importOpenAPI(d
 	"{\"d\":$DEF,\"e\":\"$BACKEND\",\"c\":\"/petstore$SUFFIX\"}")
 expect "$r" '.data.importOpenAPI.lifecycleState == "CREATED" and (.data.importOpenAPI.resources | length) == 3' "the publisher imports the Petstore"
 API=$(jq -r .data.importOpenAPI.id <<<"$r")
+IMPORTED=$r
 
 life='mutation($id: ID!, $a: LifecycleAction!) { changeLifecycle(apiId: $id, action: $a) { lifecycleState allowedActions } }'
 r=$(gql "$PUB" "$life" "{\"id\":\"$API\",\"a\":\"RETIRE\"}")
@@ -94,6 +95,25 @@ APIKEY=$(jq -r .data.generateAPIKey.key <<<"$r")
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: $APIKEY" "$GW/pets")
 case $code in 401|403|429|502|503|504) echo "FAILED: the call with an API key gave $code"; exit 1 ;; esac
 echo "ok: an API key in the apikey header works too (HTTP $code)"
+
+# The working copy changes nothing on the gateways until a revision of it is deployed.
+RES=$(jq -c '[.data.importOpenAPI.resources[] | {method, path}] + [{method: "GET", path: "/get"}]' <<<"$IMPORTED")
+r=$(gql "$PUB" 'mutation($id: ID!, $in: UpdateAPIInput!) { updateAPI(id: $id, input: $in) { resources { path } } }' "{\"id\":\"$API\",\"in\":{\"resources\":$RES}}")
+expect "$r" '(.data.updateAPI.resources | length) == 4' "the publisher adds GET /get to the working copy"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$GW/get")
+[ "$code" = 404 ] && echo "ok: the gateway does not serve it yet (404)" || { echo "FAILED: GET /get before deploying gave $code"; exit 1; }
+r=$(gql "$PUB" 'mutation($id: ID!) { createRevision(apiId: $id, description: "adds /get") { id number } }' "{\"id\":\"$API\"}")
+expect "$r" '.data.createRevision.number == 2' "the publisher creates revision 2"
+REV=$(jq -r .data.createRevision.id <<<"$r")
+r=$(gql "$PUB" 'mutation($id: ID!) { deployRevision(id: $id, environments: ["Default"], waitMs: 5000) { environment revision { number } expectedGateways acknowledgedGateways } }' "{\"id\":\"$REV\"}")
+expect "$r" '.data.deployRevision[0].environment == "Default" and .data.deployRevision[0].revision.number == 2' "and deploys it to Default"
+expect "$r" '.data.deployRevision[0].expectedGateways == 1 and .data.deployRevision[0].acknowledgedGateways == 1' "which the all-in-one gateway acknowledges within waitMs"
+for _ in $(seq 1 100); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$GW/get")
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+[ "$code" = 200 ] && echo "ok: the gateway serves revision 2 (GET /get: 200)" || { echo "FAILED: GET /get after deploying gave $code"; exit 1; }
 
 CLI=$(curl -sS -d grant_type=password -d client_id=turnpike-cli -d "username=$PUB" -d "password=$PUB-password" "$CP/oauth2/token" | jq -r .access_token)
 r=$(curl -sS -H "Authorization: Bearer $CLI" -H 'Content-Type: application/json' -d '{"query":"{ me { username roles } }"}' "$CP/graphql")

@@ -203,14 +203,3 @@ func CountAPIs(ctx context.Context, idb bun.IDB, f APIFilter) (int, error) {
 	}
 	return int(n), nil
 }
-
-// APIsInStates lists the APIs in any of the states, oldest first.
-func APIsInStates(ctx context.Context, idb bun.IDB, states []string) ([]API, error) {
-	var as []API
-	err := idb.NewSelect().Model(&as).Where("lifecycle_state IN (?)", bun.List(states)).
-		Order("created_at", "id").Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("apis in states %v: %w", states, err)
-	}
-	return as, nil
-}

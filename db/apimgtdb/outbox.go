@@ -107,13 +107,23 @@ type RuntimeInstance struct {
 	Address  string    `bun:"address"`
 	Revision int64     `bun:"revision,notnull"`
 	LastSeen time.Time `bun:"last_seen,notnull"`
+	// Environments is the JSON array of the gateway environments a gateway belongs to ("[]"
+	// for other kinds).
+	Environments string `bun:"environments,notnull"`
+	// EnforcedDigest is the digest of the gateway's rows in gateway_enforced (empty: none
+	// recorded yet); UpsertRuntimeInstance leaves it alone.
+	EnforcedDigest string `bun:"enforced_digest,nullzero"`
 }
 
 // UpsertRuntimeInstance records a heartbeat.
 func UpsertRuntimeInstance(ctx context.Context, idb bun.IDB, ri *RuntimeInstance) error {
+	if ri.Environments == "" {
+		ri.Environments = "[]"
+	}
 	_, err := idb.NewInsert().Model(ri).On("CONFLICT (id) DO UPDATE").
 		Set("kind = EXCLUDED.kind").Set("address = EXCLUDED.address").
-		Set("revision = EXCLUDED.revision").Set("last_seen = EXCLUDED.last_seen").Exec(ctx)
+		Set("revision = EXCLUDED.revision").Set("last_seen = EXCLUDED.last_seen").
+		Set("environments = EXCLUDED.environments").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert runtime instance %s: %w", ri.ID, err)
 	}

@@ -210,3 +210,11 @@ func CopyDocuments(ctx context.Context, idb bun.IDB, fromAPI, toAPI, actor strin
 	}
 	return nil
 }
+
+// DeleteDefinition removes an API's definition, if it has one.
+func DeleteDefinition(ctx context.Context, idb bun.IDB, apiID string) error {
+	if _, err := idb.NewDelete().Model((*APIDefinition)(nil)).Where("api_id = ?", apiID).Exec(ctx); err != nil {
+		return fmt.Errorf("delete definition of api %s: %w", apiID, err)
+	}
+	return nil
+}

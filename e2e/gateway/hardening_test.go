@@ -60,7 +60,7 @@ func TestInternalSurfaceIsClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer intruder.Close()
-		ev, err := contract.NewControlEvent(contract.KindAPIUndeployed, contract.Deleted{ID: "any"})
+		ev, err := contract.NewControlEvent(contract.KindAPIDeployments, contract.APIDeployments{APIID: "any"})
 		if err != nil {
 			t.Fatal(err)
 		}

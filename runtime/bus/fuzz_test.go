@@ -14,8 +14,8 @@ import (
 // payloadOf returns a value of the payload type of a control event kind (nil: no payload).
 func payloadOf(k contract.Kind) any {
 	switch k {
-	case contract.KindAPIDeployed:
-		return new(contract.APIDef)
+	case contract.KindAPIDeployments:
+		return new(contract.APIDeployments)
 	case contract.KindApplicationUpserted:
 		return new(contract.Application)
 	case contract.KindSubscriptionUpserted:
@@ -28,7 +28,7 @@ func payloadOf(k contract.Kind) any {
 		return new(contract.Policy)
 	case contract.KindBlockingConditionUpsert:
 		return new(contract.BlockingCondition)
-	case contract.KindAPIUndeployed, contract.KindApplicationDeleted, contract.KindSubscriptionDeleted, contract.KindKeyDeleted,
+	case contract.KindApplicationDeleted, contract.KindSubscriptionDeleted, contract.KindKeyDeleted,
 		contract.KindPolicyDeleted, contract.KindBlockingConditionDeleted, contract.KindSigningKeysRotated:
 		return new(contract.Deleted)
 	}
@@ -40,11 +40,11 @@ func fuzzSeeds(t testing.TB) [][3]string {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	n := int64(10)
 	payloads := map[contract.Kind]any{
-		contract.KindAPIDeployed: contract.APIDef{ID: "a1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished,
-			Endpoints: contract.Endpoints{Type: contract.EndpointLoadBalanced, Production: []string{"http://b:1"}, TimeoutMs: 500},
-			Resources: []contract.ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true, Scopes: []string{"read"}}, {Method: "ANY", Path: "/*"}},
-			Tiers:     []string{"Gold"}, CORS: contract.CORS{Enabled: true, AllowOrigins: []string{"*"}}, UpdatedAt: at},
-		contract.KindAPIUndeployed:            contract.Deleted{ID: "a1"},
+		contract.KindAPIDeployments: contract.APIDeployments{APIID: "a1", Revisions: []contract.DeployedRevision{{Environments: []string{"Default", "internal"},
+			API: contract.APIDef{ID: "a1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished, RevisionID: "r1", Revision: 1,
+				Endpoints: contract.Endpoints{Type: contract.EndpointLoadBalanced, Production: []string{"http://b:1"}, TimeoutMs: 500},
+				Resources: []contract.ResourceDef{{Method: "GET", Path: "/pets/{id}", AuthRequired: true, Scopes: []string{"read"}}, {Method: "ANY", Path: "/*"}},
+				Tiers:     []string{"Gold"}, CORS: contract.CORS{Enabled: true, AllowOrigins: []string{"*"}}, UpdatedAt: at}}}},
 		contract.KindApplicationUpserted:      contract.Application{ID: "app", Name: "n", OwnerID: "u", Owner: "alice", Policy: "10PerMin"},
 		contract.KindApplicationDeleted:       contract.Deleted{ID: "app"},
 		contract.KindSubscriptionUpserted:     contract.Subscription{ID: "s", APIID: "a1", ApplicationID: "app", Tier: "Gold", Status: contract.SubActive},
@@ -98,7 +98,7 @@ func FuzzDecodePayloads(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s[0], []byte(s[1]), s[2])
 	}
-	f.Add(contract.TopicControl, []byte(`{"revision":1,"kind":"api.deployed.v1","payload":null}`), "1")
+	f.Add(contract.TopicControl, []byte(`{"revision":1,"kind":"api.deployments.v1","payload":null}`), "1")
 	f.Add(contract.TopicControl, []byte(`{"revision":-1,"kind":"x","payload":"\u0000"}`), "-1")
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, revision string) {
 		msg := message.NewMessage("00000000-0000-0000-0000-000000000001", payload)
@@ -131,7 +131,7 @@ func FuzzDecodePayloads(f *testing.F) {
 		_ = json.Unmarshal(payload, &lb)
 		var gb contract.GrantBatch
 		_ = json.Unmarshal(payload, &gb)
-		for _, k := range []contract.Kind{contract.KindAPIDeployed, contract.KindPolicyUpserted, contract.KindBlockingConditionUpsert, contract.KindAPIUndeployed} {
+		for _, k := range []contract.Kind{contract.KindAPIDeployments, contract.KindPolicyUpserted, contract.KindBlockingConditionUpsert, contract.KindBlockingConditionDeleted} {
 			_ = contract.ControlEvent{Revision: 1, Kind: k, Payload: payload}.Decode(payloadOf(k))
 		}
 		_ = topic

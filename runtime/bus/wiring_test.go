@@ -512,7 +512,7 @@ func TestOpenErrors(t *testing.T) {
 
 func TestDecodeControl(t *testing.T) {
 	t.Parallel()
-	good, _ := contract.NewControlEvent(contract.KindAPIUndeployed, contract.Deleted{ID: "a"})
+	good, _ := contract.NewControlEvent(contract.KindAPIDeployments, contract.APIDeployments{APIID: "a"})
 	good.Revision = 7
 	for _, tc := range []struct {
 		desc    string
@@ -534,7 +534,7 @@ func TestDecodeControl(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
 			}
-			if err == nil && (ev.Revision != 7 || ev.Kind != contract.KindAPIUndeployed) {
+			if err == nil && (ev.Revision != 7 || ev.Kind != contract.KindAPIDeployments) {
 				t.Errorf("decoded %+v", ev)
 			}
 		})
@@ -568,8 +568,8 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evA := contract.ControlEvent{Revision: 1, Kind: contract.KindAPIUndeployed, Payload: []byte(`{"id":"from-blue"}`)}
-	evB := contract.ControlEvent{Revision: 1, Kind: contract.KindAPIUndeployed, Payload: []byte(`{"id":"from-green"}`)}
+	evA := contract.ControlEvent{Revision: 1, Kind: contract.KindAPIDeployments, Payload: []byte(`{"apiId":"from-blue"}`)}
+	evB := contract.ControlEvent{Revision: 1, Kind: contract.KindAPIDeployments, Payload: []byte(`{"apiId":"from-green"}`)}
 	if err := bus.PublishControl(a.Publisher(), evA); err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +593,7 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 	}
 	// Nothing else arrives: the other namespace's event is not delivered. A second own
 	// event proves the subscription is live, and it must be the next one.
-	if err := bus.PublishControl(a.Publisher(), contract.ControlEvent{Revision: 2, Kind: contract.KindAPIUndeployed, Payload: []byte(`{"id":"blue-2"}`)}); err != nil {
+	if err := bus.PublishControl(a.Publisher(), contract.ControlEvent{Revision: 2, Kind: contract.KindAPIDeployments, Payload: []byte(`{"apiId":"blue-2"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	select {

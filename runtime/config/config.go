@@ -50,6 +50,16 @@ type Config struct {
 	PublicURL string `toml:"public_url"`
 	// GatewayURLs are where consumers call APIs; derived from GatewayListen when empty.
 	GatewayURLs []string `toml:"gateway_urls"`
+	// GatewayEnvironments are the gateway environments a gateway process belongs to, in order
+	// of preference (default Default): of each API it serves the revision deployed to the
+	// first of them that has one. All-in-one's gateway is in Default.
+	GatewayEnvironments []string `toml:"gateway_environments"`
+	// HeartbeatInterval is how often gateways and traffic managers report to the control
+	// plane (default 5s); a gateway also reports at once when what it enforces changes.
+	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+	// RuntimeHealthWindow is how long after its last heartbeat a runtime counts as healthy
+	// (default 15s); a stale gateway is no longer expected to acknowledge deployments.
+	RuntimeHealthWindow Duration `toml:"runtime_health_window"`
 
 	AdminPassword string `toml:"admin_password"`
 	InternalToken string `toml:"internal_token"`
@@ -148,6 +158,9 @@ type PublisherConfig struct {
 	// and cloud-metadata addresses are refused either way. Off by default, since local
 	// backends are common in development.
 	DenyPrivateEndpoints bool `toml:"deny_private_endpoints"`
+	// MaxRevisions is how many revisions an API may have (default 5); the next
+	// createRevision is refused until one that is not deployed is deleted.
+	MaxRevisions int `toml:"max_revisions"`
 }
 
 // Duration is a time.Duration that reads "30s" from TOML.
@@ -177,6 +190,10 @@ func Default() Config {
 		Bus:           "gochannel",
 		LogLevel:      "info",
 		LogFormat:     "text",
+
+		GatewayEnvironments: []string{"Default"},
+		HeartbeatInterval:   Duration{5 * time.Second},
+		RuntimeHealthWindow: Duration{15 * time.Second},
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -192,7 +209,8 @@ func Default() Config {
 			RefreshFamilyTTL: Duration{30 * 24 * time.Hour},
 			Audience:         "turnpike",
 		},
-		Limits: LimitsConfig{MaxDocumentBytes: 5 << 20, MaxOpenAPIBytes: 5 << 20},
+		Limits:    LimitsConfig{MaxDocumentBytes: 5 << 20, MaxOpenAPIBytes: 5 << 20},
+		Publisher: PublisherConfig{MaxRevisions: 5},
 	}
 }
 
@@ -290,6 +308,12 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	if v := getenv("TURNPIKE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")
 	}
+	if v := getenv("TURNPIKE_GATEWAY_ENVIRONMENTS"); v != "" {
+		c.GatewayEnvironments = nil
+		for _, e := range strings.Split(v, ",") {
+			c.GatewayEnvironments = append(c.GatewayEnvironments, strings.TrimSpace(e))
+		}
+	}
 	for k, p := range map[string]*bool{
 		"TURNPIKE_GRAPHQL_INTROSPECTION":            &c.GraphQL.Introspection,
 		"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": &c.Publisher.DenyPrivateEndpoints,
@@ -302,11 +326,24 @@ func applyEnv(c *Config, getenv func(string) string) error {
 			*p = b
 		}
 	}
+	for k, n := range map[string]*int{
+		"TURNPIKE_MAX_REVISIONS": &c.Publisher.MaxRevisions,
+	} {
+		if v := getenv(k); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a whole number", k, v)
+			}
+			*n = i
+		}
+	}
 	for k, d := range map[string]*Duration{
-		"TURNPIKE_SESSION_TTL":          &c.Sessions.TTL,
-		"TURNPIKE_ACCESS_TOKEN_TTL":     &c.Tokens.AccessTTL,
-		"TURNPIKE_REFRESH_FAMILY_TTL":   &c.Tokens.RefreshFamilyTTL,
-		"TURNPIKE_GRAPHQL_LIVE_RECHECK": &c.GraphQL.LiveRecheck,
+		"TURNPIKE_SESSION_TTL":           &c.Sessions.TTL,
+		"TURNPIKE_ACCESS_TOKEN_TTL":      &c.Tokens.AccessTTL,
+		"TURNPIKE_REFRESH_FAMILY_TTL":    &c.Tokens.RefreshFamilyTTL,
+		"TURNPIKE_GRAPHQL_LIVE_RECHECK":  &c.GraphQL.LiveRecheck,
+		"TURNPIKE_HEARTBEAT_INTERVAL":    &c.HeartbeatInterval,
+		"TURNPIKE_RUNTIME_HEALTH_WINDOW": &c.RuntimeHealthWindow,
 	} {
 		if v := getenv(k); v != "" {
 			if err := d.UnmarshalText([]byte(v)); err != nil {
@@ -424,6 +461,9 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("TURNPIKE_DATA_DIR", "must not be empty")
 	}
+	if c.Publisher.MaxRevisions < 1 || c.Publisher.MaxRevisions > 1000 {
+		bad("TURNPIKE_MAX_REVISIONS", "%d must be 1 to 1000", c.Publisher.MaxRevisions)
+	}
 	for name, addr := range map[string]string{"TURNPIKE_LISTEN": c.Listen, "TURNPIKE_GATEWAY_LISTEN": c.GatewayListen, "TURNPIKE_TM_LISTEN": c.TMListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(name, "%q is not host:port", addr)
@@ -477,10 +517,37 @@ func (c Config) Validate() error {
 	if c.GraphQL.LiveRecheck.Duration <= 0 {
 		bad("TURNPIKE_GRAPHQL_LIVE_RECHECK", "must be positive")
 	}
+	c.validateRuntimes(bad)
 	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
 		bad("TURNPIKE_ADMIN_PASSWORD", "must be at least 8 characters")
 	}
 	return errors.Join(errs...)
+}
+
+// validateRuntimes checks the gateway environments and the heartbeat timing.
+func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) {
+	seen := map[string]bool{}
+	for _, e := range c.GatewayEnvironments {
+		switch {
+		case e == "":
+			bad("TURNPIKE_GATEWAY_ENVIRONMENTS", "has an empty name; list environment names separated by commas, such as Default,internal")
+		case seen[e]:
+			bad("TURNPIKE_GATEWAY_ENVIRONMENTS", "lists %q twice", e)
+		}
+		seen[e] = true
+	}
+	if len(c.GatewayEnvironments) == 0 {
+		bad("TURNPIKE_GATEWAY_ENVIRONMENTS", "must name at least one environment (default Default)")
+	}
+	if c.Profile == ProfileAllInOne && (len(c.GatewayEnvironments) != 1 || c.GatewayEnvironments[0] != "Default") {
+		bad("TURNPIKE_GATEWAY_ENVIRONMENTS", "all-in-one's gateway is in Default only; run gateway processes for other environments")
+	}
+	if c.HeartbeatInterval.Duration < 10*time.Millisecond {
+		bad("TURNPIKE_HEARTBEAT_INTERVAL", "must be at least 10ms")
+	}
+	if c.RuntimeHealthWindow.Duration <= c.HeartbeatInterval.Duration {
+		bad("TURNPIKE_RUNTIME_HEALTH_WINDOW", "must be longer than the heartbeat interval (%s), or every runtime turns stale between two heartbeats", c.HeartbeatInterval.Duration)
+	}
 }
 
 // MinInternalTokenBytes is the shortest TURNPIKE_INTERNAL_TOKEN accepted: it authenticates

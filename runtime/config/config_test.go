@@ -1,10 +1,13 @@
 package config
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testToken is an internal token of exactly the minimum length.
@@ -246,5 +249,47 @@ func TestIntrospectionDefaultsByProfile(t *testing.T) {
 				t.Fatalf("introspection = %v, want %v", cfg.GraphQL.Introspection, tc.want)
 			}
 		})
+	}
+}
+
+func TestGatewayEnvironmentsAndHeartbeatTiming(t *testing.T) {
+	t.Parallel()
+	gw := map[string]string{"TURNPIKE_BUS": "nats://127.0.0.1:4222", "TURNPIKE_INTERNAL_TOKEN": testToken}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(gw)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cfg, err := Load(ProfileGateway, nil, env(gw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.GatewayEnvironments) != "[Default]" || cfg.HeartbeatInterval.Duration != 5*time.Second || cfg.RuntimeHealthWindow.Duration != 15*time.Second {
+		t.Errorf("defaults: %v %s %s", cfg.GatewayEnvironments, cfg.HeartbeatInterval, cfg.RuntimeHealthWindow)
+	}
+	cfg, err = Load(ProfileGateway, nil, env(with("TURNPIKE_GATEWAY_ENVIRONMENTS", "internal, Default",
+		"TURNPIKE_HEARTBEAT_INTERVAL", "200ms", "TURNPIKE_RUNTIME_HEALTH_WINDOW", "1s")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.GatewayEnvironments) != "[internal Default]" || cfg.HeartbeatInterval.Duration != 200*time.Millisecond || cfg.RuntimeHealthWindow.Duration != time.Second {
+		t.Errorf("set: %v %s %s", cfg.GatewayEnvironments, cfg.HeartbeatInterval, cfg.RuntimeHealthWindow)
+	}
+	for _, tc := range []struct {
+		profile string
+		env     map[string]string
+		want    string
+	}{
+		{ProfileGateway, with("TURNPIKE_GATEWAY_ENVIRONMENTS", "a,,b"), "TURNPIKE_GATEWAY_ENVIRONMENTS"},
+		{ProfileGateway, with("TURNPIKE_GATEWAY_ENVIRONMENTS", "a,a"), "twice"},
+		{ProfileAllInOne, map[string]string{"TURNPIKE_GATEWAY_ENVIRONMENTS": "internal"}, "Default only"},
+		{ProfileGateway, with("TURNPIKE_HEARTBEAT_INTERVAL", "1s", "TURNPIKE_RUNTIME_HEALTH_WINDOW", "1s"), "TURNPIKE_RUNTIME_HEALTH_WINDOW"},
+		{ProfileGateway, with("TURNPIKE_HEARTBEAT_INTERVAL", "soon"), "TURNPIKE_HEARTBEAT_INTERVAL"},
+	} {
+		if _, err := Load(tc.profile, nil, env(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want one naming %q", tc.env, err, tc.want)
+		}
 	}
 }

@@ -9,6 +9,8 @@
 package contract
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -31,8 +33,6 @@ type Kind string
 
 // Control event kinds. The suffix is the payload version: a breaking change adds a new kind.
 const (
-	KindAPIDeployed              Kind = "api.deployed.v1"            // payload APIDef (being replaced by KindAPIDeployments)
-	KindAPIUndeployed            Kind = "api.undeployed.v1"          // payload Deleted (being replaced by KindAPIDeployments)
 	KindAPIDeployments           Kind = "api.deployments.v1"         // payload APIDeployments
 	KindApplicationUpserted      Kind = "application.upserted.v1"    // payload Application
 	KindApplicationDeleted       Kind = "application.deleted.v1"     // payload Deleted
@@ -285,7 +285,6 @@ type BlockingCondition struct {
 type Snapshot struct {
 	Revision int64     `json:"revision"`
 	TakenAt  time.Time `json:"takenAt"`
-	APIs     []APIDef  `json:"apis"` // being replaced by Deployments
 	// Deployments holds, per API with at least one deployment, what KindAPIDeployments
 	// would carry for it.
 	Deployments        []APIDeployments    `json:"deployments,omitempty"`
@@ -296,4 +295,30 @@ type Snapshot struct {
 	UserRevocations    []UserRevocation    `json:"userRevocations,omitempty"`
 	Policies           []Policy            `json:"policies"`
 	BlockingConditions []BlockingCondition `json:"blockingConditions"`
+}
+
+// EnforcedHash is one pair's share of an enforced-set digest: a gateway's enforced set maps
+// API ids to the revision ids it enforces, and its digest is the XOR of EnforcedHash over the
+// pairs. XOR makes the digest independent of order and cheap to keep up to date: adding or
+// removing a pair XORs its hash in or out. The gateway reports the digest in its heartbeat;
+// the control plane compares it with the digest of the set it stored for that gateway.
+func EnforcedHash(apiID, revisionID string) uint64 {
+	h := sha256.New()
+	h.Write([]byte(apiID))
+	h.Write([]byte{0})
+	h.Write([]byte(revisionID))
+	var sum [sha256.Size]byte
+	return binary.BigEndian.Uint64(h.Sum(sum[:0]))
+}
+
+// FormatEnforcedDigest renders a digest as heartbeats carry it: 16 hex digits.
+func FormatEnforcedDigest(d uint64) string { return fmt.Sprintf("%016x", d) }
+
+// EnforcedDigest is the digest of a whole enforced set (API id → revision id).
+func EnforcedDigest(set map[string]string) uint64 {
+	var d uint64
+	for api, rev := range set {
+		d ^= EnforcedHash(api, rev)
+	}
+	return d
 }

@@ -15,19 +15,16 @@ import (
 // accept (it expired less than this long ago) stays in the snapshot.
 const revocationSkew = time.Minute
 
-// deployedStates are the lifecycle states gateways serve.
-var deployedStates = []string{contract.StatePublished, contract.StatePrototyped, contract.StateBlocked, contract.StateDeprecated}
-
 // assemble fills s (whose Revision and TakenAt are set) from tx, the snapshot's read
 // transaction on apimgtdb: the whole runtime state, built here and nowhere else.
 func assemble(ctx context.Context, tx bun.IDB, s *contract.Snapshot) error {
 	since := s.TakenAt.Add(-revocationSkew)
-	apis, err := apimgtdb.APIsInStates(ctx, tx, deployedStates)
+	deps, err := apimgtdb.DeployedRevisions(ctx, tx, "")
 	if err != nil {
 		return err
 	}
-	if s.APIs, err = mapErr(apis, APIDef); err != nil {
-		return err
+	if s.Deployments, err = APIDeployments(deps); err != nil {
+		return fmt.Errorf("snapshot deployments: %w", err)
 	}
 	apps, err := apimgtdb.AllApplications(ctx, tx)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -41,17 +42,33 @@ type Service struct {
 	assemble func(ctx context.Context, tx bun.IDB, s *contract.Snapshot) error
 
 	lastPrune atomic.Int64 // unix seconds of the last runtime_instances prune
+
+	healthWindow time.Duration // runtimes that reported within it are healthy
+	seenWindow   time.Duration // runtimes that reported within it are listed
+	acks         ackSignal     // wakes WaitAcks when this process recorded a change
 }
 
 // Health windows of the runtime registry.
 const (
-	// SeenWindow: runtimes that reported within it are listed.
+	// SeenWindow: runtimes that reported within it are listed (or within twice the health
+	// window, when that is longer).
 	SeenWindow = 30 * time.Second
-	// HealthyWindow: runtimes that reported within it are healthy.
+	// HealthyWindow: runtimes that reported within it are healthy (the default of
+	// SetHealthWindow).
 	HealthyWindow = 15 * time.Second
 	// forgetAfter: runtimes silent this long are deleted from the registry.
 	forgetAfter = 24 * time.Hour
 )
+
+// SetHealthWindow sets how long after its last heartbeat a runtime stays healthy (a stale
+// gateway no longer counts for deployments); runtimes stay listed for SeenWindow or twice
+// that, whichever is longer. Call it before serving.
+func (s *Service) SetHealthWindow(d time.Duration) {
+	if d <= 0 {
+		d = HealthyWindow
+	}
+	s.healthWindow, s.seenWindow = d, max(SeenWindow, 2*d)
+}
 
 // New returns the service over apimgtDB. token is TURNPIKE_INTERNAL_TOKEN.
 func New(apimgtDB *bun.DB, token string, log *slog.Logger) *Service {
@@ -60,6 +77,7 @@ func New(apimgtDB *bun.DB, token string, log *slog.Logger) *Service {
 	}
 	return &Service{
 		db: apimgtDB, token: internalauth.New(token), log: log, now: time.Now, assemble: assemble,
+		healthWindow: HealthyWindow, seenWindow: SeenWindow,
 	}
 }
 
@@ -92,8 +110,8 @@ func (s *Service) Snapshot(ctx context.Context) (contract.Snapshot, error) {
 
 // normalize turns nil lists into empty ones, so the JSON has [] rather than null.
 func normalize(s *contract.Snapshot) {
-	if s.APIs == nil {
-		s.APIs = []contract.APIDef{}
+	if s.Deployments == nil {
+		s.Deployments = []contract.APIDeployments{}
 	}
 	if s.Applications == nil {
 		s.Applications = []contract.Application{}
@@ -214,6 +232,18 @@ func validate(h *Heartbeat) error {
 		return errors.New("address is longer than 500 characters")
 	case h.Revision < 0:
 		return errors.New("revision is negative")
+	case len(h.Environments) > 100:
+		return errors.New("more than 100 environments")
+	}
+	for api := range h.EnforcedChanges {
+		if api == "" {
+			return errors.New("enforcedChanges has an empty API id")
+		}
+	}
+	for api := range h.Enforced {
+		if api == "" {
+			return errors.New("enforced has an empty API id")
+		}
 	}
 	k, ok := normalizeKind(h.Kind)
 	if !ok {
@@ -226,13 +256,57 @@ func validate(h *Heartbeat) error {
 // Record stores a heartbeat (now as its time) and, at most every ten minutes, forgets
 // runtimes silent for a day.
 func (s *Service) Record(ctx context.Context, h Heartbeat) error {
+	_, err := s.record(ctx, h)
+	return err
+}
+
+// Heartbeat records a heartbeat and answers it as POST /internal/heartbeat does (the
+// all-in-one gateway reports through it directly).
+func (s *Service) Heartbeat(ctx context.Context, h Heartbeat) (cpclient.HeartbeatReply, error) {
+	sendEnforced, err := s.record(ctx, h)
+	if err != nil {
+		return cpclient.HeartbeatReply{}, err
+	}
+	rev, err := apimgtdb.PublishedRevision(ctx, s.db)
+	if err != nil {
+		return cpclient.HeartbeatReply{}, fmt.Errorf("published revision: %w", err)
+	}
+	return cpclient.HeartbeatReply{Revision: rev, SendEnforced: sendEnforced}, nil
+}
+
+// record stores a heartbeat with the gateway's environments and enforced set in one
+// transaction; sendEnforced tells whether the stored set's digest differs from the reported one.
+func (s *Service) record(ctx context.Context, h Heartbeat) (sendEnforced bool, err error) {
 	if err := validate(&h); err != nil {
-		return err
+		return false, err
 	}
 	now := s.now().UTC()
-	ri := &apimgtdb.RuntimeInstance{ID: h.ID, Kind: h.Kind, Address: h.Address, Revision: h.Revision, LastSeen: now}
-	if err := apimgtdb.UpsertRuntimeInstance(ctx, s.db, ri); err != nil {
+	envs := "[]"
+	if h.Kind == KindGateway && len(h.Environments) > 0 {
+		b, err := json.Marshal(h.Environments)
+		if err != nil {
+			return false, err
+		}
+		envs = string(b)
+	}
+	ri := &apimgtdb.RuntimeInstance{ID: h.ID, Kind: h.Kind, Address: h.Address, Revision: h.Revision, LastSeen: now, Environments: envs}
+	changed := false
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := apimgtdb.UpsertRuntimeInstance(ctx, tx, ri); err != nil {
+			return err
+		}
+		if h.Kind != KindGateway {
+			return nil
+		}
+		var err error
+		sendEnforced, changed, err = recordEnforced(ctx, tx, h, now)
 		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if changed {
+		s.acks.notify()
 	}
 	last := s.lastPrune.Load()
 	if now.Unix()-last >= 600 && s.lastPrune.CompareAndSwap(last, now.Unix()) {
@@ -240,7 +314,7 @@ func (s *Service) Record(ctx context.Context, h Heartbeat) error {
 			s.log.Warn("prune runtime registry", "err", err)
 		}
 	}
-	return nil
+	return sendEnforced, nil
 }
 
 // HeartbeatHandler serves POST /internal/heartbeat: 200 with the newest published revision
@@ -248,30 +322,25 @@ func (s *Service) Record(ctx context.Context, h Heartbeat) error {
 func (s *Service) HeartbeatHandler() http.Handler {
 	return s.guard(func(w http.ResponseWriter, r *http.Request) {
 		var h Heartbeat
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, cpclient.MaxHeartbeatBytes))
 		if err := dec.Decode(&h); err != nil {
-			writeError(w, http.StatusBadRequest, "body must be a JSON heartbeat {id, kind, address, revision}")
+			writeError(w, http.StatusBadRequest, "body must be a JSON heartbeat {id, kind, address, revision, environments, enforcedChanges, enforced, enforcedDigest}")
 			return
 		}
 		if err := validate(&h); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if err := s.Record(r.Context(), h); err != nil {
+		reply, err := s.Heartbeat(r.Context(), h)
+		if err != nil {
 			if r.Context().Err() == nil {
 				s.log.Error("record heartbeat", "id", h.ID, "err", err)
 			}
 			writeError(w, http.StatusServiceUnavailable, "heartbeat not recorded")
 			return
 		}
-		rev, err := apimgtdb.PublishedRevision(r.Context(), s.db)
-		if err != nil {
-			s.log.Error("published revision", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "revision unavailable")
-			return
-		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(cpclient.HeartbeatReply{Revision: rev})
+		_ = json.NewEncoder(w).Encode(reply)
 	})
 }
 
@@ -290,7 +359,9 @@ type Runtime struct {
 	// apply no control events (traffic and key managers), which have no revision to lag.
 	Revision *int64
 	LastSeen time.Time
-	Healthy  bool // reported within HealthyWindow
+	Healthy  bool // reported within the health window
+	// Environments are a gateway's gateway environments (empty for other kinds).
+	Environments []string
 }
 
 // appliesControlEvents tells whether runtimes of a kind apply control events: only gateways
@@ -317,7 +388,7 @@ func (s *Service) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	now := s.now().UTC()
-	ris, err := apimgtdb.RuntimeInstancesSince(ctx, s.db, now.Add(-SeenWindow))
+	ris, err := apimgtdb.RuntimeInstancesSince(ctx, s.db, now.Add(-s.seenWindow))
 	if err != nil {
 		return Status{}, err
 	}
@@ -325,7 +396,8 @@ func (s *Service) Status(ctx context.Context) (Status, error) {
 	for i, ri := range ris {
 		st.Runtimes[i] = Runtime{
 			ID: ri.ID, Kind: ri.Kind, Address: ri.Address,
-			LastSeen: ri.LastSeen.UTC(), Healthy: now.Sub(ri.LastSeen) <= HealthyWindow,
+			LastSeen: ri.LastSeen.UTC(), Healthy: now.Sub(ri.LastSeen) <= s.healthWindow,
+			Environments: environmentsOf(ri),
 		}
 		if appliesControlEvents(ri.Kind) {
 			st.Runtimes[i].Revision = &ri.Revision
@@ -384,7 +456,8 @@ func sameStatus(a, b Status) bool {
 	}
 	for i := range a.Runtimes {
 		x, y := a.Runtimes[i], b.Runtimes[i]
-		if x.ID != y.ID || x.Kind != y.Kind || x.Address != y.Address || !sameRevision(x.Revision, y.Revision) || x.Healthy != y.Healthy {
+		if x.ID != y.ID || x.Kind != y.Kind || x.Address != y.Address || !sameRevision(x.Revision, y.Revision) || x.Healthy != y.Healthy ||
+			!slices.Equal(x.Environments, y.Environments) {
 			return false
 		}
 	}

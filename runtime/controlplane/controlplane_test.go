@@ -60,6 +60,9 @@ func TestAuth(t *testing.T) {
 			{"heartbeat not JSON", mux, "POST", HeartbeatPath, "Bearer " + token, "nope", 400},
 			{"heartbeat without id", mux, "POST", HeartbeatPath, "Bearer " + token, `{"kind":"GATEWAY"}`, 400},
 			{"heartbeat of unknown kind", mux, "POST", HeartbeatPath, "Bearer " + token, `{"id":"x","kind":"toaster"}`, 400},
+			{"heartbeat with an enforced set", mux, "POST", HeartbeatPath, "Bearer " + token, `{"id":"gw-2","kind":"GATEWAY","environments":["Default"],"enforced":{"a":"r1"},"enforcedDigest":"` + digestOf(map[string]string{"a": "r1"}) + `"}`, 200},
+			{"heartbeat enforcing an API without id", mux, "POST", HeartbeatPath, "Bearer " + token, `{"id":"gw-2","kind":"GATEWAY","enforcedChanges":{"":"r1"}}`, 400},
+			{"heartbeat with a bad enforced set", mux, "POST", HeartbeatPath, "Bearer " + token, `{"id":"gw-2","kind":"GATEWAY","enforced":["a"]}`, 400},
 			{"snapshot is GET only", mux, "POST", SnapshotPath, "Bearer " + token, "", 405},
 		} {
 			t.Run(tc.desc, func(t *testing.T) {
@@ -152,7 +155,7 @@ func TestSnapshotHandler(t *testing.T) {
 				if len(snap.Revocations) != 1 || snap.Revocations[0].JTI != "recent" {
 					t.Errorf("revocations %+v, taken at %s", snap.Revocations, snap.TakenAt)
 				}
-				if !strings.Contains(string(raw), `"apis":[]`) {
+				if !strings.Contains(string(raw), `"blockingConditions":[]`) {
 					t.Errorf("empty lists are not []: %s", raw)
 				}
 			})

@@ -97,3 +97,46 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// APIDeployments groups deployed revisions (ordered by API, revision number and
+// environment, as apimgtdb.DeployedRevisions returns them) into what gateways receive per
+// API: each deployed revision once, as its frozen definition with the API's current
+// lifecycle state, and the environments it is deployed to. Each revision's copy is decoded
+// once.
+func APIDeployments(rows []apimgtdb.DeployedRevision) ([]contract.APIDeployments, error) {
+	var out []contract.APIDeployments
+	for i := range rows {
+		r := &rows[i]
+		if len(out) == 0 || out[len(out)-1].APIID != r.APIID {
+			out = append(out, contract.APIDeployments{APIID: r.APIID, Revisions: []contract.DeployedRevision{}})
+		}
+		d := &out[len(out)-1]
+		if n := len(d.Revisions); n > 0 && d.Revisions[n-1].API.RevisionID == r.RevisionID {
+			d.Revisions[n-1].Environments = append(d.Revisions[n-1].Environments, r.Environment)
+			continue
+		}
+		def, err := RevisionDef(r.Definition)
+		if err != nil {
+			return nil, fmt.Errorf("revision %s of api %s: %w", r.RevisionID, r.APIID, err)
+		}
+		def.State, def.RevisionID, def.Revision = r.LifecycleState, r.RevisionID, r.Number
+		d.Revisions = append(d.Revisions, contract.DeployedRevision{Environments: []string{r.Environment}, API: def})
+	}
+	return out, nil
+}
+
+// RevisionDef decodes a revision's frozen definition (api_revisions.definition).
+func RevisionDef(s string) (contract.APIDef, error) {
+	var d contract.APIDef
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return contract.APIDef{}, err
+	}
+	d.Endpoints.Production, d.Endpoints.Sandbox = nonNil(d.Endpoints.Production), nonNil(d.Endpoints.Sandbox)
+	d.Resources, d.Tiers = nonNil(d.Resources), nonNil(d.Tiers)
+	for i := range d.Resources {
+		d.Resources[i].Scopes = nonNil(d.Resources[i].Scopes)
+	}
+	c := &d.CORS
+	c.AllowOrigins, c.AllowMethods, c.AllowHeaders = nonNil(c.AllowOrigins), nonNil(c.AllowMethods), nonNil(c.AllowHeaders)
+	return d, nil
+}

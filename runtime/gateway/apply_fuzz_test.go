@@ -15,7 +15,7 @@ import (
 
 // fuzzKinds are the control event kinds a gateway applies.
 var fuzzKinds = []contract.Kind{
-	contract.KindAPIDeployed, contract.KindAPIUndeployed, contract.KindApplicationUpserted, contract.KindApplicationDeleted,
+	contract.KindAPIDeployments, contract.KindApplicationUpserted, contract.KindApplicationDeleted,
 	contract.KindSubscriptionUpserted, contract.KindSubscriptionDeleted, contract.KindKeyUpserted, contract.KindKeyDeleted,
 	contract.KindTokenRevoked, contract.KindPolicyUpserted, contract.KindPolicyDeleted, contract.KindBlockingConditionUpsert,
 	contract.KindBlockingConditionDeleted, contract.KindSigningKeysRotated,
@@ -28,8 +28,7 @@ var fuzzKinds = []contract.Kind{
 func FuzzApplyControlEvent(f *testing.F) {
 	n := int64(5)
 	seeds := map[contract.Kind]any{
-		contract.KindAPIDeployed:              petsAPI("http://127.0.0.1:1"),
-		contract.KindAPIUndeployed:            contract.Deleted{ID: "api-pets"},
+		contract.KindAPIDeployments:           deployed(petsAPI("http://127.0.0.1:1")),
 		contract.KindApplicationUpserted:      contract.Application{ID: "app1", Name: "A", Owner: "alice", Policy: "Unlimited"},
 		contract.KindSubscriptionUpserted:     contract.Subscription{ID: "sub1", APIID: "api-pets", ApplicationID: "app1", Tier: "Gold", Status: contract.SubBlocked},
 		contract.KindKeyUpserted:              contract.Key{ConsumerKey: "ck", ApplicationID: "app1", KeyType: contract.KeySandbox},
@@ -49,8 +48,9 @@ func FuzzApplyControlEvent(f *testing.F) {
 		}
 		f.Add(uint8(i), b, "/pets/1.0.0/pets/7")
 	}
-	f.Add(uint8(0), []byte(`{"id":"x","context":"/{a}","version":"","resources":[{"method":"GET","path":"/*/*"}]}`), "/%7Ba%7D/x")
-	f.Add(uint8(0), []byte(`{"id":"x","context":"","version":"1","resources":[{"path":""},{"method":"ANY","path":"{}"}],"cors":{"enabled":true}}`), "//1/")
+	f.Add(uint8(0), []byte(`{"apiId":"x","revisions":[{"environments":["Default"],"api":{"id":"x","context":"/{a}","version":"","resources":[{"method":"GET","path":"/*/*"}]}}]}`), "/%7Ba%7D/x")
+	f.Add(uint8(0), []byte(`{"apiId":"x","revisions":[{"environments":["Default","Default"],"api":{"id":"y","context":"","version":"1","resources":[{"path":""},{"method":"ANY","path":"{}"}],"cors":{"enabled":true}}}]}`), "//1/")
+	f.Add(uint8(0), []byte(`{"apiId":"api-pets","revisions":[{"environments":["other"],"api":{"id":"api-pets"}},{"environments":null,"api":{}}]}`), "/pets/1.0.0/open")
 
 	fx := newFixture(f)
 	var rev atomic.Int64
@@ -63,7 +63,7 @@ func FuzzApplyControlEvent(f *testing.F) {
 		}
 		ev := contract.ControlEvent{Revision: snap.Revision + 1, Kind: fuzzKinds[int(kind)%len(fuzzKinds)], At: time.Now(), Payload: payload}
 		applied, _, err := fx.g.Apply(ev)
-		if err == nil && !applied && ev.Kind != contract.KindAPIDeployed {
+		if err == nil && !applied && ev.Kind != contract.KindAPIDeployments {
 			t.Fatalf("event %s neither applied nor refused", ev.Kind)
 		}
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?") {

@@ -20,6 +20,11 @@ type Config struct {
 	DataDir string
 	// GatewayID names this gateway instance in analytics batches (default: none).
 	GatewayID string
+	// Environments are the gateway environments this gateway belongs to, in order of
+	// preference (default ["Default"]): of each API it serves the revision deployed to the
+	// first of them that has one (contract.APIDeployments.Pick), and nothing of an API
+	// deployed to none of them.
+	Environments []string
 
 	// Issuer is the required iss of access tokens (the Key Manager's issuer).
 	Issuer string
@@ -97,6 +102,9 @@ type Config struct {
 	AnalyticsPublishTimeout time.Duration
 }
 
+// DefaultEnvironment is the gateway environment of a gateway configured with none.
+const DefaultEnvironment = "Default"
+
 // StateFileName is the name of the persisted state in DataDir.
 const StateFileName = "gateway-state.json"
 
@@ -114,6 +122,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Listen == "" {
 		c.Listen = ":8280"
+	}
+	if len(c.Environments) == 0 {
+		c.Environments = []string{DefaultEnvironment}
 	}
 	if c.Audience == "" {
 		c.Audience = contract.DefaultAudience
@@ -203,6 +214,16 @@ func (c Config) Validate() error {
 	}
 	if _, err := clientip.New(c.TrustedProxies); err != nil {
 		errs = append(errs, err)
+	}
+	seen := map[string]bool{}
+	for _, e := range c.Environments {
+		switch {
+		case strings.TrimSpace(e) != e || e == "":
+			errs = append(errs, fmt.Errorf("environments: %q is not an environment name (empty or with surrounding spaces)", e))
+		case seen[e]:
+			errs = append(errs, fmt.Errorf("environments: %q is listed twice", e))
+		}
+		seen[e] = true
 	}
 	return errors.Join(errs...)
 }

@@ -81,6 +81,7 @@ type Gateway struct {
 	mu    sync.Mutex // serializes state writers (LoadSnapshot, ApplyBatch, purges)
 	gen   uint64     // build generation, under mu
 
+	enforced  *enforcedTracker // changes of the enforced set, for heartbeats
 	persistCh chan struct{}
 	persisted atomic.Pointer[state] // the last state written to disk
 	persistMu sync.Mutex            // serializes writes of the state file
@@ -95,7 +96,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	cfg = cfg.withDefaults()
 	g := &Gateway{cfg: cfg, log: deps.Logger, now: deps.Now, throttler: deps.Throttler, transport: deps.Transport,
-		buffers: &bufferPool{}, persistCh: make(chan struct{}, 1)}
+		buffers: &bufferPool{}, persistCh: make(chan struct{}, 1), enforced: newEnforcedTracker()}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -261,7 +262,7 @@ func (g *Gateway) LoadSnapshot(s contract.Snapshot) error {
 		return fmt.Errorf("%w: snapshot at revision %d, state at %d", ErrStaleSnapshot, s.Revision, cur.rev)
 	}
 	st := g.buildSnapshot(s, cur)
-	g.publish(st)
+	g.publish(st, enforcedDiff(cur, st))
 	g.metrics.snapshots.Inc()
 	g.log.Info("snapshot loaded", "revision", st.rev, "apis", st.apis.len(), "subscriptions", st.subs.len())
 	return nil
@@ -320,7 +321,7 @@ func (g *Gateway) ApplyBatch(events []contract.ControlEvent) (applied int, needS
 		g.metrics.eventsApplied.Inc()
 	}
 	if applied > 0 {
-		g.publish(b.finish(rev, cur.takenAt))
+		g.publish(b.finish(rev, cur.takenAt), b.changed)
 		if b.rotated {
 			g.jwks.invalidate()
 		}
@@ -328,9 +329,12 @@ func (g *Gateway) ApplyBatch(events []contract.ControlEvent) (applied int, needS
 	return applied, needSnapshot, err
 }
 
-// publish makes st the served state (g.mu held) and schedules its persistence.
-func (g *Gateway) publish(st *state) {
+// publish makes st the served state (g.mu held), schedules its persistence and hands the
+// changes of the enforced set (changed: the API ids whose revision may have changed) to the
+// heartbeat.
+func (g *Gateway) publish(st *state, changed map[string]struct{}) {
 	g.state.Store(st)
+	g.enforced.published(st, changed)
 	g.metrics.revision.Set(float64(st.rev))
 	select {
 	case g.persistCh <- struct{}{}:
@@ -372,7 +376,7 @@ func (g *Gateway) purgeRevocations() {
 	for _, u := range users {
 		b.userRevoked.del(u)
 	}
-	g.publish(b.finish(cur.rev, cur.takenAt))
+	g.publish(b.finish(cur.rev, cur.takenAt), nil)
 }
 
 // Run runs the gateway's background work until ctx ends: analytics batching, debounced

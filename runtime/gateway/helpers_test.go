@@ -236,10 +236,36 @@ func petsAPI(prod ...string) contract.APIDef {
 	}
 }
 
+// deployed is the deployment set of an API with def deployed to envs (Default without any),
+// as revision "<id>-r1".
+func deployed(def contract.APIDef, envs ...string) contract.APIDeployments {
+	if len(envs) == 0 {
+		envs = []string{DefaultEnvironment}
+	}
+	if def.RevisionID == "" {
+		def.RevisionID, def.Revision = def.ID+"-r1", 1
+	}
+	return contract.APIDeployments{APIID: def.ID, Revisions: []contract.DeployedRevision{{Environments: envs, API: def}}}
+}
+
+// undeployed is the empty deployment set of an API.
+func undeployed(id string) contract.APIDeployments {
+	return contract.APIDeployments{APIID: id, Revisions: []contract.DeployedRevision{}}
+}
+
+// deployedAll deploys each API to Default.
+func deployedAll(apis []contract.APIDef) []contract.APIDeployments {
+	ds := make([]contract.APIDeployments, len(apis))
+	for i, a := range apis {
+		ds[i] = deployed(a)
+	}
+	return ds
+}
+
 // baseSnapshot: app1 (keys ck-prod, ck-sb) subscribed ACTIVE to the pets API.
 func baseSnapshot(apis ...contract.APIDef) contract.Snapshot {
 	return contract.Snapshot{
-		Revision: 10, TakenAt: time.Now().UTC(), APIs: apis,
+		Revision: 10, TakenAt: time.Now().UTC(), Deployments: deployedAll(apis),
 		Applications: []contract.Application{
 			{ID: "app1", Name: "App One", Owner: "alice", Policy: "Unlimited"},
 			{ID: "app2", Name: "App Two", Owner: "carol", Policy: "Unlimited"},

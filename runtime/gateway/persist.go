@@ -108,6 +108,13 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	return nil
 }
 
+// persistedState is the state file: a snapshot, read with the field of the files written
+// before deployments existed.
+type persistedState struct {
+	contract.Snapshot
+	LegacyAPIs []contract.APIDef `json:"apis,omitempty"`
+}
+
 // LoadPersisted loads the persisted state, if there is one and it is newer than the current
 // state (or the gateway has none). It reports whether it loaded anything.
 func (g *Gateway) LoadPersisted() (bool, error) {
@@ -122,9 +129,18 @@ func (g *Gateway) LoadPersisted() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("load persisted state: %w", err)
 	}
-	var snap contract.Snapshot
-	if err := json.Unmarshal(b, &snap); err != nil {
+	var file persistedState
+	if err := json.Unmarshal(b, &file); err != nil {
 		return false, fmt.Errorf("load persisted state %s: %w", path, err)
+	}
+	snap := file.Snapshot
+	if len(snap.Deployments) == 0 {
+		// A file written before deployments existed held the served APIs themselves: they
+		// were served everywhere, so they stay served here until the control plane answers.
+		for _, def := range file.LegacyAPIs {
+			snap.Deployments = append(snap.Deployments, contract.APIDeployments{APIID: def.ID,
+				Revisions: []contract.DeployedRevision{{Environments: g.cfg.Environments, API: def}}})
+		}
 	}
 	if cur := g.state.Load(); cur != nil && snap.Revision <= cur.rev {
 		return false, nil

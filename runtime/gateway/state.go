@@ -24,13 +24,20 @@ var ErrStaleSnapshot = errors.New("snapshot is older than the gateway state")
 type state struct {
 	rev     int64
 	takenAt time.Time
-	apis    *table[string, *apiEntry]
-	router  *ctxNode
-	apps    *table[string, *contract.Application]
-	subs    *table[subKey, *contract.Subscription]
-	subIDs  *table[string, subKey]
-	keys    *table[string, *contract.Key]
-	revoked *table[string, time.Time] // jti → the token's expiry
+	// deployments: API id → what the control plane deployed of it to any environment (kept
+	// whole, so the persisted state can be picked again and exported as a snapshot).
+	deployments *table[string, *contract.APIDeployments]
+	// enforced: API id → the revision id this gateway enforces (its Pick), whether or not
+	// its lifecycle state is routed; digest is contract.EnforcedDigest of it.
+	enforced *table[string, string]
+	digest   uint64
+	apis     *table[string, *apiEntry] // the routed APIs
+	router   *ctxNode
+	apps     *table[string, *contract.Application]
+	subs     *table[subKey, *contract.Subscription]
+	subIDs   *table[string, subKey]
+	keys     *table[string, *contract.Key]
+	revoked  *table[string, time.Time] // jti → the token's expiry
 	// userRevoked: user id → the cut-off before which that user's access tokens are refused.
 	userRevoked *table[string, contract.UserRevocation]
 	policies    *table[string, *policyEntry]
@@ -126,6 +133,10 @@ type builder struct {
 	g           *Gateway
 	prev        *state
 	gen         uint64
+	deployments *tableTx[string, *contract.APIDeployments]
+	enforced    *tableTx[string, string]
+	digest      uint64
+	changed     map[string]struct{} // API ids whose enforced revision changed
 	apis        *tableTx[string, *apiEntry]
 	router      *routerTx
 	apps        *tableTx[string, *contract.Application]
@@ -143,6 +154,7 @@ type builder struct {
 
 func emptyState() *state {
 	return &state{
+		deployments: newTable[string, *contract.APIDeployments](), enforced: newTable[string, string](),
 		apis: newTable[string, *apiEntry](), apps: newTable[string, *contract.Application](),
 		subs: newTable[subKey, *contract.Subscription](), subIDs: newTable[string, subKey](),
 		keys: newTable[string, *contract.Key](), revoked: newTable[string, time.Time](),
@@ -157,6 +169,7 @@ func (g *Gateway) newBuilder(base *state) *builder {
 	gen := g.gen
 	return &builder{
 		g: g, prev: base, gen: gen,
+		deployments: base.deployments.begin(gen), enforced: base.enforced.begin(gen), digest: base.digest,
 		apis: base.apis.begin(gen), router: &routerTx{gen: gen, root: base.router},
 		apps: base.apps.begin(gen), subs: base.subs.begin(gen), subIDs: base.subIDs.begin(gen),
 		keys: base.keys.begin(gen), revoked: base.revoked.begin(gen), userRevoked: base.userRevoked.begin(gen),
@@ -172,14 +185,58 @@ func (b *builder) finish(rev int64, takenAt time.Time) *state {
 	policies := b.policies.done()
 	return &state{
 		rev: rev, takenAt: takenAt,
+		deployments: b.deployments.done(), enforced: b.enforced.done(), digest: b.digest,
 		apis: b.apis.done(), router: b.router.root, apps: b.apps.done(), subs: b.subs.done(),
 		subIDs: b.subIDs.done(), keys: b.keys.done(), revoked: b.revoked.done(), userRevoked: b.userRevoked.done(),
 		policies: policies, throttle: b.throttleSet(policies), blocking: bs,
 	}
 }
 
+// setDeployments replaces what is deployed of one API and serves its Pick for this gateway's
+// environments: that revision is enforced (and routed when its lifecycle state is served);
+// no pick removes the API.
+func (b *builder) setDeployments(d contract.APIDeployments, reuse *state) {
+	if len(d.Revisions) == 0 {
+		b.deployments.del(d.APIID)
+	} else {
+		b.deployments.set(d.APIID, &d)
+	}
+	def, _, ok := d.Pick(b.g.cfg.Environments)
+	if !ok {
+		b.enforce(d.APIID, "", false)
+		b.undeployAPI(d.APIID)
+		return
+	}
+	def.ID = d.APIID // the deployment names the API; a revision cannot serve another one
+	b.enforce(d.APIID, def.RevisionID, true)
+	b.deployAPI(def, reuse)
+}
+
+// enforce records that the gateway enforces revision rev of API api (or nothing of it when
+// !ok), keeping the digest up to date and noting the change.
+func (b *builder) enforce(api, rev string, ok bool) {
+	old, had := b.enforced.get(api)
+	if had == ok && old == rev {
+		return
+	}
+	if had {
+		b.digest ^= contract.EnforcedHash(api, old)
+	}
+	if ok {
+		b.digest ^= contract.EnforcedHash(api, rev)
+		b.enforced.set(api, rev)
+	} else {
+		b.enforced.del(api)
+	}
+	if b.changed == nil {
+		b.changed = map[string]struct{}{}
+	}
+	b.changed[api] = struct{}{}
+}
+
 // deployAPI compiles (or reuses, when the definition is unchanged in reuse) and routes an API.
-// An API in a lifecycle state that is not served (CREATED, RETIRED, ...) is undeployed.
+// An API in a lifecycle state that is not served (CREATED, RETIRED, ...) is held: enforced,
+// but not routed (404).
 func (b *builder) deployAPI(def contract.APIDef, reuse *state) {
 	switch normalizeAPI(def).State {
 	case contract.StatePublished, contract.StatePrototyped, contract.StateBlocked, contract.StateDeprecated:
@@ -254,21 +311,15 @@ func (b *builder) blockingForWrite() map[string]contract.BlockingCondition {
 // the build as it was.
 func (b *builder) apply(ev contract.ControlEvent) error {
 	switch ev.Kind {
-	case contract.KindAPIDeployed:
-		var def contract.APIDef
-		if err := ev.Decode(&def); err != nil {
-			return err
-		}
-		if def.ID == "" {
-			return fmt.Errorf("%s at revision %d: api without id", ev.Kind, ev.Revision)
-		}
-		b.deployAPI(def, b.prev)
-	case contract.KindAPIUndeployed:
-		var d contract.Deleted
+	case contract.KindAPIDeployments:
+		var d contract.APIDeployments
 		if err := ev.Decode(&d); err != nil {
 			return err
 		}
-		b.undeployAPI(d.ID)
+		if d.APIID == "" {
+			return fmt.Errorf("%s at revision %d: deployments without an api id", ev.Kind, ev.Revision)
+		}
+		b.setDeployments(d, b.prev)
 	case contract.KindApplicationUpserted:
 		var a contract.Application
 		if err := ev.Decode(&a); err != nil {
@@ -377,11 +428,11 @@ func (st *state) userTokenRevoked(sub string, iat int64) bool {
 // definitions did not change.
 func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 	b := g.newBuilder(emptyState())
-	for _, def := range s.APIs {
-		if def.ID == "" {
+	for _, d := range s.Deployments {
+		if d.APIID == "" {
 			continue
 		}
-		b.deployAPI(def, prev)
+		b.setDeployments(d, prev)
 	}
 	for i := range s.Applications {
 		b.apps.set(s.Applications[i].ID, &s.Applications[i])
@@ -417,8 +468,11 @@ func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 // snapshot exports the state as a contract.Snapshot (sorted, for stable files).
 func (st *state) snapshot() contract.Snapshot {
 	s := contract.Snapshot{Revision: st.rev, TakenAt: st.takenAt}
-	st.apis.each(func(_ string, e *apiEntry) bool { s.APIs = append(s.APIs, *e.def); return true })
-	slices.SortFunc(s.APIs, func(a, b contract.APIDef) int { return cmp.Compare(a.ID, b.ID) })
+	st.deployments.each(func(_ string, d *contract.APIDeployments) bool {
+		s.Deployments = append(s.Deployments, *d)
+		return true
+	})
+	slices.SortFunc(s.Deployments, func(a, b contract.APIDeployments) int { return cmp.Compare(a.APIID, b.APIID) })
 	st.apps.each(func(_ string, a *contract.Application) bool { s.Applications = append(s.Applications, *a); return true })
 	slices.SortFunc(s.Applications, func(a, b contract.Application) int { return cmp.Compare(a.ID, b.ID) })
 	st.subs.each(func(_ subKey, v *contract.Subscription) bool {

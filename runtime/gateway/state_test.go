@@ -33,10 +33,10 @@ func eventStream(t *testing.T, backend string) []contract.ControlEvent {
 	}{
 		{contract.KindSubscriptionUpserted, contract.Subscription{ID: "sub2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: contract.SubOnHold}},
 		{contract.KindSubscriptionUpserted, contract.Subscription{ID: "sub2", APIID: "api-pets", ApplicationID: "app2", Tier: "Gold", Status: contract.SubActive}},
-		{contract.KindAPIDeployed, v2},
-		{contract.KindAPIDeployed, v1NotDefault},
-		{contract.KindAPIDeployed, extra},
-		{contract.KindAPIDeployed, extraMoved},
+		{contract.KindAPIDeployments, deployed(v2)},
+		{contract.KindAPIDeployments, deployed(v1NotDefault)},
+		{contract.KindAPIDeployments, deployed(extra)},
+		{contract.KindAPIDeployments, deployed(extraMoved)},
 		{contract.KindTokenRevoked, contract.Revocation{JTI: "j-1", ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second)}},
 		{contract.KindBlockingConditionUpsert, contract.BlockingCondition{ID: "b1", Type: "USER", Value: "mallory", Enabled: true}},
 		{contract.KindPolicyUpserted, contract.Policy{Name: "Gold", Kind: contract.PolicySubscription, LimitType: "REQUEST_COUNT", RequestCount: &count, UnitTimeSeconds: 60}},
@@ -44,7 +44,7 @@ func eventStream(t *testing.T, backend string) []contract.ControlEvent {
 		{contract.KindKeyUpserted, contract.Key{ConsumerKey: "ck-9", ApplicationID: "app9", KeyType: contract.KeySandbox}},
 		{contract.KindBlockingConditionDeleted, contract.Deleted{ID: "b1"}},
 		{contract.KindSubscriptionDeleted, contract.Deleted{ID: "sub1"}},
-		{contract.KindAPIUndeployed, contract.Deleted{ID: "api-extra"}},
+		{contract.KindAPIDeployments, undeployed("api-extra")},
 		{contract.KindKeyDeleted, contract.Deleted{ID: "ck-app2"}},
 		{contract.KindApplicationDeleted, contract.Deleted{ID: "app9"}},
 		{contract.KindPolicyDeleted, contract.Deleted{ID: "SUBSCRIPTION/Gold"}},
@@ -176,7 +176,7 @@ func TestApplyGapsStaleAndErrors(t *testing.T) {
 		{desc: "gap", ev: event(t, 12, contract.KindApplicationUpserted, contract.Application{ID: "y"}), need: true, rev: 10},
 		{desc: "next", ev: ev11, applied: true, rev: 11},
 		{desc: "duplicate of next", ev: ev11, rev: 11},
-		{desc: "undecodable payload", ev: contract.ControlEvent{Revision: 12, Kind: contract.KindAPIDeployed, Payload: json.RawMessage(`"nope"`)},
+		{desc: "undecodable payload", ev: contract.ControlEvent{Revision: 12, Kind: contract.KindAPIDeployments, Payload: json.RawMessage(`"nope"`)},
 			need: true, wantErr: true, rev: 11},
 		{desc: "unknown kind advances the revision", ev: event(t, 12, "unknown.v9", struct{}{}), applied: true, rev: 12},
 	}
@@ -225,7 +225,7 @@ func TestCopyOnWriteReusesUnchangedParts(t *testing.T) {
 	// Redeploying one API recompiles that API only; the others keep their compiled chain.
 	changed := apis[1]
 	changed.Endpoints.TimeoutMs = 1234
-	if _, _, err := f.g.Apply(event(t, 12, contract.KindAPIDeployed, changed)); err != nil {
+	if _, _, err := f.g.Apply(event(t, 12, contract.KindAPIDeployments, deployed(changed))); err != nil {
 		t.Fatal(err)
 	}
 	st := f.g.state.Load()
@@ -236,7 +236,7 @@ func TestCopyOnWriteReusesUnchangedParts(t *testing.T) {
 		t.Error("the changed API was not recompiled")
 	}
 	// Redeploying an identical definition reuses the entry, and a snapshot reuses all of them.
-	if _, _, err := f.g.Apply(event(t, 13, contract.KindAPIDeployed, apis[0])); err != nil {
+	if _, _, err := f.g.Apply(event(t, 13, contract.KindAPIDeployments, deployed(apis[0]))); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := f.g.state.Load().apis.get("api-0"); e != e0 {
@@ -266,7 +266,7 @@ func TestInvalidAPIDefinitionAnswers500(t *testing.T) {
 	})
 	retired := openAPI("retired", "/retired", contract.EndpointSingle, f.backend.URL)
 	retired.State = "RETIRED"
-	if _, _, err := f.g.Apply(event(t, 11, contract.KindAPIDeployed, retired)); err != nil {
+	if _, _, err := f.g.Apply(event(t, 11, contract.KindAPIDeployments, deployed(retired))); err != nil {
 		t.Fatal(err)
 	}
 	if rec := serve(f.h, get("/retired/v1/x", "")); rec.Code != 404 {

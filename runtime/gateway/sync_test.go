@@ -308,8 +308,8 @@ func TestHTTPSnapshotFetcher(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || s.Revision != 10 || len(s.APIs) != 1 {
-				t.Fatalf("snapshot: %v rev=%d apis=%d", err, s.Revision, len(s.APIs))
+			if err != nil || s.Revision != 10 || len(s.Deployments) != 1 {
+				t.Fatalf("snapshot: %v rev=%d deployments=%d", err, s.Revision, len(s.Deployments))
 			}
 		})
 	}

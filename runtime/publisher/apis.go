@@ -19,7 +19,6 @@ import (
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
-	"github.com/turnpike/turnpike/runtime/outbox"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
 
@@ -339,8 +338,9 @@ func messageOf(err error) string {
 	return err.Error()
 }
 
-// UpdateAPI changes an API: the provider (a CREATOR), publishers and admins may. Nil input
-// fields keep their values. A deployed API's new definition goes to the gateways.
+// UpdateAPI changes an API's working copy: the provider (a CREATOR), publishers and admins
+// may. Nil input fields keep their values. The gateways learn nothing until a revision of
+// the new working copy is deployed.
 func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in UpdateInput) (*API, error) {
 	if !a.Authenticated() {
 		return nil, apperr.Unauthenticatedf("sign in to change APIs")
@@ -392,7 +392,7 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 			}
 		}
 		out = api
-		return announce(ctx, tx, nrow, State(row.LifecycleState).Deployed())
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -459,8 +459,7 @@ func (s *Service) DeleteAPI(ctx context.Context, a identity.Actor, id string) (b
 		return false, apperr.Unauthenticatedf("sign in to delete APIs")
 	}
 	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, _ *undo) error {
-		row, err := lockForEdit(ctx, tx, a, id)
-		if err != nil {
+		if _, err := lockForEdit(ctx, tx, a, id); err != nil {
 			return err
 		}
 		n, err := apimgtdb.CountSubscriptionsOfAPI(ctx, tx, id)
@@ -470,13 +469,18 @@ func (s *Service) DeleteAPI(ctx context.Context, a identity.Actor, id string) (b
 		if n > 0 {
 			return apperr.Conflictf("API %s has %d subscription(s); they must be removed before the API is deleted", id, n)
 		}
+		deps, err := apimgtdb.DeploymentsOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := apimgtdb.DeleteRevisionsOf(ctx, tx, id); err != nil {
+			return err
+		}
 		if _, err := apimgtdb.DeleteAPI(ctx, tx, id); err != nil {
 			return err
 		}
-		if State(row.LifecycleState).Deployed() {
-			if _, err := outbox.Append(ctx, tx, contract.KindAPIUndeployed, contract.Deleted{ID: id}); err != nil {
-				return err
-			}
+		if len(deps) > 0 {
+			return announceDeployments(ctx, tx, id)
 		}
 		return nil
 	})
@@ -496,7 +500,7 @@ func (s *Service) DeleteAPI(ctx context.Context, a identity.Actor, id string) (b
 }
 
 // ChangeLifecycle applies a lifecycle action (PUBLISHER or ADMIN), records it in the
-// history and tells the gateways. An action the current state does not allow is
+// history and tells the gateways (lifecycleDeployments). An action the current state does not allow is
 // BAD_USER_INPUT naming the allowed ones.
 func (s *Service) ChangeLifecycle(ctx context.Context, a identity.Actor, id string, action Action) (*API, error) {
 	if !action.Valid() {
@@ -536,7 +540,7 @@ func (s *Service) ChangeLifecycle(ctx context.Context, a identity.Actor, id stri
 		if out, err = fromRow(row); err != nil {
 			return err
 		}
-		return announce(ctx, tx, row, from.Deployed())
+		return s.lifecycleDeployments(ctx, tx, row, action)
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package publisher_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -238,21 +237,18 @@ func TestUpdateAPI(t *testing.T) {
 		wantErr(t, err, apperr.Forbidden, "")
 		_, err = e.svc.UpdateAPI(ctx, alice, api.ID, publisher.UpdateInput{Resources: []publisher.ResourceInput{{Method: "GET", Path: "x"}}})
 		wantErr(t, err, apperr.Invalid, "input.resources[0].path")
-		// An update of a deployed API is announced with the full definition.
+		// An update of a deployed API changes its working copy only: gateways hear nothing
+		// until a revision of it is deployed.
 		rev = e.revision(t)
-		if _, err := e.svc.UpdateAPI(ctx, pub, api.ID, publisher.UpdateInput{Endpoints: &publisher.EndpointsInput{Production: []string{"https://new.backend"}, TimeoutMs: ptr(5000)}}); err != nil {
+		updated, err := e.svc.UpdateAPI(ctx, pub, api.ID, publisher.UpdateInput{Endpoints: &publisher.EndpointsInput{Production: []string{"https://new.backend"}, TimeoutMs: ptr(5000)}})
+		if err != nil {
 			t.Fatal(err)
 		}
-		evs := e.eventsAfter(t, rev)
-		if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployed {
-			t.Fatalf("events %v, want one deployed", evs)
+		if updated.Endpoints.Production[0] != "https://new.backend" || updated.Endpoints.TimeoutMs != 5000 {
+			t.Errorf("updated %+v", updated.Endpoints)
 		}
-		var def contract.APIDef
-		if err := json.Unmarshal(evs[0].Payload, &def); err != nil {
-			t.Fatal(err)
-		}
-		if def.Endpoints.Production[0] != "https://new.backend" || def.Endpoints.TimeoutMs != 5000 || def.State != contract.StatePublished || len(def.Resources) != 2 || def.Resources[1].Scopes[0] != "pets:write" {
-			t.Errorf("deployed %+v", def)
+		if evs := e.eventsAfter(t, rev); len(evs) != 0 {
+			t.Fatalf("events %v, want none", evs)
 		}
 	})
 }
@@ -279,10 +275,9 @@ func TestDefaultVersion(t *testing.T) {
 		if a1.IsDefaultVersion || !a2.IsDefaultVersion {
 			t.Errorf("default: v1 %v, v2 %v; want only v2", a1.IsDefaultVersion, a2.IsDefaultVersion)
 		}
-		// v1 is deployed, so gateways hear that it is no longer the default; v2 is CREATED.
-		evs := e.eventsAfter(t, rev)
-		if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployed || !strings.Contains(string(evs[0].Payload), v1.ID) {
-			t.Errorf("events %v", evs)
+		// Working copies changed; the deployed revision of v1 keeps what it froze.
+		if evs := e.eventsAfter(t, rev); len(evs) != 0 {
+			t.Errorf("events %v, want none", evs)
 		}
 		urls := e.svc.GatewayURLs(a2.Context, a2.Version, a2.IsDefaultVersion)
 		if !slices.Equal(urls, []string{"http://gw.example:8280/pets/2.0.0", "http://gw.example:8280/pets"}) {
@@ -536,8 +531,11 @@ func TestDeleteAPI(t *testing.T) {
 		_, err = e.svc.API(ctx, admin, api.ID)
 		wantErr(t, err, apperr.NotFound, "")
 		evs := e.eventsAfter(t, rev)
-		if len(evs) != 1 || evs[0].Kind != contract.KindAPIUndeployed {
-			t.Errorf("events %v, want one undeployed", evs)
+		if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployments || !strings.Contains(string(evs[0].Payload), `"revisions":[]`) {
+			t.Errorf("events %v, want one empty deployment set", evs)
+		}
+		if n, err := set.APIMgt.NewSelect().Table("api_revisions").Where("api_id = ?", api.ID).Count(ctx); err != nil || n != 0 {
+			t.Errorf("api_revisions: %d rows left, %v", n, err)
 		}
 		for _, table := range []string{"lifecycle_history", "documents", "api_ratings"} {
 			n, err := set.Reg.NewSelect().Table(table).Where("api_id = ?", api.ID).Count(ctx)
@@ -659,7 +657,10 @@ func TestCompensation(t *testing.T) {
 	})
 }
 
-func TestSnapshotAPIs(t *testing.T) {
+// TestSnapshotDeployments: every API that entered a served state is deployed to Default
+// (revision 1, created on publish) and appears in the snapshot with its current state;
+// RETIRE undeployed the retired one, CREATED was never deployed.
+func TestSnapshotDeployments(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
 		e := newEnv(t, set)
@@ -670,17 +671,23 @@ func TestSnapshotAPIs(t *testing.T) {
 				want = append(want, api.ID+" "+string(st))
 			}
 		}
+		slices.Sort(want)
 		snap, err := controlplane.New(set.APIMgt, "token", nil).Snapshot(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, d := range snap.APIs {
+		for _, dep := range snap.Deployments {
+			if len(dep.Revisions) != 1 || !slices.Equal(dep.Revisions[0].Environments, []string{"Default"}) {
+				t.Fatalf("deployments of %s: %+v", dep.APIID, dep.Revisions)
+			}
+			d := dep.Revisions[0].API
 			got = append(got, d.ID+" "+d.State)
-			if len(d.Resources) != 5 || d.Endpoints.Production[0] != backend || d.Tiers[0] != "Unlimited" {
+			if d.ID != dep.APIID || d.Revision != 1 || d.RevisionID == "" || len(d.Resources) != 5 || d.Endpoints.Production[0] != backend || d.Tiers[0] != "Unlimited" {
 				t.Errorf("definition %+v", d)
 			}
 		}
+		slices.Sort(got)
 		if !slices.Equal(got, want) {
 			t.Errorf("snapshot %v, want %v", got, want)
 		}

@@ -36,11 +36,19 @@
 // editors see the endpoint URLs. A context belongs to one API name and provider, and no
 // other API may use a context nested in it or containing it (ownership.go).
 //
-// # Events
+// # Revisions, environments and events
 //
-// Gateways learn of APIs through the control-event outbox, written in the apimgtdb
-// transaction of the change: entering a deployed state (PUBLISHED, PROTOTYPED, BLOCKED,
-// DEPRECATED), or any update while in one, appends contract.KindAPIDeployed with the full
-// contract.APIDef; leaving to CREATED or RETIRED, or deleting a deployed API, appends
-// contract.KindAPIUndeployed. SnapshotAPIs gives the deployed APIs for a full snapshot.
+// Gateways never serve the working copy. A revision (revisions.go) is an immutable copy of
+// everything a gateway needs of the API, and of the rest of the working copy (description,
+// tags, OpenAPI document) so that a restore can rebuild it; revisions are numbered per API
+// and a number is never given again. A deployment (deployments.go) puts one revision of an
+// API in a gateway environment (environments.go); each API has at most one per environment.
+//
+// Every change to an API's deployments — deploy, undeploy, a lifecycle change of a deployed
+// API, RETIRE (which undeploys everywhere), deleting the API — appends one
+// contract.KindAPIDeployments event, in the apimgtdb transaction that holds the API's row,
+// with the API's whole deployment set and its current lifecycle state. Editing the working
+// copy appends nothing. PUBLISH (and DEPLOY_AS_PROTOTYPE) of an API deployed nowhere
+// creates a revision and deploys it to Default; Start does the same, once, for served APIs
+// of databases from before revisions.
 package publisher

@@ -98,21 +98,22 @@ func TestChangeLifecycle(t *testing.T) {
 				if len(after) != len(before)+1 || last.From != from || last.To != want || last.Action != act || last.Actor != "pub" || last.At.IsZero() {
 					t.Errorf("%s: history %+v after %d entries", desc, last, len(before))
 				}
+				// A served state is announced (PUBLISH and DEPLOY_AS_PROTOTYPE of an API
+				// deployed nowhere deploy revision 1 to Default first); so is a deployed API
+				// demoted to CREATED; RETIRE undeploys: an empty set.
 				switch {
-				case want.Deployed():
-					if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployed {
-						t.Fatalf("%s: events %v, want one %s", desc, evs, contract.KindAPIDeployed)
+				case want.Deployed() || from.Deployed() && want != publisher.Retired:
+					set := deploymentsEvent(t, evs, api.ID)
+					if len(set.Revisions) != 1 {
+						t.Fatalf("%s: deployment set %+v", desc, set)
 					}
-					var def contract.APIDef
-					if err := json.Unmarshal(evs[0].Payload, &def); err != nil {
-						t.Fatal(err)
-					}
-					if def.ID != api.ID || def.State != string(want) || def.Context != api.Context || len(def.Resources) != 5 || def.Provider != "alice" {
+					def := set.Revisions[0].API
+					if def.ID != api.ID || def.State != string(want) || def.Context != api.Context || len(def.Resources) != 5 || def.Provider != "alice" || def.Revision != 1 {
 						t.Errorf("%s: deployed %+v", desc, def)
 					}
 				case from.Deployed():
-					if len(evs) != 1 || evs[0].Kind != contract.KindAPIUndeployed || !strings.Contains(string(evs[0].Payload), api.ID) {
-						t.Errorf("%s: events %v, want one %s of %s", desc, evs, contract.KindAPIUndeployed, api.ID)
+					if set := deploymentsEvent(t, evs, api.ID); len(set.Revisions) != 0 {
+						t.Errorf("%s: deployment set %+v, want empty", desc, set)
 					}
 				default:
 					if len(evs) != 0 {
@@ -198,4 +199,20 @@ func TestChangeLifecycleConcurrent(t *testing.T) {
 			t.Errorf("%d publishes succeeded, history has %d entries; want 1 and 2", ok, len(h))
 		}
 	})
+}
+
+// deploymentsEvent checks that evs is one KindAPIDeployments event of apiID and decodes it.
+func deploymentsEvent(t *testing.T, evs []contract.ControlEvent, apiID string) contract.APIDeployments {
+	t.Helper()
+	if len(evs) != 1 || evs[0].Kind != contract.KindAPIDeployments {
+		t.Fatalf("events %v, want one %s", evs, contract.KindAPIDeployments)
+	}
+	var set contract.APIDeployments
+	if err := json.Unmarshal(evs[0].Payload, &set); err != nil {
+		t.Fatal(err)
+	}
+	if set.APIID != apiID {
+		t.Fatalf("deployments of %s, want %s", set.APIID, apiID)
+	}
+	return set
 }

@@ -57,9 +57,9 @@ func claimContext(ctx context.Context, tx bun.IDB, api *API) error {
 	return nil
 }
 
-// clearDefaultVersion makes the other versions of api's context non-default, announcing
-// the deployed ones. Each one it changes must be one the actor may edit: otherwise FORBIDDEN,
-// and nothing changes.
+// clearDefaultVersion makes the other versions of api's context non-default (their working
+// copies: deployed revisions keep what they froze). Each one it changes must be one the
+// actor may edit: otherwise FORBIDDEN, and nothing changes.
 func (s *Service) clearDefaultVersion(ctx context.Context, tx bun.Tx, a identity.Actor, api *API) error {
 	others, err := apimgtdb.ListAPIs(ctx, tx, apimgtdb.APIFilter{Context: api.Context}, nil, 1000)
 	if err != nil {
@@ -76,9 +76,6 @@ func (s *Service) clearDefaultVersion(ctx context.Context, tx bun.Tx, a identity
 		o.IsDefaultVersion = false
 		o.UpdatedAt = api.UpdatedAt
 		if err := apimgtdb.UpdateAPI(ctx, tx, o); err != nil {
-			return err
-		}
-		if err := announce(ctx, tx, o, State(o.LifecycleState).Deployed()); err != nil {
 			return err
 		}
 	}

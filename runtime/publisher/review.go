@@ -11,10 +11,10 @@ import (
 
 // reviewLiveChange returns FORBIDDEN when a creator changes, on an API gateways serve
 // (PUBLISHED, PROTOTYPED, DEPRECATED, BLOCKED), what it calls or who may call it: its
-// endpoint URLs, or its resources' authentication. Those changes take effect on every
-// gateway at once with no review, so a publisher (or an admin) must make them, as a
-// publisher reviewed them when the API was published. Other fields (name, description,
-// tags, tiers, policies, CORS, timeouts) stay the creator's to edit.
+// endpoint URLs, or its resources' authentication. Such an edit reaches the gateways only
+// in a revision a publisher deploys, but the working copy of a served API is what that
+// publisher takes for reviewed, so a publisher (or an admin) must make it. Other fields
+// (name, description, tags, tiers, policies, CORS, timeouts) stay the creator's to edit.
 func reviewLiveChange(a identity.Actor, row *apimgtdb.API, before, after *API) error {
 	st := State(row.LifecycleState)
 	if seesAll(a) || !st.Deployed() {

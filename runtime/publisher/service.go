@@ -16,10 +16,8 @@ import (
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/contract"
-	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
-	"github.com/turnpike/turnpike/runtime/outbox"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
 
@@ -39,6 +37,8 @@ type Config struct {
 	// TokenURL is the OAuth2 token endpoint exported definitions advertise; default
 	// "/oauth2/token".
 	TokenURL string
+	// MaxRevisions is how many revisions an API may have; default DefaultMaxRevisions.
+	MaxRevisions int
 	// DenyPrivateEndpoints refuses endpoint hosts that are not public addresses (loopback,
 	// private, CGNAT, ...; see egress.Policy) besides the always refused link-local and
 	// cloud-metadata ones.
@@ -52,15 +52,19 @@ type Deps struct {
 	Config Config
 	Clock  func() time.Time // default time.Now
 	Log    *slog.Logger     // optional; default slog.Default()
+	// Gateways tells which gateways belong to an environment, so that one in use is not
+	// deleted; optional.
+	Gateways GatewayDirectory
 }
 
 // Service is the Publisher.
 type Service struct {
-	apimgt *bun.DB
-	reg    *bun.DB
-	cfg    Config
-	clock  func() time.Time
-	log    *slog.Logger
+	apimgt   *bun.DB
+	reg      *bun.DB
+	cfg      Config
+	clock    func() time.Time
+	log      *slog.Logger
+	gateways GatewayDirectory
 }
 
 // New returns a Publisher.
@@ -71,6 +75,9 @@ func New(d Deps) *Service {
 	}
 	if cfg.MaxOpenAPIBytes <= 0 || cfg.MaxOpenAPIBytes > openapi.MaxDefinitionSize {
 		cfg.MaxOpenAPIBytes = openapi.MaxDefinitionSize
+	}
+	if cfg.MaxRevisions <= 0 {
+		cfg.MaxRevisions = DefaultMaxRevisions
 	}
 	if cfg.DocumentFilePath == "" {
 		cfg.DocumentFilePath = "/api/documents/"
@@ -86,7 +93,7 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{apimgt: d.APIMgt, reg: d.Reg, cfg: cfg, clock: clock, log: log}
+	return &Service{apimgt: d.APIMgt, reg: d.Reg, cfg: cfg, clock: clock, log: log, gateways: d.Gateways}
 }
 
 // now is the clock in UTC at the databases' precision (microseconds), so that a time read
@@ -221,25 +228,6 @@ func (s *Service) change(ctx context.Context, f func(ctx context.Context, tx bun
 // inReg runs f in a regdb transaction.
 func (s *Service) inReg(ctx context.Context, f func(ctx context.Context, tx bun.Tx) error) error {
 	return s.reg.RunInTx(ctx, nil, f)
-}
-
-// announce appends the control event that tells gateways about the API's state after a
-// change: deployed with its definition while in a deployed state, undeployed when it left
-// one (wasDeployed) for a state gateways do not serve.
-func announce(ctx context.Context, tx bun.IDB, row *apimgtdb.API, wasDeployed bool) error {
-	if State(row.LifecycleState).Deployed() {
-		def, err := controlplane.APIDef(row)
-		if err != nil {
-			return err
-		}
-		_, err = outbox.Append(ctx, tx, contract.KindAPIDeployed, def)
-		return err
-	}
-	if wasDeployed {
-		_, err := outbox.Append(ctx, tx, contract.KindAPIUndeployed, contract.Deleted{ID: row.ID})
-		return err
-	}
-	return nil
 }
 
 // checkPolicies checks that the API's tiers are SUBSCRIPTION policies and its API- and

@@ -228,3 +228,40 @@ type DocumentInput struct {
 	FileBase64 *string
 	FileName   *string
 }
+
+// Revision is an immutable copy of an API (createRevision), what gateways are deployed.
+type Revision struct {
+	ID          string
+	APIID       string
+	Number      int    // 1, 2, ... per API, never reused
+	Description string // "" when there is none
+	CreatedAt   time.Time
+	// Deployments are where the revision is deployed (filled by Revisions and
+	// CreateRevision only).
+	Deployments []Deployment
+}
+
+// Deployment is the revision of an API a gateway environment serves.
+type Deployment struct {
+	APIID       string
+	Environment string
+	DeployedAt  time.Time
+	Revision    *Revision // without Deployments
+}
+
+// Environment is a gateway environment.
+type Environment struct {
+	Name        string
+	DisplayName string
+	Description string // "" when there is none
+	GatewayURLs []string
+	CreatedAt   time.Time
+}
+
+// EnvironmentInput is createEnvironment's input.
+type EnvironmentInput struct {
+	Name        string
+	DisplayName *string
+	Description *string
+	GatewayURLs []string
+}

@@ -103,17 +103,20 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Config: publisher.Config{
+	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
+	cps.SetHealthWindow(cfg.RuntimeHealthWindow.Duration)
+	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Gateways: cps, Config: publisher.Config{
 		GatewayURLs: cfg.GatewayURLs, MaxDocumentBytes: cfg.Limits.MaxDocumentBytes, MaxOpenAPIBytes: cfg.Limits.MaxOpenAPIBytes,
-		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints,
+		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints, MaxRevisions: cfg.Publisher.MaxRevisions,
 	}})
+	if err := pub.Start(ctx); err != nil {
+		return fmt.Errorf("publisher start: %w", err)
+	}
 	dp, err := devportal.New(devportal.Options{APIMgtDB: set.APIMgt, RegDB: set.Reg, Policies: pol})
 	if err != nil {
 		return err
 	}
 	revoker.km, revoker.dp = km, dp
-
-	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
 
 	an, err := newAnalytics(ctx, a, cfg, set, b)
 	if err != nil {

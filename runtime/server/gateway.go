@@ -50,6 +50,7 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 		Listen:         cfg.GatewayListen,
 		DataDir:        cfg.DataDir,
 		GatewayID:      id,
+		Environments:   cfg.GatewayEnvironments,
 		Issuer:         cfg.Tokens.Issuer,
 		Audience:       cfg.Tokens.Audience,
 		KeyManagerURL:  cfg.KeyManager,
@@ -91,13 +92,43 @@ func gatewayHandler(h *health, api http.Handler) http.Handler {
 	})
 }
 
-// heartbeat reports a runtime to the control plane's registry every few seconds; onReply
-// (optional) gets the control plane's newest published revision.
-func heartbeat(a *app, cfg config.Config, id, kind, addr string, revision func() int64, onReply func(cpclient.HeartbeatReply)) {
+// heartbeat reports a traffic manager to the control plane's registry every
+// HeartbeatInterval.
+func heartbeat(a *app, cfg config.Config, id, kind, addr string) {
 	hb := cpclient.NewHeartbeatClient(cfg.ControlPlane, cfg.InternalToken, func() cpclient.Heartbeat {
-		return cpclient.Heartbeat{ID: id, Kind: kind, Address: addr, Revision: revision()}
+		return cpclient.Heartbeat{ID: id, Kind: kind, Address: addr}
 	}, a.log)
-	hb.OnReply = onReply
+	hb.Interval = cfg.HeartbeatInterval.Duration
+	a.goRun("heartbeat", hb.Run)
+}
+
+// gatewayHeartbeat reports a gateway through send every HeartbeatInterval, and at once
+// when its enforced set changes: its revision, environments and what it enforces (the
+// acknowledgement of deployments). A report that fails is given back to the gateway, so its
+// changes go out with the next one; the control plane's request for the whole set is noted.
+// syncer (optional) learns the newest published revision.
+func gatewayHeartbeat(a *app, cfg config.Config, send cpclient.SendFunc, id, addr string, gw *gateway.Gateway, syncer *gateway.Syncer) {
+	envs := gw.Environments()
+	hb := cpclient.NewDirectHeartbeatClient(send, func() cpclient.Heartbeat {
+		r := gw.TakeEnforced(false)
+		return cpclient.Heartbeat{
+			ID: id, Kind: "GATEWAY", Address: addr, Revision: gw.Revision(), Environments: envs,
+			EnforcedChanges: r.Changes, Enforced: r.Whole, EnforcedDigest: r.Digest,
+		}
+	}, a.log)
+	hb.Interval = cfg.HeartbeatInterval.Duration
+	hb.Wake = gw.EnforcedChanged()
+	hb.OnReply = func(r cpclient.HeartbeatReply) {
+		if syncer != nil {
+			syncer.Behind(r.Revision)
+		}
+		if r.SendEnforced {
+			gw.ResendEnforced()
+		}
+	}
+	hb.OnFailure = func(h cpclient.Heartbeat) {
+		gw.Unreported(gateway.EnforcedReport{Changes: h.EnforcedChanges, Whole: h.Enforced, Digest: h.EnforcedDigest})
+	}
 	a.goRun("heartbeat", hb.Run)
 }
 
@@ -123,7 +154,7 @@ func buildGateway(ctx context.Context, a *app, cfg config.Config) error {
 		return err
 	}
 	serveGateway(a, ln, gw)
-	heartbeat(a, cfg, id, "GATEWAY", cfg.GatewayURLs[0], gw.Revision, func(r cpclient.HeartbeatReply) { syncer.Behind(r.Revision) })
+	gatewayHeartbeat(a, cfg, cpclient.HTTPSender(cfg.ControlPlane, cfg.InternalToken, nil), id, cfg.GatewayURLs[0], gw, syncer)
 	return nil
 }
 

@@ -48,15 +48,13 @@ func buildInProcessRuntimes(ctx context.Context, a *app, cfg config.Config, b *b
 	// The in-process runtimes report to the registry directly. The traffic manager applies no
 	// control events, so the registry lists it without a revision, as separately deployed ones.
 	report := func(ctx context.Context) (struct{}, error) {
-		if err := cps.Record(ctx, cpclient.Heartbeat{ID: tmID, Kind: "TRAFFIC_MANAGER", Address: "in-process"}); err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, cps.Record(ctx, cpclient.Heartbeat{ID: id, Kind: "GATEWAY", Address: cfg.GatewayURLs[0], Revision: gw.Revision()})
+		return struct{}{}, cps.Record(ctx, cpclient.Heartbeat{ID: tmID, Kind: "TRAFFIC_MANAGER", Address: "in-process"})
 	}
 	a.goRun("runtime registry", func(ctx context.Context) error {
 		_, _ = report(ctx)
-		return every(ctx, cpclient.DefaultInterval, report)
+		return every(ctx, cfg.HeartbeatInterval.Duration, report)
 	})
+	gatewayHeartbeat(a, cfg, cps.Heartbeat, id, cfg.GatewayURLs[0], gw, nil)
 	return nil
 }
 

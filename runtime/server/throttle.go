@@ -112,6 +112,6 @@ func buildTrafficManager(ctx context.Context, a *app, cfg config.Config) error {
 	mux := http.NewServeMux()
 	a.health.register(mux)
 	ln.handler = mux
-	heartbeat(a, cfg, id, "TRAFFIC_MANAGER", ln.ln.Addr().String(), func() int64 { return 0 }, nil)
+	heartbeat(a, cfg, id, "TRAFFIC_MANAGER", ln.ln.Addr().String())
 	return nil
 }

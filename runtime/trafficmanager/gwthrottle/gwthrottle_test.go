@@ -103,15 +103,15 @@ func newDeployment(t *testing.T) *deployment {
 		ConditionGroups: []contract.ConditionGroup{{Conditions: []contract.Condition{{Type: "HEADER", Name: "X-Plan", Value: "^free$"}}, RequestCount: 2, UnitTimeSeconds: 60}}}
 	snap := contract.Snapshot{
 		Revision: 1, TakenAt: time.Now(),
-		APIs: []contract.APIDef{{
-			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished,
+		Deployments: []contract.APIDeployments{{APIID: "api1", Revisions: []contract.DeployedRevision{{Environments: []string{"Default"}, API: contract.APIDef{
+			ID: "api1", Name: "Pets", Context: "/pets", Version: "1.0.0", State: contract.StatePublished, RevisionID: "r1", Revision: 1,
 			Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{backend.URL}},
 			Resources: []contract.ResourceDef{
 				{Method: "GET", Path: "/pets", AuthRequired: true},
 				{Method: "GET", Path: "/open", ThrottlingPolicy: "FreePlan"},
 			},
 			Tiers: []string{"Ten"},
-		}},
+		}}}}},
 		Applications:  []contract.Application{{ID: "app1", Name: "app1", Owner: "alice", Policy: "Unlimited"}},
 		Keys:          []contract.Key{{ConsumerKey: "ck-app1", ApplicationID: "app1", KeyType: contract.KeyProduction}},
 		Subscriptions: []contract.Subscription{{ID: "s1", APIID: "api1", ApplicationID: "app1", Tier: "Ten", Status: contract.SubActive}},
