@@ -94,7 +94,7 @@ export default function Environments() {
           <tbody>
             {environments.map((env) => (
               <tr key={env.name}>
-                <td className="mono">{env.name}</td>
+                <td className="mono name-cell">{env.name}</td>
                 <td>{env.displayName}</td>
                 <td>{env.description || <span className="muted">—</span>}</td>
                 <td>
