@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentStatus, lastEditAt, workingCopyDrift } from './deployments';
+import { deploymentStatus, laggingGateways, lastEditAt, workingCopyDrift } from './deployments';
 
 describe('deploymentStatus', () => {
   const cases = [
@@ -47,5 +47,20 @@ describe('workingCopyDrift', () => {
   it('says nothing when the last edit time is unknown, or there is no revision', () => {
     expect(workingCopyDrift(null, [r1], new Set(['r1']))).toEqual({ unsaved: false, behind: [] });
     expect(workingCopyDrift(at('2026-12-03T12:00:00Z'), [], new Set())).toEqual({ unsaved: false, behind: [] });
+  });
+});
+
+describe('laggingGateways', () => {
+  it('names the healthy gateways that do not enforce the revision, and the stale ones', () => {
+    const gateways = [
+      { id: 'gw-a', healthy: true, acknowledged: true },
+      { id: 'gw-b', healthy: true, acknowledged: false },
+      { id: 'gw-c', healthy: false, acknowledged: true },
+      { id: 'gw-d', healthy: false, acknowledged: false },
+    ];
+    expect(laggingGateways({ expectedGateways: 2, acknowledgedGateways: 1, gateways })).toEqual({ lagging: ['gw-b'], stale: ['gw-c', 'gw-d'] });
+  });
+  it('names none when the gateways are not listed', () => {
+    expect(laggingGateways({ expectedGateways: 2, acknowledgedGateways: 1 })).toEqual({ lagging: [], stale: [] });
   });
 });

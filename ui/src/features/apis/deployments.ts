@@ -5,6 +5,8 @@ export interface DeploymentStatusInput {
   expectedGateways: number;
   acknowledgedGateways: number;
   acknowledgedInMs?: number | null;
+  /** Listed to the Publisher's users only (empty for others). */
+  gateways?: ReadonlyArray<{ id: string; healthy: boolean; acknowledged: boolean }>;
 }
 
 export type DeploymentTone = 'enforced' | 'lagging' | 'none';
@@ -13,8 +15,7 @@ const gateways = (n: number) => `${n} ${n === 1 ? 'gateway' : 'gateways'}`;
 
 /**
  * "enforced by 2 of 2 gateways in 38 ms" once every expected gateway acknowledged;
- * "1 of 2 gateways enforce it" while some lag. The schema counts gateways, it does not name
- * them, so the lagging ones are counted, not listed.
+ * "1 of 2 gateways enforce it" while some lag.
  */
 export function deploymentStatus(d: DeploymentStatusInput): { text: string; tone: DeploymentTone } {
   const { expectedGateways: expected, acknowledgedGateways: acked } = d;
@@ -70,5 +71,17 @@ export function workingCopyDrift(
   return {
     unsaved: newest !== undefined && older(newest),
     behind: revisions.filter((r) => deployedRevisionIds.has(r.id) && older(r)).sort((a, b) => b.number - a.number),
+  };
+}
+
+/**
+ * Which gateways lag (healthy, not yet enforcing the revision) and which are stale (missed
+ * their heartbeats: listed, not counted), by id.
+ */
+export function laggingGateways(d: DeploymentStatusInput): { lagging: string[]; stale: string[] } {
+  const gws = d.gateways ?? [];
+  return {
+    lagging: gws.filter((g) => g.healthy && !g.acknowledged).map((g) => g.id),
+    stale: gws.filter((g) => !g.healthy).map((g) => g.id),
   };
 }

@@ -314,6 +314,11 @@ export const DeploymentFields = graphql(`
     expectedGateways
     acknowledgedGateways
     acknowledgedInMs
+    gateways {
+      id
+      healthy
+      acknowledged
+    }
     revision {
       id
       number

@@ -19,13 +19,21 @@ const revision = (n: number, createdAt: string, description: string | null = `re
   createdAt,
 });
 
-const deployment = (env: string, n: number, expected: number, acked: number, ms: number | null) => ({
+const deployment = (
+  env: string,
+  n: number,
+  expected: number,
+  acked: number,
+  ms: number | null,
+  gateways: Array<{ id: string; healthy: boolean; acknowledged: boolean }> = [],
+) => ({
   __typename: 'Deployment',
   environment: env,
   deployedAt: '2026-12-03T11:00:00Z',
   expectedGateways: expected,
   acknowledgedGateways: acked,
   acknowledgedInMs: ms,
+  gateways: gateways.map((g) => ({ __typename: 'DeploymentGateway', ...g })),
   revision: { __typename: 'APIRevision', id: `rev-${n}`, number: n },
 });
 
@@ -108,6 +116,21 @@ describe('DeploymentsTab', () => {
       ['Internal (internal)', 'Revision 2', '0 of 1 gateway enforces it'],
     ]);
     expect(rows('Revisions')[0][3]).toBe('Internal (internal)');
+  });
+
+  it('names the gateways that lag and the stale ones', async () => {
+    const { subs } = setup();
+    await screen.findByRole('table', { name: 'Revisions' });
+    act(() => subs[0].context.onLiveStatus?.('live'));
+    const gw = (id: string, healthy: boolean, acknowledged: boolean) => ({ id, healthy, acknowledged });
+    subs[0].push({
+      data: { deployments: [deployment('Default', 1, 2, 1, null, [gw('gw-a', true, true), gw('gw-b', true, false), gw('gw-c', false, false)])] },
+    });
+    expect(rows('Deployments')[0][3]).toBe('1 of 2 gateways enforce itLagging: gw-bStale, not counted: gw-c');
+    subs[0].push({
+      data: { deployments: [deployment('Default', 1, 2, 2, 41, [gw('gw-a', true, true), gw('gw-b', true, true), gw('gw-c', false, false)])] },
+    });
+    expect(rows('Deployments')[0][3]).toBe('enforced by 2 of 2 gateways in 41 msStale, not counted: gw-c');
   });
 
   it('goes back to the query’s deployments when the live status fails', async () => {

@@ -10,7 +10,7 @@ import { typenames } from '../../../lib/typenames';
 import { maxLength } from '../../../lib/validate';
 import { canDeploy } from '../../auth/roles';
 import { useSession } from '../../auth/session';
-import { deploymentStatus, lastEditAt, workingCopyDrift } from '../deployments';
+import { deploymentStatus, laggingGateways, lastEditAt, workingCopyDrift } from '../deployments';
 import {
   ApiDeploymentsQuery,
   CreateRevisionMutation,
@@ -119,6 +119,7 @@ export function DeploymentsTab({ apiId }: { apiId: string }) {
           <tbody>
             {deployments.map((d) => {
               const status = deploymentStatus(d);
+              const lag = laggingGateways(d);
               return (
                 <tr key={d.environment}>
                   <td>{envLabel(d.environment)}</td>
@@ -128,6 +129,8 @@ export function DeploymentsTab({ apiId }: { apiId: string }) {
                     <span className={`deploy-status deploy-${status.tone}`} data-testid={`deployment-status-${d.environment}`}>
                       {status.text}
                     </span>
+                    {lag.lagging.length > 0 && <span className="deploy-gateways">Lagging: {lag.lagging.join(', ')}</span>}
+                    {lag.stale.length > 0 && <span className="deploy-gateways">Stale, not counted: {lag.stale.join(', ')}</span>}
                   </td>
                   {mayDeploy && (
                     <td className="actions">
