@@ -217,6 +217,29 @@ func (ec *executionContext) fieldContext_RuntimeInstance_healthy(_ context.Conte
 	return graphql.NewScalarFieldContext("RuntimeInstance", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _RuntimeInstance_environments(ctx context.Context, field graphql.CollectedField, obj *model.RuntimeInstance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuntimeInstance_environments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuntimeInstance_environments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuntimeInstance", field, false, false, "String")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -305,6 +328,11 @@ func (ec *executionContext) _RuntimeInstance(ctx context.Context, sel ast.Select
 			}
 		case "healthy":
 			out.Values[i] = ec._RuntimeInstance_healthy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "environments":
+			out.Values[i] = ec._RuntimeInstance_environments(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

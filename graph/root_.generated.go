@@ -317,12 +317,13 @@ type ComplexityRoot struct {
 	}
 
 	RuntimeInstance struct {
-		Address  func(childComplexity int) int
-		Healthy  func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Kind     func(childComplexity int) int
-		LastSeen func(childComplexity int) int
-		Revision func(childComplexity int) int
+		Address      func(childComplexity int) int
+		Environments func(childComplexity int) int
+		Healthy      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		LastSeen     func(childComplexity int) int
+		Revision     func(childComplexity int) int
 	}
 
 	ScopeBinding struct {
@@ -1877,6 +1878,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RuntimeInstance.Address(childComplexity), true
+	case "RuntimeInstance.environments":
+		if e.ComplexityRoot.RuntimeInstance.Environments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuntimeInstance.Environments(childComplexity), true
 	case "RuntimeInstance.healthy":
 		if e.ComplexityRoot.RuntimeInstance.Healthy == nil {
 			break
@@ -2714,6 +2721,8 @@ func (ec *executionContext) childFields_RuntimeInstance(ctx context.Context, fie
 		return ec.fieldContext_RuntimeInstance_lastSeen(ctx, field)
 	case "healthy":
 		return ec.fieldContext_RuntimeInstance_healthy(ctx, field)
+	case "environments":
+		return ec.fieldContext_RuntimeInstance_environments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RuntimeInstance", field.Name)
 }

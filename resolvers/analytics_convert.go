@@ -60,7 +60,10 @@ func mapChan[In, Out any](ctx context.Context, in <-chan In, f func(In) Out) <-c
 func toControlPlaneStatus(st controlplane.Status) *model.ControlPlaneStatus {
 	out := &model.ControlPlaneStatus{Revision: int(st.Revision), Runtimes: make([]*model.RuntimeInstance, len(st.Runtimes))}
 	for i, r := range st.Runtimes {
-		ri := &model.RuntimeInstance{ID: r.ID, Kind: model.RuntimeKind(r.Kind), LastSeen: r.LastSeen, Healthy: r.Healthy}
+		ri := &model.RuntimeInstance{ID: r.ID, Kind: model.RuntimeKind(r.Kind), LastSeen: r.LastSeen, Healthy: r.Healthy, Environments: r.Environments}
+		if ri.Environments == nil {
+			ri.Environments = []string{}
+		}
 		if r.Revision != nil {
 			rev := int(*r.Revision)
 			ri.Revision = &rev

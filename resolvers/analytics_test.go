@@ -72,7 +72,7 @@ func TestAnalyticsGraphQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, hb := range []controlplane.Heartbeat{
-			{ID: "gw-1", Kind: "GATEWAY", Address: "127.0.0.1:8280", Revision: 0},
+			{ID: "gw-1", Kind: "GATEWAY", Address: "127.0.0.1:8280", Revision: 0, Environments: []string{"internal", "Default"}},
 			{ID: "tm-1", Kind: "TRAFFIC_MANAGER", Address: "in-process"},
 		} {
 			if err := cp.Record(context.Background(), hb); err != nil {
@@ -81,7 +81,7 @@ func TestAnalyticsGraphQL(t *testing.T) {
 		}
 		const apiQ = `query($g: Granularity){ apiUsage(apiId: "api1", granularity: $g) { granularity totalRequests points { at requests errors5xx latencyAvgMs latencyMaxMs backendLatencyAvgMs bytes } } }`
 		const appQ = `{ applicationUsage(applicationId: "app1") { totalRequests points { requests } } }`
-		const statusQ = `{ controlPlaneStatus { revision runtimes { id kind address revision healthy } } }`
+		const statusQ = `{ controlPlaneStatus { revision runtimes { id kind address revision healthy environments } } }`
 		for _, tc := range []struct {
 			desc  string
 			user  string
@@ -96,7 +96,7 @@ func TestAnalyticsGraphQL(t *testing.T) {
 			{"anonymous", "", apiQ, nil, "UNAUTHENTICATED"},
 			{"owner reads application usage", "sue", appQ, nil, `"totalRequests":2`},
 			{"another user cannot", "prov", appQ, nil, "NOT_FOUND"},
-			{"admin reads control plane status", "admin", statusQ, nil, `"runtimes":[{"id":"gw-1","kind":"GATEWAY","address":"127.0.0.1:8280","revision":0,"healthy":true},{"id":"tm-1","kind":"TRAFFIC_MANAGER","address":"in-process","revision":null,"healthy":true}]`},
+			{"admin reads control plane status", "admin", statusQ, nil, `"runtimes":[{"id":"gw-1","kind":"GATEWAY","address":"127.0.0.1:8280","revision":0,"healthy":true,"environments":["internal","Default"]},{"id":"tm-1","kind":"TRAFFIC_MANAGER","address":"in-process","revision":null,"healthy":true,"environments":[]}]`},
 			{"others do not", "prov", statusQ, nil, "FORBIDDEN"},
 		} {
 			t.Run(tc.desc, func(t *testing.T) {

@@ -3,6 +3,7 @@ package resolvers_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
+	"github.com/turnpike/turnpike/internal/wait"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -185,6 +187,36 @@ func TestDeploymentResolvers(t *testing.T) {
 			t.Errorf("restored %v", restored)
 		}
 		wantCode("sue", `mutation($id: ID!) { restoreRevision(id: $id) { name } }`, map[string]any{"id": r1}, "FORBIDDEN")
+
+		// A gateway in "edge" acknowledges what it enforces; deployRevision waits for it.
+		data("admin", createEnv, map[string]any{"n": "edge"})
+		hb := controlplane.Heartbeat{ID: "gw-edge", Kind: "GATEWAY", Address: "http://edge:8280", Environments: []string{"edge"}, Enforced: map[string]string{}}
+		if err := cp.Record(ctx, hb); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			// The gateway applies the deployment once it is committed, while deployRevision waits.
+			wait.For(t, 5*time.Second, "the deployment to edge", func() bool {
+				deps, err := pub.Deployments(ctx, users["pub"], api.ID)
+				return err == nil && slices.ContainsFunc(deps, func(d publisher.Deployment) bool { return d.Environment == "edge" })
+			})
+			if err := cp.Record(context.Background(), controlplane.Heartbeat{ID: "gw-edge", Kind: "GATEWAY", Environments: []string{"edge"}, EnforcedChanges: map[string]string{api.ID: r1}}); err != nil {
+				t.Error(err)
+			}
+		}()
+		edge := data("pub", deploy, map[string]any{"id": r1, "envs": []string{"edge"}, "w": 5000})["deployRevision"].([]any)[0].(map[string]any)
+		if edge["expectedGateways"] != 1.0 || edge["acknowledgedGateways"] != 1.0 || edge["acknowledgedInMs"] == nil {
+			t.Errorf("deployment to edge %v, want acknowledged by its gateway", edge)
+		}
+		gws := data("admin", `{ environments { name gateways { id environments healthy } } }`, nil)["environments"].([]any)
+		if g := gws[1].(map[string]any); g["name"] != "edge" || len(g["gateways"].([]any)) != 1 || g["gateways"].([]any)[0].(map[string]any)["id"] != "gw-edge" {
+			t.Errorf("edge's gateways %v", g)
+		}
+		if g := data("pub", `{ environments { name gateways { id } } }`, nil)["environments"].([]any)[1].(map[string]any); len(g["gateways"].([]any)) != 0 {
+			t.Errorf("a publisher sees gateways %v", g)
+		}
+		data("pub", `mutation($id: ID!) { undeployRevision(id: $id, environments: ["edge"]) }`, map[string]any{"id": r1})
+		wantCode("admin", `mutation { deleteEnvironment(name: "edge") }`, nil, "CONFLICT", "gw-edge")
 
 		// Live.deployments: sent at once, then after a change.
 		c := client.New(h)

@@ -40,6 +40,7 @@ type deployment struct {
 	cpURL  string
 	gws    map[string]*harness.Proc // by URL
 	gwURLs []string                 // i1, i2 (internal), e (external)
+	gwEnv  map[string]string        // what every gateway process is given
 }
 
 func start(t *testing.T, busEnv map[string]string) *deployment {
@@ -59,21 +60,29 @@ func start(t *testing.T, busEnv map[string]string) *deployment {
 		"TURNPIKE_INTERNAL_LISTEN": cpInternal,
 		"TURNPIKE_ADMIN_PASSWORD":  harness.AdminPassword,
 	}))
-	for i, env := range []string{"internal", "internal", "external"} {
-		addr := harness.FreePort(t)
-		u := "http://" + addr
-		d.gwURLs = append(d.gwURLs, u)
-		d.gws[u] = harness.Start(t, bin, fmt.Sprintf("gateway-%d-%s", i+1, env), "gateway", u, harness.Env(common, map[string]string{
-			"TURNPIKE_DATA_DIR":             t.TempDir(),
-			"TURNPIKE_GATEWAY_LISTEN":       addr,
-			"TURNPIKE_GATEWAY_ENVIRONMENTS": env,
-			"TURNPIKE_CONTROL_PLANE":        "http://" + cpInternal,
-			"TURNPIKE_KEY_MANAGER":          d.cpURL,
-			"TURNPIKE_TOKEN_ISSUER":         d.cpURL,
-			"TURNPIKE_TM_LISTEN":            harness.FreePort(t),
-		}))
+	d.gwEnv = harness.Env(common, map[string]string{
+		"TURNPIKE_CONTROL_PLANE": "http://" + cpInternal,
+		"TURNPIKE_KEY_MANAGER":   d.cpURL,
+		"TURNPIKE_TOKEN_ISSUER":  d.cpURL,
+	})
+	for _, env := range []string{"internal", "internal", "external"} {
+		d.gwURLs = append(d.gwURLs, d.startGateway(t, env))
 	}
 	return d
+}
+
+// startGateway starts a gateway process in env and returns its URL.
+func (d *deployment) startGateway(t *testing.T, env string) string {
+	t.Helper()
+	addr := harness.FreePort(t)
+	u := "http://" + addr
+	d.gws[u] = harness.Start(t, bin, fmt.Sprintf("gateway-%d-%s", len(d.gws)+1, env), "gateway", u, harness.Env(d.gwEnv, map[string]string{
+		"TURNPIKE_DATA_DIR":             t.TempDir(),
+		"TURNPIKE_GATEWAY_LISTEN":       addr,
+		"TURNPIKE_GATEWAY_ENVIRONMENTS": env,
+		"TURNPIKE_TM_LISTEN":            harness.FreePort(t),
+	}))
+	return u
 }
 
 func TestDeployToEnvironmentsAcknowledged(t *testing.T) {
@@ -167,6 +176,19 @@ func scenario(t *testing.T, d *deployment) {
 		}
 		return nil
 	})
+
+	// A gateway started in an environment where nothing is deployed serves nothing.
+	staging := d.startGateway(t, "staging")
+	waitApplied(t, admin)
+	serves(t, staging, "/get", 404)
+	serves(t, staging, "/headers", 404)
+
+	// With the control plane down, a restarted gateway serves what it enforced: external's
+	// revision 1.
+	d.cp.Stop()
+	d.gws[e].Restart()
+	serves(t, e, "/get", 200)
+	serves(t, e, "/headers", 404)
 }
 
 // wantDeployments checks deployRevision's answer: environment:revision:acknowledged/expected

@@ -313,6 +313,8 @@ type RuntimeInstance struct {
 	Revision *int      `json:"revision,omitempty"`
 	LastSeen time.Time `json:"lastSeen"`
 	Healthy  bool      `json:"healthy"`
+	// A gateway's gateway environments, in its order of preference; empty for other kinds.
+	Environments []string `json:"environments"`
 }
 
 // A scope and the roles it is bound to. A token gets a bound scope only when its user holds one of the roles; a scope bound to no role is granted to any user.

@@ -545,7 +545,9 @@ func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) 
 	if c.HeartbeatInterval.Duration < 10*time.Millisecond {
 		bad("TURNPIKE_HEARTBEAT_INTERVAL", "must be at least 10ms")
 	}
-	if c.RuntimeHealthWindow.Duration <= c.HeartbeatInterval.Duration {
+	// The window is the control plane's, the interval the runtimes': they meet in one
+	// process only in all-in-one (elsewhere keep the gateways' interval below the window).
+	if c.RuntimeHealthWindow.Duration <= 0 || (c.Profile == ProfileAllInOne && c.RuntimeHealthWindow.Duration <= c.HeartbeatInterval.Duration) {
 		bad("TURNPIKE_RUNTIME_HEALTH_WINDOW", "must be longer than the heartbeat interval (%s), or every runtime turns stale between two heartbeats", c.HeartbeatInterval.Duration)
 	}
 }

@@ -274,6 +274,11 @@ func TestGatewayEnvironmentsAndHeartbeatTiming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A control plane's health window may be shorter than the default interval: the
+	// gateways' interval is set on them.
+	if _, err := Load(ProfileControlPlane, nil, env(with("TURNPIKE_RUNTIME_HEALTH_WINDOW", "2s"))); err != nil {
+		t.Errorf("control plane with a 2s health window: %v", err)
+	}
 	if fmt.Sprint(cfg.GatewayEnvironments) != "[internal Default]" || cfg.HeartbeatInterval.Duration != 200*time.Millisecond || cfg.RuntimeHealthWindow.Duration != time.Second {
 		t.Errorf("set: %v %s %s", cfg.GatewayEnvironments, cfg.HeartbeatInterval, cfg.RuntimeHealthWindow)
 	}
@@ -285,7 +290,8 @@ func TestGatewayEnvironmentsAndHeartbeatTiming(t *testing.T) {
 		{ProfileGateway, with("TURNPIKE_GATEWAY_ENVIRONMENTS", "a,,b"), "TURNPIKE_GATEWAY_ENVIRONMENTS"},
 		{ProfileGateway, with("TURNPIKE_GATEWAY_ENVIRONMENTS", "a,a"), "twice"},
 		{ProfileAllInOne, map[string]string{"TURNPIKE_GATEWAY_ENVIRONMENTS": "internal"}, "Default only"},
-		{ProfileGateway, with("TURNPIKE_HEARTBEAT_INTERVAL", "1s", "TURNPIKE_RUNTIME_HEALTH_WINDOW", "1s"), "TURNPIKE_RUNTIME_HEALTH_WINDOW"},
+		{ProfileAllInOne, map[string]string{"TURNPIKE_HEARTBEAT_INTERVAL": "1s", "TURNPIKE_RUNTIME_HEALTH_WINDOW": "1s"}, "TURNPIKE_RUNTIME_HEALTH_WINDOW"},
+		{ProfileGateway, with("TURNPIKE_RUNTIME_HEALTH_WINDOW", "-1s"), "TURNPIKE_RUNTIME_HEALTH_WINDOW"},
 		{ProfileGateway, with("TURNPIKE_HEARTBEAT_INTERVAL", "soon"), "TURNPIKE_HEARTBEAT_INTERVAL"},
 	} {
 		if _, err := Load(tc.profile, nil, env(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
