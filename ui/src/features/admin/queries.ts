@@ -150,6 +150,7 @@ export const ControlPlaneStatusQuery = graphql(`
         revision
         lastSeen
         healthy
+        environments
       }
     }
   }
