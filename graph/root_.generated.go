@@ -164,7 +164,14 @@ type ComplexityRoot struct {
 		DeployedAt           func(childComplexity int) int
 		Environment          func(childComplexity int) int
 		ExpectedGateways     func(childComplexity int) int
+		Gateways             func(childComplexity int) int
 		Revision             func(childComplexity int) int
+	}
+
+	DeploymentGateway struct {
+		Acknowledged func(childComplexity int) int
+		Healthy      func(childComplexity int) int
+		ID           func(childComplexity int) int
 	}
 
 	Document struct {
@@ -914,12 +921,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Deployment.ExpectedGateways(childComplexity), true
+	case "Deployment.gateways":
+		if e.ComplexityRoot.Deployment.Gateways == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Gateways(childComplexity), true
 	case "Deployment.revision":
 		if e.ComplexityRoot.Deployment.Revision == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Deployment.Revision(childComplexity), true
+
+	case "DeploymentGateway.acknowledged":
+		if e.ComplexityRoot.DeploymentGateway.Acknowledged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeploymentGateway.Acknowledged(childComplexity), true
+	case "DeploymentGateway.healthy":
+		if e.ComplexityRoot.DeploymentGateway.Healthy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeploymentGateway.Healthy(childComplexity), true
+	case "DeploymentGateway.id":
+		if e.ComplexityRoot.DeploymentGateway.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeploymentGateway.ID(childComplexity), true
 
 	case "Document.content":
 		if e.ComplexityRoot.Document.Content == nil {
@@ -2519,8 +2551,22 @@ func (ec *executionContext) childFields_Deployment(ctx context.Context, field gr
 		return ec.fieldContext_Deployment_acknowledgedGateways(ctx, field)
 	case "acknowledgedInMs":
 		return ec.fieldContext_Deployment_acknowledgedInMs(ctx, field)
+	case "gateways":
+		return ec.fieldContext_Deployment_gateways(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Deployment", field.Name)
+}
+
+func (ec *executionContext) childFields_DeploymentGateway(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeploymentGateway_id(ctx, field)
+	case "healthy":
+		return ec.fieldContext_DeploymentGateway_healthy(ctx, field)
+	case "acknowledged":
+		return ec.fieldContext_DeploymentGateway_acknowledged(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeploymentGateway", field.Name)
 }
 
 func (ec *executionContext) childFields_Document(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -96,6 +96,10 @@ func deploymentModels(deps []publisher.Deployment, acks []controlplane.Deploymen
 		m := &model.Deployment{
 			Environment: d.Environment, Revision: rev, DeployedAt: d.DeployedAt,
 			ExpectedGateways: ack.Expected, AcknowledgedGateways: ack.Acknowledged,
+			Gateways: make([]*model.DeploymentGateway, len(ack.Gateways)),
+		}
+		for j, g := range ack.Gateways {
+			m.Gateways[j] = &model.DeploymentGateway{ID: g.ID, Healthy: g.Healthy, Acknowledged: g.Acknowledged}
 		}
 		if !ack.AllAcknowledgedAt.IsZero() && ack.Expected > 0 {
 			ms := max(0, int(ack.AllAcknowledgedAt.Sub(d.DeployedAt).Milliseconds()))
@@ -183,7 +187,11 @@ func deploymentsKey(ds []*model.Deployment) string {
 		if d.AcknowledgedInMs != nil {
 			ms = *d.AcknowledgedInMs
 		}
-		fmt.Fprintf(&b, "%s %s %s %d %d %d\n", d.Environment, d.Revision.ID, d.DeployedAt.Format(time.RFC3339Nano), d.ExpectedGateways, d.AcknowledgedGateways, ms)
+		fmt.Fprintf(&b, "%s %s %s %d %d %d", d.Environment, d.Revision.ID, d.DeployedAt.Format(time.RFC3339Nano), d.ExpectedGateways, d.AcknowledgedGateways, ms)
+		for _, g := range d.Gateways {
+			fmt.Fprintf(&b, " %s:%t:%t", g.ID, g.Healthy, g.Acknowledged)
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -171,6 +171,17 @@ type Deployment struct {
 	AcknowledgedGateways int `json:"acknowledgedGateways"`
 	// Deploy to the last acknowledgement; null until every expected gateway has acknowledged.
 	AcknowledgedInMs *int `json:"acknowledgedInMs,omitempty"`
+	// The gateways that serve this API from the environment, the expected and the stale ones, each with whether it enforces this revision: which ones lag (for ADMIN, PUBLISHER and CREATOR; empty for others).
+	Gateways []*DeploymentGateway `json:"gateways"`
+}
+
+// One gateway's side of a deployment.
+type DeploymentGateway struct {
+	ID string `json:"id"`
+	// A stale gateway (no heartbeat within the health window) is listed, not expected.
+	Healthy bool `json:"healthy"`
+	// Whether it reports enforcing the deployed revision.
+	Acknowledged bool `json:"acknowledged"`
 }
 
 type Document struct {

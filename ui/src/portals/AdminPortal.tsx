@@ -5,6 +5,7 @@ import Users from '../features/admin/pages/Users';
 import Policies from '../features/admin/pages/Policies';
 import BlockingConditions from '../features/admin/pages/BlockingConditions';
 import Runtimes from '../features/admin/pages/Runtimes';
+import Environments from '../features/admin/pages/Environments';
 
 export default function AdminPortal() {
   return (
@@ -17,6 +18,7 @@ export default function AdminPortal() {
               { to: '/admin/users', label: 'Users and roles' },
               { to: '/admin/policies', label: 'Throttling policies' },
               { to: '/admin/blocking', label: 'Blocking conditions' },
+              { to: '/admin/environments', label: 'Gateway environments' },
               { to: '/admin/runtimes', label: 'Gateways and traffic managers' },
             ]}
           />
@@ -27,6 +29,7 @@ export default function AdminPortal() {
         <Route path="policies" element={<Policies />} />
         <Route path="policies/:kind" element={<Policies />} />
         <Route path="blocking" element={<BlockingConditions />} />
+        <Route path="environments" element={<Environments />} />
         <Route path="runtimes" element={<Runtimes />} />
         <Route path="*" element={<NotFound />} />
       </Route>

@@ -150,7 +150,48 @@ export const ControlPlaneStatusQuery = graphql(`
         revision
         lastSeen
         healthy
+        environments
       }
     }
+  }
+`);
+
+export const EnvironmentFields = graphql(`
+  fragment EnvironmentFields on Environment {
+    name
+    displayName
+    description
+    gatewayURLs
+    gateways {
+      id
+      environments
+      address
+      healthy
+      lastSeen
+    }
+  }
+`);
+
+export const EnvironmentsQuery = graphql(`
+  query Environments {
+    environments {
+      name
+      ...EnvironmentFields
+    }
+  }
+`);
+
+export const CreateEnvironmentMutation = graphql(`
+  mutation CreateEnvironment($input: EnvironmentInput!) {
+    createEnvironment(input: $input) {
+      name
+      ...EnvironmentFields
+    }
+  }
+`);
+
+export const DeleteEnvironmentMutation = graphql(`
+  mutation DeleteEnvironment($name: ID!) {
+    deleteEnvironment(name: $name)
   }
 `);

@@ -306,3 +306,99 @@ export const ApiUsageLiveSubscription = graphql(`
     }
   }
 `);
+
+export const DeploymentFields = graphql(`
+  fragment DeploymentFields on Deployment {
+    environment
+    deployedAt
+    expectedGateways
+    acknowledgedGateways
+    acknowledgedInMs
+    gateways {
+      id
+      healthy
+      acknowledged
+    }
+    revision {
+      id
+      number
+    }
+  }
+`);
+
+export const ApiDeploymentsQuery = graphql(`
+  query ApiDeployments($id: ID!) {
+    api(id: $id) {
+      id
+      updatedAt
+      lifecycleHistory {
+        at
+      }
+      revisions {
+        id
+        number
+        description
+        createdAt
+      }
+      deployments {
+        ...DeploymentFields
+      }
+    }
+    environments {
+      name
+      displayName
+    }
+  }
+`);
+
+/** The API's deployments with their acknowledgement: at once, then on every change (WebSocket). */
+export const ApiDeploymentsLiveSubscription = graphql(`
+  subscription ApiDeploymentsLive($apiId: ID!) {
+    deployments(apiId: $apiId) {
+      ...DeploymentFields
+    }
+  }
+`);
+
+export const CreateRevisionMutation = graphql(`
+  mutation CreateRevision($apiId: ID!, $description: String) {
+    createRevision(apiId: $apiId, description: $description) {
+      id
+      number
+      description
+      createdAt
+    }
+  }
+`);
+
+export const DeployRevisionMutation = graphql(`
+  mutation DeployRevision($id: ID!, $environments: [String!]!) {
+    deployRevision(id: $id, environments: $environments) {
+      ...DeploymentFields
+    }
+  }
+`);
+
+export const UndeployRevisionMutation = graphql(`
+  mutation UndeployRevision($id: ID!, $environments: [String!]!) {
+    undeployRevision(id: $id, environments: $environments)
+  }
+`);
+
+export const RestoreRevisionMutation = graphql(`
+  mutation RestoreRevision($id: ID!) {
+    restoreRevision(id: $id) {
+      id
+      updatedAt
+      ...ApiOverviewFields
+      ...ApiResourcesFields
+      ...ApiTiersFields
+    }
+  }
+`);
+
+export const DeleteRevisionMutation = graphql(`
+  mutation DeleteRevision($id: ID!) {
+    deleteRevision(id: $id)
+  }
+`);

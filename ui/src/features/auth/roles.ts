@@ -19,6 +19,8 @@ export function hasAnyRole(user: SessionUser | null | undefined, roles: Role[]):
 export const canUsePublisher = (u: SessionUser | null | undefined) => hasAnyRole(u, PUBLISHER_ROLES);
 export const canUseAdmin = (u: SessionUser | null | undefined) => hasAnyRole(u, ADMIN_ROLES);
 export const canChangeLifecycle = (u: SessionUser | null | undefined) => hasAnyRole(u, LIFECYCLE_ROLES);
+/** Deploying and undeploying revisions is a publisher's act, like the lifecycle. */
+export const canDeploy = canChangeLifecycle;
 
 /** The portals a user may open, in navigation order. The Developer Portal is open to everyone. */
 export function portalsFor(u: SessionUser | null | undefined): Array<{ path: string; label: string }> {

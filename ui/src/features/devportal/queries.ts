@@ -52,7 +52,11 @@ export const DevApiQuery = graphql(`
       tags
       lifecycleState
       subscriptionTiers
+      isDefaultVersion
       gatewayURLs
+      deployments {
+        environment
+      }
       openAPI
       updatedAt
       provider {
@@ -121,5 +125,16 @@ export const AddCommentMutation = graphql(`
 export const DeleteCommentMutation = graphql(`
   mutation DeleteComment($id: ID!) {
     deleteComment(id: $id)
+  }
+`);
+
+/** The gateway URLs of each environment, for the API page (signed-in users only). */
+export const DevEnvironmentsQuery = graphql(`
+  query DevEnvironments {
+    environments {
+      name
+      displayName
+      gatewayURLs
+    }
   }
 `);

@@ -11,10 +11,17 @@ const runtime = (id: string, kind: string, revision: number | null) => ({
   revision,
   lastSeen: '2026-12-03T09:00:00Z',
   healthy: true,
+  environments: kind === 'GATEWAY' ? ['internal', 'Default'] : [],
 });
 
 /** The "Applied revision" cell of the row for instance `id`. */
 function appliedRevision(id: string) {
+  const row = screen.getByRole('cell', { name: id }).closest('tr')!;
+  return within(row).getAllByRole('cell')[4].textContent;
+}
+
+/** The "Environments" cell of the row for instance `id`. */
+function environments(id: string) {
   const row = screen.getByRole('cell', { name: id }).closest('tr')!;
   return within(row).getAllByRole('cell')[3].textContent;
 }
@@ -32,5 +39,7 @@ describe('Runtimes', () => {
     render(withClient(client, <Runtimes />));
     await screen.findByRole('table', { name: 'Runtimes' });
     expect(appliedRevision(id)).toBe(want);
+    // A gateway's environments in its order of preference; none for other kinds.
+    expect(environments(id)).toBe(kind === 'GATEWAY' ? 'internal, Default' : '—');
   });
 });

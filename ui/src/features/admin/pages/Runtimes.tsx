@@ -41,6 +41,7 @@ export default function Runtimes() {
                   <th scope="col">Instance</th>
                   <th scope="col">Kind</th>
                   <th scope="col">Address</th>
+                  <th scope="col">Environments</th>
                   <th scope="col">Applied revision</th>
                   <th scope="col">Health</th>
                   <th scope="col">Last seen</th>
@@ -52,6 +53,7 @@ export default function Runtimes() {
                     <td className="mono">{r.id}</td>
                     <td>{KIND_LABEL[r.kind] ?? r.kind}</td>
                     <td className="mono">{r.address ?? '—'}</td>
+                    <td>{r.environments.length ? r.environments.join(', ') : <span className="muted">—</span>}</td>
                     <td>
                       <AppliedRevision current={status.revision} applied={r.revision} />
                     </td>

@@ -14,6 +14,7 @@ import { VersionsTab } from '../components/VersionsTab';
 import { DocumentsTab } from '../components/DocumentsTab';
 import { SubscriptionsTab } from '../components/SubscriptionsTab';
 import { UsageTab } from '../components/UsageTab';
+import { DeploymentsTab } from '../components/DeploymentsTab';
 import { isNotFound } from '../../../lib/errors';
 
 const TABS = [
@@ -21,6 +22,7 @@ const TABS = [
   { id: 'resources', label: 'Resources' },
   { id: 'tiers', label: 'Subscription tiers' },
   { id: 'lifecycle', label: 'Lifecycle' },
+  { id: 'deployments', label: 'Deployments' },
   { id: 'versions', label: 'Versions' },
   { id: 'documents', label: 'Documents' },
   { id: 'subscriptions', label: 'Subscriptions' },
@@ -62,6 +64,7 @@ export default function ApiDetail() {
         {tab === 'resources' && <ResourcesTab api={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}
         {tab === 'lifecycle' && <LifecycleTab api={api} />}
+        {tab === 'deployments' && <DeploymentsTab apiId={api.id} />}
         {tab === 'versions' && <VersionsTab apiId={api.id} name={api.name} context={api.context} version={api.version} />}
         {tab === 'documents' && <DocumentsTab api={api} />}
         {tab === 'subscriptions' && <SubscriptionsTab apiId={api.id} />}

@@ -2,7 +2,6 @@ import { useMemo } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
 import { useQuery } from 'urql';
 import { Badge } from '../../../components/Badge';
-import { CopyButton } from '../../../components/CopyButton';
 import { Markdown } from '../../../components/Markdown';
 import { NotFound } from '../../../components/NotFound';
 import { ErrorNotice, Loading } from '../../../components/States';
@@ -12,6 +11,7 @@ import { canUseAdmin } from '../../auth/roles';
 import { useSession } from '../../auth/session';
 import { Comments } from '../components/Comments';
 import { DocumentList } from '../components/DocumentList';
+import { GatewayURLs, useDeployedGatewayURLs } from '../components/GatewayURLs';
 import { Operations } from '../components/Operations';
 import { Rating } from '../components/Rating';
 import { SubscribePanel } from '../components/SubscribePanel';
@@ -32,6 +32,7 @@ export default function ApiPage() {
   const api = data?.api;
   useTitle(api ? `${api.name} ${api.version} · Developer Portal` : 'API · Developer Portal');
   const parsed = useMemo(() => parseOpenAPI(api?.openAPI), [api?.openAPI]);
+  const deployed = useDeployedGatewayURLs(api);
   // The try-it console works from the definition, or from the resources when it lists none.
   const operations: Operation[] = useMemo(
     () =>
@@ -88,7 +89,7 @@ export default function ApiPage() {
           </section>
           <section aria-labelledby="tryit-title">
             <h2 id="tryit-title">Try it</h2>
-            <TryIt key={api.id} gatewayURLs={api.gatewayURLs} operations={operations} />
+            <TryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} operations={operations} />
           </section>
           <section aria-labelledby="comments-title">
             <h2 id="comments-title">Comments</h2>
@@ -98,17 +99,7 @@ export default function ApiPage() {
         <aside className="stack side">
           <section aria-labelledby="endpoints-title" className="card">
             <h2 id="endpoints-title">Gateway URLs</h2>
-            {api.gatewayURLs.length === 0 ? (
-              <p className="muted">Not deployed.</p>
-            ) : (
-              <ul className="plain">
-                {api.gatewayURLs.map((u) => (
-                  <li key={u}>
-                    <code>{u}</code> <CopyButton value={u} label="Copy URL" />
-                  </li>
-                ))}
-              </ul>
-            )}
+            <GatewayURLs deployed={deployed} />
           </section>
           <section aria-labelledby="subscribe-title" className="card">
             <h2 id="subscribe-title">Subscribe</h2>
