@@ -128,7 +128,7 @@ export const DeleteCommentMutation = graphql(`
   }
 `);
 
-/** The gateway URLs of each environment, for the API page (signed-in users only). */
+/** The gateway URLs of each environment, for the API page (public). */
 export const DevEnvironmentsQuery = graphql(`
   query DevEnvironments {
     environments {

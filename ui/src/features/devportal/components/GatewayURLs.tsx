@@ -1,7 +1,6 @@
 import { useMemo } from 'react';
 import { useQuery } from 'urql';
 import { CopyButton } from '../../../components/CopyButton';
-import { useSession } from '../../auth/session';
 import { DevEnvironmentsQuery } from '../queries';
 
 /**
@@ -25,7 +24,7 @@ export interface EnvironmentURLs {
 }
 
 export interface DeployedURLs {
-  /** Per environment the API is deployed to; null when they cannot be listed (anonymous visitors). */
+  /** Per environment the API is deployed to; null while the environments are not listed yet. */
   byEnvironment: EnvironmentURLs[] | null;
   /** Every URL consumers may call: the environments' URLs, or the API's own gateway URLs. */
   all: string[];
@@ -33,15 +32,14 @@ export interface DeployedURLs {
 
 /**
  * The gateway URLs of each environment the API is deployed to. Environments are listed to
- * signed-in users only; anonymous visitors (or an environment the list lacks) get the API's
- * own gateway URLs.
+ * anyone; until they are (or for an environment the list lacks) the API's own gateway URLs
+ * stand in.
  */
 export function useDeployedGatewayURLs(
   api: { context: string; version: string; isDefaultVersion: boolean; gatewayURLs: string[]; deployments: Array<{ environment: string }> } | null | undefined,
 ): DeployedURLs {
-  const { me } = useSession();
   const deployedTo = api?.deployments.map((d) => d.environment) ?? [];
-  const [{ data }] = useQuery({ query: DevEnvironmentsQuery, pause: !me || deployedTo.length === 0 });
+  const [{ data }] = useQuery({ query: DevEnvironmentsQuery, pause: deployedTo.length === 0 });
   const envs = data?.environments;
   const key = deployedTo.join('\n');
   return useMemo(() => {
