@@ -351,29 +351,10 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err != nil {
 			return err
 		}
-		api, err := fromRow(row)
+		api, err := s.editWorkingCopy(ctx, tx, a, row, "input", func(api *API) error { return applyUpdate(api, in, s.egress()) })
 		if err != nil {
 			return err
 		}
-		if err := applyUpdate(api, in, s.egress()); err != nil {
-			return err
-		}
-		before, err := fromRow(row)
-		if err != nil {
-			return err
-		}
-		if err := reviewLiveChange(a, row, before, api); err != nil {
-			return err
-		}
-		if err := checkPolicies(ctx, tx, "input", api); err != nil {
-			return err
-		}
-		if !strings.EqualFold(api.Name, row.Name) {
-			if err := claimContext(ctx, tx, api); err != nil {
-				return err
-			}
-		}
-		api.UpdatedAt = s.now()
 		if in.IsDefaultVersion != nil && *in.IsDefaultVersion && !row.IsDefaultVersion {
 			if err := s.clearDefaultVersion(ctx, tx, a, api); err != nil {
 				return err
@@ -398,6 +379,37 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		return nil, err
 	}
 	return out, nil
+}
+
+// editWorkingCopy applies edit to the working copy of row (locked in tx) and checks the result
+// as every edit of an API is checked: the review of changes to a served API, the throttling
+// policies it names (errors under field) and, when the name changes, the context it claims.
+// The edited copy comes back with its UpdatedAt set, not yet written.
+func (s *Service) editWorkingCopy(ctx context.Context, tx bun.IDB, a identity.Actor, row *apimgtdb.API, field string, edit func(*API) error) (*API, error) {
+	api, err := fromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	if err := edit(api); err != nil {
+		return nil, err
+	}
+	before, err := fromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	if err := reviewLiveChange(a, row, before, api); err != nil {
+		return nil, err
+	}
+	if err := checkPolicies(ctx, tx, field, api); err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(api.Name, row.Name) {
+		if err := claimContext(ctx, tx, api); err != nil {
+			return nil, err
+		}
+	}
+	api.UpdatedAt = s.now()
+	return api, nil
 }
 
 func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {

@@ -222,29 +222,10 @@ func (s *Service) RestoreRevision(ctx context.Context, a identity.Actor, id stri
 		if err := mayEdit(a, row); err != nil {
 			return err
 		}
-		api, err := fromRow(row)
+		api, err := s.editWorkingCopy(ctx, tx, a, row, "revision", func(api *API) error { return restoreInto(api, rev) })
 		if err != nil {
 			return err
 		}
-		if err := restoreInto(api, rev); err != nil {
-			return err
-		}
-		before, err := fromRow(row)
-		if err != nil {
-			return err
-		}
-		if err := reviewLiveChange(a, row, before, api); err != nil {
-			return err
-		}
-		if err := checkPolicies(ctx, tx, "revision", api); err != nil {
-			return err
-		}
-		if !strings.EqualFold(api.Name, row.Name) {
-			if err := claimContext(ctx, tx, api); err != nil {
-				return err
-			}
-		}
-		api.UpdatedAt = s.now()
 		if err := s.restoreDefinition(ctx, rev, api.UpdatedAt, u); err != nil {
 			return err
 		}
