@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	tuneGC(cfg.GC, getenv)
 	return server.Run(ctx, cfg, server.Deps{Log: newLogger(cfg, stdout), Stdout: stdout})
 }
 

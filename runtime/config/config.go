@@ -112,6 +112,21 @@ type Config struct {
 	Limits   LimitsConfig   `toml:"limits"`
 	// Publisher holds the checks applied to what API providers publish.
 	Publisher PublisherConfig `toml:"publisher"`
+	// GC tunes the garbage collector of the processes that serve API traffic.
+	GC GCConfig `toml:"gc"`
+}
+
+// GCConfig tunes the garbage collector of a gateway or all-in-one process; the Go runtime's
+// own GOGC and GOMEMLIMIT, when set, win over it.
+type GCConfig struct {
+	// Percent is the heap growth that triggers a collection, as GOGC (default 400 in the
+	// gateway and all-in-one profiles: a call's garbage is small and short-lived, and fewer
+	// collections leave more CPU to the calls; 0 = Go's default of 100, as in the others).
+	Percent int `toml:"percent"`
+	// MemoryLimitMiB is the soft memory limit, as GOMEMLIMIT, in MiB (default 192 in the
+	// gateway and all-in-one profiles, 0 = none): the collector runs more often as the
+	// process nears it, so the larger Percent does not let the heap grow unbounded.
+	MemoryLimitMiB int `toml:"memory_limit_mib"`
 }
 
 // DBConfig holds one DSN per logical database; All is the default for each.
@@ -238,6 +253,9 @@ func Load(profile string, args []string, getenv func(string) string) (Config, er
 	cfg := Default()
 	cfg.Profile = profile
 	cfg.GraphQL.Introspection = profile == ProfileAllInOne
+	if profile == ProfileAllInOne || profile == ProfileGateway {
+		cfg.GC = GCConfig{Percent: 400, MemoryLimitMiB: 192}
+	}
 
 	fs := flag.NewFlagSet("turnpike "+profile, flag.ContinueOnError)
 	fs.SetOutput(new(bytes.Buffer))
@@ -351,6 +369,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_MAX_REVISIONS":        &c.Publisher.MaxRevisions,
 		"TURNPIKE_GATEWAY_MAX_INFLIGHT": &c.GatewayMaxInFlight,
 		"TURNPIKE_GATEWAY_MAX_CONNS":    &c.GatewayMaxConns,
+		"TURNPIKE_GC_PERCENT":           &c.GC.Percent,
+		"TURNPIKE_GC_MEMORY_LIMIT_MIB":  &c.GC.MemoryLimitMiB,
 	} {
 		if v := getenv(k); v != "" {
 			i, err := strconv.Atoi(v)
@@ -489,6 +509,12 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("TURNPIKE_DATA_DIR", "must not be empty")
+	}
+	if c.GC.Percent != 0 && (c.GC.Percent < 10 || c.GC.Percent > 10000) {
+		bad("TURNPIKE_GC_PERCENT", "%d must be 10 to 10000, or 0 for Go's default", c.GC.Percent)
+	}
+	if c.GC.MemoryLimitMiB < 0 {
+		bad("TURNPIKE_GC_MEMORY_LIMIT_MIB", "%d must be 0 (no limit) or more", c.GC.MemoryLimitMiB)
 	}
 	if c.Publisher.MaxRevisions < 1 || c.Publisher.MaxRevisions > 1000 {
 		bad("TURNPIKE_MAX_REVISIONS", "%d must be 1 to 1000", c.Publisher.MaxRevisions)

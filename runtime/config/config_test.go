@@ -81,6 +81,9 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{desc: "bad refresh family duration", env: map[string]string{"TURNPIKE_REFRESH_FAMILY_TTL": "a month"}, want: "TURNPIKE_REFRESH_FAMILY_TTL"},
 		{desc: "bad bool", env: map[string]string{"TURNPIKE_GRAPHQL_INTROSPECTION": "maybe"}, want: "TURNPIKE_GRAPHQL_INTROSPECTION"},
 		{desc: "bad private-endpoints bool", env: map[string]string{"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "sometimes"}, want: "TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS"},
+		{desc: "GC percent too low", env: map[string]string{"TURNPIKE_GC_PERCENT": "5"}, want: "TURNPIKE_GC_PERCENT"},
+		{desc: "GC percent not a number", env: map[string]string{"TURNPIKE_GC_PERCENT": "high"}, want: "TURNPIKE_GC_PERCENT"},
+		{desc: "negative memory limit", env: map[string]string{"TURNPIKE_GC_MEMORY_LIMIT_MIB": "-1"}, want: "TURNPIKE_GC_MEMORY_LIMIT_MIB"},
 		{desc: "unknown profile", profile: "edge", want: "unknown profile"},
 		{desc: "unknown flag", args: []string{"--colour"}, want: "flags"},
 	}
@@ -345,5 +348,34 @@ func TestGatewayOverloadSettings(t *testing.T) {
 		if _, err := Load(ProfileAllInOne, nil, env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: err %v, want one naming it", k, v, err)
 		}
+	}
+}
+
+func TestGCDefaultsByProfile(t *testing.T) {
+	t.Parallel()
+	common := map[string]string{"TURNPIKE_BUS": "sql", "TURNPIKE_INTERNAL_TOKEN": testToken}
+	for p, want := range map[string]GCConfig{
+		ProfileAllInOne:       {Percent: 400, MemoryLimitMiB: 192},
+		ProfileGateway:        {Percent: 400, MemoryLimitMiB: 192},
+		ProfileControlPlane:   {},
+		ProfileKeyManager:     {},
+		ProfileTrafficManager: {},
+	} {
+		cfg, err := Load(p, nil, env(common))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if cfg.GC != want {
+			t.Errorf("%s: GC %+v, want %+v", p, cfg.GC, want)
+		}
+	}
+	set := maps.Clone(common)
+	set["TURNPIKE_GC_PERCENT"], set["TURNPIKE_GC_MEMORY_LIMIT_MIB"] = "200", "0"
+	cfg, err := Load(ProfileGateway, nil, env(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (GCConfig{Percent: 200}); cfg.GC != want {
+		t.Errorf("set: GC %+v, want %+v", cfg.GC, want)
 	}
 }
