@@ -464,7 +464,27 @@ func (c *h1ServerConn) badRequest(code int, msg string) {
 	}
 	_, _ = fmt.Fprintf(c.bw, "HTTP/1.1 %03d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		code, http.StatusText(code), len(text), text)
-	_ = c.bw.Flush()
+	if c.bw.Flush() == nil {
+		c.linger()
+	}
+}
+
+// Bounds of linger.
+const (
+	lingerFor = 500 * time.Millisecond
+	lingerMax = 8 << 20
+)
+
+// linger half-closes a connection the server refused a request on and reads away what the
+// client still sends, for a bounded time and amount: a client still writing its request (a
+// head over the limit) then reads the answer instead of a reset, which closing with unread
+// data would send (net/http's server waits the same way).
+func (c *h1ServerConn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerFor))
+	_, _ = io.CopyN(io.Discard, c.nc, lingerMax)
 }
 
 // serveOne runs the handler on the parsed request and finishes its answer. It reports
