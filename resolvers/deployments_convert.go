@@ -16,8 +16,11 @@ import (
 // maxDeployWaitMs bounds deployRevision's waitMs.
 const maxDeployWaitMs = 60000
 
-// livePoll is how often Live.deployments looks for a change.
-const livePoll = 100 * time.Millisecond
+// livePoll is how often Live.deployments reads the deployments again without being woken:
+// acknowledgements recorded by this process wake it at once, so the poll only catches what
+// other control-plane replicas record and gateways turning stale, which a second's delay
+// does not hurt; a shorter one would cost three queries per open Deployments tab each time.
+const livePoll = time.Second
 
 // apiDeployments answers an API's deployments with what the gateways report: one
 // acknowledgement query for all of them.

@@ -137,16 +137,34 @@ type DeployedRevision struct {
 // one deployed to the first of envs that has one. env is that environment; ok is false when
 // the API is deployed to none of them.
 func (d APIDeployments) Pick(envs []string) (def APIDef, env string, ok bool) {
-	for _, e := range envs {
-		for _, r := range d.Revisions {
-			for _, re := range r.Environments {
-				if re == e {
-					return r.API, e, true
-				}
+	env = PickEnvironment(envs, func(e string) bool { return d.revisionIn(e) >= 0 })
+	if env == "" {
+		return APIDef{}, "", false
+	}
+	return d.Revisions[d.revisionIn(env)].API, env, true
+}
+
+// PickEnvironment is the rule Pick applies, on names: the first of a gateway's environments
+// (in its configured order) where deployed says the API is, "" for none.
+func PickEnvironment(gatewayEnvs []string, deployed func(env string) bool) string {
+	for _, e := range gatewayEnvs {
+		if deployed(e) {
+			return e
+		}
+	}
+	return ""
+}
+
+// revisionIn is the index of the revision deployed to env, -1 for none.
+func (d APIDeployments) revisionIn(env string) int {
+	for i, r := range d.Revisions {
+		for _, re := range r.Environments {
+			if re == env {
+				return i
 			}
 		}
 	}
-	return APIDef{}, "", false
+	return -1
 }
 
 // Endpoints are an API's backends.

@@ -79,7 +79,7 @@ func (s *Service) DeploymentAcks(ctx context.Context, apiID string, deps []Deplo
 		a := &out[i]
 		var last time.Time
 		for _, gw := range gws {
-			if pick(gw.Environments, deployedTo) != d.Environment {
+			if contract.PickEnvironment(gw.Environments, func(e string) bool { return deployedTo[e] }) != d.Environment {
 				continue
 			}
 			row, ok := enforced[gw.ID]
@@ -106,17 +106,6 @@ func (s *Service) DeploymentAcks(ctx context.Context, apiID string, deps []Deplo
 		}
 	}
 	return out, nil
-}
-
-// pick is contract.APIDeployments.Pick on environment names: the first of a gateway's
-// environments (in its order) where the API is deployed, "" for none.
-func pick(gatewayEnvs []string, deployedTo map[string]bool) string {
-	for _, e := range gatewayEnvs {
-		if deployedTo[e] {
-			return e
-		}
-	}
-	return ""
 }
 
 // ackPoll is how often WaitAcks reads the acknowledgements again without a notification:
