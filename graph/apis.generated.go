@@ -27,6 +27,7 @@ type APIResolver interface {
 	GatewayURLs(ctx context.Context, obj *model.API) ([]string, error)
 	Documents(ctx context.Context, obj *model.API) ([]*model.Document, error)
 
+	MockPreview(ctx context.Context, obj *model.API) ([]*model.MockResponse, error)
 	Rating(ctx context.Context, obj *model.API) (*model.Rating, error)
 	Comments(ctx context.Context, obj *model.API) ([]*model.Comment, error)
 	Subscriptions(ctx context.Context, obj *model.API) ([]*model.Subscription, error)
@@ -607,6 +608,125 @@ func (ec *executionContext) fieldContext_API_updatedAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("API", field, false, false, "Time")
 }
 
+func (ec *executionContext) _API_policies(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_policies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttachedPolicy) graphql.Marshaler {
+			return ec.marshalNAttachedPolicy2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_policies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "API",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttachedPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _API_responseCache(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_responseCache(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponseCache, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResponseCache) graphql.Marshaler {
+			return ec.marshalNResponseCache2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐResponseCache(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_responseCache(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "API",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResponseCache(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _API_validateRequests(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_validateRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidateRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_validateRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _API_mockPreview(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_mockPreview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().MockPreview(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MockResponse) graphql.Marshaler {
+			return ec.marshalNMockResponse2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐMockResponseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_mockPreview(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "API",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MockResponse(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _API_rating(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1144,6 +1264,61 @@ func (ec *executionContext) fieldContext_Endpoints_timeoutMs(_ context.Context, 
 	return graphql.NewScalarFieldContext("Endpoints", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Endpoints_circuitBreaker(ctx context.Context, field graphql.CollectedField, obj *model.Endpoints) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Endpoints_circuitBreaker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CircuitBreaker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CircuitBreaker) graphql.Marshaler {
+			return ec.marshalOCircuitBreaker2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐCircuitBreaker(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Endpoints_circuitBreaker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Endpoints",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CircuitBreaker(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Endpoints_retries(ctx context.Context, field graphql.CollectedField, obj *model.Endpoints) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Endpoints_retries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Endpoints_retries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Endpoints", field, false, false, "Int")
+}
+
 func (ec *executionContext) _LifecycleEvent_from(ctx context.Context, field graphql.CollectedField, obj *model.LifecycleEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1374,6 +1549,38 @@ func (ec *executionContext) fieldContext_Resource_throttlingPolicy(_ context.Con
 	return graphql.NewScalarFieldContext("Resource", field, false, false, "String")
 }
 
+func (ec *executionContext) _Resource_policies(ctx context.Context, field graphql.CollectedField, obj *model.Resource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Resource_policies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttachedPolicy) graphql.Marshaler {
+			return ec.marshalNAttachedPolicy2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Resource_policies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Resource",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttachedPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -1574,8 +1781,11 @@ func (ec *executionContext) unmarshalInputEndpointsInput(ctx context.Context, ob
 	if _, present := asMap["timeoutMs"]; !present {
 		asMap["timeoutMs"] = 30000
 	}
+	if _, present := asMap["retries"]; !present {
+		asMap["retries"] = 0
+	}
 
-	fieldsInOrder := [...]string{"type", "production", "sandbox", "timeoutMs"}
+	fieldsInOrder := [...]string{"type", "production", "sandbox", "timeoutMs", "circuitBreaker", "retries"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1610,6 +1820,20 @@ func (ec *executionContext) unmarshalInputEndpointsInput(ctx context.Context, ob
 				return it, err
 			}
 			it.TimeoutMs = data
+		case "circuitBreaker":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("circuitBreaker"))
+			data, err := ec.unmarshalOCircuitBreakerInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐCircuitBreakerInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CircuitBreaker = data
+		case "retries":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retries"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Retries = data
 		}
 	}
 	return it, nil
@@ -1642,7 +1866,7 @@ func (ec *executionContext) unmarshalInputResourceInput(ctx context.Context, obj
 		asMap["authRequired"] = true
 	}
 
-	fieldsInOrder := [...]string{"method", "path", "authRequired", "scopes", "throttlingPolicy"}
+	fieldsInOrder := [...]string{"method", "path", "authRequired", "scopes", "throttlingPolicy", "policies"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1684,6 +1908,13 @@ func (ec *executionContext) unmarshalInputResourceInput(ctx context.Context, obj
 				return it, err
 			}
 			it.ThrottlingPolicy = data
+		case "policies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policies"))
+			data, err := ec.unmarshalOAttachedPolicyInput2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Policies = data
 		}
 	}
 	return it, nil
@@ -1712,7 +1943,7 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion"}
+	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "policies", "responseCache", "validateRequests"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1782,6 +2013,27 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.IsDefaultVersion = data
+		case "policies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policies"))
+			data, err := ec.unmarshalOAttachedPolicyInput2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Policies = data
+		case "responseCache":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseCache"))
+			data, err := ec.unmarshalOResponseCacheInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐResponseCacheInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseCache = data
+		case "validateRequests":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validateRequests"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidateRequests = data
 		}
 	}
 	return it, nil
@@ -1929,6 +2181,27 @@ func (ec *executionContext) _API(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "policies":
+			out.Values[i] = ec._API_policies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "responseCache":
+			out.Values[i] = ec._API_responseCache(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validateRequests":
+			out.Values[i] = ec._API_validateRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mockPreview":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_mockPreview(ctx, field, obj)
+				})
 		case "rating":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -2141,6 +2414,16 @@ func (ec *executionContext) _Endpoints(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "circuitBreaker":
+			out.Values[i] = ec._Endpoints_circuitBreaker(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "retries":
+			out.Values[i] = ec._Endpoints_retries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2245,6 +2528,11 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 		case "throttlingPolicy":
 			out.Values[i] = ec._Resource_throttlingPolicy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "policies":
+			out.Values[i] = ec._Resource_policies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:

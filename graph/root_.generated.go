@@ -54,17 +54,21 @@ type ComplexityRoot struct {
 		IsDefaultVersion  func(childComplexity int) int
 		LifecycleHistory  func(childComplexity int) int
 		LifecycleState    func(childComplexity int) int
+		MockPreview       func(childComplexity int) int
 		Name              func(childComplexity int) int
 		OpenAPI           func(childComplexity int) int
+		Policies          func(childComplexity int) int
 		Provider          func(childComplexity int) int
 		Rating            func(childComplexity int) int
 		Resources         func(childComplexity int) int
+		ResponseCache     func(childComplexity int) int
 		Revisions         func(childComplexity int) int
 		SubscriptionTiers func(childComplexity int) int
 		Subscriptions     func(childComplexity int) int
 		Tags              func(childComplexity int) int
 		ThrottlingPolicy  func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
+		ValidateRequests  func(childComplexity int) int
 		Version           func(childComplexity int) int
 	}
 
@@ -123,6 +127,12 @@ type ComplexityRoot struct {
 		KeyType        func(childComplexity int) int
 	}
 
+	AttachedPolicy struct {
+		Flow       func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Parameters func(childComplexity int) int
+	}
+
 	BlockingCondition struct {
 		CreatedAt func(childComplexity int) int
 		Enabled   func(childComplexity int) int
@@ -137,6 +147,11 @@ type ComplexityRoot struct {
 		AllowMethods     func(childComplexity int) int
 		AllowOrigins     func(childComplexity int) int
 		Enabled          func(childComplexity int) int
+	}
+
+	CircuitBreaker struct {
+		FailureThreshold func(childComplexity int) int
+		OpenSeconds      func(childComplexity int) int
 	}
 
 	Comment struct {
@@ -187,10 +202,12 @@ type ComplexityRoot struct {
 	}
 
 	Endpoints struct {
-		Production func(childComplexity int) int
-		Sandbox    func(childComplexity int) int
-		TimeoutMs  func(childComplexity int) int
-		Type       func(childComplexity int) int
+		CircuitBreaker func(childComplexity int) int
+		Production     func(childComplexity int) int
+		Retries        func(childComplexity int) int
+		Sandbox        func(childComplexity int) int
+		TimeoutMs      func(childComplexity int) int
+		Type           func(childComplexity int) int
 	}
 
 	Environment struct {
@@ -221,6 +238,14 @@ type ComplexityRoot struct {
 		APIUsageLive       func(childComplexity int, apiID string) int
 		ControlPlaneStatus func(childComplexity int) int
 		Deployments        func(childComplexity int, apiID string) int
+	}
+
+	MockResponse struct {
+		Body        func(childComplexity int) int
+		ContentType func(childComplexity int) int
+		Method      func(childComplexity int) int
+		Path        func(childComplexity int) int
+		Status      func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -284,6 +309,18 @@ type ComplexityRoot struct {
 		Value  func(childComplexity int) int
 	}
 
+	PolicyParameter struct {
+		Name  func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	PolicySpec struct {
+		Description func(childComplexity int) int
+		Flows       func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Parameters  func(childComplexity int) int
+	}
+
 	Query struct {
 		API                func(childComplexity int, id string) int
 		APIUsage           func(childComplexity int, apiID string, granularity *model.Granularity, from *time.Time, to *time.Time) int
@@ -296,6 +333,7 @@ type ComplexityRoot struct {
 		Document           func(childComplexity int, id string) int
 		Environments       func(childComplexity int) int
 		Me                 func(childComplexity int) int
+		PolicySpecs        func(childComplexity int) int
 		ScopeBindings      func(childComplexity int) int
 		ThrottlingPolicies func(childComplexity int, kind model.PolicyKind) int
 		ThrottlingPolicy   func(childComplexity int, kind model.PolicyKind, name string) int
@@ -312,8 +350,15 @@ type ComplexityRoot struct {
 		AuthRequired     func(childComplexity int) int
 		Method           func(childComplexity int) int
 		Path             func(childComplexity int) int
+		Policies         func(childComplexity int) int
 		Scopes           func(childComplexity int) int
 		ThrottlingPolicy func(childComplexity int) int
+	}
+
+	ResponseCache struct {
+		Enabled      func(childComplexity int) int
+		MaxBodyBytes func(childComplexity int) int
+		TTLSeconds   func(childComplexity int) int
 	}
 
 	RuntimeInstance struct {
@@ -482,6 +527,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.LifecycleState(childComplexity), true
+	case "API.mockPreview":
+		if e.ComplexityRoot.API.MockPreview == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.MockPreview(childComplexity), true
 	case "API.name":
 		if e.ComplexityRoot.API.Name == nil {
 			break
@@ -494,6 +545,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.OpenAPI(childComplexity), true
+	case "API.policies":
+		if e.ComplexityRoot.API.Policies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Policies(childComplexity), true
 	case "API.provider":
 		if e.ComplexityRoot.API.Provider == nil {
 			break
@@ -512,6 +569,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Resources(childComplexity), true
+	case "API.responseCache":
+		if e.ComplexityRoot.API.ResponseCache == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.ResponseCache(childComplexity), true
 	case "API.revisions":
 		if e.ComplexityRoot.API.Revisions == nil {
 			break
@@ -548,6 +611,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.UpdatedAt(childComplexity), true
+	case "API.validateRequests":
+		if e.ComplexityRoot.API.ValidateRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.ValidateRequests(childComplexity), true
 	case "API.version":
 		if e.ComplexityRoot.API.Version == nil {
 			break
@@ -766,6 +835,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApplicationKeys.KeyType(childComplexity), true
 
+	case "AttachedPolicy.flow":
+		if e.ComplexityRoot.AttachedPolicy.Flow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachedPolicy.Flow(childComplexity), true
+	case "AttachedPolicy.name":
+		if e.ComplexityRoot.AttachedPolicy.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachedPolicy.Name(childComplexity), true
+	case "AttachedPolicy.parameters":
+		if e.ComplexityRoot.AttachedPolicy.Parameters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachedPolicy.Parameters(childComplexity), true
+
 	case "BlockingCondition.createdAt":
 		if e.ComplexityRoot.BlockingCondition.CreatedAt == nil {
 			break
@@ -827,6 +915,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CORSConfig.Enabled(childComplexity), true
+
+	case "CircuitBreaker.failureThreshold":
+		if e.ComplexityRoot.CircuitBreaker.FailureThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.FailureThreshold(childComplexity), true
+	case "CircuitBreaker.openSeconds":
+		if e.ComplexityRoot.CircuitBreaker.OpenSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.OpenSeconds(childComplexity), true
 
 	case "Comment.author":
 		if e.ComplexityRoot.Comment.Author == nil {
@@ -1008,12 +1109,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Document.URL(childComplexity), true
 
+	case "Endpoints.circuitBreaker":
+		if e.ComplexityRoot.Endpoints.CircuitBreaker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Endpoints.CircuitBreaker(childComplexity), true
 	case "Endpoints.production":
 		if e.ComplexityRoot.Endpoints.Production == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Endpoints.Production(childComplexity), true
+	case "Endpoints.retries":
+		if e.ComplexityRoot.Endpoints.Retries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Endpoints.Retries(childComplexity), true
 	case "Endpoints.sandbox":
 		if e.ComplexityRoot.Endpoints.Sandbox == nil {
 			break
@@ -1154,6 +1267,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Live.Deployments(childComplexity, args["apiId"].(string)), true
+
+	case "MockResponse.body":
+		if e.ComplexityRoot.MockResponse.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MockResponse.Body(childComplexity), true
+	case "MockResponse.contentType":
+		if e.ComplexityRoot.MockResponse.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MockResponse.ContentType(childComplexity), true
+	case "MockResponse.method":
+		if e.ComplexityRoot.MockResponse.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MockResponse.Method(childComplexity), true
+	case "MockResponse.path":
+		if e.ComplexityRoot.MockResponse.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MockResponse.Path(childComplexity), true
+	case "MockResponse.status":
+		if e.ComplexityRoot.MockResponse.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MockResponse.Status(childComplexity), true
 
 	case "Mutation.addBlockingCondition":
 		if e.ComplexityRoot.Mutation.AddBlockingCondition == nil {
@@ -1690,6 +1834,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyCondition.Value(childComplexity), true
 
+	case "PolicyParameter.name":
+		if e.ComplexityRoot.PolicyParameter.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyParameter.Name(childComplexity), true
+	case "PolicyParameter.value":
+		if e.ComplexityRoot.PolicyParameter.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyParameter.Value(childComplexity), true
+
+	case "PolicySpec.description":
+		if e.ComplexityRoot.PolicySpec.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicySpec.Description(childComplexity), true
+	case "PolicySpec.flows":
+		if e.ComplexityRoot.PolicySpec.Flows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicySpec.Flows(childComplexity), true
+	case "PolicySpec.name":
+		if e.ComplexityRoot.PolicySpec.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicySpec.Name(childComplexity), true
+	case "PolicySpec.parameters":
+		if e.ComplexityRoot.PolicySpec.Parameters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicySpec.Parameters(childComplexity), true
+
 	case "Query.api":
 		if e.ComplexityRoot.Query.API == nil {
 			break
@@ -1787,6 +1969,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.policySpecs":
+		if e.ComplexityRoot.Query.PolicySpecs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicySpecs(childComplexity), true
 	case "Query.scopeBindings":
 		if e.ComplexityRoot.Query.ScopeBindings == nil {
 			break
@@ -1859,6 +2047,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Resource.Path(childComplexity), true
+	case "Resource.policies":
+		if e.ComplexityRoot.Resource.Policies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Resource.Policies(childComplexity), true
 	case "Resource.scopes":
 		if e.ComplexityRoot.Resource.Scopes == nil {
 			break
@@ -1871,6 +2065,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Resource.ThrottlingPolicy(childComplexity), true
+
+	case "ResponseCache.enabled":
+		if e.ComplexityRoot.ResponseCache.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCache.Enabled(childComplexity), true
+	case "ResponseCache.maxBodyBytes":
+		if e.ComplexityRoot.ResponseCache.MaxBodyBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCache.MaxBodyBytes(childComplexity), true
+	case "ResponseCache.ttlSeconds":
+		if e.ComplexityRoot.ResponseCache.TTLSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResponseCache.TTLSeconds(childComplexity), true
 
 	case "RuntimeInstance.address":
 		if e.ComplexityRoot.RuntimeInstance.Address == nil {
@@ -2165,8 +2378,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddDocumentInput", ec.unmarshalInputAddDocumentInput),
+			graphql.NewInputUnmarshaler("AttachedPolicyInput", ec.unmarshalInputAttachedPolicyInput),
 			graphql.NewInputUnmarshaler("BlockingConditionInput", ec.unmarshalInputBlockingConditionInput),
 			graphql.NewInputUnmarshaler("CORSInput", ec.unmarshalInputCORSInput),
+			graphql.NewInputUnmarshaler("CircuitBreakerInput", ec.unmarshalInputCircuitBreakerInput),
 			graphql.NewInputUnmarshaler("ConditionGroupInput", ec.unmarshalInputConditionGroupInput),
 			graphql.NewInputUnmarshaler("CreateAPIInput", ec.unmarshalInputCreateAPIInput),
 			graphql.NewInputUnmarshaler("CreateApplicationInput", ec.unmarshalInputCreateApplicationInput),
@@ -2174,7 +2389,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EndpointsInput", ec.unmarshalInputEndpointsInput),
 			graphql.NewInputUnmarshaler("EnvironmentInput", ec.unmarshalInputEnvironmentInput),
 			graphql.NewInputUnmarshaler("PolicyConditionInput", ec.unmarshalInputPolicyConditionInput),
+			graphql.NewInputUnmarshaler("PolicyParameterInput", ec.unmarshalInputPolicyParameterInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
+			graphql.NewInputUnmarshaler("ResponseCacheInput", ec.unmarshalInputResponseCacheInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("ThrottlingPolicyInput", ec.unmarshalInputThrottlingPolicyInput),
 			graphql.NewInputUnmarshaler("UpdateAPIInput", ec.unmarshalInputUpdateAPIInput),
@@ -2271,7 +2488,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "admin.graphqls" "analytics.graphqls" "apis.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
+//go:embed "admin.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2285,6 +2502,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "admin.graphqls", Input: sourceData("admin.graphqls"), BuiltIn: false},
 	{Name: "analytics.graphqls", Input: sourceData("analytics.graphqls"), BuiltIn: false},
+	{Name: "apipolicies.graphqls", Input: sourceData("apipolicies.graphqls"), BuiltIn: false},
 	{Name: "apis.graphqls", Input: sourceData("apis.graphqls"), BuiltIn: false},
 	{Name: "applications.graphqls", Input: sourceData("applications.graphqls"), BuiltIn: false},
 	{Name: "deployments.graphqls", Input: sourceData("deployments.graphqls"), BuiltIn: false},
@@ -2343,6 +2561,14 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_API_updatedAt(ctx, field)
+	case "policies":
+		return ec.fieldContext_API_policies(ctx, field)
+	case "responseCache":
+		return ec.fieldContext_API_responseCache(ctx, field)
+	case "validateRequests":
+		return ec.fieldContext_API_validateRequests(ctx, field)
+	case "mockPreview":
+		return ec.fieldContext_API_mockPreview(ctx, field)
 	case "rating":
 		return ec.fieldContext_API_rating(ctx, field)
 	case "comments":
@@ -2467,6 +2693,18 @@ func (ec *executionContext) childFields_ApplicationKeys(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ApplicationKeys", field.Name)
 }
 
+func (ec *executionContext) childFields_AttachedPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AttachedPolicy_name(ctx, field)
+	case "flow":
+		return ec.fieldContext_AttachedPolicy_flow(ctx, field)
+	case "parameters":
+		return ec.fieldContext_AttachedPolicy_parameters(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttachedPolicy", field.Name)
+}
+
 func (ec *executionContext) childFields_BlockingCondition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2497,6 +2735,16 @@ func (ec *executionContext) childFields_CORSConfig(ctx context.Context, field gr
 		return ec.fieldContext_CORSConfig_allowCredentials(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CORSConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_CircuitBreaker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "failureThreshold":
+		return ec.fieldContext_CircuitBreaker_failureThreshold(ctx, field)
+	case "openSeconds":
+		return ec.fieldContext_CircuitBreaker_openSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CircuitBreaker", field.Name)
 }
 
 func (ec *executionContext) childFields_Comment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2603,6 +2851,10 @@ func (ec *executionContext) childFields_Endpoints(ctx context.Context, field gra
 		return ec.fieldContext_Endpoints_sandbox(ctx, field)
 	case "timeoutMs":
 		return ec.fieldContext_Endpoints_timeoutMs(ctx, field)
+	case "circuitBreaker":
+		return ec.fieldContext_Endpoints_circuitBreaker(ctx, field)
+	case "retries":
+		return ec.fieldContext_Endpoints_retries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Endpoints", field.Name)
 }
@@ -2655,6 +2907,22 @@ func (ec *executionContext) childFields_LifecycleEvent(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type LifecycleEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_MockResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "method":
+		return ec.fieldContext_MockResponse_method(ctx, field)
+	case "path":
+		return ec.fieldContext_MockResponse_path(ctx, field)
+	case "status":
+		return ec.fieldContext_MockResponse_status(ctx, field)
+	case "contentType":
+		return ec.fieldContext_MockResponse_contentType(ctx, field)
+	case "body":
+		return ec.fieldContext_MockResponse_body(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MockResponse", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2677,6 +2945,30 @@ func (ec *executionContext) childFields_PolicyCondition(ctx context.Context, fie
 		return ec.fieldContext_PolicyCondition_invert(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyCondition", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyParameter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PolicyParameter_name(ctx, field)
+	case "value":
+		return ec.fieldContext_PolicyParameter_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyParameter", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicySpec(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PolicySpec_name(ctx, field)
+	case "description":
+		return ec.fieldContext_PolicySpec_description(ctx, field)
+	case "flows":
+		return ec.fieldContext_PolicySpec_flows(ctx, field)
+	case "parameters":
+		return ec.fieldContext_PolicySpec_parameters(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicySpec", field.Name)
 }
 
 func (ec *executionContext) childFields_Rating(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2703,8 +2995,22 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 		return ec.fieldContext_Resource_scopes(ctx, field)
 	case "throttlingPolicy":
 		return ec.fieldContext_Resource_throttlingPolicy(ctx, field)
+	case "policies":
+		return ec.fieldContext_Resource_policies(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
+}
+
+func (ec *executionContext) childFields_ResponseCache(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_ResponseCache_enabled(ctx, field)
+	case "ttlSeconds":
+		return ec.fieldContext_ResponseCache_ttlSeconds(ctx, field)
+	case "maxBodyBytes":
+		return ec.fieldContext_ResponseCache_maxBodyBytes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResponseCache", field.Name)
 }
 
 func (ec *executionContext) childFields_RuntimeInstance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

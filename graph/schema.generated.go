@@ -75,6 +75,7 @@ type QueryResolver interface {
 	ControlPlaneStatus(ctx context.Context) (*model.ControlPlaneStatus, error)
 	APIUsage(ctx context.Context, apiID string, granularity *model.Granularity, from *time.Time, to *time.Time) (*model.UsageSeries, error)
 	ApplicationUsage(ctx context.Context, applicationID string, granularity *model.Granularity, from *time.Time, to *time.Time) (*model.UsageSeries, error)
+	PolicySpecs(ctx context.Context) ([]*model.PolicySpec, error)
 	Apis(ctx context.Context, query *string, first *int, after *string) (*model.APIConnection, error)
 	API(ctx context.Context, id string) (*model.API, error)
 	Applications(ctx context.Context) ([]*model.Application, error)
@@ -4308,6 +4309,38 @@ func (ec *executionContext) fieldContext_Query_applicationUsage(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_policySpecs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policySpecs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicySpecs(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicySpec) graphql.Marshaler {
+			return ec.marshalNPolicySpec2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐPolicySpecᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policySpecs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicySpec(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_apis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5383,6 +5416,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_applicationUsage(ctx, field)
+				})
+		case "policySpecs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policySpecs(ctx, field)
 				})
 		case "apis":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

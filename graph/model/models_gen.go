@@ -74,6 +74,19 @@ type ApplicationKeys struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
+// A built-in policy attached to an API or a resource.
+type AttachedPolicy struct {
+	Name       string             `json:"name"`
+	Flow       PolicyFlow         `json:"flow"`
+	Parameters []*PolicyParameter `json:"parameters"`
+}
+
+type AttachedPolicyInput struct {
+	Name       string                  `json:"name"`
+	Flow       PolicyFlow              `json:"flow"`
+	Parameters []*PolicyParameterInput `json:"parameters,omitempty"`
+}
+
 type BlockingCondition struct {
 	ID   string                `json:"id"`
 	Type BlockingConditionType `json:"type"`
@@ -103,6 +116,17 @@ type CORSInput struct {
 	AllowMethods     []string `json:"allowMethods,omitempty"`
 	AllowHeaders     []string `json:"allowHeaders,omitempty"`
 	AllowCredentials *bool    `json:"allowCredentials,omitempty"`
+}
+
+// Per endpoint: failureThreshold consecutive 5xx answers or timeouts open the circuit for openSeconds; then one trial call decides.
+type CircuitBreaker struct {
+	FailureThreshold int `json:"failureThreshold"`
+	OpenSeconds      int `json:"openSeconds"`
+}
+
+type CircuitBreakerInput struct {
+	FailureThreshold *int `json:"failureThreshold,omitempty"`
+	OpenSeconds      *int `json:"openSeconds,omitempty"`
 }
 
 type Comment struct {
@@ -199,17 +223,22 @@ type Document struct {
 }
 
 type Endpoints struct {
-	Type       EndpointType `json:"type"`
-	Production []string     `json:"production"`
-	Sandbox    []string     `json:"sandbox"`
-	TimeoutMs  int          `json:"timeoutMs"`
+	Type           EndpointType    `json:"type"`
+	Production     []string        `json:"production"`
+	Sandbox        []string        `json:"sandbox"`
+	TimeoutMs      int             `json:"timeoutMs"`
+	CircuitBreaker *CircuitBreaker `json:"circuitBreaker,omitempty"`
+	// Retries of idempotent methods on connection failures and 502/503/504.
+	Retries int `json:"retries"`
 }
 
 type EndpointsInput struct {
-	Type       *EndpointType `json:"type,omitempty"`
-	Production []string      `json:"production"`
-	Sandbox    []string      `json:"sandbox,omitempty"`
-	TimeoutMs  *int          `json:"timeoutMs,omitempty"`
+	Type           *EndpointType        `json:"type,omitempty"`
+	Production     []string             `json:"production"`
+	Sandbox        []string             `json:"sandbox,omitempty"`
+	TimeoutMs      *int                 `json:"timeoutMs,omitempty"`
+	CircuitBreaker *CircuitBreakerInput `json:"circuitBreaker,omitempty"`
+	Retries        *int                 `json:"retries,omitempty"`
 }
 
 // A group of gateways that serve the same deployed revisions. A gateway joins the environments in TURNPIKE_GATEWAY_ENVIRONMENTS; Default exists from the first start.
@@ -251,6 +280,15 @@ type LifecycleEvent struct {
 type Live struct {
 }
 
+// What a MOCK endpoint answers for one resource.
+type MockResponse struct {
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	Status      int    `json:"status"`
+	ContentType string `json:"contentType"`
+	Body        string `json:"body"`
+}
+
 type Mutation struct {
 }
 
@@ -276,6 +314,24 @@ type PolicyConditionInput struct {
 	Invert *bool         `json:"invert,omitempty"`
 }
 
+type PolicyParameter struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type PolicyParameterInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// A built-in policy the Publisher can attach: where it runs and the parameters it needs.
+type PolicySpec struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Flows       []PolicyFlow `json:"flows"`
+	Parameters  []string     `json:"parameters"`
+}
+
 type Query struct {
 }
 
@@ -294,15 +350,30 @@ type Resource struct {
 	AuthRequired bool     `json:"authRequired"`
 	Scopes       []string `json:"scopes"`
 	// An ADVANCED policy name, or null for none.
-	ThrottlingPolicy *string `json:"throttlingPolicy,omitempty"`
+	ThrottlingPolicy *string           `json:"throttlingPolicy,omitempty"`
+	Policies         []*AttachedPolicy `json:"policies"`
 }
 
 type ResourceInput struct {
-	Method           string   `json:"method"`
-	Path             string   `json:"path"`
-	AuthRequired     *bool    `json:"authRequired,omitempty"`
-	Scopes           []string `json:"scopes,omitempty"`
-	ThrottlingPolicy *string  `json:"throttlingPolicy,omitempty"`
+	Method           string                 `json:"method"`
+	Path             string                 `json:"path"`
+	AuthRequired     *bool                  `json:"authRequired,omitempty"`
+	Scopes           []string               `json:"scopes,omitempty"`
+	ThrottlingPolicy *string                `json:"throttlingPolicy,omitempty"`
+	Policies         []*AttachedPolicyInput `json:"policies,omitempty"`
+}
+
+// Response caching on each gateway: GET and HEAD answers kept for ttlSeconds when their body is at most maxBodyBytes.
+type ResponseCache struct {
+	Enabled      bool `json:"enabled"`
+	TTLSeconds   int  `json:"ttlSeconds"`
+	MaxBodyBytes int  `json:"maxBodyBytes"`
+}
+
+type ResponseCacheInput struct {
+	Enabled      bool `json:"enabled"`
+	TTLSeconds   *int `json:"ttlSeconds,omitempty"`
+	MaxBodyBytes *int `json:"maxBodyBytes,omitempty"`
 }
 
 type RuntimeInstance struct {
@@ -369,15 +440,18 @@ type ThrottlingPolicyInput struct {
 }
 
 type UpdateAPIInput struct {
-	Name              *string          `json:"name,omitempty"`
-	Description       *string          `json:"description,omitempty"`
-	Endpoints         *EndpointsInput  `json:"endpoints,omitempty"`
-	Resources         []*ResourceInput `json:"resources,omitempty"`
-	SubscriptionTiers []string         `json:"subscriptionTiers,omitempty"`
-	Tags              []string         `json:"tags,omitempty"`
-	ThrottlingPolicy  *string          `json:"throttlingPolicy,omitempty"`
-	Cors              *CORSInput       `json:"cors,omitempty"`
-	IsDefaultVersion  *bool            `json:"isDefaultVersion,omitempty"`
+	Name              *string                `json:"name,omitempty"`
+	Description       *string                `json:"description,omitempty"`
+	Endpoints         *EndpointsInput        `json:"endpoints,omitempty"`
+	Resources         []*ResourceInput       `json:"resources,omitempty"`
+	SubscriptionTiers []string               `json:"subscriptionTiers,omitempty"`
+	Tags              []string               `json:"tags,omitempty"`
+	ThrottlingPolicy  *string                `json:"throttlingPolicy,omitempty"`
+	Cors              *CORSInput             `json:"cors,omitempty"`
+	IsDefaultVersion  *bool                  `json:"isDefaultVersion,omitempty"`
+	Policies          []*AttachedPolicyInput `json:"policies,omitempty"`
+	ResponseCache     *ResponseCacheInput    `json:"responseCache,omitempty"`
+	ValidateRequests  *bool                  `json:"validateRequests,omitempty"`
 }
 
 type UpdateApplicationInput struct {
@@ -592,17 +666,19 @@ const (
 	EndpointTypeSingle       EndpointType = "SINGLE"
 	EndpointTypeLoadBalanced EndpointType = "LOAD_BALANCED"
 	EndpointTypeFailover     EndpointType = "FAILOVER"
+	EndpointTypeMock         EndpointType = "MOCK"
 )
 
 var AllEndpointType = []EndpointType{
 	EndpointTypeSingle,
 	EndpointTypeLoadBalanced,
 	EndpointTypeFailover,
+	EndpointTypeMock,
 }
 
 func (e EndpointType) IsValid() bool {
 	switch e {
-	case EndpointTypeSingle, EndpointTypeLoadBalanced, EndpointTypeFailover:
+	case EndpointTypeSingle, EndpointTypeLoadBalanced, EndpointTypeFailover, EndpointTypeMock:
 		return true
 	}
 	return false
@@ -878,6 +954,61 @@ func (e *LifecycleState) UnmarshalJSON(b []byte) error {
 }
 
 func (e LifecycleState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PolicyFlow string
+
+const (
+	PolicyFlowRequest  PolicyFlow = "REQUEST"
+	PolicyFlowResponse PolicyFlow = "RESPONSE"
+)
+
+var AllPolicyFlow = []PolicyFlow{
+	PolicyFlowRequest,
+	PolicyFlowResponse,
+}
+
+func (e PolicyFlow) IsValid() bool {
+	switch e {
+	case PolicyFlowRequest, PolicyFlowResponse:
+		return true
+	}
+	return false
+}
+
+func (e PolicyFlow) String() string {
+	return string(e)
+}
+
+func (e *PolicyFlow) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PolicyFlow(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PolicyFlow", str)
+	}
+	return nil
+}
+
+func (e PolicyFlow) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PolicyFlow) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PolicyFlow) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -94,6 +94,9 @@ const (
 	EndpointSingle       = "SINGLE"
 	EndpointLoadBalanced = "LOAD_BALANCED"
 	EndpointFailover     = "FAILOVER"
+	// EndpointMock: no backend; each resource answers the example of its first 2xx response
+	// in the API's OpenAPI definition (APIDef.OpenAPI).
+	EndpointMock = "MOCK"
 )
 
 // APIDef is the full runtime definition of a deployed API.
@@ -115,6 +118,46 @@ type APIDef struct {
 	// 0 only for definitions that are not deployed revisions).
 	RevisionID string `json:"revisionId,omitempty"`
 	Revision   int    `json:"revision,omitempty"`
+
+	// Policies run on every call of the API, before the resource's (ResourceDef.Policies).
+	Policies []AttachedPolicy `json:"policies,omitempty"`
+	// ResponseCache caches GET and HEAD answers per gateway; nil or disabled: no caching.
+	ResponseCache *ResponseCache `json:"responseCache,omitempty"`
+	// ValidateRequests checks parameters, headers and JSON bodies against OpenAPI first.
+	ValidateRequests bool `json:"validateRequests,omitempty"`
+	// OpenAPI is the API's OpenAPI definition (JSON or YAML), carried only when a gateway
+	// needs it: with ValidateRequests or a MOCK endpoint.
+	OpenAPI string `json:"openapi,omitempty"`
+}
+
+// Policy flows.
+const (
+	FlowRequest  = "REQUEST"
+	FlowResponse = "RESPONSE"
+)
+
+// AttachedPolicy is one built-in mediation policy attached to an API or a resource: Name is
+// one of runtime/apipolicy's specs (addHeader, removeHeader, addQueryParam,
+// removeQueryParam, rewritePath), Flow says where it runs. Parameters are by name.
+type AttachedPolicy struct {
+	Name       string            `json:"name"`
+	Flow       string            `json:"flow"` // FlowRequest or FlowResponse
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+// ResponseCache is an API's response caching: GET and HEAD answers are kept for TTLSeconds
+// when their body is at most MaxBodyBytes (larger ones are streamed, not cached).
+type ResponseCache struct {
+	Enabled      bool  `json:"enabled"`
+	TTLSeconds   int   `json:"ttlSeconds"`
+	MaxBodyBytes int64 `json:"maxBodyBytes"`
+}
+
+// CircuitBreaker opens an endpoint's circuit after FailureThreshold consecutive 5xx answers
+// or timeouts, for OpenSeconds; then one trial call decides (half-open).
+type CircuitBreaker struct {
+	FailureThreshold int `json:"failureThreshold"`
+	OpenSeconds      int `json:"openSeconds"`
 }
 
 // APIDeployments is everything gateways may serve of one API: each of its revisions that is
@@ -173,6 +216,11 @@ type Endpoints struct {
 	Production []string `json:"production"`
 	Sandbox    []string `json:"sandbox"`
 	TimeoutMs  int      `json:"timeoutMs"`
+	// CircuitBreaker applies to each endpoint on its own; nil: no circuit breaking.
+	CircuitBreaker *CircuitBreaker `json:"circuitBreaker,omitempty"`
+	// Retries: how many times an idempotent call is retried on a connection failure or a
+	// 502/503/504, never after a byte of the answer reached the client.
+	Retries int `json:"retries,omitempty"`
 }
 
 // ResourceDef is one operation of an API.
@@ -182,6 +230,8 @@ type ResourceDef struct {
 	AuthRequired     bool     `json:"authRequired"`
 	Scopes           []string `json:"scopes,omitempty"`
 	ThrottlingPolicy string   `json:"throttlingPolicy,omitempty"` // ADVANCED policy name
+	// Policies run after the API's (APIDef.Policies), in this order.
+	Policies []AttachedPolicy `json:"policies,omitempty"`
 }
 
 // CORS is an API's CORS configuration.
