@@ -29,6 +29,7 @@ type AnalyticsEvent struct {
 	ResponseBytes    int64     `json:"responseBytes"`    // response body bytes written
 	Throttled        bool      `json:"throttled"`
 	Overage          bool      `json:"overage,omitempty"` // let through over a quota that does not stop (billing)
+	CacheHit         bool      `json:"cacheHit,omitempty"` // answered from the gateway's response cache
 	ClientIP         string    `json:"clientIp"`
 }
 

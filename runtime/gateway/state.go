@@ -277,6 +277,9 @@ func (b *builder) undeployAPI(id string) {
 		b.router.remove(old)
 	}
 	b.apis.del(id)
+	if b.g.cache != nil {
+		b.g.cache.dropAPI(id)
+	}
 }
 
 func (b *builder) putSubscription(s contract.Subscription) {
