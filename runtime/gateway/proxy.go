@@ -163,8 +163,8 @@ type proxyStep struct {
 	prod    *pool
 	sandbox *pool
 	timeout time.Duration
-	retries int        // Endpoints.Retries, for idempotent methods
-	cache   *cachePlan // nil without response caching
+	retries int                    // Endpoints.Retries, for idempotent methods
+	cache   *cachePlan             // nil without response caching
 	rp      *httputil.ReverseProxy // WebSocket upgrades only; forward serves every other call
 	// apiKeyHeader is the consumer credential header in canonical form.
 	apiKeyHeader string

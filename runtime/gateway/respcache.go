@@ -278,12 +278,12 @@ var (
 
 // cachePlan is the proxy step's response caching of one API.
 type cachePlan struct {
-	c        *respCache
-	prefix   string // API id and compile generation
-	ttl      time.Duration
-	maxBody  int64
-	sandbox  *pool
-	apiID    string
+	c       *respCache
+	prefix  string // API id and compile generation
+	ttl     time.Duration
+	maxBody int64
+	sandbox *pool
+	apiID   string
 }
 
 // cacheKey is the base key of a call: the plan's prefix, pool, method, and the backend path
