@@ -58,7 +58,10 @@ type varySpec struct {
 
 // cacheFlight is a backend call in progress for a base key; callers for the same key wait
 // for done, then look the key up again.
-type cacheFlight struct{ done chan struct{} }
+type cacheFlight struct {
+	done    chan struct{}
+	waiters atomic.Int32 // calls waiting for done (tests)
+}
 
 // respCache is the gateway's response cache.
 type respCache struct {
@@ -315,6 +318,7 @@ func (p *proxyStep) cacheStart(w http.ResponseWriter, r *http.Request, call *Cal
 	base := cp.cacheKey(call, path, call.outURL.RawQuery)
 	e, fl, leader := cp.c.acquire(base, r.Header)
 	if e == nil && !leader {
+		fl.waiters.Add(1)
 		select {
 		case <-fl.done:
 		case <-r.Context().Done():

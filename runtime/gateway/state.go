@@ -437,6 +437,14 @@ func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 		}
 		b.setDeployments(d, prev)
 	}
+	if g.cache != nil && prev != nil { // cached answers of APIs the snapshot no longer has
+		prev.apis.each(func(id string, _ *apiEntry) bool {
+			if _, ok := b.apis.get(id); !ok {
+				g.cache.dropAPI(id)
+			}
+			return true
+		})
+	}
 	for i := range s.Applications {
 		b.apps.set(s.Applications[i].ID, &s.Applications[i])
 	}
