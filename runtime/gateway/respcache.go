@@ -45,6 +45,7 @@ type cacheEntry struct {
 	stored  time.Time
 	expires time.Time
 	size    int64
+	length  []string // Content-Length of a GET answer
 
 	prev, next *cacheEntry // LRU list, under the cache's lock
 }
@@ -84,29 +85,34 @@ func newRespCache(maxBytes int64, now func() time.Time, m *metrics) *respCache {
 		varies: map[string]*varySpec{}, flights: map[string]*cacheFlight{}, perAPI: map[string]int{}}
 }
 
-// varyKey is base followed by the values of the named request headers.
-func varyKey(base string, names []string, h http.Header) string {
-	if len(names) == 0 {
-		return base
-	}
-	var b strings.Builder
-	b.WriteString(base)
+// appendVary appends to key (a base key) the values of the named request headers.
+func appendVary(key []byte, names []string, h http.Header) []byte {
 	for _, n := range names {
-		b.WriteByte(0)
-		b.WriteString(n)
-		b.WriteByte('=')
-		b.WriteString(strings.Join(h[n], ","))
+		key = append(key, 0)
+		key = append(key, n...)
+		key = append(key, '=')
+		for i, v := range h[n] {
+			if i > 0 {
+				key = append(key, ',')
+			}
+			key = append(key, v...)
+		}
 	}
-	return b.String()
+	return key
 }
 
-// lookupLocked returns the fresh entry of base for a request with header h.
-func (c *respCache) lookupLocked(base string, h http.Header) *cacheEntry {
-	v := c.varies[base]
+// lookupLocked returns the fresh entry of base for a request with header h. buf has room
+// for the key (the lookups of a hit allocate nothing).
+func (c *respCache) lookupLocked(base []byte, h http.Header) *cacheEntry {
+	v := c.varies[string(base)]
 	if v == nil {
 		return nil
 	}
-	e := c.entries[varyKey(base, v.names, h)]
+	key := base
+	if len(v.names) > 0 {
+		key = appendVary(base[:len(base):len(base)], v.names, h)
+	}
+	e := c.entries[string(key)]
 	if e == nil {
 		return nil
 	}
@@ -119,7 +125,7 @@ func (c *respCache) lookupLocked(base string, h http.Header) *cacheEntry {
 }
 
 // get returns the fresh entry of base for a request with header h, or nil.
-func (c *respCache) get(base string, h http.Header) *cacheEntry {
+func (c *respCache) get(base []byte, h http.Header) *cacheEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lookupLocked(base, h)
@@ -127,17 +133,17 @@ func (c *respCache) get(base string, h http.Header) *cacheEntry {
 
 // acquire returns the fresh entry of base, or else the flight to wait for (leader false),
 // or else a new flight that the caller leads and must finish.
-func (c *respCache) acquire(base string, h http.Header) (e *cacheEntry, fl *cacheFlight, leader bool) {
+func (c *respCache) acquire(base []byte, h http.Header) (e *cacheEntry, fl *cacheFlight, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.lookupLocked(base, h); e != nil {
 		return e, nil, false
 	}
-	if fl := c.flights[base]; fl != nil {
+	if fl := c.flights[string(base)]; fl != nil {
 		return nil, fl, false
 	}
 	fl = &cacheFlight{done: make(chan struct{})}
-	c.flights[base] = fl
+	c.flights[string(base)] = fl
 	return nil, fl, true
 }
 
@@ -170,10 +176,10 @@ const entryOverhead = 256
 // until it fits. An answer bigger than the whole cache is not stored.
 func (c *respCache) put(base, api string, names []string, reqHeader http.Header, status int,
 	header http.Header, body []byte, ttl time.Duration) {
-	key := varyKey(base, names, reqHeader)
+	key := string(appendVary([]byte(base), names, reqHeader))
 	now := c.now()
 	e := &cacheEntry{key: key, base: key[:len(base)], api: api, status: status, header: header,
-		body: body, stored: now, expires: now.Add(ttl)}
+		body: body, stored: now, expires: now.Add(ttl), length: []string{strconv.Itoa(len(body))}}
 	e.size = int64(len(key)) + int64(len(body)) + headerSize(header) + entryOverhead
 	if e.size > c.max {
 		return
@@ -289,23 +295,20 @@ type cachePlan struct {
 	apiID   string
 }
 
-// cacheKey is the base key of a call: the plan's prefix, pool, method, and the backend path
-// (without the endpoint's base path) and query.
-func (cp *cachePlan) cacheKey(call *CallInfo, path, query string) string {
-	var b strings.Builder
-	b.Grow(len(cp.prefix) + len(path) + len(query) + 16)
-	b.WriteString(cp.prefix)
+// appendKey appends the base key of a call: the plan's prefix, pool, method, and the
+// backend path (without the endpoint's base path) and query.
+func (cp *cachePlan) appendKey(b []byte, call *CallInfo, path, query string) []byte {
+	b = append(b, cp.prefix...)
 	if call.pool == cp.sandbox {
-		b.WriteString("S\x00")
+		b = append(b, "S\x00"...)
 	} else {
-		b.WriteString("P\x00")
+		b = append(b, "P\x00"...)
 	}
-	b.WriteString(call.Method)
-	b.WriteByte(0)
-	b.WriteString(path)
-	b.WriteByte('?')
-	b.WriteString(query)
-	return b.String()
+	b = append(b, call.Method...)
+	b = append(b, 0)
+	b = append(b, path...)
+	b = append(b, '?')
+	return append(b, query...)
 }
 
 // cacheStart answers the call from the cache when it can (served). Otherwise it marks the
@@ -315,7 +318,8 @@ func (cp *cachePlan) cacheKey(call *CallInfo, path, query string) string {
 func (p *proxyStep) cacheStart(w http.ResponseWriter, r *http.Request, call *CallInfo) (fill *cacheFill, served bool) {
 	cp := p.cache
 	path := strings.TrimPrefix(call.outURL.EscapedPath(), call.endpoint.rawBase)
-	base := cp.cacheKey(call, path, call.outURL.RawQuery)
+	var buf [512]byte
+	base := cp.appendKey(buf[:0], call, path, call.outURL.RawQuery)
 	e, fl, leader := cp.c.acquire(base, r.Header)
 	if e == nil && !leader {
 		fl.waiters.Add(1)
@@ -335,7 +339,7 @@ func (p *proxyStep) cacheStart(w http.ResponseWriter, r *http.Request, call *Cal
 	if !leader {
 		return nil, false
 	}
-	return &cacheFill{cp: cp, base: base, fl: fl, req: r.Header}, false
+	return &cacheFill{cp: cp, base: string(base), fl: fl, req: r.Header}, false
 }
 
 // cacheFill is the leader's capture of a backend answer for the cache.
@@ -502,15 +506,33 @@ func serveCached(w http.ResponseWriter, r *http.Request, call *CallInfo, e *cach
 		}
 	}
 	dst["X-Cache"] = xCacheHit
-	dst["Age"] = []string{strconv.FormatInt(int64(now.Sub(e.stored)/time.Second), 10)}
+	dst["Age"] = ageValue(now.Sub(e.stored))
 	if r.Method != http.MethodHead && e.status != http.StatusNoContent {
-		dst["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+		dst["Content-Length"] = e.length
 	}
 	call.cacheHit = true
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead && len(e.body) > 0 {
 		_, _ = w.Write(e.body)
 	}
+}
+
+// ages are the Age values of the first minutes, shared (read only).
+var ages = func() [][]string {
+	a := make([][]string, 600)
+	for i := range a {
+		a[i] = []string{strconv.Itoa(i)}
+	}
+	return a
+}()
+
+// ageValue is the Age header's value for an entry stored d ago.
+func ageValue(d time.Duration) []string {
+	s := max(int64(d/time.Second), 0)
+	if s < int64(len(ages)) {
+		return ages[s]
+	}
+	return []string{strconv.FormatInt(s, 10)}
 }
 
 // cacheable reports whether a call may be answered from or stored in the cache.
