@@ -85,6 +85,7 @@ func TestCacheAndCircuitBreaker(t *testing.T) {
 	harness.Start(t, bin, "all-in-one", "all-in-one", "http://"+cp, map[string]string{
 		"TURNPIKE_DATA_DIR": t.TempDir(), "TURNPIKE_LISTEN": cp, "TURNPIKE_GATEWAY_LISTEN": gwAddr,
 		"TURNPIKE_ADMIN_PASSWORD": harness.AdminPassword, "TURNPIKE_GATEWAY_CACHE_BYTES": "1048576",
+		"TURNPIKE_INTERNAL_TOKEN": harness.InternalToken, // guards /metrics
 	})
 	gw := "http://" + gwAddr
 	admin := servertest.NewClient(t, "http://"+cp).Login("admin", harness.AdminPassword)
@@ -145,17 +146,38 @@ func TestCacheAndCircuitBreaker(t *testing.T) {
 		if b.count("/fail") != 7 {
 			t.Fatalf("backend calls %d, want 7 (one trial per open period)", b.count("/fail"))
 		}
-		resp, err := http.Get(gw + "/metrics")
+		req, _ := http.NewRequest(http.MethodGet, gw+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+harness.InternalToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, want := range []string{`turnpike_gateway_circuit_state_changes_total{api="` + api + `",state="open"} 2`,
-			`turnpike_gateway_response_cache_total{result="hit"}`} {
-			if !strings.Contains(string(m), want) {
-				t.Errorf("metrics lack %s", want)
-			}
+		if v := metric(string(m), "turnpike_gateway_circuit_state_changes_total", `api="`+api+`"`, `state="open"`); v != "2" {
+			t.Errorf("circuit openings in the metrics: %q, want 2", v)
+		}
+		if v := metric(string(m), "turnpike_gateway_response_cache_total", `result="hit"`); v == "" || v == "0" {
+			t.Errorf("cache hits in the metrics: %q", v)
 		}
 	})
+}
+
+// metric returns the value of the series of name whose labels include each of labels ("" if
+// none is exposed).
+func metric(exposition, name string, labels ...string) string {
+	for line := range strings.Lines(exposition) {
+		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || !strings.HasPrefix(series, name+"{") {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			all = all && strings.Contains(series, l)
+		}
+		if all {
+			return value
+		}
+	}
+	return ""
 }
