@@ -388,7 +388,8 @@ func (f *cacheFill) finish() {
 // the body is read through f from now on; when not, the waiters are released at once.
 func (f *cacheFill) begin(res *http.Response, call *CallInfo, now time.Time) {
 	ttl, names, ok := storable(res, call.backendJWT != "", f.cp.ttl, now)
-	if !ok || res.ContentLength > f.cp.maxBody || len(res.Trailer) > 0 {
+	head := res.Request != nil && res.Request.Method == http.MethodHead // a HEAD answer's length is the GET's
+	if !ok || (!head && res.ContentLength > f.cp.maxBody) || len(res.Trailer) > 0 {
 		f.finish()
 		return
 	}
@@ -396,7 +397,7 @@ func (f *cacheFill) begin(res *http.Response, call *CallInfo, now time.Time) {
 	f.header = res.Header.Clone() // the headers move to the client's answer
 	delete(f.header, "Date")
 	delete(f.header, "Age")
-	if res.ContentLength > 0 {
+	if res.ContentLength > 0 && !head {
 		f.buf = make([]byte, 0, res.ContentLength)
 	}
 	f.body = res.Body

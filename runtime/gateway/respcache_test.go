@@ -370,6 +370,14 @@ func TestResponseCacheStreamsBigBodies(t *testing.T) {
 		}
 	}
 
+	// A HEAD answer announces the GET's length but has no body: it is stored.
+	for i, want := range []string{"MISS", "HIT"} {
+		rec := serve(f.h, httptest.NewRequest(http.MethodHead, "/c/v1/big?n=4096", nil))
+		if rec.Code != 200 || rec.Header().Get("X-Cache") != want || rec.Header().Get("Content-Length") != "4096" {
+			t.Errorf("HEAD %d: %d %q, Content-Length %q", i, rec.Code, rec.Header().Get("X-Cache"), rec.Header().Get("Content-Length"))
+		}
+	}
+
 	// A body over the limit flows to the client as it arrives: the backend's first bytes
 	// reach the client while the backend still holds the rest.
 	release := make(chan struct{})
