@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/regdb"
@@ -39,13 +40,13 @@ func validatePolicies(field string, in []PolicyInput, template string) ([]Attach
 	for i, p := range in {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		ap := AttachedPolicy{Name: p.Name, Flow: p.Flow, Parameters: make(map[string]string, len(p.Parameters))}
-		for j, prm := range p.Parameters {
-			pf := fmt.Sprintf("%s.parameters[%d]", f, j)
+		for _, prm := range p.Parameters {
+			pf := f + ".parameters." + prm.Name
 			if _, dup := ap.Parameters[prm.Name]; dup {
-				return nil, apperr.Invalidf(pf+".name", "the parameter %q is given twice", prm.Name)
+				return nil, apperr.Invalidf(pf, "the parameter %q is given twice", prm.Name)
 			}
-			if err := cleanText(pf+".value", prm.Value, MaxPolicyParameterLength, false); err != nil {
-				return nil, err
+			if n := utf8.RuneCountInString(prm.Value); n > MaxPolicyParameterLength {
+				return nil, apperr.Invalidf(pf, "is %d characters long; the limit is %d", n, MaxPolicyParameterLength)
 			}
 			ap.Parameters[prm.Name] = prm.Value
 		}
