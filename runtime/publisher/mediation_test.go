@@ -53,8 +53,12 @@ func TestMediationBadInput(t *testing.T) {
 		mod   func(*publisher.CreateInput)
 		field string
 	}{
-		{"unknown policy", func(in *publisher.CreateInput) { in.Policies = []publisher.PolicyInput{pol("addCookie", req, "name", "a")} }, "input.policies[0].name"},
-		{"missing parameter", func(in *publisher.CreateInput) { in.Policies = []publisher.PolicyInput{pol("addHeader", req, "name", "X-A")} }, "input.policies[0].parameters.value"},
+		{"unknown policy", func(in *publisher.CreateInput) {
+			in.Policies = []publisher.PolicyInput{pol("addCookie", req, "name", "a")}
+		}, "input.policies[0].name"},
+		{"missing parameter", func(in *publisher.CreateInput) {
+			in.Policies = []publisher.PolicyInput{pol("addHeader", req, "name", "X-A")}
+		}, "input.policies[0].parameters.value"},
 		{"unknown parameter", func(in *publisher.CreateInput) {
 			in.Policies = []publisher.PolicyInput{pol("removeHeader", req, "name", "X-A", "value", "b")}
 		}, "input.policies[0].parameters.value"},
@@ -67,7 +71,9 @@ func TestMediationBadInput(t *testing.T) {
 		{"bad header value", func(in *publisher.CreateInput) {
 			in.Policies = []publisher.PolicyInput{pol("addHeader", resp, "name", "X-A", "value", "a\r\nSet-Cookie: x")}
 		}, "input.policies[0].parameters.value"},
-		{"reserved header", func(in *publisher.CreateInput) { in.Policies = []publisher.PolicyInput{pol("removeHeader", req, "name", "Host")} }, "input.policies[0].parameters.name"},
+		{"reserved header", func(in *publisher.CreateInput) {
+			in.Policies = []publisher.PolicyInput{pol("removeHeader", req, "name", "Host")}
+		}, "input.policies[0].parameters.name"},
 		{"flow the policy does not run on", func(in *publisher.CreateInput) {
 			in.Policies = []publisher.PolicyInput{pol("removeQueryParam", resp, "name", "q")}
 		}, "input.policies[0].flow"},
