@@ -299,3 +299,34 @@ func TestRevisionCarriesMediation(t *testing.T) {
 		checkMediated(t, again)
 	})
 }
+
+// TestRevisionFreezesImportedOpenAPI: an imported API that validates requests gives gateways
+// its stored definition, as it was when the revision was made.
+func TestRevisionFreezesImportedOpenAPI(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		e := newEnv(t, set)
+		ctx := context.Background()
+		api, err := e.svc.ImportOpenAPI(ctx, alice, publisher.ImportInput{Definition: readTestdata(t, "petstore.json"), Endpoint: backend})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.UpdateAPI(ctx, alice, api.ID, publisher.UpdateInput{ValidateRequests: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := e.svc.OpenAPI(ctx, alice, api.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev := e.revision(t)
+		e.walk(t, api.ID, publisher.Published)
+		d := deploymentsEvent(t, e.eventsAfter(t, rev), api.ID).Revisions[0].API
+		if !d.ValidateRequests || !strings.Contains(d.OpenAPI, `"maxItems"`) || !strings.Contains(d.OpenAPI, `"requestBody"`) {
+			t.Errorf("openapi of the revision: %.300s", d.OpenAPI)
+		}
+		// What travels is the stored definition, not the export (with the gateways' URLs).
+		if d.OpenAPI == stored {
+			t.Error("the revision carries the export, not the stored definition")
+		}
+	})
+}
