@@ -161,6 +161,11 @@ func TestMediationUpdate(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkMediated(t, up)
+		v2, err := e.svc.CreateNewVersion(ctx, alice, api.ID, "2.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkMediated(t, v2) // a new version copies the mediation
 		up, err = e.svc.UpdateAPI(ctx, alice, api.ID, publisher.UpdateInput{
 			Policies: []publisher.PolicyInput{}, ValidateRequests: ptr(false),
 			ResponseCache: &publisher.ResponseCacheInput{Enabled: false},
