@@ -119,6 +119,21 @@ func TestCacheAndCircuitBreaker(t *testing.T) {
 		}
 	})
 
+	t.Run("analytics count the hits", func(t *testing.T) {
+		hits := func() int {
+			r := admin.Do(`query($id: ID!) { apiUsage(apiId: $id) { points { cacheHits } } }`, map[string]any{"id": api}).NoErrors(t)
+			n := 0
+			for _, p := range r.Get("apiUsage.points").([]any) {
+				n += int(p.(map[string]any)["cacheHits"].(float64))
+			}
+			return n
+		}
+		wait.For(t, 15*time.Second, "the cache hit in the API's usage", func() bool { return hits() >= 1 })
+		if n := hits(); n != 1 {
+			t.Fatalf("usage counts %d cache hits, want 1", n)
+		}
+	})
+
 	t.Run("five 500s open the circuit, then one trial after openSeconds", func(t *testing.T) {
 		for i := range 5 {
 			if a := call(t, gw+"/resilient/1.0.0/fail"); a.status != 500 {
