@@ -30,7 +30,7 @@ type Rollup struct {
 	Errors4xx     int64     `bun:"errors_4xx,notnull"`
 	Errors5xx     int64     `bun:"errors_5xx,notnull"`
 	Throttled     int64     `bun:"throttled,notnull"`
-	Overage       int64     `bun:"overage,notnull"` // allowed over a quota that does not stop
+	Overage       int64     `bun:"overage,notnull"`    // allowed over a quota that does not stop
 	CacheHits     int64     `bun:"cache_hits,notnull"` // answered from a gateway's response cache
 	LatencySumUs  int64     `bun:"latency_sum_us,notnull"`
 	LatencyMaxUs  int64     `bun:"latency_max_us,notnull"`
