@@ -63,8 +63,8 @@ type CallInfo struct {
 	trace          httptrace.ClientTrace
 	infoW          http.ResponseWriter // where the trace forwards 1xx answers
 	infoMu         sync.Mutex
-	fwdVals        [3]string // back the X-Forwarded-* values sent to the backend
-	rateVals       [3]string // back the RateLimit-* values sent to the client
+	fwdVals        [3]string        // back the X-Forwarded-* values sent to the backend
+	rateVals       [3]string        // back the RateLimit-* values sent to the client
 	policies       *apipolicy.Chain // the resource's API policies (proxy and mock steps)
 	timer          *backendTimer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
