@@ -221,7 +221,7 @@ func validationMessage(err error) string {
 	if errors.As(re.Err, &se) {
 		reason = se.Reason
 	} else if re.Err != nil {
-		if reason == "" {
+		if reason == "" || reason == re.Err.Error() {
 			reason = re.Err.Error()
 		} else {
 			reason += ": " + re.Err.Error()
