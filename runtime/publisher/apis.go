@@ -38,6 +38,9 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 	if err := checkPolicies(ctx, s.apimgt, "input", api); err != nil {
 		return nil, err
 	}
+	if err := s.checkMock(ctx, "input", api); err != nil {
+		return nil, err
+	}
 	if err := s.insert(ctx, a, api, nil, ""); err != nil {
 		return nil, err
 	}
@@ -401,6 +404,9 @@ func (s *Service) editWorkingCopy(ctx context.Context, tx bun.IDB, a identity.Ac
 		return nil, err
 	}
 	if err := checkPolicies(ctx, tx, field, api); err != nil {
+		return nil, err
+	}
+	if err := s.checkMock(ctx, field, api); err != nil {
 		return nil, err
 	}
 	if !strings.EqualFold(api.Name, row.Name) {
