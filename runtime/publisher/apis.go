@@ -38,7 +38,7 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 	if err := checkPolicies(ctx, s.apimgt, "input", api); err != nil {
 		return nil, err
 	}
-	if err := s.checkMock(ctx, "input", api); err != nil {
+	if err := checkMock("input", api, nil); err != nil {
 		return nil, err
 	}
 	if err := s.insert(ctx, a, api, nil, ""); err != nil {
@@ -406,7 +406,7 @@ func (s *Service) editWorkingCopy(ctx context.Context, tx bun.IDB, a identity.Ac
 	if err := checkPolicies(ctx, tx, field, api); err != nil {
 		return nil, err
 	}
-	if err := s.checkMock(ctx, field, api); err != nil {
+	if err := s.checkMockStored(ctx, field, api); err != nil {
 		return nil, err
 	}
 	if !strings.EqualFold(api.Name, row.Name) {

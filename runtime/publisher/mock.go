@@ -3,7 +3,6 @@ package publisher
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/regdb"
@@ -35,25 +34,47 @@ func (s *Service) storedDefinition(ctx context.Context, id string) ([]byte, erro
 	return nil, err
 }
 
-// mockAnswers computes each resource's mock answer from the API's resources exported over
-// its stored definition (the document the OpenAPI export serves).
-func (s *Service) mockAnswers(api *API, stored []byte) ([]mockapi.Answer, error) {
-	info := openapi.Info{Title: api.Name, Version: api.Version, Description: api.Description, TokenURL: s.cfg.TokenURL}
-	doc, err := openapi.Export(stored, info, api.Resources, nil)
-	if err != nil {
-		return nil, err
+// mockAnswers computes each resource's mock answer from definition, the OpenAPI document
+// gateways answer the API from: its stored definition, or (nil) the document its resources
+// export to when it has none.
+func mockAnswers(api *API, definition []byte) ([]mockapi.Answer, error) {
+	if definition == nil {
+		var err error
+		if definition, err = openapi.Export(nil, openapi.Info{Title: api.Name, Version: api.Version}, api.Resources, nil); err != nil {
+			return nil, err
+		}
 	}
 	rs := make([]mockapi.Resource, len(api.Resources))
 	for i, r := range api.Resources {
 		rs[i] = mockapi.Resource{Method: r.Method, Path: r.Path}
 	}
-	return mockapi.Answers(doc, rs)
+	return mockapi.Answers(definition, rs)
 }
 
-// checkMock refuses a MOCK API whose resources cannot all be mocked (a resource whose first
-// 2xx response has content with neither an example nor a schema, or none at all), naming
+// checkMock refuses a MOCK API whose resources cannot all be mocked from definition (see
+// mockAnswers): a resource the definition does not describe, without a 2xx response, or
+// whose response has content with neither an example nor a schema. The error names
 // field.endpoints.type and the resource. Other endpoint types pass.
-func (s *Service) checkMock(ctx context.Context, field string, api *API) error {
+func checkMock(field string, api *API, definition []byte) error {
+	if api.Endpoints.Type != contract.EndpointMock {
+		return nil
+	}
+	if _, err := mockAnswers(api, definition); err != nil {
+		var re *mockapi.ResourceError
+		if errors.As(err, &re) {
+			return apperr.Invalidf(field+".endpoints.type",
+				"a MOCK endpoint answers each resource with its first 2xx response's example or schema in the OpenAPI definition; resource %s: %s", re.Resource, re.Message)
+		}
+		if e := fromValidation(field, err); e != err {
+			return e
+		}
+		return apperr.Invalidf(field+".endpoints.type", "a MOCK endpoint needs a usable OpenAPI definition: %v", err)
+	}
+	return nil
+}
+
+// checkMockStored is checkMock on the API's stored definition.
+func (s *Service) checkMockStored(ctx context.Context, field string, api *API) error {
 	if api.Endpoints.Type != contract.EndpointMock {
 		return nil
 	}
@@ -64,27 +85,12 @@ func (s *Service) checkMock(ctx context.Context, field string, api *API) error {
 			return err
 		}
 	}
-	return s.checkMockDefinition(field, api, stored)
+	return checkMock(field, api, stored)
 }
 
-// checkMockDefinition is checkMock with the stored definition given.
-func (s *Service) checkMockDefinition(field string, api *API, stored []byte) error {
-	if _, err := s.mockAnswers(api, stored); err != nil {
-		var re *mockapi.ResourceError
-		if errors.As(err, &re) {
-			return apperr.Invalidf(field+".endpoints.type",
-				"a MOCK endpoint answers each resource with its first 2xx response's example or schema in the OpenAPI definition; resource %s: %s", re.Resource, re.Message)
-		}
-		if e := fromValidation(field, err); e != err {
-			return e
-		}
-		return fmt.Errorf("mock answers of api %s: %w", api.ID, err)
-	}
-	return nil
-}
-
-// MockPreview lists what each resource of a MOCK API answers, from its working copy. It is
-// empty for other endpoint types and for actors who may not edit the API.
+// MockPreview lists what each resource of a MOCK API answers, from its working copy's
+// resources and its stored definition (what a revision of it would carry to gateways). It
+// is empty for other endpoint types and for actors who may not edit the API.
 func (s *Service) MockPreview(ctx context.Context, a identity.Actor, id string) ([]MockResponse, error) {
 	row, err := s.load(ctx, s.apimgt, a, id)
 	if err != nil {
@@ -104,9 +110,9 @@ func (s *Service) MockPreview(ctx context.Context, a identity.Actor, id string) 
 	if err != nil {
 		return nil, err
 	}
-	answers, err := s.mockAnswers(api, stored)
+	answers, err := mockAnswers(api, stored)
 	if err != nil {
-		return nil, fromValidation("", err)
+		return nil, checkMock("api", api, stored) // the same error, named as a check names it
 	}
 	out := make([]MockResponse, len(answers))
 	for i, ans := range answers {
