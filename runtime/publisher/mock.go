@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/turnpike/turnpike/db"
-	"github.com/turnpike/turnpike/db/regdb"
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
@@ -20,18 +18,6 @@ type MockResponse struct {
 	Status      int
 	ContentType string // "" when the answer has no content
 	Body        string
-}
-
-// storedDefinition is the API's imported OpenAPI definition; nil when it has none.
-func (s *Service) storedDefinition(ctx context.Context, id string) ([]byte, error) {
-	d, err := regdb.DefinitionOf(ctx, s.reg, id)
-	switch {
-	case err == nil:
-		return []byte(d.Definition), nil
-	case db.IsNoRows(err):
-		return nil, nil
-	}
-	return nil, err
 }
 
 // mockAnswers computes each resource's mock answer from definition, the OpenAPI document
@@ -73,21 +59,6 @@ func checkMock(field string, api *API, definition []byte) error {
 	return nil
 }
 
-// checkMockStored is checkMock on the API's stored definition.
-func (s *Service) checkMockStored(ctx context.Context, field string, api *API) error {
-	if api.Endpoints.Type != contract.EndpointMock {
-		return nil
-	}
-	var stored []byte
-	if api.ID != "" {
-		var err error
-		if stored, err = s.storedDefinition(ctx, api.ID); err != nil {
-			return err
-		}
-	}
-	return checkMock(field, api, stored)
-}
-
 // MockPreview lists what each resource of a MOCK API answers, from its working copy's
 // resources and its stored definition (what a revision of it would carry to gateways). It
 // is empty for other endpoint types and for actors who may not edit the API.
@@ -106,7 +77,7 @@ func (s *Service) MockPreview(ctx context.Context, a identity.Actor, id string) 
 	if api.Endpoints.Type != contract.EndpointMock {
 		return []MockResponse{}, nil
 	}
-	stored, err := s.storedDefinition(ctx, id)
+	stored, err := s.definitionOf(ctx, id)
 	if err != nil {
 		return nil, err
 	}
