@@ -121,7 +121,8 @@ type validationStep struct {
 }
 
 // newValidation routes every resource to its operation of doc once. Resources the definition
-// does not describe are not validated.
+// does not describe, and ANY resources (whose calls may be any of several operations), are
+// not validated.
 func (g *Gateway) newValidation(next http.Handler, def *contract.APIDef, doc *openapi3.T) (http.Handler, error) {
 	s := &validationStep{next: next, routes: map[*contract.ResourceDef]*validationRoute{}, maxBody: g.cfg.MaxBodyBytes}
 	s.opts = openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, SkipSettingDefaults: true}
@@ -129,6 +130,9 @@ func (g *Gateway) newValidation(next http.Handler, def *contract.APIDef, doc *op
 	s.noBody.ExcludeRequestBody = true
 	for i := range def.Resources {
 		r := &def.Resources[i]
+		if strings.EqualFold(r.Method, "ANY") {
+			continue
+		}
 		op, item, key := mockapi.Operation(doc, mockapi.Resource{Method: r.Method, Path: r.Path})
 		if op == nil {
 			g.log.Debug("request validation: resource not in the OpenAPI definition", "api", def.ID, "method", r.Method, "path", r.Path)
