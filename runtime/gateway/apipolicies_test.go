@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/turnpike/turnpike/runtime/apipolicy"
 	"github.com/turnpike/turnpike/runtime/contract"
 )
 
@@ -193,4 +194,31 @@ func TestHeaderPoliciesAllocateNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever path a client sends, a rewritten backend path stays under the endpoint's base
+// path: the template's parameters only take segments the gateway's path checks accepted.
+func FuzzRewritePathStaysUnderBase(f *testing.F) {
+	for _, s := range []string{"/pets/7", "/pets/%2e%2e", "/pets/..", "/pets/a%2Fb", "/pets/%252e%252e", "/pets/x/y"} {
+		f.Add(s)
+	}
+	ch, err := apipolicy.Compile(nil, []contract.AttachedPolicy{attach("rewritePath", contract.FlowRequest, "path", "/v2/{id}/x")}, "/pets/{id}")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		var segBuf [16]string
+		var offBuf [17]int
+		segs, _, _, ok := parsePath(path, segBuf[:0], offBuf[:0])
+		if !ok || len(segs) != 2 || segs[0] != "pets" {
+			return // refused or not the resource: never forwarded
+		}
+		out, _ := ch.RewritePath(path)
+		if _, _, why, ok := parsePath(out, segBuf[:0], offBuf[:0]); !ok {
+			t.Fatalf("%q rewritten to %q, which the gateway would refuse: %s", path, out, why)
+		}
+		if !strings.HasPrefix(out, "/v2/") || !strings.HasSuffix(out, "/x") {
+			t.Fatalf("%q rewritten to %q", path, out)
+		}
+	})
 }
