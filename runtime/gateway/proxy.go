@@ -198,6 +198,9 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	}
 	p.rp.ModifyResponse = func(resp *http.Response) error {
 		p.cleanResponse(resp.Header)
+		if call := callFrom(resp.Request.Context()); call != nil {
+			call.applyResponsePolicies(resp.Header)
+		}
 		return nil
 	}
 	return p, nil
@@ -279,6 +282,9 @@ func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
 	if call.backendJWT != "" {
 		h.Set(BackendJWTHeader, call.backendJWT)
 	}
+	if call.policyChain() != nil {
+		call.applyRequestPolicies(h, pr.Out.URL, call.endpoint)
+	}
 }
 
 // roundTrip sends the request, moving to the next endpoint of a FAILOVER or LOAD_BALANCED
@@ -342,6 +348,9 @@ func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
 		u.RawQuery = ep.url.RawQuery
 	default:
 		u.RawQuery = ep.url.RawQuery + "&" + call.rawQuery
+	}
+	if call.policies != nil {
+		call.applyPolicyURL(&u, ep)
 	}
 	r2.URL = &u
 	r2.Host = ""
