@@ -115,6 +115,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	*u = url.URL{Scheme: call.endpoint.url.Scheme, Host: call.endpoint.url.Host}
 	call.endpoint.setPath(u, call.resourceRaw)
 	u.RawQuery = joinQuery(call.endpoint.url.RawQuery, cleanQuery(call.rawQuery))
+	if call.policyChain() != nil {
+		call.applyRequestPolicies(h, u, call.endpoint)
+	}
 	out.URL, out.Host, out.RequestURI, out.Close = u, "", "", false
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
 	if r.ContentLength == 0 {
@@ -178,6 +181,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		}
 		dst.Add("Trailer", strings.Join(keys, ", "))
 	}
+	call.applyResponsePolicies(dst)
 	w.WriteHeader(res.StatusCode)
 	if err := p.copyBody(w, res); err != nil {
 		_ = res.Body.Close()

@@ -211,6 +211,9 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	}
 	p.rp.ModifyResponse = func(resp *http.Response) error {
 		p.cleanResponse(resp.Header)
+		if call := callFrom(resp.Request.Context()); call != nil {
+			call.applyResponsePolicies(resp.Header)
+		}
 		return nil
 	}
 	return p, nil
@@ -291,6 +294,9 @@ func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
 	h.Del(BackendJWTHeader)
 	if call.backendJWT != "" {
 		h.Set(BackendJWTHeader, call.backendJWT)
+	}
+	if call.policyChain() != nil {
+		call.applyRequestPolicies(h, pr.Out.URL, call.endpoint)
 	}
 }
 
@@ -490,6 +496,9 @@ func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
 		u.RawQuery = ep.url.RawQuery
 	default:
 		u.RawQuery = ep.url.RawQuery + "&" + call.rawQuery
+	}
+	if call.policies != nil {
+		call.applyPolicyURL(&u, ep)
 	}
 	r2.URL = &u
 	r2.Host = ""

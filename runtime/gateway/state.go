@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/turnpike/turnpike/runtime/apipolicy"
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
@@ -55,6 +58,10 @@ type apiEntry struct {
 	routable bool
 	res      *resNode
 	handler  http.Handler
+	// policies: each resource's compiled API policies; nil when the API has none.
+	policies map[*contract.ResourceDef]*apipolicy.Chain
+	// oas is the API's OpenAPI definition, loaded for request validation and MOCK endpoints.
+	oas *openapi3.T
 }
 
 // blockSet is the compiled form of the blocking conditions.
@@ -560,6 +567,12 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 		return fail(err)
 	}
 	e.res = res
+	if e.policies, err = compilePolicies(e.def); err != nil {
+		return fail(err)
+	}
+	if e.oas, err = loadOpenAPI(e.def); err != nil {
+		return fail(err)
+	}
 	h, err := g.buildChain(e)
 	if err != nil {
 		return fail(err)
