@@ -512,6 +512,7 @@ func serveCached(w http.ResponseWriter, r *http.Request, call *CallInfo, e *cach
 		dst["Content-Length"] = e.length
 	}
 	call.cacheHit = true
+	call.applyResponsePolicies(dst) // stored as the backend answered: the policies apply to each hit
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead && len(e.body) > 0 {
 		_, _ = w.Write(e.body)
