@@ -53,6 +53,9 @@ type CallInfo struct {
 	backendJWT  string
 	errorCode   string
 	clientGone  bool
+	cacheHit    bool        // answered from the response cache
+	cbTrial     bool        // the attempt at endpoint is its circuit's half-open trial
+	infoSent    atomic.Bool // a 1xx answer went to the client: no retry
 
 	rec            recorder
 	body           countingBody
