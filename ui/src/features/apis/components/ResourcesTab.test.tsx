@@ -10,6 +10,8 @@ const api = makeFragmentData(
   {
     __typename: 'API',
     id: 'api-1',
+    type: 'HTTP',
+    graphQLSchema: null,
     resources: [
       { __typename: 'Resource', method: 'GET', path: '/pets', authRequired: true, scopes: [], throttlingPolicy: null },
       { __typename: 'Resource', method: 'POST', path: '/pets', authRequired: true, scopes: ['write:pets'], throttlingPolicy: null },
