@@ -21,8 +21,10 @@ import (
 // Throughput (closed loop) and latency (paced at half the proxy's maximum rate) are measured
 // as in BenchmarkGatewayThroughput. allocs/req-* are the heap allocations of the target's own
 // process per request (its mallocs counter before and after each slice); cpu-us/req-* the
-// CPU time of the target's own process per request (nginx's worker is not counted). rss-mb-
-// full is the Turnpike process's resident set after the runs.
+// CPU time of the target's own process per request (nginx's worker is not counted);
+// gen-cpu-us/req-* the load generator's (this process's) CPU time per request of the
+// target, which shares the cores with the targets. rss-mb-full is the Turnpike process's
+// resident set after the runs.
 func BenchmarkProcessesThroughput(b *testing.B) {
 	if testing.Short() {
 		b.Skip("whole-process benchmark")
@@ -79,6 +81,7 @@ func BenchmarkProcessesThroughput(b *testing.B) {
 		if s.procCPU > 0 {
 			b.ReportMetric(us(s.procCPU)/float64(s.requests), "cpu-us/req-"+t.name)
 		}
+		b.ReportMetric(us(s.cpu)/float64(s.requests), "gen-cpu-us/req-"+t.name)
 		if s.procMallocs > 0 {
 			b.ReportMetric(float64(s.procMallocs)/float64(s.requests), "allocs/req-"+t.name)
 		}
@@ -118,10 +121,12 @@ func measureProcesses(b *testing.B, procs []*proc, targets []*loadTarget, stats 
 			if p.mallocs != nil {
 				m0, mErr = p.mallocs()
 			}
+			gen0 := processCPU(b)
 			n, elapsed, err := targets[i].closedLoop(slice)
 			if err != nil {
 				b.Fatal(err)
 			}
+			s.cpu += processCPU(b) - gen0
 			s.requests += n
 			s.elapsed += elapsed
 			s.perRound = append(s.perRound, float64(n)/elapsed.Seconds())
