@@ -54,6 +54,21 @@ type h1Conn struct {
 	body   bodyRecorder
 	// scratch gathers a response head that spans buffer reads.
 	scratch []byte
+	// answer, when set, is where the next answer is parsed (the call's; see callAnswer).
+	answer *callAnswer
+}
+
+// callAnswer holds a backend answer in the gateway call that asked for it: the Response,
+// its body reader and the backing array of its header values. The gateway's client parses
+// the first answer of a call there instead of allocating them (a later one, after a retry
+// or a failover, is allocated as any other caller's). Being the call's, the answer stays
+// valid as long as anything refers to it, also after its body is closed: nothing is lent
+// back to a pool that a caller keeping the answer could see reused.
+type callAnswer struct {
+	used bool
+	res  http.Response
+	body h1Body
+	vals [16]string
 }
 
 // bodyRecorder keeps the error of a request body's read, which Request.Write hides.
@@ -255,6 +270,9 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	if call := callFrom(ctx); call != nil && ctx == context.Context(&call.ctx) {
 		w.abort = &call.abort
 		w.abort.watch(pc, ctx)
+		if !call.answer.used {
+			pc.answer = &call.answer
+		}
 	} else {
 		w.stop = context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
 	}
@@ -271,13 +289,14 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	}
 	if pc.body.err != nil {
 		err := pc.body.err
-		pc.body = bodyRecorder{}
+		pc.body, pc.answer = bodyRecorder{}, nil
 		w.release()
 		return nil, err // reading the request body failed (too large, the client gone)
 	}
 	pc.body = bodyRecorder{}
 	// After a failed write the backend may still have answered (early, then closed).
 	res, err := pc.readResponse(req)
+	pc.answer = nil
 	if err != nil {
 		w.release()
 		if werr != nil {
