@@ -311,10 +311,6 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 }
 
 func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
-	trace := httptrace.ContextClientTrace(req.Context())
-	if call := callFrom(req.Context()); trace == nil && call != nil {
-		trace = &call.trace
-	}
 	for n := 0; ; n++ {
 		res, err := pc.parseResponse(req)
 		if err != nil {
@@ -326,12 +322,26 @@ func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
 		if n >= maxInformational {
 			return nil, errors.New("too many 1xx informational responses")
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
-				return nil, err
-			}
+		if err := got1xx(req.Context(), res); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// got1xx hands a 1xx answer to the request's ClientTrace, or else to the gateway call
+// forwarding the backend's answer (called directly: the call's trace hook, a method value,
+// would cost an allocation per call to set).
+func got1xx(ctx context.Context, res *http.Response) error {
+	if trace := httptrace.ContextClientTrace(ctx); trace != nil {
+		if trace.Got1xxResponse != nil {
+			return trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header))
+		}
+		return nil
+	}
+	if call := callFrom(ctx); call != nil && call.infoW != nil {
+		return call.informational(res.StatusCode, textproto.MIMEHeader(res.Header))
+	}
+	return nil
 }
 
 // h1Body is a response body read from its connection; its Close pools the connection when

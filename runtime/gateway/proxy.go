@@ -329,6 +329,7 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
 	ctx := req.Context()
 	if ep.url.Scheme != "http" && httptrace.ContextClientTrace(ctx) == nil {
+		call.trace.Got1xxResponse = call.informational
 		ctx = httptrace.WithClientTrace(ctx, &call.trace) // for http.Transport's 1xx answers
 	}
 	r2 := req.WithContext(ctx)
