@@ -65,11 +65,21 @@ const (
 type loadSettings struct {
 	perTarget time.Duration // measuring time of each target (TURNPIKE_BENCH_SECONDS, default 2)
 	conns     int           // concurrent keep-alive connections (TURNPIKE_BENCH_CONNS, default 32)
+	// rounds of the whole-process throughput measurement (TURNPIKE_BENCH_ROUNDS, default
+	// loadRounds): more, shorter slices average the machine's other work out better.
+	rounds int
 }
 
 func loadSettingsFromEnv(b *testing.B) loadSettings {
 	b.Helper()
-	s := loadSettings{perTarget: 2 * time.Second, conns: 32}
+	s := loadSettings{perTarget: 2 * time.Second, conns: 32, rounds: loadRounds}
+	if v := os.Getenv("TURNPIKE_BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			b.Fatalf("TURNPIKE_BENCH_ROUNDS=%q: want a count between 1 and 1000", v)
+		}
+		s.rounds = n
+	}
 	if v := os.Getenv("TURNPIKE_BENCH_SECONDS"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0.2 || f > 60 {
@@ -619,6 +629,24 @@ func roundRatios(a, b *loadStats) string {
 		fmt.Fprintf(&sb, " %.2f", a.perRound[r]/b.perRound[r])
 	}
 	return sb.String()
+}
+
+// medianRoundRatio is the median of a's per-round throughputs over b's: unlike the ratio
+// of the totals, one slice that the machine's other work disturbed does not move it.
+func medianRoundRatio(a, b *loadStats) float64 {
+	n := min(len(a.perRound), len(b.perRound))
+	if n == 0 {
+		return 0
+	}
+	r := make([]float64, n)
+	for i := range n {
+		r[i] = a.perRound[i] / b.perRound[i]
+	}
+	slices.Sort(r)
+	if n%2 == 1 {
+		return r[n/2]
+	}
+	return (r[n/2-1] + r[n/2]) / 2
 }
 
 // roundP99s lists a's and b's per-round p99 latencies in µs (each pair measured in the same

@@ -52,3 +52,21 @@ func TestReadLoadResponse(t *testing.T) {
 		})
 	}
 }
+
+// TestMedianRoundRatio checks the median of per-round ratios, odd and even counts, and that
+// one disturbed round does not move it.
+func TestMedianRoundRatio(t *testing.T) {
+	for _, tc := range []struct {
+		a, b []float64
+		want float64
+	}{
+		{[]float64{10, 30, 20}, []float64{10, 10, 10}, 2},
+		{[]float64{10, 20, 30, 40}, []float64{10, 10, 10, 10}, 2.5},
+		{[]float64{12, 12, 12, 1000}, []float64{10, 10, 10, 10}, 1.2},
+		{nil, nil, 0},
+	} {
+		if got := medianRoundRatio(&loadStats{perRound: tc.a}, &loadStats{perRound: tc.b}); got != tc.want {
+			t.Errorf("median of %v / %v = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -22,6 +22,8 @@ import (
 // as in BenchmarkGatewayThroughput. allocs/req-* are the heap allocations of the target's own
 // process per request (its mallocs counter before and after each slice); cpu-us/req-* the
 // CPU time of the target's own process per request (nginx's worker is not counted);
+// ratio-*-vs-proxy is the ratio of the total requests/s, median-round-ratio-*-vs-proxy the
+// median of the per-round ratios (rounds: TURNPIKE_BENCH_ROUNDS, default 8);
 // gen-cpu-us/req-* the load generator's (this process's) CPU time per request of the
 // target, which shares the cores with the targets. rss-mb-full is the Turnpike process's
 // resident set after the runs.
@@ -58,7 +60,7 @@ func BenchmarkProcessesThroughput(b *testing.B) {
 	lat := make([]loadStats, len(targets))
 	var rate float64
 	for b.Loop() {
-		measureProcesses(b, procs, targets, stats, ls.perTarget)
+		measureProcesses(b, procs, targets, stats, ls.perTarget, ls.rounds)
 		rate = stats[proxy].rps() / 2
 		measureLatency(b, targets, lat, rate, ls.perTarget)
 	}
@@ -77,6 +79,7 @@ func BenchmarkProcessesThroughput(b *testing.B) {
 		b.ReportMetric(s.rps(), "rps-"+t.name)
 		if i != direct && i != proxy {
 			b.ReportMetric(s.rps()/stats[proxy].rps(), "ratio-"+t.name+"-vs-proxy")
+			b.ReportMetric(medianRoundRatio(&s.loadStats, &stats[proxy].loadStats), "median-round-ratio-"+t.name+"-vs-proxy")
 		}
 		if s.procCPU > 0 {
 			b.ReportMetric(us(s.procCPU)/float64(s.requests), "cpu-us/req-"+t.name)
@@ -105,13 +108,13 @@ type procStats struct {
 	procMallocs uint64
 }
 
-// measureProcesses runs every target closed loop for perTarget in all, in loadRounds slices
+// measureProcesses runs every target closed loop for perTarget in all, in rounds slices
 // taken in rotating order, and adds the requests and the CPU time and allocations of the
 // target's process (read before and after each slice) to stats.
-func measureProcesses(b *testing.B, procs []*proc, targets []*loadTarget, stats []procStats, perTarget time.Duration) {
+func measureProcesses(b *testing.B, procs []*proc, targets []*loadTarget, stats []procStats, perTarget time.Duration, rounds int) {
 	b.Helper()
-	slice := perTarget / loadRounds
-	for r := range loadRounds {
+	slice := perTarget / time.Duration(rounds)
+	for r := range rounds {
 		for j := range targets {
 			i := (r + j) % len(targets)
 			p, s := procs[i], &stats[i]
