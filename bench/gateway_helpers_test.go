@@ -405,8 +405,8 @@ func (lc *loadConn) try(req []byte) error {
 // parses only what framing needs (the status code, Content-Length, chunked
 // Transfer-Encoding, Connection and the version) and allocates nothing on a 200 with a
 // Content-Length: the generator shares the machine's cores with the targets, so its cost
-// per request lowers every target's throughput (http.ReadResponse cost the generator about
-// as much CPU per request as the bare proxy's whole process).
+// per request lowers every target's throughput alike (with http.ReadResponse it cost about
+// 2-4 µs more per request, of 21-24).
 func readLoadResponse(br *bufio.Reader) (status int, keep bool, err error) {
 	line, err := readLoadLine(br)
 	if err != nil {
