@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/egress"
@@ -65,7 +66,7 @@ type h1Conn struct {
 // valid as long as anything refers to it, also after its body is closed: nothing is lent
 // back to a pool that a caller keeping the answer could see reused.
 type callAnswer struct {
-	used bool
+	used atomic.Bool // claimed by an exchange (even one whose answer never came)
 	res  http.Response
 	body h1Body
 	vals [16]string
@@ -270,7 +271,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	if call := callFrom(ctx); call != nil && ctx == context.Context(&call.ctx) {
 		w.abort = &call.abort
 		w.abort.watch(pc, ctx)
-		if !call.answer.used {
+		if call.answer.used.CompareAndSwap(false, true) {
 			pc.answer = &call.answer
 		}
 	} else {

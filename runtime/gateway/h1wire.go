@@ -250,7 +250,7 @@ func (pc *h1Conn) parseResponse(req *http.Request) (*http.Response, error) {
 	var b *h1Body
 	var vals []string
 	if a := pc.answer; a != nil {
-		pc.answer, a.used = nil, true
+		pc.answer = nil
 		res, b, vals = &a.res, &a.body, a.vals[:0]
 	} else {
 		res, b = new(http.Response), new(h1Body)
