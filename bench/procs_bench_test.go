@@ -118,12 +118,14 @@ func measureProcesses(b *testing.B, procs []*proc, targets []*loadTarget, stats 
 		for j := range targets {
 			i := (r + j) % len(targets)
 			p, s := procs[i], &stats[i]
-			cpu0, cpuErr := p.cpu()
+			// The allocation counts are read outside the CPU readings: answering them
+			// (Turnpike's /metrics more than the others' counter) is not the slice's work.
 			var m0 uint64
 			var mErr error
 			if p.mallocs != nil {
 				m0, mErr = p.mallocs()
 			}
+			cpu0, cpuErr := p.cpu()
 			gen0 := processCPU(b)
 			n, elapsed, err := targets[i].closedLoop(slice)
 			if err != nil {
