@@ -1,0 +1,131 @@
+// API policies: a publisher attaches a REQUEST addHeader policy on the Policies tab, the
+// server refuses a header the gateway manages (next to the field), the policy is saved, a
+// new revision is created and deployed, and a consumer's try-it call shows the backend
+// received the header.
+import { baseURL } from './helpers/env';
+import { expect, test } from './helpers/test';
+import { Gql } from './helpers/graphql';
+import { createApi, createApplication, createUser, publish, subscribe } from './helpers/seed';
+import { startBackend, type Backend } from './helpers/backend';
+import { shot, signIn, watchConsole } from './helpers/ui';
+
+/** A production access token for a new subscriber's application subscribed to apiId. */
+async function consumerToken(admin: Gql, apiId: string) {
+  const dev = await createUser(admin, ['SUBSCRIBER'], 'dev');
+  const owner = await Gql.login(dev.username, dev.password);
+  try {
+    const app = await createApplication(owner);
+    await subscribe(owner, apiId, app.id);
+    const keys = await owner.run<{ generateKeys: { consumerKey: string; consumerSecret: string } }>(
+      `mutation($app: ID!) { generateKeys(applicationId: $app, keyType: PRODUCTION) { consumerKey consumerSecret } }`,
+      { app: app.id },
+    );
+    const { consumerKey, consumerSecret } = keys.generateKeys;
+    const res = await owner.ctx.post('/oauth2/token', {
+      headers: { Authorization: `Basic ${Buffer.from(`${consumerKey}:${consumerSecret}`).toString('base64')}` },
+      form: { grant_type: 'client_credentials' },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    return { user: dev, token };
+  } finally {
+    await owner.dispose();
+  }
+}
+
+test.describe('API policies', () => {
+  let backend: Backend;
+  test.beforeAll(async () => {
+    backend = await startBackend({ echoHeaders: true });
+  });
+  test.afterAll(async () => {
+    await backend?.close();
+  });
+
+  test('a header policy attached in the Publisher reaches the backend through try-it', async ({ page, browser, request }) => {
+    const flow = 'api-policies';
+    const problems = watchConsole(page);
+    const admin = await Gql.admin();
+    const pub = await createUser(admin, ['PUBLISHER'], 'pub');
+    const publisher = await Gql.login(pub.username, pub.password);
+    try {
+      const created = await createApi(publisher, {
+        endpoint: backend.url,
+        resources: [{ method: 'GET', path: '/echo' }],
+        corsForBrowsers: true,
+      });
+      // PUBLISH deploys revision 1 (no policies) to Default.
+      const api = await publish(publisher, created.id);
+      const consumer = await consumerToken(admin, api.id);
+      const echo = `${api.gatewayURLs[0]}/echo`;
+      const auth = { Authorization: `Bearer ${consumer.token}` };
+      await expect.poll(async () => (await request.get(echo, { headers: auth })).status(), { timeout: 30_000 }).toBe(200);
+      expect(((await (await request.get(echo, { headers: auth })).json()) as { headers: Record<string, string> }).headers['x-turnpike-test']).toBeUndefined();
+
+      // The Policies tab: the API-level list and one list per resource.
+      await signIn(page, pub.username, pub.password, `/publisher/apis/${api.id}/policies`);
+      await expect(page.getByRole('tab', { name: 'Policies', selected: true })).toBeVisible();
+      const apiPolicies = page.getByRole('region', { name: 'Policies on the API' });
+      await expect(apiPolicies.getByText('No policies.')).toBeVisible();
+      await expect(page.getByRole('region', { name: 'Policies on GET /echo' })).toBeVisible();
+
+      // A header the gateway manages: the server refuses it, naming the field.
+      await apiPolicies.getByLabel('Policy to add to the API').selectOption('addHeader');
+      await apiPolicies.getByRole('button', { name: 'Add policy to the API' }).click();
+      const name = page.getByLabel('name of policy 1 on the API', { exact: true });
+      const value = page.getByLabel('value of policy 1 on the API', { exact: true });
+      await expect(page.getByLabel('Flow of policy 1 on the API')).toHaveValue('REQUEST');
+      await name.fill('Host');
+      await value.fill('hello');
+      await page.getByRole('button', { name: 'Save policies' }).click();
+      await expect(page.getByRole('alert')).toContainText('Cannot save the policies');
+      await expect(page.getByRole('alert')).toContainText('Host');
+      await expect(name).toHaveAttribute('aria-invalid', 'true');
+      await shot(page, flow, '01-server-refuses-host');
+
+      // The header the backend should see.
+      await name.fill('X-Turnpike-Test');
+      await page.getByRole('button', { name: 'Save policies' }).click();
+      await expect(page.getByText('Policies saved.')).toBeVisible();
+      await expect(page.getByRole('alert')).toHaveCount(0);
+      await page.reload();
+      await expect(page.getByLabel('name of policy 1 on the API', { exact: true })).toHaveValue('X-Turnpike-Test');
+      await expect(page.getByLabel('value of policy 1 on the API', { exact: true })).toHaveValue('hello');
+      await shot(page, flow, '02-policy-saved');
+
+      // The gateway serves revision 1 until a revision with the policy is deployed.
+      expect(((await (await request.get(echo, { headers: auth })).json()) as { headers: Record<string, string> }).headers['x-turnpike-test']).toBeUndefined();
+      await page.getByRole('tab', { name: 'Deployments' }).click();
+      const create = page.getByRole('form', { name: 'Create revision' });
+      await create.getByLabel('Revision description').fill('Adds X-Turnpike-Test');
+      await create.getByRole('button', { name: 'Create revision' }).click();
+      await expect(page.getByText('Revision 2 created.')).toBeVisible();
+      await page.getByRole('button', { name: 'Deploy revision 2…', exact: true }).click();
+      await page.getByRole('form', { name: 'Deploy revision 2' }).getByRole('button', { name: 'Deploy revision 2', exact: true }).click();
+      await expect(page.getByText('Revision 2 deployed to Default.')).toBeVisible();
+      await expect(page.getByTestId('deployment-status-Default')).toHaveText(/^enforced by 1 of 1 gateway in \d+ ms$/);
+      await shot(page, flow, '03-revision-2-deployed');
+
+      // The consumer calls the API from try-it: the backend echoes the header it received.
+      const ctx = await browser.newContext({ baseURL: baseURL() });
+      const devPage = await ctx.newPage();
+      const devProblems = watchConsole(devPage);
+      try {
+        await signIn(devPage, consumer.user.username, consumer.user.password, `/devportal/apis/${api.id}`);
+        await expect(devPage.getByRole('heading', { level: 2, name: 'Try it' })).toBeVisible();
+        await devPage.getByLabel('Operation', { exact: true }).selectOption('GET /echo');
+        await devPage.getByLabel('Access token', { exact: true }).fill(consumer.token);
+        await devPage.getByRole('button', { name: 'Send request' }).click();
+        await expect(devPage.getByLabel('Response status')).toContainText('200');
+        await expect(devPage.getByRole('region', { name: 'Response body' })).toContainText('"x-turnpike-test": "hello"');
+        await shot(devPage, flow, '04-try-it-sees-header');
+      } finally {
+        await ctx.close();
+      }
+      expect(backend.requests.at(-1)?.headers['x-turnpike-test']).toBe('hello');
+      expect([...problems, ...devProblems]).toEqual([]);
+    } finally {
+      await Promise.all([publisher.dispose(), admin.dispose()]);
+    }
+  });
+});
