@@ -78,6 +78,12 @@ describe('OverviewTab endpoint settings', () => {
     await user.type(screen.getByLabelText('Cache TTL (seconds)'), '1.5');
     await user.click(screen.getByRole('button', { name: 'Save overview' }));
     expect(screen.getByText('Cache TTL must be a whole number.')).toBeTruthy();
+    await user.clear(screen.getByLabelText('Retries'));
+    await user.type(screen.getByLabelText('Retries'), '6');
+    await user.click(screen.getByRole('button', { name: 'Save overview' }));
+    expect(screen.getByText('Retries must be at most 5.')).toBeTruthy();
+    await user.clear(screen.getByLabelText('Retries'));
+    await user.type(screen.getByLabelText('Retries'), '1');
     expect(calls.some((c) => c.name === 'UpdateApi')).toBe(false);
 
     await user.click(screen.getByLabelText('Cache responses'));
@@ -135,12 +141,12 @@ describe('OverviewTab endpoint settings', () => {
   });
 
   it('shows the server’s BAD_USER_INPUT next to the field it names', async () => {
-    const message = 'input.responseCache.ttlSeconds: must be between 1 and 86400';
+    const message = 'input.responseCache.ttlSeconds: must be 1 to 86400 seconds, not 600';
     const { client } = mockClient({
       AdvancedPolicies: { throttlingPolicies: [] },
       UpdateApi: { __error: message, __extensions: { code: 'BAD_USER_INPUT', field: 'input.responseCache.ttlSeconds' } },
     });
-    render(withClient(client, <OverviewTab api={overview({ responseCache: { enabled: true, ttlSeconds: 999999, maxBodyBytes: 10 } })} />));
+    render(withClient(client, <OverviewTab api={overview({ responseCache: { enabled: true, ttlSeconds: 600, maxBodyBytes: 10 } })} />));
     const user = userEvent.setup({ delay: null });
     await user.click(screen.getByRole('button', { name: 'Save overview' }));
     expect((await screen.findByRole('alert')).textContent).toContain(message);

@@ -94,11 +94,11 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
       production: mock ? null : httpUrlList(prod, 1, 'Production endpoints'),
       sandbox: sand.length ? httpUrlList(sand, 0, 'Sandbox endpoints') : null,
       timeout: integer('Timeout', { min: 1, max: 600000 })(timeout),
-      retries: integer('Retries', { min: 0 })(retries),
-      failureThreshold: breakerOn ? integer('Failure threshold', { min: 1 })(failureThreshold) : null,
-      openSeconds: breakerOn ? integer('Open for', { min: 1 })(openSeconds) : null,
-      ttl: cacheOn ? integer('Cache TTL', { min: 1 })(ttl) : null,
-      maxBody: cacheOn ? integer('Largest cached body', { min: 1 })(maxBody) : null,
+      retries: integer('Retries', { min: 0, max: 5 })(retries),
+      failureThreshold: breakerOn ? integer('Failure threshold', { min: 1, max: 100 })(failureThreshold) : null,
+      openSeconds: breakerOn ? integer('Open for', { min: 1, max: 3600 })(openSeconds) : null,
+      ttl: cacheOn ? integer('Cache TTL', { min: 1, max: 86400 })(ttl) : null,
+      maxBody: cacheOn ? integer('Largest cached body', { min: 1, max: 104857600 })(maxBody) : null,
       origins: corsEnabled && splitList(origins).length === 0 ? 'List at least one origin, or * for any.' : null,
     };
     if (!errs.production && (endpointType === 'LOAD_BALANCED' || endpointType === 'FAILOVER') && prod.length < 2) {
@@ -235,7 +235,7 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
                 onChange={setRetries}
                 error={shown.retries}
                 type="number"
-                hint="Idempotent calls are retried on connection failures and 502, 503 or 504 answers, never once the answer has started."
+                hint="0 to 5. Idempotent calls are retried on connection failures and 502, 503 or 504 answers, never once the answer has started."
               />
               <CheckboxField
                 label="Circuit breaker"
@@ -251,7 +251,7 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
                     onChange={setFailureThreshold}
                     error={shown.failureThreshold}
                     type="number"
-                    hint="Consecutive 5xx answers or timeouts that open the circuit."
+                    hint="Consecutive 5xx answers or timeouts that open the circuit: 1 to 100."
                   />
                   <TextField
                     label="Open for (seconds)"
@@ -259,7 +259,7 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
                     onChange={setOpenSeconds}
                     error={shown.openSeconds}
                     type="number"
-                    hint="How long the endpoint is skipped."
+                    hint="How long the endpoint is skipped: 1 to 3600."
                   />
                 </div>
               )}
@@ -276,14 +276,14 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
           />
           {cacheOn && (
             <div className="field-row">
-              <TextField label="Cache TTL (seconds)" value={ttl} onChange={setTtl} error={shown.ttl} type="number" />
+              <TextField label="Cache TTL (seconds)" value={ttl} onChange={setTtl} error={shown.ttl} type="number" hint="1 to 86400." />
               <TextField
                 label="Largest cached body (bytes)"
                 value={maxBody}
                 onChange={setMaxBody}
                 error={shown.maxBody}
                 type="number"
-                hint="Larger answers are passed through, not cached."
+                hint="Up to 104857600 (100 MiB); larger answers are passed through, not cached."
               />
             </div>
           )}
