@@ -157,7 +157,7 @@ export const ApiResourcesFields = graphql(`
   }
 `);
 
-/** The API's policies and each resource's (with the resource's other fields, which a save sends back). */
+/** The API's own policies; each resource's come with ApiResourcesFields. */
 export const ApiPoliciesFields = graphql(`
   fragment ApiPoliciesFields on API {
     id
@@ -167,21 +167,6 @@ export const ApiPoliciesFields = graphql(`
       parameters {
         name
         value
-      }
-    }
-    resources {
-      method
-      path
-      authRequired
-      scopes
-      throttlingPolicy
-      policies {
-        name
-        flow
-        parameters {
-          name
-          value
-        }
       }
     }
   }

@@ -3,7 +3,7 @@ import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { makeFragmentData } from '../../../gql';
 import { mockClient, withClient } from '../../../test/mockClient';
-import { ApiPoliciesFields } from '../queries';
+import { ApiPoliciesFields, ApiResourcesFields } from '../queries';
 import { PoliciesTab } from './PoliciesTab';
 
 const specs = {
@@ -17,9 +17,13 @@ const specs = {
 };
 
 const api = makeFragmentData(
+  { id: 'api-1', policies: [{ name: 'removeHeader', flow: 'RESPONSE', parameters: [{ name: 'name', value: 'Server' }] }] },
+  ApiPoliciesFields,
+);
+
+const resources = makeFragmentData(
   {
     id: 'api-1',
-    policies: [{ name: 'removeHeader', flow: 'RESPONSE', parameters: [{ name: 'name', value: 'Server' }] }],
     resources: [
       { method: 'GET', path: '/pets', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] },
       {
@@ -32,13 +36,13 @@ const api = makeFragmentData(
       },
     ],
   },
-  ApiPoliciesFields,
+  ApiResourcesFields,
 );
 
 describe('PoliciesTab', () => {
   it('adds, fills, reorders and removes policies and saves them with the resources', async () => {
     const { client, calls } = mockClient({ PolicySpecs: specs, UpdateApi: { updateAPI: null } });
-    render(withClient(client, <PoliciesTab api={api} />));
+    render(withClient(client, <PoliciesTab api={api} resources={resources} />));
     const user = userEvent.setup({ delay: null });
 
     // API level: add addHeader on REQUEST, fill it in, and move it above the existing policy.
@@ -86,7 +90,7 @@ describe('PoliciesTab', () => {
 
   it('refuses an empty header name or a path with .. without sending', async () => {
     const { client, calls } = mockClient({ PolicySpecs: specs });
-    render(withClient(client, <PoliciesTab api={api} />));
+    render(withClient(client, <PoliciesTab api={api} resources={resources} />));
     const user = userEvent.setup({ delay: null });
     await user.click(screen.getByRole('button', { name: 'Add policy to GET /pets' }));
     await user.selectOptions(screen.getByLabelText('Policy to add to GET /pets/{petId}'), 'rewritePath');
@@ -105,7 +109,7 @@ describe('PoliciesTab', () => {
       PolicySpecs: specs,
       UpdateApi: { __error: message, __extensions: { code: 'BAD_USER_INPUT', field: 'input.resources[1].policies[0].parameters.value' } },
     });
-    render(withClient(client, <PoliciesTab api={api} />));
+    render(withClient(client, <PoliciesTab api={api} resources={resources} />));
     const user = userEvent.setup({ delay: null });
     await user.click(screen.getByRole('button', { name: 'Save policies' }));
     expect(await screen.findByRole('alert')).toHaveProperty('textContent', `Cannot save the policies: ${message}`);

@@ -1,11 +1,11 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { getFragmentData, type FragmentType } from '../../../gql';
-import type { ApiPoliciesFieldsFragment, PolicyFlow } from '../../../gql/graphql';
+import type { ApiPoliciesFieldsFragment, ApiResourcesFieldsFragment, PolicyFlow } from '../../../gql/graphql';
 import { focusFirstInvalid } from '../../../components/Field';
 import { ErrorNotice, SuccessNotice } from '../../../components/States';
 import { errorField, errorMessage } from '../../../lib/errors';
-import { ApiPoliciesFields, PolicySpecsQuery, UpdateApiMutation } from '../queries';
+import { ApiPoliciesFields, ApiResourcesFields, PolicySpecsQuery, UpdateApiMutation } from '../queries';
 import {
   errorKey,
   move,
@@ -22,15 +22,27 @@ import {
  * The Policies tab: the built-in policies attached to the API and to each resource, in the
  * order they run (the API's first, then the resource's). Saves with updateAPI.
  */
-export function PoliciesTab(props: { api: FragmentType<typeof ApiPoliciesFields> }) {
-  const api = getFragmentData(ApiPoliciesFields, props.api);
+export function PoliciesTab(props: {
+  api: FragmentType<typeof ApiPoliciesFields>;
+  /** The same API's resources (a save sends them back whole, with their policies). */
+  resources: FragmentType<typeof ApiResourcesFields>;
+}) {
+  const api = { ...getFragmentData(ApiPoliciesFields, props.api), ...getFragmentData(ApiResourcesFields, props.resources) };
   // The editor starts over when the saved policies or resources change; the notice outlives it.
   const initial = JSON.stringify([api.policies, api.resources]);
   const [saved, setSaved] = useState(false);
   return <PoliciesEditor key={initial} api={api} saved={saved} setSaved={setSaved} />;
 }
 
-function PoliciesEditor({ api, saved, setSaved }: { api: ApiPoliciesFieldsFragment; saved: boolean; setSaved: (v: boolean) => void }) {
+function PoliciesEditor({
+  api,
+  saved,
+  setSaved,
+}: {
+  api: { id: string; policies: ApiPoliciesFieldsFragment['policies']; resources: ApiResourcesFieldsFragment['resources'] };
+  saved: boolean;
+  setSaved: (v: boolean) => void;
+}) {
   const [{ data: specData, error: specError }] = useQuery({ query: PolicySpecsQuery });
   const specs: PolicySpecLike[] = specData?.policySpecs ?? [];
   const [apiRows, setApiRows] = useState<PolicyRow[]>(() => toRows(api.policies));

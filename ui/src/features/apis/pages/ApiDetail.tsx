@@ -64,7 +64,7 @@ export default function ApiDetail() {
       <RouteTabs label="API sections" tabs={tabs} current={tab}>
         {tab === 'overview' && <OverviewTab api={api} />}
         {tab === 'resources' && <ResourcesTab api={api} />}
-        {tab === 'policies' && <PoliciesTab api={api} />}
+        {tab === 'policies' && <PoliciesTab api={api} resources={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}
         {tab === 'lifecycle' && <LifecycleTab api={api} />}
         {tab === 'deployments' && <DeploymentsTab apiId={api.id} />}
