@@ -152,7 +152,8 @@ describe('OverviewTab endpoint settings', () => {
     expect((await screen.findByRole('alert')).textContent).toContain(message);
     const ttl = screen.getByLabelText('Cache TTL (seconds)');
     expect(ttl.getAttribute('aria-invalid')).toBe('true');
-    expect(ttl.getAttribute('aria-describedby')).toContain('-error');
+    const describedBy = (ttl.getAttribute('aria-describedby') ?? '').split(' ');
+    expect(describedBy.map((id) => document.getElementById(id)?.textContent)).toContain('must be 1 to 86400 seconds, not 600');
   });
 
   it('maps server fields to form fields', () => {

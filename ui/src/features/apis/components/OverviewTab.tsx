@@ -142,7 +142,10 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
 
   // A server error naming one of the fields is shown next to it too.
   const serverKey = serverFieldKey(errorField(result.error));
-  const shown: Errors = serverKey && result.error ? { ...errors, [serverKey]: errors[serverKey] || errorMessage(result.error) } : errors;
+  const shown: Errors =
+    serverKey && result.error
+      ? { ...errors, [serverKey]: errors[serverKey] || errorMessage(result.error).replace(`${errorField(result.error)}: `, '') }
+      : errors;
 
   return (
     <div className="stack">

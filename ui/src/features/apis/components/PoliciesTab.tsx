@@ -55,7 +55,9 @@ function PoliciesEditor({
   const serverAt = result.error ? policyErrorAt(errorField(result.error)) : null;
   const allErrors = { ...errors };
   if (serverAt && result.error) {
-    allErrors[errorKey(serverAt.resource, serverAt.index, serverAt.part)] = errorMessage(result.error);
+    // Beside the field, its name would only repeat what the position says.
+    const field = errorField(result.error) ?? '';
+    allErrors[errorKey(serverAt.resource, serverAt.index, serverAt.part)] = errorMessage(result.error).replace(`${field}: `, '');
   }
 
   function changed() {
@@ -197,7 +199,7 @@ function PolicyList({
                     </span>
                     {nameErr && <span className="field-error">{nameErr}</span>}
                   </td>
-                  <td>
+                  <td className="policy-flow">
                     {flows.length > 1 ? (
                       <select
                         aria-label={`Flow of policy ${n} on ${scope}`}
