@@ -1670,7 +1670,7 @@ func (ec *executionContext) unmarshalInputCreateAPIInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "context", "version", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors"}
+	fieldsInOrder := [...]string{"name", "context", "version", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "policies", "responseCache", "validateRequests"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1747,6 +1747,27 @@ func (ec *executionContext) unmarshalInputCreateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.Cors = data
+		case "policies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policies"))
+			data, err := ec.unmarshalOAttachedPolicyInput2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Policies = data
+		case "responseCache":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseCache"))
+			data, err := ec.unmarshalOResponseCacheInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐResponseCacheInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseCache = data
+		case "validateRequests":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validateRequests"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidateRequests = data
 		}
 	}
 	return it, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/turnpike/turnpike/graph/model"
+	"github.com/turnpike/turnpike/runtime/apipolicy"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
 
@@ -59,7 +60,7 @@ func apiModel(a *publisher.API) *model.API {
 		ProviderID: a.ProviderID, LifecycleState: model.LifecycleState(a.State),
 		Endpoints: &model.Endpoints{
 			Type: model.EndpointType(a.Endpoints.Type), Production: a.Endpoints.Production,
-			Sandbox: a.Endpoints.Sandbox, TimeoutMs: a.Endpoints.TimeoutMs,
+			Sandbox: a.Endpoints.Sandbox, TimeoutMs: a.Endpoints.TimeoutMs, Retries: a.Endpoints.Retries,
 		},
 		Resources:         make([]*model.Resource, len(a.Resources)),
 		SubscriptionTiers: a.Tiers, Tags: a.Tags,
@@ -69,15 +70,49 @@ func apiModel(a *publisher.API) *model.API {
 		},
 		IsDefaultVersion: a.IsDefaultVersion, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		Description: emptyToNil(a.Description), ThrottlingPolicy: emptyToNil(a.ThrottlingPolicy),
+		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
+		ValidateRequests: a.ValidateRequests,
+	}
+	if cb := a.Endpoints.CircuitBreaker; cb != nil {
+		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
 	}
 	for i, r := range a.Resources {
 		scopes := r.Scopes
 		if scopes == nil {
 			scopes = []string{}
 		}
-		m.Resources[i] = &model.Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: scopes, ThrottlingPolicy: emptyToNil(r.ThrottlingPolicy)}
+		m.Resources[i] = &model.Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: scopes,
+			ThrottlingPolicy: emptyToNil(r.ThrottlingPolicy), Policies: attachedPolicyModels(r.Policies)}
 	}
 	return m
+}
+
+// attachedPolicyModels lists policies with their parameters in the order of the policy's
+// spec (the stored form is a map).
+func attachedPolicyModels(ps []publisher.AttachedPolicy) []*model.AttachedPolicy {
+	out := make([]*model.AttachedPolicy, len(ps))
+	for i, p := range ps {
+		m := &model.AttachedPolicy{Name: p.Name, Flow: model.PolicyFlow(p.Flow), Parameters: make([]*model.PolicyParameter, 0, len(p.Parameters))}
+		var names []string
+		if spec, ok := apipolicy.SpecOf(p.Name); ok {
+			names = spec.Parameters
+		}
+		for _, k := range names {
+			if v, ok := p.Parameters[k]; ok {
+				m.Parameters = append(m.Parameters, &model.PolicyParameter{Name: k, Value: v})
+			}
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// responseCacheModel is an API's response caching, with the defaults when it was never set.
+func responseCacheModel(c *publisher.ResponseCache) *model.ResponseCache {
+	if c == nil {
+		return &model.ResponseCache{TTLSeconds: publisher.DefaultCacheTTLSeconds, MaxBodyBytes: publisher.DefaultCacheBodyBytes}
+	}
+	return &model.ResponseCache{Enabled: c.Enabled, TTLSeconds: c.TTLSeconds, MaxBodyBytes: int(c.MaxBodyBytes)}
 }
 
 func apiConnectionModel(p *publisher.Page) *model.APIConnection {
@@ -122,6 +157,7 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Name: in.Name, Context: in.Context, Version: in.Version, Description: in.Description,
 		Endpoints: endpointsInput(in.Endpoints), Resources: resourceInputs(in.Resources),
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
+		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 	}
 }
 
@@ -130,14 +166,45 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Name: in.Name, Description: in.Description, Endpoints: endpointsInput(in.Endpoints),
 		Resources: resourceInputs(in.Resources), Tiers: in.SubscriptionTiers, Tags: in.Tags,
 		ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors), IsDefaultVersion: in.IsDefaultVersion,
+		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 	}
+}
+
+// policyInputs keeps nil (not given) apart from an empty list.
+func policyInputs(in []*model.AttachedPolicyInput) []publisher.PolicyInput {
+	if in == nil {
+		return nil
+	}
+	out := make([]publisher.PolicyInput, len(in))
+	for i, p := range in {
+		out[i] = publisher.PolicyInput{Name: p.Name, Flow: string(p.Flow), Parameters: make([]publisher.PolicyParameterInput, len(p.Parameters))}
+		for j, prm := range p.Parameters {
+			out[i].Parameters[j] = publisher.PolicyParameterInput{Name: prm.Name, Value: prm.Value}
+		}
+	}
+	return out
+}
+
+func responseCacheInput(in *model.ResponseCacheInput) *publisher.ResponseCacheInput {
+	if in == nil {
+		return nil
+	}
+	out := &publisher.ResponseCacheInput{Enabled: in.Enabled, TTLSeconds: in.TTLSeconds}
+	if in.MaxBodyBytes != nil {
+		n := int64(*in.MaxBodyBytes)
+		out.MaxBodyBytes = &n
+	}
+	return out
 }
 
 func endpointsInput(in *model.EndpointsInput) *publisher.EndpointsInput {
 	if in == nil {
 		return nil
 	}
-	out := &publisher.EndpointsInput{Production: in.Production, Sandbox: in.Sandbox, TimeoutMs: in.TimeoutMs}
+	out := &publisher.EndpointsInput{Production: in.Production, Sandbox: in.Sandbox, TimeoutMs: in.TimeoutMs, Retries: in.Retries}
+	if cb := in.CircuitBreaker; cb != nil {
+		out.CircuitBreaker = &publisher.CircuitBreakerInput{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
+	}
 	if in.Type != nil {
 		t := string(*in.Type)
 		out.Type = &t
@@ -152,7 +219,7 @@ func resourceInputs(in []*model.ResourceInput) []publisher.ResourceInput {
 	}
 	out := make([]publisher.ResourceInput, len(in))
 	for i, r := range in {
-		out[i] = publisher.ResourceInput{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+		out[i] = publisher.ResourceInput{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy, Policies: policyInputs(r.Policies)}
 	}
 	return out
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/turnpike/turnpike/db"
 )
 
-// API is a row of apis: the runtime view of an API. Endpoints, Resources, Tiers, Tags and
-// CORS are JSON documents whose shapes the Publisher owns.
+// API is a row of apis: the runtime view of an API. Endpoints, Resources, Tiers, Tags, CORS,
+// Policies and ResponseCache are JSON documents whose shapes the Publisher owns.
 type API struct {
 	bun.BaseModel `bun:"table:apis,alias:a"`
 
@@ -31,7 +31,10 @@ type API struct {
 	ThrottlingPolicy *string   `bun:"throttling_policy"`
 	CORS             string    `bun:"cors,notnull"`
 	IsDefaultVersion bool      `bun:"is_default_version,notnull"`
-	SearchText       string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
+	Policies         string    `bun:"policies,notnull"`          // API-level mediation policies
+	ResponseCache    *string   `bun:"response_cache"`            // nil when never set
+	ValidateRequests bool      `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
+	SearchText       string    `bun:"search_text,notnull"`       // lower-cased name, context, tags, description
 	CreatedAt        time.Time `bun:"created_at,notnull"`
 	UpdatedAt        time.Time `bun:"updated_at,notnull"`
 }

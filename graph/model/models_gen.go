@@ -166,10 +166,13 @@ type CreateAPIInput struct {
 	// Defaults to GET, POST, PUT, PATCH and DELETE on /*.
 	Resources []*ResourceInput `json:"resources,omitempty"`
 	// Defaults to ["Unlimited"].
-	SubscriptionTiers []string   `json:"subscriptionTiers,omitempty"`
-	Tags              []string   `json:"tags,omitempty"`
-	ThrottlingPolicy  *string    `json:"throttlingPolicy,omitempty"`
-	Cors              *CORSInput `json:"cors,omitempty"`
+	SubscriptionTiers []string               `json:"subscriptionTiers,omitempty"`
+	Tags              []string               `json:"tags,omitempty"`
+	ThrottlingPolicy  *string                `json:"throttlingPolicy,omitempty"`
+	Cors              *CORSInput             `json:"cors,omitempty"`
+	Policies          []*AttachedPolicyInput `json:"policies,omitempty"`
+	ResponseCache     *ResponseCacheInput    `json:"responseCache,omitempty"`
+	ValidateRequests  *bool                  `json:"validateRequests,omitempty"`
 }
 
 type CreateApplicationInput struct {

@@ -40,7 +40,25 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 	d.Tiers = nonNil(d.Tiers)
 	c := &d.CORS
 	c.AllowOrigins, c.AllowMethods, c.AllowHeaders = nonNil(c.AllowOrigins), nonNil(c.AllowMethods), nonNil(c.AllowHeaders)
+	if row.Policies != "" && row.Policies != "[]" {
+		if err := json.Unmarshal([]byte(row.Policies), &d.Policies); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode policies of api %s: %w", row.ID, err)
+		}
+	}
+	if row.ResponseCache != nil {
+		d.ResponseCache = new(contract.ResponseCache)
+		if err := json.Unmarshal([]byte(*row.ResponseCache), d.ResponseCache); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode response cache of api %s: %w", row.ID, err)
+		}
+	}
+	d.ValidateRequests = row.ValidateRequests
 	return d, nil
+}
+
+// NeedsOpenAPI tells whether gateways need an API's OpenAPI definition (APIDef.OpenAPI) to
+// serve it: to validate requests, or to answer from a MOCK endpoint.
+func NeedsOpenAPI(d contract.APIDef) bool {
+	return d.ValidateRequests || d.Endpoints.Type == contract.EndpointMock
 }
 
 // Application is an application row's runtime form.

@@ -38,6 +38,9 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 	if err := checkPolicies(ctx, s.apimgt, "input", api); err != nil {
 		return nil, err
 	}
+	if err := checkMockEndpoint("input", api, nil); err != nil {
+		return nil, err
+	}
 	if err := s.insert(ctx, a, api, nil, ""); err != nil {
 		return nil, err
 	}
@@ -79,6 +82,13 @@ func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 	if api.CORS, err = validateCORS("input.cors", in.CORS); err != nil {
 		return nil, err
 	}
+	if api.Policies, err = validatePolicies("input.policies", in.Policies, ""); err != nil {
+		return nil, err
+	}
+	if api.ResponseCache, err = validateResponseCache("input.responseCache", in.ResponseCache); err != nil {
+		return nil, err
+	}
+	api.ValidateRequests = in.ValidateRequests != nil && *in.ValidateRequests
 	return api, nil
 }
 
@@ -355,6 +365,15 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err != nil {
 			return err
 		}
+		if api.Endpoints.Type == EndpointMock {
+			def, err := s.definitionOf(ctx, api.ID)
+			if err != nil {
+				return err
+			}
+			if err := checkMockEndpoint("input", api, def); err != nil {
+				return err
+			}
+		}
 		if in.IsDefaultVersion != nil && *in.IsDefaultVersion && !row.IsDefaultVersion {
 			if err := s.clearDefaultVersion(ctx, tx, a, api); err != nil {
 				return err
@@ -459,6 +478,19 @@ func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 	}
 	if in.IsDefaultVersion != nil {
 		api.IsDefaultVersion = *in.IsDefaultVersion
+	}
+	if in.Policies != nil {
+		if api.Policies, err = validatePolicies("input.policies", in.Policies, ""); err != nil {
+			return err
+		}
+	}
+	if in.ResponseCache != nil {
+		if api.ResponseCache, err = validateResponseCache("input.responseCache", in.ResponseCache); err != nil {
+			return err
+		}
+	}
+	if in.ValidateRequests != nil {
+		api.ValidateRequests = *in.ValidateRequests
 	}
 	return nil
 }

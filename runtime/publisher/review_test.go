@@ -7,6 +7,7 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher"
 )
@@ -22,6 +23,16 @@ func TestLiveChangesNeedPublisher(t *testing.T) {
 	addResource := publisher.UpdateInput{Resources: []publisher.ResourceInput{{Method: "GET", Path: "/pets"}, {Method: "POST", Path: "/pets", Scopes: []string{"write"}}, {Method: "GET", Path: "/*"}}}
 	sameResources := publisher.UpdateInput{Resources: []publisher.ResourceInput{{Method: "POST", Path: "/pets", Scopes: []string{"write"}}, {Method: "get", Path: "/pets"}}}
 	otherFields := publisher.UpdateInput{Name: ptr("Pets"), Description: ptr("new"), Tags: []string{"x"}, Tiers: []string{"Gold"}}
+	rewrite := func(path string) []publisher.PolicyInput {
+		return []publisher.PolicyInput{{Name: "rewritePath", Flow: contract.FlowRequest, Parameters: []publisher.PolicyParameterInput{{Name: "path", Value: path}}}}
+	}
+	rewriteAPI := publisher.UpdateInput{Policies: rewrite("/internal")}
+	rewriteResource := publisher.UpdateInput{Resources: []publisher.ResourceInput{{Method: "GET", Path: "/pets", Policies: rewrite("/admin/pets")}, {Method: "POST", Path: "/pets", Scopes: []string{"write"}}}}
+	headerPolicies := publisher.UpdateInput{
+		Policies:      []publisher.PolicyInput{{Name: "removeHeader", Flow: contract.FlowResponse, Parameters: []publisher.PolicyParameterInput{{Name: "name", Value: "Server"}}}},
+		ResponseCache: &publisher.ResponseCacheInput{Enabled: true}, ValidateRequests: ptr(true),
+		Endpoints: &publisher.EndpointsInput{Production: []string{backend}, Retries: ptr(1), CircuitBreaker: &publisher.CircuitBreakerInput{}},
+	}
 	tests := []struct {
 		desc  string
 		actor identity.Actor
@@ -39,6 +50,11 @@ func TestLiveChangesNeedPublisher(t *testing.T) {
 		{desc: "creator, published, same endpoint and a new timeout", actor: alice, state: publisher.Published, in: sameEndpoint},
 		{desc: "creator, published, same resources reordered", actor: alice, state: publisher.Published, in: sameResources},
 		{desc: "creator, published, other fields", actor: alice, state: publisher.Published, in: otherFields},
+		{desc: "creator, published, API-level rewritePath", actor: alice, state: publisher.Published, in: rewriteAPI, want: apperr.Forbidden},
+		{desc: "creator, published, resource rewritePath", actor: alice, state: publisher.Published, in: rewriteResource, want: apperr.Forbidden},
+		{desc: "creator, published, header policies, caching, validation, retries", actor: alice, state: publisher.Published, in: headerPolicies},
+		{desc: "creator, created, resource rewritePath", actor: alice, state: publisher.Created, in: rewriteResource},
+		{desc: "publisher, published, resource rewritePath", actor: pub, state: publisher.Published, in: rewriteResource},
 		{desc: "creator, created, new endpoint", actor: alice, state: publisher.Created, in: newEndpoint},
 		{desc: "creator, retired, resource opened up", actor: alice, state: publisher.Retired, in: openUp},
 		{desc: "publisher, published, new endpoint", actor: pub, state: publisher.Published, in: newEndpoint},

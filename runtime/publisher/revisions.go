@@ -15,6 +15,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
 
 // DefaultMaxRevisions is how many revisions an API may have unless Config.MaxRevisions says.
@@ -84,6 +85,15 @@ func (s *Service) newRevision(ctx context.Context, tx bun.Tx, row *apimgtdb.API,
 		return nil, err
 	}
 	def.State = ""
+	stored, err := s.definitionOf(ctx, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	if controlplane.NeedsOpenAPI(def) {
+		if def.OpenAPI, err = s.gatewayOpenAPI(row, stored); err != nil {
+			return nil, err
+		}
+	}
 	b, err := json.Marshal(def)
 	if err != nil {
 		return nil, fmt.Errorf("encode revision of api %s: %w", row.ID, err)
@@ -99,15 +109,33 @@ func (s *Service) newRevision(ctx context.Context, tx bun.Tx, row *apimgtdb.API,
 	if desc != "" {
 		rev.Description = &desc
 	}
-	if d, err := regdb.DefinitionOf(ctx, s.reg, row.ID); err == nil {
-		rev.OpenAPI = &d.Definition
-	} else if !db.IsNoRows(err) {
-		return nil, err
+	if stored != nil {
+		d := string(stored)
+		rev.OpenAPI = &d
 	}
 	if err := apimgtdb.InsertRevision(ctx, tx, rev); err != nil {
 		return nil, err
 	}
 	return rev, nil
+}
+
+// gatewayOpenAPI is the OpenAPI definition a revision carries to gateways that validate
+// requests or mock the API: the stored one (frozen with the revision), or, for an API that
+// has none, the document its resources export to.
+func (s *Service) gatewayOpenAPI(row *apimgtdb.API, stored []byte) (string, error) {
+	if stored != nil {
+		return string(stored), nil
+	}
+	api, err := fromRow(row)
+	if err != nil {
+		return "", err
+	}
+	info := openapi.Info{Title: api.Name, Version: api.Version, Description: api.Description, TokenURL: s.cfg.TokenURL}
+	doc, err := openapi.Export(nil, info, api.Resources, nil)
+	if err != nil {
+		return "", fmt.Errorf("export api %s for its revision: %w", row.ID, err)
+	}
+	return string(doc), nil
 }
 
 // checkRevisionLimit refuses a new revision of an API that has Config.MaxRevisions of them.
@@ -226,6 +254,13 @@ func (s *Service) RestoreRevision(ctx context.Context, a identity.Actor, id stri
 		if err != nil {
 			return err
 		}
+		var def []byte
+		if rev.OpenAPI != nil {
+			def = []byte(*rev.OpenAPI)
+		}
+		if err := checkMockEndpoint("revision", api, def); err != nil {
+			return err
+		}
 		if err := s.restoreDefinition(ctx, rev, api.UpdatedAt, u); err != nil {
 			return err
 		}
@@ -264,12 +299,13 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 		api.Description = *rev.APIDescription
 	}
 	ep := def.Endpoints
-	api.Endpoints = Endpoints{Type: ep.Type, Production: ep.Production, Sandbox: ep.Sandbox, TimeoutMs: ep.TimeoutMs}
+	api.Endpoints = Endpoints{Type: ep.Type, Production: ep.Production, Sandbox: ep.Sandbox, TimeoutMs: ep.TimeoutMs, CircuitBreaker: ep.CircuitBreaker, Retries: ep.Retries}
 	api.Resources = make([]Resource, len(def.Resources))
 	for i, r := range def.Resources {
-		api.Resources[i] = Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+		api.Resources[i] = Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy, Policies: nonNil(r.Policies)}
 	}
 	api.Tiers = def.Tiers
+	api.Policies, api.ResponseCache, api.ValidateRequests = nonNil(def.Policies), def.ResponseCache, def.ValidateRequests
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

@@ -155,7 +155,13 @@ func viewOf(a identity.Actor, row *apimgtdb.API) (*API, error) {
 		return nil, err
 	}
 	if mayEdit(a, row) != nil {
+		// Endpoints and mediation policies (whose headers may carry the backend's
+		// credentials) are the provider's business.
 		api.Endpoints.Production, api.Endpoints.Sandbox = []string{}, []string{}
+		api.Policies = []AttachedPolicy{}
+		for i := range api.Resources {
+			api.Resources[i].Policies = []AttachedPolicy{}
+		}
 	}
 	return api, nil
 }
@@ -283,7 +289,7 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 func toRow(api *API) (*apimgtdb.API, error) {
 	res := make([]contract.ResourceDef, len(api.Resources))
 	for i, r := range api.Resources {
-		res[i] = contract.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy}
+		res[i] = contract.ResourceDef{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: r.Scopes, ThrottlingPolicy: r.ThrottlingPolicy, Policies: r.Policies}
 	}
 	enc := func(v any) (string, error) {
 		b, err := json.Marshal(v)
@@ -293,7 +299,7 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		ID: api.ID, Name: api.Name, Context: api.Context, Version: api.Version,
 		ProviderID: api.ProviderID, Provider: api.Provider, LifecycleState: string(api.State),
 		IsDefaultVersion: api.IsDefaultVersion, CreatedAt: api.CreatedAt, UpdatedAt: api.UpdatedAt,
-		SearchText: searchText(api),
+		SearchText: searchText(api), ValidateRequests: api.ValidateRequests,
 	}
 	if api.Description != "" {
 		row.Description = &api.Description
@@ -302,15 +308,23 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		row.ThrottlingPolicy = &api.ThrottlingPolicy
 	}
 	var err error
-	ep := contract.Endpoints{Type: api.Endpoints.Type, Production: nonNil(api.Endpoints.Production), Sandbox: nonNil(api.Endpoints.Sandbox), TimeoutMs: api.Endpoints.TimeoutMs}
+	ep := contract.Endpoints{Type: api.Endpoints.Type, Production: nonNil(api.Endpoints.Production), Sandbox: nonNil(api.Endpoints.Sandbox), TimeoutMs: api.Endpoints.TimeoutMs,
+		CircuitBreaker: api.Endpoints.CircuitBreaker, Retries: api.Endpoints.Retries}
 	cors := contract.CORS{Enabled: api.CORS.Enabled, AllowOrigins: api.CORS.AllowOrigins, AllowMethods: api.CORS.AllowMethods, AllowHeaders: api.CORS.AllowHeaders, AllowCredentials: api.CORS.AllowCredentials}
 	for _, f := range []struct {
 		dst *string
 		v   any
-	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}} {
+	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)}} {
 		if *f.dst, err = enc(f.v); err != nil {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
+	}
+	if api.ResponseCache != nil {
+		rc, err := enc(api.ResponseCache)
+		if err != nil {
+			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
+		}
+		row.ResponseCache = &rc
 	}
 	return row, nil
 }
@@ -341,10 +355,23 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
 		}
 	}
-	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs}
+	if row.Policies != "" { // "" only in rows tests write without it
+		if err := json.Unmarshal([]byte(row.Policies), &api.Policies); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	if row.ResponseCache != nil {
+		api.ResponseCache = new(ResponseCache)
+		if err := json.Unmarshal([]byte(*row.ResponseCache), api.ResponseCache); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	api.ValidateRequests = row.ValidateRequests
+	api.Policies = nonNil(api.Policies)
+	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs, CircuitBreaker: ep.CircuitBreaker, Retries: ep.Retries}
 	api.Resources = make([]Resource, len(res))
 	for i, r := range res {
-		api.Resources[i] = Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: nonNil(r.Scopes), ThrottlingPolicy: r.ThrottlingPolicy}
+		api.Resources[i] = Resource{Method: r.Method, Path: r.Path, AuthRequired: r.AuthRequired, Scopes: nonNil(r.Scopes), ThrottlingPolicy: r.ThrottlingPolicy, Policies: nonNil(r.Policies)}
 	}
 	api.CORS = CORS{Enabled: cors.Enabled, AllowOrigins: nonNil(cors.AllowOrigins), AllowMethods: nonNil(cors.AllowMethods), AllowHeaders: nonNil(cors.AllowHeaders), AllowCredentials: cors.AllowCredentials}
 	api.Tiers, api.Tags = nonNil(api.Tiers), nonNil(api.Tags)

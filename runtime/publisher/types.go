@@ -3,6 +3,7 @@ package publisher
 import (
 	"time"
 
+	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
 
@@ -38,6 +39,9 @@ const (
 	EndpointSingle       = "SINGLE"
 	EndpointLoadBalanced = "LOAD_BALANCED"
 	EndpointFailover     = "FAILOVER"
+	// EndpointMock has no backend: each resource answers the example of its OpenAPI
+	// definition; it takes no production or sandbox URL.
+	EndpointMock = "MOCK"
 )
 
 // Document sources.
@@ -49,6 +53,16 @@ const (
 
 // Resource is one operation of an API (the openapi package's type).
 type Resource = openapi.Resource
+
+// AttachedPolicy is a built-in mediation policy attached to an API or a resource (the
+// runtime contract's type, checked by runtime/apipolicy).
+type AttachedPolicy = contract.AttachedPolicy
+
+// ResponseCache is an API's response caching (the runtime contract's type).
+type ResponseCache = contract.ResponseCache
+
+// CircuitBreaker is an API's per-endpoint circuit breaking (the runtime contract's type).
+type CircuitBreaker = contract.CircuitBreaker
 
 // API is a managed API as the Publisher sees it.
 type API struct {
@@ -69,16 +83,26 @@ type API struct {
 	ThrottlingPolicy string
 	CORS             CORS
 	IsDefaultVersion bool
+	// Policies run on every call, in this order, before the matched resource's.
+	Policies []AttachedPolicy
+	// ResponseCache is nil when it was never set (no caching).
+	ResponseCache *ResponseCache
+	// ValidateRequests checks calls against the OpenAPI definition before the backend.
+	ValidateRequests bool
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
 
 // Endpoints are an API's backends.
 type Endpoints struct {
-	Type       string // EndpointSingle, EndpointLoadBalanced or EndpointFailover
+	Type       string // EndpointSingle, EndpointLoadBalanced, EndpointFailover or EndpointMock
 	Production []string
 	Sandbox    []string
 	TimeoutMs  int
+	// CircuitBreaker is nil for none.
+	CircuitBreaker *CircuitBreaker
+	// Retries of idempotent calls on connection failures and 502/503/504 (0 to MaxRetries).
+	Retries int
 }
 
 // CORS is an API's CORS configuration.
@@ -153,6 +177,11 @@ type CreateInput struct {
 	Tags             []string
 	ThrottlingPolicy *string
 	CORS             *CORSInput
+	// Policies are the API-level policies, in order; nil for none.
+	Policies []PolicyInput
+	// ResponseCache nil: never set (no caching).
+	ResponseCache    *ResponseCacheInput
+	ValidateRequests *bool
 }
 
 // UpdateInput is updateAPI's input: nil fields keep their value. An empty Description or
@@ -167,15 +196,28 @@ type UpdateInput struct {
 	ThrottlingPolicy *string
 	CORS             *CORSInput
 	IsDefaultVersion *bool
+	// Policies replace the API-level policies; an empty list removes them.
+	Policies         []PolicyInput
+	ResponseCache    *ResponseCacheInput
+	ValidateRequests *bool
 }
 
-// EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE and TimeoutMs
-// to 30000.
+// EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
+// 30000 and Retries to 0; a nil CircuitBreaker means none.
 type EndpointsInput struct {
-	Type       *string
-	Production []string
-	Sandbox    []string
-	TimeoutMs  *int
+	Type           *string
+	Production     []string
+	Sandbox        []string
+	TimeoutMs      *int
+	CircuitBreaker *CircuitBreakerInput
+	Retries        *int
+}
+
+// CircuitBreakerInput is the input of an API's circuit breaking: FailureThreshold defaults
+// to 5 and OpenSeconds to 30.
+type CircuitBreakerInput struct {
+	FailureThreshold *int
+	OpenSeconds      *int
 }
 
 // ResourceInput is the input of one resource; AuthRequired defaults to true.
@@ -185,6 +227,30 @@ type ResourceInput struct {
 	AuthRequired     *bool
 	Scopes           []string
 	ThrottlingPolicy *string
+	// Policies run after the API's, in order; nil for none.
+	Policies []PolicyInput
+}
+
+// PolicyInput is one built-in policy to attach: its name, flow (REQUEST or RESPONSE) and
+// parameters (each name once).
+type PolicyInput struct {
+	Name       string
+	Flow       string
+	Parameters []PolicyParameterInput
+}
+
+// PolicyParameterInput is one parameter of a PolicyInput.
+type PolicyParameterInput struct {
+	Name  string
+	Value string
+}
+
+// ResponseCacheInput is the input of an API's response caching: TTLSeconds defaults to 300
+// and MaxBodyBytes to 1048576.
+type ResponseCacheInput struct {
+	Enabled      bool
+	TTLSeconds   *int
+	MaxBodyBytes *int64
 }
 
 // CORSInput is the input of an API's CORS configuration; when enabled, missing lists take

@@ -164,9 +164,9 @@ func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy) (End
 		e.Type = *in.Type
 	}
 	switch e.Type {
-	case EndpointSingle, EndpointLoadBalanced, EndpointFailover:
+	case EndpointSingle, EndpointLoadBalanced, EndpointFailover, EndpointMock:
 	default:
-		return Endpoints{}, apperr.Invalidf(field+".type", "%q is not one of SINGLE, LOAD_BALANCED, FAILOVER", e.Type)
+		return Endpoints{}, apperr.Invalidf(field+".type", "%q is not one of SINGLE, LOAD_BALANCED, FAILOVER, MOCK", e.Type)
 	}
 	if in.TimeoutMs != nil {
 		e.TimeoutMs = *in.TimeoutMs
@@ -175,6 +175,27 @@ func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy) (End
 		return Endpoints{}, apperr.Invalidf(field+".timeoutMs", "must be 1 to %d milliseconds", MaxTimeoutMs)
 	}
 	var err error
+	if e.CircuitBreaker, err = validateCircuitBreaker(field+".circuitBreaker", in.CircuitBreaker); err != nil {
+		return Endpoints{}, err
+	}
+	if in.Retries != nil {
+		e.Retries = *in.Retries
+	}
+	if e.Retries < 0 || e.Retries > MaxRetries {
+		return Endpoints{}, apperr.Invalidf(field+".retries", "must be 0 to %d retries, not %d", MaxRetries, e.Retries)
+	}
+	if e.Type == EndpointMock {
+		for _, l := range []struct {
+			name string
+			urls []string
+		}{{"production", in.Production}, {"sandbox", in.Sandbox}} {
+			if len(l.urls) > 0 {
+				return Endpoints{}, apperr.Invalidf(field+"."+l.name, "a MOCK endpoint answers from the OpenAPI definition and takes no URL; leave %s empty", l.name)
+			}
+		}
+		e.Production, e.Sandbox = []string{}, []string{}
+		return e, nil
+	}
 	if e.Production, err = validateURLs(field+".production", in.Production, pol); err != nil {
 		return Endpoints{}, err
 	}
@@ -237,6 +258,10 @@ func validateResources(field string, in []ResourceInput) ([]Resource, error) {
 			r.ThrottlingPolicy = *ri.ThrottlingPolicy
 		}
 		if err := checkResource(f, r); err != nil {
+			return nil, err
+		}
+		var err error
+		if r.Policies, err = validatePolicies(f+".policies", ri.Policies, r.Path); err != nil {
 			return nil, err
 		}
 		key := r.Method + " " + r.Path

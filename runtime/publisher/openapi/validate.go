@@ -2,6 +2,8 @@ package openapi
 
 import (
 	"strings"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // Limits on what a publisher may type in.
@@ -48,6 +50,9 @@ type Resource struct {
 	Scopes []string
 	// ThrottlingPolicy names the resource-level throttling policy; "" for none.
 	ThrottlingPolicy string
+	// Policies are the built-in mediation policies run after the API's; the
+	// definition neither carries nor checks them (the Publisher does).
+	Policies []contract.AttachedPolicy
 }
 
 // isMethod reports whether m is one of the resource methods.
