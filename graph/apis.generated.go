@@ -28,6 +28,7 @@ type APIResolver interface {
 	Documents(ctx context.Context, obj *model.API) ([]*model.Document, error)
 
 	MockPreview(ctx context.Context, obj *model.API) ([]*model.MockResponse, error)
+
 	Rating(ctx context.Context, obj *model.API) (*model.Rating, error)
 	Comments(ctx context.Context, obj *model.API) ([]*model.Comment, error)
 	Subscriptions(ctx context.Context, obj *model.API) ([]*model.Subscription, error)
@@ -725,6 +726,121 @@ func (ec *executionContext) fieldContext_API_mockPreview(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _API_type(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.APIType) graphql.Marshaler {
+			return ec.marshalNAPIType2githubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAPIType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, false, false, "APIType")
+}
+
+func (ec *executionContext) _API_graphQLSchema(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_graphQLSchema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraphQLSchema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_API_graphQLSchema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, false, false, "String")
+}
+
+func (ec *executionContext) _API_requirePersistedQueries(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_requirePersistedQueries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequirePersistedQueries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_requirePersistedQueries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _API_persistedQueries(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_persistedQueries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PersistedQueries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_persistedQueries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, false, false, "String")
+}
+
+func (ec *executionContext) _API_countEvents(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_countEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CountEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_countEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _API_rating(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
@@ -1670,7 +1786,11 @@ func (ec *executionContext) unmarshalInputCreateAPIInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "context", "version", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "policies", "responseCache", "validateRequests"}
+	if _, present := asMap["type"]; !present {
+		asMap["type"] = "HTTP"
+	}
+
+	fieldsInOrder := [...]string{"name", "context", "version", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "policies", "responseCache", "validateRequests", "type", "graphQLSchema", "countEvents"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1768,6 +1888,27 @@ func (ec *executionContext) unmarshalInputCreateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ValidateRequests = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOAPIType2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAPIType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "graphQLSchema":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("graphQLSchema"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GraphQLSchema = data
+		case "countEvents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("countEvents"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CountEvents = data
 		}
 	}
 	return it, nil
@@ -1964,7 +2105,7 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "policies", "responseCache", "validateRequests"}
+	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "policies", "responseCache", "validateRequests", "graphQLSchema", "requirePersistedQueries", "persistedQueries", "countEvents"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2055,6 +2196,34 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ValidateRequests = data
+		case "graphQLSchema":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("graphQLSchema"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GraphQLSchema = data
+		case "requirePersistedQueries":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requirePersistedQueries"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequirePersistedQueries = data
+		case "persistedQueries":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("persistedQueries"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PersistedQueries = data
+		case "countEvents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("countEvents"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CountEvents = data
 		}
 	}
 	return it, nil
@@ -2223,6 +2392,31 @@ func (ec *executionContext) _API(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._API_mockPreview(ctx, field, obj)
 				})
+		case "type":
+			out.Values[i] = ec._API_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "graphQLSchema":
+			out.Values[i] = ec._API_graphQLSchema(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requirePersistedQueries":
+			out.Values[i] = ec._API_requirePersistedQueries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "persistedQueries":
+			out.Values[i] = ec._API_persistedQueries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "countEvents":
+			out.Values[i] = ec._API_countEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rating":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

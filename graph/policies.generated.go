@@ -697,6 +697,75 @@ func (ec *executionContext) fieldContext_ThrottlingPolicy_inUse(_ context.Contex
 	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ThrottlingPolicy_costCount(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThrottlingPolicy_costCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThrottlingPolicy_costCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ThrottlingPolicy_graphQLMaxDepth(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThrottlingPolicy_graphQLMaxDepth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraphQLMaxDepth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThrottlingPolicy_graphQLMaxDepth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ThrottlingPolicy_graphQLMaxComplexity(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThrottlingPolicy_graphQLMaxComplexity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraphQLMaxComplexity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThrottlingPolicy_graphQLMaxComplexity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Int")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -912,7 +981,7 @@ func (ec *executionContext) unmarshalInputThrottlingPolicyInput(ctx context.Cont
 		asMap["failClosed"] = false
 	}
 
-	fieldsInOrder := [...]string{"name", "kind", "description", "limitType", "requestCount", "dataAmountBytes", "unitTimeSeconds", "burstLimitPerSecond", "stopOnQuotaReach", "failClosed", "conditionGroups", "keyTemplate"}
+	fieldsInOrder := [...]string{"name", "kind", "description", "limitType", "requestCount", "dataAmountBytes", "unitTimeSeconds", "burstLimitPerSecond", "stopOnQuotaReach", "failClosed", "conditionGroups", "keyTemplate", "costCount", "graphQLMaxDepth", "graphQLMaxComplexity"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1003,6 +1072,27 @@ func (ec *executionContext) unmarshalInputThrottlingPolicyInput(ctx context.Cont
 				return it, err
 			}
 			it.KeyTemplate = data
+		case "costCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costCount"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostCount = data
+		case "graphQLMaxDepth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("graphQLMaxDepth"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GraphQLMaxDepth = data
+		case "graphQLMaxComplexity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("graphQLMaxComplexity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GraphQLMaxComplexity = data
 		}
 	}
 	return it, nil
@@ -1251,6 +1341,21 @@ func (ec *executionContext) _ThrottlingPolicy(ctx context.Context, sel ast.Selec
 		case "inUse":
 			out.Values[i] = ec._ThrottlingPolicy_inUse(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "costCount":
+			out.Values[i] = ec._ThrottlingPolicy_costCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "graphQLMaxDepth":
+			out.Values[i] = ec._ThrottlingPolicy_graphQLMaxDepth(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "graphQLMaxComplexity":
+			out.Values[i] = ec._ThrottlingPolicy_graphQLMaxComplexity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -40,36 +40,41 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	API struct {
-		AllowedActions    func(childComplexity int) int
-		Comments          func(childComplexity int) int
-		Context           func(childComplexity int) int
-		Cors              func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		Deployments       func(childComplexity int) int
-		Description       func(childComplexity int) int
-		Documents         func(childComplexity int) int
-		Endpoints         func(childComplexity int) int
-		GatewayURLs       func(childComplexity int) int
-		ID                func(childComplexity int) int
-		IsDefaultVersion  func(childComplexity int) int
-		LifecycleHistory  func(childComplexity int) int
-		LifecycleState    func(childComplexity int) int
-		MockPreview       func(childComplexity int) int
-		Name              func(childComplexity int) int
-		OpenAPI           func(childComplexity int) int
-		Policies          func(childComplexity int) int
-		Provider          func(childComplexity int) int
-		Rating            func(childComplexity int) int
-		Resources         func(childComplexity int) int
-		ResponseCache     func(childComplexity int) int
-		Revisions         func(childComplexity int) int
-		SubscriptionTiers func(childComplexity int) int
-		Subscriptions     func(childComplexity int) int
-		Tags              func(childComplexity int) int
-		ThrottlingPolicy  func(childComplexity int) int
-		UpdatedAt         func(childComplexity int) int
-		ValidateRequests  func(childComplexity int) int
-		Version           func(childComplexity int) int
+		AllowedActions          func(childComplexity int) int
+		Comments                func(childComplexity int) int
+		Context                 func(childComplexity int) int
+		Cors                    func(childComplexity int) int
+		CountEvents             func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		Deployments             func(childComplexity int) int
+		Description             func(childComplexity int) int
+		Documents               func(childComplexity int) int
+		Endpoints               func(childComplexity int) int
+		GatewayURLs             func(childComplexity int) int
+		GraphQLSchema           func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		IsDefaultVersion        func(childComplexity int) int
+		LifecycleHistory        func(childComplexity int) int
+		LifecycleState          func(childComplexity int) int
+		MockPreview             func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		OpenAPI                 func(childComplexity int) int
+		PersistedQueries        func(childComplexity int) int
+		Policies                func(childComplexity int) int
+		Provider                func(childComplexity int) int
+		Rating                  func(childComplexity int) int
+		RequirePersistedQueries func(childComplexity int) int
+		Resources               func(childComplexity int) int
+		ResponseCache           func(childComplexity int) int
+		Revisions               func(childComplexity int) int
+		SubscriptionTiers       func(childComplexity int) int
+		Subscriptions           func(childComplexity int) int
+		Tags                    func(childComplexity int) int
+		ThrottlingPolicy        func(childComplexity int) int
+		Type                    func(childComplexity int) int
+		UpdatedAt               func(childComplexity int) int
+		ValidateRequests        func(childComplexity int) int
+		Version                 func(childComplexity int) int
 	}
 
 	APIConnection struct {
@@ -322,22 +327,23 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		API                func(childComplexity int, id string) int
-		APIUsage           func(childComplexity int, apiID string, granularity *model.Granularity, from *time.Time, to *time.Time) int
-		Apis               func(childComplexity int, query *string, first *int, after *string) int
-		Application        func(childComplexity int, id string) int
-		ApplicationUsage   func(childComplexity int, applicationID string, granularity *model.Granularity, from *time.Time, to *time.Time) int
-		Applications       func(childComplexity int) int
-		BlockingConditions func(childComplexity int) int
-		ControlPlaneStatus func(childComplexity int) int
-		Document           func(childComplexity int, id string) int
-		Environments       func(childComplexity int) int
-		Me                 func(childComplexity int) int
-		PolicySpecs        func(childComplexity int) int
-		ScopeBindings      func(childComplexity int) int
-		ThrottlingPolicies func(childComplexity int, kind model.PolicyKind) int
-		ThrottlingPolicy   func(childComplexity int, kind model.PolicyKind, name string) int
-		Users              func(childComplexity int) int
+		API                       func(childComplexity int, id string) int
+		APIUsage                  func(childComplexity int, apiID string, granularity *model.Granularity, from *time.Time, to *time.Time) int
+		Apis                      func(childComplexity int, query *string, first *int, after *string) int
+		Application               func(childComplexity int, id string) int
+		ApplicationUsage          func(childComplexity int, applicationID string, granularity *model.Granularity, from *time.Time, to *time.Time) int
+		Applications              func(childComplexity int) int
+		BlockingConditions        func(childComplexity int) int
+		ControlPlaneStatus        func(childComplexity int) int
+		Document                  func(childComplexity int, id string) int
+		Environments              func(childComplexity int) int
+		GraphQLSchemaFromEndpoint func(childComplexity int, url string) int
+		Me                        func(childComplexity int) int
+		PolicySpecs               func(childComplexity int) int
+		ScopeBindings             func(childComplexity int) int
+		ThrottlingPolicies        func(childComplexity int, kind model.PolicyKind) int
+		ThrottlingPolicy          func(childComplexity int, kind model.PolicyKind, name string) int
+		Users                     func(childComplexity int) int
 	}
 
 	Rating struct {
@@ -386,19 +392,22 @@ type ComplexityRoot struct {
 	}
 
 	ThrottlingPolicy struct {
-		BurstLimitPerSecond func(childComplexity int) int
-		ConditionGroups     func(childComplexity int) int
-		DataAmountBytes     func(childComplexity int) int
-		Description         func(childComplexity int) int
-		FailClosed          func(childComplexity int) int
-		InUse               func(childComplexity int) int
-		KeyTemplate         func(childComplexity int) int
-		Kind                func(childComplexity int) int
-		LimitType           func(childComplexity int) int
-		Name                func(childComplexity int) int
-		RequestCount        func(childComplexity int) int
-		StopOnQuotaReach    func(childComplexity int) int
-		UnitTimeSeconds     func(childComplexity int) int
+		BurstLimitPerSecond  func(childComplexity int) int
+		ConditionGroups      func(childComplexity int) int
+		CostCount            func(childComplexity int) int
+		DataAmountBytes      func(childComplexity int) int
+		Description          func(childComplexity int) int
+		FailClosed           func(childComplexity int) int
+		GraphQLMaxComplexity func(childComplexity int) int
+		GraphQLMaxDepth      func(childComplexity int) int
+		InUse                func(childComplexity int) int
+		KeyTemplate          func(childComplexity int) int
+		Kind                 func(childComplexity int) int
+		LimitType            func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		RequestCount         func(childComplexity int) int
+		StopOnQuotaReach     func(childComplexity int) int
+		UnitTimeSeconds      func(childComplexity int) int
 	}
 
 	UsagePoint struct {
@@ -467,6 +476,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Cors(childComplexity), true
+	case "API.countEvents":
+		if e.ComplexityRoot.API.CountEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.CountEvents(childComplexity), true
 	case "API.createdAt":
 		if e.ComplexityRoot.API.CreatedAt == nil {
 			break
@@ -503,6 +518,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.GatewayURLs(childComplexity), true
+	case "API.graphQLSchema":
+		if e.ComplexityRoot.API.GraphQLSchema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.GraphQLSchema(childComplexity), true
 	case "API.id":
 		if e.ComplexityRoot.API.ID == nil {
 			break
@@ -545,6 +566,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.OpenAPI(childComplexity), true
+	case "API.persistedQueries":
+		if e.ComplexityRoot.API.PersistedQueries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.PersistedQueries(childComplexity), true
 	case "API.policies":
 		if e.ComplexityRoot.API.Policies == nil {
 			break
@@ -563,6 +590,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Rating(childComplexity), true
+	case "API.requirePersistedQueries":
+		if e.ComplexityRoot.API.RequirePersistedQueries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.RequirePersistedQueries(childComplexity), true
 	case "API.resources":
 		if e.ComplexityRoot.API.Resources == nil {
 			break
@@ -605,6 +638,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.ThrottlingPolicy(childComplexity), true
+	case "API.type":
+		if e.ComplexityRoot.API.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Type(childComplexity), true
 	case "API.updatedAt":
 		if e.ComplexityRoot.API.UpdatedAt == nil {
 			break
@@ -1962,6 +2001,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Environments(childComplexity), true
+	case "Query.graphQLSchemaFromEndpoint":
+		if e.ComplexityRoot.Query.GraphQLSchemaFromEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Query_graphQLSchemaFromEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GraphQLSchemaFromEndpoint(childComplexity, args["url"].(string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -2190,6 +2240,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThrottlingPolicy.ConditionGroups(childComplexity), true
+	case "ThrottlingPolicy.costCount":
+		if e.ComplexityRoot.ThrottlingPolicy.CostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThrottlingPolicy.CostCount(childComplexity), true
 	case "ThrottlingPolicy.dataAmountBytes":
 		if e.ComplexityRoot.ThrottlingPolicy.DataAmountBytes == nil {
 			break
@@ -2208,6 +2264,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThrottlingPolicy.FailClosed(childComplexity), true
+	case "ThrottlingPolicy.graphQLMaxComplexity":
+		if e.ComplexityRoot.ThrottlingPolicy.GraphQLMaxComplexity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThrottlingPolicy.GraphQLMaxComplexity(childComplexity), true
+	case "ThrottlingPolicy.graphQLMaxDepth":
+		if e.ComplexityRoot.ThrottlingPolicy.GraphQLMaxDepth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThrottlingPolicy.GraphQLMaxDepth(childComplexity), true
 	case "ThrottlingPolicy.inUse":
 		if e.ComplexityRoot.ThrottlingPolicy.InUse == nil {
 			break
@@ -2488,7 +2556,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "admin.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
+//go:embed "admin.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "apitypes.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2504,6 +2572,7 @@ var sources = []*ast.Source{
 	{Name: "analytics.graphqls", Input: sourceData("analytics.graphqls"), BuiltIn: false},
 	{Name: "apipolicies.graphqls", Input: sourceData("apipolicies.graphqls"), BuiltIn: false},
 	{Name: "apis.graphqls", Input: sourceData("apis.graphqls"), BuiltIn: false},
+	{Name: "apitypes.graphqls", Input: sourceData("apitypes.graphqls"), BuiltIn: false},
 	{Name: "applications.graphqls", Input: sourceData("applications.graphqls"), BuiltIn: false},
 	{Name: "deployments.graphqls", Input: sourceData("deployments.graphqls"), BuiltIn: false},
 	{Name: "documents.graphqls", Input: sourceData("documents.graphqls"), BuiltIn: false},
@@ -2569,6 +2638,16 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_validateRequests(ctx, field)
 	case "mockPreview":
 		return ec.fieldContext_API_mockPreview(ctx, field)
+	case "type":
+		return ec.fieldContext_API_type(ctx, field)
+	case "graphQLSchema":
+		return ec.fieldContext_API_graphQLSchema(ctx, field)
+	case "requirePersistedQueries":
+		return ec.fieldContext_API_requirePersistedQueries(ctx, field)
+	case "persistedQueries":
+		return ec.fieldContext_API_persistedQueries(ctx, field)
+	case "countEvents":
+		return ec.fieldContext_API_countEvents(ctx, field)
 	case "rating":
 		return ec.fieldContext_API_rating(ctx, field)
 	case "comments":
@@ -3089,6 +3168,12 @@ func (ec *executionContext) childFields_ThrottlingPolicy(ctx context.Context, fi
 		return ec.fieldContext_ThrottlingPolicy_keyTemplate(ctx, field)
 	case "inUse":
 		return ec.fieldContext_ThrottlingPolicy_inUse(ctx, field)
+	case "costCount":
+		return ec.fieldContext_ThrottlingPolicy_costCount(ctx, field)
+	case "graphQLMaxDepth":
+		return ec.fieldContext_ThrottlingPolicy_graphQLMaxDepth(ctx, field)
+	case "graphQLMaxComplexity":
+		return ec.fieldContext_ThrottlingPolicy_graphQLMaxComplexity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ThrottlingPolicy", field.Name)
 }

@@ -71,7 +71,7 @@ func apiModel(a *publisher.API) *model.API {
 		IsDefaultVersion: a.IsDefaultVersion, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		Description: emptyToNil(a.Description), ThrottlingPolicy: emptyToNil(a.ThrottlingPolicy),
 		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
-		ValidateRequests: a.ValidateRequests,
+		ValidateRequests: a.ValidateRequests, Type: model.APITypeHTTP, PersistedQueries: []string{},
 	}
 	if cb := a.Endpoints.CircuitBreaker; cb != nil {
 		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}

@@ -20,25 +20,30 @@ type User struct {
 
 // API is a managed API; provider, history, definition and other relations resolve lazily.
 type API struct {
-	ID                string            `json:"id"`
-	Name              string            `json:"name"`
-	Context           string            `json:"context"`
-	Version           string            `json:"version"`
-	Description       *string           `json:"description,omitempty"`
-	ProviderID        string            `json:"-"`
-	LifecycleState    LifecycleState    `json:"lifecycleState"`
-	Endpoints         *Endpoints        `json:"endpoints"`
-	Resources         []*Resource       `json:"resources"`
-	SubscriptionTiers []string          `json:"subscriptionTiers"`
-	Tags              []string          `json:"tags"`
-	ThrottlingPolicy  *string           `json:"throttlingPolicy,omitempty"`
-	Cors              *CORSConfig       `json:"cors"`
-	IsDefaultVersion  bool              `json:"isDefaultVersion"`
-	CreatedAt         time.Time         `json:"createdAt"`
-	UpdatedAt         time.Time         `json:"updatedAt"`
-	Policies          []*AttachedPolicy `json:"policies"`
-	ResponseCache     *ResponseCache    `json:"responseCache"`
-	ValidateRequests  bool              `json:"validateRequests"`
+	ID                      string            `json:"id"`
+	Name                    string            `json:"name"`
+	Context                 string            `json:"context"`
+	Version                 string            `json:"version"`
+	Description             *string           `json:"description,omitempty"`
+	ProviderID              string            `json:"-"`
+	LifecycleState          LifecycleState    `json:"lifecycleState"`
+	Endpoints               *Endpoints        `json:"endpoints"`
+	Resources               []*Resource       `json:"resources"`
+	SubscriptionTiers       []string          `json:"subscriptionTiers"`
+	Tags                    []string          `json:"tags"`
+	ThrottlingPolicy        *string           `json:"throttlingPolicy,omitempty"`
+	Cors                    *CORSConfig       `json:"cors"`
+	IsDefaultVersion        bool              `json:"isDefaultVersion"`
+	CreatedAt               time.Time         `json:"createdAt"`
+	UpdatedAt               time.Time         `json:"updatedAt"`
+	Policies                []*AttachedPolicy `json:"policies"`
+	ResponseCache           *ResponseCache    `json:"responseCache"`
+	ValidateRequests        bool              `json:"validateRequests"`
+	Type                    APIType           `json:"type"`
+	GraphQLSchema           *string           `json:"graphQLSchema,omitempty"`
+	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
+	PersistedQueries        []string          `json:"persistedQueries"`
+	CountEvents             bool              `json:"countEvents"`
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.

@@ -173,6 +173,10 @@ type CreateAPIInput struct {
 	Policies          []*AttachedPolicyInput `json:"policies,omitempty"`
 	ResponseCache     *ResponseCacheInput    `json:"responseCache,omitempty"`
 	ValidateRequests  *bool                  `json:"validateRequests,omitempty"`
+	Type              *APIType               `json:"type,omitempty"`
+	// GRAPHQL: required; resources are then its operations: method QUERY/MUTATION/SUBSCRIPTION, path = root field name.
+	GraphQLSchema *string `json:"graphQLSchema,omitempty"`
+	CountEvents   *bool   `json:"countEvents,omitempty"`
 }
 
 type CreateApplicationInput struct {
@@ -424,37 +428,49 @@ type ThrottlingPolicy struct {
 	// CUSTOM only: a key template over $apiContext, $apiVersion, $resourceKey, $userId, $appId, $clientIp. Admins only.
 	KeyTemplate *string `json:"keyTemplate,omitempty"`
 	// Whether an API, application or subscription uses it.
-	InUse bool `json:"inUse"`
+	InUse     bool `json:"inUse"`
+	CostCount *int `json:"costCount,omitempty"`
+	// SUBSCRIPTION tiers: the deepest GraphQL selection allowed (null: no limit).
+	GraphQLMaxDepth *int `json:"graphQLMaxDepth,omitempty"`
+	// SUBSCRIPTION tiers: the highest static cost of one GraphQL document (null: no limit).
+	GraphQLMaxComplexity *int `json:"graphQLMaxComplexity,omitempty"`
 }
 
 type ThrottlingPolicyInput struct {
-	Name                string                 `json:"name"`
-	Kind                PolicyKind             `json:"kind"`
-	Description         *string                `json:"description,omitempty"`
-	LimitType           *PolicyLimitType       `json:"limitType,omitempty"`
-	RequestCount        *int                   `json:"requestCount,omitempty"`
-	DataAmountBytes     *int                   `json:"dataAmountBytes,omitempty"`
-	UnitTimeSeconds     int                    `json:"unitTimeSeconds"`
-	BurstLimitPerSecond *int                   `json:"burstLimitPerSecond,omitempty"`
-	StopOnQuotaReach    *bool                  `json:"stopOnQuotaReach,omitempty"`
-	FailClosed          *bool                  `json:"failClosed,omitempty"`
-	ConditionGroups     []*ConditionGroupInput `json:"conditionGroups,omitempty"`
-	KeyTemplate         *string                `json:"keyTemplate,omitempty"`
+	Name                 string                 `json:"name"`
+	Kind                 PolicyKind             `json:"kind"`
+	Description          *string                `json:"description,omitempty"`
+	LimitType            *PolicyLimitType       `json:"limitType,omitempty"`
+	RequestCount         *int                   `json:"requestCount,omitempty"`
+	DataAmountBytes      *int                   `json:"dataAmountBytes,omitempty"`
+	UnitTimeSeconds      int                    `json:"unitTimeSeconds"`
+	BurstLimitPerSecond  *int                   `json:"burstLimitPerSecond,omitempty"`
+	StopOnQuotaReach     *bool                  `json:"stopOnQuotaReach,omitempty"`
+	FailClosed           *bool                  `json:"failClosed,omitempty"`
+	ConditionGroups      []*ConditionGroupInput `json:"conditionGroups,omitempty"`
+	KeyTemplate          *string                `json:"keyTemplate,omitempty"`
+	CostCount            *int                   `json:"costCount,omitempty"`
+	GraphQLMaxDepth      *int                   `json:"graphQLMaxDepth,omitempty"`
+	GraphQLMaxComplexity *int                   `json:"graphQLMaxComplexity,omitempty"`
 }
 
 type UpdateAPIInput struct {
-	Name              *string                `json:"name,omitempty"`
-	Description       *string                `json:"description,omitempty"`
-	Endpoints         *EndpointsInput        `json:"endpoints,omitempty"`
-	Resources         []*ResourceInput       `json:"resources,omitempty"`
-	SubscriptionTiers []string               `json:"subscriptionTiers,omitempty"`
-	Tags              []string               `json:"tags,omitempty"`
-	ThrottlingPolicy  *string                `json:"throttlingPolicy,omitempty"`
-	Cors              *CORSInput             `json:"cors,omitempty"`
-	IsDefaultVersion  *bool                  `json:"isDefaultVersion,omitempty"`
-	Policies          []*AttachedPolicyInput `json:"policies,omitempty"`
-	ResponseCache     *ResponseCacheInput    `json:"responseCache,omitempty"`
-	ValidateRequests  *bool                  `json:"validateRequests,omitempty"`
+	Name                    *string                `json:"name,omitempty"`
+	Description             *string                `json:"description,omitempty"`
+	Endpoints               *EndpointsInput        `json:"endpoints,omitempty"`
+	Resources               []*ResourceInput       `json:"resources,omitempty"`
+	SubscriptionTiers       []string               `json:"subscriptionTiers,omitempty"`
+	Tags                    []string               `json:"tags,omitempty"`
+	ThrottlingPolicy        *string                `json:"throttlingPolicy,omitempty"`
+	Cors                    *CORSInput             `json:"cors,omitempty"`
+	IsDefaultVersion        *bool                  `json:"isDefaultVersion,omitempty"`
+	Policies                []*AttachedPolicyInput `json:"policies,omitempty"`
+	ResponseCache           *ResponseCacheInput    `json:"responseCache,omitempty"`
+	ValidateRequests        *bool                  `json:"validateRequests,omitempty"`
+	GraphQLSchema           *string                `json:"graphQLSchema,omitempty"`
+	RequirePersistedQueries *bool                  `json:"requirePersistedQueries,omitempty"`
+	PersistedQueries        []string               `json:"persistedQueries,omitempty"`
+	CountEvents             *bool                  `json:"countEvents,omitempty"`
 }
 
 type UpdateApplicationInput struct {
@@ -482,6 +498,69 @@ type UsageSeries struct {
 	Granularity   Granularity   `json:"granularity"`
 	Points        []*UsagePoint `json:"points"`
 	TotalRequests int           `json:"totalRequests"`
+}
+
+type APIType string
+
+const (
+	APITypeHTTP    APIType = "HTTP"
+	APITypeGraphql APIType = "GRAPHQL"
+	APITypeWs      APIType = "WS"
+	APITypeSse     APIType = "SSE"
+	APITypeAi      APIType = "AI"
+	APITypeMcp     APIType = "MCP"
+)
+
+var AllAPIType = []APIType{
+	APITypeHTTP,
+	APITypeGraphql,
+	APITypeWs,
+	APITypeSse,
+	APITypeAi,
+	APITypeMcp,
+}
+
+func (e APIType) IsValid() bool {
+	switch e {
+	case APITypeHTTP, APITypeGraphql, APITypeWs, APITypeSse, APITypeAi, APITypeMcp:
+		return true
+	}
+	return false
+}
+
+func (e APIType) String() string {
+	return string(e)
+}
+
+func (e *APIType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = APIType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid APIType", str)
+	}
+	return nil
+}
+
+func (e APIType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *APIType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e APIType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type BlockingConditionType string
@@ -1081,16 +1160,18 @@ type PolicyLimitType string
 const (
 	PolicyLimitTypeRequestCount PolicyLimitType = "REQUEST_COUNT"
 	PolicyLimitTypeBandwidth    PolicyLimitType = "BANDWIDTH"
+	PolicyLimitTypeGraphqlCost  PolicyLimitType = "GRAPHQL_COST"
 )
 
 var AllPolicyLimitType = []PolicyLimitType{
 	PolicyLimitTypeRequestCount,
 	PolicyLimitTypeBandwidth,
+	PolicyLimitTypeGraphqlCost,
 }
 
 func (e PolicyLimitType) IsValid() bool {
 	switch e {
-	case PolicyLimitTypeRequestCount, PolicyLimitTypeBandwidth:
+	case PolicyLimitTypeRequestCount, PolicyLimitTypeBandwidth, PolicyLimitTypeGraphqlCost:
 		return true
 	}
 	return false

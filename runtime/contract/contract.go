@@ -119,6 +119,18 @@ type APIDef struct {
 	RevisionID string `json:"revisionId,omitempty"`
 	Revision   int    `json:"revision,omitempty"`
 
+	// Type is the API's kind (one of the APIType* constants; "" means HTTP).
+	Type string `json:"type,omitempty"`
+	// GraphQLSchema is a GRAPHQL API's SDL; its resources are its root fields (Method
+	// QUERY, MUTATION or SUBSCRIPTION, Path the field's name).
+	GraphQLSchema string `json:"graphQLSchema,omitempty"`
+	// PersistedQueries are the hex SHA-256 hashes of the documents a GRAPHQL API accepts
+	// when RequirePersistedQueries.
+	PersistedQueries        []string `json:"persistedQueries,omitempty"`
+	RequirePersistedQueries bool     `json:"requirePersistedQueries,omitempty"`
+	// CountEvents: an SSE API's events each count against the tiers, besides the connection.
+	CountEvents bool `json:"countEvents,omitempty"`
+
 	// Policies run on every call of the API, before the resource's (ResourceDef.Policies).
 	Policies []AttachedPolicy `json:"policies,omitempty"`
 	// ResponseCache caches GET and HEAD answers per gateway; nil or disabled: no caching.
@@ -129,6 +141,16 @@ type APIDef struct {
 	// needs it: with ValidateRequests or a MOCK endpoint.
 	OpenAPI string `json:"openapi,omitempty"`
 }
+
+// API types.
+const (
+	APITypeHTTP    = "HTTP"
+	APITypeGraphQL = "GRAPHQL"
+	APITypeWS      = "WS"
+	APITypeSSE     = "SSE"
+	APITypeAI      = "AI"
+	APITypeMCP     = "MCP"
+)
 
 // Policy flows.
 const (
@@ -309,17 +331,23 @@ const (
 
 // Policy is a throttling policy.
 type Policy struct {
-	Name                string           `json:"name"`
-	Kind                string           `json:"kind"`                   // one of the Policy* constants
-	LimitType           string           `json:"limitType"`              // REQUEST_COUNT or BANDWIDTH
-	RequestCount        *int64           `json:"requestCount,omitempty"` // nil: unlimited
-	DataAmountBytes     *int64           `json:"dataAmountBytes,omitempty"`
-	UnitTimeSeconds     int64            `json:"unitTimeSeconds"`
-	BurstLimitPerSecond *int64           `json:"burstLimitPerSecond,omitempty"`
-	StopOnQuotaReach    bool             `json:"stopOnQuotaReach"`
-	FailClosed          bool             `json:"failClosed"`
-	ConditionGroups     []ConditionGroup `json:"conditionGroups,omitempty"`
-	KeyTemplate         string           `json:"keyTemplate,omitempty"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`                   // one of the Policy* constants
+	LimitType    string `json:"limitType"`              // REQUEST_COUNT, BANDWIDTH or GRAPHQL_COST
+	RequestCount *int64 `json:"requestCount,omitempty"` // nil: unlimited
+	// CostCount: GRAPHQL_COST policies' query-cost units per unit time (nil: unlimited).
+	CostCount *int64 `json:"costCount,omitempty"`
+	// GraphQLMaxDepth and GraphQLMaxComplexity bound one GraphQL document (SUBSCRIPTION
+	// tiers; nil: no bound).
+	GraphQLMaxDepth      *int64           `json:"graphQLMaxDepth,omitempty"`
+	GraphQLMaxComplexity *int64           `json:"graphQLMaxComplexity,omitempty"`
+	DataAmountBytes      *int64           `json:"dataAmountBytes,omitempty"`
+	UnitTimeSeconds      int64            `json:"unitTimeSeconds"`
+	BurstLimitPerSecond  *int64           `json:"burstLimitPerSecond,omitempty"`
+	StopOnQuotaReach     bool             `json:"stopOnQuotaReach"`
+	FailClosed           bool             `json:"failClosed"`
+	ConditionGroups      []ConditionGroup `json:"conditionGroups,omitempty"`
+	KeyTemplate          string           `json:"keyTemplate,omitempty"`
 }
 
 // ID is the policy's identity across kinds: "KIND/name".
