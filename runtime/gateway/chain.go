@@ -75,6 +75,7 @@ type CallInfo struct {
 	backendLatency time.Duration
 	ctx            callContext
 	out            http.Request // the request to the backend (forward)
+	answer         callAnswer   // the backend's answer (the gateway's client)
 
 	segBuf [16]string
 	offBuf [17]int

@@ -107,7 +107,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		h["User-Agent"] = emptyUserAgent
 	}
 
-	call.infoW, call.trace.Got1xxResponse = w, call.informational
+	call.infoW = w
 	out := &call.out
 	*out = *r // a shallow copy
 	out.Header = h
@@ -127,6 +127,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 
 	if p.g.h1 == nil || !p.g.h1.handles(out) {
+		call.trace.Got1xxResponse = call.informational // the gateway's client calls it directly
 		out = out.WithContext(httptrace.WithClientTrace(out.Context(), &call.trace))
 	} else {
 		// The gateway's client finds the trace through the call, and is done with the header

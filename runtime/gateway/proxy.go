@@ -483,6 +483,7 @@ const maxRetries = 10
 func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
 	ctx := req.Context()
 	if ep.url.Scheme != "http" && httptrace.ContextClientTrace(ctx) == nil {
+		call.trace.Got1xxResponse = call.informational
 		ctx = httptrace.WithClientTrace(ctx, &call.trace) // for http.Transport's 1xx answers
 	}
 	r2 := req.WithContext(ctx)

@@ -8,13 +8,19 @@ import { ResourcesTab, validateResources } from './ResourcesTab';
 
 const api = makeFragmentData(
   {
-    __typename: 'API',
     id: 'api-1',
     type: 'HTTP',
     graphQLSchema: null,
     resources: [
-      { __typename: 'Resource', method: 'GET', path: '/pets', authRequired: true, scopes: [], throttlingPolicy: null },
-      { __typename: 'Resource', method: 'POST', path: '/pets', authRequired: true, scopes: ['write:pets'], throttlingPolicy: null },
+      {
+        method: 'GET',
+        path: '/pets',
+        authRequired: true,
+        scopes: [],
+        throttlingPolicy: null,
+        policies: [{ name: 'addHeader', flow: 'REQUEST', parameters: [{ name: 'name', value: 'X-A' }, { name: 'value', value: '1' }] }],
+      },
+      { method: 'POST', path: '/pets', authRequired: true, scopes: ['write:pets'], throttlingPolicy: null, policies: [] },
     ],
   },
   ApiResourcesFields,
@@ -42,8 +48,16 @@ describe('ResourcesTab', () => {
       id: 'api-1',
       input: {
         resources: [
-          { method: 'GET', path: '/pets', authRequired: false, scopes: [], throttlingPolicy: null },
-          { method: 'DELETE', path: '/pets/{petId}', authRequired: true, scopes: [], throttlingPolicy: 'HeaderLimit' },
+          {
+            method: 'GET',
+            path: '/pets',
+            authRequired: false,
+            scopes: [],
+            throttlingPolicy: null,
+            // The resource's policies go back as they were.
+            policies: [{ name: 'addHeader', flow: 'REQUEST', parameters: [{ name: 'name', value: 'X-A' }, { name: 'value', value: '1' }] }],
+          },
+          { method: 'DELETE', path: '/pets/{petId}', authRequired: true, scopes: [], throttlingPolicy: 'HeaderLimit', policies: [] },
         ],
       },
     });
@@ -76,7 +90,7 @@ describe('ResourcesTab', () => {
         id: 'g1',
         type: 'GRAPHQL',
         graphQLSchema: 'type Query { books: [String] book(id: ID!): String } type Mutation { addBook(t: String): String }',
-        resources: [{ __typename: 'Resource', method: 'QUERY', path: 'books', authRequired: true, scopes: [], throttlingPolicy: null }],
+        resources: [{ __typename: 'Resource', method: 'QUERY', path: 'books', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] }],
       } as never,
       ApiResourcesFields,
     );
@@ -98,9 +112,9 @@ describe('ResourcesTab', () => {
     await user.type(screen.getByLabelText('Scopes of resource 3'), 'write:books');
     await user.click(screen.getByRole('button', { name: 'Save resources' }));
     expect((calls.find((c) => c.name === 'UpdateApi')?.variables as { input: { resources: unknown[] } }).input.resources).toEqual([
-      { method: 'QUERY', path: 'books', authRequired: true, scopes: [], throttlingPolicy: null },
-      { method: 'QUERY', path: 'book', authRequired: true, scopes: [], throttlingPolicy: null },
-      { method: 'MUTATION', path: 'addBook', authRequired: true, scopes: ['write:books'], throttlingPolicy: null },
+      { method: 'QUERY', path: 'books', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] },
+      { method: 'QUERY', path: 'book', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] },
+      { method: 'MUTATION', path: 'addBook', authRequired: true, scopes: ['write:books'], throttlingPolicy: null, policies: [] },
     ]);
   });
 });

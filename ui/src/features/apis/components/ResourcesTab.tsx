@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { getFragmentData, type FragmentType } from '../../../gql';
-import type { ApiResourcesFieldsFragment } from '../../../gql/graphql';
+import type { ApiResourcesFieldsFragment, AttachedPolicyInput } from '../../../gql/graphql';
 import { ErrorNotice, SuccessNotice, Empty } from '../../../components/States';
 import { fieldName, rootFields, OPERATION_KINDS, type RootField } from '../../../lib/sdl';
 import { resourcePath, splitList } from '../../../lib/validate';
@@ -16,6 +16,8 @@ export interface ResourceRow {
   authRequired: boolean;
   scopes: string;
   throttlingPolicy: string;
+  /** The resource's policies (edited on the Policies tab), sent back unchanged. */
+  policies: AttachedPolicyInput[];
 }
 
 /** The methods a resource of an API of this type may have. */
@@ -79,6 +81,7 @@ function ResourcesEditor({
       authRequired: r.authRequired,
       scopes: r.scopes.join(', '),
       throttlingPolicy: r.throttlingPolicy ?? '',
+      policies: r.policies.map((p) => ({ name: p.name, flow: p.flow, parameters: p.parameters.map((x) => ({ name: x.name, value: x.value })) })),
     })),
   );
   const [errors, setErrors] = useState<Record<number, string>>({});
@@ -92,7 +95,7 @@ function ResourcesEditor({
 
   /** A new row: for a GRAPHQL API the first root field without a resource. */
   function newRow(): ResourceRow {
-    const base = { key: nextKey++, authRequired: true, scopes: '', throttlingPolicy: '' };
+    const base = { key: nextKey++, authRequired: true, scopes: '', throttlingPolicy: '', policies: [] };
     if (!graphQL) return { ...base, method: methods[0], path: methods.length === 1 ? '/*' : '/' };
     const free = fields.find((f) => !rows.some((r) => r.method === f.kind && r.path === f.name));
     return { ...base, method: free?.kind ?? 'QUERY', path: free?.name ?? '' };
@@ -118,6 +121,7 @@ function ResourcesEditor({
           authRequired: r.authRequired,
           scopes: splitList(r.scopes),
           throttlingPolicy: r.throttlingPolicy || null,
+          policies: r.policies,
         })),
       },
     });
