@@ -66,11 +66,11 @@ export function wsUrl(value: string): string | null {
   return null;
 }
 
-/** A list of http(s) URLs, one a line; `min` of them at least. */
-export function httpUrlList(lines: string[], min: number, label: string): string | null {
+/** A list of http(s) URLs (ws(s) too with `ws`), one a line; `min` of them at least. */
+export function httpUrlList(lines: string[], min: number, label: string, ws = false): string | null {
   if (lines.length < min) return min === 1 ? `${label}: at least one URL is required.` : `${label}: at least ${min} URLs are required.`;
   for (const line of lines) {
-    const err = httpUrl(line);
+    const err = ws ? wsUrl(line) : httpUrl(line);
     if (err) return `${label}: ${line}: ${err}`;
   }
   return null;

@@ -104,6 +104,7 @@ export const ApiDetailQuery = graphql(`
 export const ApiOverviewFields = graphql(`
   fragment ApiOverviewFields on API {
     id
+    type
     name
     context
     version
