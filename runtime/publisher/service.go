@@ -159,6 +159,7 @@ func viewOf(a identity.Actor, row *apimgtdb.API) (*API, error) {
 		// credentials) are the provider's business.
 		api.Endpoints.Production, api.Endpoints.Sandbox = []string{}, []string{}
 		api.Policies = []AttachedPolicy{}
+		api.PersistedQueries = []string{}
 		for i := range api.Resources {
 			api.Resources[i].Policies = []AttachedPolicy{}
 		}
@@ -300,6 +301,13 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		ProviderID: api.ProviderID, Provider: api.Provider, LifecycleState: string(api.State),
 		IsDefaultVersion: api.IsDefaultVersion, CreatedAt: api.CreatedAt, UpdatedAt: api.UpdatedAt,
 		SearchText: searchText(api), ValidateRequests: api.ValidateRequests,
+		Type: api.Type, RequirePersistedQueries: api.RequirePersistedQueries, CountEvents: api.CountEvents,
+	}
+	if row.Type == "" {
+		row.Type = TypeHTTP
+	}
+	if api.GraphQLSchema != "" {
+		row.GraphQLSchema = &api.GraphQLSchema
 	}
 	if api.Description != "" {
 		row.Description = &api.Description
@@ -314,7 +322,8 @@ func toRow(api *API) (*apimgtdb.API, error) {
 	for _, f := range []struct {
 		dst *string
 		v   any
-	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)}} {
+	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)},
+		{&row.PersistedQueries, nonNil(api.PersistedQueries)}} {
 		if *f.dst, err = enc(f.v); err != nil {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
@@ -368,6 +377,19 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 	}
 	api.ValidateRequests = row.ValidateRequests
 	api.Policies = nonNil(api.Policies)
+	api.Type, api.RequirePersistedQueries, api.CountEvents = row.Type, row.RequirePersistedQueries, row.CountEvents
+	if api.Type == "" {
+		api.Type = TypeHTTP
+	}
+	if row.GraphQLSchema != nil {
+		api.GraphQLSchema = *row.GraphQLSchema
+	}
+	if row.PersistedQueries != "" && row.PersistedQueries != "[]" {
+		if err := json.Unmarshal([]byte(row.PersistedQueries), &api.PersistedQueries); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	api.PersistedQueries = nonNil(api.PersistedQueries)
 	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs, CircuitBreaker: ep.CircuitBreaker, Retries: ep.Retries}
 	api.Resources = make([]Resource, len(res))
 	for i, r := range res {
