@@ -122,8 +122,19 @@ func FromIntrospection(body []byte) (string, error) {
 	if is.SubscriptionType != nil {
 		roots[ast.Subscription] = is.SubscriptionType.Name
 	}
-	if roots[ast.Query] != "Query" || (roots[ast.Mutation] != "" && roots[ast.Mutation] != "Mutation") ||
-		(roots[ast.Subscription] != "" && roots[ast.Subscription] != "Subscription") {
+	// The SDL names its root types unless they are the defaults and no other type takes a
+	// default name (a type called Subscription would otherwise become the subscription root).
+	named := map[string]bool{}
+	for _, t := range is.Types {
+		named[t.Name] = true
+	}
+	explicit := false
+	for op, def := range map[ast.Operation]string{ast.Query: "Query", ast.Mutation: "Mutation", ast.Subscription: "Subscription"} {
+		if roots[op] != def && (roots[op] != "" || named[def]) {
+			explicit = true
+		}
+	}
+	if explicit {
 		sd := &ast.SchemaDefinition{}
 		for _, op := range []ast.Operation{ast.Query, ast.Mutation, ast.Subscription} {
 			if roots[op] != "" {
