@@ -90,6 +90,24 @@ func PolicyNames(ctx context.Context, idb bun.IDB, kind string, names []string) 
 	return found, nil
 }
 
+// PolicyLimitTypes returns the limit type of each of names that is a policy of the kind.
+func PolicyLimitTypes(ctx context.Context, idb bun.IDB, kind string, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	var rows []Policy
+	err := idb.NewSelect().Model(&rows).Column("name", "limit_type").
+		Where("kind = ?", kind).Where("name IN (?)", bun.List(names)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy limit types of kind %s: %w", kind, err)
+	}
+	for _, r := range rows {
+		out[r.Name] = r.LimitType
+	}
+	return out, nil
+}
+
 // ListPolicies lists the policies of a kind (every kind when kind is empty), ordered by kind
 // and name.
 func ListPolicies(ctx context.Context, idb bun.IDB, kind string) ([]Policy, error) {

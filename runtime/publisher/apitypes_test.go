@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/db/dbtest"
 	"github.com/turnpike/turnpike/runtime/apperr"
@@ -324,5 +326,33 @@ func TestRevisionCarriesAPIType(t *testing.T) {
 				t.Errorf("%s revision: %+v", *in.Type, d)
 			}
 		}
+	})
+}
+
+// TestCostTiersOnlyOnGraphQL: a GRAPHQL_COST tier counts query cost, so only GRAPHQL APIs
+// may offer it.
+func TestCostTiersOnlyOnGraphQL(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		e := newEnv(t, set)
+		ctx := context.Background()
+		now := time.Now()
+		if err := apimgtdb.InsertPolicy(ctx, set.APIMgt, &apimgtdb.Policy{Kind: contract.PolicySubscription, Name: "GraphGold", LimitType: "GRAPHQL_COST",
+			CostCount: ptr[int64](500), UnitTimeSeconds: 60, StopOnQuotaReach: true, ConditionGroups: "[]", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		in := graphQLInput("Books", "/books")
+		in.Tiers = []string{"Gold", "GraphGold"}
+		api := e.create(t, alice, in)
+		if !slices.Equal(api.Tiers, []string{"Gold", "GraphGold"}) {
+			t.Errorf("tiers %v", api.Tiers)
+		}
+		plain := input("Plain", "/plain")
+		plain.Tiers = []string{"Gold", "GraphGold"}
+		_, err := e.svc.CreateAPI(ctx, alice, plain)
+		wantErr(t, err, apperr.Invalid, "input.subscriptionTiers[1]")
+		other := e.create(t, alice, input("Other", "/other"))
+		_, err = e.svc.UpdateAPI(ctx, alice, other.ID, publisher.UpdateInput{Tiers: []string{"GraphGold"}})
+		wantErr(t, err, apperr.Invalid, "input.subscriptionTiers[0]")
 	})
 }

@@ -240,7 +240,8 @@ func (s *Service) inReg(ctx context.Context, f func(ctx context.Context, tx bun.
 // checkPolicies checks that the API's tiers are SUBSCRIPTION policies and its API- and
 // resource-level throttling policies ADVANCED ones (the Admin's throttling_policies table),
 // in one query per kind. Errors name the field under prefix ("input"); for prefix
-// "definition" (imports) they name the definition.
+// "definition" (imports) they name the definition. Only GRAPHQL APIs may use GRAPHQL_COST
+// policies.
 func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) error {
 	type ref struct{ name, field string }
 	refs := map[string][]ref{}
@@ -271,18 +272,25 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 				names = append(names, r.name)
 			}
 		}
-		found, err := apimgtdb.PolicyNames(ctx, idb, kind, names)
+		found, err := apimgtdb.PolicyLimitTypes(ctx, idb, kind, names)
 		if err != nil {
 			return fmt.Errorf("check %s policies: %w", kind, err)
 		}
 		for _, r := range refs[kind] {
-			if !slices.Contains(found, r.name) {
+			lt, ok := found[r.name]
+			if !ok {
 				return apperr.Invalidf(r.field, "there is no %s throttling policy named %q", kind, r.name)
+			}
+			if lt == graphQLCost && api.Type != TypeGraphQL {
+				return apperr.Invalidf(r.field, "%s policy %q limits GraphQL query cost, which only GRAPHQL APIs have; this API is %s", kind, r.name, api.Type)
 			}
 		}
 	}
 	return nil
 }
+
+// graphQLCost is the limit type of policies that count GraphQL query cost.
+const graphQLCost = "GRAPHQL_COST"
 
 // ---- rows and values ----------------------------------------------------------------
 
