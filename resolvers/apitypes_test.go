@@ -185,6 +185,16 @@ func TestAPITypesGraphQL(t *testing.T) {
 			t.Errorf("SSE API %v", c)
 		}
 
+		// An imported API is an HTTP one.
+		d, errs = post("prov", `mutation($def: String!) { importOpenAPI(definition: $def, endpoint: "http://pets.internal", context: "/petsimp") { type resources { method path } } }`,
+			map[string]any{"def": `{"openapi":"3.0.0","info":{"title":"Pets","version":"1"},"paths":{"/pets":{"get":{"responses":{"200":{"description":"ok"}}}}}}`})
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		if got := mustJSONString(t, d["importOpenAPI"]); got != `{"resources":[{"method":"GET","path":"/pets"}],"type":"HTTP"}` {
+			t.Errorf("imported %s", got)
+		}
+
 		// GRAPHQL_COST tiers.
 		const createPol = `mutation($in: ThrottlingPolicyInput!) { createThrottlingPolicy(input: $in) { name limitType requestCount costCount graphQLMaxDepth graphQLMaxComplexity } }`
 		tier := map[string]any{"name": "GraphGold", "kind": "SUBSCRIPTION", "limitType": "GRAPHQL_COST", "costCount": 500, "unitTimeSeconds": 60, "graphQLMaxDepth": 6, "graphQLMaxComplexity": 200}

@@ -199,6 +199,7 @@ func (s *Service) ImportOpenAPI(ctx context.Context, a identity.Actor, in Import
 	}
 	api := &API{
 		State:     Created,
+		Type:      TypeHTTP,
 		Endpoints: Endpoints{Type: EndpointSingle, Production: []string{endpoint}, Sandbox: []string{}, TimeoutMs: DefaultTimeoutMs},
 		Tiers:     []string{DefaultTier},
 		CORS:      CORS{AllowOrigins: []string{}, AllowMethods: []string{}, AllowHeaders: []string{}},

@@ -161,7 +161,11 @@ func TestAPITypesBadInput(t *testing.T) {
 		{"ftp endpoint on WS", func(in *publisher.CreateInput) {
 			in.Type, in.GraphQLSchema = ptr(publisher.TypeWS), nil
 			in.Endpoints.Production = []string{"ftp://backend.internal/x"}
-		}, "input.endpoints.production[0]", "scheme"},
+		}, "input.endpoints.production[0]", "ws, wss, http or https"},
+		{"ws endpoint without host on WS", func(in *publisher.CreateInput) {
+			in.Type, in.GraphQLSchema = ptr(publisher.TypeWS), nil
+			in.Endpoints.Production = []string{"ws://:9000/x"}
+		}, "input.endpoints.production[0]", `"ws://:9000/x"`},
 		{"countEvents on GRAPHQL", func(in *publisher.CreateInput) { in.CountEvents = ptr(true) }, "input.countEvents", "only SSE"},
 		{"validateRequests on GRAPHQL", func(in *publisher.CreateInput) { in.ValidateRequests = ptr(true) }, "input.validateRequests", "only HTTP"},
 		{"MOCK endpoint on SSE", func(in *publisher.CreateInput) {

@@ -229,7 +229,14 @@ func validateURLs(field string, urls []string, pol egress.Policy, ws bool) ([]st
 		if err := openapi.ValidateEndpointURL(checked, pol); err != nil {
 			var ve *openapi.ValidationError
 			if errors.As(err, &ve) {
-				return nil, apperr.Invalidf(fmt.Sprintf("%s[%d]", field, i), "%s", ve.Message)
+				msg := ve.Message
+				if checked != u {
+					msg = strings.ReplaceAll(msg, checked, u)
+				}
+				if ws {
+					msg = strings.Replace(msg, "only http and https are allowed", "a WS API's endpoints are ws, wss, http or https", 1)
+				}
+				return nil, apperr.Invalidf(fmt.Sprintf("%s[%d]", field, i), "%s", msg)
 			}
 			return nil, err
 		}
