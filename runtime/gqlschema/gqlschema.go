@@ -23,9 +23,12 @@ const (
 
 // Directives declares the cost directives a SDL may use without declaring them: @cost
 // weighs a field, @listSize gives a list field's assumed length.
-const Directives = `directive @cost(weight: Int!) on FIELD_DEFINITION
-directive @listSize(assumedSize: Int!) on FIELD_DEFINITION
-`
+const Directives = costDirective + listSizeDirective
+
+const (
+	costDirective     = "directive @cost(weight: Int!) on FIELD_DEFINITION\n"
+	listSizeDirective = "directive @listSize(assumedSize: Int!) on FIELD_DEFINITION\n"
+)
 
 // SourceName is the name of the SDL in errors' locations.
 const SourceName = "schema.graphql"
@@ -55,8 +58,8 @@ func Load(sdl string) (*ast.Schema, error) {
 	sources := []*ast.Source{{Name: SourceName, Input: sdl}}
 	var extra string
 	for _, d := range []struct{ name, decl string }{
-		{"cost", "directive @cost(weight: Int!) on FIELD_DEFINITION\n"},
-		{"listSize", "directive @listSize(assumedSize: Int!) on FIELD_DEFINITION\n"},
+		{"cost", costDirective},
+		{"listSize", listSizeDirective},
 	} {
 		if doc.Directives.ForName(d.name) == nil {
 			extra += d.decl
