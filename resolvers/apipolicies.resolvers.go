@@ -7,15 +7,23 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/apipolicy"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // MockPreview is the resolver for the mockPreview field.
 func (r *aPIResolver) MockPreview(ctx context.Context, obj *model.API) ([]*model.MockResponse, error) {
-	panic(fmt.Errorf("not implemented: MockPreview - mockPreview"))
+	rs, err := r.Publisher.MockPreview(ctx, identity.From(ctx), obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.MockResponse, len(rs))
+	for i, m := range rs {
+		out[i] = &model.MockResponse{Method: m.Method, Path: m.Path, Status: m.Status, ContentType: m.ContentType, Body: m.Body}
+	}
+	return out, nil
 }
 
 // PolicySpecs is the resolver for the policySpecs field.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/turnpike/turnpike/runtime/apipolicy"
 	"github.com/turnpike/turnpike/runtime/contract"
 )
 
@@ -52,6 +53,9 @@ type CallInfo struct {
 	backendJWT  string
 	errorCode   string
 	clientGone  bool
+	cacheHit    bool        // answered from the response cache
+	cbTrial     bool        // the attempt at endpoint is its circuit's half-open trial
+	infoSent    atomic.Bool // a 1xx answer went to the client: no retry
 
 	rec            recorder
 	body           countingBody
@@ -62,8 +66,9 @@ type CallInfo struct {
 	trace          httptrace.ClientTrace
 	infoW          http.ResponseWriter // where the trace forwards 1xx answers
 	infoMu         sync.Mutex
-	fwdVals        [3]string // back the X-Forwarded-* values sent to the backend
-	rateVals       [3]string // back the RateLimit-* values sent to the client
+	fwdVals        [3]string        // back the X-Forwarded-* values sent to the backend
+	rateVals       [3]string        // back the RateLimit-* values sent to the client
+	policies       *apipolicy.Chain // the resource's API policies (proxy and mock steps)
 	timer          *backendTimer
 	cancel         context.CancelCauseFunc // of the call's context: the backend timeout uses it
 	abort          callAbort               // interrupts the backend exchange when the call is cancelled
@@ -122,8 +127,10 @@ func callFrom(ctx context.Context) *CallInfo {
 //	subscription       not for PROTOTYPED APIs
 //	scopes             only when some resource has scopes
 //	throttling         only with a Throttler
-//	backend JWT        only with Config.BackendJWT
-//	proxy              the backend
+//	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
+//	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
+//	proxy | mock       the backend, with the API policies around the exchange; or the
+//	                   MOCK endpoint's answers from the OpenAPI definition
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	def := e.def
 	needsAuth, needsScopes := false, false
@@ -132,6 +139,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		needsScopes = needsScopes || (r.AuthRequired && len(r.Scopes) > 0)
 	}
 	blocked := def.State == contract.StateBlocked
+	mock := def.Endpoints.Type == contract.EndpointMock
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -148,8 +156,10 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && needsAuth && def.State != contract.StatePrototyped, newSubscriptionCheck},
 		{!blocked && needsScopes, newScopeCheck},
 		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
-		{!blocked && needsAuth && g.backendJWT != nil, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
-		{!blocked, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
+		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
+		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
+		{!blocked && !mock, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}
 	var h http.Handler
 	for i := len(steps) - 1; i >= 0; i-- {

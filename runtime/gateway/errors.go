@@ -15,6 +15,8 @@ import (
 //
 //	status code    message                                   when
 //	400    400     Bad request                               unsafe path (//, dot segments, %2F, ;, \, NUL, double encoding)
+//	400    900915  Schema validation failed                  validateRequests: a parameter, header or JSON body field does
+//	                                                         not match the OpenAPI definition (the description names it)
 //	401    900901  Invalid Credentials                       bad/expired/revoked token, wrong iss/aud/typ/alg, unknown kid,
 //	                                                         token without application, unknown consumer key,
 //	                                                         sandbox key on an API with no sandbox endpoint (and the
@@ -29,7 +31,8 @@ import (
 //	405    405     Method not allowed                        resource exists, method does not (Allow header set)
 //	413    413     Request Entity Too Large                  body above Config.MaxBodyBytes
 //	429    900800  Message throttled out                     Throttler said no (its Decision.Code/Message win)
-//	500    500     Internal server error                     the API's runtime definition could not be compiled
+//	500    500     Internal server error                     the API's runtime definition could not be compiled (bad
+//	                                                         policies, OpenAPI definition, or a MOCK resource without answer)
 //	502    101503  Error connecting to the back end          connection refused/reset by every tried endpoint
 //	502    101505  Error in the back end connection          backend failed after the connection was made
 //	503    303001  Endpoint suspended                        every endpoint of the pool is suspended

@@ -115,6 +115,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	*u = url.URL{Scheme: call.endpoint.url.Scheme, Host: call.endpoint.url.Host}
 	call.endpoint.setPath(u, call.resourceRaw)
 	u.RawQuery = joinQuery(call.endpoint.url.RawQuery, cleanQuery(call.rawQuery))
+	if call.policyChain() != nil {
+		call.applyRequestPolicies(h, u, call.endpoint)
+	}
 	out.URL, out.Host, out.RequestURI, out.Close = u, "", "", false
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
 	if r.ContentLength == 0 {
@@ -136,6 +139,17 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 			}
 		}()
 	}
+	// Response cache: looked up with the request as the backend would get it.
+	var fill *cacheFill
+	if p.cache != nil && cacheableRequest(r) {
+		var served bool
+		if fill, served = p.cacheStart(w, r, call); served {
+			return
+		}
+		if fill != nil {
+			defer fill.finish()
+		}
+	}
 	res, err := p.roundTrip(out)
 	if err != nil {
 		p.errorHandler(w, out, err)
@@ -148,6 +162,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 	removeHopByHop(res.Header)
 	p.cleanResponse(res.Header)
+	if fill != nil {
+		fill.begin(res, call, p.g.now())
+	}
 	dst := w.Header()
 	for k, vv := range res.Header {
 		if cur, ok := dst[k]; ok {
@@ -164,6 +181,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		}
 		dst.Add("Trailer", strings.Join(keys, ", "))
 	}
+	call.applyResponsePolicies(dst)
 	w.WriteHeader(res.StatusCode)
 	if err := p.copyBody(w, res); err != nil {
 		_ = res.Body.Close()
@@ -171,6 +189,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		panic(http.ErrAbortHandler) // the client must see a broken answer, not a short one
 	}
 	_ = res.Body.Close() // now, to fill res.Trailer
+	if fill != nil {
+		fill.commit(res)
+	}
 	if len(res.Trailer) > 0 {
 		_ = http.NewResponseController(w).Flush()
 	}
@@ -222,6 +243,7 @@ func (c *CallInfo) informational(code int, header textproto.MIMEHeader) error {
 	for k, vv := range header {
 		h[k] = append(h[k], vv...)
 	}
+	c.infoSent.Store(true)
 	c.infoW.WriteHeader(code)
 	clear(h)
 	return nil

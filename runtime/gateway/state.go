@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/turnpike/turnpike/runtime/apipolicy"
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/throttlepolicy"
 )
@@ -55,6 +58,10 @@ type apiEntry struct {
 	routable bool
 	res      *resNode
 	handler  http.Handler
+	// policies: each resource's compiled API policies; nil when the API has none.
+	policies map[*contract.ResourceDef]*apipolicy.Chain
+	// oas is the API's OpenAPI definition, loaded for request validation and MOCK endpoints.
+	oas *openapi3.T
 }
 
 // blockSet is the compiled form of the blocking conditions.
@@ -277,6 +284,9 @@ func (b *builder) undeployAPI(id string) {
 		b.router.remove(old)
 	}
 	b.apis.del(id)
+	if b.g.cache != nil {
+		b.g.cache.dropAPI(id)
+	}
 }
 
 func (b *builder) putSubscription(s contract.Subscription) {
@@ -434,6 +444,14 @@ func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 		}
 		b.setDeployments(d, prev)
 	}
+	if g.cache != nil && prev != nil { // cached answers of APIs the snapshot no longer has
+		prev.apis.each(func(id string, _ *apiEntry) bool {
+			if _, ok := b.apis.get(id); !ok {
+				g.cache.dropAPI(id)
+			}
+			return true
+		})
+	}
 	for i := range s.Applications {
 		b.apps.set(s.Applications[i].ID, &s.Applications[i])
 	}
@@ -549,6 +567,12 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 		return fail(err)
 	}
 	e.res = res
+	if e.policies, err = compilePolicies(e.def); err != nil {
+		return fail(err)
+	}
+	if e.oas, err = loadOpenAPI(e.def); err != nil {
+		return fail(err)
+	}
 	h, err := g.buildChain(e)
 	if err != nil {
 		return fail(err)

@@ -105,17 +105,13 @@ func validateCircuitBreaker(field string, in *CircuitBreakerInput) (*CircuitBrea
 	return cb, nil
 }
 
-// checkMockEndpoint is where an API whose endpoint type is MOCK is checked against its
-// OpenAPI definition (definition: OpenAPI 3 JSON, nil when the API has none): every resource
-// needs an example or a schema to answer from. field names the input (input, revision). It
-// runs after every other check of a created, updated or restored API. The check itself
-// belongs to the mock implementation (runtime/mockapi); until it is wired here, every MOCK
-// API passes.
+// checkMockEndpoint checks an API whose endpoint type is MOCK against its OpenAPI
+// definition (definition: OpenAPI 3 JSON, nil when the API has none, when the resources'
+// export is used): every resource needs something to answer (checkMock). field names the
+// input (input, revision). It runs after every other check of a created, updated or
+// restored API.
 func checkMockEndpoint(field string, api *API, definition []byte) error {
-	if api.Endpoints.Type != EndpointMock {
-		return nil
-	}
-	return nil
+	return checkMock(field, api, definition)
 }
 
 // definitionOf is the API's stored OpenAPI definition, nil when it has none.
