@@ -5,10 +5,10 @@
 // the GraphQL try-it against a graphql-js backend the test starts, seeing the result and its
 // query cost. A query for a field the schema lacks is refused by the gateway and never
 // reaches the backend.
-import { baseURL } from './helpers/env';
+import { ADMIN_USERNAME, adminPassword, baseURL } from './helpers/env';
 import { expect, test } from './helpers/test';
 import { Gql } from './helpers/graphql';
-import { uniqueContext, uniqueName } from './helpers/names';
+import { rnd, uniqueContext, uniqueName } from './helpers/names';
 import { createApplication, createUser } from './helpers/seed';
 import { startGraphQLBackend, type GraphQLBackend } from './helpers/backend';
 import { shot, signIn, watchConsole } from './helpers/ui';
@@ -135,8 +135,8 @@ test.describe('GraphQL APIs', () => {
         await expect(result).toContainText('"title": "Dune"');
         await expect(result).toContainText('"title": "Hyperion"');
         await expect(result).not.toContainText('Solaris');
-        // books(first: 2) { title }: the list multiplies its selection by first.
-        await expect(devPage.getByLabel('Query cost')).toHaveText(/^\d+$/);
+        // books(first: $n) { title } with n = 2: 1 for books, and its selection (1) twice.
+        await expect(devPage.getByLabel('Query cost')).toHaveText('3');
         await shot(devPage, flow, '04-try-it-query');
         const reached = backend.requests.length;
 
@@ -155,5 +155,45 @@ test.describe('GraphQL APIs', () => {
     } finally {
       await admin.dispose();
     }
+  });
+
+  test('an admin creates a query-cost tier with GraphQL depth and complexity bounds', async ({ page }) => {
+    const flow = 'graphql-cost-tier';
+    const problems = watchConsole(page);
+    const policy = `GqlTier${rnd()}`;
+    await signIn(page, ADMIN_USERNAME, adminPassword(), '/admin');
+    await page.getByRole('link', { name: 'Throttling policies' }).click();
+    await page.getByRole('button', { name: 'New subscription policy' }).click();
+    await page.getByLabel('Policy name').fill(policy);
+    await page.getByLabel('Limit type').selectOption('GRAPHQL_COST');
+    await expect(page.getByLabel('Request count')).toHaveCount(0);
+    await page.getByLabel('GraphQL maximum depth').fill('0');
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    await expect(page.getByText(/Cost count must be a whole number/)).toBeVisible();
+    await expect(page.getByText(/GraphQL maximum depth must be a whole number/)).toBeVisible();
+    await page.getByLabel('Cost count').fill('500');
+    await page.getByLabel('GraphQL maximum depth').fill('6');
+    await page.getByLabel('GraphQL maximum complexity').fill('200');
+    await shot(page, flow, '01-cost-tier-form');
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    await expect(page.getByText(`Created ${policy}.`)).toBeVisible();
+    const row = page.getByRole('table', { name: 'Subscription policies' }).getByRole('row', { name: new RegExp(policy) });
+    await expect(row).toContainText('500 query-cost units per minute');
+    const admin = await Gql.admin();
+    try {
+      const stored = await admin.run<{ throttlingPolicies: Array<{ name: string; limitType: string; costCount: number; graphQLMaxDepth: number; graphQLMaxComplexity: number }> }>(
+        `{ throttlingPolicies(kind: SUBSCRIPTION) { name limitType costCount graphQLMaxDepth graphQLMaxComplexity } }`,
+      );
+      expect(stored.throttlingPolicies.find((p) => p.name === policy)).toEqual({
+        name: policy,
+        limitType: 'GRAPHQL_COST',
+        costCount: 500,
+        graphQLMaxDepth: 6,
+        graphQLMaxComplexity: 200,
+      });
+    } finally {
+      await admin.dispose();
+    }
+    expect(problems).toEqual([]);
   });
 });
