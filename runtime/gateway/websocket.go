@@ -246,6 +246,9 @@ func (e *wsThrottled) Error() string { return "throttled" }
 
 // run relays until one side ends, then closes the other and records the counts on the call.
 func (s *wsSession) run(ctx context.Context, r *http.Request) {
+	// The relays end by closing the connections, never by a context: a context that can end
+	// would cost the library a context.AfterFunc per read and write.
+	ctx = context.WithoutCancel(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- s.pump(ctx, s.client, s.backend, r, true) }()
 	go func() { errc <- s.pump(ctx, s.backend, s.client, r, false) }()
