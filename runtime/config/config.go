@@ -57,6 +57,9 @@ type Config struct {
 	// GatewayWSMaxMessageBytes bounds one message of a WebSocket API either way (0: 1 MiB); a
 	// larger one closes its connection with 1009.
 	GatewayWSMaxMessageBytes int `toml:"gateway_ws_max_message_bytes"`
+	// GatewayCacheBytes bounds the memory of a gateway's response cache, shared by the APIs
+	// that enable response caching (default 64 MiB; 0: no response caching).
+	GatewayCacheBytes int `toml:"gateway_cache_bytes"`
 
 	// PublicURL is how browsers and scripts reach the control plane (issuer of tokens);
 	// derived from Listen when empty.
@@ -230,6 +233,7 @@ func Default() Config {
 		RuntimeHealthWindow: Duration{15 * time.Second},
 		ShutdownTimeout:     Duration{30 * time.Second},
 		GatewayQueueTimeout: Duration{50 * time.Millisecond},
+		GatewayCacheBytes:   64 << 20,
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -373,6 +377,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_GATEWAY_MAX_INFLIGHT":         &c.GatewayMaxInFlight,
 		"TURNPIKE_GATEWAY_MAX_CONNS":            &c.GatewayMaxConns,
 		"TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES": &c.GatewayWSMaxMessageBytes,
+		"TURNPIKE_GATEWAY_CACHE_BYTES":          &c.GatewayCacheBytes,
 		"TURNPIKE_GC_PERCENT":                   &c.GC.Percent,
 		"TURNPIKE_GC_MEMORY_LIMIT_MIB":          &c.GC.MemoryLimitMiB,
 	} {
@@ -615,6 +620,9 @@ func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) 
 	}
 	if c.GatewayWSMaxMessageBytes < 0 {
 		bad("TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES", "must not be negative (default 0: 1 MiB)")
+	}
+	if c.GatewayCacheBytes < 0 {
+		bad("TURNPIKE_GATEWAY_CACHE_BYTES", "must not be negative (default 67108864, 64 MiB; 0 turns response caching off)")
 	}
 	if c.ShutdownTimeout.Duration <= 0 {
 		bad("TURNPIKE_SHUTDOWN_TIMEOUT", "must be positive (default 30s): it is how long in-flight requests may take to finish at a stop")

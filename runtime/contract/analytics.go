@@ -28,7 +28,8 @@ type AnalyticsEvent struct {
 	RequestBytes     int64     `json:"requestBytes"`     // request body bytes read
 	ResponseBytes    int64     `json:"responseBytes"`    // response body bytes written
 	Throttled        bool      `json:"throttled"`
-	Overage          bool      `json:"overage,omitempty"` // let through over a quota that does not stop (billing)
+	Overage          bool      `json:"overage,omitempty"`  // let through over a quota that does not stop (billing)
+	CacheHit         bool      `json:"cacheHit,omitempty"` // answered from the gateway's response cache
 	// WebSocket APIs: one event per session (Status 101 when it opened), with the messages
 	// relayed from the client (MessagesIn) and to it (MessagesOut); RequestBytes and
 	// ResponseBytes are their payload bytes.

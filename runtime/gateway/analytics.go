@@ -191,6 +191,7 @@ func (s *analyticsStep) record(call *CallInfo) {
 		MessagesIn:       call.streamIn,
 		MessagesOut:      call.streamOut,
 		EventsSent:       call.events,
+		CacheHit:         call.cacheHit,
 	}
 	if ev.Status == 0 {
 		ev.Status = http.StatusOK

@@ -58,6 +58,9 @@ type CallInfo struct {
 	// Streams: messages from and to the client of a WebSocket session, events of an event
 	// stream sent to the client.
 	streamIn, streamOut, events int64
+	cacheHit                    bool        // answered from the response cache
+	cbTrial                     bool        // the attempt at endpoint is its circuit's half-open trial
+	infoSent                    atomic.Bool // a 1xx answer went to the client: no retry
 
 	rec            recorder
 	body           countingBody
@@ -77,6 +80,7 @@ type CallInfo struct {
 	backendLatency time.Duration
 	ctx            callContext
 	out            http.Request // the request to the backend (forward)
+	answer         callAnswer   // the backend's answer (the gateway's client)
 
 	segBuf [16]string
 	offBuf [17]int

@@ -77,12 +77,12 @@ func (s *wsProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pl == nil {
 		return
 	}
-	ep, idx := pl.pick(p.g.now())
+	ep, idx, trial := pl.pick(p.g.now())
 	if ep == nil {
 		writeError(w, call, errEndpointSuspended, "Every endpoint of the API is suspended after repeated failures")
 		return
 	}
-	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
+	call.pool, call.endpoint, call.tried, call.cbTrial = pl, ep, 1<<idx, trial
 
 	// The session outlives no request context of the server (the connection is hijacked):
 	// its own context, ended when the session ends or the dial times out.
@@ -149,8 +149,10 @@ func (s *wsProxy) dial(ctx context.Context, cancel context.CancelCauseFunc, r *h
 		if err == nil {
 			if !timer.Stop() { // the timeout fired as the upgrade completed
 				_ = conn.CloseNow()
+				p.report(call, ep, outcomeFailure)
 				return nil, errTimeoutCause
 			}
+			p.report(call, ep, outcomeSuccess)
 			call.backendLatency = time.Since(start)
 			if ep.failures.Load() != 0 {
 				ep.failures.Store(0)
@@ -158,8 +160,14 @@ func (s *wsProxy) dial(ctx context.Context, cancel context.CancelCauseFunc, r *h
 			return conn, nil
 		}
 		if res != nil {
+			o := outcomeSuccess // the backend answers, if not with an upgrade
+			if res.StatusCode >= 500 {
+				o = outcomeFailure
+			}
+			p.report(call, ep, o)
 			return nil, &upgradeRefused{status: res.StatusCode}
 		}
+		p.report(call, ep, outcomeFailure)
 		if !isConnectError(err) || ctx.Err() != nil {
 			return nil, err
 		}
@@ -168,12 +176,12 @@ func (s *wsProxy) dial(ctx context.Context, cancel context.CancelCauseFunc, r *h
 			p.g.metrics.suspensions.Inc()
 			p.g.log.Warn("endpoint suspended", "api", p.api.ID, "endpoint", ep.url.Redacted(), "for", call.pool.suspend)
 		}
-		next, k := call.pool.next(call.tried, call.pool.indexOf(ep), now)
+		next, k, trial := call.pool.next(call.tried, call.pool.indexOf(ep), now)
 		if next == nil {
 			return nil, err
 		}
 		call.tried |= 1 << k
-		call.endpoint = next
+		call.endpoint, call.cbTrial = next, trial
 	}
 }
 
