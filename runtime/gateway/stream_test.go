@@ -510,3 +510,48 @@ func TestSSEScanner(t *testing.T) {
 		}
 	}
 }
+
+func TestSSEAPIStreamsAreNotCachedAndEndAtShutdown(t *testing.T) {
+	t.Parallel()
+	src := newSSESource(t)
+	f := newFixture(t)
+	api := streamAPI(contract.APITypeSSE, src.srv.URL)
+	api.ResponseCache = &contract.ResponseCache{Enabled: true, TTLSeconds: 60, MaxBodyBytes: 1 << 20}
+	f.load(t, streamSnapshot(api))
+	base, srv := serveReal(t, f)
+	tok := f.ks.mint(t, tokenSpec{})
+	open := func() (*http.Response, *bufio.Reader) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/stream/1.0.0/events", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = res.Body.Close() })
+		<-src.query
+		return res, bufio.NewReader(res.Body)
+	}
+	// Two callers of the same stream at once: each has its own (a cached answer would make
+	// the second wait for the end of the first).
+	_, br1 := open()
+	_, br2 := open()
+	src.next <- "data: x\n\n"
+	src.next <- "data: x\n\n"
+	for i, br := range []*bufio.Reader{br1, br2} {
+		if got := readEvent(t, br); got != "data: x" {
+			t.Errorf("stream %d: %q", i, got)
+		}
+	}
+	// The server's Shutdown ends the streams after what was sent, instead of waiting.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for i, br := range []*bufio.Reader{br1, br2} {
+		if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+			t.Errorf("stream %d after Shutdown: %q, %v; want its clean end", i, rest, err)
+		}
+	}
+}
