@@ -555,3 +555,15 @@ func TestSSEAPIStreamsAreNotCachedAndEndAtShutdown(t *testing.T) {
 		}
 	}
 }
+
+func TestWebSocketEgressRules(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.load(t, streamSnapshot(streamAPI(contract.APITypeWS, "ws://169.254.169.254/socket"))) // cloud metadata: always refused
+	base, _ := serveReal(t, f)
+	tok := f.ks.mint(t, tokenSpec{})
+	_, res, err := dialWS(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/stream/1.0.0/x", bearerHeader(tok))
+	if err == nil || res == nil || res.StatusCode != http.StatusBadGateway {
+		t.Fatalf("dial of a refused backend address: %v (%v)", err, res)
+	}
+}
