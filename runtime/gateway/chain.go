@@ -53,9 +53,14 @@ type CallInfo struct {
 	backendJWT  string
 	errorCode   string
 	clientGone  bool
-	cacheHit    bool        // answered from the response cache
-	cbTrial     bool        // the attempt at endpoint is its circuit's half-open trial
-	infoSent    atomic.Bool // a 1xx answer went to the client: no retry
+	queryToken  string // the access_token query parameter of a WS or SSE call (removed from rawQuery)
+
+	// Streams: messages from and to the client of a WebSocket session, events of an event
+	// stream sent to the client.
+	streamIn, streamOut, events int64
+	cacheHit                    bool        // answered from the response cache
+	cbTrial                     bool        // the attempt at endpoint is its circuit's half-open trial
+	infoSent                    atomic.Bool // a 1xx answer went to the client: no retry
 
 	rec            recorder
 	body           countingBody
@@ -131,7 +136,8 @@ func callFrom(ctx context.Context) *CallInfo {
 //	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
 //	proxy | mock       the backend, with the API policies around the exchange; or the
-//	                   MOCK endpoint's answers from the OpenAPI definition
+//	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
+//	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go)
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	def := e.def
 	needsAuth, needsScopes := false, false
@@ -160,7 +166,8 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
-		{!blocked && !mock, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
+		{!blocked && !mock && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}
 	var h http.Handler
 	for i := len(steps) - 1; i >= 0; i-- {
