@@ -6,6 +6,7 @@ import { WebSocketTryIt, socketUrl } from './WebSocketTryIt';
 /** A WebSocket double: the test opens, answers and closes it. */
 class FakeSocket {
   static OPEN = 1;
+  static CLOSED = 3;
   static last: FakeSocket | null = null;
   readyState = 0;
   sent: string[] = [];
@@ -76,6 +77,28 @@ describe('WebSocketTryIt', () => {
     act(() => ws.open());
     act(() => ws.onclose?.({ code: 1008, reason: 'throttled: 10 frames per minute' }));
     expect(screen.getByRole('list', { name: 'Frames' }).textContent).toContain('Closed: code 1008, throttled: 10 frames per minute.');
+    expect(screen.getByRole('button', { name: 'Connect' })).toBeTruthy();
+  });
+});
+
+describe('WebSocketTryIt refused', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('says the connection failed when the upgrade is refused, and offers Connect again', async () => {
+    vi.stubGlobal('WebSocket', FakeSocket);
+    render(<WebSocketTryIt gatewayURLs={['http://gw/chat/1.0.0']} />);
+    const user = userEvent.setup({ delay: null });
+    await user.type(screen.getByLabelText(/^Access token/), 'bad');
+    await user.click(screen.getByRole('button', { name: 'Connect' }));
+    const ws = FakeSocket.last!;
+    act(() => {
+      ws.readyState = 3;
+      ws.onerror?.();
+      ws.onclose?.({ code: 1006, reason: '' });
+    });
+    expect(screen.getByRole('list', { name: 'Frames' }).textContent).toContain('The connection failed');
+    expect(screen.getByRole('list', { name: 'Frames' }).textContent).not.toContain('1006');
+    expect(screen.getByLabelText('Connection state').textContent).toBe('Not connected');
     expect(screen.getByRole('button', { name: 'Connect' })).toBeTruthy();
   });
 });

@@ -60,16 +60,30 @@ export function WebSocketTryIt({ gatewayURLs }: { gatewayURLs: string[] }) {
       return;
     }
     socket.current = ws;
+    let opened = false;
     setState('connecting');
     add('event', `Connecting to ${socketUrl(gateway, path, '')}…`);
     ws.onopen = () => {
+      opened = true;
       setState('open');
       add('event', 'Connected.');
     };
     ws.onmessage = (ev: MessageEvent) => add('received', typeof ev.data === 'string' ? ev.data : `(binary frame, ${(ev.data as Blob).size ?? '?'} bytes)`);
-    ws.onerror = () => add('event', 'The connection failed (refused, or the token was not accepted).');
+    ws.onerror = () => {
+      add('event', 'The connection failed (refused, or the token was not accepted).');
+      // A refused upgrade may end here without a close event.
+      if (ws.readyState === WebSocket.CLOSED) {
+        if (socket.current === ws) socket.current = null;
+        setState('closed');
+      }
+    };
     ws.onclose = (ev: CloseEvent) => {
       if (socket.current === ws) socket.current = null;
+      // After a failed handshake the close (1006) says no more than the error did.
+      if (ev.code === 1006 && !opened) {
+        setState('closed');
+        return;
+      }
       setState('closed');
       add('event', `Closed: code ${ev.code}${ev.reason ? `, ${ev.reason}` : ''}.`);
     };
