@@ -113,3 +113,34 @@ export async function startGraphQLBackend(): Promise<GraphQLBackend> {
       }),
   };
 }
+
+/** A WebSocket echo backend (the ws package): answers each text frame with "echo: <text>". */
+export interface EchoSocketBackend {
+  url: string;
+  /** The query strings the upgrades reached it with (the gateway strips access_token). */
+  upgrades: string[];
+  close(): Promise<void>;
+}
+
+export async function startEchoSocketBackend(): Promise<EchoSocketBackend> {
+  const { WebSocketServer } = await import('ws');
+  const upgrades: string[] = [];
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.on('listening', () => resolve()));
+  wss.on('connection', (socket, req) => {
+    upgrades.push(new URL(req.url ?? '/', 'http://x').search);
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) socket.send(`echo: ${data.toString()}`);
+    });
+  });
+  const { port } = wss.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    upgrades,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
