@@ -24,7 +24,7 @@ type checkState struct {
 	now      time.Time
 	nowNs    int64
 	deadline time.Time // real time; set at the first wait
-	taken    [8]taken // units taken so far (request and cost limits)
+	taken    [8]taken  // units taken so far (request and cost limits)
 	ntaken   int
 	more     []taken // beyond 8 (many custom policies)
 	cost     int64   // the call's GraphQL query cost
