@@ -37,6 +37,10 @@ type CallInfo struct {
 	// Set by the subscription check; nil for PROTOTYPED APIs and open resources.
 	Subscription *contract.Subscription
 
+	// GraphQLCost is a GraphQL call's static query cost (0 for other calls): what it spends
+	// of GRAPHQL_COST tiers.
+	GraphQLCost int64
+
 	// Throttled is set when the Throttler refused the call.
 	Throttled bool
 	// Overage is set when the Throttler let the call through over a quota that does not stop.
@@ -52,6 +56,7 @@ type CallInfo struct {
 	scopes      []string
 	backendJWT  string
 	errorCode   string
+	gql         *gqlCall // a GraphQL call's operation, depth and cost
 	clientGone  bool
 
 	rec            recorder
@@ -119,10 +124,13 @@ func callFrom(ctx context.Context) *CallInfo {
 //	resource check     404 / 405 (with Allow) when no resource template / method matched
 //	api blocked        503 700700, instead of everything below, for BLOCKED APIs
 //	blocking (pre)     API context, IP, IP range conditions
+//	graphql            GRAPHQL APIs: parse and validate the document; its root fields are the
+//	                   call's resource (graphql.go)
 //	authentication     JWT access token (only on resources with AuthRequired)
 //	blocking (post)    application and user conditions
 //	subscription       not for PROTOTYPED APIs
 //	scopes             only when some resource has scopes
+//	graphql tier       GRAPHQL APIs: the tier's query depth, complexity and cost bounds
 //	throttling         only with a Throttler
 //	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
@@ -137,6 +145,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	}
 	blocked := def.State == contract.StateBlocked
 	mock := def.Endpoints.Type == contract.EndpointMock
+	gql := e.gql != nil
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -146,12 +155,14 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{true, newResourceCheck},
 		{blocked, func(http.Handler) (http.Handler, error) { return newAPIBlocked() }},
 		{!blocked, func(next http.Handler) (http.Handler, error) { return newBlocking(next, false) }},
+		{!blocked && gql, func(next http.Handler) (http.Handler, error) { return newGraphQL(next, e.gql) }},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) {
 			return newAuthentication(next, g.verifier, g.cfg.APIKeyHeader)
 		}},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newBlocking(next, true) }},
 		{!blocked && needsAuth && def.State != contract.StatePrototyped, newSubscriptionCheck},
 		{!blocked && needsScopes, newScopeCheck},
+		{!blocked && gql && needsAuth, newGraphQLTier},
 		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
 		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
