@@ -57,6 +57,7 @@ type CallInfo struct {
 	backendJWT  string
 	errorCode   string
 	gql         *gqlCall // a GraphQL call's operation, depth and cost
+	gqlWS       bool     // a GraphQL WebSocket upgrade (graphql-transport-ws)
 	clientGone  bool
 
 	rec            recorder
@@ -134,6 +135,7 @@ func callFrom(ctx context.Context) *CallInfo {
 //	throttling         only with a Throttler
 //	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
+//	graphql ws         GRAPHQL APIs: WebSocket upgrades relayed, subscribe messages checked
 //	proxy | mock       the backend, with the API policies around the exchange; or the
 //	                   MOCK endpoint's answers from the OpenAPI definition
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
@@ -166,6 +168,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
 		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
+		{!blocked && gql && !mock, func(next http.Handler) (http.Handler, error) { return g.newGraphQLWS(next, e) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
 		{!blocked && !mock, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}

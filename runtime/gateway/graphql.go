@@ -213,6 +213,14 @@ func newGraphQL(next http.Handler, g *gqlAPI) (http.Handler, error) {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call := callFrom(r.Context())
+		if r.Method == http.MethodGet && isWebSocketUpgrade(r.Header) {
+			if f := g.graphQLUpgrade(call, r); f != nil {
+				writeGraphQLErrors(w, call, f)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		req, f := readGraphQLRequest(w, r)
 		if f == nil {
 			f = g.analyze(call, req, r.Method)
