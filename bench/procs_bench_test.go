@@ -21,8 +21,12 @@ import (
 // Throughput (closed loop) and latency (paced at half the proxy's maximum rate) are measured
 // as in BenchmarkGatewayThroughput. allocs/req-* are the heap allocations of the target's own
 // process per request (its mallocs counter before and after each slice); cpu-us/req-* the
-// CPU time of the target's own process per request (nginx's worker is not counted). rss-mb-
-// full is the Turnpike process's resident set after the runs.
+// CPU time of the target's own process per request (nginx's worker is not counted);
+// ratio-*-vs-proxy is the ratio of the total requests/s, median-round-ratio-*-vs-proxy the
+// median of the per-round ratios (rounds: TURNPIKE_BENCH_ROUNDS, default 8);
+// gen-cpu-us/req-* the load generator's (this process's) CPU time per request of the
+// target, which shares the cores with the targets. rss-mb-full is the Turnpike process's
+// resident set after the runs.
 func BenchmarkProcessesThroughput(b *testing.B) {
 	if testing.Short() {
 		b.Skip("whole-process benchmark")
@@ -56,7 +60,7 @@ func BenchmarkProcessesThroughput(b *testing.B) {
 	lat := make([]loadStats, len(targets))
 	var rate float64
 	for b.Loop() {
-		measureProcesses(b, procs, targets, stats, ls.perTarget)
+		measureProcesses(b, procs, targets, stats, ls.perTarget, ls.rounds)
 		rate = stats[proxy].rps() / 2
 		measureLatency(b, targets, lat, rate, ls.perTarget)
 	}
@@ -75,10 +79,12 @@ func BenchmarkProcessesThroughput(b *testing.B) {
 		b.ReportMetric(s.rps(), "rps-"+t.name)
 		if i != direct && i != proxy {
 			b.ReportMetric(s.rps()/stats[proxy].rps(), "ratio-"+t.name+"-vs-proxy")
+			b.ReportMetric(medianRoundRatio(&s.loadStats, &stats[proxy].loadStats), "median-round-ratio-"+t.name+"-vs-proxy")
 		}
 		if s.procCPU > 0 {
 			b.ReportMetric(us(s.procCPU)/float64(s.requests), "cpu-us/req-"+t.name)
 		}
+		b.ReportMetric(us(s.cpu)/float64(s.requests), "gen-cpu-us/req-"+t.name)
 		if s.procMallocs > 0 {
 			b.ReportMetric(float64(s.procMallocs)/float64(s.requests), "allocs/req-"+t.name)
 		}
@@ -102,26 +108,30 @@ type procStats struct {
 	procMallocs uint64
 }
 
-// measureProcesses runs every target closed loop for perTarget in all, in loadRounds slices
+// measureProcesses runs every target closed loop for perTarget in all, in rounds slices
 // taken in rotating order, and adds the requests and the CPU time and allocations of the
 // target's process (read before and after each slice) to stats.
-func measureProcesses(b *testing.B, procs []*proc, targets []*loadTarget, stats []procStats, perTarget time.Duration) {
+func measureProcesses(b *testing.B, procs []*proc, targets []*loadTarget, stats []procStats, perTarget time.Duration, rounds int) {
 	b.Helper()
-	slice := perTarget / loadRounds
-	for r := range loadRounds {
+	slice := perTarget / time.Duration(rounds)
+	for r := range rounds {
 		for j := range targets {
 			i := (r + j) % len(targets)
 			p, s := procs[i], &stats[i]
-			cpu0, cpuErr := p.cpu()
+			// The allocation counts are read outside the CPU readings: answering them
+			// (Turnpike's /metrics more than the others' counter) is not the slice's work.
 			var m0 uint64
 			var mErr error
 			if p.mallocs != nil {
 				m0, mErr = p.mallocs()
 			}
+			cpu0, cpuErr := p.cpu()
+			gen0 := processCPU(b)
 			n, elapsed, err := targets[i].closedLoop(slice)
 			if err != nil {
 				b.Fatal(err)
 			}
+			s.cpu += processCPU(b) - gen0
 			s.requests += n
 			s.elapsed += elapsed
 			s.perRound = append(s.perRound, float64(n)/elapsed.Seconds())

@@ -162,6 +162,29 @@ func (ec *executionContext) fieldContext_UsagePoint_overage(_ context.Context, f
 	return graphql.NewScalarFieldContext("UsagePoint", field, false, false, "Int")
 }
 
+func (ec *executionContext) _UsagePoint_cacheHits(ctx context.Context, field graphql.CollectedField, obj *model.UsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePoint_cacheHits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheHits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePoint_cacheHits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsagePoint", field, false, false, "Int")
+}
+
 func (ec *executionContext) _UsagePoint_latencyAvgMs(ctx context.Context, field graphql.CollectedField, obj *model.UsagePoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -382,6 +405,11 @@ func (ec *executionContext) _UsagePoint(ctx context.Context, sel ast.SelectionSe
 			}
 		case "overage":
 			out.Values[i] = ec._UsagePoint_overage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cacheHits":
+			out.Values[i] = ec._UsagePoint_cacheHits(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

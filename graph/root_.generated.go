@@ -414,6 +414,7 @@ type ComplexityRoot struct {
 		At                  func(childComplexity int) int
 		BackendLatencyAvgMs func(childComplexity int) int
 		Bytes               func(childComplexity int) int
+		CacheHits           func(childComplexity int) int
 		Errors4xx           func(childComplexity int) int
 		Errors5xx           func(childComplexity int) int
 		LatencyAvgMs        func(childComplexity int) int
@@ -2343,6 +2344,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsagePoint.Bytes(childComplexity), true
+	case "UsagePoint.cacheHits":
+		if e.ComplexityRoot.UsagePoint.CacheHits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.CacheHits(childComplexity), true
 	case "UsagePoint.errors4xx":
 		if e.ComplexityRoot.UsagePoint.Errors4xx == nil {
 			break
@@ -3192,6 +3199,8 @@ func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field gr
 		return ec.fieldContext_UsagePoint_throttled(ctx, field)
 	case "overage":
 		return ec.fieldContext_UsagePoint_overage(ctx, field)
+	case "cacheHits":
+		return ec.fieldContext_UsagePoint_cacheHits(ctx, field)
 	case "latencyAvgMs":
 		return ec.fieldContext_UsagePoint_latencyAvgMs(ctx, field)
 	case "latencyMaxMs":

@@ -22,7 +22,7 @@ func usageQuery(g *model.Granularity, from, to *time.Time) analytics.Query {
 func toUsagePoint(p analytics.Point) *model.UsagePoint {
 	return &model.UsagePoint{
 		At: p.At, Requests: int(p.Requests), Errors4xx: int(p.Errors4xx), Errors5xx: int(p.Errors5xx),
-		Throttled: int(p.Throttled), Overage: int(p.Overage), LatencyAvgMs: p.LatencyAvgMs, LatencyMaxMs: p.LatencyMaxMs,
+		Throttled: int(p.Throttled), Overage: int(p.Overage), CacheHits: int(p.CacheHits), LatencyAvgMs: p.LatencyAvgMs, LatencyMaxMs: p.LatencyMaxMs,
 		BackendLatencyAvgMs: p.BackendLatencyAvgMs, Bytes: int(p.Bytes),
 	}
 }

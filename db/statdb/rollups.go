@@ -30,7 +30,8 @@ type Rollup struct {
 	Errors4xx     int64     `bun:"errors_4xx,notnull"`
 	Errors5xx     int64     `bun:"errors_5xx,notnull"`
 	Throttled     int64     `bun:"throttled,notnull"`
-	Overage       int64     `bun:"overage,notnull"` // allowed over a quota that does not stop
+	Overage       int64     `bun:"overage,notnull"`    // allowed over a quota that does not stop
+	CacheHits     int64     `bun:"cache_hits,notnull"` // answered from a gateway's response cache
 	LatencySumUs  int64     `bun:"latency_sum_us,notnull"`
 	LatencyMaxUs  int64     `bun:"latency_max_us,notnull"`
 	BackendSumUs  int64     `bun:"backend_sum_us,notnull"`
@@ -50,7 +51,7 @@ func AddRollups(ctx context.Context, idb bun.IDB, rows []Rollup) error {
 	}
 	q := idb.NewInsert().Model(&rows).
 		On("CONFLICT (granularity, bucket, api_id, application_id) DO UPDATE")
-	for _, c := range []string{"requests", "errors_4xx", "errors_5xx", "throttled", "overage", "latency_sum_us", "backend_sum_us", "proxied", "bytes"} {
+	for _, c := range []string{"requests", "errors_4xx", "errors_5xx", "throttled", "overage", "cache_hits", "latency_sum_us", "backend_sum_us", "proxied", "bytes"} {
 		q = q.Set(c + " = u." + c + " + EXCLUDED." + c)
 	}
 	q = q.Set("latency_max_us = " + greatest + "(u.latency_max_us, EXCLUDED.latency_max_us)")
@@ -112,6 +113,7 @@ type Point struct {
 	Errors5xx    int64     `bun:"errors_5xx"`
 	Throttled    int64     `bun:"throttled"`
 	Overage      int64     `bun:"overage"`
+	CacheHits    int64     `bun:"cache_hits"`
 	LatencySumUs int64     `bun:"latency_sum_us"`
 	LatencyMaxUs int64     `bun:"latency_max_us"`
 	BackendSumUs int64     `bun:"backend_sum_us"`
@@ -129,6 +131,7 @@ func Series(ctx context.Context, idb bun.IDB, f SeriesFilter) ([]Point, error) {
 		ColumnExpr("SUM(u.errors_5xx) AS errors_5xx").
 		ColumnExpr("SUM(u.throttled) AS throttled").
 		ColumnExpr("SUM(u.overage) AS overage").
+		ColumnExpr("SUM(u.cache_hits) AS cache_hits").
 		ColumnExpr("SUM(u.latency_sum_us) AS latency_sum_us").
 		ColumnExpr("MAX(u.latency_max_us) AS latency_max_us").
 		ColumnExpr("SUM(u.backend_sum_us) AS backend_sum_us").

@@ -487,7 +487,9 @@ type UsagePoint struct {
 	Errors5xx int       `json:"errors5xx"`
 	Throttled int       `json:"throttled"`
 	// Requests let through over a quota whose policy does not stop them (for billing).
-	Overage             int     `json:"overage"`
+	Overage int `json:"overage"`
+	// Requests a gateway answered from its response cache.
+	CacheHits           int     `json:"cacheHits"`
 	LatencyAvgMs        float64 `json:"latencyAvgMs"`
 	LatencyMaxMs        float64 `json:"latencyMaxMs"`
 	BackendLatencyAvgMs float64 `json:"backendLatencyAvgMs"`

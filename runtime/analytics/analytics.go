@@ -149,6 +149,9 @@ func rollup(events []contract.AnalyticsEvent) []statdb.Rollup {
 			if ev.Overage {
 				r.Overage++
 			}
+			if ev.CacheHit {
+				r.CacheHits++
+			}
 			r.LatencySumUs += max(ev.LatencyUs, 0)
 			r.LatencyMaxUs = max(r.LatencyMaxUs, ev.LatencyUs)
 			if ev.BackendLatencyUs > 0 {
@@ -257,6 +260,7 @@ type Point struct {
 	Errors5xx           int64
 	Throttled           int64
 	Overage             int64   // allowed over a quota that does not stop (billing)
+	CacheHits           int64   // answered from a gateway's response cache
 	LatencyAvgMs        float64 // over all requests
 	LatencyMaxMs        float64
 	BackendLatencyAvgMs float64 // over the requests that reached the backend
@@ -388,7 +392,7 @@ func nextBucket(g Granularity, b time.Time) time.Time {
 func toPoint(p statdb.Point) Point {
 	out := Point{
 		At: p.Bucket.UTC(), Requests: p.Requests, Errors4xx: p.Errors4xx, Errors5xx: p.Errors5xx,
-		Throttled: p.Throttled, Overage: p.Overage, LatencyMaxMs: float64(p.LatencyMaxUs) / 1000, Bytes: p.Bytes,
+		Throttled: p.Throttled, Overage: p.Overage, CacheHits: p.CacheHits, LatencyMaxMs: float64(p.LatencyMaxUs) / 1000, Bytes: p.Bytes,
 	}
 	if p.Requests > 0 {
 		out.LatencyAvgMs = float64(p.LatencySumUs) / float64(p.Requests) / 1000

@@ -56,6 +56,9 @@ func ev(at time.Time, status int, latencyUs, backendUs int64) contract.Analytics
 // over marks an event as let through over a quota that does not stop.
 func over(e contract.AnalyticsEvent) contract.AnalyticsEvent { e.Overage = true; return e }
 
+// hit marks an event as answered from the response cache.
+func hit(e contract.AnalyticsEvent) contract.AnalyticsEvent { e.CacheHit = true; return e }
+
 func as(a identity.Actor) context.Context { return identity.With(context.Background(), a) }
 
 func ptr(t time.Time) *time.Time { return &t }
@@ -67,7 +70,7 @@ func TestIngestAndQuery(t *testing.T) {
 		ctx := context.Background()
 		batch := contract.AnalyticsBatch{Version: 1, GatewayID: "gw", Events: []contract.AnalyticsEvent{
 			over(ev(t0.Add(time.Second), 200, 2000, 1500)),
-			ev(t0.Add(2*time.Second), 404, 1000, 0),
+			hit(ev(t0.Add(2*time.Second), 404, 1000, 0)),
 			ev(t0.Add(3*time.Second), 429, 500, 0),
 			ev(t0.Add(4*time.Second), 502, 8000, 7000),
 			ev(t0.Add(61*time.Second), 200, 1000, 500), // next minute
@@ -94,7 +97,7 @@ func TestIngestAndQuery(t *testing.T) {
 			{"minute series, default hour, zero-filled", false, Query{}, 60, 4, func(t *testing.T, sr Series) {
 				// now is t0+15s: the last point is t0's minute, which holds the first four calls.
 				p := sr.Points[59]
-				want := Point{At: t0, Requests: 4, Errors4xx: 2, Errors5xx: 1, Throttled: 1, Overage: 1, LatencyAvgMs: 2.875, LatencyMaxMs: 8, BackendLatencyAvgMs: 4.25, Bytes: 400}
+				want := Point{At: t0, Requests: 4, Errors4xx: 2, Errors5xx: 1, Throttled: 1, Overage: 1, CacheHits: 1, LatencyAvgMs: 2.875, LatencyMaxMs: 8, BackendLatencyAvgMs: 4.25, Bytes: 400}
 				if p != want {
 					t.Errorf("point %+v, want %+v", p, want)
 				}

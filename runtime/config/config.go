@@ -54,6 +54,9 @@ type Config struct {
 	GatewayMaxInFlight  int      `toml:"gateway_max_inflight"`
 	GatewayQueueTimeout Duration `toml:"gateway_queue_timeout"`
 	GatewayMaxConns     int      `toml:"gateway_max_conns"`
+	// GatewayCacheBytes bounds the memory of a gateway's response cache, shared by the APIs
+	// that enable response caching (default 64 MiB; 0: no response caching).
+	GatewayCacheBytes int `toml:"gateway_cache_bytes"`
 
 	// PublicURL is how browsers and scripts reach the control plane (issuer of tokens);
 	// derived from Listen when empty.
@@ -227,6 +230,7 @@ func Default() Config {
 		RuntimeHealthWindow: Duration{15 * time.Second},
 		ShutdownTimeout:     Duration{30 * time.Second},
 		GatewayQueueTimeout: Duration{50 * time.Millisecond},
+		GatewayCacheBytes:   64 << 20,
 		GraphQL: GraphQLConfig{
 			Introspection:     true,
 			ComplexityLimit:   5000,
@@ -369,6 +373,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		"TURNPIKE_MAX_REVISIONS":        &c.Publisher.MaxRevisions,
 		"TURNPIKE_GATEWAY_MAX_INFLIGHT": &c.GatewayMaxInFlight,
 		"TURNPIKE_GATEWAY_MAX_CONNS":    &c.GatewayMaxConns,
+		"TURNPIKE_GATEWAY_CACHE_BYTES":  &c.GatewayCacheBytes,
 		"TURNPIKE_GC_PERCENT":           &c.GC.Percent,
 		"TURNPIKE_GC_MEMORY_LIMIT_MIB":  &c.GC.MemoryLimitMiB,
 	} {
@@ -608,6 +613,9 @@ func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) 
 	}
 	if c.GatewayMaxConns < 0 {
 		bad("TURNPIKE_GATEWAY_MAX_CONNS", "must not be negative (default 0: no limit)")
+	}
+	if c.GatewayCacheBytes < 0 {
+		bad("TURNPIKE_GATEWAY_CACHE_BYTES", "must not be negative (default 67108864, 64 MiB; 0 turns response caching off)")
 	}
 	if c.ShutdownTimeout.Duration <= 0 {
 		bad("TURNPIKE_SHUTDOWN_TIMEOUT", "must be positive (default 30s): it is how long in-flight requests may take to finish at a stop")

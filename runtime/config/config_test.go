@@ -344,7 +344,15 @@ func TestGatewayOverloadSettings(t *testing.T) {
 	if cfg.GatewayMaxInFlight != 64 || cfg.GatewayQueueTimeout.Duration != 0 || cfg.GatewayMaxConns != 20000 {
 		t.Errorf("set: %d, %s, %d; want 64, 0s, 20000", cfg.GatewayMaxInFlight, cfg.GatewayQueueTimeout, cfg.GatewayMaxConns)
 	}
-	for k, v := range map[string]string{"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "-1s", "TURNPIKE_GATEWAY_MAX_CONNS": "-1", "TURNPIKE_GATEWAY_MAX_INFLIGHT": "many"} {
+	if cfg.GatewayCacheBytes != 64<<20 {
+		t.Errorf("response cache bytes default = %d, want 64 MiB", cfg.GatewayCacheBytes)
+	}
+	cfg, err = Load(ProfileAllInOne, nil, env(map[string]string{"TURNPIKE_GATEWAY_CACHE_BYTES": "1048576"}))
+	if err != nil || cfg.GatewayCacheBytes != 1<<20 {
+		t.Errorf("TURNPIKE_GATEWAY_CACHE_BYTES=1048576: %d, %v", cfg.GatewayCacheBytes, err)
+	}
+	for k, v := range map[string]string{"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "-1s", "TURNPIKE_GATEWAY_MAX_CONNS": "-1", "TURNPIKE_GATEWAY_MAX_INFLIGHT": "many",
+		"TURNPIKE_GATEWAY_CACHE_BYTES": "-1"} {
 		if _, err := Load(ProfileAllInOne, nil, env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: err %v, want one naming it", k, v, err)
 		}

@@ -28,7 +28,8 @@ type AnalyticsEvent struct {
 	RequestBytes     int64     `json:"requestBytes"`     // request body bytes read
 	ResponseBytes    int64     `json:"responseBytes"`    // response body bytes written
 	Throttled        bool      `json:"throttled"`
-	Overage          bool      `json:"overage,omitempty"` // let through over a quota that does not stop (billing)
+	Overage          bool      `json:"overage,omitempty"`  // let through over a quota that does not stop (billing)
+	CacheHit         bool      `json:"cacheHit,omitempty"` // answered from the gateway's response cache
 	ClientIP         string    `json:"clientIp"`
 }
 

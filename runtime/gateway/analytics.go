@@ -188,6 +188,7 @@ func (s *analyticsStep) record(call *CallInfo) {
 		ResponseBytes:    call.rec.bytes,
 		Throttled:        call.Throttled,
 		Overage:          call.Overage,
+		CacheHit:         call.cacheHit,
 	}
 	if ev.Status == 0 {
 		ev.Status = http.StatusOK

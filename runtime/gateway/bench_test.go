@@ -73,6 +73,21 @@ func BenchmarkChain(b *testing.B) {
 		r.Header.Set("Authorization", "Bearer "+f.ks.mint(b, tokenSpec{}))
 		benchHandler(b, f.g.Handler(), r)
 	})
+	b.Run("cache-hit", func(b *testing.B) { // the same chain, answered from the response cache
+		f := newFixture(b, func(_ *Config, d *Deps) { d.Analytics = discardAnalytics{} })
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = f.g.Run(ctx); close(done) }()
+		b.Cleanup(func() { cancel(); <-done })
+		api := petsAPI(backend.URL)
+		api.ResponseCache = &contract.ResponseCache{Enabled: true, TTLSeconds: 3600, MaxBodyBytes: 1 << 20}
+		if err := f.g.LoadSnapshot(baseSnapshot(api)); err != nil {
+			b.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodGet, "/pets/1.0.0/pets/7", nil)
+		r.Header.Set("Authorization", "Bearer "+f.ks.mint(b, tokenSpec{}))
+		benchHandler(b, f.g.Handler(), r)
+	})
 	b.Run("bare-proxy", func(b *testing.B) {
 		target, _ := url.Parse(backend.URL)
 		rp := &httputil.ReverseProxy{

@@ -59,6 +59,9 @@ type CallInfo struct {
 	gql         *gqlCall // a GraphQL call's operation, depth and cost
 	gqlWS       bool     // a GraphQL WebSocket upgrade (graphql-transport-ws)
 	clientGone  bool
+	cacheHit    bool        // answered from the response cache
+	cbTrial     bool        // the attempt at endpoint is its circuit's half-open trial
+	infoSent    atomic.Bool // a 1xx answer went to the client: no retry
 
 	rec            recorder
 	body           countingBody
@@ -78,6 +81,7 @@ type CallInfo struct {
 	backendLatency time.Duration
 	ctx            callContext
 	out            http.Request // the request to the backend (forward)
+	answer         callAnswer   // the backend's answer (the gateway's client)
 
 	segBuf [16]string
 	offBuf [17]int

@@ -68,6 +68,9 @@ type Config struct {
 	// (defaults 256 and 2048; MaxConnsPerHost bounds connections, and so goroutines, per backend).
 	MaxIdleConnsPerHost int
 	MaxConnsPerHost     int
+	// ResponseCacheBytes bounds the memory of the response cache shared by the APIs that
+	// enable caching (default 64 MiB; negative: no response caching).
+	ResponseCacheBytes int64
 	// FlushInterval of the reverse proxy (default 0: event streams and responses of unknown
 	// length are flushed at once, as httputil.ReverseProxy does; -1 flushes after every write).
 	FlushInterval time.Duration
@@ -156,6 +159,9 @@ func (c Config) withDefaults() Config {
 	def(&c.ConnectTimeout, 5*time.Second)
 	defInt(&c.FailuresToSuspend, 3)
 	def(&c.SuspendDuration, 30*time.Second)
+	if c.ResponseCacheBytes == 0 {
+		c.ResponseCacheBytes = 64 << 20
+	}
 	defInt(&c.MaxIdleConnsPerHost, 256)
 	defInt(&c.MaxConnsPerHost, 2048)
 	if c.APIKeyHeader == "" {

@@ -107,7 +107,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		h["User-Agent"] = emptyUserAgent
 	}
 
-	call.infoW, call.trace.Got1xxResponse = w, call.informational
+	call.infoW = w
 	out := &call.out
 	*out = *r // a shallow copy
 	out.Header = h
@@ -127,6 +127,7 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 
 	if p.g.h1 == nil || !p.g.h1.handles(out) {
+		call.trace.Got1xxResponse = call.informational // the gateway's client calls it directly
 		out = out.WithContext(httptrace.WithClientTrace(out.Context(), &call.trace))
 	} else {
 		// The gateway's client finds the trace through the call, and is done with the header
@@ -138,6 +139,17 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 				outHeaders.Put(h)
 			}
 		}()
+	}
+	// Response cache: looked up with the request as the backend would get it.
+	var fill *cacheFill
+	if p.cache != nil && cacheableRequest(r) {
+		var served bool
+		if fill, served = p.cacheStart(w, r, call); served {
+			return
+		}
+		if fill != nil {
+			defer fill.finish()
+		}
 	}
 	res, err := p.roundTrip(out)
 	if err != nil {
@@ -151,6 +163,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 	removeHopByHop(res.Header)
 	p.cleanResponse(res.Header)
+	if fill != nil {
+		fill.begin(res, call, p.g.now())
+	}
 	dst := w.Header()
 	for k, vv := range res.Header {
 		if cur, ok := dst[k]; ok {
@@ -175,6 +190,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 		panic(http.ErrAbortHandler) // the client must see a broken answer, not a short one
 	}
 	_ = res.Body.Close() // now, to fill res.Trailer
+	if fill != nil {
+		fill.commit(res)
+	}
 	if len(res.Trailer) > 0 {
 		_ = http.NewResponseController(w).Flush()
 	}
@@ -226,6 +244,7 @@ func (c *CallInfo) informational(code int, header textproto.MIMEHeader) error {
 	for k, vv := range header {
 		h[k] = append(h[k], vv...)
 	}
+	c.infoSent.Store(true)
 	c.infoW.WriteHeader(code)
 	clear(h)
 	return nil

@@ -66,6 +66,8 @@ type Gateway struct {
 	// operator's own address, so DenyPrivateEndpoints does not apply to it.
 	kmTransport http.RoundTripper
 	buffers     *bufferPool
+	cache       *respCache    // nil when Config.ResponseCacheBytes is negative
+	cacheGen    atomic.Uint64 // numbers compiled cache plans: keys never cross definitions
 	verifier    *verifier
 	jwks        *jwks
 	throttler   Throttler
@@ -135,6 +137,14 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		client = &http.Client{Transport: g.kmTransport, Timeout: 10 * time.Second}
 	}
 	g.trusted, _ = clientip.New(cfg.TrustedProxies) // validated
+	if cfg.ResponseCacheBytes > 0 {
+		g.cache = newRespCache(cfg.ResponseCacheBytes, g.now, m)
+		if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "turnpike", Subsystem: "gateway",
+			Name: "response_cache_bytes", Help: "Estimated bytes held by the response cache."},
+			func() float64 { return float64(g.cache.usedPub.Load()) })); err != nil {
+			return nil, fmt.Errorf("gateway metrics: %w", err)
+		}
+	}
 	cache, err := lru.New[[32]byte, *verifiedToken](cfg.TokenCacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnpike/turnpike/runtime/egress"
@@ -54,6 +55,21 @@ type h1Conn struct {
 	body   bodyRecorder
 	// scratch gathers a response head that spans buffer reads.
 	scratch []byte
+	// answer, when set, is where the next answer is parsed (the call's; see callAnswer).
+	answer *callAnswer
+}
+
+// callAnswer holds a backend answer in the gateway call that asked for it: the Response,
+// its body reader and the backing array of its header values. The gateway's client parses
+// the first answer of a call there instead of allocating them (a later one, after a retry
+// or a failover, is allocated as any other caller's). Being the call's, the answer stays
+// valid as long as anything refers to it, also after its body is closed: nothing is lent
+// back to a pool that a caller keeping the answer could see reused.
+type callAnswer struct {
+	used atomic.Bool // claimed by an exchange (even one whose answer never came)
+	res  http.Response
+	body h1Body
+	vals [16]string
 }
 
 // bodyRecorder keeps the error of a request body's read, which Request.Write hides.
@@ -255,6 +271,9 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	if call := callFrom(ctx); call != nil && ctx == context.Context(&call.ctx) {
 		w.abort = &call.abort
 		w.abort.watch(pc, ctx)
+		if call.answer.used.CompareAndSwap(false, true) {
+			pc.answer = &call.answer
+		}
 	} else {
 		w.stop = context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
 	}
@@ -271,13 +290,14 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 	}
 	if pc.body.err != nil {
 		err := pc.body.err
-		pc.body = bodyRecorder{}
+		pc.body, pc.answer = bodyRecorder{}, nil
 		w.release()
 		return nil, err // reading the request body failed (too large, the client gone)
 	}
 	pc.body = bodyRecorder{}
 	// After a failed write the backend may still have answered (early, then closed).
 	res, err := pc.readResponse(req)
+	pc.answer = nil
 	if err != nil {
 		w.release()
 		if werr != nil {
@@ -292,10 +312,6 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req *http.Request) (*http.Respo
 }
 
 func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
-	trace := httptrace.ContextClientTrace(req.Context())
-	if call := callFrom(req.Context()); trace == nil && call != nil {
-		trace = &call.trace
-	}
 	for n := 0; ; n++ {
 		res, err := pc.parseResponse(req)
 		if err != nil {
@@ -307,12 +323,26 @@ func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
 		if n >= maxInformational {
 			return nil, errors.New("too many 1xx informational responses")
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
-				return nil, err
-			}
+		if err := got1xx(req.Context(), res); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// got1xx hands a 1xx answer to the request's ClientTrace, or else to the gateway call
+// forwarding the backend's answer (called directly: the call's trace hook, a method value,
+// would cost an allocation per call to set).
+func got1xx(ctx context.Context, res *http.Response) error {
+	if trace := httptrace.ContextClientTrace(ctx); trace != nil {
+		if trace.Got1xxResponse != nil {
+			return trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header))
+		}
+		return nil
+	}
+	if call := callFrom(ctx); call != nil && call.infoW != nil {
+		return call.informational(res.StatusCode, textproto.MIMEHeader(res.Header))
+	}
+	return nil
 }
 
 // h1Body is a response body read from its connection; its Close pools the connection when

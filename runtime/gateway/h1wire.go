@@ -91,7 +91,15 @@ var errBadField = errors.New("malformed MIME header line")
 // into h. Values are substrings of lines; one backing array holds a value slice per name.
 // Obsolete line folding is refused.
 func parseFields(lines string, h http.Header) error {
-	vals := make([]string, 0, strings.Count(lines, "\n"))
+	return parseFieldsInto(lines, h, nil)
+}
+
+// parseFieldsInto is parseFields with vals (when large enough) as the values' backing array.
+func parseFieldsInto(lines string, h http.Header, vals []string) error {
+	if n := strings.Count(lines, "\n"); cap(vals) < n {
+		vals = make([]string, 0, n)
+	}
+	vals = vals[:0]
 	for {
 		l, more, found := strings.Cut(lines, "\n")
 		if !found {
@@ -238,11 +246,20 @@ func (pc *h1Conn) parseResponse(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return nil, fmt.Errorf("malformed HTTP version %q", proto)
 	}
-	res := &http.Response{
+	var res *http.Response
+	var b *h1Body
+	var vals []string
+	if a := pc.answer; a != nil {
+		pc.answer = nil
+		res, b, vals = &a.res, &a.body, a.vals[:0]
+	} else {
+		res, b = new(http.Response), new(h1Body)
+	}
+	*res = http.Response{
 		Status: status, StatusCode: int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0'),
 		Proto: proto, ProtoMajor: major, ProtoMinor: minor, Header: make(http.Header, 8), Request: req,
 	}
-	if err := parseFields(rest, res.Header); err != nil {
+	if err := parseFieldsInto(rest, res.Header, vals); err != nil {
 		return nil, err
 	}
 	h := res.Header
@@ -289,7 +306,7 @@ func (pc *h1Conn) parseResponse(req *http.Request) (*http.Response, error) {
 			res.ContentLength = n
 		}
 	}
-	b := &h1Body{pc: pc, res: res}
+	*b = h1Body{pc: pc, res: res}
 	switch {
 	case req.Method == http.MethodHead || res.StatusCode/100 == 1 || res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified:
 		if res.StatusCode/100 == 1 || res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified {

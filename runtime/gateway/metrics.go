@@ -26,9 +26,14 @@ type metrics struct {
 	shed               prometheus.Counter
 	inflight           prometheus.GaugeFunc
 	inflightLimit      prometheus.Gauge
+	cacheLookups       *prometheus.CounterVec // result
+	cacheEvictions     prometheus.Counter
+	circuitChanges     *prometheus.CounterVec // api, state
+	retries            prometheus.Counter
 
 	// Children resolved once, for the request path.
 	tokenCacheHit, tokenCacheMiss           prometheus.Counter
+	cacheHit, cacheMiss                     prometheus.Counter
 	eventsApplied, eventsIgnored, eventsGap prometheus.Counter
 }
 
@@ -70,12 +75,22 @@ func newMetrics(reg prometheus.Registerer, admit *admission) (*metrics, error) {
 			Name: "inflight_calls", Help: "Calls admitted and not finished."}, func() float64 { return float64(admit.inflight.Load()) }),
 		inflightLimit: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "inflight_limit", Help: "The limit of calls in flight (0: none)."}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "response_cache_total", Help: "Response cache lookups by result (hit, miss)."}, []string{"result"}),
+		cacheEvictions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "response_cache_evictions_total", Help: "Cached answers evicted to keep the cache within its bytes."}),
+		circuitChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "circuit_state_changes_total", Help: "Endpoint circuit breaker state changes by API id and new state (open, half_open, closed)."},
+			[]string{"api", "state"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "backend_retries_total", Help: "Backend attempts repeated after a failed connection or a 502/503/504 answer."}),
 	}
 	m.inflightLimit.Set(float64(max(admit.limit, 0)))
 	var errs []error
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.backendLatency, m.analyticsDropped,
 		m.analyticsPublished, m.analyticsFailed, m.revision, m.snapshots, m.events, m.apiErrors,
-		m.suspensions, m.jwksFetches, m.tokenCache, m.persistErrors, m.shed, m.inflight, m.inflightLimit} {
+		m.suspensions, m.jwksFetches, m.tokenCache, m.persistErrors, m.shed, m.inflight, m.inflightLimit,
+		m.cacheLookups, m.cacheEvictions, m.circuitChanges, m.retries} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}
@@ -84,6 +99,7 @@ func newMetrics(reg prometheus.Registerer, admit *admission) (*metrics, error) {
 		return nil, err
 	}
 	m.tokenCacheHit, m.tokenCacheMiss = m.tokenCache.WithLabelValues("hit"), m.tokenCache.WithLabelValues("miss")
+	m.cacheHit, m.cacheMiss = m.cacheLookups.WithLabelValues("hit"), m.cacheLookups.WithLabelValues("miss")
 	m.eventsApplied = m.events.WithLabelValues("applied")
 	m.eventsIgnored = m.events.WithLabelValues("ignored")
 	m.eventsGap = m.events.WithLabelValues("gap")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -33,6 +35,7 @@ type endpoint struct {
 	rawBase        string // escaped base path without trailing slash
 	failures       atomic.Int32
 	suspendedUntil atomic.Int64 // unix nanoseconds
+	cb             *breaker     // nil without Endpoints.CircuitBreaker
 }
 
 func (e *endpoint) available(now time.Time) bool {
@@ -93,8 +96,9 @@ func newPool(typ string, urls []string, cfg Config) (*pool, error) {
 }
 
 // pick chooses the first endpoint of a call: round robin for LOAD_BALANCED, the first
-// available in order otherwise. Suspended endpoints are skipped; nil means all are suspended.
-func (p *pool) pick(now time.Time) (*endpoint, int) {
+// available in order otherwise. Suspended endpoints and open circuits are skipped; nil means
+// none is available. trial says the call is the endpoint's half-open trial.
+func (p *pool) pick(now time.Time) (ep *endpoint, idx int, trial bool) {
 	n := len(p.eps)
 	start := 0
 	if p.typ == contract.EndpointLoadBalanced {
@@ -103,18 +107,20 @@ func (p *pool) pick(now time.Time) (*endpoint, int) {
 	for i := range n {
 		k := (start + i) % n
 		if p.eps[k].available(now) {
-			return p.eps[k], k
+			if ok, trial := p.eps[k].cb.admit(now); ok {
+				return p.eps[k], k, trial
+			}
 		}
 	}
-	return nil, -1
+	return nil, -1, false
 }
 
 // next chooses the endpoint to try after a connection failure at index cur: the first
 // available one not tried yet, in order (FAILOVER) or the next round (LOAD_BALANCED). SINGLE
 // has none.
-func (p *pool) next(tried uint64, cur int, now time.Time) (*endpoint, int) {
+func (p *pool) next(tried uint64, cur int, now time.Time) (ep *endpoint, idx int, trial bool) {
 	if p.typ == contract.EndpointSingle {
-		return nil, -1
+		return nil, -1, false
 	}
 	n := len(p.eps)
 	for i := range n {
@@ -123,10 +129,12 @@ func (p *pool) next(tried uint64, cur int, now time.Time) (*endpoint, int) {
 			k = (cur + 1 + i) % n
 		}
 		if tried&(1<<k) == 0 && p.eps[k].available(now) {
-			return p.eps[k], k
+			if ok, trial := p.eps[k].cb.admit(now); ok {
+				return p.eps[k], k, trial
+			}
 		}
 	}
-	return nil, -1
+	return nil, -1, false
 }
 
 // failed records a connection failure and reports whether it suspended the endpoint.
@@ -155,6 +163,8 @@ type proxyStep struct {
 	prod    *pool
 	sandbox *pool
 	timeout time.Duration
+	retries int                    // Endpoints.Retries, for idempotent methods
+	cache   *cachePlan             // nil without response caching
 	rp      *httputil.ReverseProxy // WebSocket upgrades only; forward serves every other call
 	// apiKeyHeader is the consumer credential header in canonical form.
 	apiKeyHeader string
@@ -186,8 +196,11 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	if def.Endpoints.TimeoutMs > 0 {
 		timeout = time.Duration(def.Endpoints.TimeoutMs) * time.Millisecond
 	}
-	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout,
-		apiKeyHeader: textproto.CanonicalMIMEHeaderKey(g.cfg.APIKeyHeader)}
+	if err := g.resilience(def, prod, sandbox); err != nil {
+		return nil, err
+	}
+	p := &proxyStep{g: g, api: def, prod: prod, sandbox: sandbox, timeout: timeout, retries: def.Endpoints.Retries,
+		cache: g.newCachePlan(def, sandbox), apiKeyHeader: textproto.CanonicalMIMEHeaderKey(g.cfg.APIKeyHeader)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     roundTripperFunc(p.roundTrip),
@@ -246,12 +259,12 @@ func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		call.body.rc = http.MaxBytesReader(call.rec.w, r.Body, maxBody)
 		r.Body = &call.body
 	}
-	ep, idx := pl.pick(p.g.now())
+	ep, idx, trial := pl.pick(p.g.now())
 	if ep == nil {
 		writeError(w, call, errEndpointSuspended, "Every endpoint of the API is suspended after repeated failures")
 		return
 	}
-	call.pool, call.endpoint, call.tried = pl, ep, 1<<idx
+	call.pool, call.endpoint, call.tried, call.cbTrial = pl, ep, 1<<idx, trial
 	call.timer = startBackendTimer(call, p.timeout)
 	defer call.stopTimer()
 	if isWebSocketUpgrade(r.Header) {
@@ -289,9 +302,17 @@ func (p *proxyStep) rewrite(pr *httputil.ProxyRequest) {
 
 // roundTrip sends the request, moving to the next endpoint of a FAILOVER or LOAD_BALANCED
 // pool when the connection could not be made and no body byte was read (so nothing reached
-// any backend and the retry is safe for every method).
+// any backend and the retry is safe for every method). Idempotent calls are also retried,
+// up to Endpoints.Retries times, on a failed connection or a 502/503/504 answer while no byte
+// of the request body was read and nothing was sent to the client: on an untried endpoint of
+// the pool when there is one, else on the same. Every attempt's outcome goes to its
+// endpoint's circuit breaker.
 func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 	call := callFrom(req.Context())
+	retries := 0
+	if isIdempotent(req.Method) {
+		retries = p.retries
+	}
 	for {
 		ep := call.endpoint
 		start := time.Now()
@@ -303,14 +324,38 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 			resp, err = p.g.transport.RoundTrip(req)
 		}
 		if err == nil {
-			call.stopTimer() // headers arrived: the timeout does not cut a streaming body
-			call.backendLatency = time.Since(start)
 			if ep.failures.Load() != 0 {
 				ep.failures.Store(0)
 			}
+			o := outcomeSuccess
+			if resp.StatusCode >= 500 {
+				o = outcomeFailure
+			}
+			p.report(call, ep, o)
+			if retries > 0 && retryStatus(resp.StatusCode) && p.replayable(call) {
+				if p.retryTarget(call, ep) {
+					retries--
+					p.g.metrics.retries.Inc()
+					_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // lets the connection be reused
+					_ = resp.Body.Close()
+					req = retarget(req, call.endpoint, call)
+					continue
+				}
+			}
+			call.stopTimer() // headers arrived: the timeout does not cut a streaming body
+			call.backendLatency = time.Since(start)
 			return resp, nil
 		}
-		if !isConnectError(err) || req.Context().Err() != nil {
+		if req.Context().Err() != nil {
+			o := outcomeNone
+			if errors.Is(context.Cause(req.Context()), errTimeoutCause) {
+				o = outcomeFailure
+			}
+			p.report(call, ep, o)
+			return nil, err
+		}
+		p.report(call, ep, outcomeFailure)
+		if !isConnectError(err) {
 			return nil, err
 		}
 		now := p.g.now()
@@ -321,20 +366,124 @@ func (p *proxyStep) roundTrip(req *http.Request) (*http.Response, error) {
 		if call.body.n.Load() != 0 {
 			return nil, err
 		}
-		next, k := call.pool.next(call.tried, call.pool.indexOf(ep), now)
-		if next == nil {
+		next, k, trial := call.pool.next(call.tried, call.pool.indexOf(ep), now)
+		switch {
+		case next != nil:
+			call.tried |= 1 << k
+			call.endpoint, call.cbTrial = next, trial
+		case retries > 0 && p.replayable(call) && p.retryTarget(call, ep):
+			retries--
+			p.g.metrics.retries.Inc()
+		default:
 			return nil, err
 		}
-		call.tried |= 1 << k
-		call.endpoint = next
-		req = retarget(req, next, call)
+		req = retarget(req, call.endpoint, call)
 	}
 }
+
+// isIdempotent reports whether a method may be retried (RFC 9110 9.2.2).
+func isIdempotent(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// retryStatus reports whether an answer's status is worth a retry.
+func retryStatus(s int) bool {
+	return s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout
+}
+
+// replayable reports whether the call can be sent again: no byte of its body was read and
+// nothing (not even a 1xx answer) went to the client.
+func (p *proxyStep) replayable(call *CallInfo) bool {
+	return call.body.n.Load() == 0 && !call.infoSent.Load()
+}
+
+// retryTarget makes the call's endpoint the one to retry on, after an attempt at ep: an
+// untried endpoint of the pool, else ep again; false when none is available.
+func (p *proxyStep) retryTarget(call *CallInfo, ep *endpoint) bool {
+	now := p.g.now()
+	if next, k, trial := call.pool.next(call.tried, call.pool.indexOf(ep), now); next != nil {
+		call.tried |= 1 << k
+		call.endpoint, call.cbTrial = next, trial
+		return true
+	}
+	if !ep.available(now) {
+		return false
+	}
+	ok, trial := ep.cb.admit(now)
+	if ok {
+		call.endpoint, call.cbTrial = ep, trial
+	}
+	return ok
+}
+
+// report gives an attempt's outcome to its endpoint's circuit breaker.
+func (p *proxyStep) report(call *CallInfo, ep *endpoint, o outcome) {
+	if ep.cb == nil {
+		return
+	}
+	trial := call.cbTrial && ep == call.endpoint
+	call.cbTrial = false
+	ep.cb.report(o, trial, p.g.now())
+}
+
+// resilience checks an API's response caching, circuit breaking and retries, drops the
+// cached answers of its previous definition and gives each endpoint of the production and
+// sandbox pools its breaker; state changes are logged and counted.
+func (g *Gateway) resilience(def *contract.APIDef, prod, sandbox *pool) error {
+	pools := [2]*pool{prod, sandbox}
+	if def.Endpoints.Retries < 0 || def.Endpoints.Retries > maxRetries {
+		return fmt.Errorf("proxy: retries %d out of range 0..%d", def.Endpoints.Retries, maxRetries)
+	}
+	if rc := def.ResponseCache; rc != nil && rc.Enabled && (rc.TTLSeconds <= 0 || rc.MaxBodyBytes <= 0) {
+		return fmt.Errorf("proxy: response cache needs a positive TTL and body limit (ttlSeconds %d, maxBodyBytes %d)",
+			rc.TTLSeconds, rc.MaxBodyBytes)
+	}
+	if g.cache != nil {
+		g.cache.dropAPI(def.ID) // a new definition never serves the previous one's answers
+	}
+	cb := def.Endpoints.CircuitBreaker
+	if cb == nil {
+		return nil
+	}
+	if cb.FailureThreshold <= 0 || cb.OpenSeconds <= 0 {
+		return fmt.Errorf("proxy: circuit breaker needs a positive failureThreshold and openSeconds (%d, %d)",
+			cb.FailureThreshold, cb.OpenSeconds)
+	}
+	for i, pl := range pools {
+		if pl == nil {
+			continue
+		}
+		typ := contract.KeyProduction
+		if i > 0 {
+			typ = contract.KeySandbox
+		}
+		for _, ep := range pl.eps {
+			api, url := def.ID, ep.url.Redacted()
+			ep.cb = newBreaker(cb.FailureThreshold, time.Duration(cb.OpenSeconds)*time.Second, func(from, to string) {
+				g.metrics.circuitChanges.WithLabelValues(api, to).Inc()
+				lvl := slog.LevelInfo
+				if to == circuitOpen {
+					lvl = slog.LevelWarn
+				}
+				g.log.Log(context.Background(), lvl, "endpoint circuit "+to, "api", api, "endpoint", url, "pool", typ, "from", from)
+			})
+		}
+	}
+	return nil
+}
+
+// maxRetries bounds Endpoints.Retries.
+const maxRetries = 10
 
 // retarget copies req for another endpoint of the same pool.
 func retarget(req *http.Request, ep *endpoint, call *CallInfo) *http.Request {
 	ctx := req.Context()
 	if ep.url.Scheme != "http" && httptrace.ContextClientTrace(ctx) == nil {
+		call.trace.Got1xxResponse = call.informational
 		ctx = httptrace.WithClientTrace(ctx, &call.trace) // for http.Transport's 1xx answers
 	}
 	r2 := req.WithContext(ctx)

@@ -286,6 +286,9 @@ func (b *builder) undeployAPI(id string) {
 		b.router.remove(old)
 	}
 	b.apis.del(id)
+	if b.g.cache != nil {
+		b.g.cache.dropAPI(id)
+	}
 }
 
 func (b *builder) putSubscription(s contract.Subscription) {
@@ -442,6 +445,14 @@ func (g *Gateway) buildSnapshot(s contract.Snapshot, prev *state) *state {
 			continue
 		}
 		b.setDeployments(d, prev)
+	}
+	if g.cache != nil && prev != nil { // cached answers of APIs the snapshot no longer has
+		prev.apis.each(func(id string, _ *apiEntry) bool {
+			if _, ok := b.apis.get(id); !ok {
+				g.cache.dropAPI(id)
+			}
+			return true
+		})
 	}
 	for i := range s.Applications {
 		b.apps.set(s.Applications[i].ID, &s.Applications[i])

@@ -60,7 +60,12 @@ func gatewayConfig(cfg config.Config, id string) gateway.Config {
 		QueueTimeout:   cfg.GatewayQueueTimeout.Duration,
 		MaxConns:       cfg.GatewayMaxConns,
 
+		ResponseCacheBytes: int64(cfg.GatewayCacheBytes),
+
 		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints,
+	}
+	if cfg.GatewayCacheBytes == 0 {
+		gc.ResponseCacheBytes = -1 // off
 	}
 	if cfg.Profile == config.ProfileGateway {
 		gc.ControlPlaneURL, gc.InternalToken = cfg.ControlPlane, cfg.InternalToken

@@ -1,0 +1,1 @@
+ALTER TABLE usage_rollups DROP COLUMN cache_hits;
