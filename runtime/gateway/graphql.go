@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -63,7 +64,17 @@ type gqlAPI struct {
 	// anyAuth: some operation needs a token (introspection then needs one too).
 	anyAuth bool
 	root    *contract.ResourceDef // what the router matches: GET and POST on the API's root
+	// docs holds validated documents by their text: clients send the same few queries, and
+	// validation is most of a check's cost. A validated document is only read afterwards.
+	docs *lru.Cache[string, *ast.QueryDocument]
 }
+
+const (
+	// gqlDocCacheSize is how many validated documents an API keeps; documents longer than
+	// gqlDocCacheMax bytes are not kept.
+	gqlDocCacheSize = 256
+	gqlDocCacheMax  = 16 << 10
+)
 
 // compileGraphQL loads a GRAPHQL API's schema and indexes its operations.
 func compileGraphQL(def *contract.APIDef) (*gqlAPI, error) {
@@ -96,6 +107,9 @@ func compileGraphQL(def *contract.APIDef) (*gqlAPI, error) {
 		g.persisted[strings.ToLower(strings.TrimSpace(h))] = true
 	}
 	g.mustPersist = def.RequirePersistedQueries
+	if g.docs, err = lru.New[string, *ast.QueryDocument](gqlDocCacheSize); err != nil {
+		return nil, err
+	}
 	g.root = &contract.ResourceDef{Method: "ANY", Path: "/", AuthRequired: g.anyAuth}
 	return g, nil
 }
@@ -303,21 +317,11 @@ func (g *gqlAPI) check(req *gqlRequest) (*gqlCall, *contract.ResourceDef, *gqlFa
 	if strings.TrimSpace(req.Query) == "" {
 		return nil, nil, gqlFail(http.StatusBadRequest, gqlBadRequest, "no query in the request")
 	}
-	doc, perr := parser.ParseQuery(&ast.Source{Input: req.Query})
-	if perr != nil {
-		var ge *gqlerror.Error
-		if !errors.As(perr, &ge) {
-			ge = gqlerror.Wrap(perr)
-		}
-		return nil, nil, &gqlFailure{status: http.StatusBadRequest, errs: gqlerror.List{withCode(ge, gqlParseFailed)}}
+	doc, f := g.document(req.Query)
+	if f != nil {
+		return nil, nil, f
 	}
-	if errs := validator.Validate(g.schema, doc); len(errs) > 0 {
-		errs = errs[:min(len(errs), maxGraphQLErrors)]
-		for _, e := range errs {
-			withCode(e, gqlValidationFailed)
-		}
-		return nil, nil, &gqlFailure{status: http.StatusBadRequest, errs: errs}
-	}
+
 	var op *ast.OperationDefinition
 	switch {
 	case req.OperationName != "":
@@ -344,6 +348,32 @@ func (g *gqlAPI) check(req *gqlRequest) (*gqlCall, *contract.ResourceDef, *gqlFa
 	}
 	gc := &gqlCall{op: op, depth: depthOf(op.SelectionSet, doc.Fragments, map[string]int{}), cost: g.model.Cost(op, doc.Fragments, vars)}
 	return gc, res, nil
+}
+
+// document parses and validates a query, or finds it validated already.
+func (g *gqlAPI) document(query string) (*ast.QueryDocument, *gqlFailure) {
+	if doc, ok := g.docs.Get(query); ok {
+		return doc, nil
+	}
+	doc, perr := parser.ParseQuery(&ast.Source{Input: query})
+	if perr != nil {
+		var ge *gqlerror.Error
+		if !errors.As(perr, &ge) {
+			ge = gqlerror.Wrap(perr)
+		}
+		return nil, &gqlFailure{status: http.StatusBadRequest, errs: gqlerror.List{withCode(ge, gqlParseFailed)}}
+	}
+	if errs := validator.Validate(g.schema, doc); len(errs) > 0 {
+		errs = errs[:min(len(errs), maxGraphQLErrors)]
+		for _, e := range errs {
+			withCode(e, gqlValidationFailed)
+		}
+		return nil, &gqlFailure{status: http.StatusBadRequest, errs: errs}
+	}
+	if len(query) <= gqlDocCacheMax {
+		g.docs.Add(query, doc)
+	}
+	return doc, nil
 }
 
 // checkPersisted applies the persisted-query allowlist: the document's SHA-256 must be on it,
