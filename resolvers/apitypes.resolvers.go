@@ -8,10 +8,10 @@ package resolvers
 import (
 	"context"
 
-	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // GraphQLSchemaFromEndpoint is the resolver for the graphQLSchemaFromEndpoint field.
 func (r *queryResolver) GraphQLSchemaFromEndpoint(ctx context.Context, url string) (string, error) {
-	return "", apperr.Invalidf("url", "fetching a GraphQL schema by introspection is not available yet")
+	return r.Publisher.GraphQLSchemaFromEndpoint(ctx, identity.From(ctx), url)
 }

@@ -12,6 +12,7 @@ func policyInput(in model.ThrottlingPolicyInput) policies.Input {
 	out := policies.Input{
 		Name: in.Name, Kind: string(in.Kind), Description: polStr(in.Description),
 		LimitType: policies.LimitRequestCount, RequestCount: toInt64(in.RequestCount),
+		CostCount: toInt64(in.CostCount), GraphQLMaxDepth: toInt64(in.GraphQLMaxDepth), GraphQLMaxComplexity: toInt64(in.GraphQLMaxComplexity),
 		DataAmountBytes: toInt64(in.DataAmountBytes), UnitTimeSeconds: int64(in.UnitTimeSeconds),
 		BurstLimitPerSecond: toInt64(in.BurstLimitPerSecond), StopOnQuotaReach: true,
 		KeyTemplate: polStr(in.KeyTemplate),
@@ -45,6 +46,7 @@ func policyModel(p *policies.Policy) *model.ThrottlingPolicy {
 	m := &model.ThrottlingPolicy{
 		Name: p.Name, Kind: model.PolicyKind(p.Kind), Description: polOpt(p.Description),
 		LimitType: model.PolicyLimitType(p.LimitType), RequestCount: toInt(p.RequestCount),
+		CostCount: toInt(p.CostCount), GraphQLMaxDepth: toInt(p.GraphQLMaxDepth), GraphQLMaxComplexity: toInt(p.GraphQLMaxComplexity),
 		DataAmountBytes: toInt(p.DataAmountBytes), UnitTimeSeconds: int(p.UnitTimeSeconds),
 		BurstLimitPerSecond: toInt(p.BurstLimitPerSecond), StopOnQuotaReach: p.StopOnQuotaReach,
 		FailClosed: p.FailClosed, ConditionGroups: []*model.ConditionGroup{},

@@ -71,7 +71,11 @@ func apiModel(a *publisher.API) *model.API {
 		IsDefaultVersion: a.IsDefaultVersion, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		Description: emptyToNil(a.Description), ThrottlingPolicy: emptyToNil(a.ThrottlingPolicy),
 		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
-		ValidateRequests: a.ValidateRequests, Type: model.APITypeHTTP, PersistedQueries: []string{},
+		ValidateRequests: a.ValidateRequests, Type: model.APIType(a.Type), GraphQLSchema: emptyToNil(a.GraphQLSchema),
+		RequirePersistedQueries: a.RequirePersistedQueries, PersistedQueries: a.PersistedQueries, CountEvents: a.CountEvents,
+	}
+	if m.PersistedQueries == nil {
+		m.PersistedQueries = []string{}
 	}
 	if cb := a.Endpoints.CircuitBreaker; cb != nil {
 		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
@@ -158,6 +162,7 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Endpoints: endpointsInput(in.Endpoints), Resources: resourceInputs(in.Resources),
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
+		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents,
 	}
 }
 
@@ -167,6 +172,8 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Resources: resourceInputs(in.Resources), Tiers: in.SubscriptionTiers, Tags: in.Tags,
 		ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors), IsDefaultVersion: in.IsDefaultVersion,
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
+		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
+		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
 	}
 }
 

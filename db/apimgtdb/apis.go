@@ -16,27 +16,33 @@ import (
 type API struct {
 	bun.BaseModel `bun:"table:apis,alias:a"`
 
-	ID               string    `bun:"id,pk"`
-	Name             string    `bun:"name,notnull"`
-	Context          string    `bun:"context,notnull"`
-	Version          string    `bun:"version,notnull"`
-	Description      *string   `bun:"description"`
-	ProviderID       string    `bun:"provider_id,notnull"`
-	Provider         string    `bun:"provider,notnull"` // username at creation
-	LifecycleState   string    `bun:"lifecycle_state,notnull"`
-	Endpoints        string    `bun:"endpoints,notnull"`
-	Resources        string    `bun:"resources,notnull"`
-	Tiers            string    `bun:"tiers,notnull"`
-	Tags             string    `bun:"tags,notnull"`
-	ThrottlingPolicy *string   `bun:"throttling_policy"`
-	CORS             string    `bun:"cors,notnull"`
-	IsDefaultVersion bool      `bun:"is_default_version,notnull"`
-	Policies         string    `bun:"policies,notnull"`          // API-level mediation policies
-	ResponseCache    *string   `bun:"response_cache"`            // nil when never set
-	ValidateRequests bool      `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
-	SearchText       string    `bun:"search_text,notnull"`       // lower-cased name, context, tags, description
-	CreatedAt        time.Time `bun:"created_at,notnull"`
-	UpdatedAt        time.Time `bun:"updated_at,notnull"`
+	ID               string  `bun:"id,pk"`
+	Name             string  `bun:"name,notnull"`
+	Context          string  `bun:"context,notnull"`
+	Version          string  `bun:"version,notnull"`
+	Description      *string `bun:"description"`
+	ProviderID       string  `bun:"provider_id,notnull"`
+	Provider         string  `bun:"provider,notnull"` // username at creation
+	LifecycleState   string  `bun:"lifecycle_state,notnull"`
+	Endpoints        string  `bun:"endpoints,notnull"`
+	Resources        string  `bun:"resources,notnull"`
+	Tiers            string  `bun:"tiers,notnull"`
+	Tags             string  `bun:"tags,notnull"`
+	ThrottlingPolicy *string `bun:"throttling_policy"`
+	CORS             string  `bun:"cors,notnull"`
+	IsDefaultVersion bool    `bun:"is_default_version,notnull"`
+	Policies         string  `bun:"policies,notnull"`          // API-level mediation policies
+	ResponseCache    *string `bun:"response_cache"`            // nil when never set
+	ValidateRequests bool    `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
+	// Type is HTTP, GRAPHQL, WS or SSE ("" only in rows tests write without it).
+	Type                    string    `bun:"type,notnull,default:'HTTP'"`
+	GraphQLSchema           *string   `bun:"graphql_schema"`                         // GRAPHQL: the SDL
+	PersistedQueries        string    `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
+	RequirePersistedQueries bool      `bun:"require_persisted_queries,notnull"`
+	CountEvents             bool      `bun:"count_events,notnull"` // SSE: events count against the tiers
+	SearchText              string    `bun:"search_text,notnull"`  // lower-cased name, context, tags, description
+	CreatedAt               time.Time `bun:"created_at,notnull"`
+	UpdatedAt               time.Time `bun:"updated_at,notnull"`
 }
 
 // APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.

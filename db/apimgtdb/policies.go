@@ -17,20 +17,23 @@ import (
 type Policy struct {
 	bun.BaseModel `bun:"table:throttling_policies,alias:p"`
 
-	Kind                string    `bun:"kind,pk"`
-	Name                string    `bun:"name,pk"`
-	Description         *string   `bun:"description"`
-	LimitType           string    `bun:"limit_type,notnull"`
-	RequestCount        *int64    `bun:"request_count"`
-	DataAmountBytes     *int64    `bun:"data_amount_bytes"`
-	UnitTimeSeconds     int64     `bun:"unit_time_seconds,notnull"`
-	BurstLimitPerSecond *int64    `bun:"burst_limit_per_second"`
-	StopOnQuotaReach    bool      `bun:"stop_on_quota_reach,notnull"`
-	FailClosed          bool      `bun:"fail_closed,notnull"`
-	ConditionGroups     string    `bun:"condition_groups,notnull"`
-	KeyTemplate         *string   `bun:"key_template"`
-	CreatedAt           time.Time `bun:"created_at,notnull"`
-	UpdatedAt           time.Time `bun:"updated_at,notnull"`
+	Kind                 string    `bun:"kind,pk"`
+	Name                 string    `bun:"name,pk"`
+	Description          *string   `bun:"description"`
+	LimitType            string    `bun:"limit_type,notnull"`
+	RequestCount         *int64    `bun:"request_count"`
+	CostCount            *int64    `bun:"cost_count"`             // GRAPHQL_COST units per unit time
+	GraphQLMaxDepth      *int64    `bun:"graphql_max_depth"`      // SUBSCRIPTION: deepest selection
+	GraphQLMaxComplexity *int64    `bun:"graphql_max_complexity"` // SUBSCRIPTION: highest document cost
+	DataAmountBytes      *int64    `bun:"data_amount_bytes"`
+	UnitTimeSeconds      int64     `bun:"unit_time_seconds,notnull"`
+	BurstLimitPerSecond  *int64    `bun:"burst_limit_per_second"`
+	StopOnQuotaReach     bool      `bun:"stop_on_quota_reach,notnull"`
+	FailClosed           bool      `bun:"fail_closed,notnull"`
+	ConditionGroups      string    `bun:"condition_groups,notnull"`
+	KeyTemplate          *string   `bun:"key_template"`
+	CreatedAt            time.Time `bun:"created_at,notnull"`
+	UpdatedAt            time.Time `bun:"updated_at,notnull"`
 }
 
 // InsertPolicy inserts a policy; a unique violation means the kind and name are taken.
@@ -44,7 +47,8 @@ func InsertPolicy(ctx context.Context, idb bun.IDB, p *Policy) error {
 // UpdatePolicy writes every column but the key and created_at; sql.ErrNoRows when missing.
 func UpdatePolicy(ctx context.Context, idb bun.IDB, p *Policy) error {
 	res, err := idb.NewUpdate().Model(p).
-		Column("description", "limit_type", "request_count", "data_amount_bytes", "unit_time_seconds",
+		Column("description", "limit_type", "request_count", "cost_count", "graphql_max_depth", "graphql_max_complexity",
+			"data_amount_bytes", "unit_time_seconds",
 			"burst_limit_per_second", "stop_on_quota_reach", "fail_closed", "condition_groups",
 			"key_template", "updated_at").
 		WherePK().Exec(ctx)
@@ -84,6 +88,24 @@ func PolicyNames(ctx context.Context, idb bun.IDB, kind string, names []string) 
 		return nil, fmt.Errorf("policy names of kind %s: %w", kind, err)
 	}
 	return found, nil
+}
+
+// PolicyLimitTypes returns the limit type of each of names that is a policy of the kind.
+func PolicyLimitTypes(ctx context.Context, idb bun.IDB, kind string, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	var rows []Policy
+	err := idb.NewSelect().Model(&rows).Column("name", "limit_type").
+		Where("kind = ?", kind).Where("name IN (?)", bun.List(names)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy limit types of kind %s: %w", kind, err)
+	}
+	for _, r := range rows {
+		out[r.Name] = r.LimitType
+	}
+	return out, nil
 }
 
 // ListPolicies lists the policies of a kind (every kind when kind is empty), ordered by kind

@@ -15,8 +15,8 @@ const module = "github.com/turnpike/turnpike"
 var brokers = []string{"github.com/ThreeDotsLabs/watermill", "github.com/nats-io/", "github.com/redis/go-redis/", "github.com/alicebob/miniredis/"}
 
 // TestImportRules: storage links no broker client, the gateway no storage, the control
-// plane's policy validation no Redis client, and the contract and policy compilation stay
-// leaves.
+// plane's policy validation no Redis client, and the contract, policy compilation and the
+// GraphQL schema loader stay leaves.
 func TestImportRules(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -29,6 +29,7 @@ func TestImportRules(t *testing.T) {
 		{desc: "the gateway links no storage", pattern: "./runtime/gateway/...", forbidden: []string{module + "/db"}},
 		{desc: "policy validation links no Redis client", pattern: "./runtime/policies/...", forbidden: []string{"github.com/redis/go-redis/", "github.com/alicebob/miniredis/"}},
 		{desc: "the event contract is a leaf", pattern: "./runtime/contract", allowed: []string{module + "/runtime/contract"}},
+		{desc: "the GraphQL schema loader is a leaf", pattern: "./runtime/gqlschema", allowed: []string{module + "/runtime/gqlschema"}},
 		{desc: "policy compilation is a leaf", pattern: "./runtime/throttlepolicy", allowed: []string{module + "/runtime/contract", module + "/runtime/throttlepolicy"}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

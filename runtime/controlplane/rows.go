@@ -52,6 +52,18 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 		}
 	}
 	d.ValidateRequests = row.ValidateRequests
+	if row.Type != "" && row.Type != contract.APITypeHTTP {
+		d.Type = row.Type
+	}
+	if row.GraphQLSchema != nil {
+		d.GraphQLSchema = *row.GraphQLSchema
+	}
+	if row.PersistedQueries != "" && row.PersistedQueries != "[]" {
+		if err := json.Unmarshal([]byte(row.PersistedQueries), &d.PersistedQueries); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode persisted queries of api %s: %w", row.ID, err)
+		}
+	}
+	d.RequirePersistedQueries, d.CountEvents = row.RequirePersistedQueries, row.CountEvents
 	return d, nil
 }
 
@@ -90,6 +102,7 @@ func UserRevocation(r *apimgtdb.UserRevocation) contract.UserRevocation {
 func Policy(p *apimgtdb.Policy) (contract.Policy, error) {
 	bp := contract.Policy{
 		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
+		CostCount: p.CostCount, GraphQLMaxDepth: p.GraphQLMaxDepth, GraphQLMaxComplexity: p.GraphQLMaxComplexity,
 		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
 		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach, FailClosed: p.FailClosed,
 	}

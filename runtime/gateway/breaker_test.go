@@ -105,12 +105,18 @@ func TestCircuitTimeoutsCount(t *testing.T) {
 	api.Endpoints.TimeoutMs = 20
 	f.load(t, baseSnapshot(api))
 	for i, want := range []int{504, 504, 503} {
-		if rec := serve(f.h, get("/slow/v1/x", "")); rec.Code != want {
+		rec := serve(f.h, get("/slow/v1/x", ""))
+		if rec.Code != want {
 			t.Fatalf("call %d: %d, want %d", i, rec.Code, want)
 		}
+		if want == 503 && !strings.Contains(rec.Body.String(), `"303001"`) {
+			t.Fatalf("call %d: %s, want the endpoint-suspended code", i, rec.Body)
+		}
 	}
-	if calls.Load() != 2 {
-		t.Errorf("backend calls = %d, want 2", calls.Load())
+	// The timed-out calls may reach the backend's handler after the gateway gave up on them
+	// (or, on a loaded machine, not at all); the refused one never does.
+	if n := calls.Load(); n > 2 {
+		t.Errorf("backend calls = %d, want at most 2", n)
 	}
 }
 

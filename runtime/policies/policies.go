@@ -31,6 +31,8 @@ import (
 const (
 	LimitRequestCount = "REQUEST_COUNT"
 	LimitBandwidth    = "BANDWIDTH"
+	// LimitGraphQLCost policies grant CostCount GraphQL query-cost units per unit time.
+	LimitGraphQLCost = "GRAPHQL_COST"
 )
 
 // Blocking condition types.
@@ -51,9 +53,15 @@ type Policy struct {
 	Name        string
 	Kind        string // contract.PolicySubscription, ...
 	Description string
-	LimitType   string // LimitRequestCount or LimitBandwidth
-	// RequestCount is nil for unlimited (and for bandwidth policies).
+	LimitType   string // LimitRequestCount, LimitBandwidth or LimitGraphQLCost
+	// RequestCount is nil for unlimited (and for bandwidth and cost policies).
 	RequestCount *int64
+	// CostCount is the quota of GRAPHQL_COST policies.
+	CostCount *int64
+	// GraphQLMaxDepth and GraphQLMaxComplexity bound one GraphQL document (SUBSCRIPTION
+	// only; nil for no bound).
+	GraphQLMaxDepth      *int64
+	GraphQLMaxComplexity *int64
 	// DataAmountBytes is the quota of bandwidth policies.
 	DataAmountBytes     *int64
 	UnitTimeSeconds     int64
@@ -76,27 +84,31 @@ type ConditionGroup struct {
 	UnitTimeSeconds int64                `json:"unitTimeSeconds"`
 }
 
-// Unlimited tells whether the policy never limits requests (no count, not bandwidth, no
-// condition groups and no burst control).
+// Unlimited tells whether the policy never limits requests (no count, not bandwidth or
+// cost, no condition groups, no burst control and no GraphQL bounds).
 func (p *Policy) Unlimited() bool {
-	return p.LimitType != LimitBandwidth && p.RequestCount == nil && len(p.ConditionGroups) == 0 && p.BurstLimitPerSecond == nil
+	return p.LimitType != LimitBandwidth && p.LimitType != LimitGraphQLCost && p.RequestCount == nil && len(p.ConditionGroups) == 0 &&
+		p.BurstLimitPerSecond == nil && p.GraphQLMaxDepth == nil && p.GraphQLMaxComplexity == nil
 }
 
 // Input creates or replaces a policy. Create and Update apply no defaults: the GraphQL
 // schema's defaults (REQUEST_COUNT, stopOnQuotaReach true, failClosed false) arrive filled in.
 type Input struct {
-	Name                string
-	Kind                string
-	Description         string
-	LimitType           string // empty means REQUEST_COUNT
-	RequestCount        *int64
-	DataAmountBytes     *int64
-	UnitTimeSeconds     int64
-	BurstLimitPerSecond *int64
-	StopOnQuotaReach    bool
-	FailClosed          bool
-	ConditionGroups     []ConditionGroup
-	KeyTemplate         string
+	Name                 string
+	Kind                 string
+	Description          string
+	LimitType            string // empty means REQUEST_COUNT
+	RequestCount         *int64
+	CostCount            *int64
+	GraphQLMaxDepth      *int64
+	GraphQLMaxComplexity *int64
+	DataAmountBytes      *int64
+	UnitTimeSeconds      int64
+	BurstLimitPerSecond  *int64
+	StopOnQuotaReach     bool
+	FailClosed           bool
+	ConditionGroups      []ConditionGroup
+	KeyTemplate          string
 }
 
 // BlockingCondition refuses matching calls at every gateway.

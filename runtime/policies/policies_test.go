@@ -150,6 +150,19 @@ func TestCreateValidation(t *testing.T) {
 			in.Kind, in.KeyTemplate, in.RequestCount = contract.PolicyCustom, "$userId", nil
 		}, field: "input.requestCount"},
 		{desc: "template on a subscription policy", edit: func(in *policies.Input) { in.KeyTemplate = "$userId" }, field: "input.keyTemplate"},
+		{desc: "cost policy without cost count", edit: func(in *policies.Input) { in.LimitType, in.RequestCount = policies.LimitGraphQLCost, nil }, field: "input.costCount"},
+		{desc: "cost policy with cost count 0", edit: func(in *policies.Input) {
+			in.LimitType, in.RequestCount, in.CostCount = policies.LimitGraphQLCost, nil, i64(0)
+		}, field: "input.costCount"},
+		{desc: "cost policy with a request count", edit: func(in *policies.Input) { in.LimitType, in.CostCount = policies.LimitGraphQLCost, i64(100) }, field: "input.requestCount"},
+		{desc: "cost count on a request policy", edit: func(in *policies.Input) { in.CostCount = i64(100) }, field: "input.costCount"},
+		{desc: "custom cost policy", edit: func(in *policies.Input) {
+			in.Kind, in.KeyTemplate, in.LimitType, in.RequestCount, in.CostCount = contract.PolicyCustom, "$userId", policies.LimitGraphQLCost, nil, i64(5)
+		}, field: "input.limitType"},
+		{desc: "depth 0", edit: func(in *policies.Input) { in.GraphQLMaxDepth = i64(0) }, field: "input.graphQLMaxDepth"},
+		{desc: "negative complexity", edit: func(in *policies.Input) { in.GraphQLMaxComplexity = i64(-3) }, field: "input.graphQLMaxComplexity"},
+		{desc: "depth on an application policy", edit: func(in *policies.Input) { in.Kind, in.GraphQLMaxDepth = contract.PolicyApplication, i64(5) }, field: "input.graphQLMaxDepth"},
+		{desc: "complexity on an advanced policy", edit: func(in *policies.Input) { in.Kind, in.GraphQLMaxComplexity = contract.PolicyAdvanced, i64(5) }, field: "input.graphQLMaxComplexity"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
@@ -167,6 +180,48 @@ func TestCreateValidation(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCostPolicy: a GRAPHQL_COST tier with GraphQL bounds is stored, read back and announced
+// to the runtimes with its cost count and bounds; it is not an unlimited policy.
+func TestCostPolicy(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *dbs.Set) {
+		svc := newService(t, s)
+		in := policies.Input{Name: "GraphGold", Kind: contract.PolicySubscription, LimitType: policies.LimitGraphQLCost, CostCount: i64(500),
+			UnitTimeSeconds: 60, StopOnQuotaReach: true, GraphQLMaxDepth: i64(6), GraphQLMaxComplexity: i64(200)}
+		p, err := svc.CreatePolicy(admin, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Unlimited() || *p.CostCount != 500 || *p.GraphQLMaxDepth != 6 || *p.GraphQLMaxComplexity != 200 || p.RequestCount != nil {
+			t.Errorf("created %+v", p)
+		}
+		row, err := apimgtdb.PolicyByName(context.Background(), s.APIMgt, contract.PolicySubscription, "GraphGold")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bp, err := controlplane.Policy(row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bp.LimitType != "GRAPHQL_COST" || bp.CostCount == nil || *bp.CostCount != 500 || *bp.GraphQLMaxDepth != 6 || *bp.GraphQLMaxComplexity != 200 {
+			t.Errorf("runtime form %+v", bp)
+		}
+		// A request-count tier may bound GraphQL documents too; updating drops the bounds.
+		in.LimitType, in.CostCount, in.RequestCount, in.GraphQLMaxComplexity = policies.LimitRequestCount, nil, i64(100), nil
+		p, err = svc.UpdatePolicy(admin, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.CostCount != nil || *p.GraphQLMaxDepth != 6 || p.GraphQLMaxComplexity != nil || p.Unlimited() {
+			t.Errorf("updated %+v", p)
+		}
+		in.RequestCount, in.GraphQLMaxDepth = nil, nil
+		if p, err = svc.UpdatePolicy(admin, in); err != nil || !p.Unlimited() {
+			t.Errorf("unbounded %+v, %v", p, err)
+		}
+	})
 }
 
 func TestPolicyLifecycle(t *testing.T) {

@@ -43,6 +43,7 @@ func validatePolicy(in Input) (*Policy, error) {
 	p := &Policy{
 		Name: in.Name, Kind: in.Kind, Description: strings.TrimSpace(in.Description), LimitType: in.LimitType,
 		RequestCount: in.RequestCount, DataAmountBytes: in.DataAmountBytes, UnitTimeSeconds: in.UnitTimeSeconds,
+		CostCount: in.CostCount, GraphQLMaxDepth: in.GraphQLMaxDepth, GraphQLMaxComplexity: in.GraphQLMaxComplexity,
 		BurstLimitPerSecond: in.BurstLimitPerSecond, StopOnQuotaReach: in.StopOnQuotaReach,
 		FailClosed: in.FailClosed, KeyTemplate: strings.TrimSpace(in.KeyTemplate),
 	}
@@ -79,8 +80,38 @@ func validatePolicy(in Input) (*Policy, error) {
 		if p.DataAmountBytes == nil || *p.DataAmountBytes < 1 {
 			return nil, apperr.Invalidf("input.dataAmountBytes", "BANDWIDTH policies need a data amount of at least 1 byte")
 		}
+	case LimitGraphQLCost:
+		if p.Kind == contract.PolicyCustom {
+			return nil, apperr.Invalidf("input.limitType", "CUSTOM policies count requests")
+		}
+		if p.RequestCount != nil {
+			return nil, apperr.Invalidf("input.requestCount", "GRAPHQL_COST policies limit costCount, not requests")
+		}
+		if p.DataAmountBytes != nil {
+			return nil, apperr.Invalidf("input.dataAmountBytes", "only BANDWIDTH policies have a data amount")
+		}
+		if p.CostCount == nil || *p.CostCount < 1 {
+			return nil, apperr.Invalidf("input.costCount", "GRAPHQL_COST policies need a cost count of at least 1 (query-cost units per unit time)")
+		}
 	default:
-		return nil, apperr.Invalidf("input.limitType", "must be REQUEST_COUNT or BANDWIDTH")
+		return nil, apperr.Invalidf("input.limitType", "must be REQUEST_COUNT, BANDWIDTH or GRAPHQL_COST")
+	}
+	if p.LimitType != LimitGraphQLCost && p.CostCount != nil {
+		return nil, apperr.Invalidf("input.costCount", "only GRAPHQL_COST policies have a cost count")
+	}
+	for _, b := range []struct {
+		field string
+		v     *int64
+	}{{"input.graphQLMaxDepth", p.GraphQLMaxDepth}, {"input.graphQLMaxComplexity", p.GraphQLMaxComplexity}} {
+		if b.v == nil {
+			continue
+		}
+		if p.Kind != contract.PolicySubscription {
+			return nil, apperr.Invalidf(b.field, "only SUBSCRIPTION policies bound GraphQL documents")
+		}
+		if *b.v < 1 {
+			return nil, apperr.Invalidf(b.field, "must be at least 1 (leave it out for no bound)")
+		}
 	}
 	if p.BurstLimitPerSecond != nil {
 		if p.Kind != contract.PolicySubscription {
@@ -129,6 +160,11 @@ func validatePolicy(in Input) (*Policy, error) {
 	bp, err := controlplane.Policy(row)
 	if err != nil {
 		return nil, err
+	}
+	if bp.LimitType == LimitGraphQLCost {
+		// The cost quota has the shape of a request quota; the rest of the policy compiles
+		// as for any other.
+		bp.LimitType, bp.RequestCount = LimitRequestCount, bp.CostCount
 	}
 	if _, err := throttlepolicy.Compile(bp); err != nil {
 		return nil, apperr.Invalidf("input", "%s", err.Error())
@@ -292,6 +328,7 @@ func toRow(p *Policy) (*apimgtdb.Policy, error) {
 	}
 	row := &apimgtdb.Policy{
 		Kind: p.Kind, Name: p.Name, LimitType: p.LimitType, RequestCount: p.RequestCount,
+		CostCount: p.CostCount, GraphQLMaxDepth: p.GraphQLMaxDepth, GraphQLMaxComplexity: p.GraphQLMaxComplexity,
 		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
 		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach,
 		FailClosed: p.FailClosed, ConditionGroups: string(b), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
@@ -308,6 +345,7 @@ func toRow(p *Policy) (*apimgtdb.Policy, error) {
 func fromRow(row *apimgtdb.Policy) (*Policy, error) {
 	p := &Policy{
 		Name: row.Name, Kind: row.Kind, LimitType: row.LimitType, RequestCount: row.RequestCount,
+		CostCount: row.CostCount, GraphQLMaxDepth: row.GraphQLMaxDepth, GraphQLMaxComplexity: row.GraphQLMaxComplexity,
 		DataAmountBytes: row.DataAmountBytes, UnitTimeSeconds: row.UnitTimeSeconds,
 		BurstLimitPerSecond: row.BurstLimitPerSecond, StopOnQuotaReach: row.StopOnQuotaReach,
 		FailClosed: row.FailClosed, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),

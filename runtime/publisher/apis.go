@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/uptrace/bun"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/turnpike/turnpike/db"
 	"github.com/turnpike/turnpike/db/apimgtdb"
@@ -49,8 +50,25 @@ func (s *Service) CreateAPI(ctx context.Context, a identity.Actor, in CreateInpu
 
 // buildAPI validates createAPI's input into an API without identity or times.
 func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
-	api := &API{State: Created}
+	api := &API{State: Created, PersistedQueries: []string{}}
 	var err error
+	if api.Type, err = validateType("input.type", in.Type); err != nil {
+		return nil, err
+	}
+	var schema *ast.Schema
+	switch {
+	case api.Type == TypeGraphQL:
+		if in.GraphQLSchema == nil {
+			return nil, apperr.Invalidf("input.graphQLSchema", "a GRAPHQL API needs its backend's SDL")
+		}
+		if schema, err = loadSDL("input.graphQLSchema", *in.GraphQLSchema); err != nil {
+			return nil, err
+		}
+		api.GraphQLSchema = *in.GraphQLSchema
+	case in.GraphQLSchema != nil && *in.GraphQLSchema != "":
+		return nil, apperr.Invalidf("input.graphQLSchema", "only GRAPHQL APIs have a schema; this API is %s", api.Type)
+	}
+	api.CountEvents = in.CountEvents != nil && *in.CountEvents
 	if api.Name, err = validateName("input.name", in.Name); err != nil {
 		return nil, err
 	}
@@ -61,10 +79,10 @@ func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 	if api.Description, err = validateDescription("input.description", in.Description); err != nil {
 		return nil, err
 	}
-	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol); err != nil {
+	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol, api.Type); err != nil {
 		return nil, err
 	}
-	if api.Resources, err = validateResources("input.resources", in.Resources); err != nil {
+	if api.Resources, err = typeResources("input.resources", api, in.Resources, schema); err != nil {
 		return nil, err
 	}
 	if api.Tiers, err = validateTiers("input.subscriptionTiers", in.Tiers); err != nil {
@@ -89,6 +107,9 @@ func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 		return nil, err
 	}
 	api.ValidateRequests = in.ValidateRequests != nil && *in.ValidateRequests
+	if err := checkTypeRules("input", api); err != nil {
+		return nil, err
+	}
 	return api, nil
 }
 
@@ -178,6 +199,7 @@ func (s *Service) ImportOpenAPI(ctx context.Context, a identity.Actor, in Import
 	}
 	api := &API{
 		State:     Created,
+		Type:      TypeHTTP,
 		Endpoints: Endpoints{Type: EndpointSingle, Production: []string{endpoint}, Sandbox: []string{}, TimeoutMs: DefaultTimeoutMs},
 		Tiers:     []string{DefaultTier},
 		CORS:      CORS{AllowOrigins: []string{}, AllowMethods: []string{}, AllowHeaders: []string{}},
@@ -433,6 +455,35 @@ func (s *Service) editWorkingCopy(ctx context.Context, tx bun.IDB, a identity.Ac
 
 func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 	var err error
+	var schema *ast.Schema
+	if api.Type == TypeGraphQL {
+		sdl := api.GraphQLSchema
+		if in.GraphQLSchema != nil {
+			sdl = *in.GraphQLSchema
+		}
+		if schema, err = loadSDL("input.graphQLSchema", sdl); err != nil {
+			return err
+		}
+		api.GraphQLSchema = sdl
+		if in.GraphQLSchema != nil && in.Resources == nil {
+			if err := recheckGraphQLResources("input.graphQLSchema", api.Resources, schema); err != nil {
+				return err
+			}
+		}
+	} else if in.GraphQLSchema != nil && *in.GraphQLSchema != "" {
+		return apperr.Invalidf("input.graphQLSchema", "only GRAPHQL APIs have a schema; this API is %s", api.Type)
+	}
+	if in.PersistedQueries != nil {
+		if api.PersistedQueries, err = validatePersistedQueries("input.persistedQueries", in.PersistedQueries); err != nil {
+			return err
+		}
+	}
+	if in.RequirePersistedQueries != nil {
+		api.RequirePersistedQueries = *in.RequirePersistedQueries
+	}
+	if in.CountEvents != nil {
+		api.CountEvents = *in.CountEvents
+	}
 	if in.Name != nil {
 		if api.Name, err = validateName("input.name", *in.Name); err != nil {
 			return err
@@ -444,12 +495,12 @@ func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 		}
 	}
 	if in.Endpoints != nil {
-		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol); err != nil {
+		if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol, api.Type); err != nil {
 			return err
 		}
 	}
 	if in.Resources != nil {
-		if api.Resources, err = validateResources("input.resources", in.Resources); err != nil {
+		if api.Resources, err = typeResources("input.resources", api, in.Resources, schema); err != nil {
 			return err
 		}
 	}
@@ -492,7 +543,7 @@ func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 	if in.ValidateRequests != nil {
 		api.ValidateRequests = *in.ValidateRequests
 	}
-	return nil
+	return checkTypeRules("input", api)
 }
 
 // DeleteAPI deletes an API and its artifacts; the provider (a CREATOR), publishers and
@@ -772,7 +823,7 @@ func (s *Service) OpenAPI(ctx context.Context, a identity.Actor, id string) (str
 		return "", err
 	}
 	info := openapi.Info{Title: api.Name, Version: api.Version, Description: api.Description, TokenURL: s.cfg.TokenURL}
-	doc, err := openapi.Export(stored, info, api.Resources, s.GatewayURLs(api.Context, api.Version, false))
+	doc, err := openapi.Export(stored, info, exportResources(api), s.GatewayURLs(api.Context, api.Version, false))
 	if err != nil {
 		return "", fmt.Errorf("export api %s: %w", id, err)
 	}

@@ -28,6 +28,9 @@ func reviewLiveChange(a identity.Actor, row *apimgtdb.API, before, after *API) e
 	if !slices.Equal(authOf(before.Resources), authOf(after.Resources)) {
 		return apperr.Forbiddenf("API %s is %s: a publisher must add, remove or change the authentication (authRequired, scopes) of the resources of an API the gateways serve", row.ID, st)
 	}
+	if before.RequirePersistedQueries != after.RequirePersistedQueries || !slices.Equal(before.PersistedQueries, after.PersistedQueries) {
+		return apperr.Forbiddenf("API %s is %s: a publisher must change which documents an API the gateways serve accepts (persisted queries)", row.ID, st)
+	}
 	if !slices.Equal(rewritesOf(before), rewritesOf(after)) {
 		return apperr.Forbiddenf("API %s is %s: a publisher must add, remove or change the rewritePath policies of an API the gateways serve", row.ID, st)
 	}

@@ -306,6 +306,9 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 	}
 	api.Tiers = def.Tiers
 	api.Policies, api.ResponseCache, api.ValidateRequests = nonNil(def.Policies), def.ResponseCache, def.ValidateRequests
+	// The type is the API's for good; the rest of its settings come back with the revision.
+	api.GraphQLSchema, api.PersistedQueries = def.GraphQLSchema, nonNil(def.PersistedQueries)
+	api.RequirePersistedQueries, api.CountEvents = def.RequirePersistedQueries, def.CountEvents
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

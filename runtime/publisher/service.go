@@ -159,6 +159,7 @@ func viewOf(a identity.Actor, row *apimgtdb.API) (*API, error) {
 		// credentials) are the provider's business.
 		api.Endpoints.Production, api.Endpoints.Sandbox = []string{}, []string{}
 		api.Policies = []AttachedPolicy{}
+		api.PersistedQueries = []string{}
 		for i := range api.Resources {
 			api.Resources[i].Policies = []AttachedPolicy{}
 		}
@@ -239,7 +240,8 @@ func (s *Service) inReg(ctx context.Context, f func(ctx context.Context, tx bun.
 // checkPolicies checks that the API's tiers are SUBSCRIPTION policies and its API- and
 // resource-level throttling policies ADVANCED ones (the Admin's throttling_policies table),
 // in one query per kind. Errors name the field under prefix ("input"); for prefix
-// "definition" (imports) they name the definition.
+// "definition" (imports) they name the definition. Only GRAPHQL APIs may use GRAPHQL_COST
+// policies.
 func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) error {
 	type ref struct{ name, field string }
 	refs := map[string][]ref{}
@@ -270,18 +272,25 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 				names = append(names, r.name)
 			}
 		}
-		found, err := apimgtdb.PolicyNames(ctx, idb, kind, names)
+		found, err := apimgtdb.PolicyLimitTypes(ctx, idb, kind, names)
 		if err != nil {
 			return fmt.Errorf("check %s policies: %w", kind, err)
 		}
 		for _, r := range refs[kind] {
-			if !slices.Contains(found, r.name) {
+			lt, ok := found[r.name]
+			if !ok {
 				return apperr.Invalidf(r.field, "there is no %s throttling policy named %q", kind, r.name)
+			}
+			if lt == graphQLCost && api.Type != TypeGraphQL {
+				return apperr.Invalidf(r.field, "%s policy %q limits GraphQL query cost, which only GRAPHQL APIs have; this API is %s", kind, r.name, api.Type)
 			}
 		}
 	}
 	return nil
 }
+
+// graphQLCost is the limit type of policies that count GraphQL query cost.
+const graphQLCost = "GRAPHQL_COST"
 
 // ---- rows and values ----------------------------------------------------------------
 
@@ -300,6 +309,13 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		ProviderID: api.ProviderID, Provider: api.Provider, LifecycleState: string(api.State),
 		IsDefaultVersion: api.IsDefaultVersion, CreatedAt: api.CreatedAt, UpdatedAt: api.UpdatedAt,
 		SearchText: searchText(api), ValidateRequests: api.ValidateRequests,
+		Type: api.Type, RequirePersistedQueries: api.RequirePersistedQueries, CountEvents: api.CountEvents,
+	}
+	if row.Type == "" {
+		row.Type = TypeHTTP
+	}
+	if api.GraphQLSchema != "" {
+		row.GraphQLSchema = &api.GraphQLSchema
 	}
 	if api.Description != "" {
 		row.Description = &api.Description
@@ -314,7 +330,8 @@ func toRow(api *API) (*apimgtdb.API, error) {
 	for _, f := range []struct {
 		dst *string
 		v   any
-	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)}} {
+	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)},
+		{&row.PersistedQueries, nonNil(api.PersistedQueries)}} {
 		if *f.dst, err = enc(f.v); err != nil {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
@@ -368,6 +385,19 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 	}
 	api.ValidateRequests = row.ValidateRequests
 	api.Policies = nonNil(api.Policies)
+	api.Type, api.RequirePersistedQueries, api.CountEvents = row.Type, row.RequirePersistedQueries, row.CountEvents
+	if api.Type == "" {
+		api.Type = TypeHTTP
+	}
+	if row.GraphQLSchema != nil {
+		api.GraphQLSchema = *row.GraphQLSchema
+	}
+	if row.PersistedQueries != "" && row.PersistedQueries != "[]" {
+		if err := json.Unmarshal([]byte(row.PersistedQueries), &api.PersistedQueries); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	api.PersistedQueries = nonNil(api.PersistedQueries)
 	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs, CircuitBreaker: ep.CircuitBreaker, Retries: ep.Retries}
 	api.Resources = make([]Resource, len(res))
 	for i, r := range res {

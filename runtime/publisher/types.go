@@ -44,6 +44,14 @@ const (
 	EndpointMock = "MOCK"
 )
 
+// API types (the runtime contract's).
+const (
+	TypeHTTP    = contract.APITypeHTTP
+	TypeGraphQL = contract.APITypeGraphQL
+	TypeWS      = contract.APITypeWS
+	TypeSSE     = contract.APITypeSSE
+)
+
 // Document sources.
 const (
 	SourceInline = "INLINE"
@@ -89,8 +97,19 @@ type API struct {
 	ResponseCache *ResponseCache
 	// ValidateRequests checks calls against the OpenAPI definition before the backend.
 	ValidateRequests bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Type is TypeHTTP, TypeGraphQL, TypeWS or TypeSSE; it is set at creation.
+	Type string
+	// GraphQLSchema is a GRAPHQL API's SDL ("" for other types); its resources are root
+	// fields: Method QUERY, MUTATION or SUBSCRIPTION and Path the field's name.
+	GraphQLSchema string
+	// PersistedQueries are lower-case hex SHA-256 hashes of accepted documents (GRAPHQL).
+	PersistedQueries []string
+	// RequirePersistedQueries: the gateway refuses documents not in PersistedQueries.
+	RequirePersistedQueries bool
+	// CountEvents: an SSE API's events count against the tiers, besides the connection.
+	CountEvents bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Endpoints are an API's backends.
@@ -167,6 +186,10 @@ type Edge struct {
 // CreateInput is createAPI's input. Nil means "not given": Resources default to GET, POST,
 // PUT, PATCH and DELETE on /*, Tiers to ["Unlimited"].
 type CreateInput struct {
+	// Type defaults to HTTP; GRAPHQL needs GraphQLSchema.
+	Type             *string
+	GraphQLSchema    *string
+	CountEvents      *bool
 	Name             string
 	Context          string
 	Version          string
@@ -187,6 +210,12 @@ type CreateInput struct {
 // UpdateInput is updateAPI's input: nil fields keep their value. An empty Description or
 // ThrottlingPolicy clears it; an empty Tags list clears the tags.
 type UpdateInput struct {
+	// GraphQLSchema replaces a GRAPHQL API's SDL; its resources must still name root fields.
+	GraphQLSchema           *string
+	RequirePersistedQueries *bool
+	// PersistedQueries replace the allowlist; an empty list clears it.
+	PersistedQueries []string
+	CountEvents      *bool
 	Name             *string
 	Description      *string
 	Endpoints        *EndpointsInput

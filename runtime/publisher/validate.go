@@ -155,7 +155,8 @@ func validatePolicyName(field, name string) error {
 	return nil
 }
 
-func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy) (Endpoints, error) {
+// validateEndpoints checks an API's endpoints; a WS API's URLs may be ws:// or wss:// too.
+func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy, apiType string) (Endpoints, error) {
 	if in == nil {
 		return Endpoints{}, apperr.Invalidf(field, "is required")
 	}
@@ -196,10 +197,11 @@ func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy) (End
 		e.Production, e.Sandbox = []string{}, []string{}
 		return e, nil
 	}
-	if e.Production, err = validateURLs(field+".production", in.Production, pol); err != nil {
+	ws := apiType == TypeWS
+	if e.Production, err = validateURLs(field+".production", in.Production, pol, ws); err != nil {
 		return Endpoints{}, err
 	}
-	if e.Sandbox, err = validateURLs(field+".sandbox", in.Sandbox, pol); err != nil {
+	if e.Sandbox, err = validateURLs(field+".sandbox", in.Sandbox, pol, ws); err != nil {
 		return Endpoints{}, err
 	}
 	if len(e.Production) == 0 {
@@ -211,17 +213,30 @@ func validateEndpoints(field string, in *EndpointsInput, pol egress.Policy) (End
 	return e, nil
 }
 
-func validateURLs(field string, urls []string, pol egress.Policy) ([]string, error) {
+// validateURLs checks endpoint URLs; with ws, ws:// and wss:// URLs are checked as the
+// http:// and https:// URLs a gateway opens the upgrade with.
+func validateURLs(field string, urls []string, pol egress.Policy, ws bool) ([]string, error) {
 	if len(urls) > MaxEndpoints {
 		return nil, apperr.Invalidf(field, "has %d endpoints; the limit is %d", len(urls), MaxEndpoints)
 	}
 	out := make([]string, 0, len(urls))
 	for i, u := range urls {
 		u = strings.TrimSpace(u)
-		if err := openapi.ValidateEndpointURL(u, pol); err != nil {
+		checked := u
+		if ws {
+			checked = wsToHTTP(u)
+		}
+		if err := openapi.ValidateEndpointURL(checked, pol); err != nil {
 			var ve *openapi.ValidationError
 			if errors.As(err, &ve) {
-				return nil, apperr.Invalidf(fmt.Sprintf("%s[%d]", field, i), "%s", ve.Message)
+				msg := ve.Message
+				if checked != u {
+					msg = strings.ReplaceAll(msg, checked, u)
+				}
+				if ws {
+					msg = strings.Replace(msg, "only http and https are allowed", "a WS API's endpoints are ws, wss, http or https", 1)
+				}
+				return nil, apperr.Invalidf(fmt.Sprintf("%s[%d]", field, i), "%s", msg)
 			}
 			return nil, err
 		}
@@ -379,4 +394,17 @@ func renameField(field string, err error) error {
 		return &apperr.Error{Code: apperr.Invalid, Field: field, Message: ve.Message}
 	}
 	return err
+}
+
+// wsToHTTP maps a ws:// or wss:// URL to the http:// or https:// URL of its upgrade; other
+// URLs pass unchanged.
+func wsToHTTP(u string) string {
+	lower := strings.ToLower(u)
+	switch {
+	case strings.HasPrefix(lower, "ws://"):
+		return "http://" + u[len("ws://"):]
+	case strings.HasPrefix(lower, "wss://"):
+		return "https://" + u[len("wss://"):]
+	}
+	return u
 }

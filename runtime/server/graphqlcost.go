@@ -53,6 +53,8 @@ func CostModel() *gqlcost.Model {
 			"API.comments": 50, "UsageSeries.points": 60,
 			// Admins write these by hand: a policy has a few condition groups of a few conditions.
 			"ThrottlingPolicy.conditionGroups": 5, "ConditionGroup.conditions": 5,
+			// A built-in API policy takes at most two parameters (runtime/apipolicy's specs).
+			"AttachedPolicy.parameters": 2,
 		},
 		DefaultListSize: 10,
 		PageFields:      []string{"edges"},

@@ -87,6 +87,7 @@ export const ApiDetailQuery = graphql(`
       ...ApiTiersFields
       ...ApiLifecycleFields
       ...ApiDocumentsFields
+      ...ApiPoliciesFields
     }
   }
 `);
@@ -113,7 +114,18 @@ export const ApiOverviewFields = graphql(`
       production
       sandbox
       timeoutMs
+      retries
+      circuitBreaker {
+        failureThreshold
+        openSeconds
+      }
     }
+    responseCache {
+      enabled
+      ttlSeconds
+      maxBodyBytes
+    }
+    validateRequests
     cors {
       enabled
       allowOrigins
@@ -133,6 +145,57 @@ export const ApiResourcesFields = graphql(`
       authRequired
       scopes
       throttlingPolicy
+      policies {
+        name
+        flow
+        parameters {
+          name
+          value
+        }
+      }
+    }
+  }
+`);
+
+/** The API's own policies; each resource's come with ApiResourcesFields. */
+export const ApiPoliciesFields = graphql(`
+  fragment ApiPoliciesFields on API {
+    id
+    policies {
+      name
+      flow
+      parameters {
+        name
+        value
+      }
+    }
+  }
+`);
+
+/** The built-in policies the editor offers. */
+export const PolicySpecsQuery = graphql(`
+  query PolicySpecs {
+    policySpecs {
+      name
+      description
+      flows
+      parameters
+    }
+  }
+`);
+
+/** What a MOCK endpoint answers for each resource, from the saved definition. */
+export const MockPreviewQuery = graphql(`
+  query MockPreview($id: ID!) {
+    api(id: $id) {
+      id
+      mockPreview {
+        method
+        path
+        status
+        contentType
+        body
+      }
     }
   }
 `);
@@ -183,6 +246,7 @@ export const UpdateApiMutation = graphql(`
       ...ApiOverviewFields
       ...ApiResourcesFields
       ...ApiTiersFields
+      ...ApiPoliciesFields
     }
   }
 `);
@@ -393,6 +457,7 @@ export const RestoreRevisionMutation = graphql(`
       ...ApiOverviewFields
       ...ApiResourcesFields
       ...ApiTiersFields
+      ...ApiPoliciesFields
     }
   }
 `);

@@ -8,11 +8,17 @@ import { ResourcesTab, validateResources } from './ResourcesTab';
 
 const api = makeFragmentData(
   {
-    __typename: 'API',
     id: 'api-1',
     resources: [
-      { __typename: 'Resource', method: 'GET', path: '/pets', authRequired: true, scopes: [], throttlingPolicy: null },
-      { __typename: 'Resource', method: 'POST', path: '/pets', authRequired: true, scopes: ['write:pets'], throttlingPolicy: null },
+      {
+        method: 'GET',
+        path: '/pets',
+        authRequired: true,
+        scopes: [],
+        throttlingPolicy: null,
+        policies: [{ name: 'addHeader', flow: 'REQUEST', parameters: [{ name: 'name', value: 'X-A' }, { name: 'value', value: '1' }] }],
+      },
+      { method: 'POST', path: '/pets', authRequired: true, scopes: ['write:pets'], throttlingPolicy: null, policies: [] },
     ],
   },
   ApiResourcesFields,
@@ -40,8 +46,16 @@ describe('ResourcesTab', () => {
       id: 'api-1',
       input: {
         resources: [
-          { method: 'GET', path: '/pets', authRequired: false, scopes: [], throttlingPolicy: null },
-          { method: 'DELETE', path: '/pets/{petId}', authRequired: true, scopes: [], throttlingPolicy: 'HeaderLimit' },
+          {
+            method: 'GET',
+            path: '/pets',
+            authRequired: false,
+            scopes: [],
+            throttlingPolicy: null,
+            // The resource's policies go back as they were.
+            policies: [{ name: 'addHeader', flow: 'REQUEST', parameters: [{ name: 'name', value: 'X-A' }, { name: 'value', value: '1' }] }],
+          },
+          { method: 'DELETE', path: '/pets/{petId}', authRequired: true, scopes: [], throttlingPolicy: 'HeaderLimit', policies: [] },
         ],
       },
     });

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { getFragmentData, type FragmentType } from '../../../gql';
-import type { ApiResourcesFieldsFragment } from '../../../gql/graphql';
+import type { ApiResourcesFieldsFragment, AttachedPolicyInput } from '../../../gql/graphql';
 import { ErrorNotice, SuccessNotice, Empty } from '../../../components/States';
 import { resourcePath, splitList } from '../../../lib/validate';
 import { AdvancedPoliciesQuery, ApiResourcesFields, UpdateApiMutation } from '../queries';
@@ -15,6 +15,8 @@ export interface ResourceRow {
   authRequired: boolean;
   scopes: string;
   throttlingPolicy: string;
+  /** The resource's policies (edited on the Policies tab), sent back unchanged. */
+  policies: AttachedPolicyInput[];
 }
 
 /** Checks the rows: valid paths, no method+path twice. Returns a message per row index. */
@@ -61,6 +63,7 @@ function ResourcesEditor({
       authRequired: r.authRequired,
       scopes: r.scopes.join(', '),
       throttlingPolicy: r.throttlingPolicy ?? '',
+      policies: r.policies.map((p) => ({ name: p.name, flow: p.flow, parameters: p.parameters.map((x) => ({ name: x.name, value: x.value })) })),
     })),
   );
   const [errors, setErrors] = useState<Record<number, string>>({});
@@ -88,6 +91,7 @@ function ResourcesEditor({
           authRequired: r.authRequired,
           scopes: splitList(r.scopes),
           throttlingPolicy: r.throttlingPolicy || null,
+          policies: r.policies,
         })),
       },
     });
@@ -197,7 +201,7 @@ function ResourcesEditor({
           className="btn btn-secondary"
           onClick={() => {
             setSaved(false);
-            setRows((rs) => [...rs, { key: nextKey++, method: 'GET', path: '/', authRequired: true, scopes: '', throttlingPolicy: '' }]);
+            setRows((rs) => [...rs, { key: nextKey++, method: 'GET', path: '/', authRequired: true, scopes: '', throttlingPolicy: '', policies: [] }]);
           }}
         >
           Add resource

@@ -8,6 +8,7 @@ import { useTitle } from '../../../components/useTitle';
 import { ApiDetailQuery } from '../queries';
 import { OverviewTab } from '../components/OverviewTab';
 import { ResourcesTab } from '../components/ResourcesTab';
+import { PoliciesTab } from '../components/PoliciesTab';
 import { TiersTab } from '../components/TiersTab';
 import { LifecycleTab } from '../components/LifecycleTab';
 import { VersionsTab } from '../components/VersionsTab';
@@ -20,6 +21,7 @@ import { isNotFound } from '../../../lib/errors';
 const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'resources', label: 'Resources' },
+  { id: 'policies', label: 'Policies' },
   { id: 'tiers', label: 'Subscription tiers' },
   { id: 'lifecycle', label: 'Lifecycle' },
   { id: 'deployments', label: 'Deployments' },
@@ -62,6 +64,7 @@ export default function ApiDetail() {
       <RouteTabs label="API sections" tabs={tabs} current={tab}>
         {tab === 'overview' && <OverviewTab api={api} />}
         {tab === 'resources' && <ResourcesTab api={api} />}
+        {tab === 'policies' && <PoliciesTab api={api} resources={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}
         {tab === 'lifecycle' && <LifecycleTab api={api} />}
         {tab === 'deployments' && <DeploymentsTab apiId={api.id} />}
