@@ -14,13 +14,13 @@ import (
 	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/gqlschema"
 	"github.com/turnpike/turnpike/runtime/server/gqlcost"
 )
 
@@ -45,12 +45,6 @@ const maxGraphQLErrors = 20
 
 // graphQLCostHeader carries the query's static cost in every answer to a parsed query.
 const graphQLCostHeader = "X-Graphql-Cost"
-
-// costDirectives declares the cost directives for SDLs that use them without declaring them.
-const costDirectives = `
-directive @cost(weight: Int!) on FIELD_DEFINITION | OBJECT
-directive @listSize(assumedSize: Int, slicingArguments: [String!]) on FIELD_DEFINITION
-`
 
 // gqlAPI is a GRAPHQL API's compiled schema, cost model and operations.
 type gqlAPI struct {
@@ -81,16 +75,7 @@ func compileGraphQL(def *contract.APIDef) (*gqlAPI, error) {
 	if strings.TrimSpace(def.GraphQLSchema) == "" {
 		return nil, errors.New("a GRAPHQL API without a schema")
 	}
-	src := &ast.Source{Name: "schema.graphqls", Input: def.GraphQLSchema}
-	doc, perr := parser.ParseSchema(src)
-	if perr != nil {
-		return nil, fmt.Errorf("schema: %w", perr)
-	}
-	srcs := []*ast.Source{src}
-	if doc.Directives.ForName("cost") == nil && doc.Directives.ForName("listSize") == nil {
-		srcs = append(srcs, &ast.Source{Name: "cost.graphqls", Input: costDirectives, BuiltIn: true})
-	}
-	schema, err := gqlparser.LoadSchema(srcs...)
+	schema, err := gqlschema.Load(def.GraphQLSchema)
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
@@ -114,10 +99,10 @@ func compileGraphQL(def *contract.APIDef) (*gqlAPI, error) {
 	return g, nil
 }
 
-// costModel reads @cost(weight) and @listSize(assumedSize) from the schema's fields and
-// types. List lengths come from first, last or limit arguments, else the assumed size, else 10.
+// costModel reads @cost(weight) and @listSize(assumedSize) from the schema's fields (the
+// Publisher checks them: gqlschema.Load). List lengths come from first, last or limit arguments, else the assumed size, else 10.
 func costModel(s *ast.Schema) *gqlcost.Model {
-	m := &gqlcost.Model{Weights: map[string]int{}, TypeWeights: map[string]int{}, ListSizes: map[string]int{},
+	m := &gqlcost.Model{Weights: map[string]int{}, ListSizes: map[string]int{},
 		SizeArguments: []string{"first", "last", "limit"}}
 	intArg := func(d *ast.Directive, name string) (int, bool) {
 		a := d.Arguments.ForName(name)
@@ -130,11 +115,6 @@ func costModel(s *ast.Schema) *gqlcost.Model {
 	for name, t := range s.Types {
 		if t.BuiltIn {
 			continue
-		}
-		if d := t.Directives.ForName("cost"); d != nil {
-			if n, ok := intArg(d, "weight"); ok {
-				m.TypeWeights[name] = n
-			}
 		}
 		for _, f := range t.Fields {
 			key := name + "." + f.Name
