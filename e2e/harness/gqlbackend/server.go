@@ -82,6 +82,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHT
 // Operations is the number of operations the server has run (subscriptions included).
 func (s *Server) Operations() int64 { return s.ops.Load() }
 
+// Add adds a book, as the addBook mutation does, and sends it to the subscriptions.
+func (s *Server) Add(title string) *Book { return s.add(title) }
+
 func (s *Server) add(title string) *Book {
 	s.mu.Lock()
 	defer s.mu.Unlock()
