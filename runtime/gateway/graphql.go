@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gqlschema"
@@ -39,6 +40,9 @@ import (
 
 // maxGraphQLBody bounds a GraphQL request body (413 above).
 const maxGraphQLBody = 1 << 20
+
+// gqlRules are the specification's validation rules, built once (they are only read).
+var gqlRules = rules.NewDefaultRules()
 
 // maxGraphQLErrors bounds the validation errors of one answer.
 const maxGraphQLErrors = 20
@@ -343,7 +347,7 @@ func (g *gqlAPI) document(query string) (*ast.QueryDocument, *gqlFailure) {
 		}
 		return nil, &gqlFailure{status: http.StatusBadRequest, errs: gqlerror.List{withCode(ge, gqlParseFailed)}}
 	}
-	if errs := validator.Validate(g.schema, doc); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(g.schema, doc, gqlRules); len(errs) > 0 {
 		errs = errs[:min(len(errs), maxGraphQLErrors)]
 		for _, e := range errs {
 			withCode(e, gqlValidationFailed)
