@@ -70,8 +70,8 @@ type gqlAPI struct {
 const (
 	// gqlDocCacheSize is how many validated documents an API keeps; documents longer than
 	// gqlDocCacheMax bytes are not kept.
-	gqlDocCacheSize = 256
-	gqlDocCacheMax  = 16 << 10
+	gqlDocCacheSize = 128
+	gqlDocCacheMax  = 4 << 10
 )
 
 // compileGraphQL loads a GRAPHQL API's schema and indexes its operations.
