@@ -295,9 +295,9 @@ func TestGraphQLCostAcrossGateways(t *testing.T) {
 	d := newDeployment(t)
 	api := contract.APIDef{
 		ID: "books", Name: "Books", Context: "/books", Version: "1.0.0", State: contract.StatePublished, RevisionID: "b1", Revision: 1,
-		Type: contract.APITypeGraphQL, GraphQLSchema: "type Query { books(first: Int): [Book!]! }\ntype Book { id: ID! title: String! }",
 		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{d.backend}},
-		Resources: []contract.ResourceDef{{Method: "QUERY", Path: "books", AuthRequired: true}},
+		Type: contract.APITypeGraphQL, GraphQLSchema: "type Query { books(first: Int): [Book!]! book(id: ID!): Book }\ntype Book { id: ID! title: String! }",
+		Resources: []contract.ResourceDef{{Method: "QUERY", Path: "books", AuthRequired: true}, {Method: "QUERY", Path: "book", AuthRequired: true, ThrottlingPolicy: "FreePlan"}},
 		Tiers:     []string{"Cost"},
 	}
 	changes := []struct {
@@ -320,9 +320,12 @@ func TestGraphQLCostAcrossGateways(t *testing.T) {
 			}
 		}
 	}
-	query := func(gw int, q string) result {
+	query := func(gw int, q string, plan ...string) result {
 		r := httptest.NewRequest(http.MethodPost, "http://gw/books/1.0.0", strings.NewReader(`{"query":"`+q+`"}`))
 		r.Header.Set("Authorization", "Bearer "+d.token)
+		if len(plan) > 0 {
+			r.Header.Set("X-Plan", plan[0])
+		}
 		w := httptest.NewRecorder()
 		d.gateways[gw].ServeHTTP(w, r)
 		return result{status: w.Code, header: w.Header(), body: w.Body.String()}
@@ -348,7 +351,47 @@ func TestGraphQLCostAcrossGateways(t *testing.T) {
 		}
 		d.clk.ns.Add(int64(time.Minute))
 	}
+	// All at once, over both gateways: exactly ten of thirty.
+	statuses := make([]int, 30)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() { defer wg.Done(); statuses[i] = query(i%2, cheap).status }()
+	}
+	wg.Wait()
+	if ok, throttled := countInts(statuses, http.StatusOK), countInts(statuses, http.StatusTooManyRequests); ok != 10 || throttled != 20 {
+		t.Fatalf("concurrent: %d passed and %d were throttled, want exactly 10 and 20: %v", ok, throttled, statuses)
+	}
+	// An operation's ADVANCED policy: book under the free plan, two a minute (which of the
+	// calls pass depends on where the leases are; how many does not).
+	d.clk.ns.Add(int64(time.Minute))
+	passed := 0
+	for i := range 6 {
+		res := query(i%2, `{ book(id: \"1\") { id } }`, "free")
+		switch {
+		case res.status == http.StatusOK:
+			passed++
+		case res.status != http.StatusTooManyRequests || !strings.Contains(res.body, `"code":"900802"`):
+			t.Fatalf("book query %d under the free plan: %d %s", i+1, res.status, res.body)
+		}
+	}
+	if passed != 2 {
+		t.Fatalf("%d book queries under the free plan passed, want 2", passed)
+	}
+	if res := query(0, "{ books(first: 1) { id } }", "free"); res.status != http.StatusOK {
+		t.Fatalf("books under the free plan (no policy): %d %s", res.status, res.body)
+	}
 	if res := query(0, "{ books(first: 50) { id title } }"); res.status != http.StatusBadRequest || !strings.Contains(res.body, "query cost 101 exceeds the tier's limit 100 per window") {
 		t.Fatalf("a query over the window: %d %s", res.status, res.body)
 	}
+}
+
+func countInts(xs []int, v int) int {
+	n := 0
+	for _, x := range xs {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }
