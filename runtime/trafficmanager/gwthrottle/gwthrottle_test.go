@@ -296,7 +296,7 @@ func TestGraphQLCostAcrossGateways(t *testing.T) {
 	api := contract.APIDef{
 		ID: "books", Name: "Books", Context: "/books", Version: "1.0.0", State: contract.StatePublished, RevisionID: "b1", Revision: 1,
 		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{d.backend}},
-		Type: contract.APITypeGraphQL, GraphQLSchema: "type Query { books(first: Int): [Book!]! book(id: ID!): Book }\ntype Book { id: ID! title: String! }",
+		Type:      contract.APITypeGraphQL, GraphQLSchema: "type Query { books(first: Int): [Book!]! book(id: ID!): Book }\ntype Book { id: ID! title: String! }",
 		Resources: []contract.ResourceDef{{Method: "QUERY", Path: "books", AuthRequired: true}, {Method: "QUERY", Path: "book", AuthRequired: true, ThrottlingPolicy: "FreePlan"}},
 		Tiers:     []string{"Cost"},
 	}
