@@ -167,9 +167,10 @@ func scenario(t *testing.T, d *deployment) {
 		return nil
 	})
 
-	// Restarted, it serves revision 2 and acknowledges it.
+	// Restarted, it serves revision 2 and acknowledges it. Killed, it may not have saved its
+	// last state: it serves what it saved until the control plane's snapshot arrives.
 	d.gws[i1].Restart()
-	serves(t, i1, "/headers", 200)
+	wait.NoError(t, 20*time.Second, func() error { return servesErr(i1, "/headers", 200) })
 	wait.NoError(t, 20*time.Second, func() error {
 		if got := deploymentsOf(admin, api); !strings.Contains(got, "internal:r2:2/2") {
 			return fmt.Errorf("deployments %s, want internal 2 of 2 again", got)
@@ -260,15 +261,23 @@ func waitApplied(t *testing.T, c *servertest.Client) {
 // deployment is served).
 func serves(t *testing.T, gw, path string, want int) {
 	t.Helper()
+	if err := servesErr(gw, path, want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// servesErr is serves' check as an error, for waiting on it.
+func servesErr(gw, path string, want int) error {
 	resp, err := http.Get(gw + "/bin/1" + path)
 	if err != nil {
-		t.Fatalf("GET %s%s: %v", gw, path, err)
+		return fmt.Errorf("GET %s%s: %w", gw, path, err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		t.Fatalf("GET %s/bin/1%s: %d, want %d: %.200s", gw, path, resp.StatusCode, want, b)
+		return fmt.Errorf("GET %s/bin/1%s: %d, want %d: %.200s", gw, path, resp.StatusCode, want, b)
 	}
+	return nil
 }
 
 // newBackend answers 200 on every path.

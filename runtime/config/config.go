@@ -54,6 +54,9 @@ type Config struct {
 	GatewayMaxInFlight  int      `toml:"gateway_max_inflight"`
 	GatewayQueueTimeout Duration `toml:"gateway_queue_timeout"`
 	GatewayMaxConns     int      `toml:"gateway_max_conns"`
+	// GatewayWSMaxMessageBytes bounds one message of a WebSocket API either way (0: 1 MiB); a
+	// larger one closes its connection with 1009.
+	GatewayWSMaxMessageBytes int `toml:"gateway_ws_max_message_bytes"`
 	// GatewayCacheBytes bounds the memory of a gateway's response cache, shared by the APIs
 	// that enable response caching (default 64 MiB; 0: no response caching).
 	GatewayCacheBytes int `toml:"gateway_cache_bytes"`
@@ -370,12 +373,13 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		}
 	}
 	for k, n := range map[string]*int{
-		"TURNPIKE_MAX_REVISIONS":        &c.Publisher.MaxRevisions,
-		"TURNPIKE_GATEWAY_MAX_INFLIGHT": &c.GatewayMaxInFlight,
-		"TURNPIKE_GATEWAY_MAX_CONNS":    &c.GatewayMaxConns,
-		"TURNPIKE_GATEWAY_CACHE_BYTES":  &c.GatewayCacheBytes,
-		"TURNPIKE_GC_PERCENT":           &c.GC.Percent,
-		"TURNPIKE_GC_MEMORY_LIMIT_MIB":  &c.GC.MemoryLimitMiB,
+		"TURNPIKE_MAX_REVISIONS":                &c.Publisher.MaxRevisions,
+		"TURNPIKE_GATEWAY_MAX_INFLIGHT":         &c.GatewayMaxInFlight,
+		"TURNPIKE_GATEWAY_MAX_CONNS":            &c.GatewayMaxConns,
+		"TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES": &c.GatewayWSMaxMessageBytes,
+		"TURNPIKE_GATEWAY_CACHE_BYTES":          &c.GatewayCacheBytes,
+		"TURNPIKE_GC_PERCENT":                   &c.GC.Percent,
+		"TURNPIKE_GC_MEMORY_LIMIT_MIB":          &c.GC.MemoryLimitMiB,
 	} {
 		if v := getenv(k); v != "" {
 			i, err := strconv.Atoi(v)
@@ -613,6 +617,9 @@ func (c Config) validateRuntimes(bad func(setting, format string, args ...any)) 
 	}
 	if c.GatewayMaxConns < 0 {
 		bad("TURNPIKE_GATEWAY_MAX_CONNS", "must not be negative (default 0: no limit)")
+	}
+	if c.GatewayWSMaxMessageBytes < 0 {
+		bad("TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES", "must not be negative (default 0: 1 MiB)")
 	}
 	if c.GatewayCacheBytes < 0 {
 		bad("TURNPIKE_GATEWAY_CACHE_BYTES", "must not be negative (default 67108864, 64 MiB; 0 turns response caching off)")

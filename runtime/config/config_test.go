@@ -337,12 +337,13 @@ func TestGatewayOverloadSettings(t *testing.T) {
 			cfg.GatewayMaxInFlight, cfg.GatewayQueueTimeout, cfg.GatewayMaxConns)
 	}
 	cfg, err = Load(ProfileAllInOne, nil, env(map[string]string{"TURNPIKE_GATEWAY_MAX_INFLIGHT": "64",
-		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "0s", "TURNPIKE_GATEWAY_MAX_CONNS": "20000"}))
+		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "0s", "TURNPIKE_GATEWAY_MAX_CONNS": "20000",
+		"TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES": "4096"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GatewayMaxInFlight != 64 || cfg.GatewayQueueTimeout.Duration != 0 || cfg.GatewayMaxConns != 20000 {
-		t.Errorf("set: %d, %s, %d; want 64, 0s, 20000", cfg.GatewayMaxInFlight, cfg.GatewayQueueTimeout, cfg.GatewayMaxConns)
+	if cfg.GatewayMaxInFlight != 64 || cfg.GatewayQueueTimeout.Duration != 0 || cfg.GatewayMaxConns != 20000 || cfg.GatewayWSMaxMessageBytes != 4096 {
+		t.Errorf("set: %d, %s, %d, %d; want 64, 0s, 20000, 4096", cfg.GatewayMaxInFlight, cfg.GatewayQueueTimeout, cfg.GatewayMaxConns, cfg.GatewayWSMaxMessageBytes)
 	}
 	if cfg.GatewayCacheBytes != 64<<20 {
 		t.Errorf("response cache bytes default = %d, want 64 MiB", cfg.GatewayCacheBytes)
@@ -352,7 +353,7 @@ func TestGatewayOverloadSettings(t *testing.T) {
 		t.Errorf("TURNPIKE_GATEWAY_CACHE_BYTES=1048576: %d, %v", cfg.GatewayCacheBytes, err)
 	}
 	for k, v := range map[string]string{"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": "-1s", "TURNPIKE_GATEWAY_MAX_CONNS": "-1", "TURNPIKE_GATEWAY_MAX_INFLIGHT": "many",
-		"TURNPIKE_GATEWAY_CACHE_BYTES": "-1"} {
+		"TURNPIKE_GATEWAY_CACHE_BYTES": "-1", "TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES": "-1"} {
 		if _, err := Load(ProfileAllInOne, nil, env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: err %v, want one naming it", k, v, err)
 		}

@@ -30,7 +30,14 @@ type AnalyticsEvent struct {
 	Throttled        bool      `json:"throttled"`
 	Overage          bool      `json:"overage,omitempty"`  // let through over a quota that does not stop (billing)
 	CacheHit         bool      `json:"cacheHit,omitempty"` // answered from the gateway's response cache
-	ClientIP         string    `json:"clientIp"`
+	// WebSocket APIs: one event per session (Status 101 when it opened), with the messages
+	// relayed from the client (MessagesIn) and to it (MessagesOut); RequestBytes and
+	// ResponseBytes are their payload bytes.
+	MessagesIn  int64 `json:"messagesIn,omitempty"`
+	MessagesOut int64 `json:"messagesOut,omitempty"`
+	// SSE APIs: the events sent to the client.
+	EventsSent int64  `json:"eventsSent,omitempty"`
+	ClientIP   string `json:"clientIp"`
 }
 
 // AnalyticsBatch is the payload of one message on TopicAnalytics.

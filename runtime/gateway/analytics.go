@@ -188,6 +188,9 @@ func (s *analyticsStep) record(call *CallInfo) {
 		ResponseBytes:    call.rec.bytes,
 		Throttled:        call.Throttled,
 		Overage:          call.Overage,
+		MessagesIn:       call.streamIn,
+		MessagesOut:      call.streamOut,
+		EventsSent:       call.events,
 		CacheHit:         call.cacheHit,
 	}
 	if ev.Status == 0 {

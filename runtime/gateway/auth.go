@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -169,6 +170,35 @@ func isAccessTokenType(typ string) bool {
 	return strings.EqualFold(typ, contract.TokenType) || strings.EqualFold(typ, "application/"+contract.TokenType)
 }
 
+// queryTokenParam is the query parameter that carries the access token of WS and SSE calls
+// (browsers' WebSocket and EventSource cannot set an Authorization header). The gateway
+// removes it from the query before the backend sees it, used or not.
+const queryTokenParam = "access_token"
+
+// takeQueryParam removes every name=value pair of name from the raw query, returning the
+// first one's (unescaped) value and the rest of the query.
+func takeQueryParam(rawQuery, name string) (value, rest string) {
+	var b strings.Builder
+	found := false
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if k == name {
+			if !found {
+				found = true
+				if u, err := url.QueryUnescape(v); err == nil {
+					value = u
+				}
+			}
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(pair)
+	}
+	return value, b.String()
+}
+
 // bearerToken extracts the token of an "Authorization: Bearer <token>" header.
 func bearerToken(h string) (string, bool) {
 	const prefix = "bearer "
@@ -207,8 +237,11 @@ func (s *authStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	authz := r.Header.Get("Authorization")
 	apiKey := authz == "" && s.apiKeyHeader != "" && r.Header.Get(s.apiKeyHeader) != ""
 	raw, ok := bearerToken(authz)
-	if apiKey {
+	switch {
+	case apiKey:
 		raw, ok = strings.TrimSpace(r.Header.Get(s.apiKeyHeader)), true
+	case authz == "" && call.queryToken != "": // browsers cannot set headers on WebSockets and EventSources
+		raw, ok = call.queryToken, true
 	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", bearerChallenge(false))

@@ -59,9 +59,14 @@ type CallInfo struct {
 	gql         *gqlCall // a GraphQL call's operation, depth and cost
 	gqlWS       bool     // a GraphQL WebSocket upgrade (graphql-transport-ws)
 	clientGone  bool
-	cacheHit    bool        // answered from the response cache
-	cbTrial     bool        // the attempt at endpoint is its circuit's half-open trial
-	infoSent    atomic.Bool // a 1xx answer went to the client: no retry
+	queryToken  string // the access_token query parameter of a WS or SSE call (removed from rawQuery)
+
+	// Streams: messages from and to the client of a WebSocket session, events of an event
+	// stream sent to the client.
+	streamIn, streamOut, events int64
+	cacheHit                    bool        // answered from the response cache
+	cbTrial                     bool        // the attempt at endpoint is its circuit's half-open trial
+	infoSent                    atomic.Bool // a 1xx answer went to the client: no retry
 
 	rec            recorder
 	body           countingBody
@@ -141,7 +146,8 @@ func callFrom(ctx context.Context) *CallInfo {
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
 //	graphql ws         GRAPHQL APIs: WebSocket upgrades relayed, subscribe messages checked
 //	proxy | mock       the backend, with the API policies around the exchange; or the
-//	                   MOCK endpoint's answers from the OpenAPI definition
+//	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
+//	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go)
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	def := e.def
 	needsAuth, needsScopes := false, false
@@ -174,7 +180,8 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
 		{!blocked && gql && !mock, func(next http.Handler) (http.Handler, error) { return g.newGraphQLWS(next, e) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
-		{!blocked && !mock, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
+		{!blocked && !mock && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}
 	var h http.Handler
 	for i := len(steps) - 1; i >= 0; i-- {

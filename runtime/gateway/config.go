@@ -111,6 +111,10 @@ type Config struct {
 	// PersistDebounce is the most time between a state change and its persistence (default 2s).
 	PersistDebounce time.Duration
 
+	// WSMaxMessageBytes bounds one WebSocket message in either direction (default 1 MiB); a
+	// larger one closes the connection it came from with 1009.
+	WSMaxMessageBytes int64
+
 	// Analytics buffer and batching (defaults 10000 events, 500 per batch, every 2s, 10s per publish).
 	AnalyticsBufferSize     int
 	AnalyticsBatchSize      int
@@ -154,6 +158,9 @@ func (c Config) withDefaults() Config {
 	defInt(&c.TokenCacheSize, 100_000)
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 10 << 20
+	}
+	if c.WSMaxMessageBytes == 0 {
+		c.WSMaxMessageBytes = 1 << 20
 	}
 	def(&c.DefaultBackendTimeout, 60*time.Second)
 	def(&c.ConnectTimeout, 5*time.Second)
@@ -220,6 +227,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("maxBodyBytes must not be negative"))
+	}
+	if c.WSMaxMessageBytes < 0 {
+		errs = append(errs, errors.New("wsMaxMessageBytes must not be negative"))
 	}
 	for name, d := range map[string]time.Duration{
 		"clockSkew": c.ClockSkew, "jwksMinRefetch": c.JWKSMinRefetch, "jwksRefresh": c.JWKSRefresh,

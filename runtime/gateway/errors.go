@@ -30,13 +30,14 @@ import (
 //	404    404     No matching resource found                no API for the context/version, or no resource template
 //	405    405     Method not allowed                        resource exists, method does not (Allow header set)
 //	413    413     Request Entity Too Large                  body above Config.MaxBodyBytes
+//	426    426     Upgrade Required                          a WS API called without a WebSocket upgrade (Upgrade: websocket set)
 //	429    900800  Message throttled out                     Throttler said no (its Decision.Code/Message win)
 //	500    500     Internal server error                     the API's runtime definition could not be compiled (bad
 //	                                                         policies, OpenAPI definition, or a MOCK resource without answer)
 //	502    101503  Error connecting to the back end          connection refused/reset by every tried endpoint
 //	502    101505  Error in the back end connection          backend failed after the connection was made
 //	503    303001  Endpoint suspended                        every endpoint of the pool is suspended
-//	503    503     Service unavailable                       the gateway has no state yet, the Key Manager is not configured, or
+//	503    503     Service unavailable                       the gateway has no state yet or is shutting down (WS APIs), the Key Manager is not configured, or
 //	                                                         the gateway is at its limit of calls in flight (Retry-After: 1)
 //	503    700700  API blocked                               the API's lifecycle state is BLOCKED
 //	504    101504  Connection timed out                      no response headers within the API's timeout

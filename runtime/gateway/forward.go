@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 )
 
 // The gateway's own forwarding of a call, in place of httputil.ReverseProxy for every call
@@ -184,7 +186,13 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 	call.applyResponsePolicies(dst)
 	w.WriteHeader(res.StatusCode)
-	if err := p.copyBody(w, res); err != nil {
+	var err2 error
+	if p.api.Type == contract.APITypeSSE && res.StatusCode < 300 && isEventStream(res.Header) {
+		err2 = p.copyEvents(w, r, res, call)
+	} else {
+		err2 = p.copyBody(w, res)
+	}
+	if err := err2; err != nil {
 		_ = res.Body.Close()
 		p.g.log.Debug("backend body copy failed", "api", p.api.ID, "err", err)
 		panic(http.ErrAbortHandler) // the client must see a broken answer, not a short one
@@ -253,7 +261,8 @@ func (c *CallInfo) informational(code int, header textproto.MIMEHeader) error {
 // copyBody copies the response body to w with a pooled buffer, flushing after every write
 // for event streams, bodies of unknown length and a configured FlushInterval.
 func (p *proxyStep) copyBody(w http.ResponseWriter, res *http.Response) error {
-	flush := p.g.cfg.FlushInterval != 0 || res.ContentLength == -1 || isEventStream(res.Header)
+	flush := p.g.cfg.FlushInterval != 0 || res.ContentLength == -1 || isEventStream(res.Header) ||
+		p.api.Type == contract.APITypeSSE
 	rc := http.NewResponseController(w)
 	buf := p.g.buffers.Get()
 	defer p.g.buffers.Put(buf)

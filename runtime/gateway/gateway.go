@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ type Gateway struct {
 
 	admit *admission // the limit of calls in flight
 
+	wsClient *http.Client // opens WebSocket APIs' backend connections
+	streams  streamSet    // open WebSocket sessions and event streams, ended by a shutdown
+
 	enforced  *enforcedTracker // changes of the enforced set, for heartbeats
 	persistCh chan struct{}
 	persisted atomic.Pointer[state] // the last state written to disk
@@ -132,6 +136,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 			g.kmTransport = newTransport(cfg, egress.Policy{})
 		}
 	}
+	g.wsClient = newWSClient(cfg, deps.Transport)
 	client := deps.HTTPClient
 	if client == nil {
 		client = &http.Client{Transport: g.kmTransport, Timeout: 10 * time.Second}
@@ -205,13 +210,14 @@ func (g *Gateway) NewServer(h http.Handler) Server {
 	}
 	s := newH1Server(h, g.cfg.ReadHeaderTimeout, g.cfg.IdleTimeout, g.cfg.MaxHeaderBytes, g.proxyLog)
 	s.maxConns = g.cfg.MaxConns
+	s.onShutdown = g.DrainStreams
 	return s
 }
 
 // Server returns an http.Server for Handler with the configured listen address and timeouts.
 // It sets no read or write timeout, so bodies may stream.
 func (g *Gateway) Server() *http.Server {
-	return &http.Server{
+	s := &http.Server{
 		Addr:              g.cfg.Listen,
 		Handler:           g.Handler(),
 		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
@@ -219,6 +225,8 @@ func (g *Gateway) Server() *http.Server {
 		MaxHeaderBytes:    g.cfg.MaxHeaderBytes,
 		ErrorLog:          g.proxyLog,
 	}
+	s.RegisterOnShutdown(g.DrainStreams)
+	return s
 }
 
 // Ready reports whether the gateway has a state to serve (from a snapshot or the persisted file).
@@ -259,6 +267,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	call.entry, call.API = e, e.def
 	call.resourceRaw = esc[offs[used]:]
+	if t := e.def.Type; (t == contract.APITypeWS || t == contract.APITypeSSE) && strings.Contains(call.rawQuery, queryTokenParam) {
+		call.queryToken, call.rawQuery = takeQueryParam(call.rawQuery, queryTokenParam)
+	}
 	rest := segs[used:]
 	if r.Method == http.MethodOptions && e.def.CORS.Enabled &&
 		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
@@ -436,15 +447,25 @@ func (g *Gateway) purgeRevocations() {
 }
 
 // Run runs the gateway's background work until ctx ends: analytics batching, debounced
-// persistence of the state, JWKS refreshes and revocation purging. On return the analytics
-// buffer has been flushed and the latest state persisted. Call it once.
+// persistence of the state, JWKS refreshes and revocation purging. On return the open
+// WebSocket sessions and event streams have ended (DrainStreams), the analytics buffer has
+// been flushed and the latest state persisted. Call it once.
 func (g *Gateway) Run(ctx context.Context) error {
 	if !g.running.CompareAndSwap(false, true) {
 		return errors.New("gateway: Run called twice")
 	}
 	var wg sync.WaitGroup
+	// The streams end first (each records its analytics event as it ends), then the
+	// analytics queue is flushed.
+	streamsDone, over := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Go(func() {
+		<-ctx.Done()
+		g.DrainStreams()
+		g.streams.active.Wait()
+		over()
+	})
 	if g.analytics != nil {
-		wg.Go(func() { g.analytics.run(ctx) })
+		wg.Go(func() { g.analytics.run(streamsDone) })
 	}
 	wg.Go(func() { g.persistLoop(ctx) })
 	wg.Go(func() { g.jwks.run(ctx, g.cfg.JWKSRefresh) })

@@ -40,14 +40,9 @@ func (g *gqlAPI) graphQLUpgrade(call *CallInfo, r *http.Request) *gqlFailure {
 	}) {
 		return gqlFail(http.StatusBadRequest, gqlBadRequest, "GraphQL over WebSocket needs the subprotocol %s", gqlWSProtocol)
 	}
-	q := r.URL.Query()
-	if tok := q.Get("access_token"); tok != "" {
-		if r.Header.Get("Authorization") == "" {
-			r.Header.Set("Authorization", "Bearer "+tok)
-		}
-		q.Del("access_token")
-		call.rawQuery = q.Encode()
-		r.URL.RawQuery = call.rawQuery
+	if strings.Contains(call.rawQuery, queryTokenParam) {
+		// Read by authentication as for WS and SSE APIs; never sent to the backend.
+		call.queryToken, call.rawQuery = takeQueryParam(call.rawQuery, queryTokenParam)
 	}
 	call.gqlWS = true
 	call.Resource = &contract.ResourceDef{Method: "SUBSCRIPTION", Path: "*", AuthRequired: g.anyAuth}
@@ -98,7 +93,8 @@ func (gw *Gateway) relayGraphQLWS(w http.ResponseWriter, r *http.Request, call *
 	if call.backendJWT != "" {
 		hdr.Set(BackendJWTHeader, call.backendJWT)
 	}
-	backend, resp, err := websocket.Dial(dctx, target, &websocket.DialOptions{Subprotocols: []string{gqlWSProtocol}, HTTPHeader: hdr})
+	// The client of WS APIs' upgrades: HTTP/1.1, the egress rules, no redirects.
+	backend, resp, err := websocket.Dial(dctx, target, &websocket.DialOptions{HTTPClient: gw.wsClient, Subprotocols: []string{gqlWSProtocol}, HTTPHeader: hdr})
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}

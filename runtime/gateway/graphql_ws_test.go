@@ -14,17 +14,17 @@ import (
 	"github.com/coder/websocket"
 )
 
-// wsBackend is a graphql-transport-ws server: it acknowledges connection_init, answers each
+// gqlWSBackend is a graphql-transport-ws server: it acknowledges connection_init, answers each
 // subscribe with two next messages and a complete, and records what it was sent.
-type wsBackend struct {
+type gqlWSBackend struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	msgs []string
 	urls []string
 }
 
-func newWSBackend(t *testing.T) *wsBackend {
-	b := &wsBackend{}
+func newGQLWSBackend(t *testing.T) *gqlWSBackend {
+	b := &gqlWSBackend{}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{gqlWSProtocol}})
 		if err != nil {
@@ -60,7 +60,7 @@ func newWSBackend(t *testing.T) *wsBackend {
 	return b
 }
 
-func (b *wsBackend) seen() (msgs, urls []string) {
+func (b *gqlWSBackend) seen() (msgs, urls []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.msgs...), append([]string(nil), b.urls...)
@@ -82,7 +82,7 @@ func wsRead(t *testing.T, ctx context.Context, c *websocket.Conn) gqlWSMessage {
 func TestGraphQLSubscriptionsOverWebSocket(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	be := newWSBackend(t)
+	be := newGQLWSBackend(t)
 	f.load(t, graphqlSnapshot(booksAPI(be.srv.URL)))
 	gw := httptest.NewServer(f.h)
 	t.Cleanup(gw.Close)

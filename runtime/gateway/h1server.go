@@ -50,6 +50,9 @@ type h1Server struct {
 	headLimit         int // request line and headers, bytes (as net/http: MaxHeaderBytes + 4096)
 	errorLog          *log.Logger
 	maxConns          int // open connections; 0: no limit
+	// onShutdown runs as Shutdown begins (the gateway ends its streams, which hold their
+	// connections and, hijacked, are no longer the server's).
+	onShutdown func()
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -127,6 +130,9 @@ func (s *h1Server) Serve(ln net.Listener) error {
 // Shutdown stops the listeners, closes idle connections, and waits for active ones to
 // finish their request (they close after it) or for ctx to end.
 func (s *h1Server) Shutdown(ctx context.Context) error {
+	if s.onShutdown != nil {
+		go s.onShutdown()
+	}
 	s.beginClose()
 	wait := time.Millisecond
 	t := time.NewTimer(wait)

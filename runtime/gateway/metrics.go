@@ -26,6 +26,10 @@ type metrics struct {
 	shed               prometheus.Counter
 	inflight           prometheus.GaugeFunc
 	inflightLimit      prometheus.Gauge
+	wsConnections      *prometheus.CounterVec // api
+	wsMessages         *prometheus.CounterVec // api, direction (in: from the client)
+	wsThrottled        prometheus.Counter
+	sseEvents          *prometheus.CounterVec // api
 	cacheLookups       *prometheus.CounterVec // result
 	cacheEvictions     prometheus.Counter
 	circuitChanges     *prometheus.CounterVec // api, state
@@ -75,6 +79,14 @@ func newMetrics(reg prometheus.Registerer, admit *admission) (*metrics, error) {
 			Name: "inflight_calls", Help: "Calls admitted and not finished."}, func() float64 { return float64(admit.inflight.Load()) }),
 		inflightLimit: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "inflight_limit", Help: "The limit of calls in flight (0: none)."}),
+		wsConnections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "ws_connections_total", Help: "WebSocket sessions opened (both upgrades done), by API id."}, []string{"api"}),
+		wsMessages: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "ws_messages_total", Help: "WebSocket messages relayed, by API id and direction (in: from the client)."}, []string{"api", "direction"}),
+		wsThrottled: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "ws_throttled_total", Help: "WebSocket sessions closed (1008) because a client message was throttled."}),
+		sseEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "sse_events_total", Help: "Server-sent events relayed to clients, by API id."}, []string{"api"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "response_cache_total", Help: "Response cache lookups by result (hit, miss)."}, []string{"result"}),
 		cacheEvictions: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
@@ -90,6 +102,7 @@ func newMetrics(reg prometheus.Registerer, admit *admission) (*metrics, error) {
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.backendLatency, m.analyticsDropped,
 		m.analyticsPublished, m.analyticsFailed, m.revision, m.snapshots, m.events, m.apiErrors,
 		m.suspensions, m.jwksFetches, m.tokenCache, m.persistErrors, m.shed, m.inflight, m.inflightLimit,
+		m.wsConnections, m.wsMessages, m.wsThrottled, m.sseEvents,
 		m.cacheLookups, m.cacheEvictions, m.circuitChanges, m.retries} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)

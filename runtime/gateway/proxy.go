@@ -178,11 +178,15 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("proxy: unknown endpoint type %q", typ)
 	}
-	prod, err := newPool(typ, def.Endpoints.Production, g.cfg)
+	prodURLs, sandboxURLs := def.Endpoints.Production, def.Endpoints.Sandbox
+	if def.Type == contract.APITypeWS {
+		prodURLs, sandboxURLs = wsToHTTP(prodURLs), wsToHTTP(sandboxURLs)
+	}
+	prod, err := newPool(typ, prodURLs, g.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: production %w", err)
 	}
-	sandbox, err := newPool(typ, def.Endpoints.Sandbox, g.cfg)
+	sandbox, err := newPool(typ, sandboxURLs, g.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: sandbox %w", err)
 	}
@@ -219,6 +223,23 @@ func (g *Gateway) newProxy(def *contract.APIDef) (http.Handler, error) {
 	return p, nil
 }
 
+// wsToHTTP maps ws:// and wss:// URLs to the http:// and https:// URLs their upgrade is
+// sent to; others pass unchanged.
+func wsToHTTP(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		u = strings.TrimSpace(u)
+		switch l := strings.ToLower(u); {
+		case strings.HasPrefix(l, "ws://"):
+			u = "http://" + u[len("ws://"):]
+		case strings.HasPrefix(l, "wss://"):
+			u = "https://" + u[len("wss://"):]
+		}
+		out[i] = u
+	}
+	return out
+}
+
 // cleanResponse removes from a backend's response headers what must not reach the client,
 // and the backend's CORS headers when the gateway answers CORS for the API.
 func (p *proxyStep) cleanResponse(h http.Header) {
@@ -230,25 +251,35 @@ func (p *proxyStep) cleanResponse(h http.Header) {
 	}
 }
 
-func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := callFrom(r.Context())
+// pickPool is the pool of the call's key type, or nil after answering 401 when the API has
+// no endpoint for it.
+func (p *proxyStep) pickPool(w http.ResponseWriter, call *CallInfo) *pool {
 	pl := p.prod
 	switch {
 	case call.KeyType == contract.KeySandbox:
 		if p.sandbox == nil {
 			w.Header().Set("WWW-Authenticate", bearerChallenge(true))
 			writeError(w, call, errInvalidCreds, "Sandbox key offered to an API with no sandbox endpoint")
-			return
+			return nil
 		}
 		pl = p.sandbox
 	case call.Claims != nil:
 		if p.prod == nil {
 			w.Header().Set("WWW-Authenticate", bearerChallenge(true))
 			writeError(w, call, errInvalidCreds, "Production key offered to an API with no production endpoint")
-			return
+			return nil
 		}
 	case pl == nil: // open resource of an API with sandbox endpoints only
 		pl = p.sandbox
+	}
+	return pl
+}
+
+func (p *proxyStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	call := callFrom(r.Context())
+	pl := p.pickPool(w, call)
+	if pl == nil {
+		return
 	}
 	maxBody := p.g.cfg.MaxBodyBytes
 	if r.ContentLength > maxBody {

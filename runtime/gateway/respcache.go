@@ -542,10 +542,12 @@ func cacheableRequest(r *http.Request) bool {
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && len(r.Header["Range"]) == 0
 }
 
-// newCachePlan compiles an API's response caching; nil when it has none.
+// newCachePlan compiles an API's response caching; nil when it has none. Streams (SSE and
+// WS APIs) are never cached: an event stream does not end, and a second caller would wait
+// for the first one's answer to be complete.
 func (g *Gateway) newCachePlan(def *contract.APIDef, sandbox *pool) *cachePlan {
 	rc := def.ResponseCache
-	if g.cache == nil || rc == nil || !rc.Enabled {
+	if g.cache == nil || rc == nil || !rc.Enabled || def.Type == contract.APITypeSSE || def.Type == contract.APITypeWS {
 		return nil
 	}
 	prefix := def.ID + "\x00" + strconv.FormatUint(g.cacheGen.Add(1), 10) + "\x00"

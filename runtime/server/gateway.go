@@ -47,18 +47,19 @@ func sanitize(s string) string {
 
 func gatewayConfig(cfg config.Config, id string) gateway.Config {
 	gc := gateway.Config{
-		Listen:         cfg.GatewayListen,
-		DataDir:        cfg.DataDir,
-		GatewayID:      id,
-		Environments:   cfg.GatewayEnvironments,
-		Issuer:         cfg.Tokens.Issuer,
-		Audience:       cfg.Tokens.Audience,
-		KeyManagerURL:  cfg.KeyManager,
-		TrustedProxies: cfg.TrustedProxies,
-		HTTPServer:     cfg.GatewayHTTPServer,
-		MaxInFlight:    cfg.GatewayMaxInFlight,
-		QueueTimeout:   cfg.GatewayQueueTimeout.Duration,
-		MaxConns:       cfg.GatewayMaxConns,
+		Listen:            cfg.GatewayListen,
+		DataDir:           cfg.DataDir,
+		GatewayID:         id,
+		Environments:      cfg.GatewayEnvironments,
+		Issuer:            cfg.Tokens.Issuer,
+		Audience:          cfg.Tokens.Audience,
+		KeyManagerURL:     cfg.KeyManager,
+		TrustedProxies:    cfg.TrustedProxies,
+		HTTPServer:        cfg.GatewayHTTPServer,
+		MaxInFlight:       cfg.GatewayMaxInFlight,
+		QueueTimeout:      cfg.GatewayQueueTimeout.Duration,
+		MaxConns:          cfg.GatewayMaxConns,
+		WSMaxMessageBytes: int64(cfg.GatewayWSMaxMessageBytes),
 
 		ResponseCacheBytes: int64(cfg.GatewayCacheBytes),
 
