@@ -134,6 +134,14 @@ func (gw *Gateway) relayGraphQLWS(w http.ResponseWriter, r *http.Request, call *
 			stop()
 		})
 	}
+	drain := &gqlWSDrain{end: func() {
+		closeBoth(websocket.CloseError{Code: websocket.StatusGoingAway, Reason: errStreamDrain.Error()})
+	}}
+	if !gw.streams.add(drain) {
+		drain.drain()
+		return
+	}
+	defer gw.streams.remove(drain)
 	var writeMu sync.Mutex // the client is written by both directions
 	toClient := func(typ websocket.MessageType, b []byte) error {
 		writeMu.Lock()
@@ -173,6 +181,11 @@ func (gw *Gateway) relayGraphQLWS(w http.ResponseWriter, r *http.Request, call *
 	}
 	<-ctx.Done()
 }
+
+// gqlWSDrain ends a GraphQL WebSocket session when the gateway shuts down (close 1001).
+type gqlWSDrain struct{ end func() }
+
+func (d *gqlWSDrain) drain() { d.end() }
 
 // graphQLWSTarget is the backend's WebSocket URL for the call: its endpoint (sandbox for
 // sandbox keys when the API has one) with the path and query the client sent.

@@ -173,3 +173,33 @@ func TestGraphQLWebSocketBackendSilent(t *testing.T) {
 		t.Fatalf("the 504 took %s", d)
 	}
 }
+
+// TestGraphQLWebSocketDrained: a gateway that shuts down ends its GraphQL sessions with 1001.
+func TestGraphQLWebSocketDrained(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	be := newGQLWSBackend(t)
+	f.load(t, graphqlSnapshot(booksAPI(be.srv.URL)))
+	gw := httptest.NewServer(f.h)
+	t.Cleanup(gw.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(gw.URL, "http")+"/books/1.0.0",
+		&websocket.DialOptions{Subprotocols: []string{gqlWSProtocol}, HTTPHeader: http.Header{"Authorization": {"Bearer " + f.ks.mint(t, tokenSpec{})}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := wsRead(t, ctx, c); m.Type != "connection_ack" {
+		t.Fatalf("got %+v", m)
+	}
+	f.g.DrainStreams()
+	_, _, err = c.Read(ctx)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway {
+		t.Fatalf("after the drain: %v, want close 1001", err)
+	}
+}
