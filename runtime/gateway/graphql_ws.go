@@ -23,13 +23,11 @@ import (
 // throttled as one call. The gateway then dials the backend with the same subprotocol and
 // relays messages both ways, and checks every client subscribe message as it checks a query
 // over HTTP (document, operation, scopes, the tier's depth, complexity and cost, throttling):
-// a refused one gets an error message for its id and never reaches the backend.
+// a refused one gets an error message for its id and never reaches the backend. Messages
+// over Config.WSMaxMessageBytes (TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES) close with 1009.
 
-const (
-	gqlWSProtocol = "graphql-transport-ws"
-	// gqlWSMaxMessage bounds a client message (a larger one closes with 1009).
-	gqlWSMaxMessage = maxGraphQLBody
-)
+// gqlWSProtocol is the subprotocol of GraphQL over WebSocket the gateway understands.
+const gqlWSProtocol = "graphql-transport-ws"
 
 // graphQLUpgrade prepares a WebSocket upgrade in the graphql step: the token of
 // access_token, and the resource every subscription of the API falls under for the
@@ -113,8 +111,9 @@ func (gw *Gateway) relayGraphQLWS(w http.ResponseWriter, r *http.Request, call *
 		return
 	}
 	defer client.CloseNow()
-	client.SetReadLimit(gqlWSMaxMessage)
-	backend.SetReadLimit(-1)
+	// Config.WSMaxMessageBytes bounds messages both ways, as for WS APIs (1009 above).
+	client.SetReadLimit(gw.cfg.WSMaxMessageBytes)
+	backend.SetReadLimit(gw.cfg.WSMaxMessageBytes)
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -141,7 +141,7 @@ func TestGraphQLSubscriptionsOverWebSocket(t *testing.T) {
 			t.Fatalf("backend URLs %q", urls)
 		}
 		// A message over the limit closes the connection with 1009.
-		send(`{"type":"ping","payload":"` + strings.Repeat("x", gqlWSMaxMessage) + `"}`)
+		send(`{"type":"ping","payload":"` + strings.Repeat("x", 1<<20) + `"}`)
 		_, _, err = c.Read(ctx)
 		var ce websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig {
