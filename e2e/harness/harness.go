@@ -284,3 +284,16 @@ func Namespace() string {
 	_, _ = rand.Read(b)
 	return "e2e" + hex.EncodeToString(b)
 }
+
+// AvoidWindowEnd waits for the next throttling window (windows are aligned to multiples of
+// their length since the Unix epoch) when less than margin is left of the current one, so a
+// check that counts calls within one window does not straddle two.
+func AvoidWindowEnd(t testing.TB, window, margin time.Duration) {
+	t.Helper()
+	left := window - time.Duration(time.Now().UnixNano()%int64(window))
+	if left >= margin {
+		return
+	}
+	boundary := time.Now().Add(left)
+	wait.For(t, left+10*time.Second, "the next throttling window", func() bool { return time.Now().After(boundary) })
+}

@@ -36,6 +36,10 @@ type LeaseRequest struct {
 	Limit int64 `json:"limit"`
 	// Ask is how much the gateway would like; the grant may be smaller.
 	Ask int64 `json:"ask"`
+	// Min, when positive, makes the grant all or nothing below it: at least Min units (Ask
+	// is then at least Min), or none when fewer than Min remain. A GraphQL query costing n
+	// units needs n at once.
+	Min int64 `json:"min,omitempty"`
 }
 
 // LeaseReturn gives back the unspent part of a lease (a gateway that went idle on a key, or

@@ -37,6 +37,10 @@ type CallInfo struct {
 	// Set by the subscription check; nil for PROTOTYPED APIs and open resources.
 	Subscription *contract.Subscription
 
+	// GraphQLCost is a GraphQL call's static query cost (0 for other calls): what it spends
+	// of GRAPHQL_COST tiers.
+	GraphQLCost int64
+
 	// Throttled is set when the Throttler refused the call.
 	Throttled bool
 	// Overage is set when the Throttler let the call through over a quota that does not stop.
@@ -52,6 +56,8 @@ type CallInfo struct {
 	scopes      []string
 	backendJWT  string
 	errorCode   string
+	gql         *gqlCall // a GraphQL call's operation, depth and cost
+	gqlWS       bool     // a GraphQL WebSocket upgrade (graphql-transport-ws)
 	clientGone  bool
 	queryToken  string // the access_token query parameter of a WS or SSE call (removed from rawQuery)
 
@@ -128,13 +134,17 @@ func callFrom(ctx context.Context) *CallInfo {
 //	resource check     404 / 405 (with Allow) when no resource template / method matched
 //	api blocked        503 700700, instead of everything below, for BLOCKED APIs
 //	blocking (pre)     API context, IP, IP range conditions
+//	graphql            GRAPHQL APIs: parse and validate the document; its root fields are the
+//	                   call's resource (graphql.go)
 //	authentication     JWT access token (only on resources with AuthRequired)
 //	blocking (post)    application and user conditions
 //	subscription       not for PROTOTYPED APIs
 //	scopes             only when some resource has scopes
+//	graphql tier       GRAPHQL APIs: the tier's query depth, complexity and cost bounds
 //	throttling         only with a Throttler
 //	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
+//	graphql ws         GRAPHQL APIs: WebSocket upgrades relayed, subscribe messages checked
 //	proxy | mock       the backend, with the API policies around the exchange; or the
 //	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
 //	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go)
@@ -147,6 +157,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	}
 	blocked := def.State == contract.StateBlocked
 	mock := def.Endpoints.Type == contract.EndpointMock
+	gql := e.gql != nil
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -156,15 +167,18 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{true, newResourceCheck},
 		{blocked, func(http.Handler) (http.Handler, error) { return newAPIBlocked() }},
 		{!blocked, func(next http.Handler) (http.Handler, error) { return newBlocking(next, false) }},
+		{!blocked && gql, func(next http.Handler) (http.Handler, error) { return newGraphQL(next, e.gql) }},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) {
 			return newAuthentication(next, g.verifier, g.cfg.APIKeyHeader)
 		}},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) { return newBlocking(next, true) }},
 		{!blocked && needsAuth && def.State != contract.StatePrototyped, newSubscriptionCheck},
 		{!blocked && needsScopes, newScopeCheck},
+		{!blocked && gql && needsAuth, newGraphQLTier},
 		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
 		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
+		{!blocked && gql && !mock, func(next http.Handler) (http.Handler, error) { return g.newGraphQLWS(next, e) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
 		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
 		{!blocked && !mock && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},

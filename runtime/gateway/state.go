@@ -62,6 +62,8 @@ type apiEntry struct {
 	policies map[*contract.ResourceDef]*apipolicy.Chain
 	// oas is the API's OpenAPI definition, loaded for request validation and MOCK endpoints.
 	oas *openapi3.T
+	// gql is a GRAPHQL API's schema, cost model and operations.
+	gql *gqlAPI
 }
 
 // blockSet is the compiled form of the blocking conditions.
@@ -562,7 +564,16 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 		return fail(fmt.Errorf("invalid version %q", def.Version))
 	}
 	e.routable = true
-	res, err := buildResources(def.Resources)
+	routes := def.Resources
+	if strings.EqualFold(def.Type, contract.APITypeGraphQL) {
+		// Its resources are operations, not paths: the API is served at its root.
+		if e.gql, err = compileGraphQL(e.def); err != nil {
+			return fail(err)
+		}
+		routes = []contract.ResourceDef{*e.gql.root, *e.gql.root}
+		routes[0].Method, routes[1].Method = http.MethodGet, http.MethodPost
+	}
+	res, err := buildResources(routes)
 	if err != nil {
 		return fail(err)
 	}

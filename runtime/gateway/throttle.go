@@ -111,6 +111,9 @@ func writeThrottled(w http.ResponseWriter, call *CallInfo, d Decision) {
 	if d.Description != "" {
 		desc = d.Description
 	}
+	if call != nil && call.gql != nil {
+		desc += "; the query costs " + strconv.Itoa(call.gql.cost)
+	}
 	if call != nil {
 		call.errorCode = code
 	}

@@ -34,6 +34,9 @@ type Call struct {
 	Request *http.Request
 	// Claims are read for JWT-claim conditions.
 	Claims *contract.AccessTokenClaims
+	// Cost is a GraphQL call's query cost: what it spends of GRAPHQL_COST limits (other
+	// limits count the call as one).
+	Cost int64
 }
 
 // ResourceKey is WSO2's resource key: "<context>/<version><template>:<method>".

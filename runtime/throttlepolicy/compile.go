@@ -10,11 +10,14 @@ import (
 	"github.com/turnpike/turnpike/runtime/contract"
 )
 
-// Limit is one limit: Count units (requests, or bytes) per fixed window of WindowMs.
+// Limit is one limit: Count units (requests, bytes, or GraphQL query-cost units) per fixed
+// window of WindowMs.
 type Limit struct {
 	Count    int64
 	WindowMs int64
 	Bytes    bool
+	// Cost: a call spends its GraphQL query cost (Call.Cost) instead of one unit.
+	Cost bool
 }
 
 // Compiled is a policy ready for the request path: limits checked, regular expressions
@@ -97,6 +100,13 @@ func Compile(p contract.Policy) (*Compiled, error) {
 			return nil, fmt.Errorf("policy %s: bandwidth policy without a data amount", p.ID())
 		}
 		cp.quota = &Limit{Count: *p.DataAmountBytes, WindowMs: win, Bytes: true}
+	case "GRAPHQL_COST":
+		if p.CostCount != nil {
+			if *p.CostCount < 1 {
+				return nil, fmt.Errorf("policy %s: cost count %d is below 1", p.ID(), *p.CostCount)
+			}
+			cp.quota = &Limit{Count: *p.CostCount, WindowMs: win, Cost: true}
+		}
 	default:
 		return nil, fmt.Errorf("policy %s: unknown limit type %q", p.ID(), p.LimitType)
 	}

@@ -24,9 +24,10 @@ type checkState struct {
 	now      time.Time
 	nowNs    int64
 	deadline time.Time // real time; set at the first wait
-	taken    [8]*lease // units taken so far (request limits only)
+	taken    [8]taken  // units taken so far (request and cost limits)
 	ntaken   int
-	more     []*lease // beyond 8 (many custom policies)
+	more     []taken // beyond 8 (many custom policies)
+	cost     int64   // the call's GraphQL query cost
 
 	best     *lease
 	bestRem  int64
@@ -34,12 +35,19 @@ type checkState struct {
 	degraded bool
 }
 
+// taken is what one lease gave a call.
+type taken struct {
+	l *lease
+	n int64
+}
+
 // Check decides a call: every applicable limit takes one unit from its lease (bandwidth
-// limits only need a positive lease); the first refusal gives the units back and refuses.
+// limits only need a positive lease; GRAPHQL_COST limits take the call's cost); the first
+// refusal gives the units back and refuses.
 // Order: burst control, subscription tier, application policy, the API's and the resource's
 // ADVANCED policies (matching condition groups, else the default limit), custom policies.
 func (t *Throttler) Check(c *throttlepolicy.Call) Decision {
-	st := checkState{now: t.cfg.Now()}
+	st := checkState{now: t.cfg.Now(), cost: max(c.Cost, 0)}
 	st.nowNs = st.now.UnixNano()
 	var ls limitList
 	collect(c, &ls)
@@ -178,14 +186,23 @@ func collectAdvanced(lvl level, p *throttlepolicy.Compiled, c *throttlepolicy.Ca
 func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 	lvl, spec, p := r.lvl, r.spec, r.p
 	l := t.ctrs.get(r.k).current(st.now.UnixMilli(), spec)
-	switch t.admit(l, st) {
+	n := int64(1)
+	var o outcome
+	switch {
+	case spec.Cost:
+		n = st.cost
+		o = t.admitCost(l, n, st)
+	default:
+		o = t.admit(l, st)
+	}
+	switch o {
 	case admitted:
-		if !spec.Bytes {
+		if !spec.Bytes && n > 0 {
 			if st.ntaken < len(st.taken) {
-				st.taken[st.ntaken] = l
+				st.taken[st.ntaken] = taken{l, n}
 				st.ntaken++
 			} else {
-				st.more = append(st.more, l)
+				st.more = append(st.more, taken{l, n})
 			}
 		}
 		rem := l.remainingEstimate()
@@ -222,23 +239,26 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 }
 
 func (st *checkState) giveBack() {
-	give := func(l *lease) {
-		l.avail.Add(1)
-		l.consumed.Add(-1)
+	give := func(tk taken) {
+		tk.l.avail.Add(tk.n)
+		tk.l.consumed.Add(-tk.n)
 	}
-	for _, l := range st.taken[:st.ntaken] {
-		give(l)
+	for _, tk := range st.taken[:st.ntaken] {
+		give(tk)
 	}
-	for _, l := range st.more {
-		give(l)
+	for _, tk := range st.more {
+		give(tk)
 	}
 	st.ntaken, st.more = 0, nil
 }
 
 func describeLimit(lvl level, p *throttlepolicy.Compiled, spec *throttlepolicy.Limit) string {
 	unit := "requests"
-	if spec.Bytes {
+	switch {
+	case spec.Bytes:
 		unit = "bytes"
+	case spec.Cost:
+		unit = "query-cost units"
 	}
 	per := time.Duration(spec.WindowMs) * time.Millisecond
 	what := map[level]string{
@@ -262,39 +282,80 @@ func (t *Throttler) admit(l *lease, st *checkState) outcome {
 			t.afterTake(l, 1, st.nowNs)
 			return admitted
 		}
-		now := t.cfg.Now().UnixNano()
-		if l.exhausted.Load() {
-			if now >= l.recheckAt.Load() {
-				l.recheckAt.Store(now + int64(t.cfg.ExhaustedRecheck))
-				t.startRefill(l)
-			}
-			return refused
+		if o, done := t.awaitRefill(l, st); done {
+			return o
 		}
-		if now < t.failUntil.Load() {
-			return unavailable
+	}
+}
+
+// awaitRefill waits for a refill of a lease the call found short; done reports that the call
+// is decided (refused: the window is exhausted; unavailable: no grant in time), else the
+// caller tries its lease again.
+func (t *Throttler) awaitRefill(l *lease, st *checkState) (outcome, bool) {
+	now := t.cfg.Now().UnixNano()
+	if l.exhausted.Load() {
+		if now >= l.recheckAt.Load() {
+			l.recheckAt.Store(now + int64(t.cfg.ExhaustedRecheck))
+			t.startRefill(l)
 		}
-		rf := t.startRefill(l)
-		if st.deadline.IsZero() {
-			st.deadline = time.Now().Add(t.cfg.MissWait)
-		}
-		wait := time.Until(st.deadline)
-		if wait <= 0 {
-			t.noteFailure(errors.New("no lease within the miss wait"), now)
-			return unavailable
-		}
-		l.waiting.Add(1)
-		timer := time.NewTimer(wait)
-		select {
-		case <-rf.done:
-			timer.Stop()
-		case <-timer.C:
-			l.waiting.Add(-1)
-			t.noteFailure(fmt.Errorf("no lease within %s", t.cfg.MissWait), now)
-			return unavailable
-		}
+		return refused, true
+	}
+	if now < t.failUntil.Load() {
+		return unavailable, true
+	}
+	rf := t.startRefill(l)
+	if st.deadline.IsZero() {
+		st.deadline = time.Now().Add(t.cfg.MissWait)
+	}
+	wait := time.Until(st.deadline)
+	if wait <= 0 {
+		t.noteFailure(errors.New("no lease within the miss wait"), now)
+		return unavailable, true
+	}
+	l.waiting.Add(1)
+	timer := time.NewTimer(wait)
+	select {
+	case <-rf.done:
+		timer.Stop()
+	case <-timer.C:
 		l.waiting.Add(-1)
-		if rf.err != nil {
-			return unavailable
+		t.noteFailure(fmt.Errorf("no lease within %s", t.cfg.MissWait), now)
+		return unavailable, true
+	}
+	l.waiting.Add(-1)
+	if rf.err != nil {
+		return unavailable, true
+	}
+	return 0, false
+}
+
+// admitCost takes a GraphQL call's cost (n units) from a GRAPHQL_COST lease at once. A
+// short lease asks for exactly what the waiting calls lack (at least one call's cost, or
+// nothing), so a gateway never holds units it has no call for, and the calls of all
+// gateways together can spend the whole window. Fewer units left than n refuse the call; a
+// call that keeps losing the units it waited for to other calls of its gateway waits at
+// most MissWait in all.
+func (t *Throttler) admitCost(l *lease, n int64, st *checkState) outcome {
+	if n == 0 {
+		l.touch(st.nowNs)
+		return admitted
+	}
+	if n > l.limit.Load() {
+		return refused
+	}
+	l.need.Add(n)
+	defer l.need.Add(-n)
+	for {
+		if l.takeN(n) {
+			t.afterTake(l, n, st.nowNs)
+			return admitted
+		}
+		l.minNeed.Store(n)
+		if o, done := t.awaitRefill(l, st); done {
+			return o
+		}
+		if r := l.remaining.Load(); r >= 0 && r+max(l.avail.Load(), 0) < n {
+			return refused // fewer units left in the window than the query costs
 		}
 	}
 }

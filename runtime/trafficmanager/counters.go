@@ -137,7 +137,7 @@ type counter struct {
 // the window rolled over or the policy's window length changed. A changed limit applies to
 // the current lease in place.
 func (c *counter) current(nowMs int64, spec *throttlepolicy.Limit) *lease {
-	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes {
+	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes && l.cost == spec.Cost {
 		if l.limit.Load() != spec.Count {
 			l.setLimit(spec.Count)
 		}
@@ -145,19 +145,19 @@ func (c *counter) current(nowMs int64, spec *throttlepolicy.Limit) *lease {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes {
+	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes && l.cost == spec.Cost {
 		return l
 	}
 	start := nowMs - mod(nowMs, spec.WindowMs)
 	if n := c.upcoming.Load(); n != nil && (n.start <= start || n.end-n.start != spec.WindowMs) {
 		c.upcoming.Store(nil) // the prepared lease is for this window (used below), or useless
-		if n.start == start && n.end-n.start == spec.WindowMs && n.bytes == spec.Bytes {
+		if n.start == start && n.end-n.start == spec.WindowMs && n.bytes == spec.Bytes && n.cost == spec.Cost {
 			n.setLimit(spec.Count)
 			c.cur.Store(n)
 			return n
 		}
 	}
-	l := &lease{ctr: c, start: start, end: start + spec.WindowMs, bytes: spec.Bytes}
+	l := &lease{ctr: c, start: start, end: start + spec.WindowMs, bytes: spec.Bytes, cost: spec.Cost}
 	l.nextAt = l.end*int64(time.Millisecond) - nextLead(spec.WindowMs)
 	l.limit.Store(spec.Count)
 	l.remaining.Store(-1)

@@ -31,6 +31,17 @@
 // exhausted, the gateway refuses locally until the window ends (asking again at most every
 // ExhaustedRecheck in case quota was given back).
 //
+// GRAPHQL_COST subscription tiers count query-cost units: a call takes its GraphQL query's
+// cost (throttlepolicy.Call.Cost) from the lease at once, or nothing. Their leases are never
+// prefetched: a call that finds the lease short asks for exactly what the waiting calls
+// lack, with a minimum of one call's cost, and the script grants the ask up to the whole
+// remainder (no divisor), or nothing when less than the minimum remains. So a gateway holds
+// cost units only for calls already waiting for them, and a window's units can all be spent
+// whatever gateway the calls come to: ten queries costing 10 under a 100-unit tier pass and
+// the eleventh is refused, over any number of gateways. The price is a round trip per call
+// that its gateway's lease does not cover. A call costing more than the whole limit is
+// refused without one (the gateway answers it with a GraphQL error before throttling).
+//
 // A key still in use in the last tenth of its window (at most its last 500 ms) gets its lease
 // of the next window then, so the next window starts without a round trip; unused, that lease
 // goes back after IdleReturn like any other.
@@ -43,8 +54,8 @@
 //
 // # Accuracy
 //
-// The Lua script never grants more than limit − granted, a gateway admits only units it was
-// granted, and a lease is taken out of the gateway (atomically) before it is given back, so in
+// The Lua script never grants more than limit − granted (with or without a minimum), a
+// gateway admits only units it was granted (a cost call takes all its units or none), and a lease is taken out of the gateway (atomically) before it is given back, so in
 // every window the calls admitted across all gateways never exceed the limit, whatever the
 // number of gateways and traffic managers. The exceptions are deliberate: calls let through
 // while the traffic manager or Redis is unreachable under a fail-open policy, overage under a

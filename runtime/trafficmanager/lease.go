@@ -13,7 +13,10 @@ type lease struct {
 	ctr        *counter
 	start, end int64 // the window, Unix ms
 	bytes      bool
-	limit      atomic.Int64
+	// cost: a GRAPHQL_COST limit. Its calls take their query cost at once; it is never
+	// prefetched: a refill asks for what the waiting calls lack, all or nothing.
+	cost  bool
+	limit atomic.Int64
 
 	avail     atomic.Int64 // spendable units (bandwidth leases may go negative: debt)
 	lastGrant atomic.Int64
@@ -24,6 +27,8 @@ type lease struct {
 	recheckAt atomic.Int64 // clock ns
 	lastUse   atomic.Int64 // clock ns
 	waiting   atomic.Int64
+	need      atomic.Int64 // units the waiting calls of a cost lease need
+	minNeed   atomic.Int64 // the cost of the last call that waited on a cost lease
 	refill    atomic.Pointer[refill]
 
 	nextAt  int64 // clock ns after which the next window's lease is asked for
@@ -55,16 +60,27 @@ func (l *lease) touch(nowNs int64) {
 
 const lastUseGrain = int64(100 * time.Millisecond)
 
-func (l *lease) take() bool {
+func (l *lease) take() bool { return l.takeN(1) }
+
+// takeN takes n units at once, or none.
+func (l *lease) takeN(n int64) bool {
 	for {
 		v := l.avail.Load()
-		if v <= 0 {
+		if v < n || v <= 0 {
 			return false
 		}
-		if l.avail.CompareAndSwap(v, v-1) {
+		if l.avail.CompareAndSwap(v, v-n) {
 			return true
 		}
 	}
+}
+
+// costAsk is a cost lease's request: what the waiting calls need beyond the units held,
+// and at least one call's cost (or nothing).
+func (l *lease) costAsk() (ask, least int64) {
+	ask = min(max(l.need.Load()-max(l.avail.Load(), 0), 1), l.limit.Load())
+	l.lastAsk.Store(ask)
+	return ask, min(ask, max(l.minNeed.Load(), 1))
 }
 
 // remainingEstimate is the window's quota left as this gateway knows it: what no gateway

@@ -21,9 +21,12 @@ import (
 // leaseScript takes a lease from a window's counter: the counter holds what has been
 // granted; the grant is min(ask, remaining / divisor) but at least 1 while anything remains,
 // so a window's grants never sum above its limit and, as the remainder shrinks, leases shrink
-// with it (down to 1 when the remainder is smaller than twice the number of gateways).
+// with it (down to 1 when the remainder is smaller than twice the number of gateways). With
+// a minimum (GRAPHQL_COST leases, asked for by calls waiting for exactly those units, so no
+// gateway holds any in advance), the grant is the ask up to the remainder, and nothing when
+// less than the minimum (one query's cost) remains. No grant exceeds the remainder.
 //
-//	KEYS[1] counter   ARGV: limit, ask, divisor, ttl ms     → {granted, remaining}
+//	KEYS[1] counter   ARGV: limit, ask, divisor, ttl ms, min     → {granted, remaining}
 const leaseScript = `
 local limit = tonumber(ARGV[1])
 local ask = tonumber(ARGV[2])
@@ -33,8 +36,13 @@ local remaining = limit - granted
 if remaining <= 0 then
   return {0, 0}
 end
+local min = tonumber(ARGV[5] or '0')
+if remaining < min then
+  return {0, remaining}
+end
 local cap = math.floor(remaining / div)
 if cap < 1 then cap = 1 end
+if min > 0 then cap = remaining end
 local g = ask
 if g > cap then g = cap end
 if g < 0 then g = 0 end
@@ -164,6 +172,8 @@ func validRequest(r contract.LeaseRequest) error {
 		return fmt.Errorf("lease request for %s: window %dms below 1ms", r.Key, r.WindowMs)
 	case r.Ask < 0:
 		return fmt.Errorf("lease request for %s: negative ask", r.Key)
+	case r.Min < 0 || r.Min > r.Ask:
+		return fmt.Errorf("lease request for %s: minimum %d outside 0..ask %d", r.Key, r.Min, r.Ask)
 	}
 	return nil
 }
@@ -185,7 +195,7 @@ func (m *Manager) Lease(ctx context.Context, gatewayID string, reqs []contract.L
 		}
 		ttl := r.WindowMs + m.cfg.Grace.Milliseconds()
 		idx = append(idx, i)
-		calls = append(calls, scriptCall{key: m.counterKey(r.Key, r.WindowStart, r.WindowMs), args: []any{r.Limit, r.Ask, div, ttl}})
+		calls = append(calls, scriptCall{key: m.counterKey(r.Key, r.WindowStart, r.WindowMs), args: []any{r.Limit, r.Ask, div, ttl, r.Min}})
 	}
 	results := m.run(ctx, leaseLua, calls)
 	if err := ctx.Err(); err != nil {

@@ -18,6 +18,9 @@ import (
 func (t *Throttler) afterTake(l *lease, n, nowNs int64) {
 	used := l.consumed.Add(n) - l.grantMark.Load()
 	l.touch(nowNs)
+	if l.cost {
+		return // asked for by the calls that need it (admitCost): never prefetched
+	}
 	if nowNs >= l.nextAt && l.ctr.upcoming.Load() == nil && !l.bytes {
 		t.prepareNext(l, nowNs)
 	}
@@ -76,7 +79,12 @@ func (t *Throttler) runRefill(l *lease, rf *refill) {
 	now := t.cfg.Now().UnixNano()
 	req := contract.LeaseRequest{
 		ID: t.cfg.GatewayID + "-" + strconv.FormatUint(t.seq.Add(1), 36), Key: l.ctr.rkey,
-		WindowStart: l.start, WindowMs: l.end - l.start, Limit: l.limit.Load(), Ask: l.askSize(now, t.cfg),
+		WindowStart: l.start, WindowMs: l.end - l.start, Limit: l.limit.Load(),
+	}
+	if l.cost {
+		req.Ask, req.Min = l.costAsk()
+	} else {
+		req.Ask = l.askSize(now, t.cfg)
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.LeaseTimeout)
 	t0 := time.Now()

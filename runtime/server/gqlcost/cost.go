@@ -30,6 +30,9 @@ type Model struct {
 	// PageField is the list field of a connection whose length is the connection's `first`
 	// (such as "edges").
 	PageFields []string
+	// SizeArguments name the arguments that give a list field's length ("first" when
+	// empty); the first one a field has and the call sets wins.
+	SizeArguments []string
 	// Once names fields counted by OnceCount (such as the fields that hash a password, of
 	// which an operation may hold one).
 	Once []string
@@ -168,13 +171,32 @@ func (w *walker) field(f *ast.Field, page int) int {
 	return add(weight, mul(n, children))
 }
 
-// first returns the field's `first` argument (with its default and variables applied).
+// first returns the field's size argument, `first` unless the model names others (with
+// its default and variables applied).
 func (w *walker) first(f *ast.Field) (int, bool) {
-	if f.Definition == nil || f.Definition.Arguments.ForName("first") == nil {
+	if f.Definition == nil {
 		return 0, false
 	}
-	v, ok := argumentMap(f, w.vars)["first"]
-	if !ok || v == nil {
+	names := w.m.SizeArguments
+	if len(names) == 0 {
+		names = []string{"first"}
+	}
+	var v any
+	has, set := false, false
+	for _, name := range names {
+		if f.Definition.Arguments.ForName(name) == nil {
+			continue
+		}
+		has = true
+		if a, ok := argumentMap(f, w.vars)[name]; ok && a != nil {
+			v, set = a, true
+			break
+		}
+	}
+	if !has {
+		return 0, false
+	}
+	if !set {
 		return w.listSize(fieldKey(f)), true
 	}
 	n, ok := toInt(v)

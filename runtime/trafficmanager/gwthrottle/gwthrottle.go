@@ -69,6 +69,7 @@ func fill(c *throttlepolicy.Call, r *http.Request, info *gateway.CallInfo) {
 		}
 	}
 	c.ApplicationID = info.ApplicationID
+	c.Cost = info.GraphQLCost
 	switch {
 	case info.Application != nil:
 		c.ApplicationPolicy = ps.Application(info.Application.Policy)

@@ -82,6 +82,7 @@ type deployment struct {
 	gws      []*gateway.Gateway
 	gateways []http.Handler
 	token    string
+	backend  string
 }
 
 func newDeployment(t *testing.T) *deployment {
@@ -121,7 +122,7 @@ func newDeployment(t *testing.T) *deployment {
 			advanced,
 		},
 	}
-	d := &deployment{clk: clk, token: km.token(t, "app1", "Unlimited")}
+	d := &deployment{clk: clk, token: km.token(t, "app1", "Unlimited"), backend: backend.URL}
 	for i := range 2 {
 		th, err := tm.NewThrottler(tm.ThrottlerConfig{GatewayID: "gw" + strconv.Itoa(i), Source: mgr, Now: clk.Now, MissWait: 5 * time.Second, Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -283,4 +284,114 @@ func TestPoliciesFollowTheState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGraphQLCostAcrossGateways: a GRAPHQL_COST tier of 100 units per minute over two
+// gateways passes ten queries costing 10 and throttles the eleventh, exactly, whichever
+// gateway each comes to; a query costing more than the tier's window is refused before
+// throttling, with the cost in the error.
+func TestGraphQLCostAcrossGateways(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t)
+	api := contract.APIDef{
+		ID: "books", Name: "Books", Context: "/books", Version: "1.0.0", State: contract.StatePublished, RevisionID: "b1", Revision: 1,
+		Endpoints: contract.Endpoints{Type: contract.EndpointSingle, Production: []string{d.backend}},
+		Type:      contract.APITypeGraphQL, GraphQLSchema: "type Query { books(first: Int): [Book!]! book(id: ID!): Book }\ntype Book { id: ID! title: String! }",
+		Resources: []contract.ResourceDef{{Method: "QUERY", Path: "books", AuthRequired: true}, {Method: "QUERY", Path: "book", AuthRequired: true, ThrottlingPolicy: "FreePlan"}},
+		Tiers:     []string{"Cost"},
+	}
+	changes := []struct {
+		kind    contract.Kind
+		payload any
+	}{
+		{contract.KindPolicyUpserted, contract.Policy{Name: "Cost", Kind: contract.PolicySubscription, LimitType: "GRAPHQL_COST", CostCount: i64(100), UnitTimeSeconds: 60, StopOnQuotaReach: true}},
+		{contract.KindAPIDeployments, contract.APIDeployments{APIID: "books", Revisions: []contract.DeployedRevision{{Environments: []string{"Default"}, API: api}}}},
+		{contract.KindSubscriptionUpserted, contract.Subscription{ID: "s2", APIID: "books", ApplicationID: "app1", Tier: "Cost", Status: contract.SubActive}},
+	}
+	for i, c := range changes {
+		ev, err := contract.NewControlEvent(c.kind, c.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Revision = int64(2 + i)
+		for _, g := range d.gws {
+			if applied, _, err := g.Apply(ev); err != nil || !applied {
+				t.Fatalf("apply: %v %v", applied, err)
+			}
+		}
+	}
+	query := func(gw int, q string, plan ...string) result {
+		r := httptest.NewRequest(http.MethodPost, "http://gw/books/1.0.0", strings.NewReader(`{"query":"`+q+`"}`))
+		r.Header.Set("Authorization", "Bearer "+d.token)
+		if len(plan) > 0 {
+			r.Header.Set("X-Plan", plan[0])
+		}
+		w := httptest.NewRecorder()
+		d.gateways[gw].ServeHTTP(w, r)
+		return result{status: w.Code, header: w.Header(), body: w.Body.String()}
+	}
+	cheap := "{ books(first: 3) { id title id2: id } }" // 1 + 3 × 3 = 10
+	for round := range 2 {
+		for i := range 11 {
+			res := query(i%2, cheap)
+			if res.header.Get("X-GraphQL-Cost") != "10" {
+				t.Fatalf("round %d, query %d: X-GraphQL-Cost %q, want 10", round, i+1, res.header.Get("X-GraphQL-Cost"))
+			}
+			want := http.StatusOK
+			if i == 10 {
+				want = http.StatusTooManyRequests
+			}
+			if res.status != want {
+				t.Fatalf("round %d, query %d on gateway %d: status %d, want %d: %s", round, i+1, i%2, res.status, want, res.body)
+			}
+			if want == http.StatusTooManyRequests && (!strings.Contains(res.body, `"code":"900804"`) || !strings.Contains(res.body, "100 query-cost units") ||
+				!strings.Contains(res.body, "the query costs 10") || res.header.Get("Retry-After") == "") {
+				t.Fatalf("429 %v %s", res.header, res.body)
+			}
+		}
+		d.clk.ns.Add(int64(time.Minute))
+	}
+	// All at once, over both gateways: exactly ten of thirty.
+	statuses := make([]int, 30)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() { defer wg.Done(); statuses[i] = query(i%2, cheap).status }()
+	}
+	wg.Wait()
+	if ok, throttled := countInts(statuses, http.StatusOK), countInts(statuses, http.StatusTooManyRequests); ok != 10 || throttled != 20 {
+		t.Fatalf("concurrent: %d passed and %d were throttled, want exactly 10 and 20: %v", ok, throttled, statuses)
+	}
+	// An operation's ADVANCED policy: book under the free plan, two a minute (which of the
+	// calls pass depends on where the leases are; how many does not).
+	d.clk.ns.Add(int64(time.Minute))
+	passed := 0
+	for i := range 6 {
+		res := query(i%2, `{ book(id: \"1\") { id } }`, "free")
+		switch {
+		case res.status == http.StatusOK:
+			passed++
+		case res.status != http.StatusTooManyRequests || !strings.Contains(res.body, `"code":"900802"`):
+			t.Fatalf("book query %d under the free plan: %d %s", i+1, res.status, res.body)
+		}
+	}
+	if passed != 2 {
+		t.Fatalf("%d book queries under the free plan passed, want 2", passed)
+	}
+	if res := query(0, "{ books(first: 1) { id } }", "free"); res.status != http.StatusOK {
+		t.Fatalf("books under the free plan (no policy): %d %s", res.status, res.body)
+	}
+	if res := query(0, "{ books(first: 50) { id title } }"); res.status != http.StatusBadRequest || !strings.Contains(res.body, "query cost 101 exceeds the tier's limit 100 per window") {
+		t.Fatalf("a query over the window: %d %s", res.status, res.body)
+	}
+}
+
+func countInts(xs []int, v int) int {
+	n := 0
+	for _, x := range xs {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }
