@@ -21,6 +21,10 @@ var corsHeaders = []string{
 	"Access-Control-Allow-Headers", "Access-Control-Max-Age", "Access-Control-Expose-Headers",
 }
 
+// corsExposed are the gateway's own response headers a granted origin's scripts may read:
+// the query cost of a GraphQL call (the Developer Portal's try-it shows it).
+const corsExposed = "X-GraphQL-Cost"
+
 // corsStep answers preflights of a CORS-enabled API and adds CORS headers to its answers.
 type corsStep struct {
 	next        http.Handler
@@ -90,6 +94,9 @@ func (s *corsStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !call.preflight {
+		if allowed {
+			h.Set("Access-Control-Expose-Headers", corsExposed)
+		}
 		s.next.ServeHTTP(w, r)
 		return
 	}

@@ -67,6 +67,23 @@ func statusClass(code int) string {
 	return string(rune('0'+code/100)) + "xx"
 }
 
+// connectSources lists the gateway URLs the portals may connect to, each http(s) URL with
+// its ws(s) twin: a CSP http: source does not match ws: URLs, and the Developer Portal's
+// WebSocket try-it opens sockets to the gateways.
+func connectSources(gatewayURLs []string) []string {
+	out := make([]string, 0, 2*len(gatewayURLs))
+	for _, u := range gatewayURLs {
+		out = append(out, u)
+		switch {
+		case strings.HasPrefix(u, "http://"):
+			out = append(out, "ws://"+strings.TrimPrefix(u, "http://"))
+		case strings.HasPrefix(u, "https://"):
+			out = append(out, "wss://"+strings.TrimPrefix(u, "https://"))
+		}
+	}
+	return out
+}
+
 // spaHandler serves the embedded SPA: hashed assets with long cache headers, index.html for
 // every client route, and a Content-Security-Policy without inline scripts.
 func spaHandler(dist fs.FS, connectSrc []string) http.Handler {
@@ -76,7 +93,7 @@ func spaHandler(dist fs.FS, connectSrc []string) http.Handler {
 		"style-src 'self'",
 		"img-src 'self' data:",
 		"font-src 'self'",
-		"connect-src 'self' " + strings.Join(connectSrc, " "),
+		"connect-src 'self' " + strings.Join(connectSources(connectSrc), " "),
 		"frame-ancestors 'none'",
 		"base-uri 'self'",
 		"form-action 'self'",

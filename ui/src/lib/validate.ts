@@ -51,11 +51,26 @@ export function httpUrl(value: string): string | null {
   return null;
 }
 
-/** A list of http(s) URLs, one a line; `min` of them at least. */
-export function httpUrlList(lines: string[], min: number, label: string): string | null {
+/** A WebSocket API's backend: an absolute ws(s):// or http(s):// URL. */
+export function wsUrl(value: string): string | null {
+  const v = value.trim();
+  if (v === '') return 'URL is required.';
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return 'Enter a valid URL, such as ws://backend.example.com/chat.';
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol)) return 'URL must start with ws://, wss://, http:// or https://.';
+  if (!u.hostname) return 'URL must name a host.';
+  return null;
+}
+
+/** A list of http(s) URLs (ws(s) too with `ws`), one a line; `min` of them at least. */
+export function httpUrlList(lines: string[], min: number, label: string, ws = false): string | null {
   if (lines.length < min) return min === 1 ? `${label}: at least one URL is required.` : `${label}: at least ${min} URLs are required.`;
   for (const line of lines) {
-    const err = httpUrl(line);
+    const err = ws ? wsUrl(line) : httpUrl(line);
     if (err) return `${label}: ${line}: ${err}`;
   }
   return null;

@@ -2,7 +2,7 @@
 // An answer { __error: message, __extensions?: {...} } is a GraphQL error.
 import type { ReactNode } from 'react';
 import { Provider } from 'urql';
-import { fromValue, never } from 'wonka';
+import { fromValue, never, toPromise } from 'wonka';
 import type { Client } from '@urql/core';
 import { vi } from 'vitest';
 import { MemoryRouter } from 'react-router';
@@ -42,6 +42,10 @@ export function mockClient(answers: Record<string, Answer>) {
     executeQuery: vi.fn(respond),
     executeMutation: vi.fn(respond),
     executeSubscription: vi.fn(() => never),
+    // client.query(...).toPromise(), as pages that fetch on demand call it
+    query: vi.fn((query: { definitions: readonly unknown[] }, variables: Record<string, unknown>) => ({
+      toPromise: () => toPromise(respond({ query, variables })),
+    })),
     // useQuery reads these
     suspense: false,
   } as unknown as Client;

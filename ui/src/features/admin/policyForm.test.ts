@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyCondition, emptyGroup, emptyPolicy, isCIDR, isIP, policyToState, stateToInput, validatePolicy } from './policyForm';
+import { describeLimit, emptyCondition, emptyGroup, emptyPolicy, isCIDR, isIP, policyToState, stateToInput, validatePolicy } from './policyForm';
 
 describe('throttling policy form', () => {
   it('requires a name and a positive unit time', () => {
@@ -109,5 +109,41 @@ describe('throttling policy form', () => {
     expect(isCIDR('10.0.0.0/33')).toBe(false);
     expect(isCIDR('2001:db8::/32')).toBe(true);
     expect(isCIDR('10.0.0.0')).toBe(false);
+  });
+});
+
+describe('query-cost tiers', () => {
+  it('requires a cost count for GRAPHQL_COST limits and sends it alone', () => {
+    const s = { ...emptyPolicy('SUBSCRIPTION'), name: 'GqlGold', limitType: 'GRAPHQL_COST' as const, requestCount: '9' };
+    expect(validatePolicy(s).costCount).toMatch(/Cost count/);
+    expect(stateToInput({ ...s, costCount: '1000' })).toMatchObject({ limitType: 'GRAPHQL_COST', costCount: 1000, requestCount: null, dataAmountBytes: null });
+  });
+
+  it('sends the GraphQL depth and complexity bounds of subscription tiers only', () => {
+    const sub = { ...emptyPolicy('SUBSCRIPTION'), name: 'Gold', graphQLMaxDepth: '0', graphQLMaxComplexity: 'x' };
+    const e = validatePolicy(sub);
+    expect(e.graphQLMaxDepth).toMatch(/depth/);
+    expect(e.graphQLMaxComplexity).toMatch(/complexity/);
+    expect(stateToInput({ ...sub, graphQLMaxDepth: '8', graphQLMaxComplexity: '' })).toMatchObject({ graphQLMaxDepth: 8, graphQLMaxComplexity: null });
+    const app = { ...emptyPolicy('APPLICATION'), name: 'App', graphQLMaxDepth: '8' };
+    expect(validatePolicy(app)).toEqual({});
+    expect(stateToInput(app).graphQLMaxDepth).toBeNull();
+  });
+
+  it('reads a stored tier back and describes its limit', () => {
+    const p = policyToState({
+      name: 'GqlGold',
+      kind: 'SUBSCRIPTION',
+      limitType: 'GRAPHQL_COST',
+      costCount: 500,
+      unitTimeSeconds: 60,
+      graphQLMaxDepth: 6,
+      graphQLMaxComplexity: 200,
+      stopOnQuotaReach: true,
+      failClosed: false,
+      conditionGroups: [],
+    });
+    expect(p).toMatchObject({ costCount: '500', graphQLMaxDepth: '6', graphQLMaxComplexity: '200' });
+    expect(describeLimit({ limitType: 'GRAPHQL_COST', costCount: 500, unitTimeSeconds: 60 })).toBe('500 query-cost units per minute');
   });
 });

@@ -24,8 +24,11 @@ export interface PolicyState {
   limitType: PolicyLimitType;
   requestCount: string;
   dataAmountBytes: string;
+  costCount: string;
   unitTimeSeconds: string;
   burstLimitPerSecond: string;
+  graphQLMaxDepth: string;
+  graphQLMaxComplexity: string;
   stopOnQuotaReach: boolean;
   failClosed: boolean;
   keyTemplate: string;
@@ -54,8 +57,11 @@ export function emptyPolicy(kind: PolicyKind): PolicyState {
     limitType: 'REQUEST_COUNT',
     requestCount: '',
     dataAmountBytes: '',
+    costCount: '',
     unitTimeSeconds: '60',
     burstLimitPerSecond: '',
+    graphQLMaxDepth: '',
+    graphQLMaxComplexity: '',
     stopOnQuotaReach: true,
     failClosed: false,
     keyTemplate: kind === 'CUSTOM' ? '$userId:$apiContext:$apiVersion' : '',
@@ -70,8 +76,11 @@ interface PolicyLike {
   limitType: PolicyLimitType;
   requestCount?: number | null;
   dataAmountBytes?: number | null;
+  costCount?: number | null;
   unitTimeSeconds: number;
   burstLimitPerSecond?: number | null;
+  graphQLMaxDepth?: number | null;
+  graphQLMaxComplexity?: number | null;
   stopOnQuotaReach: boolean;
   failClosed: boolean;
   keyTemplate?: string | null;
@@ -92,8 +101,11 @@ export function policyToState(p: PolicyLike): PolicyState {
     limitType: p.limitType,
     requestCount: s(p.requestCount),
     dataAmountBytes: s(p.dataAmountBytes),
+    costCount: s(p.costCount),
     unitTimeSeconds: String(p.unitTimeSeconds),
     burstLimitPerSecond: s(p.burstLimitPerSecond),
+    graphQLMaxDepth: s(p.graphQLMaxDepth),
+    graphQLMaxComplexity: s(p.graphQLMaxComplexity),
     stopOnQuotaReach: p.stopOnQuotaReach,
     failClosed: p.failClosed,
     keyTemplate: p.keyTemplate ?? '',
@@ -144,11 +156,19 @@ export function validatePolicy(s: PolicyState): PolicyErrors {
   if (!positiveInt(s.unitTimeSeconds)) e.unitTimeSeconds = 'Unit time must be a whole number of seconds, at least 1.';
   if (s.limitType === 'REQUEST_COUNT') {
     if (s.requestCount.trim() !== '' && !positiveInt(s.requestCount)) e.requestCount = 'Request count must be a whole number, at least 1 (empty for unlimited).';
+  } else if (s.limitType === 'GRAPHQL_COST') {
+    if (!positiveInt(s.costCount)) e.costCount = 'Cost count must be a whole number of query-cost units, at least 1.';
   } else if (!positiveInt(s.dataAmountBytes)) {
     e.dataAmountBytes = 'Data amount must be a whole number of bytes, at least 1.';
   }
   if (s.kind === 'SUBSCRIPTION' && s.burstLimitPerSecond.trim() !== '' && !positiveInt(s.burstLimitPerSecond)) {
     e.burstLimitPerSecond = 'Burst limit must be a whole number, at least 1 (empty for none).';
+  }
+  if (s.kind === 'SUBSCRIPTION' && s.graphQLMaxDepth.trim() !== '' && !positiveInt(s.graphQLMaxDepth)) {
+    e.graphQLMaxDepth = 'GraphQL maximum depth must be a whole number, at least 1 (empty for no limit).';
+  }
+  if (s.kind === 'SUBSCRIPTION' && s.graphQLMaxComplexity.trim() !== '' && !positiveInt(s.graphQLMaxComplexity)) {
+    e.graphQLMaxComplexity = 'GraphQL maximum complexity must be a whole number, at least 1 (empty for no limit).';
   }
   if (s.kind === 'CUSTOM') {
     const t = s.keyTemplate.trim();
@@ -195,8 +215,11 @@ export function stateToInput(s: PolicyState): ThrottlingPolicyInput {
     limitType: s.limitType,
     requestCount: s.limitType === 'REQUEST_COUNT' ? optInt(s.requestCount) : null,
     dataAmountBytes: s.limitType === 'BANDWIDTH' ? optInt(s.dataAmountBytes) : null,
+    costCount: s.limitType === 'GRAPHQL_COST' ? optInt(s.costCount) : null,
     unitTimeSeconds: Number(s.unitTimeSeconds),
     burstLimitPerSecond: s.kind === 'SUBSCRIPTION' ? optInt(s.burstLimitPerSecond) : null,
+    graphQLMaxDepth: s.kind === 'SUBSCRIPTION' ? optInt(s.graphQLMaxDepth) : null,
+    graphQLMaxComplexity: s.kind === 'SUBSCRIPTION' ? optInt(s.graphQLMaxComplexity) : null,
     stopOnQuotaReach: s.kind === 'SUBSCRIPTION' ? s.stopOnQuotaReach : true,
     failClosed: s.failClosed,
     conditionGroups:
@@ -217,8 +240,15 @@ export function stateToInput(s: PolicyState): ThrottlingPolicyInput {
   };
 }
 
-export function describeLimit(p: { limitType: PolicyLimitType; requestCount?: number | null; dataAmountBytes?: number | null; unitTimeSeconds: number }): string {
+export function describeLimit(p: {
+  limitType: PolicyLimitType;
+  requestCount?: number | null;
+  dataAmountBytes?: number | null;
+  costCount?: number | null;
+  unitTimeSeconds: number;
+}): string {
   const per = p.unitTimeSeconds === 1 ? 'second' : p.unitTimeSeconds === 60 ? 'minute' : p.unitTimeSeconds === 3600 ? 'hour' : p.unitTimeSeconds === 86400 ? 'day' : `${p.unitTimeSeconds} s`;
+  if (p.limitType === 'GRAPHQL_COST') return `${(p.costCount ?? 0).toLocaleString()} query-cost units per ${per}`;
   if (p.limitType === 'BANDWIDTH') return `${(p.dataAmountBytes ?? 0).toLocaleString()} bytes per ${per}`;
   if (p.requestCount == null) return 'Unlimited';
   return `${p.requestCount.toLocaleString()} requests per ${per}`;

@@ -47,8 +47,11 @@ export const PolicyFields = graphql(`
     limitType
     requestCount
     dataAmountBytes
+    costCount
     unitTimeSeconds
     burstLimitPerSecond
+    graphQLMaxDepth
+    graphQLMaxComplexity
     stopOnQuotaReach
     failClosed
     keyTemplate

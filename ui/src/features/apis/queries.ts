@@ -64,6 +64,13 @@ export const CreateApiMutation = graphql(`
   }
 `);
 
+/** The SDL of a GraphQL endpoint, read by the server with one introspection query. */
+export const GraphQLSchemaFromEndpointQuery = graphql(`
+  query GraphQLSchemaFromEndpoint($url: String!) {
+    graphQLSchemaFromEndpoint(url: $url)
+  }
+`);
+
 export const ImportOpenApiMutation = graphql(`
   mutation ImportOpenApi($definition: String!, $endpoint: String!, $context: String, $version: String) {
     importOpenAPI(definition: $definition, endpoint: $endpoint, context: $context, version: $version) {
@@ -82,7 +89,9 @@ export const ApiDetailQuery = graphql(`
       version
       lifecycleState
       gatewayURLs
+      type
       ...ApiOverviewFields
+      ...ApiSchemaFields
       ...ApiResourcesFields
       ...ApiTiersFields
       ...ApiLifecycleFields
@@ -95,6 +104,7 @@ export const ApiDetailQuery = graphql(`
 export const ApiOverviewFields = graphql(`
   fragment ApiOverviewFields on API {
     id
+    type
     name
     context
     version
@@ -139,6 +149,8 @@ export const ApiOverviewFields = graphql(`
 export const ApiResourcesFields = graphql(`
   fragment ApiResourcesFields on API {
     id
+    type
+    graphQLSchema
     resources {
       method
       path
@@ -200,6 +212,18 @@ export const MockPreviewQuery = graphql(`
   }
 `);
 
+/** A GRAPHQL API's schema and persisted queries, an SSE API's event counting. */
+export const ApiSchemaFields = graphql(`
+  fragment ApiSchemaFields on API {
+    id
+    type
+    graphQLSchema
+    requirePersistedQueries
+    persistedQueries
+    countEvents
+  }
+`);
+
 export const ApiTiersFields = graphql(`
   fragment ApiTiersFields on API {
     id
@@ -246,6 +270,7 @@ export const UpdateApiMutation = graphql(`
       ...ApiOverviewFields
       ...ApiResourcesFields
       ...ApiTiersFields
+      ...ApiSchemaFields
       ...ApiPoliciesFields
     }
   }
@@ -457,6 +482,7 @@ export const RestoreRevisionMutation = graphql(`
       ...ApiOverviewFields
       ...ApiResourcesFields
       ...ApiTiersFields
+      ...ApiSchemaFields
       ...ApiPoliciesFields
     }
   }

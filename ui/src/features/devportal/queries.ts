@@ -54,6 +54,8 @@ export const DevApiQuery = graphql(`
       subscriptionTiers
       isDefaultVersion
       gatewayURLs
+      type
+      graphQLSchema
       deployments {
         environment
       }

@@ -73,9 +73,20 @@ export function PolicyForm({
           options={[
             { value: 'REQUEST_COUNT', label: 'Request count' },
             { value: 'BANDWIDTH', label: 'Bandwidth' },
+            { value: 'GRAPHQL_COST', label: 'GraphQL query cost' },
           ]}
         />
-        {s.limitType === 'REQUEST_COUNT' ? (
+        {s.limitType === 'GRAPHQL_COST' ? (
+          <TextField
+            label="Cost count"
+            type="number"
+            value={s.costCount}
+            onChange={(v) => set({ costCount: v })}
+            error={errors.costCount}
+            required
+            hint="Query-cost units per unit time: a field costs 1, a list field multiplies its selection by first/last/limit."
+          />
+        ) : s.limitType === 'REQUEST_COUNT' ? (
           <TextField
             label="Request count"
             type="number"
@@ -114,6 +125,24 @@ export function PolicyForm({
             error={errors.burstLimitPerSecond}
             hint="Empty for no burst control."
           />
+          <div className="grid-2">
+            <TextField
+              label="GraphQL maximum depth"
+              type="number"
+              value={s.graphQLMaxDepth}
+              onChange={(v) => set({ graphQLMaxDepth: v })}
+              error={errors.graphQLMaxDepth}
+              hint="The deepest selection a GraphQL query may have; empty for no limit."
+            />
+            <TextField
+              label="GraphQL maximum complexity"
+              type="number"
+              value={s.graphQLMaxComplexity}
+              onChange={(v) => set({ graphQLMaxComplexity: v })}
+              error={errors.graphQLMaxComplexity}
+              hint="The highest static cost of one GraphQL document; empty for no limit."
+            />
+          </div>
           <CheckboxField
             label="Stop on quota reach"
             checked={s.stopOnQuotaReach}

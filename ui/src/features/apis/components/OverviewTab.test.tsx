@@ -10,6 +10,7 @@ import { OverviewTab, serverFieldKey } from './OverviewTab';
 function overview(change: Partial<ApiOverviewFieldsFragment> = {}) {
   const base: ApiOverviewFieldsFragment = {
     id: 'api-1',
+    type: 'HTTP',
     name: 'Pets',
     context: '/pets',
     version: '1.0.0',

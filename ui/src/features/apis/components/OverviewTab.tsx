@@ -91,8 +91,8 @@ function OverviewForm({ api, saved, setSaved }: { api: ApiOverviewFieldsFragment
     const sand = mock ? [] : splitLines(sandbox);
     const errs: Errors = {
       name: nameCheck('Name')(name),
-      production: mock ? null : httpUrlList(prod, 1, 'Production endpoints'),
-      sandbox: sand.length ? httpUrlList(sand, 0, 'Sandbox endpoints') : null,
+      production: mock ? null : httpUrlList(prod, 1, 'Production endpoints', api.type === 'WS'),
+      sandbox: sand.length ? httpUrlList(sand, 0, 'Sandbox endpoints', api.type === 'WS') : null,
       timeout: integer('Timeout', { min: 1, max: 600000 })(timeout),
       retries: integer('Retries', { min: 0, max: 5 })(retries),
       failureThreshold: breakerOn ? integer('Failure threshold', { min: 1, max: 100 })(failureThreshold) : null,

@@ -24,6 +24,8 @@ const api = makeFragmentData(
 const resources = makeFragmentData(
   {
     id: 'api-1',
+    type: 'HTTP',
+    graphQLSchema: null,
     resources: [
       { method: 'GET', path: '/pets', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] },
       {

@@ -9,6 +9,8 @@ import { ResourcesTab, validateResources } from './ResourcesTab';
 const api = makeFragmentData(
   {
     id: 'api-1',
+    type: 'HTTP',
+    graphQLSchema: null,
     resources: [
       {
         method: 'GET',
@@ -79,5 +81,40 @@ describe('ResourcesTab', () => {
       { method: 'GET', path: '/a' },
       { method: 'POST', path: '/a' },
     ])).toEqual({ 1: 'GET /a is already resource 1.' });
+  });
+
+  it('edits a GraphQL API’s operations: kinds for methods, root fields for paths', async () => {
+    const gqlApi = makeFragmentData(
+      {
+        __typename: 'API',
+        id: 'g1',
+        type: 'GRAPHQL',
+        graphQLSchema: 'type Query { books: [String] book(id: ID!): String } type Mutation { addBook(t: String): String }',
+        resources: [{ __typename: 'Resource', method: 'QUERY', path: 'books', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] }],
+      } as never,
+      ApiResourcesFields,
+    );
+    const { client, calls } = mockClient({ AdvancedPolicies: { throttlingPolicies: [] }, UpdateApi: { updateAPI: null } });
+    render(withClient(client, <ResourcesTab api={gqlApi} />));
+    const user = userEvent.setup({ delay: null });
+    const methods = [...(screen.getByLabelText('Method of resource 1') as HTMLSelectElement).options].map((o) => o.value);
+    expect(methods).toEqual(['QUERY', 'MUTATION', 'SUBSCRIPTION']);
+    await user.click(screen.getByRole('button', { name: 'Add resource' }));
+    // The new row is the first root field without a resource.
+    expect((screen.getByLabelText('Field of resource 2') as HTMLInputElement).value).toBe('book');
+    await user.click(screen.getByRole('button', { name: 'Add resource' }));
+    expect((screen.getByLabelText('Method of resource 3') as HTMLSelectElement).value).toBe('MUTATION');
+    await user.selectOptions(screen.getByLabelText('Method of resource 3'), 'QUERY');
+    await user.click(screen.getByRole('button', { name: 'Save resources' }));
+    expect(screen.getByText('The schema has no query field addBook.')).toBeTruthy();
+    expect(calls.some((c) => c.name === 'UpdateApi')).toBe(false);
+    await user.selectOptions(screen.getByLabelText('Method of resource 3'), 'MUTATION');
+    await user.type(screen.getByLabelText('Scopes of resource 3'), 'write:books');
+    await user.click(screen.getByRole('button', { name: 'Save resources' }));
+    expect((calls.find((c) => c.name === 'UpdateApi')?.variables as { input: { resources: unknown[] } }).input.resources).toEqual([
+      { method: 'QUERY', path: 'books', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] },
+      { method: 'QUERY', path: 'book', authRequired: true, scopes: [], throttlingPolicy: null, policies: [] },
+      { method: 'MUTATION', path: 'addBook', authRequired: true, scopes: ['write:books'], throttlingPolicy: null, policies: [] },
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from 'urql';
 import { getFragmentData, type FragmentType } from '../../../gql';
 import type { ApiResourcesFieldsFragment, AttachedPolicyInput } from '../../../gql/graphql';
 import { ErrorNotice, SuccessNotice, Empty } from '../../../components/States';
+import { fieldName, rootFields, OPERATION_KINDS, type RootField } from '../../../lib/sdl';
 import { resourcePath, splitList } from '../../../lib/validate';
 import { AdvancedPoliciesQuery, ApiResourcesFields, UpdateApiMutation } from '../queries';
 
@@ -19,12 +20,29 @@ export interface ResourceRow {
   policies: AttachedPolicyInput[];
 }
 
-/** Checks the rows: valid paths, no method+path twice. Returns a message per row index. */
-export function validateResources(rows: Array<Pick<ResourceRow, 'method' | 'path'>>): Record<number, string> {
+/** The methods a resource of an API of this type may have. */
+export function methodsFor(apiType: string): string[] {
+  if (apiType === 'GRAPHQL') return OPERATION_KINDS;
+  if (apiType === 'WS' || apiType === 'SSE') return ['GET'];
+  return METHODS;
+}
+
+/**
+ * Checks the rows: valid paths, no method+path twice. A GRAPHQL API's rows are operations:
+ * the path is a root field, of the method's kind when the schema is known. Returns a message
+ * per row index.
+ */
+export function validateResources(
+  rows: Array<Pick<ResourceRow, 'method' | 'path'>>,
+  graphQL?: { fields: RootField[] },
+): Record<number, string> {
   const errors: Record<number, string> = {};
   const seen = new Map<string, number>();
   rows.forEach((r, i) => {
-    const err = resourcePath(r.path);
+    let err = graphQL ? fieldName(r.path) : resourcePath(r.path);
+    if (!err && graphQL && graphQL.fields.length > 0 && !graphQL.fields.some((f) => f.kind === r.method && f.name === r.path.trim())) {
+      err = `The schema has no ${r.method.toLowerCase()} field ${r.path.trim()}.`;
+    }
     if (err) {
       errors[i] = err;
       return;
@@ -70,6 +88,18 @@ function ResourcesEditor({
   const [result, update] = useMutation(UpdateApiMutation);
   const [{ data: policies }] = useQuery({ query: AdvancedPoliciesQuery });
   const policyNames = policies?.throttlingPolicies.map((p) => p.name) ?? [];
+  const graphQL = api.type === 'GRAPHQL';
+  const fields = graphQL ? rootFields(api.graphQLSchema ?? '') : [];
+  const methods = methodsFor(api.type);
+  const listId = `fields-${api.id}`;
+
+  /** A new row: for a GRAPHQL API the first root field without a resource. */
+  function newRow(): ResourceRow {
+    const base = { key: nextKey++, authRequired: true, scopes: '', throttlingPolicy: '', policies: [] };
+    if (!graphQL) return { ...base, method: methods[0], path: methods.length === 1 ? '/*' : '/' };
+    const free = fields.find((f) => !rows.some((r) => r.method === f.kind && r.path === f.name));
+    return { ...base, method: free?.kind ?? 'QUERY', path: free?.name ?? '' };
+  }
 
   function patch(i: number, change: Partial<ResourceRow>) {
     setSaved(false);
@@ -79,7 +109,7 @@ function ResourcesEditor({
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     setSaved(false);
-    const errs = validateResources(rows);
+    const errs = validateResources(rows, graphQL ? { fields } : undefined);
     setErrors(errs);
     if (Object.keys(errs).length) return;
     const res = await update({
@@ -102,6 +132,12 @@ function ResourcesEditor({
     <form className="form" onSubmit={onSubmit} noValidate aria-label="Resources">
       <ErrorNotice error={result.error} title="Cannot save the resources" />
       {saved && <SuccessNotice>Resources saved.</SuccessNotice>}
+      {graphQL && (
+        <p className="muted small">
+          Each resource is an operation of the schema: a query, mutation or subscription root field. A call is allowed when every root field it
+          selects is a resource, and needs the scopes of each.
+        </p>
+      )}
       {rows.length === 0 ? (
         <Empty>No resources: the gateway will reject every call. Add one.</Empty>
       ) : (
@@ -109,8 +145,8 @@ function ResourcesEditor({
           <caption className="sr-only">Resources of the API</caption>
           <thead>
             <tr>
-              <th scope="col">Method</th>
-              <th scope="col">Path</th>
+              <th scope="col">{graphQL ? 'Operation' : 'Method'}</th>
+              <th scope="col">{graphQL ? 'Field' : 'Path'}</th>
               <th scope="col">Auth required</th>
               <th scope="col">Scopes</th>
               <th scope="col">Throttling policy</th>
@@ -127,15 +163,16 @@ function ResourcesEditor({
                 <tr key={r.key}>
                   <td>
                     <select aria-label={`Method of resource ${n}`} value={r.method} onChange={(e) => patch(i, { method: e.target.value })}>
-                      {METHODS.map((m) => (
+                      {[...new Set([...methods, r.method])].map((m) => (
                         <option key={m}>{m}</option>
                       ))}
                     </select>
                   </td>
                   <td>
                     <input
-                      aria-label={`Path of resource ${n}`}
+                      aria-label={graphQL ? `Field of resource ${n}` : `Path of resource ${n}`}
                       className="mono"
+                      list={graphQL ? listId : undefined}
                       value={r.path}
                       aria-invalid={errors[i] ? true : undefined}
                       aria-describedby={errors[i] ? errId : undefined}
@@ -195,13 +232,22 @@ function ResourcesEditor({
           </tbody>
         </table>
       )}
+      {graphQL && (
+        <datalist id={listId}>
+          {fields.map((f) => (
+            <option key={`${f.kind} ${f.name}`} value={f.name}>
+              {f.kind}
+            </option>
+          ))}
+        </datalist>
+      )}
       <div className="form-actions">
         <button
           type="button"
           className="btn btn-secondary"
           onClick={() => {
             setSaved(false);
-            setRows((rs) => [...rs, { key: nextKey++, method: 'GET', path: '/', authRequired: true, scopes: '', throttlingPolicy: '', policies: [] }]);
+            setRows((rs) => [...rs, newRow()]);
           }}
         >
           Add resource

@@ -16,10 +16,12 @@ import { DocumentsTab } from '../components/DocumentsTab';
 import { SubscriptionsTab } from '../components/SubscriptionsTab';
 import { UsageTab } from '../components/UsageTab';
 import { DeploymentsTab } from '../components/DeploymentsTab';
+import { SchemaTab } from '../components/SchemaTab';
 import { isNotFound } from '../../../lib/errors';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
+  { id: 'schema', label: 'Schema' },
   { id: 'resources', label: 'Resources' },
   { id: 'policies', label: 'Policies' },
   { id: 'tiers', label: 'Subscription tiers' },
@@ -42,7 +44,12 @@ export default function ApiDetail() {
   if (!data && error && !isNotFound(error)) return <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />;
   if (!api) return <NotFound what="API" />;
 
-  const tabs = TABS.map((t) => ({ ...t, to: `/publisher/apis/${api.id}/${t.id}` }));
+  // GraphQL APIs have a schema tab; SSE APIs the same tab for their event counting.
+  const tabs = TABS.filter((t) => t.id !== 'schema' || api.type === 'GRAPHQL' || api.type === 'SSE').map((t) => ({
+    ...t,
+    label: t.id === 'schema' && api.type === 'SSE' ? 'Events' : t.label,
+    to: `/publisher/apis/${api.id}/${t.id}`,
+  }));
   return (
     <section className="page">
       <nav aria-label="Breadcrumb" className="breadcrumb">
@@ -53,6 +60,7 @@ export default function ApiDetail() {
           {api.name} <span className="muted">{api.version}</span>
         </h1>
         <div className="actions">
+          {api.type !== 'HTTP' && <Badge tone="type">{api.type}</Badge>}
           <Badge>{api.lifecycleState}</Badge>
           <span className="mono muted">{api.context}</span>
           {['PUBLISHED', 'PROTOTYPED', 'DEPRECATED'].includes(api.lifecycleState) && (
@@ -63,6 +71,7 @@ export default function ApiDetail() {
       {error && <ErrorNotice error={error} />}
       <RouteTabs label="API sections" tabs={tabs} current={tab}>
         {tab === 'overview' && <OverviewTab api={api} />}
+        {tab === 'schema' && <SchemaTab api={api} />}
         {tab === 'resources' && <ResourcesTab api={api} />}
         {tab === 'policies' && <PoliciesTab api={api} resources={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}

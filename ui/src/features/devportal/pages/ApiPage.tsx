@@ -16,6 +16,11 @@ import { Operations } from '../components/Operations';
 import { Rating } from '../components/Rating';
 import { SubscribePanel } from '../components/SubscribePanel';
 import { TryIt } from '../components/TryIt';
+import { GraphQLTryIt, exampleQuery } from '../components/GraphQLTryIt';
+import { WebSocketTryIt } from '../components/WebSocketTryIt';
+import { SchemaView } from '../components/SchemaView';
+import { MethodBadge } from '../../../components/Badge';
+import { rootFields } from '../../../lib/sdl';
 import { DevApiQuery } from '../queries';
 import { typenames } from '../../../lib/typenames';
 import { isNotFound } from '../../../lib/errors';
@@ -41,6 +46,8 @@ export default function ApiPage() {
         : (api?.resources ?? []).map((r) => ({ method: r.method, path: r.path, tags: [], parameters: [], deprecated: false })),
     [parsed, api?.resources],
   );
+
+  const fields = useMemo(() => (api?.type === 'GRAPHQL' ? rootFields(api.graphQLSchema ?? '') : []), [api?.type, api?.graphQLSchema]);
 
   if (!data && fetching) return <Loading label="Loading the API…" />;
   // An object the caller may not see is NOT_FOUND (or null), like one that does not exist.
@@ -79,17 +86,43 @@ export default function ApiPage() {
             <h2 id="about-title">About</h2>
             {api.description ? <Markdown source={api.description} /> : <p className="muted">No description.</p>}
           </section>
-          <section aria-labelledby="resources-title">
-            <h2 id="resources-title">Resources</h2>
-            <Operations operations={parsed.operations} error={parsed.error} />
-          </section>
+          {api.type === 'GRAPHQL' ? (
+            <>
+              <section aria-labelledby="resources-title">
+                <h2 id="resources-title">Operations</h2>
+                <ul className="operation-list" aria-label="Operations">
+                  {api.resources.map((r) => (
+                    <li key={`${r.method} ${r.path}`} className="mono">
+                      <MethodBadge method={r.method} /> {r.path}
+                      {r.scopes.length > 0 && <span className="muted small"> · scopes {r.scopes.join(', ')}</span>}
+                    </li>
+                  ))}
+                </ul>
+              </section>
+              <section aria-labelledby="schema-title">
+                <h2 id="schema-title">Schema</h2>
+                <SchemaView sdl={api.graphQLSchema ?? ''} />
+              </section>
+            </>
+          ) : (
+            <section aria-labelledby="resources-title">
+              <h2 id="resources-title">Resources</h2>
+              <Operations operations={parsed.operations} error={parsed.error} />
+            </section>
+          )}
           <section aria-labelledby="docs-title">
             <h2 id="docs-title">Documents</h2>
             <DocumentList documents={api.documents} />
           </section>
           <section aria-labelledby="tryit-title">
             <h2 id="tryit-title">Try it</h2>
-            <TryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} operations={operations} />
+            {api.type === 'GRAPHQL' ? (
+              <GraphQLTryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} initialQuery={exampleQuery(fields)} />
+            ) : api.type === 'WS' ? (
+              <WebSocketTryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} />
+            ) : (
+              <TryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} operations={operations} />
+            )}
           </section>
           <section aria-labelledby="comments-title">
             <h2 id="comments-title">Comments</h2>
