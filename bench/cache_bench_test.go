@@ -3,7 +3,6 @@ package bench
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/turnpike/turnpike/runtime/contract"
 )
@@ -27,27 +26,7 @@ func BenchmarkGatewayCacheHit(b *testing.B) {
 	_, gwURL := startGateway(b, km, snap, analytics)
 
 	auth := http.Header{"Authorization": {"Bearer " + km.mint(b)}}
-	const full, hit = 0, 1
-	targets := []*loadTarget{
-		full: newLoadTarget(b, "full", gwURL, "/pets/1.0.0/items/7", auth, ls.conns),
-		hit:  newLoadTarget(b, "hit", gwURL, "/cached/1.0.0/items/7", auth, ls.conns),
-	}
-	warmUp(b, targets)
-	tp := make([]loadStats, len(targets))
-	for b.Loop() {
-		measureThroughput(b, targets, tp, ls.perTarget)
-	}
-	if analytics.events.Load() == 0 {
-		b.Error("the gateway published no analytics events")
-	}
-	b.Logf("per-round throughput ratios, hit/full:%s", roundRatios(&tp[hit], &tp[full]))
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(tp[full].rps(), "rps-full")
-	b.ReportMetric(tp[hit].rps(), "rps-hit")
-	b.ReportMetric(tp[hit].rps()/tp[full].rps(), "ratio-hit-vs-full")
-	b.ReportMetric(float64(tp[full].cpuPerReq())/float64(tp[hit].cpuPerReq()), "cpu-ratio-hit-vs-full")
-	for i, n := range []string{full: "full", hit: "hit"} {
-		b.ReportMetric(float64(tp[i].cpuPerReq())/float64(time.Microsecond), "cpu-us/req-"+n)
-		b.ReportMetric(tp[i].allocsPerReq(), "allocs/req-"+n)
-	}
+	comparePair(b, ls,
+		newLoadTarget(b, "full", gwURL, "/pets/1.0.0/items/7", auth, ls.conns),
+		newLoadTarget(b, "hit", gwURL, "/cached/1.0.0/items/7", auth, ls.conns), analytics)
 }

@@ -732,3 +732,29 @@ func measureLatency(b *testing.B, targets []*loadTarget, stats []loadStats, rate
 		}
 	}
 }
+
+// comparePair measures two targets' throughput in alternating rounds, as
+// BenchmarkGatewayThroughput does, and reports each one's requests/s, CPU and allocations
+// per request, and other's throughput and CPU ratios to base (ratio-<other>-vs-<base>).
+// analytics is the gateway's publisher: a run that published nothing is an error.
+func comparePair(b *testing.B, ls loadSettings, base, other *loadTarget, analytics *countingPublisher) {
+	targets := []*loadTarget{base, other}
+	warmUp(b, targets)
+	tp := make([]loadStats, len(targets))
+	for b.Loop() {
+		measureThroughput(b, targets, tp, ls.perTarget)
+	}
+	if analytics.events.Load() == 0 {
+		b.Error("the gateway published no analytics events")
+	}
+	b.Logf("per-round throughput ratios, %s/%s:%s", other.name, base.name, roundRatios(&tp[1], &tp[0]))
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(tp[0].rps(), "rps-"+base.name)
+	b.ReportMetric(tp[1].rps(), "rps-"+other.name)
+	b.ReportMetric(tp[1].rps()/tp[0].rps(), "ratio-"+other.name+"-vs-"+base.name)
+	b.ReportMetric(float64(tp[0].cpuPerReq())/float64(tp[1].cpuPerReq()), "cpu-ratio-"+other.name+"-vs-"+base.name)
+	for i, t := range targets {
+		b.ReportMetric(float64(tp[i].cpuPerReq())/float64(time.Microsecond), "cpu-us/req-"+t.name)
+		b.ReportMetric(tp[i].allocsPerReq(), "allocs/req-"+t.name)
+	}
+}

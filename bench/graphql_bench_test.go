@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/turnpike/turnpike/runtime/contract"
 )
@@ -42,27 +41,7 @@ func BenchmarkGraphQLThroughput(b *testing.B) {
 
 	q := "?query=" + url.QueryEscape(benchGraphQLQuery) + "&variables=" + url.QueryEscape(`{"n":10}`)
 	auth := http.Header{"Authorization": {"Bearer " + km.mint(b)}}
-	const proxy, gql = 0, 1
-	targets := []*loadTarget{
-		proxy: newLoadTarget(b, "proxy", proxyURL, "/"+q, nil, ls.conns),
-		gql:   newLoadTarget(b, "graphql", gwURL, "/gql/1.0.0"+q, auth, ls.conns),
-	}
-	warmUp(b, targets)
-	tp := make([]loadStats, len(targets))
-	for b.Loop() {
-		measureThroughput(b, targets, tp, ls.perTarget)
-	}
-	if analytics.events.Load() == 0 {
-		b.Error("the gateway published no analytics events")
-	}
-	b.Logf("per-round throughput ratios, graphql/proxy:%s", roundRatios(&tp[gql], &tp[proxy]))
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(tp[proxy].rps(), "rps-proxy")
-	b.ReportMetric(tp[gql].rps(), "rps-graphql")
-	b.ReportMetric(tp[gql].rps()/tp[proxy].rps(), "ratio-graphql-vs-proxy")
-	b.ReportMetric(float64(tp[proxy].cpuPerReq())/float64(tp[gql].cpuPerReq()), "cpu-ratio-graphql-vs-proxy")
-	for i, n := range []string{proxy: "proxy", gql: "graphql"} {
-		b.ReportMetric(float64(tp[i].cpuPerReq())/float64(time.Microsecond), "cpu-us/req-"+n)
-		b.ReportMetric(tp[i].allocsPerReq(), "allocs/req-"+n)
-	}
+	comparePair(b, ls,
+		newLoadTarget(b, "proxy", proxyURL, "/"+q, nil, ls.conns),
+		newLoadTarget(b, "graphql", gwURL, "/gql/1.0.0"+q, auth, ls.conns), analytics)
 }

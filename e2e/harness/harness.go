@@ -297,3 +297,27 @@ func AvoidWindowEnd(t testing.TB, window, margin time.Duration) {
 	boundary := time.Now().Add(left)
 	wait.For(t, left+10*time.Second, "the next throttling window", func() bool { return time.Now().After(boundary) })
 }
+
+// StartAllInOne starts an all-in-one Turnpike on free ports with a fresh data directory,
+// the test admin password and internal token, and private endpoints allowed (test backends
+// are on loopback); extra adds or overrides settings. It returns the control plane's and the
+// gateway's base URLs.
+func StartAllInOne(t testing.TB, bin string, extra map[string]string) (cp, gw string) {
+	t.Helper()
+	cpAddr, gwAddr := FreePort(t), FreePort(t)
+	env := map[string]string{
+		"TURNPIKE_DATA_DIR":                         t.TempDir(),
+		"TURNPIKE_LISTEN":                           cpAddr,
+		"TURNPIKE_GATEWAY_LISTEN":                   gwAddr,
+		"TURNPIKE_TM_LISTEN":                        FreePort(t),
+		"TURNPIKE_ADMIN_PASSWORD":                   AdminPassword,
+		"TURNPIKE_INTERNAL_TOKEN":                   InternalToken,
+		"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "false",
+		"TURNPIKE_GATEWAY_URLS":                     "http://" + gwAddr,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	Start(t, bin, "all-in-one", "all-in-one", "http://"+cpAddr, env)
+	return "http://" + cpAddr, "http://" + gwAddr
+}

@@ -51,18 +51,11 @@ func start(t *testing.T) *deployment {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	t.Cleanup(backend.Close)
-	d := &deployment{gw: "http://" + harness.FreePort(t), cp: "http://" + harness.FreePort(t)}
-	harness.Start(t, bin, "all-in-one", "all-in-one", d.cp, map[string]string{
-		"TURNPIKE_DATA_DIR":                         t.TempDir(),
-		"TURNPIKE_LISTEN":                           strings.TrimPrefix(d.cp, "http://"),
-		"TURNPIKE_GATEWAY_LISTEN":                   strings.TrimPrefix(d.gw, "http://"),
-		"TURNPIKE_TM_LISTEN":                        harness.FreePort(t),
-		"TURNPIKE_ADMIN_PASSWORD":                   harness.AdminPassword,
-		"TURNPIKE_INTERNAL_TOKEN":                   harness.InternalToken,
-		"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "false",
-		"TURNPIKE_GATEWAY_MAX_INFLIGHT":             strconv.Itoa(maxInFlight),
-		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT":            queueTimeout.String(),
-		"TURNPIKE_LOG_LEVEL":                        "warn",
+	d := &deployment{}
+	d.cp, d.gw = harness.StartAllInOne(t, bin, map[string]string{
+		"TURNPIKE_GATEWAY_MAX_INFLIGHT":  strconv.Itoa(maxInFlight),
+		"TURNPIKE_GATEWAY_QUEUE_TIMEOUT": queueTimeout.String(),
+		"TURNPIKE_LOG_LEVEL":             "warn",
 	})
 	admin := servertest.NewClient(t, d.cp).Login("admin", harness.AdminPassword)
 	id := admin.Do(`mutation($in: CreateAPIInput!) { createAPI(input: $in) { id } }`, map[string]any{"in": map[string]any{

@@ -81,14 +81,8 @@ func TestCacheAndCircuitBreaker(t *testing.T) {
 		t.Skip("runs the turnpike binary")
 	}
 	b := newBackend(t)
-	cp, gwAddr := harness.FreePort(t), harness.FreePort(t)
-	harness.Start(t, bin, "all-in-one", "all-in-one", "http://"+cp, map[string]string{
-		"TURNPIKE_DATA_DIR": t.TempDir(), "TURNPIKE_LISTEN": cp, "TURNPIKE_GATEWAY_LISTEN": gwAddr,
-		"TURNPIKE_ADMIN_PASSWORD": harness.AdminPassword, "TURNPIKE_GATEWAY_CACHE_BYTES": "1048576",
-		"TURNPIKE_INTERNAL_TOKEN": harness.InternalToken, // guards /metrics
-	})
-	gw := "http://" + gwAddr
-	admin := servertest.NewClient(t, "http://"+cp).Login("admin", harness.AdminPassword)
+	cp, gw := harness.StartAllInOne(t, bin, map[string]string{"TURNPIKE_GATEWAY_CACHE_BYTES": "1048576"})
+	admin := servertest.NewClient(t, cp).Login("admin", harness.AdminPassword)
 	api := admin.Do(`mutation($in: CreateAPIInput!) { createAPI(input: $in) { id } }`, map[string]any{"in": map[string]any{
 		"name": "Resilient", "context": "/resilient", "version": "1.0.0",
 		"endpoints": map[string]any{"production": []string{b.srv.URL},

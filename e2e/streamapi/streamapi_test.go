@@ -31,18 +31,8 @@ type deployment struct{ cp, gw string }
 
 func start(t *testing.T) *deployment {
 	t.Helper()
-	d := &deployment{gw: "http://" + harness.FreePort(t), cp: "http://" + harness.FreePort(t)}
-	harness.Start(t, bin, "all-in-one", "all-in-one", d.cp, map[string]string{
-		"TURNPIKE_DATA_DIR":                         t.TempDir(),
-		"TURNPIKE_LISTEN":                           strings.TrimPrefix(d.cp, "http://"),
-		"TURNPIKE_GATEWAY_LISTEN":                   strings.TrimPrefix(d.gw, "http://"),
-		"TURNPIKE_TM_LISTEN":                        harness.FreePort(t),
-		"TURNPIKE_ADMIN_PASSWORD":                   harness.AdminPassword,
-		"TURNPIKE_INTERNAL_TOKEN":                   harness.InternalToken,
-		"TURNPIKE_PUBLISHER_DENY_PRIVATE_ENDPOINTS": "false",
-		"TURNPIKE_GATEWAY_URLS":                     d.gw,
-		"TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES":     "4096",
-	})
+	d := &deployment{}
+	d.cp, d.gw = harness.StartAllInOne(t, bin, map[string]string{"TURNPIKE_GATEWAY_WS_MAX_MESSAGE_BYTES": "4096"})
 	return d
 }
 
