@@ -214,14 +214,14 @@ func (c *Chain) RewritePath(callPath string) (string, bool) {
 		if p.seg < 0 {
 			b.WriteString(p.lit)
 		} else {
-			b.WriteString(segment(callPath, p.seg))
+			b.WriteString(PathSegment(callPath, p.seg))
 		}
 	}
 	return b.String(), true
 }
 
-// segment returns the k-th segment of an absolute path ("" past its end).
-func segment(path string, k int) string {
+// PathSegment returns the k-th segment (from 0) of an absolute path, "" past its end.
+func PathSegment(path string, k int) string {
 	path = strings.TrimPrefix(path, "/")
 	for ; k > 0; k-- {
 		i := strings.IndexByte(path, '/')

@@ -160,7 +160,7 @@ func (s *validationStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	params := make(map[string]string, len(vr.params))
 	for _, p := range vr.params {
-		raw := pathSegment(call.resourceRaw, p.seg)
+		raw := apipolicy.PathSegment(call.resourceRaw, p.seg)
 		if v, err := url.PathUnescape(raw); err == nil {
 			raw = v
 		}
@@ -187,22 +187,6 @@ func (s *validationStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.next.ServeHTTP(w, r)
-}
-
-// pathSegment returns the k-th segment of an absolute escaped path ("" past its end).
-func pathSegment(path string, k int) string {
-	path = strings.TrimPrefix(path, "/")
-	for ; k > 0; k-- {
-		i := strings.IndexByte(path, '/')
-		if i < 0 {
-			return ""
-		}
-		path = path[i+1:]
-	}
-	if i := strings.IndexByte(path, '/'); i >= 0 {
-		return path[:i]
-	}
-	return path
 }
 
 // jsonMediaType reports whether a Content-Type is JSON (application/json or +json).

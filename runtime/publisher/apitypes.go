@@ -71,38 +71,13 @@ func graphQLResources(field string, in []ResourceInput, s *ast.Schema, sdlField 
 		}
 		return out, nil
 	}
-	if len(in) == 0 {
-		return nil, apperr.Invalidf(field, "an API needs at least one resource")
+	out, err := collectResources(field, in, func(f string, r Resource) error { return checkGraphQLResource(f, r, s) },
+		func(Resource) string { return "" })
+	if err != nil {
+		return nil, err
 	}
-	if len(in) > MaxResources {
-		return nil, apperr.Invalidf(field, "has %d resources; the limit is %d", len(in), MaxResources)
-	}
-	out := make([]Resource, 0, len(in))
-	seen := make(map[string]bool, len(in))
-	for i, ri := range in {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		r := Resource{
-			Method:       strings.ToUpper(strings.TrimSpace(ri.Method)),
-			Path:         strings.TrimSpace(ri.Path),
-			AuthRequired: ri.AuthRequired == nil || *ri.AuthRequired,
-			Scopes:       nonNil(ri.Scopes),
-		}
-		if ri.ThrottlingPolicy != nil {
-			r.ThrottlingPolicy = *ri.ThrottlingPolicy
-		}
-		if err := checkGraphQLResource(f, r, s); err != nil {
-			return nil, err
-		}
-		var err error
-		if r.Policies, err = validatePolicies(f+".policies", ri.Policies, ""); err != nil {
-			return nil, err
-		}
-		key := r.Method + " " + r.Path
-		if seen[key] {
-			return nil, apperr.Invalidf(f, "%s is listed twice", key)
-		}
-		seen[key] = true
-		out = append(out, r)
+	for i := range out {
+		out[i].Scopes = nonNil(out[i].Scopes)
 	}
 	return out, nil
 }

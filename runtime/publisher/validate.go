@@ -253,6 +253,12 @@ func validateResources(field string, in []ResourceInput) ([]Resource, error) {
 	if in == nil {
 		return defaultResources(), nil
 	}
+	return collectResources(field, in, checkResource, func(r Resource) string { return r.Path })
+}
+
+// collectResources checks a given list of resources: its length, each one with check, its
+// policies (whose rewritePath may use the {params} of template(r)) and duplicates.
+func collectResources(field string, in []ResourceInput, check func(field string, r Resource) error, template func(Resource) string) ([]Resource, error) {
 	if len(in) == 0 {
 		return nil, apperr.Invalidf(field, "an API needs at least one resource")
 	}
@@ -272,11 +278,11 @@ func validateResources(field string, in []ResourceInput) ([]Resource, error) {
 		if ri.ThrottlingPolicy != nil {
 			r.ThrottlingPolicy = *ri.ThrottlingPolicy
 		}
-		if err := checkResource(f, r); err != nil {
+		if err := check(f, r); err != nil {
 			return nil, err
 		}
 		var err error
-		if r.Policies, err = validatePolicies(f+".policies", ri.Policies, r.Path); err != nil {
+		if r.Policies, err = validatePolicies(f+".policies", ri.Policies, template(r)); err != nil {
 			return nil, err
 		}
 		key := r.Method + " " + r.Path
