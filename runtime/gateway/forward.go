@@ -186,13 +186,12 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	}
 	call.applyResponsePolicies(dst)
 	w.WriteHeader(res.StatusCode)
-	var err2 error
 	if p.api.Type == contract.APITypeSSE && res.StatusCode < 300 && isEventStream(res.Header) {
-		err2 = p.copyEvents(w, r, res, call)
+		err = p.copyEvents(w, r, res, call)
 	} else {
-		err2 = p.copyBody(w, res)
+		err = p.copyBody(w, res)
 	}
-	if err := err2; err != nil {
+	if err != nil {
 		_ = res.Body.Close()
 		p.g.log.Debug("backend body copy failed", "api", p.api.ID, "err", err)
 		panic(http.ErrAbortHandler) // the client must see a broken answer, not a short one
