@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -77,15 +78,43 @@ func repoRoot() (string, error) {
 	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// FreePort returns a loopback address with a free port.
+// Ports handed to processes come from below the kernel's ephemeral range (32768 and up on
+// Linux), so no listener or client socket bound to port 0 — by this test binary or by one
+// running beside it — can take a port between FreePort returning it and the process binding
+// it; and a port is never handed out twice in one test binary. Two kernel-chosen ports in a
+// row could be the same one, which once sent a gateway and a traffic manager to one address.
+const (
+	firstTestPort = 12000
+	lastTestPort  = 32000
+)
+
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort returns a loopback address with a port that is free now and that this test binary
+// has not handed out before.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		port := firstTestPort + mathrand.IntN(lastTestPort-firstTestPort)
+		if handedOut.ports[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue // in use by something else
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		handedOut.ports[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port found below the ephemeral range")
+	return ""
 }
 
 // Proc is one turnpike process.

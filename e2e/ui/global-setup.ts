@@ -15,17 +15,27 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = join(here, '..', '..');
 const artifacts = join(here, 'artifacts');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports are drawn from below the kernel's ephemeral range and never handed out twice: two
+// kernel-chosen ports in a row can be the same one (see FreePort in e2e/harness).
+const handedOut = new Set<number>();
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.on('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+async function freePort(): Promise<number> {
+  for (let i = 0; i < 1000; i++) {
+    const port = 12000 + Math.floor(Math.random() * 20000);
+    if (handedOut.has(port) || !(await tryListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port found below the ephemeral range');
 }
 
 async function waitReady(url: string, child: ChildProcess | null, timeoutMs: number): Promise<void> {
