@@ -27,6 +27,9 @@ type APIResolver interface {
 	GatewayURLs(ctx context.Context, obj *model.API) ([]string, error)
 	Documents(ctx context.Context, obj *model.API) ([]*model.Document, error)
 
+	Ai(ctx context.Context, obj *model.API) (*model.AIConfig, error)
+	Mcp(ctx context.Context, obj *model.API) (*model.MCPConfig, error)
+
 	MockPreview(ctx context.Context, obj *model.API) ([]*model.MockResponse, error)
 
 	Rating(ctx context.Context, obj *model.API) (*model.Rating, error)
@@ -607,6 +610,70 @@ func (ec *executionContext) _API_updatedAt(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_API_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("API", field, false, false, "Time")
+}
+
+func (ec *executionContext) _API_ai(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_ai(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().Ai(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AIConfig) graphql.Marshaler {
+			return ec.marshalOAIConfig2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAIConfig(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_API_ai(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "API",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AIConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _API_mcp(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_mcp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().Mcp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MCPConfig) graphql.Marshaler {
+			return ec.marshalOMCPConfig2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐMCPConfig(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_API_mcp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "API",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MCPConfig(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _API_policies(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
@@ -1790,7 +1857,7 @@ func (ec *executionContext) unmarshalInputCreateAPIInput(ctx context.Context, ob
 		asMap["type"] = "HTTP"
 	}
 
-	fieldsInOrder := [...]string{"name", "context", "version", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "policies", "responseCache", "validateRequests", "type", "graphQLSchema", "countEvents"}
+	fieldsInOrder := [...]string{"name", "context", "version", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "ai", "mcp", "policies", "responseCache", "validateRequests", "type", "graphQLSchema", "countEvents"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1867,6 +1934,20 @@ func (ec *executionContext) unmarshalInputCreateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.Cors = data
+		case "ai":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ai"))
+			data, err := ec.unmarshalOAIConfigInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAIConfigInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ai = data
+		case "mcp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mcp"))
+			data, err := ec.unmarshalOMCPConfigInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐMCPConfigInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mcp = data
 		case "policies":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policies"))
 			data, err := ec.unmarshalOAttachedPolicyInput2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyInputᚄ(ctx, v)
@@ -2105,7 +2186,7 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "policies", "responseCache", "validateRequests", "graphQLSchema", "requirePersistedQueries", "persistedQueries", "countEvents"}
+	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "ai", "mcp", "policies", "responseCache", "validateRequests", "graphQLSchema", "requirePersistedQueries", "persistedQueries", "countEvents"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2175,6 +2256,20 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.IsDefaultVersion = data
+		case "ai":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ai"))
+			data, err := ec.unmarshalOAIConfigUpdateInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAIConfigUpdateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ai = data
+		case "mcp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mcp"))
+			data, err := ec.unmarshalOMCPConfigInput2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐMCPConfigInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mcp = data
 		case "policies":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policies"))
 			data, err := ec.unmarshalOAttachedPolicyInput2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐAttachedPolicyInputᚄ(ctx, v)
@@ -2371,6 +2466,18 @@ func (ec *executionContext) _API(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "ai":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_ai(ctx, field, obj)
+				})
+		case "mcp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_mcp(ctx, field, obj)
+				})
 		case "policies":
 			out.Values[i] = ec._API_policies(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

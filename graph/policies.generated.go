@@ -697,6 +697,75 @@ func (ec *executionContext) fieldContext_ThrottlingPolicy_inUse(_ context.Contex
 	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ThrottlingPolicy_totalTokenCount(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThrottlingPolicy_totalTokenCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalTokenCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThrottlingPolicy_totalTokenCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ThrottlingPolicy_promptTokenCount(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThrottlingPolicy_promptTokenCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromptTokenCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThrottlingPolicy_promptTokenCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ThrottlingPolicy_completionTokenCount(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThrottlingPolicy_completionTokenCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletionTokenCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThrottlingPolicy_completionTokenCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThrottlingPolicy", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ThrottlingPolicy_costCount(ctx context.Context, field graphql.CollectedField, obj *model.ThrottlingPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -981,7 +1050,7 @@ func (ec *executionContext) unmarshalInputThrottlingPolicyInput(ctx context.Cont
 		asMap["failClosed"] = false
 	}
 
-	fieldsInOrder := [...]string{"name", "kind", "description", "limitType", "requestCount", "dataAmountBytes", "unitTimeSeconds", "burstLimitPerSecond", "stopOnQuotaReach", "failClosed", "conditionGroups", "keyTemplate", "costCount", "graphQLMaxDepth", "graphQLMaxComplexity"}
+	fieldsInOrder := [...]string{"name", "kind", "description", "limitType", "requestCount", "dataAmountBytes", "unitTimeSeconds", "burstLimitPerSecond", "stopOnQuotaReach", "failClosed", "conditionGroups", "keyTemplate", "totalTokenCount", "promptTokenCount", "completionTokenCount", "costCount", "graphQLMaxDepth", "graphQLMaxComplexity"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1072,6 +1141,27 @@ func (ec *executionContext) unmarshalInputThrottlingPolicyInput(ctx context.Cont
 				return it, err
 			}
 			it.KeyTemplate = data
+		case "totalTokenCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("totalTokenCount"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TotalTokenCount = data
+		case "promptTokenCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promptTokenCount"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PromptTokenCount = data
+		case "completionTokenCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completionTokenCount"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletionTokenCount = data
 		case "costCount":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costCount"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -1341,6 +1431,21 @@ func (ec *executionContext) _ThrottlingPolicy(ctx context.Context, sel ast.Selec
 		case "inUse":
 			out.Values[i] = ec._ThrottlingPolicy_inUse(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalTokenCount":
+			out.Values[i] = ec._ThrottlingPolicy_totalTokenCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "promptTokenCount":
+			out.Values[i] = ec._ThrottlingPolicy_promptTokenCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "completionTokenCount":
+			out.Values[i] = ec._ThrottlingPolicy_completionTokenCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "costCount":

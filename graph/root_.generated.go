@@ -39,7 +39,15 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AIConfig struct {
+		BackendKeySet func(childComplexity int) int
+		Models        func(childComplexity int) int
+		PromptGuard   func(childComplexity int) int
+		Vendor        func(childComplexity int) int
+	}
+
 	API struct {
+		Ai                      func(childComplexity int) int
 		AllowedActions          func(childComplexity int) int
 		Comments                func(childComplexity int) int
 		Context                 func(childComplexity int) int
@@ -56,6 +64,7 @@ type ComplexityRoot struct {
 		IsDefaultVersion        func(childComplexity int) int
 		LifecycleHistory        func(childComplexity int) int
 		LifecycleState          func(childComplexity int) int
+		Mcp                     func(childComplexity int) int
 		MockPreview             func(childComplexity int) int
 		Name                    func(childComplexity int) int
 		OpenAPI                 func(childComplexity int) int
@@ -245,12 +254,39 @@ type ComplexityRoot struct {
 		Deployments        func(childComplexity int, apiID string) int
 	}
 
+	MCPConfig struct {
+		HiddenTools func(childComplexity int) int
+		Mode        func(childComplexity int) int
+		SourceAPI   func(childComplexity int) int
+		Tools       func(childComplexity int) int
+		Urls        func(childComplexity int) int
+	}
+
+	MCPTool struct {
+		Description func(childComplexity int) int
+		InputSchema func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Operation   func(childComplexity int) int
+		Scopes      func(childComplexity int) int
+	}
+
 	MockResponse struct {
 		Body        func(childComplexity int) int
 		ContentType func(childComplexity int) int
 		Method      func(childComplexity int) int
 		Path        func(childComplexity int) int
 		Status      func(childComplexity int) int
+	}
+
+	ModelTokenUsage struct {
+		At                   func(childComplexity int) int
+		CompletionTokens     func(childComplexity int) int
+		EstimatedRequests    func(childComplexity int) int
+		Model                func(childComplexity int) int
+		PromptTokens         func(childComplexity int) int
+		ProviderLatencyAvgMs func(childComplexity int) int
+		Requests             func(childComplexity int) int
+		TotalTokens          func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -263,6 +299,7 @@ type ComplexityRoot struct {
 		CreateAPI                   func(childComplexity int, input model.CreateAPIInput) int
 		CreateApplication           func(childComplexity int, input model.CreateApplicationInput) int
 		CreateEnvironment           func(childComplexity int, input model.EnvironmentInput) int
+		CreateMCPServerFromAPI      func(childComplexity int, apiID string, context string, version string, operations []string) int
 		CreateNewVersion            func(childComplexity int, apiID string, version string) int
 		CreateRevision              func(childComplexity int, apiID string, description *string) int
 		CreateThrottlingPolicy      func(childComplexity int, input model.ThrottlingPolicyInput) int
@@ -338,6 +375,7 @@ type ComplexityRoot struct {
 		Document                  func(childComplexity int, id string) int
 		Environments              func(childComplexity int) int
 		GraphQLSchemaFromEndpoint func(childComplexity int, url string) int
+		McpToolPreview            func(childComplexity int, apiID string, operations []string) int
 		Me                        func(childComplexity int) int
 		PolicySpecs               func(childComplexity int) int
 		ScopeBindings             func(childComplexity int) int
@@ -393,6 +431,7 @@ type ComplexityRoot struct {
 
 	ThrottlingPolicy struct {
 		BurstLimitPerSecond  func(childComplexity int) int
+		CompletionTokenCount func(childComplexity int) int
 		ConditionGroups      func(childComplexity int) int
 		CostCount            func(childComplexity int) int
 		DataAmountBytes      func(childComplexity int) int
@@ -405,8 +444,10 @@ type ComplexityRoot struct {
 		Kind                 func(childComplexity int) int
 		LimitType            func(childComplexity int) int
 		Name                 func(childComplexity int) int
+		PromptTokenCount     func(childComplexity int) int
 		RequestCount         func(childComplexity int) int
 		StopOnQuotaReach     func(childComplexity int) int
+		TotalTokenCount      func(childComplexity int) int
 		UnitTimeSeconds      func(childComplexity int) int
 	}
 
@@ -415,18 +456,22 @@ type ComplexityRoot struct {
 		BackendLatencyAvgMs func(childComplexity int) int
 		Bytes               func(childComplexity int) int
 		CacheHits           func(childComplexity int) int
+		CompletionTokens    func(childComplexity int) int
 		Errors4xx           func(childComplexity int) int
 		Errors5xx           func(childComplexity int) int
 		LatencyAvgMs        func(childComplexity int) int
 		LatencyMaxMs        func(childComplexity int) int
 		Overage             func(childComplexity int) int
+		PromptTokens        func(childComplexity int) int
 		Requests            func(childComplexity int) int
 		Throttled           func(childComplexity int) int
+		TotalTokens         func(childComplexity int) int
 	}
 
 	UsageSeries struct {
 		Granularity   func(childComplexity int) int
 		Points        func(childComplexity int) int
+		TokensByModel func(childComplexity int) int
 		TotalRequests func(childComplexity int) int
 	}
 
@@ -453,6 +498,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AIConfig.backendKeySet":
+		if e.ComplexityRoot.AIConfig.BackendKeySet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AIConfig.BackendKeySet(childComplexity), true
+	case "AIConfig.models":
+		if e.ComplexityRoot.AIConfig.Models == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AIConfig.Models(childComplexity), true
+	case "AIConfig.promptGuard":
+		if e.ComplexityRoot.AIConfig.PromptGuard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AIConfig.PromptGuard(childComplexity), true
+	case "AIConfig.vendor":
+		if e.ComplexityRoot.AIConfig.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AIConfig.Vendor(childComplexity), true
+
+	case "API.ai":
+		if e.ComplexityRoot.API.Ai == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Ai(childComplexity), true
 	case "API.allowedActions":
 		if e.ComplexityRoot.API.AllowedActions == nil {
 			break
@@ -549,6 +625,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.LifecycleState(childComplexity), true
+	case "API.mcp":
+		if e.ComplexityRoot.API.Mcp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Mcp(childComplexity), true
 	case "API.mockPreview":
 		if e.ComplexityRoot.API.MockPreview == nil {
 			break
@@ -1308,6 +1390,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Live.Deployments(childComplexity, args["apiId"].(string)), true
 
+	case "MCPConfig.hiddenTools":
+		if e.ComplexityRoot.MCPConfig.HiddenTools == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPConfig.HiddenTools(childComplexity), true
+	case "MCPConfig.mode":
+		if e.ComplexityRoot.MCPConfig.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPConfig.Mode(childComplexity), true
+	case "MCPConfig.sourceAPI":
+		if e.ComplexityRoot.MCPConfig.SourceAPI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPConfig.SourceAPI(childComplexity), true
+	case "MCPConfig.tools":
+		if e.ComplexityRoot.MCPConfig.Tools == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPConfig.Tools(childComplexity), true
+	case "MCPConfig.urls":
+		if e.ComplexityRoot.MCPConfig.Urls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPConfig.Urls(childComplexity), true
+
+	case "MCPTool.description":
+		if e.ComplexityRoot.MCPTool.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPTool.Description(childComplexity), true
+	case "MCPTool.inputSchema":
+		if e.ComplexityRoot.MCPTool.InputSchema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPTool.InputSchema(childComplexity), true
+	case "MCPTool.name":
+		if e.ComplexityRoot.MCPTool.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPTool.Name(childComplexity), true
+	case "MCPTool.operation":
+		if e.ComplexityRoot.MCPTool.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPTool.Operation(childComplexity), true
+	case "MCPTool.scopes":
+		if e.ComplexityRoot.MCPTool.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MCPTool.Scopes(childComplexity), true
+
 	case "MockResponse.body":
 		if e.ComplexityRoot.MockResponse.Body == nil {
 			break
@@ -1338,6 +1482,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MockResponse.Status(childComplexity), true
+
+	case "ModelTokenUsage.at":
+		if e.ComplexityRoot.ModelTokenUsage.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.At(childComplexity), true
+	case "ModelTokenUsage.completionTokens":
+		if e.ComplexityRoot.ModelTokenUsage.CompletionTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.CompletionTokens(childComplexity), true
+	case "ModelTokenUsage.estimatedRequests":
+		if e.ComplexityRoot.ModelTokenUsage.EstimatedRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.EstimatedRequests(childComplexity), true
+	case "ModelTokenUsage.model":
+		if e.ComplexityRoot.ModelTokenUsage.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.Model(childComplexity), true
+	case "ModelTokenUsage.promptTokens":
+		if e.ComplexityRoot.ModelTokenUsage.PromptTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.PromptTokens(childComplexity), true
+	case "ModelTokenUsage.providerLatencyAvgMs":
+		if e.ComplexityRoot.ModelTokenUsage.ProviderLatencyAvgMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.ProviderLatencyAvgMs(childComplexity), true
+	case "ModelTokenUsage.requests":
+		if e.ComplexityRoot.ModelTokenUsage.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.Requests(childComplexity), true
+	case "ModelTokenUsage.totalTokens":
+		if e.ComplexityRoot.ModelTokenUsage.TotalTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelTokenUsage.TotalTokens(childComplexity), true
 
 	case "Mutation.addBlockingCondition":
 		if e.ComplexityRoot.Mutation.AddBlockingCondition == nil {
@@ -1438,6 +1631,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateEnvironment(childComplexity, args["input"].(model.EnvironmentInput)), true
+	case "Mutation.createMCPServerFromAPI":
+		if e.ComplexityRoot.Mutation.CreateMCPServerFromAPI == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createMCPServerFromAPI_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateMCPServerFromAPI(childComplexity, args["apiId"].(string), args["context"].(string), args["version"].(string), args["operations"].([]string)), true
 	case "Mutation.createNewVersion":
 		if e.ComplexityRoot.Mutation.CreateNewVersion == nil {
 			break
@@ -2014,6 +2218,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.GraphQLSchemaFromEndpoint(childComplexity, args["url"].(string)), true
 
+	case "Query.mcpToolPreview":
+		if e.ComplexityRoot.Query.McpToolPreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_mcpToolPreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.McpToolPreview(childComplexity, args["apiId"].(string), args["operations"].([]string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2235,6 +2450,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThrottlingPolicy.BurstLimitPerSecond(childComplexity), true
+	case "ThrottlingPolicy.completionTokenCount":
+		if e.ComplexityRoot.ThrottlingPolicy.CompletionTokenCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThrottlingPolicy.CompletionTokenCount(childComplexity), true
 	case "ThrottlingPolicy.conditionGroups":
 		if e.ComplexityRoot.ThrottlingPolicy.ConditionGroups == nil {
 			break
@@ -2307,6 +2528,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThrottlingPolicy.Name(childComplexity), true
+	case "ThrottlingPolicy.promptTokenCount":
+		if e.ComplexityRoot.ThrottlingPolicy.PromptTokenCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThrottlingPolicy.PromptTokenCount(childComplexity), true
 	case "ThrottlingPolicy.requestCount":
 		if e.ComplexityRoot.ThrottlingPolicy.RequestCount == nil {
 			break
@@ -2319,6 +2546,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ThrottlingPolicy.StopOnQuotaReach(childComplexity), true
+	case "ThrottlingPolicy.totalTokenCount":
+		if e.ComplexityRoot.ThrottlingPolicy.TotalTokenCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThrottlingPolicy.TotalTokenCount(childComplexity), true
 	case "ThrottlingPolicy.unitTimeSeconds":
 		if e.ComplexityRoot.ThrottlingPolicy.UnitTimeSeconds == nil {
 			break
@@ -2350,6 +2583,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsagePoint.CacheHits(childComplexity), true
+	case "UsagePoint.completionTokens":
+		if e.ComplexityRoot.UsagePoint.CompletionTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.CompletionTokens(childComplexity), true
 	case "UsagePoint.errors4xx":
 		if e.ComplexityRoot.UsagePoint.Errors4xx == nil {
 			break
@@ -2380,6 +2619,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsagePoint.Overage(childComplexity), true
+	case "UsagePoint.promptTokens":
+		if e.ComplexityRoot.UsagePoint.PromptTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.PromptTokens(childComplexity), true
 	case "UsagePoint.requests":
 		if e.ComplexityRoot.UsagePoint.Requests == nil {
 			break
@@ -2392,6 +2637,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsagePoint.Throttled(childComplexity), true
+	case "UsagePoint.totalTokens":
+		if e.ComplexityRoot.UsagePoint.TotalTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.TotalTokens(childComplexity), true
 
 	case "UsageSeries.granularity":
 		if e.ComplexityRoot.UsageSeries.Granularity == nil {
@@ -2405,6 +2656,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageSeries.Points(childComplexity), true
+	case "UsageSeries.tokensByModel":
+		if e.ComplexityRoot.UsageSeries.TokensByModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSeries.TokensByModel(childComplexity), true
 	case "UsageSeries.totalRequests":
 		if e.ComplexityRoot.UsageSeries.TotalRequests == nil {
 			break
@@ -2452,6 +2709,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AIConfigInput", ec.unmarshalInputAIConfigInput),
+			graphql.NewInputUnmarshaler("AIConfigUpdateInput", ec.unmarshalInputAIConfigUpdateInput),
 			graphql.NewInputUnmarshaler("AddDocumentInput", ec.unmarshalInputAddDocumentInput),
 			graphql.NewInputUnmarshaler("AttachedPolicyInput", ec.unmarshalInputAttachedPolicyInput),
 			graphql.NewInputUnmarshaler("BlockingConditionInput", ec.unmarshalInputBlockingConditionInput),
@@ -2463,6 +2722,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("EndpointsInput", ec.unmarshalInputEndpointsInput),
 			graphql.NewInputUnmarshaler("EnvironmentInput", ec.unmarshalInputEnvironmentInput),
+			graphql.NewInputUnmarshaler("MCPConfigInput", ec.unmarshalInputMCPConfigInput),
 			graphql.NewInputUnmarshaler("PolicyConditionInput", ec.unmarshalInputPolicyConditionInput),
 			graphql.NewInputUnmarshaler("PolicyParameterInput", ec.unmarshalInputPolicyParameterInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
@@ -2563,7 +2823,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "admin.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "apitypes.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
+//go:embed "admin.graphqls" "ai.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "apitypes.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2576,6 +2836,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "admin.graphqls", Input: sourceData("admin.graphqls"), BuiltIn: false},
+	{Name: "ai.graphqls", Input: sourceData("ai.graphqls"), BuiltIn: false},
 	{Name: "analytics.graphqls", Input: sourceData("analytics.graphqls"), BuiltIn: false},
 	{Name: "apipolicies.graphqls", Input: sourceData("apipolicies.graphqls"), BuiltIn: false},
 	{Name: "apis.graphqls", Input: sourceData("apis.graphqls"), BuiltIn: false},
@@ -2592,6 +2853,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AIConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "vendor":
+		return ec.fieldContext_AIConfig_vendor(ctx, field)
+	case "models":
+		return ec.fieldContext_AIConfig_models(ctx, field)
+	case "promptGuard":
+		return ec.fieldContext_AIConfig_promptGuard(ctx, field)
+	case "backendKeySet":
+		return ec.fieldContext_AIConfig_backendKeySet(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AIConfig", field.Name)
+}
 
 func (ec *executionContext) childFields_API(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2637,6 +2912,10 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_API_updatedAt(ctx, field)
+	case "ai":
+		return ec.fieldContext_API_ai(ctx, field)
+	case "mcp":
+		return ec.fieldContext_API_mcp(ctx, field)
 	case "policies":
 		return ec.fieldContext_API_policies(ctx, field)
 	case "responseCache":
@@ -2993,6 +3272,38 @@ func (ec *executionContext) childFields_LifecycleEvent(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type LifecycleEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_MCPConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_MCPConfig_mode(ctx, field)
+	case "sourceAPI":
+		return ec.fieldContext_MCPConfig_sourceAPI(ctx, field)
+	case "tools":
+		return ec.fieldContext_MCPConfig_tools(ctx, field)
+	case "hiddenTools":
+		return ec.fieldContext_MCPConfig_hiddenTools(ctx, field)
+	case "urls":
+		return ec.fieldContext_MCPConfig_urls(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MCPConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_MCPTool(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MCPTool_name(ctx, field)
+	case "description":
+		return ec.fieldContext_MCPTool_description(ctx, field)
+	case "inputSchema":
+		return ec.fieldContext_MCPTool_inputSchema(ctx, field)
+	case "operation":
+		return ec.fieldContext_MCPTool_operation(ctx, field)
+	case "scopes":
+		return ec.fieldContext_MCPTool_scopes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MCPTool", field.Name)
+}
+
 func (ec *executionContext) childFields_MockResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "method":
@@ -3007,6 +3318,28 @@ func (ec *executionContext) childFields_MockResponse(ctx context.Context, field 
 		return ec.fieldContext_MockResponse_body(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MockResponse", field.Name)
+}
+
+func (ec *executionContext) childFields_ModelTokenUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_ModelTokenUsage_at(ctx, field)
+	case "model":
+		return ec.fieldContext_ModelTokenUsage_model(ctx, field)
+	case "requests":
+		return ec.fieldContext_ModelTokenUsage_requests(ctx, field)
+	case "promptTokens":
+		return ec.fieldContext_ModelTokenUsage_promptTokens(ctx, field)
+	case "completionTokens":
+		return ec.fieldContext_ModelTokenUsage_completionTokens(ctx, field)
+	case "totalTokens":
+		return ec.fieldContext_ModelTokenUsage_totalTokens(ctx, field)
+	case "estimatedRequests":
+		return ec.fieldContext_ModelTokenUsage_estimatedRequests(ctx, field)
+	case "providerLatencyAvgMs":
+		return ec.fieldContext_ModelTokenUsage_providerLatencyAvgMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelTokenUsage", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3175,6 +3508,12 @@ func (ec *executionContext) childFields_ThrottlingPolicy(ctx context.Context, fi
 		return ec.fieldContext_ThrottlingPolicy_keyTemplate(ctx, field)
 	case "inUse":
 		return ec.fieldContext_ThrottlingPolicy_inUse(ctx, field)
+	case "totalTokenCount":
+		return ec.fieldContext_ThrottlingPolicy_totalTokenCount(ctx, field)
+	case "promptTokenCount":
+		return ec.fieldContext_ThrottlingPolicy_promptTokenCount(ctx, field)
+	case "completionTokenCount":
+		return ec.fieldContext_ThrottlingPolicy_completionTokenCount(ctx, field)
 	case "costCount":
 		return ec.fieldContext_ThrottlingPolicy_costCount(ctx, field)
 	case "graphQLMaxDepth":
@@ -3209,6 +3548,12 @@ func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field gr
 		return ec.fieldContext_UsagePoint_backendLatencyAvgMs(ctx, field)
 	case "bytes":
 		return ec.fieldContext_UsagePoint_bytes(ctx, field)
+	case "promptTokens":
+		return ec.fieldContext_UsagePoint_promptTokens(ctx, field)
+	case "completionTokens":
+		return ec.fieldContext_UsagePoint_completionTokens(ctx, field)
+	case "totalTokens":
+		return ec.fieldContext_UsagePoint_totalTokens(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsagePoint", field.Name)
 }
@@ -3221,6 +3566,8 @@ func (ec *executionContext) childFields_UsageSeries(ctx context.Context, field g
 		return ec.fieldContext_UsageSeries_points(ctx, field)
 	case "totalRequests":
 		return ec.fieldContext_UsageSeries_totalRequests(ctx, field)
+	case "tokensByModel":
+		return ec.fieldContext_UsageSeries_tokensByModel(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageSeries", field.Name)
 }

@@ -28,7 +28,7 @@ func toUsagePoint(p analytics.Point) *model.UsagePoint {
 }
 
 func toUsageSeries(s analytics.Series) *model.UsageSeries {
-	out := &model.UsageSeries{Granularity: model.Granularity(s.Granularity), TotalRequests: int(s.TotalRequests), Points: make([]*model.UsagePoint, len(s.Points))}
+	out := &model.UsageSeries{Granularity: model.Granularity(s.Granularity), TotalRequests: int(s.TotalRequests), Points: make([]*model.UsagePoint, len(s.Points)), TokensByModel: []*model.ModelTokenUsage{}}
 	for i, p := range s.Points {
 		out.Points[i] = toUsagePoint(p)
 	}

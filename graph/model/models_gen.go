@@ -10,6 +10,31 @@ import (
 	"time"
 )
 
+type AIConfig struct {
+	Vendor AIVendor `json:"vendor"`
+	// The models consumers may name; several are used round robin, and a provider's 429/5xx fails over to the next.
+	Models []string `json:"models"`
+	// Regular expressions; a prompt matching one is refused with 400 naming it.
+	PromptGuard []string `json:"promptGuard"`
+	// Whether a provider key is stored (the key itself is never returned).
+	BackendKeySet bool `json:"backendKeySet"`
+}
+
+type AIConfigInput struct {
+	Vendor AIVendor `json:"vendor"`
+	// The provider's key: stored encrypted, never returned, sent by gateways in the vendor's header.
+	BackendKey  string   `json:"backendKey"`
+	Models      []string `json:"models,omitempty"`
+	PromptGuard []string `json:"promptGuard,omitempty"`
+}
+
+// Changes to an AI API: omitted fields keep their value; backendKey replaces the stored key.
+type AIConfigUpdateInput struct {
+	BackendKey  *string  `json:"backendKey,omitempty"`
+	Models      []string `json:"models,omitempty"`
+	PromptGuard []string `json:"promptGuard,omitempty"`
+}
+
 type APIConnection struct {
 	Edges      []*APIEdge `json:"edges"`
 	PageInfo   *PageInfo  `json:"pageInfo"`
@@ -166,14 +191,18 @@ type CreateAPIInput struct {
 	// Defaults to GET, POST, PUT, PATCH and DELETE on /*.
 	Resources []*ResourceInput `json:"resources,omitempty"`
 	// Defaults to ["Unlimited"].
-	SubscriptionTiers []string               `json:"subscriptionTiers,omitempty"`
-	Tags              []string               `json:"tags,omitempty"`
-	ThrottlingPolicy  *string                `json:"throttlingPolicy,omitempty"`
-	Cors              *CORSInput             `json:"cors,omitempty"`
-	Policies          []*AttachedPolicyInput `json:"policies,omitempty"`
-	ResponseCache     *ResponseCacheInput    `json:"responseCache,omitempty"`
-	ValidateRequests  *bool                  `json:"validateRequests,omitempty"`
-	Type              *APIType               `json:"type,omitempty"`
+	SubscriptionTiers []string   `json:"subscriptionTiers,omitempty"`
+	Tags              []string   `json:"tags,omitempty"`
+	ThrottlingPolicy  *string    `json:"throttlingPolicy,omitempty"`
+	Cors              *CORSInput `json:"cors,omitempty"`
+	// AI: required.
+	Ai *AIConfigInput `json:"ai,omitempty"`
+	// MCP (a proxied MCP server, its endpoint the upstream's URL): optional settings.
+	Mcp              *MCPConfigInput        `json:"mcp,omitempty"`
+	Policies         []*AttachedPolicyInput `json:"policies,omitempty"`
+	ResponseCache    *ResponseCacheInput    `json:"responseCache,omitempty"`
+	ValidateRequests *bool                  `json:"validateRequests,omitempty"`
+	Type             *APIType               `json:"type,omitempty"`
 	// GRAPHQL: required; resources are then its operations: method QUERY/MUTATION/SUBSCRIPTION, path = root field name.
 	GraphQLSchema *string `json:"graphQLSchema,omitempty"`
 	CountEvents   *bool   `json:"countEvents,omitempty"`
@@ -287,6 +316,33 @@ type LifecycleEvent struct {
 type Live struct {
 }
 
+type MCPConfig struct {
+	Mode MCPMode `json:"mode"`
+	// FROM_API: the API whose operations the tools call.
+	SourceAPI *API `json:"sourceAPI,omitempty"`
+	// FROM_API: the tools served.
+	Tools []*MCPTool `json:"tools"`
+	// PROXY: upstream tools the gateway hides from tools/list and refuses in tools/call.
+	HiddenTools []string `json:"hiddenTools"`
+	// Where MCP clients connect: {gateway}{context}/{version}/mcp.
+	Urls []string `json:"urls"`
+}
+
+type MCPConfigInput struct {
+	HiddenTools []string `json:"hiddenTools,omitempty"`
+}
+
+type MCPTool struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// The tool's JSON Schema for its arguments, as JSON.
+	InputSchema string `json:"inputSchema"`
+	// FROM_API: the operation a call of the tool becomes, such as GET /pets/{petId}.
+	Operation *string `json:"operation,omitempty"`
+	// FROM_API: the scopes a token needs to see and call the tool.
+	Scopes []string `json:"scopes"`
+}
+
 // What a MOCK endpoint answers for one resource.
 type MockResponse struct {
 	Method      string `json:"method"`
@@ -294,6 +350,19 @@ type MockResponse struct {
 	Status      int    `json:"status"`
 	ContentType string `json:"contentType"`
 	Body        string `json:"body"`
+}
+
+// Token usage of AI APIs in one bucket, for one model.
+type ModelTokenUsage struct {
+	At               time.Time `json:"at"`
+	Model            string    `json:"model"`
+	Requests         int       `json:"requests"`
+	PromptTokens     int       `json:"promptTokens"`
+	CompletionTokens int       `json:"completionTokens"`
+	TotalTokens      int       `json:"totalTokens"`
+	// Requests whose usage the provider did not report and the gateway estimated.
+	EstimatedRequests    int     `json:"estimatedRequests"`
+	ProviderLatencyAvgMs float64 `json:"providerLatencyAvgMs"`
 }
 
 type Mutation struct {
@@ -428,8 +497,11 @@ type ThrottlingPolicy struct {
 	// CUSTOM only: a key template over $apiContext, $apiVersion, $resourceKey, $userId, $appId, $clientIp. Admins only.
 	KeyTemplate *string `json:"keyTemplate,omitempty"`
 	// Whether an API, application or subscription uses it.
-	InUse     bool `json:"inUse"`
-	CostCount *int `json:"costCount,omitempty"`
+	InUse                bool `json:"inUse"`
+	TotalTokenCount      *int `json:"totalTokenCount,omitempty"`
+	PromptTokenCount     *int `json:"promptTokenCount,omitempty"`
+	CompletionTokenCount *int `json:"completionTokenCount,omitempty"`
+	CostCount            *int `json:"costCount,omitempty"`
 	// SUBSCRIPTION tiers: the deepest GraphQL selection allowed (null: no limit).
 	GraphQLMaxDepth *int `json:"graphQLMaxDepth,omitempty"`
 	// SUBSCRIPTION tiers: the highest static cost of one GraphQL document (null: no limit).
@@ -449,6 +521,9 @@ type ThrottlingPolicyInput struct {
 	FailClosed           *bool                  `json:"failClosed,omitempty"`
 	ConditionGroups      []*ConditionGroupInput `json:"conditionGroups,omitempty"`
 	KeyTemplate          *string                `json:"keyTemplate,omitempty"`
+	TotalTokenCount      *int                   `json:"totalTokenCount,omitempty"`
+	PromptTokenCount     *int                   `json:"promptTokenCount,omitempty"`
+	CompletionTokenCount *int                   `json:"completionTokenCount,omitempty"`
 	CostCount            *int                   `json:"costCount,omitempty"`
 	GraphQLMaxDepth      *int                   `json:"graphQLMaxDepth,omitempty"`
 	GraphQLMaxComplexity *int                   `json:"graphQLMaxComplexity,omitempty"`
@@ -464,6 +539,8 @@ type UpdateAPIInput struct {
 	ThrottlingPolicy        *string                `json:"throttlingPolicy,omitempty"`
 	Cors                    *CORSInput             `json:"cors,omitempty"`
 	IsDefaultVersion        *bool                  `json:"isDefaultVersion,omitempty"`
+	Ai                      *AIConfigUpdateInput   `json:"ai,omitempty"`
+	Mcp                     *MCPConfigInput        `json:"mcp,omitempty"`
 	Policies                []*AttachedPolicyInput `json:"policies,omitempty"`
 	ResponseCache           *ResponseCacheInput    `json:"responseCache,omitempty"`
 	ValidateRequests        *bool                  `json:"validateRequests,omitempty"`
@@ -494,12 +571,76 @@ type UsagePoint struct {
 	LatencyMaxMs        float64 `json:"latencyMaxMs"`
 	BackendLatencyAvgMs float64 `json:"backendLatencyAvgMs"`
 	Bytes               int     `json:"bytes"`
+	PromptTokens        int     `json:"promptTokens"`
+	CompletionTokens    int     `json:"completionTokens"`
+	TotalTokens         int     `json:"totalTokens"`
 }
 
 type UsageSeries struct {
 	Granularity   Granularity   `json:"granularity"`
 	Points        []*UsagePoint `json:"points"`
 	TotalRequests int           `json:"totalRequests"`
+	// AI APIs: tokens per bucket and model.
+	TokensByModel []*ModelTokenUsage `json:"tokensByModel"`
+}
+
+type AIVendor string
+
+const (
+	AIVendorOpenai      AIVendor = "OPENAI"
+	AIVendorAzureOpenai AIVendor = "AZURE_OPENAI"
+	AIVendorAnthropic   AIVendor = "ANTHROPIC"
+	AIVendorMistral     AIVendor = "MISTRAL"
+)
+
+var AllAIVendor = []AIVendor{
+	AIVendorOpenai,
+	AIVendorAzureOpenai,
+	AIVendorAnthropic,
+	AIVendorMistral,
+}
+
+func (e AIVendor) IsValid() bool {
+	switch e {
+	case AIVendorOpenai, AIVendorAzureOpenai, AIVendorAnthropic, AIVendorMistral:
+		return true
+	}
+	return false
+}
+
+func (e AIVendor) String() string {
+	return string(e)
+}
+
+func (e *AIVendor) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AIVendor(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AIVendor", str)
+	}
+	return nil
+}
+
+func (e AIVendor) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AIVendor) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AIVendor) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type APIType string
@@ -1043,6 +1184,63 @@ func (e LifecycleState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type MCPMode string
+
+const (
+	// Tools are operations of an HTTP API (createMCPServerFromAPI).
+	MCPModeFromAPI MCPMode = "FROM_API"
+	// The gateway fronts an existing MCP server (the API's endpoint).
+	MCPModeProxy MCPMode = "PROXY"
+)
+
+var AllMCPMode = []MCPMode{
+	MCPModeFromAPI,
+	MCPModeProxy,
+}
+
+func (e MCPMode) IsValid() bool {
+	switch e {
+	case MCPModeFromAPI, MCPModeProxy:
+		return true
+	}
+	return false
+}
+
+func (e MCPMode) String() string {
+	return string(e)
+}
+
+func (e *MCPMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MCPMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MCPMode", str)
+	}
+	return nil
+}
+
+func (e MCPMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MCPMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MCPMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type PolicyFlow string
 
 const (
@@ -1162,18 +1360,20 @@ type PolicyLimitType string
 const (
 	PolicyLimitTypeRequestCount PolicyLimitType = "REQUEST_COUNT"
 	PolicyLimitTypeBandwidth    PolicyLimitType = "BANDWIDTH"
+	PolicyLimitTypeAiTokens     PolicyLimitType = "AI_TOKENS"
 	PolicyLimitTypeGraphqlCost  PolicyLimitType = "GRAPHQL_COST"
 )
 
 var AllPolicyLimitType = []PolicyLimitType{
 	PolicyLimitTypeRequestCount,
 	PolicyLimitTypeBandwidth,
+	PolicyLimitTypeAiTokens,
 	PolicyLimitTypeGraphqlCost,
 }
 
 func (e PolicyLimitType) IsValid() bool {
 	switch e {
-	case PolicyLimitTypeRequestCount, PolicyLimitTypeBandwidth, PolicyLimitTypeGraphqlCost:
+	case PolicyLimitTypeRequestCount, PolicyLimitTypeBandwidth, PolicyLimitTypeAiTokens, PolicyLimitTypeGraphqlCost:
 		return true
 	}
 	return false

@@ -36,8 +36,18 @@ type AnalyticsEvent struct {
 	MessagesIn  int64 `json:"messagesIn,omitempty"`
 	MessagesOut int64 `json:"messagesOut,omitempty"`
 	// SSE APIs: the events sent to the client.
-	EventsSent int64  `json:"eventsSent,omitempty"`
-	ClientIP   string `json:"clientIp"`
+	EventsSent int64 `json:"eventsSent,omitempty"`
+	// AI APIs: the model that answered, the tokens it used (TokensEstimated when the
+	// provider did not report them) and the provider's latency to its first byte.
+	Model             string `json:"model,omitempty"`
+	PromptTokens      int64  `json:"promptTokens,omitempty"`
+	CompletionTokens  int64  `json:"completionTokens,omitempty"`
+	TotalTokens       int64  `json:"totalTokens,omitempty"`
+	TokensEstimated   bool   `json:"tokensEstimated,omitempty"`
+	ProviderLatencyUs int64  `json:"providerLatencyUs,omitempty"`
+	// MCP servers: the tool called (tools/call), with Resource the operation it became.
+	Tool     string `json:"tool,omitempty"`
+	ClientIP string `json:"clientIp"`
 }
 
 // AnalyticsBatch is the payload of one message on TopicAnalytics.

@@ -140,6 +140,67 @@ type APIDef struct {
 	// OpenAPI is the API's OpenAPI definition (JSON or YAML), carried only when a gateway
 	// needs it: with ValidateRequests or a MOCK endpoint.
 	OpenAPI string `json:"openapi,omitempty"`
+
+	// AI is an AI API's provider settings (Type AI).
+	AI *AIConfig `json:"ai,omitempty"`
+	// MCP is an MCP server's settings (Type MCP).
+	MCP *MCPConfig `json:"mcp,omitempty"`
+}
+
+// AI vendors.
+const (
+	AIVendorOpenAI      = "OPENAI"
+	AIVendorAzureOpenAI = "AZURE_OPENAI"
+	AIVendorAnthropic   = "ANTHROPIC"
+	AIVendorMistral     = "MISTRAL"
+)
+
+// AIConfig is what a gateway needs to front an LLM provider. The provider is the API's
+// production endpoint.
+type AIConfig struct {
+	Vendor string `json:"vendor"` // one of the AIVendor* constants
+	// Models consumers may name; several are used round robin, and a provider's 429 or 5xx
+	// fails over to the next. Empty: the request's model passes as it is.
+	Models []string `json:"models,omitempty"`
+	// PromptGuard: regular expressions (RE2); a prompt matching one is refused.
+	PromptGuard []string `json:"promptGuard,omitempty"`
+	// SealedKey is the provider's key sealed with AES-256-GCM (runtime/sealbox) under the
+	// deployment's encryption key, with AIKeyAAD(api id) as additional data. It never travels
+	// or rests in the clear; gateways open it with the same TURNPIKE_ENCRYPTION_KEY.
+	SealedKey []byte `json:"sealedKey,omitempty"`
+}
+
+// AIKeyAAD is the additional data an AI API's provider key is sealed with, binding the
+// ciphertext to the API.
+func AIKeyAAD(apiID string) []byte { return []byte("turnpike ai backend key " + apiID) }
+
+// MCP modes.
+const (
+	MCPFromAPI = "FROM_API" // tools are operations of an HTTP API
+	MCPProxy   = "PROXY"    // the gateway fronts an upstream MCP server (the production endpoint)
+)
+
+// MCPConfig is an MCP server's settings.
+type MCPConfig struct {
+	Mode string `json:"mode"` // MCPFromAPI or MCPProxy
+	// FROM_API: the API the tools were made from, and the tools. Each tool is one of the MCP
+	// API's own resources (Method, Path), copied from the source API with its scopes and
+	// throttling, and calls the backend through the MCP API's endpoints and policies.
+	SourceAPIID string    `json:"sourceApiId,omitempty"`
+	Tools       []MCPTool `json:"tools,omitempty"`
+	// PROXY: upstream tools hidden from tools/list and refused in tools/call.
+	HiddenTools []string `json:"hiddenTools,omitempty"`
+}
+
+// MCPTool is one tool of a FROM_API MCP server.
+type MCPTool struct {
+	Name        string          `json:"name"` // the operationId, or one derived from method and path
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"inputSchema"` // a JSON Schema object
+	// Method and Path name the resource a call becomes. The arguments fill the path's
+	// parameters, the query and header parameters by name, and "body" the request body.
+	Method string `json:"method"`
+	Path   string `json:"path"`
 }
 
 // API types.
@@ -337,6 +398,11 @@ type Policy struct {
 	RequestCount *int64 `json:"requestCount,omitempty"` // nil: unlimited
 	// CostCount: GRAPHQL_COST policies' query-cost units per unit time (nil: unlimited).
 	CostCount *int64 `json:"costCount,omitempty"`
+	// AI_TOKENS policies: LLM tokens per unit time, as the provider reports them (nil: that
+	// count is not limited; at least one is set).
+	TotalTokenCount      *int64 `json:"totalTokenCount,omitempty"`
+	PromptTokenCount     *int64 `json:"promptTokenCount,omitempty"`
+	CompletionTokenCount *int64 `json:"completionTokenCount,omitempty"`
 	// GraphQLMaxDepth and GraphQLMaxComplexity bound one GraphQL document (SUBSCRIPTION
 	// tiers; nil: no bound).
 	GraphQLMaxDepth      *int64           `json:"graphQLMaxDepth,omitempty"`

@@ -3,8 +3,6 @@ package keymanager
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -27,6 +25,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/sealbox"
 )
 
 // keyRefresh is how often a replica rereads the published keys (so it signs with the key
@@ -53,39 +52,16 @@ type keySet struct {
 	loadedAt time.Time
 }
 
-func (s *Service) aead() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(s.opt.EncryptionKey)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
 func keyAAD(kid string) []byte { return []byte("turnpike signing key " + kid) }
 
 func (s *Service) encryptKey(kid string, plain []byte) ([]byte, error) {
-	gcm, err := s.aead()
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return gcm.Seal(nonce, nonce, plain, keyAAD(kid)), nil
+	return sealbox.Seal(s.opt.EncryptionKey, keyAAD(kid), plain)
 }
 
 func (s *Service) decryptKey(kid string, sealed []byte) ([]byte, error) {
-	gcm, err := s.aead()
+	plain, err := sealbox.Open(s.opt.EncryptionKey, keyAAD(kid), sealed)
 	if err != nil {
-		return nil, err
-	}
-	if len(sealed) < gcm.NonceSize() {
-		return nil, errors.New("ciphertext too short")
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], keyAAD(kid))
-	if err != nil {
-		return nil, fmt.Errorf("decrypt signing key %s (is the encryption key the one it was stored with?): %w", kid, err)
+		return nil, fmt.Errorf("decrypt signing key %s: %w", kid, err)
 	}
 	return plain, nil
 }
