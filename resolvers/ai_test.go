@@ -66,7 +66,7 @@ func TestAIAPIsGraphQL(t *testing.T) {
 		create := `mutation($in: CreateAPIInput!) { createAPI(input: $in) ` + sel + ` }`
 		in := map[string]any{"name": "Chat", "context": "/chat", "version": "v1", "type": "AI", "subscriptionTiers": []string{"Gold"},
 			"endpoints": map[string]any{"production": []string{}}, // the vendor's base URL
-			"ai": map[string]any{"vendor": "OPENAI", "backendKey": key, "models": []string{"gpt-4o-mini"}, "promptGuard": []string{"(?i)password"}}}
+			"ai":        map[string]any{"vendor": "OPENAI", "backendKey": key, "models": []string{"gpt-4o-mini"}, "promptGuard": []string{"(?i)password"}}}
 		d, errs := post("prov", create, map[string]any{"in": in})
 		if errs != nil {
 			t.Fatal(errs)
@@ -91,7 +91,10 @@ func TestAIAPIsGraphQL(t *testing.T) {
 			{func(ai, in map[string]any) { ai["models"] = []string{"a", "a"} }, "input.ai.models[1]"},
 			{func(ai, in map[string]any) { ai["promptGuard"] = []string{"ok", "("} }, "input.ai.promptGuard[1]"},
 			{func(ai, in map[string]any) { ai["vendor"] = "AZURE_OPENAI" }, "input.endpoints.production"},
-			{func(ai, in map[string]any) { in["type"] = "HTTP"; in["endpoints"] = map[string]any{"production": []string{"http://b.internal"}} }, "input.ai"},
+			{func(ai, in map[string]any) {
+				in["type"] = "HTTP"
+				in["endpoints"] = map[string]any{"production": []string{"http://b.internal"}}
+			}, "input.ai"},
 		} {
 			ai := map[string]any{"vendor": "OPENAI", "backendKey": key}
 			bad := map[string]any{"name": "Bad", "context": "/bad", "version": "v1", "type": "AI", "ai": ai, "endpoints": map[string]any{"production": []string{}}}
