@@ -378,7 +378,7 @@ func TestTokenUsage(t *testing.T) {
 			chat(t0.Add(3*time.Second), "app2", "gpt-4o", 1, 1, 2, 0, false),    // no provider latency
 			chat(t0.Add(4*time.Second), "app2", "gpt-4o-mini", 7, 3, 10, 1000, false),
 			chat(t0.Add(61*time.Second), "app1", "gpt-4o-mini", 20, 20, 40, 3000, false), // next minute
-			ev(t0.Add(5*time.Second), 200, 100, 100),                                       // not an AI call
+			ev(t0.Add(5*time.Second), 200, 100, 100),                                     // not an AI call
 		}}
 		for i := 0; i < 2; i++ {
 			if _, err := s.IngestBatch(ctx, "tokens-1", batch); err != nil {
