@@ -78,6 +78,13 @@ func apiModel(a *publisher.API) *model.API {
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
 	}
+	if a.MCP != nil {
+		m.MCPSettings = &model.MCPSettings{Mode: model.MCPMode(a.MCP.Mode), SourceAPIID: a.MCP.SourceAPIID,
+			Tools: mcpToolModels(publisher.ToolsOf(a)), HiddenTools: a.MCP.HiddenTools}
+		if m.MCPSettings.HiddenTools == nil {
+			m.MCPSettings.HiddenTools = []string{}
+		}
+	}
 	if cb := a.Endpoints.CircuitBreaker; cb != nil {
 		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
 	}
@@ -164,7 +171,7 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents,
-		AI: aiInput(in.Ai),
+		AI: aiInput(in.Ai), MCP: mcpInput(in.Mcp),
 	}
 }
 
@@ -198,6 +205,22 @@ func aiModel(c *publisher.AIConfig) *model.AIConfig {
 	return m
 }
 
+func mcpInput(in *model.MCPConfigInput) *publisher.MCPInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.MCPInput{HiddenTools: in.HiddenTools}
+}
+
+func mcpToolModels(ts []publisher.MCPTool) []*model.MCPTool {
+	out := make([]*model.MCPTool, len(ts))
+	for i, t := range ts {
+		op := t.Method + " " + t.Path
+		out[i] = &model.MCPTool{Name: t.Name, Description: t.Description, InputSchema: string(t.InputSchema), Operation: &op, Scopes: t.Scopes}
+	}
+	return out
+}
+
 func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 	return publisher.UpdateInput{
 		Name: in.Name, Description: in.Description, Endpoints: endpointsInput(in.Endpoints),
@@ -206,7 +229,7 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
-		AI: aiUpdateInput(in.Ai),
+		AI: aiUpdateInput(in.Ai), MCP: mcpInput(in.Mcp),
 	}
 }
 

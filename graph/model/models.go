@@ -46,6 +46,16 @@ type API struct {
 	CountEvents             bool              `json:"countEvents"`
 	// AIConfig backs the ai field (AI APIs only; never holds the provider key).
 	AIConfig *AIConfig `json:"-"`
+	// MCPSettings are an MCP server's settings, for the mcp field's resolver.
+	MCPSettings *MCPSettings `json:"-"`
+}
+
+// MCPSettings are what the API.mcp resolver needs of an MCP server.
+type MCPSettings struct {
+	Mode        MCPMode
+	SourceAPIID string
+	Tools       []*MCPTool
+	HiddenTools []string
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.

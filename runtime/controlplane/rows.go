@@ -72,6 +72,12 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 		// The key travels sealed; only gateways holding the encryption key open it.
 		d.AI.SealedKey = row.AIBackendKey
 	}
+	if row.MCP != nil {
+		d.MCP = new(contract.MCPConfig)
+		if err := json.Unmarshal([]byte(*row.MCP), d.MCP); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode mcp settings of api %s: %w", row.ID, err)
+		}
+	}
 	return d, nil
 }
 

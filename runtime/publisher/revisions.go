@@ -313,6 +313,7 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 	if api.Type == TypeAI && def.AI != nil {
 		api.AI = cloneAI(def.AI)
 	}
+	api.MCP = def.MCP
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

@@ -50,6 +50,7 @@ const (
 	TypeGraphQL = contract.APITypeGraphQL
 	TypeWS      = contract.APITypeWS
 	TypeSSE     = contract.APITypeSSE
+	TypeMCP     = contract.APITypeMCP
 )
 
 // Document sources.
@@ -114,8 +115,11 @@ type API struct {
 	// pendingAIKey is a provider key in the clear between validation and sealing (create,
 	// update, new version); it is never stored.
 	pendingAIKey string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// MCP is an MCP server's settings (TypeMCP only): FROM_API with its tools (each one of
+	// Resources), or PROXY with the upstream tools it hides.
+	MCP       *contract.MCPConfig
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Endpoints are an API's backends.
@@ -213,6 +217,13 @@ type CreateInput struct {
 	ValidateRequests *bool
 	// AI is required for AI APIs and refused for others.
 	AI *AIInput
+	// MCP: a proxied MCP server's settings (type MCP only).
+	MCP *MCPInput
+}
+
+// MCPInput is a proxied MCP server's settings: the upstream tools to hide (nil: keep).
+type MCPInput struct {
+	HiddenTools []string
 }
 
 // UpdateInput is updateAPI's input: nil fields keep their value. An empty Description or
@@ -239,6 +250,8 @@ type UpdateInput struct {
 	ValidateRequests *bool
 	// AI changes an AI API's settings.
 	AI *AIUpdateInput
+	// MCP changes a proxied MCP server's hidden tools.
+	MCP *MCPInput
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
