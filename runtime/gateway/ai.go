@@ -480,7 +480,7 @@ func (aw *aiWriter) scan(b []byte) {
 }
 
 func (aw *aiWriter) dataLine(line []byte) {
-	data, ok := bytes.CutPrefix(line, []byte("data:"))
+	data, ok := bytes.CutPrefix(line, dataPrefix)
 	if !ok {
 		return
 	}
@@ -488,10 +488,72 @@ func (aw *aiWriter) dataLine(line []byte) {
 	if len(data) == 0 || data[0] != '{' {
 		return // [DONE]
 	}
-	final := aw.ac.readEvent(data)
-	if final {
+	// Most events are a few words of text: counted (for an estimate, should no usage come)
+	// by a scan, without decoding them. Only events with usage are decoded.
+	aw.ac.completionChars += stringValueLen(data, keyContent) + stringValueLen(data, keyText)
+	if !objectAfter(data, keyUsage) && !bytes.Contains(data, typeMessageStart) && !bytes.Contains(data, typeMessageDelta) {
+		return
+	}
+	if aw.ac.readEvent(data) {
 		aw.settle() // before the event reaches the client
 	}
+}
+
+var (
+	dataPrefix       = []byte("data:")
+	keyContent       = []byte(`"content"`)
+	keyText          = []byte(`"text"`)
+	keyUsage         = []byte(`"usage"`)
+	typeMessageStart = []byte(`"message_start"`)
+	typeMessageDelta = []byte(`"message_delta"`)
+)
+
+// valueAfter returns what follows key's colon (spaces skipped) at each occurrence of key in
+// data, until f says stop.
+func valueAfter(data, key []byte, f func(v []byte) (rest []byte)) {
+	for {
+		i := bytes.Index(data, key)
+		if i < 0 {
+			return
+		}
+		data = bytes.TrimLeft(data[i+len(key):], " \t\r\n")
+		if len(data) == 0 || data[0] != ':' {
+			continue
+		}
+		data = f(bytes.TrimLeft(data[1:], " \t\r\n"))
+	}
+}
+
+// stringValueLen is the length of the string values of key in a JSON text (escapes counted
+// as they are written: an estimate).
+func stringValueLen(data, key []byte) (n int64) {
+	valueAfter(data, key, func(v []byte) []byte {
+		if len(v) == 0 || v[0] != '"' {
+			return v
+		}
+		j := 1
+		for j < len(v) && v[j] != '"' {
+			if v[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		n += int64(min(j, len(v)) - 1)
+		return v[min(j, len(v)):]
+	})
+	return n
+}
+
+// objectAfter reports whether key has an object value in a JSON text ("usage":null has not).
+func objectAfter(data, key []byte) (found bool) {
+	valueAfter(data, key, func(v []byte) []byte {
+		if len(v) > 0 && v[0] == '{' {
+			found = true
+			return nil
+		}
+		return v
+	})
+	return found
 }
 
 // usageJSON is a usage object of OpenAI's (prompt, completion, total) or Anthropic's
@@ -563,7 +625,7 @@ func (ac *aiCall) readJSON(b []byte) {
 	}
 }
 
-// readEvent reads one streamed event's JSON; final reports that it carried the call's final
+// readEvent reads one streamed event's JSON (one that carries usage); final reports that it carried the call's final
 // usage (OpenAI's usage chunk, Anthropic's message_delta).
 func (ac *aiCall) readEvent(b []byte) (final bool) {
 	var ev struct {
@@ -574,27 +636,12 @@ func (ac *aiCall) readEvent(b []byte) (final bool) {
 			Model string     `json:"model"`
 			Usage *usageJSON `json:"usage"`
 		} `json:"message"`
-		Choices []struct {
-			Text  string `json:"text"`
-			Delta struct {
-				Content string `json:"content"`
-			} `json:"delta"`
-		} `json:"choices"`
-		Delta *struct {
-			Text string `json:"text"`
-		} `json:"delta"`
 	}
 	if json.Unmarshal(b, &ev) != nil {
 		return false
 	}
 	if ev.Model != "" {
 		ac.model = ev.Model
-	}
-	for _, c := range ev.Choices {
-		ac.completionChars += int64(len(c.Delta.Content) + len(c.Text))
-	}
-	if ev.Delta != nil {
-		ac.completionChars += int64(len(ev.Delta.Text))
 	}
 	switch ev.Type {
 	case "message_start": // Anthropic: the prompt's tokens, the output's so far
