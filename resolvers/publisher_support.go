@@ -73,6 +73,7 @@ func apiModel(a *publisher.API) *model.API {
 		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
 		ValidateRequests: a.ValidateRequests, Type: model.APIType(a.Type), GraphQLSchema: emptyToNil(a.GraphQLSchema),
 		RequirePersistedQueries: a.RequirePersistedQueries, PersistedQueries: a.PersistedQueries, CountEvents: a.CountEvents,
+		AIConfig: aiModel(a.AI),
 	}
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
@@ -163,7 +164,38 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents,
+		AI: aiInput(in.Ai),
 	}
+}
+
+func aiInput(in *model.AIConfigInput) *publisher.AIInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.AIInput{Vendor: string(in.Vendor), BackendKey: in.BackendKey, Models: in.Models, PromptGuard: in.PromptGuard}
+}
+
+func aiUpdateInput(in *model.AIConfigUpdateInput) *publisher.AIUpdateInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.AIUpdateInput{BackendKey: in.BackendKey, Models: in.Models, PromptGuard: in.PromptGuard}
+}
+
+// aiModel is an AI API's settings as GraphQL shows them: never the key, only whether one
+// is stored.
+func aiModel(c *publisher.AIConfig) *model.AIConfig {
+	if c == nil {
+		return nil
+	}
+	m := &model.AIConfig{Vendor: model.AIVendor(c.Vendor), Models: c.Models, PromptGuard: c.PromptGuard, BackendKeySet: len(c.SealedKey) > 0}
+	if m.Models == nil {
+		m.Models = []string{}
+	}
+	if m.PromptGuard == nil {
+		m.PromptGuard = []string{}
+	}
+	return m
 }
 
 func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
@@ -174,6 +206,7 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
+		AI: aiUpdateInput(in.Ai),
 	}
 }
 

@@ -44,6 +44,8 @@ type API struct {
 	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
 	PersistedQueries        []string          `json:"persistedQueries"`
 	CountEvents             bool              `json:"countEvents"`
+	// AIConfig backs the ai field (AI APIs only; never holds the provider key).
+	AIConfig *AIConfig `json:"-"`
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.

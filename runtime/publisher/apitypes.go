@@ -20,18 +20,18 @@ const (
 	MaxPersistedQueries   = 1000
 )
 
-// validateType checks createAPI's type; nil is HTTP. AI and MCP APIs are not built here.
+// validateType checks createAPI's type; nil is HTTP. MCP APIs are not built here.
 func validateType(field string, t *string) (string, error) {
 	if t == nil || *t == "" {
 		return TypeHTTP, nil
 	}
 	switch *t {
-	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE:
+	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE, TypeAI:
 		return *t, nil
-	case contract.APITypeAI, contract.APITypeMCP:
+	case contract.APITypeMCP:
 		return "", apperr.Invalidf(field, "type %s is not available yet", *t)
 	}
-	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE", *t)
+	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE, AI", *t)
 }
 
 // loadSDL checks a GRAPHQL API's SDL: gqlparser must load it (with the cost directives
@@ -141,6 +141,10 @@ func typeResources(field string, api *API, in []ResourceInput, s *ast.Schema) ([
 		return graphQLResources(field, in, s, "input.graphQLSchema")
 	case TypeWS, TypeSSE:
 		return streamResources(field, api.Type, in)
+	case TypeAI:
+		if in == nil && api.AI != nil {
+			in = aiVendorOperations(api.AI.Vendor)
+		}
 	}
 	return validateResources(field, in)
 }
@@ -177,6 +181,12 @@ func checkTypeRules(prefix string, api *API) error {
 	}
 	if api.RequirePersistedQueries && len(api.PersistedQueries) == 0 {
 		return apperr.Invalidf(prefix+".requirePersistedQueries", "requiring persisted queries with an empty allowlist would refuse every document; give persistedQueries")
+	}
+	if api.Type != TypeAI && api.AI != nil {
+		return apperr.Invalidf(prefix+".ai", "only AI APIs have AI settings; this API is %s", api.Type)
+	}
+	if api.Type == TypeAI && api.AI == nil {
+		return apperr.Invalidf(prefix+".ai", "an AI API needs its provider settings")
 	}
 	if api.Type != TypeSSE && api.CountEvents {
 		return apperr.Invalidf(prefix+".countEvents", "only SSE APIs count events; this API is %s", api.Type)

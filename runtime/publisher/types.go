@@ -108,8 +108,14 @@ type API struct {
 	RequirePersistedQueries bool
 	// CountEvents: an SSE API's events count against the tiers, besides the connection.
 	CountEvents bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// AI is an AI API's provider settings (nil for other types); its SealedKey is the
+	// provider key sealed under the API's id, and is empty in views for non-editors.
+	AI *AIConfig
+	// pendingAIKey is a provider key in the clear between validation and sealing (create,
+	// update, new version); it is never stored.
+	pendingAIKey string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Endpoints are an API's backends.
@@ -205,6 +211,8 @@ type CreateInput struct {
 	// ResponseCache nil: never set (no caching).
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// AI is required for AI APIs and refused for others.
+	AI *AIInput
 }
 
 // UpdateInput is updateAPI's input: nil fields keep their value. An empty Description or
@@ -229,6 +237,8 @@ type UpdateInput struct {
 	Policies         []PolicyInput
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// AI changes an AI API's settings.
+	AI *AIUpdateInput
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
