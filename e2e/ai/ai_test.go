@@ -69,9 +69,6 @@ func publish(t *testing.T, cpURL, provider string) (admin *servertest.Client, ap
 		"ai": map[string]any{"vendor": "OPENAI", "backendKey": providerKey, "models": []string{"m1", "m2"},
 			"promptGuard": []string{`(?i)ignore (all|previous) instructions`}},
 	}}).NoErrors(t).String("createAPI.id")
-	admin.Do(`mutation($id: ID!, $in: UpdateAPIInput!) { updateAPI(id: $id, input: $in) { id } }`, map[string]any{"id": apiID, "in": map[string]any{
-		"resources": []any{map[string]any{"method": "POST", "path": "/chat/completions"}, map[string]any{"method": "POST", "path": "/embeddings"}},
-	}}).NoErrors(t)
 	admin.Do(`mutation($id: ID!) { changeLifecycle(apiId: $id, action: PUBLISH) { id } }`, map[string]any{"id": apiID}).NoErrors(t)
 	app := admin.Do(`mutation { createApplication(input: {name: "llm-app"}) { id } }`, nil).NoErrors(t).String("createApplication.id")
 	admin.Do(`mutation($api: ID!, $app: ID!) { subscribe(apiId: $api, applicationId: $app, tier: "Tokens1k") { id } }`,
