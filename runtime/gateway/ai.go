@@ -126,7 +126,7 @@ type aiCall struct {
 	estimated       bool
 	providerLatency time.Duration
 	charged         bool
-	promptChars     int64
+	req             *aiRequest // for an estimate of the prompt's tokens
 	completionChars int64
 	sawUsage        bool
 }
@@ -173,13 +173,16 @@ func (s *aiStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, call, errBadRequest, "The request body could not be read")
 		return
 	}
-	var req map[string]json.RawMessage
-	if err := json.Unmarshal(body, &req); err != nil || req == nil {
+	var req aiRequest
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' || json.Unmarshal(body, &req) != nil {
 		writeError(w, call, errBadRequest, "The request body of an AI API must be a JSON object")
 		return
 	}
-	prompt := promptText(req)
-	ac.promptChars = int64(len(prompt))
+	ac.req = &req
+	var prompt string
+	if len(a.guards) > 0 {
+		prompt = req.promptText()
+	}
 	for i, re := range a.guards {
 		if re.MatchString(prompt) {
 			writeError(w, call, errBadRequest, fmt.Sprintf("The prompt is refused by prompt guard %d (%s)", i, re.String()))
@@ -187,7 +190,7 @@ func (s *aiStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var model string
-	if raw, ok := req["model"]; ok {
+	if raw := req.Model; raw != nil {
 		if err := json.Unmarshal(raw, &model); err != nil {
 			writeError(w, call, errBadRequest, "The request's model must be a string")
 			return
@@ -215,24 +218,28 @@ func (s *aiStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var stream bool
-	_ = json.Unmarshal(req["stream"], &stream)
-	rewrite := false
-	if stream && a.includeUsage {
-		if _, ok := req["stream_options"]; !ok {
-			req["stream_options"] = json.RawMessage(`{"include_usage":true}`)
-			rewrite = true
-		}
-	}
+	_ = json.Unmarshal(req.Stream, &stream)
+	addUsage := stream && a.includeUsage && req.StreamOptions == nil
+	var whole map[string]json.RawMessage // decoded only when the body must be rewritten
 	r.Header.Del("Content-Length")
 	aw := &aiWriter{w: w, call: call, ac: ac, step: s, r: r}
 	defer aw.finish() // also when the copy panics: a stream cut short is charged for what came
 	for i, m := range attempts {
 		out := body
-		if m != model || rewrite {
-			if m != "" {
-				req["model"], _ = json.Marshal(m)
+		if m != model || addUsage {
+			if whole == nil {
+				if err := json.Unmarshal(body, &whole); err != nil {
+					writeError(w, call, errBadRequest, "The request body of an AI API must be a JSON object")
+					return
+				}
+				if addUsage {
+					whole["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+				}
 			}
-			if out, err = json.Marshal(req); err != nil {
+			if m != "" {
+				whole["model"], _ = json.Marshal(m)
+			}
+			if out, err = json.Marshal(whole); err != nil {
 				writeError(w, call, errInternal, "The request could not be rewritten for the provider")
 				return
 			}
@@ -263,9 +270,23 @@ func (s *aiStep) charge(r *http.Request, call *CallInfo, ac *aiCall) {
 	}
 }
 
+// aiRequest is what the gateway reads of a request: decoded into fields, not a map, so
+// that the fields it does not read cost nothing.
+type aiRequest struct {
+	Model         json.RawMessage `json:"model"`
+	Stream        json.RawMessage `json:"stream"`
+	StreamOptions json.RawMessage `json:"stream_options"`
+	Messages      []struct {
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+	System json.RawMessage `json:"system"`
+	Prompt json.RawMessage `json:"prompt"`
+	Input  json.RawMessage `json:"input"`
+}
+
 // promptText is the text a prompt guard reads: the messages' content (strings, or the text
 // of their parts), a system prompt, and prompt or input (a string or strings).
-func promptText(req map[string]json.RawMessage) string {
+func (req *aiRequest) promptText() string {
 	var b strings.Builder
 	add := func(raw json.RawMessage) {
 		if len(raw) == 0 {
@@ -294,17 +315,12 @@ func promptText(req map[string]json.RawMessage) string {
 			}
 		}
 	}
-	var msgs []struct {
-		Content json.RawMessage `json:"content"`
+	for _, m := range req.Messages {
+		add(m.Content)
 	}
-	if json.Unmarshal(req["messages"], &msgs) == nil {
-		for _, m := range msgs {
-			add(m.Content)
-		}
-	}
-	add(req["system"])
-	add(req["prompt"])
-	add(req["input"])
+	add(req.System)
+	add(req.Prompt)
+	add(req.Input)
 	return b.String()
 }
 
@@ -436,7 +452,9 @@ func (aw *aiWriter) settle() {
 			return
 		}
 		ac.estimated = true
-		ac.usage.Prompt = estimateTokens(ac.promptChars)
+		if ac.req != nil {
+			ac.usage.Prompt = estimateTokens(int64(len(ac.req.promptText())))
+		}
 		ac.usage.Completion = estimateTokens(ac.completionChars)
 	}
 	if ac.usage.Total == 0 {
