@@ -107,12 +107,14 @@ func (g *Gateway) compileAI(def *contract.APIDef) (*aiAPI, error) {
 }
 
 // setProviderAuth replaces whatever credentials the consumer sent in the outgoing header h
-// with the provider's key (forward calls it for AI calls).
+// with the provider's key, and asks for an uncompressed answer (forward calls it for AI
+// calls).
 func (a *aiAPI) setProviderAuth(h http.Header, in http.Header) {
 	for _, k := range providerHeaders {
 		delete(h, k)
 	}
 	h[a.keyHdr] = []string{a.keyVal}
+	delete(h, "Accept-Encoding") // the usage is read from the answer: it must come uncompressed
 	if a.vendor == contract.AIVendorAnthropic && in.Get("Anthropic-Version") == "" {
 		h["Anthropic-Version"] = []string{"2023-06-01"}
 	}
@@ -247,7 +249,7 @@ func (s *aiStep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ac.model = m
 		aw.reset(i < len(attempts)-1)
 		call.errorCode = ""
-		call.body.n.Store(int64(len(out)))
+		call.body.n.Store(0) // the proxy counts what it sends
 		r.Body = io.NopCloser(bytes.NewReader(out))
 		r.ContentLength = int64(len(out))
 		aw.t0 = time.Now()

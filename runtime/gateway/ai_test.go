@@ -115,7 +115,7 @@ const chat = `{"model":"m1","messages":[{"role":"user","content":"hello there"}]
 func TestAIProviderKeyAndUsage(t *testing.T) {
 	t.Parallel()
 	af := newAIFixture(t, testEncKey, nil)
-	rec := af.post("/chat/completions", chat, "X-Api-Key", "consumer-key", "Api-Key", "consumer-key")
+	rec := af.post("/chat/completions", chat, "X-Api-Key", "consumer-key", "Api-Key", "consumer-key", "Accept-Encoding", "gzip")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"total_tokens":50`) {
 		t.Fatalf("status %d body %s", rec.Code, rec.Body)
 	}
@@ -127,7 +127,7 @@ func TestAIProviderKeyAndUsage(t *testing.T) {
 		t.Fatalf("provider saw %d requests", len(reqs))
 	}
 	h := reqs[0].Header
-	if h.Get("Authorization") != "Bearer sk-provider-secret" {
+	if h.Get("Authorization") != "Bearer sk-provider-secret" || h.Get("Accept-Encoding") == "gzip" {
 		t.Fatalf("provider Authorization %q", h.Get("Authorization"))
 	}
 	for k, vv := range h {
@@ -141,7 +141,8 @@ func TestAIProviderKeyAndUsage(t *testing.T) {
 		t.Fatalf("charged %+v", got)
 	}
 	ev := af.event(t)
-	if ev.Model != "m1" || ev.PromptTokens != 20 || ev.CompletionTokens != 30 || ev.TotalTokens != 50 || ev.TokensEstimated || ev.ProviderLatencyUs <= 0 {
+	if ev.Model != "m1" || ev.PromptTokens != 20 || ev.CompletionTokens != 30 || ev.TotalTokens != 50 || ev.TokensEstimated || ev.ProviderLatencyUs <= 0 ||
+		ev.RequestBytes != int64(len(chat)) || ev.ResponseBytes != int64(rec.Body.Len()) {
 		t.Fatalf("event %+v", ev)
 	}
 }
@@ -270,5 +271,34 @@ func TestAIEmbeddingsUsage(t *testing.T) {
 	}
 	if got := af.tt.take(); len(got) != 1 || got[0] != (throttlepolicy.TokenUsage{Prompt: 20, Total: 20}) {
 		t.Fatalf("charged %+v", got)
+	}
+}
+
+// TestAIUsageWires: usage is read from OpenAI's and Anthropic's answers and streams; text is
+// counted by the scan for estimates; "usage":null is no usage.
+func TestAIUsageWires(t *testing.T) {
+	t.Parallel()
+	ac := &aiCall{}
+	ac.readJSON([]byte(`{"model":"claude-x","content":[{"type":"text","text":"hi there"}],"usage":{"input_tokens":11,"output_tokens":4}}`))
+	if ac.model != "claude-x" || ac.usage != (throttlepolicy.TokenUsage{Prompt: 11, Completion: 4, Total: 15}) || ac.completionChars != 8 {
+		t.Fatalf("anthropic answer: %+v", ac)
+	}
+	aw := &aiWriter{ac: &aiCall{}, status: 200, step: &aiStep{g: &Gateway{}}}
+	stream := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-y\",\"content\":[],\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello \\\"you\\\"\"}}\n\n" +
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":15}}\n\n"
+	// Fed in pieces that split lines, as a network read does.
+	for i := 0; i < len(stream); i += 7 {
+		aw.scan([]byte(stream[i:min(i+7, len(stream))]))
+	}
+	if !aw.ac.sawUsage || aw.ac.model != "claude-y" || aw.ac.usage != (throttlepolicy.TokenUsage{Prompt: 25, Completion: 15, Total: 40}) {
+		t.Fatalf("anthropic stream: %+v", aw.ac)
+	}
+	if got := aw.ac.completionChars; got != int64(len(`Hello \"you\"`)) {
+		t.Fatalf("scanned text length %d", got)
+	}
+	nullUsage := []byte(`{"choices":[{"delta":{"content":"x"}}],"usage":null}`)
+	if objectAfter(nullUsage, keyUsage) || !objectAfter([]byte(`{"usage" : {"total_tokens":3}}`), keyUsage) {
+		t.Fatal("objectAfter")
 	}
 }
