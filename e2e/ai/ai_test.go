@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -87,7 +88,7 @@ const hello = `{"model":"m1","messages":[{"role":"user","content":"hello"}]}`
 
 // exercise is the issue's check, on whichever gateways serve the API.
 func exercise(t *testing.T, cpURL string, gws []string, llm *fakellm.Server) {
-	_, _, tok := publish(t, cpURL, llm.URL)
+	admin, apiID, tok := publish(t, cpURL, llm.URL)
 	// Embeddings spend little: the wait for every gateway costs 20 tokens each time.
 	llm.SetUsage(20, 0, 5)
 	for _, gw := range gws {
@@ -162,6 +163,42 @@ func exercise(t *testing.T, cpURL string, gws []string, llm *fakellm.Server) {
 	if a := call(t, gws[0], tok, "/chat/completions", hello); a.status != http.StatusTooManyRequests {
 		t.Fatalf("the tier let another completion through: %d %s", a.status, a.body)
 	}
+
+	// The usage, per model, reaches the API's analytics: m1 answered the embeddings (20
+	// tokens on each gateway) and the four completions (300 each), m2 the failover (2).
+	want := map[string]int64{"m1": int64(20*len(gws) + 1200), "m2": 2}
+	wait.NoError(t, 60*time.Second, func() error {
+		res := admin.Do(`query($id: ID!) { apiUsage(apiId: $id, granularity: HOUR) { points { totalTokens } tokensByModel { model requests totalTokens } } }`,
+			map[string]any{"id": apiID}).NoErrors(t)
+		var got struct {
+			APIUsage struct {
+				Points []struct {
+					TotalTokens int64 `json:"totalTokens"`
+				} `json:"points"`
+				TokensByModel []struct {
+					Model       string `json:"model"`
+					Requests    int64  `json:"requests"`
+					TotalTokens int64  `json:"totalTokens"`
+				} `json:"tokensByModel"`
+			} `json:"apiUsage"`
+		}
+		b, _ := json.Marshal(res.Data)
+		if err := json.Unmarshal(b, &got); err != nil {
+			return err
+		}
+		byModel := map[string]int64{}
+		for _, m := range got.APIUsage.TokensByModel {
+			byModel[m.Model] += m.TotalTokens
+		}
+		var points int64
+		for _, p := range got.APIUsage.Points {
+			points += p.TotalTokens
+		}
+		if byModel["m1"] != want["m1"] || byModel["m2"] != want["m2"] || points != want["m1"]+want["m2"] {
+			return fmt.Errorf("tokens by model %v, on the points %d; want %v", byModel, points, want)
+		}
+		return nil
+	})
 }
 
 func TestAIAllInOne(t *testing.T) {
