@@ -58,6 +58,7 @@ type CallInfo struct {
 	errorCode   string
 	gql         *gqlCall // a GraphQL call's operation, depth and cost
 	gqlWS       bool     // a GraphQL WebSocket upgrade (graphql-transport-ws)
+	ai          *aiCall  // an AI call's model, usage and provider latency (ai.go)
 	clientGone  bool
 	queryToken  string // the access_token query parameter of a WS or SSE call (removed from rawQuery)
 
@@ -145,6 +146,8 @@ func callFrom(ctx context.Context) *CallInfo {
 //	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
 //	graphql ws         GRAPHQL APIs: WebSocket upgrades relayed, subscribe messages checked
+//	ai                 AI APIs: prompt guards, models (round robin, failover), usage read
+//	                   from the answer and charged to AI_TOKENS limits (ai.go)
 //	proxy | mock       the backend, with the API policies around the exchange; or the
 //	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
 //	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go)
@@ -179,6 +182,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
 		{!blocked && gql && !mock, func(next http.Handler) (http.Handler, error) { return g.newGraphQLWS(next, e) }},
+		{!blocked && e.ai != nil && !mock, func(next http.Handler) (http.Handler, error) { return g.newAIStep(next, e.ai) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
 		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
 		{!blocked && !mock && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},

@@ -64,6 +64,8 @@ type apiEntry struct {
 	oas *openapi3.T
 	// gql is a GRAPHQL API's schema, cost model and operations.
 	gql *gqlAPI
+	// ai is an AI API's provider key, models and prompt guards.
+	ai *aiAPI
 }
 
 // blockSet is the compiled form of the blocking conditions.
@@ -572,6 +574,11 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 		}
 		routes = []contract.ResourceDef{*e.gql.root, *e.gql.root}
 		routes[0].Method, routes[1].Method = http.MethodGet, http.MethodPost
+	}
+	if strings.EqualFold(def.Type, contract.APITypeAI) {
+		if e.ai, err = g.compileAI(e.def); err != nil {
+			return fail(err)
+		}
 	}
 	res, err := buildResources(routes)
 	if err != nil {
