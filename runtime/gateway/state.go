@@ -64,6 +64,8 @@ type apiEntry struct {
 	oas *openapi3.T
 	// gql is a GRAPHQL API's schema, cost model and operations.
 	gql *gqlAPI
+	// mcp is an MCP API's tools (FROM_API) or hidden tools (PROXY).
+	mcp *mcpAPI
 }
 
 // blockSet is the compiled form of the blocking conditions.
@@ -572,6 +574,13 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 		}
 		routes = []contract.ResourceDef{*e.gql.root, *e.gql.root}
 		routes[0].Method, routes[1].Method = http.MethodGet, http.MethodPost
+	}
+	if strings.EqualFold(def.Type, contract.APITypeMCP) {
+		// Served at {context}/{version}/mcp; its resources are the tools' operations.
+		if e.mcp, err = compileMCP(e.def); err != nil {
+			return fail(err)
+		}
+		routes = []contract.ResourceDef{*e.mcp.root}
 	}
 	res, err := buildResources(routes)
 	if err != nil {
