@@ -15,6 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/turnpike/turnpike/runtime/contract"
+	"github.com/turnpike/turnpike/runtime/mcptools"
 )
 
 // MCP servers (APIDef.Type MCP) are served at {context}/{version}/mcp with the Streamable
@@ -71,8 +72,6 @@ type mcpTool struct {
 	resource *contract.ResourceDef // the MCP API's resource the tool calls
 	schema   *jsonschema.Schema    // nil: any arguments object
 	listed   json.RawMessage       // the tool as tools/list shows it
-	params   []string              // the path's {parameters}, in order
-	headers  map[string]bool       // arguments sent as headers ("x-in": "header")
 }
 
 // mcpAPI is an MCP API's compiled settings.
@@ -137,11 +136,6 @@ func compileMCPTool(def *contract.APIDef, td *contract.MCPTool) (*mcpTool, error
 	if t.resource == nil {
 		return nil, fmt.Errorf("tool %q: the API has no resource %s %s", td.Name, method, td.Path)
 	}
-	for _, seg := range strings.Split(td.Path, "/") {
-		if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
-			t.params = append(t.params, seg[1:len(seg)-1])
-		}
-	}
 	schema := td.InputSchema
 	if len(bytes.TrimSpace(schema)) == 0 || string(bytes.TrimSpace(schema)) == "null" {
 		schema = json.RawMessage(`{"type":"object"}`)
@@ -159,16 +153,19 @@ func compileMCPTool(def *contract.APIDef, td *contract.MCPTool) (*mcpTool, error
 			return nil, fmt.Errorf("tool %q: input schema: %w", td.Name, err)
 		}
 	}
+	public, err := mcptools.PublicSchema(schema)
+	if err != nil {
+		return nil, fmt.Errorf("tool %q: %w", td.Name, err)
+	}
 	listed, err := json.Marshal(struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description,omitempty"`
 		InputSchema json.RawMessage `json:"inputSchema"`
-	}{td.Name, td.Description, schema})
+	}{td.Name, td.Description, public})
 	if err != nil {
 		return nil, fmt.Errorf("tool %q: %w", td.Name, err)
 	}
 	t.listed = listed
-	t.headers = headerParams(td.InputSchema)
 	return t, nil
 }
 
@@ -177,10 +174,10 @@ type mcpCall struct {
 	id      json.RawMessage // nil for notifications and client responses
 	method  string
 	params  json.RawMessage
-	notify  bool     // a notification or a response: 202, no body
-	tool    *mcpTool // FROM_API tools/call
-	name    string   // tools/call: the tool's name
-	args    map[string]any
+	notify  bool            // a notification or a response: 202, no body
+	tool    *mcpTool        // FROM_API tools/call
+	name    string          // tools/call: the tool's name
+	args    json.RawMessage // tools/call: the arguments object
 	rawBody []byte
 }
 
@@ -393,13 +390,7 @@ func newMCPTool(next http.Handler, m *mcpAPI) (http.Handler, error) {
 				return
 			}
 		}
-		dec := json.NewDecoder(bytes.NewReader(args))
-		dec.UseNumber()
-		if err := dec.Decode(&mc.args); err != nil {
-			writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams, "Invalid params: arguments: "+err.Error())
-			return
-		}
-		mc.tool = t
+		mc.args, mc.tool = args, t
 		call.Resource, call.Template, call.Method = t.resource, t.resource.Path, strings.ToUpper(t.resource.Method)
 		next.ServeHTTP(w, r)
 	}), nil
@@ -544,116 +535,48 @@ func (s *mcpServe) callTool(w http.ResponseWriter, r *http.Request, call *CallIn
 	writeRPCResult(w, mc.id, res)
 }
 
-// buildToolRequest makes the request of a tool call: the path's parameters from the
-// arguments of their names, "body" the JSON body, header parameters (x-in: header in the
-// tool's input schema) as headers, every other argument a query parameter. raw is the escaped
-// path, query the encoded query.
-func buildToolRequest(r *http.Request, t *mcpTool, args map[string]any) (req *http.Request, raw, query string, err error) {
-	used := map[string]bool{"body": true}
-	segs := strings.Split(strings.TrimPrefix(t.def.Path, "/"), "/")
-	var b strings.Builder
-	for _, seg := range segs {
-		b.WriteByte('/')
-		if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
-			name := seg[1 : len(seg)-1]
-			v, ok := args[name]
-			if !ok || v == nil {
-				return nil, "", "", fmt.Errorf("the path parameter %q is required", name)
-			}
-			sv := argString(v)
-			if sv == "" || sv == "." || sv == ".." {
-				return nil, "", "", fmt.Errorf("the path parameter %q may not be %q", name, sv)
-			}
-			used[name] = true
-			b.WriteString(url.PathEscape(sv))
-			continue
-		}
-		b.WriteString(seg)
+// buildToolRequest makes the request of a tool call with mcptools.BuildRequest (the tool's
+// input schema says where each argument goes: path, query, header or body). raw is the
+// escaped path, query the encoded query.
+func buildToolRequest(r *http.Request, t *mcpTool, args json.RawMessage) (req *http.Request, raw, query string, err error) {
+	tr, err := mcptools.BuildRequest(*t.def, args)
+	if errors.Is(err, mcptools.ErrNoSchema) && !strings.Contains(t.def.Path, "{") {
+		// A tool without parameters (its schema lists none): the operation as it is.
+		tr, err = &mcptools.Request{Method: t.def.Method, Path: t.def.Path, Query: url.Values{}, Header: http.Header{}}, nil
 	}
-	raw = b.String()
-	if raw == "/" {
-		raw = ""
-	}
-	headers := t.headers
-	hdr := make(http.Header)
-	q := url.Values{}
-	for k, v := range args {
-		if used[k] || v == nil {
-			continue
-		}
-		if headers[k] {
-			hdr.Set(k, argString(v))
-			continue
-		}
-		if list, ok := v.([]any); ok {
-			for _, e := range list {
-				q.Add(k, argString(e))
-			}
-			continue
-		}
-		q.Set(k, argString(v))
-	}
-	var body io.Reader = http.NoBody
-	var n int64
-	if v, ok := args["body"]; ok && v != nil {
-		bb, merr := json.Marshal(v)
-		if merr != nil {
-			return nil, "", "", fmt.Errorf("body: %v", merr)
-		}
-		body, n = bytes.NewReader(bb), int64(len(bb))
-		hdr.Set("Content-Type", "application/json")
-	}
-	hdr.Set("Accept", "application/json")
-	method := strings.ToUpper(t.resource.Method)
-	req, err = http.NewRequestWithContext(r.Context(), method, "http://mcp.invalid"+raw, body)
 	if err != nil {
 		return nil, "", "", err
 	}
-	req.ContentLength = n
-	if n == 0 {
+	raw = tr.Path
+	if raw == "/" {
+		raw = ""
+	}
+	if raw != "" {
+		if _, _, why, ok := parsePath(raw, nil, nil); !ok {
+			return nil, "", "", fmt.Errorf("the arguments make the path %s: %s", raw, why)
+		}
+	}
+	var body io.Reader = http.NoBody
+	hdr := tr.Header
+	if tr.Body != nil {
+		body = bytes.NewReader(tr.Body)
+		hdr.Set("Content-Type", tr.ContentType)
+	}
+	if hdr.Get("Accept") == "" {
+		hdr.Set("Accept", "application/json")
+	}
+	req, err = http.NewRequestWithContext(r.Context(), strings.ToUpper(t.resource.Method), "http://mcp.invalid/", body)
+	if err != nil {
+		return nil, "", "", err
+	}
+	req.ContentLength = int64(len(tr.Body))
+	if tr.Body == nil {
 		req.Body = http.NoBody
 	}
 	req.Header = hdr
 	req.RemoteAddr = r.RemoteAddr
 	req.Host = r.Host
-	return req, raw, q.Encode(), nil
-}
-
-// headerParams are the arguments of a tool marked "x-in": "header" in its input schema.
-func headerParams(schema json.RawMessage) map[string]bool {
-	var s struct {
-		Properties map[string]struct {
-			In string `json:"x-in"`
-		} `json:"properties"`
-	}
-	if json.Unmarshal(schema, &s) != nil {
-		return nil
-	}
-	var out map[string]bool
-	for name, p := range s.Properties {
-		if strings.EqualFold(p.In, "header") {
-			if out == nil {
-				out = map[string]bool{}
-			}
-			out[name] = true
-		}
-	}
-	return out
-}
-
-// argString renders an argument as a path, query or header value.
-func argString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
+	return req, raw, tr.Query.Encode(), nil
 }
 
 // bufferWriter keeps the backend's answer of a tool call (up to maxMCPResult bytes).
