@@ -581,6 +581,9 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 			return fail(err)
 		}
 		routes = []contract.ResourceDef{*e.mcp.root}
+		if e.mcp.proxy && len(def.Resources) > 0 {
+			routes = def.Resources // a proxied server's own POST, GET and DELETE on /mcp
+		}
 	}
 	res, err := buildResources(routes)
 	if err != nil {
