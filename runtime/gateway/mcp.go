@@ -70,7 +70,9 @@ const (
 type mcpTool struct {
 	def      *contract.MCPTool
 	resource *contract.ResourceDef // the MCP API's resource the tool calls
+	method   string                // the resource's method, upper case
 	schema   *jsonschema.Schema    // nil: any arguments object
+	builder  *mcptools.Builder     // nil: the schema lists no parameters (the operation as it is)
 	listed   json.RawMessage       // the tool as tools/list shows it
 }
 
@@ -136,6 +138,7 @@ func compileMCPTool(def *contract.APIDef, td *contract.MCPTool) (*mcpTool, error
 	if t.resource == nil {
 		return nil, fmt.Errorf("tool %q: the API has no resource %s %s", td.Name, method, td.Path)
 	}
+	t.method = method
 	schema := td.InputSchema
 	if len(bytes.TrimSpace(schema)) == 0 || string(bytes.TrimSpace(schema)) == "null" {
 		schema = json.RawMessage(`{"type":"object"}`)
@@ -166,6 +169,12 @@ func compileMCPTool(def *contract.APIDef, td *contract.MCPTool) (*mcpTool, error
 		return nil, fmt.Errorf("tool %q: %w", td.Name, err)
 	}
 	t.listed = listed
+	if t.builder, err = mcptools.Compile(*td); err != nil {
+		if !errors.Is(err, mcptools.ErrNoSchema) || strings.Contains(td.Path, "{") {
+			return nil, fmt.Errorf("tool %q: %w", td.Name, err)
+		}
+		t.builder = nil
+	}
 	return t, nil
 }
 
@@ -178,6 +187,7 @@ type mcpCall struct {
 	tool    *mcpTool        // FROM_API tools/call
 	name    string          // tools/call: the tool's name
 	args    json.RawMessage // tools/call: the arguments object
+	callOK  bool            // tools/call: params held a name (and arguments, if any)
 	rawBody []byte
 }
 
@@ -289,15 +299,24 @@ func readMCPMessage(r *http.Request) (mc *mcpCall, status, code int, msg string)
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if !json.Valid(body) {
-		return nil, http.StatusBadRequest, rpcParseError, "Parse error: the body is not JSON"
-	}
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		return nil, http.StatusBadRequest, rpcInvalidRequest, "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message per POST"
-	}
 	var m rpcMessage
-	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(body, &m) != nil {
-		return nil, http.StatusBadRequest, rpcInvalidRequest, "Invalid Request: the body is not a JSON-RPC 2.0 message object"
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		if err := json.Unmarshal(body, &m); err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				return nil, http.StatusBadRequest, rpcParseError, "Parse error: the body is not JSON: " + err.Error()
+			}
+			return nil, http.StatusBadRequest, rpcInvalidRequest, "Invalid Request: the body is not a JSON-RPC 2.0 message object: " + err.Error()
+		}
+	} else {
+		switch {
+		case !json.Valid(body):
+			return nil, http.StatusBadRequest, rpcParseError, "Parse error: the body is not JSON"
+		case len(trimmed) > 0 && trimmed[0] == '[':
+			return nil, http.StatusBadRequest, rpcInvalidRequest, "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message per POST"
+		default:
+			return nil, http.StatusBadRequest, rpcInvalidRequest, "Invalid Request: the body is not a JSON-RPC 2.0 message object"
+		}
 	}
 	if m.JSONRPC == nil || *m.JSONRPC != "2.0" {
 		return nil, http.StatusBadRequest, rpcInvalidRequest, `Invalid Request: "jsonrpc" must be "2.0"`
@@ -331,7 +350,7 @@ func readMCPMessage(r *http.Request) (mc *mcpCall, status, code int, msg string)
 			Arguments json.RawMessage `json:"arguments"`
 		}
 		if json.Unmarshal(mc.params, &p) == nil && p.Name != nil {
-			mc.name = *p.Name
+			mc.name, mc.args, mc.callOK = *p.Name, p.Arguments, *p.Name != ""
 		}
 	}
 	return mc, 0, 0, ""
@@ -354,25 +373,22 @@ func newMCPTool(next http.Handler, m *mcpAPI) (http.Handler, error) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var p struct {
-			Name      string          `json:"name"`
-			Arguments json.RawMessage `json:"arguments"`
-		}
-		if err := json.Unmarshal(mc.params, &p); err != nil || p.Name == "" {
+		if !mc.callOK {
 			writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams, `Invalid params: tools/call needs {"name": string, "arguments": object}`)
 			return
 		}
-		t := m.tools[p.Name]
+		name := mc.name
+		t := m.tools[name]
 		if t == nil {
-			writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams, "Unknown tool: "+p.Name)
+			writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams, "Unknown tool: "+name)
 			return
 		}
 		if s := missingScope(call, t.resource); s != "" {
 			writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams,
-				"Tool "+p.Name+" is not available: the access token lacks the scope "+s+" it requires")
+				"Tool "+name+" is not available: the access token lacks the scope "+s+" it requires")
 			return
 		}
-		args := bytes.TrimSpace(p.Arguments)
+		args := bytes.TrimSpace(mc.args)
 		if len(args) == 0 || string(args) == "null" {
 			args = []byte("{}")
 		}
@@ -386,12 +402,12 @@ func newMCPTool(next http.Handler, m *mcpAPI) (http.Handler, error) {
 				err = t.schema.Validate(inst)
 			}
 			if err != nil {
-				writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams, "Invalid params: the arguments of "+p.Name+" do not match its input schema: "+schemaError(err))
+				writeRPCError(w, call, http.StatusOK, mc.id, rpcInvalidParams, "Invalid params: the arguments of "+name+" do not match its input schema: "+schemaError(err))
 				return
 			}
 		}
 		mc.args, mc.tool = args, t
-		call.Resource, call.Template, call.Method = t.resource, t.resource.Path, strings.ToUpper(t.resource.Method)
+		call.Resource, call.Template, call.Method = t.resource, t.resource.Path, t.method
 		next.ServeHTTP(w, r)
 	}), nil
 }
@@ -516,43 +532,59 @@ func (s *mcpServe) callTool(w http.ResponseWriter, r *http.Request, call *CallIn
 	if status == 0 {
 		status = http.StatusOK
 	}
-	text := bw.buf.String()
-	res := map[string]any{
-		"content": []map[string]string{{"type": "text", "text": text}},
-		"isError": status >= 400 || bw.over,
-	}
+	body := bw.buf.Bytes()
 	if bw.over {
-		res["content"] = []map[string]string{{"type": "text", "text": fmt.Sprintf("the answer of %s is over %d bytes", t.def.Name, maxMCPResult)}}
-	} else if t := bytes.TrimSpace(bw.buf.Bytes()); len(t) > 0 && t[0] == '{' {
-		var obj map[string]any
-		if json.Unmarshal(t, &obj) == nil {
-			res["structuredContent"] = obj
-		}
+		body = fmt.Appendf(nil, "the answer of %s is over %d bytes", t.def.Name, maxMCPResult)
 	}
-	if status >= 400 && call.errorCode == "" {
+	text, err := json.Marshal(string(body))
+	if err != nil {
+		writeRPCError(w, call, http.StatusOK, mc.id, rpcInternalError, "encoding the tool result: "+err.Error())
+		return
+	}
+	isError := status >= 400 || bw.over
+	if isError && call.errorCode == "" {
 		call.errorCode = strconv.Itoa(status)
 	}
-	writeRPCResult(w, mc.id, res)
+	// {"jsonrpc":"2.0","id":…,"result":{"content":[{"type":"text","text":…}],"structuredContent":…,"isError":…}}
+	out := make([]byte, 0, 2*len(body)+len(text)+128)
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, mc.id...)
+	out = append(out, `,"result":{"content":[{"type":"text","text":`...)
+	out = append(out, text...)
+	out = append(out, `}]`...)
+	if obj := bytes.TrimSpace(body); !bw.over && len(obj) > 0 && obj[0] == '{' && json.Valid(obj) {
+		out = append(out, `,"structuredContent":`...)
+		out = append(out, obj...)
+	}
+	out = append(out, `,"isError":`...)
+	out = strconv.AppendBool(out, isError)
+	out = append(out, "}}"...)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // buildToolRequest makes the request of a tool call with mcptools.BuildRequest (the tool's
 // input schema says where each argument goes: path, query, header or body). raw is the
 // escaped path, query the encoded query.
 func buildToolRequest(r *http.Request, t *mcpTool, args json.RawMessage) (req *http.Request, raw, query string, err error) {
-	tr, err := mcptools.BuildRequest(*t.def, args)
-	if errors.Is(err, mcptools.ErrNoSchema) && !strings.Contains(t.def.Path, "{") {
-		// A tool without parameters (its schema lists none): the operation as it is.
-		tr, err = &mcptools.Request{Method: t.def.Method, Path: t.def.Path, Query: url.Values{}, Header: http.Header{}}, nil
-	}
-	if err != nil {
-		return nil, "", "", err
+	var tr *mcptools.Request
+	if t.builder != nil {
+		if tr, err = t.builder.Build(args); err != nil {
+			return nil, "", "", err
+		}
+	} else { // a tool without parameters (its schema lists none): the operation as it is
+		if a := bytes.TrimSpace(args); len(a) > 0 && string(a) != "{}" && string(a) != "null" {
+			return nil, "", "", errors.New("the tool takes no arguments")
+		}
+		tr = &mcptools.Request{Method: t.def.Method, Path: t.def.Path, Query: url.Values{}, Header: http.Header{}}
 	}
 	raw = tr.Path
 	if raw == "/" {
 		raw = ""
 	}
 	if raw != "" {
-		if _, _, why, ok := parsePath(raw, nil, nil); !ok {
+		var segs [16]string
+		var offs [17]int
+		if _, _, why, ok := parsePath(raw, segs[:0], offs[:0]); !ok {
 			return nil, "", "", fmt.Errorf("the arguments make the path %s: %s", raw, why)
 		}
 	}
@@ -565,18 +597,12 @@ func buildToolRequest(r *http.Request, t *mcpTool, args json.RawMessage) (req *h
 	if hdr.Get("Accept") == "" {
 		hdr.Set("Accept", "application/json")
 	}
-	req, err = http.NewRequestWithContext(r.Context(), strings.ToUpper(t.resource.Method), "http://mcp.invalid/", body)
-	if err != nil {
-		return nil, "", "", err
-	}
-	req.ContentLength = int64(len(tr.Body))
+	req = &http.Request{Method: t.method, URL: &url.URL{Path: "/"}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: hdr, Body: io.NopCloser(body), ContentLength: int64(len(tr.Body)), Host: r.Host, RemoteAddr: r.RemoteAddr}
 	if tr.Body == nil {
 		req.Body = http.NoBody
 	}
-	req.Header = hdr
-	req.RemoteAddr = r.RemoteAddr
-	req.Host = r.Host
-	return req, raw, tr.Query.Encode(), nil
+	return req.WithContext(r.Context()), raw, tr.Query.Encode(), nil
 }
 
 // bufferWriter keeps the backend's answer of a tool call (up to maxMCPResult bytes).
