@@ -270,7 +270,9 @@ func newMCPRequest(next http.Handler, m *mcpAPI) (http.Handler, error) {
 			writeRPCError(w, call, status, nil, code, msg)
 			return
 		}
-		call.body.n.Store(int64(len(mc.rawBody)))
+		if !m.proxy { // a proxied message is counted as the proxy step reads it again
+			call.body.n.Store(int64(len(mc.rawBody)))
+		}
 		if v := r.Header.Get(mcpProtocolHeader); v != "" && !mc.notify && mc.method != "initialize" &&
 			!m.proxy && !slices.Contains(mcpVersions, v) {
 			writeRPCError(w, call, http.StatusBadRequest, mc.id, rpcInvalidRequest,
@@ -528,6 +530,7 @@ func (s *mcpServe) callTool(w http.ResponseWriter, r *http.Request, call *CallIn
 	call.resourceRaw, call.rawQuery = raw, query
 	bw := &bufferWriter{h: make(http.Header)}
 	s.backend.ServeHTTP(bw, req)
+	call.body.n.Store(int64(len(mc.rawBody))) // the client's bytes: the message, not the operation's body
 	status := bw.status
 	if status == 0 {
 		status = http.StatusOK

@@ -201,7 +201,9 @@ func TestMCPFromAPI(t *testing.T) {
 		}
 	}
 	// The header argument went as a header, and the backend never saw the gateway's credentials.
-	rec := serve(f.h, mcpPost(reader, rpc(20, "tools/call", map[string]any{"name": "getPet", "arguments": map[string]any{"id": 8, "X-Trace": "t-2"}})))
+	_ = f.g.analytics.take(true)
+	lastCall := rpc(20, "tools/call", map[string]any{"name": "getPet", "arguments": map[string]any{"id": 8, "X-Trace": "t-2"}})
+	rec := serve(f.h, mcpPost(reader, lastCall))
 	if rec.Code != 200 || last().Header.Get("X-Trace") != "t-2" || last().Header.Get("Authorization") != "" {
 		t.Fatalf("header argument: %d %v", rec.Code, last().Header)
 	}
@@ -217,7 +219,8 @@ func TestMCPFromAPI(t *testing.T) {
 	// Analytics: a tool call is recorded with its tool and operation.
 	found := false
 	for _, ev := range f.g.analytics.take(true) {
-		found = found || (ev.Tool == "getPet" && ev.Resource == "/pets/{id}" && ev.Method == "GET" && ev.APIID == "api-mcp" && ev.Status == 200)
+		found = found || (ev.Tool == "getPet" && ev.Resource == "/pets/{id}" && ev.Method == "GET" && ev.APIID == "api-mcp" && ev.Status == 200 &&
+			ev.RequestBytes == int64(len(lastCall)) && ev.BackendLatencyUs > 0 && ev.ApplicationID == "app1")
 	}
 	if !found {
 		t.Fatal("no analytics event of the tool call")
@@ -294,7 +297,8 @@ func TestMCPProxy(t *testing.T) {
 	if rep := decodeReply(t, rec); rep.Error == nil || rep.Error.Code != rpcInvalidParams || upstreamCalls.Load() != before {
 		t.Fatalf("hidden tool call: %s (upstream calls %d→%d)", rec.Body, before, upstreamCalls.Load())
 	}
-	rec = serve(f.h, post("", rpc(3, "tools/call", map[string]any{"name": "echo", "arguments": map[string]any{}})))
+	echoCall := rpc(3, "tools/call", map[string]any{"name": "echo", "arguments": map[string]any{}})
+	rec = serve(f.h, post("", echoCall))
 	mu.Lock()
 	sess, method := lastSession, lastMethod
 	mu.Unlock()
@@ -308,7 +312,7 @@ func TestMCPProxy(t *testing.T) {
 	}
 	found := false
 	for _, ev := range f.g.analytics.take(true) {
-		found = found || (ev.Tool == "echo" && ev.APIID == "api-mcpp" && ev.Status == 200)
+		found = found || (ev.Tool == "echo" && ev.APIID == "api-mcpp" && ev.Status == 200 && ev.RequestBytes == int64(len(echoCall)))
 	}
 	if !found {
 		t.Fatal("no analytics event of the tool call")
