@@ -106,7 +106,13 @@ func (f *toolsFilter) Write(b []byte) (int, error) {
 		return f.buf.Write(b)
 	case filterSSE:
 		f.buf.Write(b)
-		return len(b), f.drainEvents()
+		if err := f.drainEvents(); err != nil {
+			return 0, err
+		}
+		if f.buf.Len() > maxMCPResult { // an event without end: not a tools/list answer to filter
+			return 0, errors.New("mcp: an event of the tools/list answer is over the filter's limit")
+		}
+		return len(b), nil
 	default:
 		return f.w.Write(b)
 	}

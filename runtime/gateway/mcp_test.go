@@ -339,3 +339,21 @@ func TestSSEToolsFilter(t *testing.T) {
 		t.Fatalf("filtered stream\n%q\nwant\n%q", rec.Body.String(), want)
 	}
 }
+
+func TestToolsFilterBounds(t *testing.T) {
+	t.Parallel()
+	for _, ct := range []string{"text/event-stream", "application/json"} {
+		rec := httptest.NewRecorder()
+		f := &toolsFilter{w: rec, hidden: map[string]bool{"b": true}}
+		rec.Header().Set("Content-Type", ct)
+		f.WriteHeader(200)
+		chunk := []byte("data: " + strings.Repeat("x", 1<<20))
+		var err error
+		for i := 0; i < 10 && err == nil; i++ {
+			_, err = f.Write(chunk)
+		}
+		if err == nil {
+			t.Fatalf("%s: an answer over %d bytes was buffered whole", ct, maxMCPResult)
+		}
+	}
+}
