@@ -7,6 +7,7 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -176,14 +177,18 @@ func TestMCPServers(t *testing.T) {
 	cpURL, gw := harness.StartAllInOne(t, bin, nil)
 	admin := servertest.NewClient(t, cpURL).Login("admin", harness.AdminPassword)
 
-	// The Petstore, with a scope on creating pets; the MCP server made of all its operations.
+	// The Petstore, with a scope on creating pets and a resource-level limit of 3 calls an
+	// hour on showing one; the MCP server made of all its operations (which copies both).
+	admin.Do(`mutation($in: ThrottlingPolicyInput!) { createThrottlingPolicy(input: $in) { name } }`, map[string]any{"in": map[string]any{
+		"name": "E2EThreeCalls", "kind": "ADVANCED", "requestCount": 3, "unitTimeSeconds": 3600,
+	}}).NoErrors(t)
 	src := admin.Do(`mutation($d: String!, $e: String!) { importOpenAPI(definition: $d, endpoint: $e, context: "/petstore", version: "1.0.0") { id resources { method path } } }`,
 		map[string]any{"d": string(petstore), "e": backend.URL}).NoErrors(t).String("importOpenAPI.id")
 	admin.Do(`mutation($id: ID!, $in: UpdateAPIInput!) { updateAPI(id: $id, input: $in) { id } }`, map[string]any{"id": src, "in": map[string]any{
 		"resources": []any{
 			map[string]any{"method": "GET", "path": "/pets"},
 			map[string]any{"method": "POST", "path": "/pets", "scopes": []string{"pets:write"}},
-			map[string]any{"method": "GET", "path": "/pets/{petId}"},
+			map[string]any{"method": "GET", "path": "/pets/{petId}", "throttlingPolicy": "E2EThreeCalls"},
 		},
 	}}).NoErrors(t)
 	srv := admin.Do(`mutation($api: ID!) { createMCPServerFromAPI(apiId: $api, context: "/petsmcp", version: "1.0.0") { id mcp { tools { name operation scopes } } } }`,
@@ -290,6 +295,30 @@ func TestMCPServers(t *testing.T) {
 	}
 	if _, err := connect(ctx, endpoint, stranger); err == nil {
 		t.Fatal("an unsubscribed application connected")
+	}
+
+	// Throttling per tool: showPetById's resource allows 3 calls an hour (one was made above;
+	// the refusals never reached throttling), the other tools go on.
+	ts, err := connect(ctx, endpoint, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	for i := 2; i <= 3; i++ {
+		if res, err := ts.CallTool(ctx, &mcp.CallToolParams{Name: "showPetById", Arguments: map[string]any{"petId": fmt.Sprint(i)}}); err != nil || res.IsError {
+			t.Fatalf("call %d of showPetById: %v %+v", i, err, res)
+		}
+	}
+	before = rec.count()
+	if _, err := ts.CallTool(ctx, &mcp.CallToolParams{Name: "showPetById", Arguments: map[string]any{"petId": "4"}}); err == nil ||
+		!strings.Contains(err.Error(), "Too Many Requests") {
+		t.Fatalf("a fourth call of showPetById, over its resource's limit of 3: %v", err)
+	}
+	if n := rec.count(); n != before {
+		t.Fatal("a throttled tool call reached the backend")
+	}
+	if res, err := ws.CallTool(ctx, &mcp.CallToolParams{Name: "listPets", Arguments: map[string]any{}}); err != nil || res.IsError {
+		t.Fatalf("another tool after showPetById's limit: %v %+v", err, res)
 	}
 
 	// PROXY: the upstream's tools but the hidden one; calling it is refused without reaching it.
