@@ -207,6 +207,9 @@ func (s *analyticsStep) record(call *CallInfo) {
 	if call.Subscription != nil {
 		ev.Tier = call.Subscription.Tier
 	}
+	if call.mcp != nil && call.mcp.method == "tools/call" {
+		ev.Tool = call.mcp.name
+	}
 	if call.ClientIP.IsValid() {
 		ev.ClientIP = call.clientIPText()
 	}
