@@ -77,6 +77,10 @@ func apiModel(a *publisher.API) *model.API {
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
 	}
+	m.ProductRefs = make([]*model.ProductResourceInput, len(a.ProductResources))
+	for i, r := range a.ProductResources {
+		m.ProductRefs[i] = &model.ProductResourceInput{APIID: r.APIID, Method: r.Method, Path: r.Path}
+	}
 	if cb := a.Endpoints.CircuitBreaker; cb != nil {
 		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
 	}
@@ -174,7 +178,20 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
+		ProductResources: productResourceInputs(in.ProductResources),
 	}
+}
+
+// productResourceInputs keeps nil (not given) apart from an empty list.
+func productResourceInputs(in []*model.ProductResourceInput) []publisher.ProductResource {
+	if in == nil {
+		return nil
+	}
+	out := make([]publisher.ProductResource, len(in))
+	for i, r := range in {
+		out[i] = publisher.ProductResource{APIID: r.APIID, Method: r.Method, Path: r.Path}
+	}
+	return out
 }
 
 // policyInputs keeps nil (not given) apart from an empty list.

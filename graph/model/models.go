@@ -44,6 +44,8 @@ type API struct {
 	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
 	PersistedQueries        []string          `json:"persistedQueries"`
 	CountEvents             bool              `json:"countEvents"`
+	// ProductRefs are a PRODUCT's resources (productResources resolves their APIs).
+	ProductRefs []*ProductResourceInput `json:"-"`
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.

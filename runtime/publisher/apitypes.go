@@ -30,6 +30,8 @@ func validateType(field string, t *string) (string, error) {
 		return *t, nil
 	case contract.APITypeAI, contract.APITypeMCP:
 		return "", apperr.Invalidf(field, "type %s is not available yet", *t)
+	case TypeProduct:
+		return "", apperr.Invalidf(field, "API products are created with createAPIProduct")
 	}
 	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE", *t)
 }
@@ -180,6 +182,14 @@ func checkTypeRules(prefix string, api *API) error {
 	}
 	if api.Type != TypeSSE && api.CountEvents {
 		return apperr.Invalidf(prefix+".countEvents", "only SSE APIs count events; this API is %s", api.Type)
+	}
+	if api.Type == TypeProduct {
+		switch {
+		case len(api.Policies) > 0:
+			return apperr.Invalidf(prefix+".policies", "an API product's calls run the policies of each resource's API; it has none of its own")
+		case api.ResponseCache != nil && api.ResponseCache.Enabled:
+			return apperr.Invalidf(prefix+".responseCache", "an API product's calls are cached as each resource's API says; it has no cache settings of its own")
+		}
 	}
 	if api.Type != TypeHTTP {
 		if api.ValidateRequests {

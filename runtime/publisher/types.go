@@ -50,6 +50,8 @@ const (
 	TypeGraphQL = contract.APITypeGraphQL
 	TypeWS      = contract.APITypeWS
 	TypeSSE     = contract.APITypeSSE
+	// TypeProduct is an API product (CreateAPIProduct): resources of several HTTP APIs.
+	TypeProduct = contract.APITypeProduct
 )
 
 // Document sources.
@@ -108,8 +110,29 @@ type API struct {
 	RequirePersistedQueries bool
 	// CountEvents: an SSE API's events count against the tiers, besides the connection.
 	CountEvents bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// ProductResources are a PRODUCT's resources, each an operation of an HTTP API (empty
+	// for every other type).
+	ProductResources []ProductResource
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// ProductResource is one resource of an API product: an operation (Method, Path) of the API
+// APIID, served by that API's backend with that API's policies.
+type ProductResource struct {
+	APIID  string `json:"apiId"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
+// ProductInput is createAPIProduct's input; Tiers nil defaults to ["Unlimited"].
+type ProductInput struct {
+	Name        string
+	Context     string
+	Version     string
+	Description *string
+	Resources   []ProductResource
+	Tiers       []string
 }
 
 // Endpoints are an API's backends.
@@ -229,6 +252,8 @@ type UpdateInput struct {
 	Policies         []PolicyInput
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// ProductResources replace a PRODUCT's resources (checked like CreateAPIProduct's).
+	ProductResources []ProductResource
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
