@@ -147,7 +147,8 @@ func callFrom(ctx context.Context) *CallInfo {
 //	graphql ws         GRAPHQL APIs: WebSocket upgrades relayed, subscribe messages checked
 //	proxy | mock       the backend, with the API policies around the exchange; or the
 //	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
-//	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go)
+//	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go); an
+//	                   API product's resource sent to its own API's backends (product.go)
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	def := e.def
 	needsAuth, needsScopes := false, false
@@ -158,6 +159,8 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	blocked := def.State == contract.StateBlocked
 	mock := def.Endpoints.Type == contract.EndpointMock
 	gql := e.gql != nil
+	product := def.Type == contract.APITypeProduct
+	mock = mock && !product
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -181,7 +184,8 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && gql && !mock, func(next http.Handler) (http.Handler, error) { return g.newGraphQLWS(next, e) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
 		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
-		{!blocked && !mock && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+		{!blocked && product, func(http.Handler) (http.Handler, error) { return g.newProductProxy(def) }},
+		{!blocked && !mock && !product && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}
 	var h http.Handler
 	for i := len(steps) - 1; i >= 0; i-- {
