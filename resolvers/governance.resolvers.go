@@ -10,6 +10,8 @@ import (
 
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/publisher"
 )
 
 // Visibility is the resolver for the visibility field.
@@ -34,7 +36,24 @@ func (r *aPIResolver) PendingLifecycleAction(ctx context.Context, obj *model.API
 
 // ProductResources is the resolver for the productResources field.
 func (r *aPIResolver) ProductResources(ctx context.Context, obj *model.API) ([]*model.ProductResource, error) {
-	return []*model.ProductResource{}, nil
+	out := make([]*model.ProductResource, len(obj.ProductRefs))
+	apis := map[string]*model.API{}
+	for i, ref := range obj.ProductRefs {
+		api, seen := apis[ref.APIID]
+		if !seen {
+			// The Publisher's api query owns the conversion and the visibility of APIs.
+			p, err := r.Publisher.API(ctx, identity.From(ctx), ref.APIID)
+			switch {
+			case err == nil:
+				api = apiModel(p)
+			case !apperr.Is(err, apperr.NotFound):
+				return nil, err
+			}
+			apis[ref.APIID] = api
+		}
+		out[i] = &model.ProductResource{API: api, APIID: ref.APIID, Method: ref.Method, Path: ref.Path}
+	}
+	return out, nil
 }
 
 // Status is the resolver for the status field.
@@ -84,7 +103,18 @@ func (r *mutationResolver) DeleteGroup(ctx context.Context, name string) (bool, 
 
 // CreateAPIProduct is the resolver for the createAPIProduct field.
 func (r *mutationResolver) CreateAPIProduct(ctx context.Context, input model.CreateAPIProductInput) (*model.API, error) {
-	return nil, apperr.Invalidf("input", "API products are not available yet")
+	in := publisher.ProductInput{
+		Name: input.Name, Context: input.Context, Version: input.Version, Description: input.Description,
+		Resources: productResourceInputs(input.Resources), Tiers: input.SubscriptionTiers,
+	}
+	if in.Resources == nil {
+		in.Resources = []publisher.ProductResource{}
+	}
+	api, err := r.Publisher.CreateAPIProduct(ctx, identity.From(ctx), in)
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // WorkflowTasks is the resolver for the workflowTasks field.

@@ -85,6 +85,10 @@ func apiModel(a *publisher.API) *model.API {
 			m.MCPSettings.HiddenTools = []string{}
 		}
 	}
+	m.ProductRefs = make([]*model.ProductResourceInput, len(a.ProductResources))
+	for i, r := range a.ProductResources {
+		m.ProductRefs[i] = &model.ProductResourceInput{APIID: r.APIID, Method: r.Method, Path: r.Path}
+	}
 	if cb := a.Endpoints.CircuitBreaker; cb != nil {
 		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
 	}
@@ -230,7 +234,20 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
 		AI: aiUpdateInput(in.Ai), MCP: mcpInput(in.Mcp),
+		ProductResources: productResourceInputs(in.ProductResources),
 	}
+}
+
+// productResourceInputs keeps nil (not given) apart from an empty list.
+func productResourceInputs(in []*model.ProductResourceInput) []publisher.ProductResource {
+	if in == nil {
+		return nil
+	}
+	out := make([]publisher.ProductResource, len(in))
+	for i, r := range in {
+		out[i] = publisher.ProductResource{APIID: r.APIID, Method: r.Method, Path: r.Path}
+	}
+	return out
 }
 
 // policyInputs keeps nil (not given) apart from an empty list.

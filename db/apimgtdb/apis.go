@@ -34,7 +34,7 @@ type API struct {
 	Policies         string  `bun:"policies,notnull"`          // API-level mediation policies
 	ResponseCache    *string `bun:"response_cache"`            // nil when never set
 	ValidateRequests bool    `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
-	// Type is HTTP, GRAPHQL, WS, SSE, AI or MCP ("" only in rows tests write without it).
+	// Type is HTTP, GRAPHQL, WS, SSE, AI, MCP or PRODUCT ("" only in rows tests write without it).
 	Type                    string  `bun:"type,notnull,default:'HTTP'"`
 	GraphQLSchema           *string `bun:"graphql_schema"`                         // GRAPHQL: the SDL
 	PersistedQueries        string  `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
@@ -42,12 +42,14 @@ type API struct {
 	CountEvents             bool    `bun:"count_events,notnull"` // SSE: events count against the tiers
 	// AI: the provider settings as JSON (vendor, models, promptGuard) and the provider key,
 	// sealed (runtime/sealbox, under contract.AIKeyAAD(id)); both nil for other types.
-	AI           *string   `bun:"ai"`
-	AIBackendKey []byte    `bun:"ai_backend_key"`
-	MCP          *string   `bun:"mcp"`                 // MCP: contract.MCPConfig as JSON
-	SearchText   string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
-	CreatedAt    time.Time `bun:"created_at,notnull"`
-	UpdatedAt    time.Time `bun:"updated_at,notnull"`
+	AI           *string `bun:"ai"`
+	AIBackendKey []byte  `bun:"ai_backend_key"`
+	MCP          *string `bun:"mcp"` // MCP: contract.MCPConfig as JSON
+	// ProductResources is a PRODUCT's resources: a JSON list of {apiId, method, path}.
+	ProductResources string    `bun:"product_resources,notnull,default:'[]'"`
+	SearchText       string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
+	CreatedAt        time.Time `bun:"created_at,notnull"`
+	UpdatedAt        time.Time `bun:"updated_at,notnull"`
 }
 
 // APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.
@@ -216,4 +218,19 @@ func CountAPIs(ctx context.Context, idb bun.IDB, f APIFilter) (int, error) {
 		return 0, fmt.Errorf("count apis: %w", err)
 	}
 	return int(n), nil
+}
+
+// ProductsNaming lists the PRODUCT APIs whose product_resources mention apiID, oldest first.
+// The match is textual (the quoted id inside the JSON list): callers decode each row's list
+// to be sure.
+func ProductsNaming(ctx context.Context, idb bun.IDB, apiID string) ([]API, error) {
+	var as []API
+	err := idb.NewSelect().Model(&as).
+		Where("a.type = ?", "PRODUCT").
+		Where("a.product_resources LIKE ? ESCAPE '!'", "%"+escapeLike(`"`+apiID+`"`)+"%").
+		OrderExpr("a.created_at, a.id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("products naming api %s: %w", apiID, err)
+	}
+	return as, nil
 }

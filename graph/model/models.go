@@ -48,6 +48,8 @@ type API struct {
 	AIConfig *AIConfig `json:"-"`
 	// MCPSettings are an MCP server's settings, for the mcp field's resolver.
 	MCPSettings *MCPSettings `json:"-"`
+	// ProductRefs are a PRODUCT's resources (productResources resolves their APIs).
+	ProductRefs []*ProductResourceInput `json:"-"`
 }
 
 // MCPSettings are what the API.mcp resolver needs of an MCP server.

@@ -145,6 +145,39 @@ type APIDef struct {
 	AI *AIConfig `json:"ai,omitempty"`
 	// MCP is an MCP server's settings (Type MCP).
 	MCP *MCPConfig `json:"mcp,omitempty"`
+
+	// Product is an API product's targets (Type PRODUCT): a copy, frozen with the revision,
+	// of the backend settings of each API its resources belong to. Each resource names its
+	// API (ResourceDef.TargetAPI) and carries that API's policies and that resource's
+	// authentication, scopes and throttling, so the revision is self-contained.
+	Product *ProductDef `json:"product,omitempty"`
+}
+
+// ProductDef is what a gateway needs to route an API product's resources.
+type ProductDef struct {
+	Targets []ProductTarget `json:"targets"`
+}
+
+// ProductTarget is one API a product's resources belong to, as it was when the product's
+// revision was made: its backends and response caching. A product resource is forwarded
+// to these endpoints with the same path as a call of the API itself.
+type ProductTarget struct {
+	APIID         string         `json:"apiId"`
+	Name          string         `json:"name"`
+	Context       string         `json:"context"`
+	Version       string         `json:"version"`
+	Endpoints     Endpoints      `json:"endpoints"`
+	ResponseCache *ResponseCache `json:"responseCache,omitempty"`
+}
+
+// Target returns the product's target for an API id.
+func (p *ProductDef) Target(apiID string) (ProductTarget, bool) {
+	for _, t := range p.Targets {
+		if t.APIID == apiID {
+			return t, true
+		}
+	}
+	return ProductTarget{}, false
 }
 
 // AI vendors.
@@ -211,6 +244,9 @@ const (
 	APITypeSSE     = "SSE"
 	APITypeAI      = "AI"
 	APITypeMCP     = "MCP"
+	// APITypeProduct is an API product: resources of several HTTP APIs under one context,
+	// version and tiers (APIDef.Product, ResourceDef.TargetAPI).
+	APITypeProduct = "PRODUCT"
 )
 
 // Policy flows.
@@ -315,6 +351,9 @@ type ResourceDef struct {
 	ThrottlingPolicy string   `json:"throttlingPolicy,omitempty"` // ADVANCED policy name
 	// Policies run after the API's (APIDef.Policies), in this order.
 	Policies []AttachedPolicy `json:"policies,omitempty"`
+	// TargetAPI is, in an API product, the id of the API whose backend serves the resource
+	// (one of APIDef.Product.Targets); "" in every other API.
+	TargetAPI string `json:"targetApi,omitempty"`
 }
 
 // CORS is an API's CORS configuration.

@@ -157,7 +157,8 @@ func callFrom(ctx context.Context) *CallInfo {
 //	proxy | mock       the backend, with the API policies around the exchange; or the
 //	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
 //	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go); a PROXY
-//	                   MCP API's upstream server (mcp_proxy.go)
+//	                   MCP API's upstream server (mcp_proxy.go); an API product's resource
+//	                   sent to its own API's backends (product.go)
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	def := e.def
 	needsAuth, needsScopes := false, false
@@ -173,6 +174,8 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	gql := e.gql != nil
 	mcp := e.mcp != nil
 	mcpTools := mcp && !e.mcp.proxy
+	product := def.Type == contract.APITypeProduct
+	mock = mock && !product
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -201,7 +204,8 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
 		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
 		{!blocked && !mock && mcp && e.mcp.proxy, func(http.Handler) (http.Handler, error) { return g.newMCPProxy(def, e.mcp) }},
-		{!blocked && !mock && def.Type != contract.APITypeWS && !(mcp && e.mcp.proxy), func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+		{!blocked && product, func(http.Handler) (http.Handler, error) { return g.newProductProxy(def) }},
+		{!blocked && !mock && !product && def.Type != contract.APITypeWS && !(mcp && e.mcp.proxy), func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}
 	var h http.Handler
 	for i := len(steps) - 1; i >= 0; i-- {

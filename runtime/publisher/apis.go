@@ -133,6 +133,12 @@ func conflictContextVersion(apiContext, version string) error {
 // entry of its history, copies of the documents of copyDocsFrom) and then its apimgtdb row.
 // It fills in the API's id, provider (unless set) and times.
 func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []byte, copyDocsFrom string) error {
+	return s.insertChecked(ctx, a, api, def, copyDocsFrom, nil)
+}
+
+// insertChecked is insert with check run first in the apimgtdb transaction (nil: none); it
+// may complete the API before its row is written.
+func (s *Service) insertChecked(ctx context.Context, a identity.Actor, api *API, def []byte, copyDocsFrom string, check func(context.Context, bun.Tx) error) error {
 	now := s.now()
 	api.ID, api.CreatedAt, api.UpdatedAt = newID(), now, now
 	if api.ProviderID == "" {
@@ -141,15 +147,20 @@ func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []
 	if err := s.sealAIKey(api); err != nil {
 		return err
 	}
-	row, err := toRow(api)
-	if err != nil {
-		return err
-	}
 	return s.change(ctx, func(ctx context.Context, tx bun.Tx, u *undo) error {
+		if check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
+		row, err := toRow(api)
+		if err != nil {
+			return err
+		}
 		if err := claimContext(ctx, tx, api); err != nil {
 			return err
 		}
-		_, err := apimgtdb.APIByContextVersion(ctx, tx, api.Context, api.Version)
+		_, err = apimgtdb.APIByContextVersion(ctx, tx, api.Context, api.Version)
 		switch {
 		case err == nil:
 			return conflictContextVersion(api.Context, api.Version)
@@ -398,7 +409,22 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err != nil {
 			return err
 		}
-		api, err := s.editWorkingCopy(ctx, tx, a, row, "input", func(api *API) error { return applyUpdate(api, in, s.egress()) })
+		var prs []ProductResource
+		var routes []Resource
+		if in.ProductResources != nil {
+			if row.Type != TypeProduct {
+				return apperr.Invalidf("input.productResources", "only PRODUCT APIs bundle resources of other APIs; this API is %s", row.Type)
+			}
+			if prs, routes, err = checkProductResources(ctx, tx, "input.productResources", in.ProductResources, row.ID); err != nil {
+				return err
+			}
+		}
+		api, err := s.editWorkingCopy(ctx, tx, a, row, "input", func(api *API) error {
+			if prs != nil {
+				api.ProductResources, api.Resources = prs, routes
+			}
+			return applyUpdate(api, in, s.egress())
+		})
 		if err != nil {
 			return err
 		}
@@ -476,6 +502,14 @@ func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 		return err
 	}
 	var err error
+	if api.Type == TypeProduct {
+		switch {
+		case in.Endpoints != nil:
+			return apperr.Invalidf("input.endpoints", "an API product has no endpoints of its own: each resource is served by its API's backend")
+		case in.Resources != nil:
+			return apperr.Invalidf("input.resources", "an API product's resources are operations of other APIs: change them with productResources")
+		}
+	}
 	var schema *ast.Schema
 	if api.Type == TypeGraphQL {
 		sdl := api.GraphQLSchema
@@ -578,7 +612,11 @@ func (s *Service) DeleteAPI(ctx context.Context, a identity.Actor, id string) (b
 		return false, apperr.Unauthenticatedf("sign in to delete APIs")
 	}
 	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, _ *undo) error {
-		if _, err := lockForEdit(ctx, tx, a, id); err != nil {
+		row, err := lockForEdit(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := refuseIfBundled(ctx, tx, row, "deleted", false); err != nil {
 			return err
 		}
 		n, err := apimgtdb.CountSubscriptionsOfAPI(ctx, tx, id)
@@ -644,6 +682,11 @@ func (s *Service) ChangeLifecycle(ctx context.Context, a identity.Actor, id stri
 		to, ok := Next(from, action)
 		if !ok {
 			return apperr.Invalidf("action", "%s is not allowed on an API in state %s; allowed: %s", action, from, joinActions(AllowedActions(from)))
+		}
+		if to == Retired {
+			if err := refuseIfBundled(ctx, tx, row, "retired", true); err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		fromS, actS := string(from), string(action)

@@ -28,6 +28,8 @@ func validateType(field string, t *string) (string, error) {
 	switch *t {
 	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE, TypeAI, TypeMCP:
 		return *t, nil
+	case TypeProduct:
+		return "", apperr.Invalidf(field, "API products are created with createAPIProduct")
 	}
 	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE, AI, MCP", *t)
 }
@@ -196,6 +198,14 @@ func checkTypeRules(prefix string, api *API) error {
 	}
 	if api.Type != TypeSSE && api.CountEvents {
 		return apperr.Invalidf(prefix+".countEvents", "only SSE APIs count events; this API is %s", api.Type)
+	}
+	if api.Type == TypeProduct {
+		switch {
+		case len(api.Policies) > 0:
+			return apperr.Invalidf(prefix+".policies", "an API product's calls run the policies of each resource's API; it has none of its own")
+		case api.ResponseCache != nil && api.ResponseCache.Enabled:
+			return apperr.Invalidf(prefix+".responseCache", "an API product's calls are cached as each resource's API says; it has no cache settings of its own")
+		}
 	}
 	if api.Type != TypeHTTP {
 		if api.ValidateRequests {

@@ -85,6 +85,11 @@ func (s *Service) newRevision(ctx context.Context, tx bun.Tx, row *apimgtdb.API,
 		return nil, err
 	}
 	def.State = ""
+	if row.Type == TypeProduct {
+		if err := productRevisionDef(ctx, tx, row, &def); err != nil {
+			return nil, err
+		}
+	}
 	stored, err := s.definitionOf(ctx, row.ID)
 	if err != nil {
 		return nil, err
@@ -314,6 +319,10 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 		api.AI = cloneAI(def.AI)
 	}
 	api.MCP = def.MCP
+	if api.Type == TypeProduct {
+		api.ProductResources, api.Resources = productRevisionResources(def)
+		api.Policies = []AttachedPolicy{}
+	}
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

@@ -346,7 +346,7 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		dst *string
 		v   any
 	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)},
-		{&row.PersistedQueries, nonNil(api.PersistedQueries)}} {
+		{&row.PersistedQueries, nonNil(api.PersistedQueries)}, {&row.ProductResources, nonNil(api.ProductResources)}} {
 		if *f.dst, err = enc(f.v); err != nil {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
@@ -440,6 +440,12 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 		}
 	}
 	api.PersistedQueries = nonNil(api.PersistedQueries)
+	if row.ProductResources != "" && row.ProductResources != "[]" {
+		if err := json.Unmarshal([]byte(row.ProductResources), &api.ProductResources); err != nil {
+			return nil, fmt.Errorf("decode product resources of api %s: %w", row.ID, err)
+		}
+	}
+	api.ProductResources = nonNil(api.ProductResources)
 	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs, CircuitBreaker: ep.CircuitBreaker, Retries: ep.Retries}
 	api.Resources = make([]Resource, len(res))
 	for i, r := range res {

@@ -51,6 +51,8 @@ const (
 	TypeWS      = contract.APITypeWS
 	TypeSSE     = contract.APITypeSSE
 	TypeMCP     = contract.APITypeMCP
+	// TypeProduct is an API product (CreateAPIProduct): resources of several HTTP APIs.
+	TypeProduct = contract.APITypeProduct
 )
 
 // Document sources.
@@ -117,9 +119,30 @@ type API struct {
 	pendingAIKey string
 	// MCP is an MCP server's settings (TypeMCP only): FROM_API with its tools (each one of
 	// Resources), or PROXY with the upstream tools it hides.
-	MCP       *contract.MCPConfig
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	MCP *contract.MCPConfig
+	// ProductResources are a PRODUCT's resources, each an operation of an HTTP API (empty
+	// for every other type).
+	ProductResources []ProductResource
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// ProductResource is one resource of an API product: an operation (Method, Path) of the API
+// APIID, served by that API's backend with that API's policies.
+type ProductResource struct {
+	APIID  string `json:"apiId"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
+// ProductInput is createAPIProduct's input; Tiers nil defaults to ["Unlimited"].
+type ProductInput struct {
+	Name        string
+	Context     string
+	Version     string
+	Description *string
+	Resources   []ProductResource
+	Tiers       []string
 }
 
 // Endpoints are an API's backends.
@@ -252,6 +275,8 @@ type UpdateInput struct {
 	AI *AIUpdateInput
 	// MCP changes a proxied MCP server's hidden tools.
 	MCP *MCPInput
+	// ProductResources replace a PRODUCT's resources (checked like CreateAPIProduct's).
+	ProductResources []ProductResource
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
