@@ -64,7 +64,9 @@ export function guardErrors(guards: string[]): Record<number, string> {
       return;
     }
     try {
-      new RegExp(t);
+      // RE2 flag groups, (?i) and (?i:…), which JavaScript lacks: checked as flags.
+      const flags = [...new Set((t.match(/\(\?([imsU-]+)[:)]/g) ?? []).join('').replace(/[^ims]/g, ''))].join('');
+      new RegExp(t.replace(/\(\?[imsU-]+\)/g, '').replace(/\(\?[imsU-]+:/g, '(?:'), flags);
     } catch (e) {
       errs[i] = `Not a valid regular expression: ${(e as Error).message}`;
     }
