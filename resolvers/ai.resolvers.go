@@ -10,6 +10,7 @@ import (
 
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
 )
 
 // Ai is the resolver for the ai field.
@@ -19,15 +20,44 @@ func (r *aPIResolver) Ai(ctx context.Context, obj *model.API) (*model.AIConfig, 
 
 // Mcp is the resolver for the mcp field.
 func (r *aPIResolver) Mcp(ctx context.Context, obj *model.API) (*model.MCPConfig, error) {
-	return nil, nil // no API is an MCP server yet
+	m := obj.MCPSettings
+	if m == nil {
+		return nil, nil
+	}
+	out := &model.MCPConfig{Mode: m.Mode, Tools: m.Tools, HiddenTools: m.HiddenTools, Urls: []string{}}
+	if out.Tools == nil {
+		out.Tools = []*model.MCPTool{}
+	}
+	for _, u := range r.Publisher.GatewayURLs(obj.Context, obj.Version, false) {
+		out.Urls = append(out.Urls, u+"/mcp")
+	}
+	if m.SourceAPIID != "" {
+		// The source may be gone or invisible to the caller; the server does not need it.
+		src, err := r.Publisher.API(ctx, identity.From(ctx), m.SourceAPIID)
+		switch {
+		case err == nil:
+			out.SourceAPI = apiModel(src)
+		case !apperr.Is(err, apperr.NotFound):
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // CreateMCPServerFromAPI is the resolver for the createMCPServerFromAPI field.
 func (r *mutationResolver) CreateMCPServerFromAPI(ctx context.Context, apiID string, context string, version string, operations []string) (*model.API, error) {
-	return nil, apperr.Invalidf("apiId", "MCP servers are not available yet")
+	api, err := r.Publisher.CreateMCPServerFromAPI(ctx, identity.From(ctx), apiID, context, version, operations)
+	if err != nil {
+		return nil, err
+	}
+	return apiModel(api), nil
 }
 
 // McpToolPreview is the resolver for the mcpToolPreview field.
 func (r *queryResolver) McpToolPreview(ctx context.Context, apiID string, operations []string) ([]*model.MCPTool, error) {
-	return nil, apperr.Invalidf("apiId", "MCP servers are not available yet")
+	tools, err := r.Publisher.MCPToolPreview(ctx, identity.From(ctx), apiID, operations)
+	if err != nil {
+		return nil, err
+	}
+	return mcpToolModels(tools), nil
 }

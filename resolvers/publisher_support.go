@@ -77,6 +77,13 @@ func apiModel(a *publisher.API) *model.API {
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
 	}
+	if a.MCP != nil {
+		m.MCPSettings = &model.MCPSettings{Mode: model.MCPMode(a.MCP.Mode), SourceAPIID: a.MCP.SourceAPIID,
+			Tools: mcpToolModels(publisher.ToolsOf(a)), HiddenTools: a.MCP.HiddenTools}
+		if m.MCPSettings.HiddenTools == nil {
+			m.MCPSettings.HiddenTools = []string{}
+		}
+	}
 	if cb := a.Endpoints.CircuitBreaker; cb != nil {
 		m.Endpoints.CircuitBreaker = &model.CircuitBreaker{FailureThreshold: cb.FailureThreshold, OpenSeconds: cb.OpenSeconds}
 	}
@@ -162,8 +169,24 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Endpoints: endpointsInput(in.Endpoints), Resources: resourceInputs(in.Resources),
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
-		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents,
+		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents, MCP: mcpInput(in.Mcp),
 	}
+}
+
+func mcpInput(in *model.MCPConfigInput) *publisher.MCPInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.MCPInput{HiddenTools: in.HiddenTools}
+}
+
+func mcpToolModels(ts []publisher.MCPTool) []*model.MCPTool {
+	out := make([]*model.MCPTool, len(ts))
+	for i, t := range ts {
+		op := t.Method + " " + t.Path
+		out[i] = &model.MCPTool{Name: t.Name, Description: t.Description, InputSchema: string(t.InputSchema), Operation: &op, Scopes: t.Scopes}
+	}
+	return out
 }
 
 func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
@@ -173,7 +196,7 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors), IsDefaultVersion: in.IsDefaultVersion,
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
-		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
+		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents, MCP: mcpInput(in.Mcp),
 	}
 }
 

@@ -44,6 +44,16 @@ type API struct {
 	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
 	PersistedQueries        []string          `json:"persistedQueries"`
 	CountEvents             bool              `json:"countEvents"`
+	// MCPSettings are an MCP server's settings, for the mcp field's resolver.
+	MCPSettings *MCPSettings `json:"-"`
+}
+
+// MCPSettings are what the API.mcp resolver needs of an MCP server.
+type MCPSettings struct {
+	Mode        MCPMode
+	SourceAPIID string
+	Tools       []*MCPTool
+	HiddenTools []string
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.

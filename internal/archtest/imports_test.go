@@ -30,6 +30,7 @@ func TestImportRules(t *testing.T) {
 		{desc: "policy validation links no Redis client", pattern: "./runtime/policies/...", forbidden: []string{"github.com/redis/go-redis/", "github.com/alicebob/miniredis/"}},
 		{desc: "the event contract is a leaf", pattern: "./runtime/contract", allowed: []string{module + "/runtime/contract"}},
 		{desc: "the GraphQL schema loader is a leaf", pattern: "./runtime/gqlschema", allowed: []string{module + "/runtime/gqlschema"}},
+		{desc: "MCP tool generation is a leaf", pattern: "./runtime/mcptools", allowed: []string{module + "/runtime/contract", module + "/runtime/mcptools"}},
 		{desc: "policy compilation is a leaf", pattern: "./runtime/throttlepolicy", allowed: []string{module + "/runtime/contract", module + "/runtime/throttlepolicy"}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -64,6 +64,12 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 		}
 	}
 	d.RequirePersistedQueries, d.CountEvents = row.RequirePersistedQueries, row.CountEvents
+	if row.MCP != nil {
+		d.MCP = new(contract.MCPConfig)
+		if err := json.Unmarshal([]byte(*row.MCP), d.MCP); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode mcp settings of api %s: %w", row.ID, err)
+		}
+	}
 	return d, nil
 }
 

@@ -107,6 +107,9 @@ func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 		return nil, err
 	}
 	api.ValidateRequests = in.ValidateRequests != nil && *in.ValidateRequests
+	if err := applyMCPCreate(api, in.MCP); err != nil {
+		return nil, err
+	}
 	if err := checkTypeRules("input", api); err != nil {
 		return nil, err
 	}
@@ -454,6 +457,9 @@ func (s *Service) editWorkingCopy(ctx context.Context, tx bun.IDB, a identity.Ac
 }
 
 func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
+	if err := applyMCPUpdate(api, in); err != nil {
+		return err
+	}
 	var err error
 	var schema *ast.Schema
 	if api.Type == TypeGraphQL {

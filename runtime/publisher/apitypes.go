@@ -20,18 +20,19 @@ const (
 	MaxPersistedQueries   = 1000
 )
 
-// validateType checks createAPI's type; nil is HTTP. AI and MCP APIs are not built here.
+// validateType checks createAPI's type; nil is HTTP. MCP is a proxied MCP server (servers
+// made from an API come from CreateMCPServerFromAPI); AI APIs are not built here.
 func validateType(field string, t *string) (string, error) {
 	if t == nil || *t == "" {
 		return TypeHTTP, nil
 	}
 	switch *t {
-	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE:
+	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE, TypeMCP:
 		return *t, nil
-	case contract.APITypeAI, contract.APITypeMCP:
+	case contract.APITypeAI:
 		return "", apperr.Invalidf(field, "type %s is not available yet", *t)
 	}
-	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE", *t)
+	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE, MCP", *t)
 }
 
 // loadSDL checks a GRAPHQL API's SDL: gqlparser must load it (with the cost directives
@@ -141,6 +142,8 @@ func typeResources(field string, api *API, in []ResourceInput, s *ast.Schema) ([
 		return graphQLResources(field, in, s, "input.graphQLSchema")
 	case TypeWS, TypeSSE:
 		return streamResources(field, api.Type, in)
+	case TypeMCP:
+		return proxyResources(field, in)
 	}
 	return validateResources(field, in)
 }
@@ -177,6 +180,12 @@ func checkTypeRules(prefix string, api *API) error {
 	}
 	if api.RequirePersistedQueries && len(api.PersistedQueries) == 0 {
 		return apperr.Invalidf(prefix+".requirePersistedQueries", "requiring persisted queries with an empty allowlist would refuse every document; give persistedQueries")
+	}
+	if api.Type == TypeMCP && api.MCP == nil {
+		return apperr.Invalidf(prefix+".type", "an MCP API needs its MCP settings")
+	}
+	if api.Type != TypeMCP && api.MCP != nil {
+		return apperr.Invalidf(prefix+".mcp", "MCP settings belong to MCP APIs; this API is %s", api.Type)
 	}
 	if api.Type != TypeSSE && api.CountEvents {
 		return apperr.Invalidf(prefix+".countEvents", "only SSE APIs count events; this API is %s", api.Type)

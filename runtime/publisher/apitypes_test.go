@@ -104,7 +104,6 @@ func TestAPITypesBadInput(t *testing.T) {
 	}{
 		{"unknown type", func(in *publisher.CreateInput) { in.Type = ptr("SOAP") }, "input.type", "not one of"},
 		{"AI type", func(in *publisher.CreateInput) { in.Type = ptr("AI") }, "input.type", "type AI is not available yet"},
-		{"MCP type", func(in *publisher.CreateInput) { in.Type = ptr("MCP") }, "input.type", "type MCP is not available yet"},
 		{"GRAPHQL without SDL", func(in *publisher.CreateInput) { in.GraphQLSchema = nil }, "input.graphQLSchema", "needs"},
 		{"GRAPHQL with blank SDL", func(in *publisher.CreateInput) { in.GraphQLSchema = ptr("  ") }, "input.graphQLSchema", "needs"},
 		{"SDL that does not parse", func(in *publisher.CreateInput) {

@@ -309,6 +309,7 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 	// The type is the API's for good; the rest of its settings come back with the revision.
 	api.GraphQLSchema, api.PersistedQueries = def.GraphQLSchema, nonNil(def.PersistedQueries)
 	api.RequirePersistedQueries, api.CountEvents = def.RequirePersistedQueries, def.CountEvents
+	api.MCP = def.MCP
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

@@ -336,6 +336,13 @@ func toRow(api *API) (*apimgtdb.API, error) {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
 	}
+	if api.MCP != nil {
+		m, err := enc(api.MCP)
+		if err != nil {
+			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
+		}
+		row.MCP = &m
+	}
 	if api.ResponseCache != nil {
 		rc, err := enc(api.ResponseCache)
 		if err != nil {
@@ -380,6 +387,12 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 	if row.ResponseCache != nil {
 		api.ResponseCache = new(ResponseCache)
 		if err := json.Unmarshal([]byte(*row.ResponseCache), api.ResponseCache); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+	}
+	if row.MCP != nil {
+		api.MCP = new(contract.MCPConfig)
+		if err := json.Unmarshal([]byte(*row.MCP), api.MCP); err != nil {
 			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
 		}
 	}

@@ -50,6 +50,7 @@ const (
 	TypeGraphQL = contract.APITypeGraphQL
 	TypeWS      = contract.APITypeWS
 	TypeSSE     = contract.APITypeSSE
+	TypeMCP     = contract.APITypeMCP
 )
 
 // Document sources.
@@ -108,8 +109,11 @@ type API struct {
 	RequirePersistedQueries bool
 	// CountEvents: an SSE API's events count against the tiers, besides the connection.
 	CountEvents bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// MCP is an MCP server's settings (TypeMCP only): FROM_API with its tools (each one of
+	// Resources), or PROXY with the upstream tools it hides.
+	MCP       *contract.MCPConfig
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Endpoints are an API's backends.
@@ -205,6 +209,13 @@ type CreateInput struct {
 	// ResponseCache nil: never set (no caching).
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// MCP: a proxied MCP server's settings (type MCP only).
+	MCP *MCPInput
+}
+
+// MCPInput is a proxied MCP server's settings: the upstream tools to hide (nil: keep).
+type MCPInput struct {
+	HiddenTools []string
 }
 
 // UpdateInput is updateAPI's input: nil fields keep their value. An empty Description or
@@ -229,6 +240,8 @@ type UpdateInput struct {
 	Policies         []PolicyInput
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// MCP changes a proxied MCP server's hidden tools.
+	MCP *MCPInput
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
