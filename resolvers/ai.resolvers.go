@@ -15,7 +15,7 @@ import (
 
 // Ai is the resolver for the ai field.
 func (r *aPIResolver) Ai(ctx context.Context, obj *model.API) (*model.AIConfig, error) {
-	return nil, nil // no API carries an AI configuration yet
+	return obj.AIConfig, nil
 }
 
 // Mcp is the resolver for the mcp field.

@@ -73,6 +73,7 @@ func apiModel(a *publisher.API) *model.API {
 		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
 		ValidateRequests: a.ValidateRequests, Type: model.APIType(a.Type), GraphQLSchema: emptyToNil(a.GraphQLSchema),
 		RequirePersistedQueries: a.RequirePersistedQueries, PersistedQueries: a.PersistedQueries, CountEvents: a.CountEvents,
+		AIConfig: aiModel(a.AI),
 	}
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
@@ -170,6 +171,7 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents, MCP: mcpInput(in.Mcp),
+		AI: aiInput(in.Ai),
 	}
 }
 
@@ -189,6 +191,36 @@ func mcpToolModels(ts []publisher.MCPTool) []*model.MCPTool {
 	return out
 }
 
+func aiInput(in *model.AIConfigInput) *publisher.AIInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.AIInput{Vendor: string(in.Vendor), BackendKey: in.BackendKey, Models: in.Models, PromptGuard: in.PromptGuard}
+}
+
+func aiUpdateInput(in *model.AIConfigUpdateInput) *publisher.AIUpdateInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.AIUpdateInput{BackendKey: in.BackendKey, Models: in.Models, PromptGuard: in.PromptGuard}
+}
+
+// aiModel is an AI API's settings as GraphQL shows them: never the key, only whether one
+// is stored.
+func aiModel(c *publisher.AIConfig) *model.AIConfig {
+	if c == nil {
+		return nil
+	}
+	m := &model.AIConfig{Vendor: model.AIVendor(c.Vendor), Models: c.Models, PromptGuard: c.PromptGuard, BackendKeySet: len(c.SealedKey) > 0}
+	if m.Models == nil {
+		m.Models = []string{}
+	}
+	if m.PromptGuard == nil {
+		m.PromptGuard = []string{}
+	}
+	return m
+}
+
 func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 	return publisher.UpdateInput{
 		Name: in.Name, Description: in.Description, Endpoints: endpointsInput(in.Endpoints),
@@ -197,6 +229,7 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents, MCP: mcpInput(in.Mcp),
+		AI: aiUpdateInput(in.Ai),
 	}
 }
 

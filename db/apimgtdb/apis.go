@@ -35,15 +35,19 @@ type API struct {
 	ResponseCache    *string `bun:"response_cache"`            // nil when never set
 	ValidateRequests bool    `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
 	// Type is HTTP, GRAPHQL, WS, SSE, AI or MCP ("" only in rows tests write without it).
-	Type                    string    `bun:"type,notnull,default:'HTTP'"`
-	GraphQLSchema           *string   `bun:"graphql_schema"`                         // GRAPHQL: the SDL
-	PersistedQueries        string    `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
-	RequirePersistedQueries bool      `bun:"require_persisted_queries,notnull"`
-	CountEvents             bool      `bun:"count_events,notnull"` // SSE: events count against the tiers
-	MCP                     *string   `bun:"mcp"`                  // MCP: contract.MCPConfig as JSON
-	SearchText              string    `bun:"search_text,notnull"`  // lower-cased name, context, tags, description
-	CreatedAt               time.Time `bun:"created_at,notnull"`
-	UpdatedAt               time.Time `bun:"updated_at,notnull"`
+	Type                    string  `bun:"type,notnull,default:'HTTP'"`
+	GraphQLSchema           *string `bun:"graphql_schema"`                         // GRAPHQL: the SDL
+	PersistedQueries        string  `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
+	RequirePersistedQueries bool    `bun:"require_persisted_queries,notnull"`
+	CountEvents             bool    `bun:"count_events,notnull"` // SSE: events count against the tiers
+	MCP                     *string `bun:"mcp"`                  // MCP: contract.MCPConfig as JSON
+	// AI: the provider settings as JSON (vendor, models, promptGuard) and the provider key,
+	// sealed (runtime/sealbox, under contract.AIKeyAAD(id)); both nil for other types.
+	AI           *string   `bun:"ai"`
+	AIBackendKey []byte    `bun:"ai_backend_key"`
+	SearchText   string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
+	CreatedAt    time.Time `bun:"created_at,notnull"`
+	UpdatedAt    time.Time `bun:"updated_at,notnull"`
 }
 
 // APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.

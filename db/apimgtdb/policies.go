@@ -25,6 +25,9 @@ type Policy struct {
 	CostCount            *int64    `bun:"cost_count"`             // GRAPHQL_COST units per unit time
 	GraphQLMaxDepth      *int64    `bun:"graphql_max_depth"`      // SUBSCRIPTION: deepest selection
 	GraphQLMaxComplexity *int64    `bun:"graphql_max_complexity"` // SUBSCRIPTION: highest document cost
+	TotalTokenCount      *int64    `bun:"total_token_count"`      // AI_TOKENS: LLM tokens per unit time
+	PromptTokenCount     *int64    `bun:"prompt_token_count"`
+	CompletionTokenCount *int64    `bun:"completion_token_count"`
 	DataAmountBytes      *int64    `bun:"data_amount_bytes"`
 	UnitTimeSeconds      int64     `bun:"unit_time_seconds,notnull"`
 	BurstLimitPerSecond  *int64    `bun:"burst_limit_per_second"`
@@ -48,6 +51,7 @@ func InsertPolicy(ctx context.Context, idb bun.IDB, p *Policy) error {
 func UpdatePolicy(ctx context.Context, idb bun.IDB, p *Policy) error {
 	res, err := idb.NewUpdate().Model(p).
 		Column("description", "limit_type", "request_count", "cost_count", "graphql_max_depth", "graphql_max_complexity",
+			"total_token_count", "prompt_token_count", "completion_token_count",
 			"data_amount_bytes", "unit_time_seconds",
 			"burst_limit_per_second", "stop_on_quota_reach", "fail_closed", "condition_groups",
 			"key_template", "updated_at").

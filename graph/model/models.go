@@ -44,6 +44,8 @@ type API struct {
 	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
 	PersistedQueries        []string          `json:"persistedQueries"`
 	CountEvents             bool              `json:"countEvents"`
+	// AIConfig backs the ai field (AI APIs only; never holds the provider key).
+	AIConfig *AIConfig `json:"-"`
 	// MCPSettings are an MCP server's settings, for the mcp field's resolver.
 	MCPSettings *MCPSettings `json:"-"`
 }

@@ -70,6 +70,14 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 			return contract.APIDef{}, fmt.Errorf("decode mcp settings of api %s: %w", row.ID, err)
 		}
 	}
+	if row.AI != nil {
+		d.AI = new(contract.AIConfig)
+		if err := json.Unmarshal([]byte(*row.AI), d.AI); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode ai settings of api %s: %w", row.ID, err)
+		}
+		// The key travels sealed; only gateways holding the encryption key open it.
+		d.AI.SealedKey = row.AIBackendKey
+	}
 	return d, nil
 }
 
@@ -109,6 +117,7 @@ func Policy(p *apimgtdb.Policy) (contract.Policy, error) {
 	bp := contract.Policy{
 		Name: p.Name, Kind: p.Kind, LimitType: p.LimitType, RequestCount: p.RequestCount,
 		CostCount: p.CostCount, GraphQLMaxDepth: p.GraphQLMaxDepth, GraphQLMaxComplexity: p.GraphQLMaxComplexity,
+		TotalTokenCount: p.TotalTokenCount, PromptTokenCount: p.PromptTokenCount, CompletionTokenCount: p.CompletionTokenCount,
 		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
 		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach, FailClosed: p.FailClosed,
 	}

@@ -33,6 +33,10 @@ const (
 	LimitBandwidth    = "BANDWIDTH"
 	// LimitGraphQLCost policies grant CostCount GraphQL query-cost units per unit time.
 	LimitGraphQLCost = "GRAPHQL_COST"
+	// LimitAITokens policies grant LLM tokens per unit time (TotalTokenCount,
+	// PromptTokenCount, CompletionTokenCount; at least one), counted from the provider's usage
+	// report on AI APIs. SUBSCRIPTION and APPLICATION policies only.
+	LimitAITokens = "AI_TOKENS"
 )
 
 // Blocking condition types.
@@ -53,11 +57,15 @@ type Policy struct {
 	Name        string
 	Kind        string // contract.PolicySubscription, ...
 	Description string
-	LimitType   string // LimitRequestCount, LimitBandwidth or LimitGraphQLCost
+	LimitType   string // LimitRequestCount, LimitBandwidth, LimitGraphQLCost or LimitAITokens
 	// RequestCount is nil for unlimited (and for bandwidth and cost policies).
 	RequestCount *int64
 	// CostCount is the quota of GRAPHQL_COST policies.
 	CostCount *int64
+	// The token quotas of AI_TOKENS policies (nil: that count is not limited).
+	TotalTokenCount      *int64
+	PromptTokenCount     *int64
+	CompletionTokenCount *int64
 	// GraphQLMaxDepth and GraphQLMaxComplexity bound one GraphQL document (SUBSCRIPTION
 	// only; nil for no bound).
 	GraphQLMaxDepth      *int64
@@ -87,7 +95,7 @@ type ConditionGroup struct {
 // Unlimited tells whether the policy never limits requests (no count, not bandwidth or
 // cost, no condition groups, no burst control and no GraphQL bounds).
 func (p *Policy) Unlimited() bool {
-	return p.LimitType != LimitBandwidth && p.LimitType != LimitGraphQLCost && p.RequestCount == nil && len(p.ConditionGroups) == 0 &&
+	return p.LimitType != LimitBandwidth && p.LimitType != LimitGraphQLCost && p.LimitType != LimitAITokens && p.RequestCount == nil && len(p.ConditionGroups) == 0 &&
 		p.BurstLimitPerSecond == nil && p.GraphQLMaxDepth == nil && p.GraphQLMaxComplexity == nil
 }
 
@@ -100,6 +108,9 @@ type Input struct {
 	LimitType            string // empty means REQUEST_COUNT
 	RequestCount         *int64
 	CostCount            *int64
+	TotalTokenCount      *int64
+	PromptTokenCount     *int64
+	CompletionTokenCount *int64
 	GraphQLMaxDepth      *int64
 	GraphQLMaxComplexity *int64
 	DataAmountBytes      *int64

@@ -163,6 +163,24 @@ func TestCreateValidation(t *testing.T) {
 		{desc: "negative complexity", edit: func(in *policies.Input) { in.GraphQLMaxComplexity = i64(-3) }, field: "input.graphQLMaxComplexity"},
 		{desc: "depth on an application policy", edit: func(in *policies.Input) { in.Kind, in.GraphQLMaxDepth = contract.PolicyApplication, i64(5) }, field: "input.graphQLMaxDepth"},
 		{desc: "complexity on an advanced policy", edit: func(in *policies.Input) { in.Kind, in.GraphQLMaxComplexity = contract.PolicyAdvanced, i64(5) }, field: "input.graphQLMaxComplexity"},
+		{desc: "token policy without a count", edit: func(in *policies.Input) { in.LimitType, in.RequestCount = policies.LimitAITokens, nil }, field: "input.totalTokenCount"},
+		{desc: "token policy with prompt count 0", edit: func(in *policies.Input) {
+			in.LimitType, in.RequestCount, in.TotalTokenCount, in.PromptTokenCount = policies.LimitAITokens, nil, i64(10), i64(0)
+		}, field: "input.promptTokenCount"},
+		{desc: "token policy with negative completion count", edit: func(in *policies.Input) {
+			in.LimitType, in.RequestCount, in.CompletionTokenCount = policies.LimitAITokens, nil, i64(-1)
+		}, field: "input.completionTokenCount"},
+		{desc: "token policy with a request count", edit: func(in *policies.Input) { in.LimitType, in.TotalTokenCount = policies.LimitAITokens, i64(100) }, field: "input.requestCount"},
+		{desc: "token count on a request policy", edit: func(in *policies.Input) { in.TotalTokenCount = i64(100) }, field: "input.totalTokenCount"},
+		{desc: "prompt count on a cost policy", edit: func(in *policies.Input) {
+			in.LimitType, in.RequestCount, in.CostCount, in.PromptTokenCount = policies.LimitGraphQLCost, nil, i64(5), i64(5)
+		}, field: "input.promptTokenCount"},
+		{desc: "advanced token policy", edit: func(in *policies.Input) {
+			in.Kind, in.StopOnQuotaReach, in.LimitType, in.RequestCount, in.TotalTokenCount = contract.PolicyAdvanced, true, policies.LimitAITokens, nil, i64(5)
+		}, field: "input.limitType"},
+		{desc: "custom token policy", edit: func(in *policies.Input) {
+			in.Kind, in.KeyTemplate, in.LimitType, in.RequestCount, in.TotalTokenCount = contract.PolicyCustom, "$userId", policies.LimitAITokens, nil, i64(5)
+		}, field: "input.limitType"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
@@ -220,6 +238,46 @@ func TestCostPolicy(t *testing.T) {
 		in.RequestCount, in.GraphQLMaxDepth = nil, nil
 		if p, err = svc.UpdatePolicy(admin, in); err != nil || !p.Unlimited() {
 			t.Errorf("unbounded %+v, %v", p, err)
+		}
+	})
+}
+
+// TestTokenPolicy: AI_TOKENS tiers and application policies are stored, read back and
+// announced to the runtimes with their token counts; changing the counts is announced too.
+func TestTokenPolicy(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *dbs.Set) {
+		svc := newService(t, s)
+		in := policies.Input{Name: "TokenGold", Kind: contract.PolicySubscription, LimitType: policies.LimitAITokens,
+			TotalTokenCount: i64(100000), CompletionTokenCount: i64(40000), UnitTimeSeconds: 3600, StopOnQuotaReach: true, BurstLimitPerSecond: i64(5)}
+		p, err := svc.CreatePolicy(admin, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Unlimited() || *p.TotalTokenCount != 100000 || *p.CompletionTokenCount != 40000 || p.PromptTokenCount != nil || p.RequestCount != nil {
+			t.Errorf("created %+v", p)
+		}
+		var ev contract.Policy
+		if err := json.Unmarshal([]byte(lastEvent(t, s.APIMgt).Payload), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.LimitType != "AI_TOKENS" || ev.TotalTokenCount == nil || *ev.TotalTokenCount != 100000 || ev.CompletionTokenCount == nil || *ev.CompletionTokenCount != 40000 || ev.PromptTokenCount != nil {
+			t.Errorf("announced %+v", ev)
+		}
+		in.TotalTokenCount, in.CompletionTokenCount, in.PromptTokenCount = nil, nil, i64(2000)
+		if p, err = svc.UpdatePolicy(admin, in); err != nil || p.TotalTokenCount != nil || *p.PromptTokenCount != 2000 {
+			t.Fatalf("updated %+v, %v", p, err)
+		}
+		row, err := apimgtdb.PolicyByName(context.Background(), s.APIMgt, contract.PolicySubscription, "TokenGold")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bp, err := controlplane.Policy(row); err != nil || bp.PromptTokenCount == nil || *bp.PromptTokenCount != 2000 || bp.TotalTokenCount != nil {
+			t.Errorf("runtime form %+v, %v", bp, err)
+		}
+		app := policies.Input{Name: "AppTokens", Kind: contract.PolicyApplication, LimitType: policies.LimitAITokens, TotalTokenCount: i64(50), UnitTimeSeconds: 60, StopOnQuotaReach: true}
+		if p, err := svc.CreatePolicy(admin, app); err != nil || *p.TotalTokenCount != 50 {
+			t.Fatalf("application token policy %+v, %v", p, err)
 		}
 	})
 }

@@ -44,6 +44,7 @@ func validatePolicy(in Input) (*Policy, error) {
 		Name: in.Name, Kind: in.Kind, Description: strings.TrimSpace(in.Description), LimitType: in.LimitType,
 		RequestCount: in.RequestCount, DataAmountBytes: in.DataAmountBytes, UnitTimeSeconds: in.UnitTimeSeconds,
 		CostCount: in.CostCount, GraphQLMaxDepth: in.GraphQLMaxDepth, GraphQLMaxComplexity: in.GraphQLMaxComplexity,
+		TotalTokenCount: in.TotalTokenCount, PromptTokenCount: in.PromptTokenCount, CompletionTokenCount: in.CompletionTokenCount,
 		BurstLimitPerSecond: in.BurstLimitPerSecond, StopOnQuotaReach: in.StopOnQuotaReach,
 		FailClosed: in.FailClosed, KeyTemplate: strings.TrimSpace(in.KeyTemplate),
 	}
@@ -93,8 +94,19 @@ func validatePolicy(in Input) (*Policy, error) {
 		if p.CostCount == nil || *p.CostCount < 1 {
 			return nil, apperr.Invalidf("input.costCount", "GRAPHQL_COST policies need a cost count of at least 1 (query-cost units per unit time)")
 		}
+	case LimitAITokens:
+		if err := checkTokenPolicy(p); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, apperr.Invalidf("input.limitType", "must be REQUEST_COUNT, BANDWIDTH or GRAPHQL_COST")
+		return nil, apperr.Invalidf("input.limitType", "must be REQUEST_COUNT, BANDWIDTH, GRAPHQL_COST or AI_TOKENS")
+	}
+	if p.LimitType != LimitAITokens {
+		for _, t := range tokenCounts(p) {
+			if t.v != nil {
+				return nil, apperr.Invalidf(t.field, "only AI_TOKENS policies count tokens; this policy is %s", p.LimitType)
+			}
+		}
 	}
 	if p.LimitType != LimitGraphQLCost && p.CostCount != nil {
 		return nil, apperr.Invalidf("input.costCount", "only GRAPHQL_COST policies have a cost count")
@@ -161,15 +173,62 @@ func validatePolicy(in Input) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bp.LimitType == LimitGraphQLCost {
+	switch bp.LimitType {
+	case LimitGraphQLCost:
 		// The cost quota has the shape of a request quota; the rest of the policy compiles
 		// as for any other.
 		bp.LimitType, bp.RequestCount = LimitRequestCount, bp.CostCount
+	case LimitAITokens:
+		// Each token quota has that shape too (the gateways' throttler counts them).
+		for _, t := range tokenCounts(p) {
+			if t.v != nil {
+				bp.RequestCount = t.v
+			}
+		}
+		bp.LimitType, bp.TotalTokenCount, bp.PromptTokenCount, bp.CompletionTokenCount = LimitRequestCount, nil, nil, nil
 	}
 	if _, err := throttlepolicy.Compile(bp); err != nil {
 		return nil, apperr.Invalidf("input", "%s", err.Error())
 	}
 	return p, nil
+}
+
+type tokenCount struct {
+	field string
+	v     *int64
+}
+
+func tokenCounts(p *Policy) []tokenCount {
+	return []tokenCount{{"input.totalTokenCount", p.TotalTokenCount}, {"input.promptTokenCount", p.PromptTokenCount}, {"input.completionTokenCount", p.CompletionTokenCount}}
+}
+
+// checkTokenPolicy checks an AI_TOKENS policy: a SUBSCRIPTION or APPLICATION one (the
+// tokens a consumer's subscription, or an application across its AI APIs, may use), with at
+// least one token count, each at least 1, and no request, data or cost quota.
+func checkTokenPolicy(p *Policy) error {
+	if p.Kind != contract.PolicySubscription && p.Kind != contract.PolicyApplication {
+		return apperr.Invalidf("input.limitType", "AI_TOKENS policies are SUBSCRIPTION or APPLICATION policies (tokens per consumer); a %s policy cannot count tokens", p.Kind)
+	}
+	if p.RequestCount != nil {
+		return apperr.Invalidf("input.requestCount", "AI_TOKENS policies limit tokens, not requests")
+	}
+	if p.DataAmountBytes != nil {
+		return apperr.Invalidf("input.dataAmountBytes", "only BANDWIDTH policies have a data amount")
+	}
+	set := 0
+	for _, t := range tokenCounts(p) {
+		if t.v == nil {
+			continue
+		}
+		if *t.v < 1 {
+			return apperr.Invalidf(t.field, "must be at least 1 (leave it out to leave that count unlimited)")
+		}
+		set++
+	}
+	if set == 0 {
+		return apperr.Invalidf("input.totalTokenCount", "AI_TOKENS policies need at least one of totalTokenCount, promptTokenCount and completionTokenCount")
+	}
+	return nil
 }
 
 func checkUnit(field string, secs int64) error {
@@ -329,6 +388,7 @@ func toRow(p *Policy) (*apimgtdb.Policy, error) {
 	row := &apimgtdb.Policy{
 		Kind: p.Kind, Name: p.Name, LimitType: p.LimitType, RequestCount: p.RequestCount,
 		CostCount: p.CostCount, GraphQLMaxDepth: p.GraphQLMaxDepth, GraphQLMaxComplexity: p.GraphQLMaxComplexity,
+		TotalTokenCount: p.TotalTokenCount, PromptTokenCount: p.PromptTokenCount, CompletionTokenCount: p.CompletionTokenCount,
 		DataAmountBytes: p.DataAmountBytes, UnitTimeSeconds: p.UnitTimeSeconds,
 		BurstLimitPerSecond: p.BurstLimitPerSecond, StopOnQuotaReach: p.StopOnQuotaReach,
 		FailClosed: p.FailClosed, ConditionGroups: string(b), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
@@ -346,6 +406,7 @@ func fromRow(row *apimgtdb.Policy) (*Policy, error) {
 	p := &Policy{
 		Name: row.Name, Kind: row.Kind, LimitType: row.LimitType, RequestCount: row.RequestCount,
 		CostCount: row.CostCount, GraphQLMaxDepth: row.GraphQLMaxDepth, GraphQLMaxComplexity: row.GraphQLMaxComplexity,
+		TotalTokenCount: row.TotalTokenCount, PromptTokenCount: row.PromptTokenCount, CompletionTokenCount: row.CompletionTokenCount,
 		DataAmountBytes: row.DataAmountBytes, UnitTimeSeconds: row.UnitTimeSeconds,
 		BurstLimitPerSecond: row.BurstLimitPerSecond, StopOnQuotaReach: row.StopOnQuotaReach,
 		FailClosed: row.FailClosed, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),

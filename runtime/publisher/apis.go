@@ -69,6 +69,15 @@ func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 		return nil, apperr.Invalidf("input.graphQLSchema", "only GRAPHQL APIs have a schema; this API is %s", api.Type)
 	}
 	api.CountEvents = in.CountEvents != nil && *in.CountEvents
+	if err := buildAI(api, in.AI); err != nil {
+		return nil, err
+	}
+	endpoints := in.Endpoints
+	if api.Type == TypeAI {
+		if endpoints, err = aiEndpoints(api.AI.Vendor, endpoints); err != nil {
+			return nil, err
+		}
+	}
 	if api.Name, err = validateName("input.name", in.Name); err != nil {
 		return nil, err
 	}
@@ -79,7 +88,7 @@ func buildAPI(in CreateInput, pol egress.Policy) (*API, error) {
 	if api.Description, err = validateDescription("input.description", in.Description); err != nil {
 		return nil, err
 	}
-	if api.Endpoints, err = validateEndpoints("input.endpoints", in.Endpoints, pol, api.Type); err != nil {
+	if api.Endpoints, err = validateEndpoints("input.endpoints", endpoints, pol, api.Type); err != nil {
 		return nil, err
 	}
 	if api.Resources, err = typeResources("input.resources", api, in.Resources, schema); err != nil {
@@ -128,6 +137,9 @@ func (s *Service) insert(ctx context.Context, a identity.Actor, api *API, def []
 	api.ID, api.CreatedAt, api.UpdatedAt = newID(), now, now
 	if api.ProviderID == "" {
 		api.ProviderID, api.Provider = a.UserID, a.Username
+	}
+	if err := s.sealAIKey(api); err != nil {
+		return err
 	}
 	row, err := toRow(api)
 	if err != nil {
@@ -390,6 +402,9 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err != nil {
 			return err
 		}
+		if err := s.sealAIKey(api); err != nil {
+			return err
+		}
 		if api.Endpoints.Type == EndpointMock {
 			def, err := s.definitionOf(ctx, api.ID)
 			if err != nil {
@@ -549,6 +564,9 @@ func applyUpdate(api *API, in UpdateInput, pol egress.Policy) error {
 	if in.ValidateRequests != nil {
 		api.ValidateRequests = *in.ValidateRequests
 	}
+	if err := applyAIUpdate(api, in.AI); err != nil {
+		return err
+	}
 	return checkTypeRules("input", api)
 }
 
@@ -681,6 +699,10 @@ func (s *Service) CreateNewVersion(ctx context.Context, a identity.Actor, id, ve
 	if d, err := regdb.DefinitionOf(ctx, s.reg, id); err == nil {
 		def = []byte(d.Definition)
 	} else if !db.IsNoRows(err) {
+		return nil, err
+	}
+	// The provider key was sealed under the original's id; the copy seals it under its own.
+	if err := s.reopenAIKey(api); err != nil {
 		return nil, err
 	}
 	api.Version, api.State, api.IsDefaultVersion = version, Created, false

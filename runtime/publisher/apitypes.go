@@ -9,7 +9,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/turnpike/turnpike/runtime/apperr"
-	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gqlschema"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
@@ -21,18 +20,16 @@ const (
 )
 
 // validateType checks createAPI's type; nil is HTTP. MCP is a proxied MCP server (servers
-// made from an API come from CreateMCPServerFromAPI); AI APIs are not built here.
+// made from an API come from CreateMCPServerFromAPI).
 func validateType(field string, t *string) (string, error) {
 	if t == nil || *t == "" {
 		return TypeHTTP, nil
 	}
 	switch *t {
-	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE, TypeMCP:
+	case TypeHTTP, TypeGraphQL, TypeWS, TypeSSE, TypeAI, TypeMCP:
 		return *t, nil
-	case contract.APITypeAI:
-		return "", apperr.Invalidf(field, "type %s is not available yet", *t)
 	}
-	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE, MCP", *t)
+	return "", apperr.Invalidf(field, "%q is not one of HTTP, GRAPHQL, WS, SSE, AI, MCP", *t)
 }
 
 // loadSDL checks a GRAPHQL API's SDL: gqlparser must load it (with the cost directives
@@ -144,6 +141,10 @@ func typeResources(field string, api *API, in []ResourceInput, s *ast.Schema) ([
 		return streamResources(field, api.Type, in)
 	case TypeMCP:
 		return proxyResources(field, in)
+	case TypeAI:
+		if in == nil && api.AI != nil {
+			in = aiVendorOperations(api.AI.Vendor)
+		}
 	}
 	return validateResources(field, in)
 }
@@ -186,6 +187,12 @@ func checkTypeRules(prefix string, api *API) error {
 	}
 	if api.Type != TypeMCP && api.MCP != nil {
 		return apperr.Invalidf(prefix+".mcp", "MCP settings belong to MCP APIs; this API is %s", api.Type)
+	}
+	if api.Type != TypeAI && api.AI != nil {
+		return apperr.Invalidf(prefix+".ai", "only AI APIs have AI settings; this API is %s", api.Type)
+	}
+	if api.Type == TypeAI && api.AI == nil {
+		return apperr.Invalidf(prefix+".ai", "an AI API needs its provider settings")
 	}
 	if api.Type != TypeSSE && api.CountEvents {
 		return apperr.Invalidf(prefix+".countEvents", "only SSE APIs count events; this API is %s", api.Type)

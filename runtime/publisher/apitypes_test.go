@@ -103,7 +103,7 @@ func TestAPITypesBadInput(t *testing.T) {
 		msg   string
 	}{
 		{"unknown type", func(in *publisher.CreateInput) { in.Type = ptr("SOAP") }, "input.type", "not one of"},
-		{"AI type", func(in *publisher.CreateInput) { in.Type = ptr("AI") }, "input.type", "type AI is not available yet"},
+		{"AI type without settings", func(in *publisher.CreateInput) { in.Type, in.GraphQLSchema = ptr("AI"), nil }, "input.ai", "needs its provider settings"},
 		{"GRAPHQL without SDL", func(in *publisher.CreateInput) { in.GraphQLSchema = nil }, "input.graphQLSchema", "needs"},
 		{"GRAPHQL with blank SDL", func(in *publisher.CreateInput) { in.GraphQLSchema = ptr("  ") }, "input.graphQLSchema", "needs"},
 		{"SDL that does not parse", func(in *publisher.CreateInput) {

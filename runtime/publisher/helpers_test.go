@@ -27,6 +27,9 @@ var (
 
 const backend = "http://backend.internal:8080/v1"
 
+// testEncryptionKey seals AI APIs' provider keys in tests.
+var testEncryptionKey = []byte("0123456789abcdef0123456789abcdef")
+
 type env struct {
 	svc *publisher.Service
 	set *dbs.Set
@@ -43,7 +46,7 @@ func newEnv(t *testing.T, set *dbs.Set, mod ...func(*publisher.Config)) *env {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	svc := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Config: cfg, Clock: clock})
+	svc := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Config: cfg, Clock: clock, EncryptionKey: testEncryptionKey})
 	return &env{svc: svc, set: set}
 }
 

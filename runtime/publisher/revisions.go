@@ -310,6 +310,10 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 	api.GraphQLSchema, api.PersistedQueries = def.GraphQLSchema, nonNil(def.PersistedQueries)
 	api.RequirePersistedQueries, api.CountEvents = def.RequirePersistedQueries, def.CountEvents
 	api.MCP = def.MCP
+	// An AI API's settings and sealed key come back as frozen (sealed under the same id).
+	if api.Type == TypeAI && def.AI != nil {
+		api.AI = cloneAI(def.AI)
+	}
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

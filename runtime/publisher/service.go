@@ -55,6 +55,9 @@ type Deps struct {
 	// Gateways tells which gateways belong to an environment, so that one in use is not
 	// deleted; optional.
 	Gateways GatewayDirectory
+	// EncryptionKey (32 bytes) seals AI APIs' provider keys (runtime/sealbox); without it,
+	// AI APIs cannot be created. Gateways open the keys with the same key.
+	EncryptionKey []byte
 }
 
 // Service is the Publisher.
@@ -65,6 +68,7 @@ type Service struct {
 	clock    func() time.Time
 	log      *slog.Logger
 	gateways GatewayDirectory
+	encKey   []byte
 }
 
 // New returns a Publisher.
@@ -93,7 +97,7 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{apimgt: d.APIMgt, reg: d.Reg, cfg: cfg, clock: clock, log: log, gateways: d.Gateways}
+	return &Service{apimgt: d.APIMgt, reg: d.Reg, cfg: cfg, clock: clock, log: log, gateways: d.Gateways, encKey: d.EncryptionKey}
 }
 
 // now is the clock in UTC at the databases' precision (microseconds), so that a time read
@@ -162,6 +166,11 @@ func viewOf(a identity.Actor, row *apimgtdb.API) (*API, error) {
 		api.PersistedQueries = []string{}
 		for i := range api.Resources {
 			api.Resources[i].Policies = []AttachedPolicy{}
+		}
+		// Consumers see an AI API's vendor and models (the Developer Portal's try-it names
+		// them); the prompt guards and whether a key is stored are the provider's business.
+		if api.AI != nil {
+			api.AI = &AIConfig{Vendor: api.AI.Vendor, Models: api.AI.Models, PromptGuard: []string{}}
 		}
 	}
 	return api, nil
@@ -284,6 +293,9 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 			if lt == graphQLCost && api.Type != TypeGraphQL {
 				return apperr.Invalidf(r.field, "%s policy %q limits GraphQL query cost, which only GRAPHQL APIs have; this API is %s", kind, r.name, api.Type)
 			}
+			if lt == aiTokens && api.Type != TypeAI {
+				return apperr.Invalidf(r.field, "%s policy %q limits LLM tokens, which only AI APIs count; this API is %s", kind, r.name, api.Type)
+			}
 		}
 	}
 	return nil
@@ -291,6 +303,9 @@ func checkPolicies(ctx context.Context, idb bun.IDB, prefix string, api *API) er
 
 // graphQLCost is the limit type of policies that count GraphQL query cost.
 const graphQLCost = "GRAPHQL_COST"
+
+// aiTokens is the limit type of policies that count LLM tokens.
+const aiTokens = "AI_TOKENS"
 
 // ---- rows and values ----------------------------------------------------------------
 
@@ -342,6 +357,13 @@ func toRow(api *API) (*apimgtdb.API, error) {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
 		row.MCP = &m
+	}
+	if api.AI != nil {
+		ai, err := enc(AIConfig{Vendor: api.AI.Vendor, Models: nonNil(api.AI.Models), PromptGuard: nonNil(api.AI.PromptGuard)})
+		if err != nil {
+			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
+		}
+		row.AI, row.AIBackendKey = &ai, api.AI.SealedKey
 	}
 	if api.ResponseCache != nil {
 		rc, err := enc(api.ResponseCache)
@@ -398,6 +420,13 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 	}
 	api.ValidateRequests = row.ValidateRequests
 	api.Policies = nonNil(api.Policies)
+	if row.AI != nil {
+		api.AI = new(AIConfig)
+		if err := json.Unmarshal([]byte(*row.AI), api.AI); err != nil {
+			return nil, fmt.Errorf("decode api %s: %w", row.ID, err)
+		}
+		api.AI.Models, api.AI.PromptGuard, api.AI.SealedKey = nonNil(api.AI.Models), nonNil(api.AI.PromptGuard), row.AIBackendKey
+	}
 	api.Type, api.RequirePersistedQueries, api.CountEvents = row.Type, row.RequirePersistedQueries, row.CountEvents
 	if api.Type == "" {
 		api.Type = TypeHTTP

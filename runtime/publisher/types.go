@@ -111,9 +111,15 @@ type API struct {
 	CountEvents bool
 	// MCP is an MCP server's settings (TypeMCP only): FROM_API with its tools (each one of
 	// Resources), or PROXY with the upstream tools it hides.
-	MCP       *contract.MCPConfig
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	MCP *contract.MCPConfig
+	// AI is an AI API's provider settings (nil for other types); its SealedKey is the
+	// provider key sealed under the API's id, and is empty in views for non-editors.
+	AI *AIConfig
+	// pendingAIKey is a provider key in the clear between validation and sealing (create,
+	// update, new version); it is never stored.
+	pendingAIKey string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Endpoints are an API's backends.
@@ -209,6 +215,8 @@ type CreateInput struct {
 	// ResponseCache nil: never set (no caching).
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// AI is required for AI APIs and refused for others.
+	AI *AIInput
 	// MCP: a proxied MCP server's settings (type MCP only).
 	MCP *MCPInput
 }
@@ -242,6 +250,8 @@ type UpdateInput struct {
 	ValidateRequests *bool
 	// MCP changes a proxied MCP server's hidden tools.
 	MCP *MCPInput
+	// AI changes an AI API's settings.
+	AI *AIUpdateInput
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to

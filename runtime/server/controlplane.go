@@ -105,7 +105,13 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	}
 	cps := controlplane.New(set.APIMgt, cfg.InternalToken, log)
 	cps.SetHealthWindow(cfg.RuntimeHealthWindow.Duration)
-	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Gateways: cps, Config: publisher.Config{
+	// The key manager's encryption key (read or created above) also seals AI APIs' provider
+	// keys; gateways open them with the same TURNPIKE_ENCRYPTION_KEY.
+	encKey, err := encryptionKey(cfg)
+	if err != nil {
+		return err
+	}
+	pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Log: log, Gateways: cps, EncryptionKey: encKey, Config: publisher.Config{
 		GatewayURLs: cfg.GatewayURLs, MaxDocumentBytes: cfg.Limits.MaxDocumentBytes, MaxOpenAPIBytes: cfg.Limits.MaxOpenAPIBytes,
 		DenyPrivateEndpoints: cfg.Publisher.DenyPrivateEndpoints, MaxRevisions: cfg.Publisher.MaxRevisions,
 	}})
