@@ -119,7 +119,7 @@ test.describe('MCP servers and AI APIs', () => {
       await page.getByRole('button', { name: 'Create API' }).click();
       await expect(page).toHaveURL(/\/publisher\/apis\/[^/]+$/);
 
-      await page.getByRole('link', { name: 'AI settings' }).click();
+      await page.getByRole('tab', { name: 'AI settings' }).click();
       const settings = page.getByRole('form', { name: 'AI settings' });
       await expect(settings.getByLabel('Provider key status')).toHaveText(/A key is stored/);
       await expect(settings.getByLabel('Model 1', { exact: true })).toHaveValue('gpt-4o-mini');
