@@ -79,4 +79,23 @@ describe('ApiCreate: AI and MCP', () => {
     await user.click(screen.getByRole('button', { name: 'Create MCP server' }));
     expect(calls.find((c) => c.name === 'CreateMCPServerFromAPI')?.variables).toEqual({ apiId: 'h1', context: '/pets-mcp', version: '2.0.0', operations: ['GET /pets'] });
   });
+
+  it('creates a proxied MCP server with its upstream URL and hidden tools', async () => {
+    const { client, calls } = mockClient({ SubscriptionTiers: tiers, CreateApi: { createAPI: { __typename: 'API', id: 'p1', name: 'Upstream' } } });
+    render(withClient(client, <ApiCreate />));
+    const user = userEvent.setup({ delay: null });
+    await user.selectOptions(screen.getByLabelText(/^API type/), 'MCP');
+    await user.selectOptions(screen.getByLabelText(/^MCP server source/), 'PROXY');
+    await user.type(screen.getByLabelText(/^Name/), 'Upstream');
+    await user.type(screen.getByLabelText(/^Context/), '/tools');
+    await user.type(screen.getByLabelText(/^Upstream MCP server URL/), 'https://tools.example.com/mcp');
+    await user.click(screen.getByRole('button', { name: 'Add hidden tool' }));
+    await user.type(screen.getByLabelText('Hidden tool 1'), 'delete_everything');
+    await user.click(screen.getByRole('button', { name: 'Create API' }));
+    expect(calls.find((c) => c.name === 'CreateApi')?.variables.input).toMatchObject({
+      type: 'MCP',
+      endpoints: { production: ['https://tools.example.com/mcp'] },
+      mcp: { hiddenTools: ['delete_everything'] },
+    });
+  });
 });
