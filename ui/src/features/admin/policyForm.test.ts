@@ -39,7 +39,7 @@ describe('throttling policy form', () => {
     expect(describeLimit({ limitType: 'AI_TOKENS', totalTokenCount: 10000, completionTokenCount: 2000, unitTimeSeconds: 60 })).toBe(
       `${(10000).toLocaleString()} tokens, ${(2000).toLocaleString()} completion tokens per minute`,
     );
-    expect(policyToState({ ...stateToInput(ok), conditionGroups: [] })).toMatchObject({ totalTokenCount: '10000', promptTokenCount: '', completionTokenCount: '2000' });
+    expect(policyToState({ ...stateToInput(ok), limitType: 'AI_TOKENS', stopOnQuotaReach: true, failClosed: false, conditionGroups: [] })).toMatchObject({ totalTokenCount: '10000', promptTokenCount: '', completionTokenCount: '2000' });
   });
 
   it('validates advanced condition groups', () => {
