@@ -37,6 +37,11 @@ type APIResolver interface {
 	Subscriptions(ctx context.Context, obj *model.API) ([]*model.Subscription, error)
 	Revisions(ctx context.Context, obj *model.API) ([]*model.APIRevision, error)
 	Deployments(ctx context.Context, obj *model.API) ([]*model.Deployment, error)
+	Visibility(ctx context.Context, obj *model.API) (model.Visibility, error)
+	VisibleToGroups(ctx context.Context, obj *model.API) ([]string, error)
+	EditableByGroups(ctx context.Context, obj *model.API) ([]string, error)
+	PendingLifecycleAction(ctx context.Context, obj *model.API) (*model.LifecycleAction, error)
+	ProductResources(ctx context.Context, obj *model.API) ([]*model.ProductResource, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1093,6 +1098,130 @@ func (ec *executionContext) fieldContext_API_deployments(_ context.Context, fiel
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Deployment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _API_visibility(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_visibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().Visibility(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Visibility) graphql.Marshaler {
+			return ec.marshalNVisibility2githubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐVisibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_visibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, true, true, "Visibility")
+}
+
+func (ec *executionContext) _API_visibleToGroups(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_visibleToGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().VisibleToGroups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_visibleToGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, true, true, "String")
+}
+
+func (ec *executionContext) _API_editableByGroups(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_editableByGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().EditableByGroups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_editableByGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, true, true, "String")
+}
+
+func (ec *executionContext) _API_pendingLifecycleAction(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_pendingLifecycleAction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().PendingLifecycleAction(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LifecycleAction) graphql.Marshaler {
+			return ec.marshalOLifecycleAction2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐLifecycleAction(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_API_pendingLifecycleAction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("API", field, true, true, "LifecycleAction")
+}
+
+func (ec *executionContext) _API_productResources(ctx context.Context, field graphql.CollectedField, obj *model.API) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_API_productResources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.API().ProductResources(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProductResource) graphql.Marshaler {
+			return ec.marshalNProductResource2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐProductResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_API_productResources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "API",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductResource(ctx, field)
 		},
 	}
 	return fc, nil
@@ -2186,7 +2315,7 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "ai", "mcp", "policies", "responseCache", "validateRequests", "graphQLSchema", "requirePersistedQueries", "persistedQueries", "countEvents"}
+	fieldsInOrder := [...]string{"name", "description", "endpoints", "resources", "subscriptionTiers", "tags", "throttlingPolicy", "cors", "isDefaultVersion", "ai", "mcp", "policies", "responseCache", "validateRequests", "graphQLSchema", "requirePersistedQueries", "persistedQueries", "countEvents", "visibility", "visibleToGroups", "editableByGroups", "productResources"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2319,6 +2448,34 @@ func (ec *executionContext) unmarshalInputUpdateAPIInput(ctx context.Context, ob
 				return it, err
 			}
 			it.CountEvents = data
+		case "visibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visibility"))
+			data, err := ec.unmarshalOVisibility2ᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐVisibility(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Visibility = data
+		case "visibleToGroups":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visibleToGroups"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisibleToGroups = data
+		case "editableByGroups":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("editableByGroups"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EditableByGroups = data
+		case "productResources":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productResources"))
+			data, err := ec.unmarshalOProductResourceInput2ᚕᚖgithubᚗcomᚋturnpikeᚋturnpikeᚋgraphᚋmodelᚐProductResourceInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductResources = data
 		}
 	}
 	return it, nil
@@ -2553,6 +2710,36 @@ func (ec *executionContext) _API(ctx context.Context, sel ast.SelectionSet, obj 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._API_deployments(ctx, field, obj)
+				})
+		case "visibility":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_visibility(ctx, field, obj)
+				})
+		case "visibleToGroups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_visibleToGroups(ctx, field, obj)
+				})
+		case "editableByGroups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_editableByGroups(ctx, field, obj)
+				})
+		case "pendingLifecycleAction":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_pendingLifecycleAction(ctx, field, obj)
+				})
+		case "productResources":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._API_productResources(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

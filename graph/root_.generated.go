@@ -30,6 +30,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	User() UserResolver
 }
 
 type DirectiveRoot struct {
@@ -57,6 +58,7 @@ type ComplexityRoot struct {
 		Deployments             func(childComplexity int) int
 		Description             func(childComplexity int) int
 		Documents               func(childComplexity int) int
+		EditableByGroups        func(childComplexity int) int
 		Endpoints               func(childComplexity int) int
 		GatewayURLs             func(childComplexity int) int
 		GraphQLSchema           func(childComplexity int) int
@@ -68,8 +70,10 @@ type ComplexityRoot struct {
 		MockPreview             func(childComplexity int) int
 		Name                    func(childComplexity int) int
 		OpenAPI                 func(childComplexity int) int
+		PendingLifecycleAction  func(childComplexity int) int
 		PersistedQueries        func(childComplexity int) int
 		Policies                func(childComplexity int) int
+		ProductResources        func(childComplexity int) int
 		Provider                func(childComplexity int) int
 		Rating                  func(childComplexity int) int
 		RequirePersistedQueries func(childComplexity int) int
@@ -84,6 +88,8 @@ type ComplexityRoot struct {
 		UpdatedAt               func(childComplexity int) int
 		ValidateRequests        func(childComplexity int) int
 		Version                 func(childComplexity int) int
+		Visibility              func(childComplexity int) int
+		VisibleToGroups         func(childComplexity int) int
 	}
 
 	APIConnection struct {
@@ -128,6 +134,8 @@ type ComplexityRoot struct {
 		Keys             func(childComplexity int) int
 		Name             func(childComplexity int) int
 		Owner            func(childComplexity int) int
+		Status           func(childComplexity int) int
+		StatusReason     func(childComplexity int) int
 		Subscriptions    func(childComplexity int) int
 		ThrottlingPolicy func(childComplexity int) int
 	}
@@ -240,6 +248,12 @@ type ComplexityRoot struct {
 		LastSeen     func(childComplexity int) int
 	}
 
+	Group struct {
+		Description func(childComplexity int) int
+		Members     func(childComplexity int) int
+		Name        func(childComplexity int) int
+	}
+
 	LifecycleEvent struct {
 		Action func(childComplexity int) int
 		Actor  func(childComplexity int) int
@@ -296,20 +310,25 @@ type ComplexityRoot struct {
 		BlockSubscription           func(childComplexity int, id string, productionOnly *bool) int
 		ChangeLifecycle             func(childComplexity int, apiID string, action model.LifecycleAction) int
 		ChangePassword              func(childComplexity int, currentPassword string, newPassword string) int
+		ChangeSubscriptionTier      func(childComplexity int, id string, tier string) int
 		CreateAPI                   func(childComplexity int, input model.CreateAPIInput) int
+		CreateAPIProduct            func(childComplexity int, input model.CreateAPIProductInput) int
 		CreateApplication           func(childComplexity int, input model.CreateApplicationInput) int
 		CreateEnvironment           func(childComplexity int, input model.EnvironmentInput) int
+		CreateGroup                 func(childComplexity int, name string, description *string) int
 		CreateMCPServerFromAPI      func(childComplexity int, apiID string, context string, version string, operations []string) int
 		CreateNewVersion            func(childComplexity int, apiID string, version string) int
 		CreateRevision              func(childComplexity int, apiID string, description *string) int
 		CreateThrottlingPolicy      func(childComplexity int, input model.ThrottlingPolicyInput) int
 		CreateUser                  func(childComplexity int, input model.CreateUserInput) int
+		DecideWorkflowTask          func(childComplexity int, id string, approve bool, comment *string) int
 		DeleteAPI                   func(childComplexity int, id string) int
 		DeleteApplication           func(childComplexity int, id string) int
 		DeleteBlockingCondition     func(childComplexity int, id string) int
 		DeleteComment               func(childComplexity int, id string) int
 		DeleteDocument              func(childComplexity int, id string) int
 		DeleteEnvironment           func(childComplexity int, name string) int
+		DeleteGroup                 func(childComplexity int, name string) int
 		DeleteKeys                  func(childComplexity int, applicationID string, keyType model.KeyType) int
 		DeleteRevision              func(childComplexity int, id string) int
 		DeleteThrottlingPolicy      func(childComplexity int, kind model.PolicyKind, name string) int
@@ -326,8 +345,11 @@ type ComplexityRoot struct {
 		RevokeAPIKey                func(childComplexity int, applicationID string, id string) int
 		RotateSigningKey            func(childComplexity int) int
 		SetBlockingConditionEnabled func(childComplexity int, id string, enabled bool) int
+		SetGroupMembers             func(childComplexity int, name string, usernames []string) int
 		SetScopeRoles               func(childComplexity int, scope string, roles []model.Role) int
 		SetUserRoles                func(childComplexity int, id string, roles []model.Role) int
+		SetWorkflowApproval         func(childComplexity int, typeArg model.WorkflowType, required bool) int
+		SetWorkflowWebhook          func(childComplexity int, url *string, secret *string) int
 		SignUp                      func(childComplexity int, input model.SignUpInput) int
 		Subscribe                   func(childComplexity int, apiID string, applicationID string, tier string) int
 		UnblockSubscription         func(childComplexity int, id string) int
@@ -363,6 +385,13 @@ type ComplexityRoot struct {
 		Parameters  func(childComplexity int) int
 	}
 
+	ProductResource struct {
+		API    func(childComplexity int) int
+		APIID  func(childComplexity int) int
+		Method func(childComplexity int) int
+		Path   func(childComplexity int) int
+	}
+
 	Query struct {
 		API                       func(childComplexity int, id string) int
 		APIUsage                  func(childComplexity int, apiID string, granularity *model.Granularity, from *time.Time, to *time.Time) int
@@ -375,13 +404,18 @@ type ComplexityRoot struct {
 		Document                  func(childComplexity int, id string) int
 		Environments              func(childComplexity int) int
 		GraphQLSchemaFromEndpoint func(childComplexity int, url string) int
+		Groups                    func(childComplexity int) int
 		McpToolPreview            func(childComplexity int, apiID string, operations []string) int
 		Me                        func(childComplexity int) int
+		MyWorkflowTasks           func(childComplexity int) int
 		PolicySpecs               func(childComplexity int) int
 		ScopeBindings             func(childComplexity int) int
 		ThrottlingPolicies        func(childComplexity int, kind model.PolicyKind) int
 		ThrottlingPolicy          func(childComplexity int, kind model.PolicyKind, name string) int
 		Users                     func(childComplexity int) int
+		WorkflowSettings          func(childComplexity int) int
+		WorkflowTasks             func(childComplexity int, status *model.WorkflowStatus) int
+		WorkflowWebhook           func(childComplexity int) int
 	}
 
 	Rating struct {
@@ -421,12 +455,14 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		API         func(childComplexity int) int
-		Application func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Tier        func(childComplexity int) int
+		API          func(childComplexity int) int
+		Application  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PendingTier  func(childComplexity int) int
+		Status       func(childComplexity int) int
+		StatusReason func(childComplexity int) int
+		Tier         func(childComplexity int) int
 	}
 
 	ThrottlingPolicy struct {
@@ -478,9 +514,32 @@ type ComplexityRoot struct {
 	User struct {
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
+		Groups    func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Roles     func(childComplexity int) int
 		Username  func(childComplexity int) int
+	}
+
+	WorkflowSetting struct {
+		ApprovalRequired func(childComplexity int) int
+		Type             func(childComplexity int) int
+	}
+
+	WorkflowTask struct {
+		Comment     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		DecidedAt   func(childComplexity int) int
+		DecidedBy   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		RequestedBy func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Subject     func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	WorkflowWebhook struct {
+		SecretSet func(childComplexity int) int
+		URL       func(childComplexity int) int
 	}
 }
 
@@ -583,6 +642,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Documents(childComplexity), true
+	case "API.editableByGroups":
+		if e.ComplexityRoot.API.EditableByGroups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.EditableByGroups(childComplexity), true
 	case "API.endpoints":
 		if e.ComplexityRoot.API.Endpoints == nil {
 			break
@@ -649,6 +714,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.OpenAPI(childComplexity), true
+	case "API.pendingLifecycleAction":
+		if e.ComplexityRoot.API.PendingLifecycleAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.PendingLifecycleAction(childComplexity), true
 	case "API.persistedQueries":
 		if e.ComplexityRoot.API.PersistedQueries == nil {
 			break
@@ -661,6 +732,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Policies(childComplexity), true
+	case "API.productResources":
+		if e.ComplexityRoot.API.ProductResources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.ProductResources(childComplexity), true
 	case "API.provider":
 		if e.ComplexityRoot.API.Provider == nil {
 			break
@@ -745,6 +822,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.Version(childComplexity), true
+	case "API.visibility":
+		if e.ComplexityRoot.API.Visibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.Visibility(childComplexity), true
+	case "API.visibleToGroups":
+		if e.ComplexityRoot.API.VisibleToGroups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.API.VisibleToGroups(childComplexity), true
 
 	case "APIConnection.edges":
 		if e.ComplexityRoot.APIConnection.Edges == nil {
@@ -907,6 +996,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Application.Owner(childComplexity), true
+	case "Application.status":
+		if e.ComplexityRoot.Application.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Status(childComplexity), true
+	case "Application.statusReason":
+		if e.ComplexityRoot.Application.StatusReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.StatusReason(childComplexity), true
 	case "Application.subscriptions":
 		if e.ComplexityRoot.Application.Subscriptions == nil {
 			break
@@ -1330,6 +1431,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GatewayInstance.LastSeen(childComplexity), true
 
+	case "Group.description":
+		if e.ComplexityRoot.Group.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Description(childComplexity), true
+	case "Group.members":
+		if e.ComplexityRoot.Group.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Members(childComplexity), true
+	case "Group.name":
+		if e.ComplexityRoot.Group.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Name(childComplexity), true
+
 	case "LifecycleEvent.action":
 		if e.ComplexityRoot.LifecycleEvent.Action == nil {
 			break
@@ -1598,6 +1718,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["currentPassword"].(string), args["newPassword"].(string)), true
+	case "Mutation.changeSubscriptionTier":
+		if e.ComplexityRoot.Mutation.ChangeSubscriptionTier == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeSubscriptionTier_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeSubscriptionTier(childComplexity, args["id"].(string), args["tier"].(string)), true
 	case "Mutation.createAPI":
 		if e.ComplexityRoot.Mutation.CreateAPI == nil {
 			break
@@ -1609,6 +1740,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPI(childComplexity, args["input"].(model.CreateAPIInput)), true
+	case "Mutation.createAPIProduct":
+		if e.ComplexityRoot.Mutation.CreateAPIProduct == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAPIProduct_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIProduct(childComplexity, args["input"].(model.CreateAPIProductInput)), true
 	case "Mutation.createApplication":
 		if e.ComplexityRoot.Mutation.CreateApplication == nil {
 			break
@@ -1631,6 +1773,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateEnvironment(childComplexity, args["input"].(model.EnvironmentInput)), true
+	case "Mutation.createGroup":
+		if e.ComplexityRoot.Mutation.CreateGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGroup(childComplexity, args["name"].(string), args["description"].(*string)), true
 	case "Mutation.createMCPServerFromAPI":
 		if e.ComplexityRoot.Mutation.CreateMCPServerFromAPI == nil {
 			break
@@ -1686,6 +1839,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(model.CreateUserInput)), true
+	case "Mutation.decideWorkflowTask":
+		if e.ComplexityRoot.Mutation.DecideWorkflowTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decideWorkflowTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecideWorkflowTask(childComplexity, args["id"].(string), args["approve"].(bool), args["comment"].(*string)), true
 	case "Mutation.deleteAPI":
 		if e.ComplexityRoot.Mutation.DeleteAPI == nil {
 			break
@@ -1752,6 +1916,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteEnvironment(childComplexity, args["name"].(string)), true
+	case "Mutation.deleteGroup":
+		if e.ComplexityRoot.Mutation.DeleteGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteGroup(childComplexity, args["name"].(string)), true
 	case "Mutation.deleteKeys":
 		if e.ComplexityRoot.Mutation.DeleteKeys == nil {
 			break
@@ -1918,6 +2093,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetBlockingConditionEnabled(childComplexity, args["id"].(string), args["enabled"].(bool)), true
+	case "Mutation.setGroupMembers":
+		if e.ComplexityRoot.Mutation.SetGroupMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setGroupMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetGroupMembers(childComplexity, args["name"].(string), args["usernames"].([]string)), true
 	case "Mutation.setScopeRoles":
 		if e.ComplexityRoot.Mutation.SetScopeRoles == nil {
 			break
@@ -1940,6 +2126,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetUserRoles(childComplexity, args["id"].(string), args["roles"].([]model.Role)), true
+	case "Mutation.setWorkflowApproval":
+		if e.ComplexityRoot.Mutation.SetWorkflowApproval == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setWorkflowApproval_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetWorkflowApproval(childComplexity, args["type"].(model.WorkflowType), args["required"].(bool)), true
+	case "Mutation.setWorkflowWebhook":
+		if e.ComplexityRoot.Mutation.SetWorkflowWebhook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setWorkflowWebhook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetWorkflowWebhook(childComplexity, args["url"].(*string), args["secret"].(*string)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -2116,6 +2324,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicySpec.Parameters(childComplexity), true
 
+	case "ProductResource.api":
+		if e.ComplexityRoot.ProductResource.API == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductResource.API(childComplexity), true
+	case "ProductResource.apiId":
+		if e.ComplexityRoot.ProductResource.APIID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductResource.APIID(childComplexity), true
+	case "ProductResource.method":
+		if e.ComplexityRoot.ProductResource.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductResource.Method(childComplexity), true
+	case "ProductResource.path":
+		if e.ComplexityRoot.ProductResource.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductResource.Path(childComplexity), true
+
 	case "Query.api":
 		if e.ComplexityRoot.Query.API == nil {
 			break
@@ -2217,6 +2450,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.GraphQLSchemaFromEndpoint(childComplexity, args["url"].(string)), true
+	case "Query.groups":
+		if e.ComplexityRoot.Query.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Groups(childComplexity), true
 
 	case "Query.mcpToolPreview":
 		if e.ComplexityRoot.Query.McpToolPreview == nil {
@@ -2235,6 +2474,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myWorkflowTasks":
+		if e.ComplexityRoot.Query.MyWorkflowTasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyWorkflowTasks(childComplexity), true
 	case "Query.policySpecs":
 		if e.ComplexityRoot.Query.PolicySpecs == nil {
 			break
@@ -2275,6 +2520,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity), true
+	case "Query.workflowSettings":
+		if e.ComplexityRoot.Query.WorkflowSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WorkflowSettings(childComplexity), true
+	case "Query.workflowTasks":
+		if e.ComplexityRoot.Query.WorkflowTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workflowTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkflowTasks(childComplexity, args["status"].(*model.WorkflowStatus)), true
+	case "Query.workflowWebhook":
+		if e.ComplexityRoot.Query.WorkflowWebhook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WorkflowWebhook(childComplexity), true
 
 	case "Rating.average":
 		if e.ComplexityRoot.Rating.Average == nil {
@@ -2431,12 +2699,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.ID(childComplexity), true
+	case "Subscription.pendingTier":
+		if e.ComplexityRoot.Subscription.PendingTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.PendingTier(childComplexity), true
 	case "Subscription.status":
 		if e.ComplexityRoot.Subscription.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Subscription.Status(childComplexity), true
+	case "Subscription.statusReason":
+		if e.ComplexityRoot.Subscription.StatusReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.StatusReason(childComplexity), true
 	case "Subscription.tier":
 		if e.ComplexityRoot.Subscription.Tier == nil {
 			break
@@ -2681,6 +2961,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Email(childComplexity), true
+	case "User.groups":
+		if e.ComplexityRoot.User.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Groups(childComplexity), true
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -2700,6 +2986,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Username(childComplexity), true
 
+	case "WorkflowSetting.approvalRequired":
+		if e.ComplexityRoot.WorkflowSetting.ApprovalRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowSetting.ApprovalRequired(childComplexity), true
+	case "WorkflowSetting.type":
+		if e.ComplexityRoot.WorkflowSetting.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowSetting.Type(childComplexity), true
+
+	case "WorkflowTask.comment":
+		if e.ComplexityRoot.WorkflowTask.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.Comment(childComplexity), true
+	case "WorkflowTask.createdAt":
+		if e.ComplexityRoot.WorkflowTask.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.CreatedAt(childComplexity), true
+	case "WorkflowTask.decidedAt":
+		if e.ComplexityRoot.WorkflowTask.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.DecidedAt(childComplexity), true
+	case "WorkflowTask.decidedBy":
+		if e.ComplexityRoot.WorkflowTask.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.DecidedBy(childComplexity), true
+	case "WorkflowTask.id":
+		if e.ComplexityRoot.WorkflowTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.ID(childComplexity), true
+	case "WorkflowTask.requestedBy":
+		if e.ComplexityRoot.WorkflowTask.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.RequestedBy(childComplexity), true
+	case "WorkflowTask.status":
+		if e.ComplexityRoot.WorkflowTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.Status(childComplexity), true
+	case "WorkflowTask.subject":
+		if e.ComplexityRoot.WorkflowTask.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.Subject(childComplexity), true
+	case "WorkflowTask.type":
+		if e.ComplexityRoot.WorkflowTask.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowTask.Type(childComplexity), true
+
+	case "WorkflowWebhook.secretSet":
+		if e.ComplexityRoot.WorkflowWebhook.SecretSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowWebhook.SecretSet(childComplexity), true
+	case "WorkflowWebhook.url":
+		if e.ComplexityRoot.WorkflowWebhook.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkflowWebhook.URL(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2718,6 +3085,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CircuitBreakerInput", ec.unmarshalInputCircuitBreakerInput),
 			graphql.NewInputUnmarshaler("ConditionGroupInput", ec.unmarshalInputConditionGroupInput),
 			graphql.NewInputUnmarshaler("CreateAPIInput", ec.unmarshalInputCreateAPIInput),
+			graphql.NewInputUnmarshaler("CreateAPIProductInput", ec.unmarshalInputCreateAPIProductInput),
 			graphql.NewInputUnmarshaler("CreateApplicationInput", ec.unmarshalInputCreateApplicationInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("EndpointsInput", ec.unmarshalInputEndpointsInput),
@@ -2725,6 +3093,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MCPConfigInput", ec.unmarshalInputMCPConfigInput),
 			graphql.NewInputUnmarshaler("PolicyConditionInput", ec.unmarshalInputPolicyConditionInput),
 			graphql.NewInputUnmarshaler("PolicyParameterInput", ec.unmarshalInputPolicyParameterInput),
+			graphql.NewInputUnmarshaler("ProductResourceInput", ec.unmarshalInputProductResourceInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
 			graphql.NewInputUnmarshaler("ResponseCacheInput", ec.unmarshalInputResponseCacheInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
@@ -2823,7 +3192,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "admin.graphqls" "ai.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "apitypes.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
+//go:embed "admin.graphqls" "ai.graphqls" "analytics.graphqls" "apipolicies.graphqls" "apis.graphqls" "apitypes.graphqls" "applications.graphqls" "deployments.graphqls" "documents.graphqls" "governance.graphqls" "policies.graphqls" "schema.graphqls" "users.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2844,6 +3213,7 @@ var sources = []*ast.Source{
 	{Name: "applications.graphqls", Input: sourceData("applications.graphqls"), BuiltIn: false},
 	{Name: "deployments.graphqls", Input: sourceData("deployments.graphqls"), BuiltIn: false},
 	{Name: "documents.graphqls", Input: sourceData("documents.graphqls"), BuiltIn: false},
+	{Name: "governance.graphqls", Input: sourceData("governance.graphqls"), BuiltIn: false},
 	{Name: "policies.graphqls", Input: sourceData("policies.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "users.graphqls", Input: sourceData("users.graphqls"), BuiltIn: false},
@@ -2944,6 +3314,16 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_revisions(ctx, field)
 	case "deployments":
 		return ec.fieldContext_API_deployments(ctx, field)
+	case "visibility":
+		return ec.fieldContext_API_visibility(ctx, field)
+	case "visibleToGroups":
+		return ec.fieldContext_API_visibleToGroups(ctx, field)
+	case "editableByGroups":
+		return ec.fieldContext_API_editableByGroups(ctx, field)
+	case "pendingLifecycleAction":
+		return ec.fieldContext_API_pendingLifecycleAction(ctx, field)
+	case "productResources":
+		return ec.fieldContext_API_productResources(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type API", field.Name)
 }
@@ -3036,6 +3416,10 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_apiKeys(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Application_createdAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Application_status(ctx, field)
+	case "statusReason":
+		return ec.fieldContext_Application_statusReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Application", field.Name)
 }
@@ -3256,6 +3640,18 @@ func (ec *executionContext) childFields_GatewayInstance(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type GatewayInstance", field.Name)
 }
 
+func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Group_name(ctx, field)
+	case "description":
+		return ec.fieldContext_Group_description(ctx, field)
+	case "members":
+		return ec.fieldContext_Group_members(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
+}
+
 func (ec *executionContext) childFields_LifecycleEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -3390,6 +3786,20 @@ func (ec *executionContext) childFields_PolicySpec(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type PolicySpec", field.Name)
 }
 
+func (ec *executionContext) childFields_ProductResource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "api":
+		return ec.fieldContext_ProductResource_api(ctx, field)
+	case "apiId":
+		return ec.fieldContext_ProductResource_apiId(ctx, field)
+	case "method":
+		return ec.fieldContext_ProductResource_method(ctx, field)
+	case "path":
+		return ec.fieldContext_ProductResource_path(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductResource", field.Name)
+}
+
 func (ec *executionContext) childFields_Rating(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "average":
@@ -3476,6 +3886,10 @@ func (ec *executionContext) childFields_Subscription(ctx context.Context, field 
 		return ec.fieldContext_Subscription_status(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Subscription_createdAt(ctx, field)
+	case "pendingTier":
+		return ec.fieldContext_Subscription_pendingTier(ctx, field)
+	case "statusReason":
+		return ec.fieldContext_Subscription_statusReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Subscription", field.Name)
 }
@@ -3584,8 +3998,54 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_roles(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_User_createdAt(ctx, field)
+	case "groups":
+		return ec.fieldContext_User_groups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkflowSetting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_WorkflowSetting_type(ctx, field)
+	case "approvalRequired":
+		return ec.fieldContext_WorkflowSetting_approvalRequired(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkflowSetting", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkflowTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WorkflowTask_id(ctx, field)
+	case "type":
+		return ec.fieldContext_WorkflowTask_type(ctx, field)
+	case "status":
+		return ec.fieldContext_WorkflowTask_status(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_WorkflowTask_requestedBy(ctx, field)
+	case "subject":
+		return ec.fieldContext_WorkflowTask_subject(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WorkflowTask_createdAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_WorkflowTask_decidedBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_WorkflowTask_decidedAt(ctx, field)
+	case "comment":
+		return ec.fieldContext_WorkflowTask_comment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkflowTask", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkflowWebhook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_WorkflowWebhook_url(ctx, field)
+	case "secretSet":
+		return ec.fieldContext_WorkflowWebhook_secretSet(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkflowWebhook", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -24,13 +24,19 @@ func toUsagePoint(p analytics.Point) *model.UsagePoint {
 		At: p.At, Requests: int(p.Requests), Errors4xx: int(p.Errors4xx), Errors5xx: int(p.Errors5xx),
 		Throttled: int(p.Throttled), Overage: int(p.Overage), CacheHits: int(p.CacheHits), LatencyAvgMs: p.LatencyAvgMs, LatencyMaxMs: p.LatencyMaxMs,
 		BackendLatencyAvgMs: p.BackendLatencyAvgMs, Bytes: int(p.Bytes),
+		PromptTokens: int(p.PromptTokens), CompletionTokens: int(p.CompletionTokens), TotalTokens: int(p.TotalTokens),
 	}
 }
 
 func toUsageSeries(s analytics.Series) *model.UsageSeries {
-	out := &model.UsageSeries{Granularity: model.Granularity(s.Granularity), TotalRequests: int(s.TotalRequests), Points: make([]*model.UsagePoint, len(s.Points)), TokensByModel: []*model.ModelTokenUsage{}}
+	out := &model.UsageSeries{Granularity: model.Granularity(s.Granularity), TotalRequests: int(s.TotalRequests), Points: make([]*model.UsagePoint, len(s.Points)), TokensByModel: make([]*model.ModelTokenUsage, len(s.TokensByModel))}
 	for i, p := range s.Points {
 		out.Points[i] = toUsagePoint(p)
+	}
+	for i, m := range s.TokensByModel {
+		out.TokensByModel[i] = &model.ModelTokenUsage{At: m.At, Model: m.Model, Requests: int(m.Requests), PromptTokens: int(m.PromptTokens),
+			CompletionTokens: int(m.CompletionTokens), TotalTokens: int(m.TotalTokens), EstimatedRequests: int(m.EstimatedRequests),
+			ProviderLatencyAvgMs: m.ProviderLatencyAvgMs}
 	}
 	return out
 }

@@ -107,6 +107,25 @@ func TestAnalyticsGraphQL(t *testing.T) {
 			})
 		}
 
+		// AI calls: tokens on the points and per model.
+		if err := an.Ingest(context.Background(), contract.AnalyticsBatch{Events: []contract.AnalyticsEvent{
+			{Time: now, APIID: "api1", ApplicationID: "app1", Status: 200, Model: "gpt-4o", PromptTokens: 30, CompletionTokens: 12, TotalTokens: 42, ProviderLatencyUs: 2500},
+			{Time: now, APIID: "api1", ApplicationID: "app1", Status: 200, Model: "gpt-4o", PromptTokens: 8, CompletionTokens: 0, TokensEstimated: true, ProviderLatencyUs: 1500},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		const tokQ = `{ apiUsage(apiId: "api1", granularity: HOUR) { points { promptTokens completionTokens totalTokens } tokensByModel { model requests promptTokens completionTokens totalTokens estimatedRequests providerLatencyAvgMs } } }`
+		tok := postRaw(t, h, "prov", tokQ, nil)
+		for _, want := range []string{`{"promptTokens":38,"completionTokens":12,"totalTokens":50}`,
+			`"tokensByModel":[{"model":"gpt-4o","requests":2,"promptTokens":38,"completionTokens":12,"totalTokens":50,"estimatedRequests":1,"providerLatencyAvgMs":2}]`} {
+			if !strings.Contains(tok, want) {
+				t.Errorf("token usage %s does not contain %s", tok, want)
+			}
+		}
+		if got := postRaw(t, h, "sue", `{ applicationUsage(applicationId: "app1", granularity: HOUR) { tokensByModel { model totalTokens } } }`, nil); !strings.Contains(got, `"tokensByModel":[{"model":"gpt-4o","totalTokens":50}]`) {
+			t.Errorf("application token usage %s", got)
+		}
+
 		// apiUsageLive: a batch ingested after subscribing arrives as the minute's point.
 		sub := c.WebsocketWithPayload(`subscription { apiUsageLive(apiId: "api1") { requests } }`, map[string]any{"user": "prov"})
 		defer sub.Close()

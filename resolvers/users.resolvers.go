@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 
+	"github.com/turnpike/turnpike/graph"
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/websession"
@@ -106,3 +107,8 @@ func (r *queryResolver) Users(ctx context.Context) ([]*model.User, error) {
 	}
 	return out, nil
 }
+
+// User returns graph.UserResolver implementation.
+func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
+
+type userResolver struct{ *Resolver }

@@ -37,6 +37,94 @@ type Rollup struct {
 	BackendSumUs  int64     `bun:"backend_sum_us,notnull"`
 	Proxied       int64     `bun:"proxied,notnull"` // requests that reached the backend
 	Bytes         int64     `bun:"bytes,notnull"`
+	// AI APIs: tokens, the requests whose tokens were estimated, the providers' latency.
+	PromptTokens         int64 `bun:"prompt_tokens,notnull"`
+	CompletionTokens     int64 `bun:"completion_tokens,notnull"`
+	TotalTokens          int64 `bun:"total_tokens,notnull"`
+	TokensEstimated      int64 `bun:"tokens_estimated,notnull"`
+	ProviderLatencySumUs int64 `bun:"provider_latency_sum_us,notnull"`
+}
+
+// ModelRollup is a row of model_usage_rollups: the AI usage of one model through one API by
+// one application in one bucket.
+type ModelRollup struct {
+	bun.BaseModel `bun:"table:model_usage_rollups,alias:m"`
+
+	Granularity          string    `bun:"granularity,pk"`
+	Bucket               time.Time `bun:"bucket,pk"`
+	APIID                string    `bun:"api_id,pk"`
+	ApplicationID        string    `bun:"application_id,pk"`
+	Model                string    `bun:"model,pk"`
+	Requests             int64     `bun:"requests,notnull"`
+	PromptTokens         int64     `bun:"prompt_tokens,notnull"`
+	CompletionTokens     int64     `bun:"completion_tokens,notnull"`
+	TotalTokens          int64     `bun:"total_tokens,notnull"`
+	TokensEstimated      int64     `bun:"tokens_estimated,notnull"`
+	ProviderLatencySumUs int64     `bun:"provider_latency_sum_us,notnull"`
+	ProviderTimed        int64     `bun:"provider_timed,notnull"` // requests with a provider latency
+}
+
+// AddModelRollups adds rows to model_usage_rollups (every column is a sum). Each
+// (granularity, bucket, API, application, model) may appear once in rows.
+func AddModelRollups(ctx context.Context, idb bun.IDB, rows []ModelRollup) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	q := idb.NewInsert().Model(&rows).
+		On("CONFLICT (granularity, bucket, api_id, application_id, model) DO UPDATE")
+	for _, c := range []string{"requests", "prompt_tokens", "completion_tokens", "total_tokens", "tokens_estimated", "provider_latency_sum_us", "provider_timed"} {
+		q = q.Set(c + " = m." + c + " + EXCLUDED." + c)
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("add model usage rollups: %w", err)
+	}
+	return nil
+}
+
+// ModelPoint is the AI usage of one model in one bucket, summed over the applications (API
+// series) or the APIs (application series).
+type ModelPoint struct {
+	Bucket               time.Time `bun:"bucket"`
+	Model                string    `bun:"model"`
+	Requests             int64     `bun:"requests"`
+	PromptTokens         int64     `bun:"prompt_tokens"`
+	CompletionTokens     int64     `bun:"completion_tokens"`
+	TotalTokens          int64     `bun:"total_tokens"`
+	TokensEstimated      int64     `bun:"tokens_estimated"`
+	ProviderLatencySumUs int64     `bun:"provider_latency_sum_us"`
+	ProviderTimed        int64     `bun:"provider_timed"`
+}
+
+// ModelSeries returns the per-model points f selects, by bucket and then model.
+func ModelSeries(ctx context.Context, idb bun.IDB, f SeriesFilter) ([]ModelPoint, error) {
+	var pts []ModelPoint
+	q := idb.NewSelect().Model((*ModelRollup)(nil)).
+		ColumnExpr("m.bucket").
+		ColumnExpr("m.model").
+		ColumnExpr("SUM(m.requests) AS requests").
+		ColumnExpr("SUM(m.prompt_tokens) AS prompt_tokens").
+		ColumnExpr("SUM(m.completion_tokens) AS completion_tokens").
+		ColumnExpr("SUM(m.total_tokens) AS total_tokens").
+		ColumnExpr("SUM(m.tokens_estimated) AS tokens_estimated").
+		ColumnExpr("SUM(m.provider_latency_sum_us) AS provider_latency_sum_us").
+		ColumnExpr("SUM(m.provider_timed) AS provider_timed").
+		Where("m.granularity = ?", f.Granularity).
+		Where("m.bucket >= ?", f.From.UTC()).
+		Where("m.bucket <= ?", f.To.UTC()).
+		GroupExpr("m.bucket, m.model").
+		OrderExpr("m.bucket, m.model")
+	if f.APIID != "" {
+		q = q.Where("m.api_id = ?", f.APIID)
+	} else {
+		q = q.Where("m.application_id = ?", f.ApplicationID)
+	}
+	if err := q.Scan(ctx, &pts); err != nil {
+		return nil, fmt.Errorf("model usage series: %w", err)
+	}
+	for i := range pts {
+		pts[i].Bucket = pts[i].Bucket.UTC()
+	}
+	return pts, nil
 }
 
 // AddRollups adds rows to usage_rollups: counters and sums add up, maxima take the larger.
@@ -51,7 +139,8 @@ func AddRollups(ctx context.Context, idb bun.IDB, rows []Rollup) error {
 	}
 	q := idb.NewInsert().Model(&rows).
 		On("CONFLICT (granularity, bucket, api_id, application_id) DO UPDATE")
-	for _, c := range []string{"requests", "errors_4xx", "errors_5xx", "throttled", "overage", "cache_hits", "latency_sum_us", "backend_sum_us", "proxied", "bytes"} {
+	for _, c := range []string{"requests", "errors_4xx", "errors_5xx", "throttled", "overage", "cache_hits", "latency_sum_us", "backend_sum_us", "proxied", "bytes",
+		"prompt_tokens", "completion_tokens", "total_tokens", "tokens_estimated", "provider_latency_sum_us"} {
 		q = q.Set(c + " = u." + c + " + EXCLUDED." + c)
 	}
 	q = q.Set("latency_max_us = " + greatest + "(u.latency_max_us, EXCLUDED.latency_max_us)")
@@ -87,12 +176,16 @@ func PruneBatches(ctx context.Context, idb bun.IDB, before time.Time) (int64, er
 
 // PruneRollups deletes rollups of a granularity whose bucket starts before before.
 func PruneRollups(ctx context.Context, idb bun.IDB, granularity string, before time.Time) (int64, error) {
-	res, err := idb.NewRaw("DELETE FROM usage_rollups WHERE granularity = ? AND bucket < ?", granularity, before.UTC()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune %s rollups: %w", granularity, err)
+	var total int64
+	for _, table := range []string{"usage_rollups", "model_usage_rollups"} {
+		res, err := idb.NewRaw("DELETE FROM "+table+" WHERE granularity = ? AND bucket < ?", granularity, before.UTC()).Exec(ctx)
+		if err != nil {
+			return total, fmt.Errorf("prune %s %s: %w", granularity, table, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
 	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	return total, nil
 }
 
 // SeriesFilter selects rollups of one granularity for one API or one application, with
@@ -119,6 +212,12 @@ type Point struct {
 	BackendSumUs int64     `bun:"backend_sum_us"`
 	Proxied      int64     `bun:"proxied"`
 	Bytes        int64     `bun:"bytes"`
+	// AI APIs.
+	PromptTokens         int64 `bun:"prompt_tokens"`
+	CompletionTokens     int64 `bun:"completion_tokens"`
+	TotalTokens          int64 `bun:"total_tokens"`
+	TokensEstimated      int64 `bun:"tokens_estimated"`
+	ProviderLatencySumUs int64 `bun:"provider_latency_sum_us"`
 }
 
 // Series returns the non-empty buckets f selects, oldest first.
@@ -137,6 +236,11 @@ func Series(ctx context.Context, idb bun.IDB, f SeriesFilter) ([]Point, error) {
 		ColumnExpr("SUM(u.backend_sum_us) AS backend_sum_us").
 		ColumnExpr("SUM(u.proxied) AS proxied").
 		ColumnExpr("SUM(u.bytes) AS bytes").
+		ColumnExpr("SUM(u.prompt_tokens) AS prompt_tokens").
+		ColumnExpr("SUM(u.completion_tokens) AS completion_tokens").
+		ColumnExpr("SUM(u.total_tokens) AS total_tokens").
+		ColumnExpr("SUM(u.tokens_estimated) AS tokens_estimated").
+		ColumnExpr("SUM(u.provider_latency_sum_us) AS provider_latency_sum_us").
 		Where("u.granularity = ?", f.Granularity).
 		Where("u.bucket >= ?", f.From.UTC()).
 		Where("u.bucket <= ?", f.To.UTC()).

@@ -96,3 +96,50 @@ func TestBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestModelRollups: per-model rows add up on conflict, series sum applications (API) or APIs
+// (application) per bucket and model, and pruning removes old buckets.
+func TestModelRollups(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, s *dbs.Set) {
+		ctx := context.Background()
+		m0 := time.Date(2026, 11, 26, 10, 4, 0, 0, time.UTC)
+		row := func(bucket time.Time, api, app, model string, req, tokens int64) statdb.ModelRollup {
+			return statdb.ModelRollup{Granularity: statdb.Minute, Bucket: bucket, APIID: api, ApplicationID: app, Model: model, Requests: req,
+				PromptTokens: tokens, CompletionTokens: 2 * tokens, TotalTokens: 3 * tokens, TokensEstimated: 1, ProviderLatencySumUs: 1000 * req, ProviderTimed: req}
+		}
+		for _, rows := range [][]statdb.ModelRollup{
+			{row(m0, "api1", "app1", "gpt-4o", 1, 10), row(m0, "api1", "app2", "gpt-4o", 2, 5), row(m0, "api1", "app1", "mistral-small", 1, 1)},
+			{row(m0, "api1", "app1", "gpt-4o", 1, 10), row(m0.Add(time.Minute), "api2", "app1", "gpt-4o", 4, 100)},
+		} {
+			if err := statdb.AddModelRollups(ctx, s.Stat, rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := statdb.ModelSeries(ctx, s.Stat, statdb.SeriesFilter{Granularity: statdb.Minute, APIID: "api1", From: m0, To: m0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []statdb.ModelPoint{
+			{Bucket: m0, Model: "gpt-4o", Requests: 4, PromptTokens: 25, CompletionTokens: 50, TotalTokens: 75, TokensEstimated: 3, ProviderLatencySumUs: 4000, ProviderTimed: 4},
+			{Bucket: m0, Model: "mistral-small", Requests: 1, PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3, TokensEstimated: 1, ProviderLatencySumUs: 1000, ProviderTimed: 1},
+		}
+		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("API series %+v, want %+v", got, want)
+		}
+		got, err = statdb.ModelSeries(ctx, s.Stat, statdb.SeriesFilter{Granularity: statdb.Minute, ApplicationID: "app1", From: m0, To: m0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[2].Bucket != m0.Add(time.Minute) || got[2].TotalTokens != 300 || got[0].Requests != 2 {
+			t.Errorf("application series %+v", got)
+		}
+		if _, err := statdb.PruneRollups(ctx, s.Stat, statdb.Minute, m0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err = statdb.ModelSeries(ctx, s.Stat, statdb.SeriesFilter{Granularity: statdb.Minute, ApplicationID: "app1", From: m0, To: m0.Add(time.Hour)})
+		if err != nil || len(got) != 1 || got[0].Bucket != m0.Add(time.Minute) {
+			t.Errorf("after pruning %+v, %v", got, err)
+		}
+	})
+}

@@ -208,6 +208,15 @@ type CreateAPIInput struct {
 	CountEvents   *bool   `json:"countEvents,omitempty"`
 }
 
+type CreateAPIProductInput struct {
+	Name              string                  `json:"name"`
+	Context           string                  `json:"context"`
+	Version           string                  `json:"version"`
+	Description       *string                 `json:"description,omitempty"`
+	Resources         []*ProductResourceInput `json:"resources"`
+	SubscriptionTiers []string                `json:"subscriptionTiers,omitempty"`
+}
+
 type CreateApplicationInput struct {
 	Name             string  `json:"name"`
 	ThrottlingPolicy *string `json:"throttlingPolicy,omitempty"`
@@ -302,6 +311,12 @@ type GatewayInstance struct {
 	// Reported within the health window; a stale gateway no longer counts for deployments.
 	Healthy  bool      `json:"healthy"`
 	LastSeen time.Time `json:"lastSeen"`
+}
+
+type Group struct {
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
+	Members     []*User `json:"members"`
 }
 
 type LifecycleEvent struct {
@@ -406,6 +421,20 @@ type PolicySpec struct {
 	Description string       `json:"description"`
 	Flows       []PolicyFlow `json:"flows"`
 	Parameters  []string     `json:"parameters"`
+}
+
+type ProductResource struct {
+	// The API the resource belongs to (null when the caller may not see it).
+	API    *API   `json:"api,omitempty"`
+	APIID  string `json:"apiId"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
+type ProductResourceInput struct {
+	APIID  string `json:"apiId"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
 }
 
 type Query struct {
@@ -548,6 +577,11 @@ type UpdateAPIInput struct {
 	RequirePersistedQueries *bool                  `json:"requirePersistedQueries,omitempty"`
 	PersistedQueries        []string               `json:"persistedQueries,omitempty"`
 	CountEvents             *bool                  `json:"countEvents,omitempty"`
+	Visibility              *Visibility            `json:"visibility,omitempty"`
+	VisibleToGroups         []string               `json:"visibleToGroups,omitempty"`
+	EditableByGroups        []string               `json:"editableByGroups,omitempty"`
+	// PRODUCT: replaces the bundled resources.
+	ProductResources []*ProductResourceInput `json:"productResources,omitempty"`
 }
 
 type UpdateApplicationInput struct {
@@ -582,6 +616,31 @@ type UsageSeries struct {
 	TotalRequests int           `json:"totalRequests"`
 	// AI APIs: tokens per bucket and model.
 	TokensByModel []*ModelTokenUsage `json:"tokensByModel"`
+}
+
+type WorkflowSetting struct {
+	Type             WorkflowType `json:"type"`
+	ApprovalRequired bool         `json:"approvalRequired"`
+}
+
+type WorkflowTask struct {
+	ID          string         `json:"id"`
+	Type        WorkflowType   `json:"type"`
+	Status      WorkflowStatus `json:"status"`
+	RequestedBy *User          `json:"requestedBy"`
+	// What is asked, in words.
+	Subject   string     `json:"subject"`
+	CreatedAt time.Time  `json:"createdAt"`
+	DecidedBy *User      `json:"decidedBy,omitempty"`
+	DecidedAt *time.Time `json:"decidedAt,omitempty"`
+	Comment   *string    `json:"comment,omitempty"`
+}
+
+// Where each new task and decision is posted as JSON, signed with HMAC-SHA256 (X-Turnpike-Signature).
+type WorkflowWebhook struct {
+	URL *string `json:"url,omitempty"`
+	// Whether a signing secret is stored (it is never returned).
+	SecretSet bool `json:"secretSet"`
 }
 
 type AIVendor string
@@ -652,6 +711,7 @@ const (
 	APITypeSse     APIType = "SSE"
 	APITypeAi      APIType = "AI"
 	APITypeMcp     APIType = "MCP"
+	APITypeProduct APIType = "PRODUCT"
 )
 
 var AllAPIType = []APIType{
@@ -661,11 +721,12 @@ var AllAPIType = []APIType{
 	APITypeSse,
 	APITypeAi,
 	APITypeMcp,
+	APITypeProduct,
 }
 
 func (e APIType) IsValid() bool {
 	switch e {
-	case APITypeHTTP, APITypeGraphql, APITypeWs, APITypeSse, APITypeAi, APITypeMcp:
+	case APITypeHTTP, APITypeGraphql, APITypeWs, APITypeSse, APITypeAi, APITypeMcp, APITypeProduct:
 		return true
 	}
 	return false
@@ -701,6 +762,63 @@ func (e *APIType) UnmarshalJSON(b []byte) error {
 }
 
 func (e APIType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ApplicationStatus string
+
+const (
+	ApplicationStatusApproved ApplicationStatus = "APPROVED"
+	ApplicationStatusPending  ApplicationStatus = "PENDING"
+	ApplicationStatusRejected ApplicationStatus = "REJECTED"
+)
+
+var AllApplicationStatus = []ApplicationStatus{
+	ApplicationStatusApproved,
+	ApplicationStatusPending,
+	ApplicationStatusRejected,
+}
+
+func (e ApplicationStatus) IsValid() bool {
+	switch e {
+	case ApplicationStatusApproved, ApplicationStatusPending, ApplicationStatusRejected:
+		return true
+	}
+	return false
+}
+
+func (e ApplicationStatus) String() string {
+	return string(e)
+}
+
+func (e *ApplicationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ApplicationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ApplicationStatus", str)
+	}
+	return nil
+}
+
+func (e ApplicationStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ApplicationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ApplicationStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1586,6 +1704,179 @@ func (e *SubscriptionStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e SubscriptionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Visibility string
+
+const (
+	VisibilityPublic     Visibility = "PUBLIC"
+	VisibilityRestricted Visibility = "RESTRICTED"
+)
+
+var AllVisibility = []Visibility{
+	VisibilityPublic,
+	VisibilityRestricted,
+}
+
+func (e Visibility) IsValid() bool {
+	switch e {
+	case VisibilityPublic, VisibilityRestricted:
+		return true
+	}
+	return false
+}
+
+func (e Visibility) String() string {
+	return string(e)
+}
+
+func (e *Visibility) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Visibility(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Visibility", str)
+	}
+	return nil
+}
+
+func (e Visibility) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Visibility) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Visibility) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WorkflowStatus string
+
+const (
+	WorkflowStatusPending  WorkflowStatus = "PENDING"
+	WorkflowStatusApproved WorkflowStatus = "APPROVED"
+	WorkflowStatusRejected WorkflowStatus = "REJECTED"
+)
+
+var AllWorkflowStatus = []WorkflowStatus{
+	WorkflowStatusPending,
+	WorkflowStatusApproved,
+	WorkflowStatusRejected,
+}
+
+func (e WorkflowStatus) IsValid() bool {
+	switch e {
+	case WorkflowStatusPending, WorkflowStatusApproved, WorkflowStatusRejected:
+		return true
+	}
+	return false
+}
+
+func (e WorkflowStatus) String() string {
+	return string(e)
+}
+
+func (e *WorkflowStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WorkflowStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WorkflowStatus", str)
+	}
+	return nil
+}
+
+func (e WorkflowStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WorkflowStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WorkflowStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WorkflowType string
+
+const (
+	WorkflowTypeUserSignup           WorkflowType = "USER_SIGNUP"
+	WorkflowTypeApplicationCreation  WorkflowType = "APPLICATION_CREATION"
+	WorkflowTypeSubscriptionCreation WorkflowType = "SUBSCRIPTION_CREATION"
+	WorkflowTypeSubscriptionUpdate   WorkflowType = "SUBSCRIPTION_UPDATE"
+	WorkflowTypeAPIStateChange       WorkflowType = "API_STATE_CHANGE"
+)
+
+var AllWorkflowType = []WorkflowType{
+	WorkflowTypeUserSignup,
+	WorkflowTypeApplicationCreation,
+	WorkflowTypeSubscriptionCreation,
+	WorkflowTypeSubscriptionUpdate,
+	WorkflowTypeAPIStateChange,
+}
+
+func (e WorkflowType) IsValid() bool {
+	switch e {
+	case WorkflowTypeUserSignup, WorkflowTypeApplicationCreation, WorkflowTypeSubscriptionCreation, WorkflowTypeSubscriptionUpdate, WorkflowTypeAPIStateChange:
+		return true
+	}
+	return false
+}
+
+func (e WorkflowType) String() string {
+	return string(e)
+}
+
+func (e *WorkflowType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WorkflowType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WorkflowType", str)
+	}
+	return nil
+}
+
+func (e WorkflowType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WorkflowType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WorkflowType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -119,6 +119,61 @@ func bucketOf(gran string, t time.Time) time.Time {
 	}
 }
 
+// tokensOf is an event's LLM usage: prompt, completion and total tokens (the sum of the
+// other two when the gateway left the total out).
+func tokensOf(ev contract.AnalyticsEvent) (prompt, completion, total int64) {
+	prompt, completion, total = max(ev.PromptTokens, 0), max(ev.CompletionTokens, 0), max(ev.TotalTokens, 0)
+	if total == 0 {
+		total = prompt + completion
+	}
+	return prompt, completion, total
+}
+
+// aiEvent tells whether an event is an AI API's call with a model or tokens to attribute.
+func aiEvent(ev contract.AnalyticsEvent) bool {
+	_, _, total := tokensOf(ev)
+	return ev.Model != "" || total > 0
+}
+
+// modelRollup aggregates the AI events into rows per granularity, bucket, API, application
+// and model.
+func modelRollup(events []contract.AnalyticsEvent) []statdb.ModelRollup {
+	type key struct {
+		rollupKey
+		model string
+	}
+	idx := map[key]int{}
+	var rows []statdb.ModelRollup
+	for _, ev := range events {
+		if ev.APIID == "" || ev.Time.IsZero() || !aiEvent(ev) {
+			continue
+		}
+		prompt, completion, total := tokensOf(ev)
+		for _, gran := range []string{statdb.Minute, statdb.Hour, statdb.Day} {
+			k := key{rollupKey{gran, bucketOf(gran, ev.Time), ev.APIID, ev.ApplicationID}, ev.Model}
+			i, ok := idx[k]
+			if !ok {
+				i = len(rows)
+				idx[k] = i
+				rows = append(rows, statdb.ModelRollup{Granularity: gran, Bucket: k.bucket, APIID: k.api, ApplicationID: k.app, Model: k.model})
+			}
+			r := &rows[i]
+			r.Requests++
+			r.PromptTokens += prompt
+			r.CompletionTokens += completion
+			r.TotalTokens += total
+			if ev.TokensEstimated {
+				r.TokensEstimated++
+			}
+			if ev.ProviderLatencyUs > 0 {
+				r.ProviderLatencySumUs += ev.ProviderLatencyUs
+				r.ProviderTimed++
+			}
+		}
+	}
+	return rows
+}
+
 // rollup aggregates events into rows per granularity, bucket, API and application.
 func rollup(events []contract.AnalyticsEvent) []statdb.Rollup {
 	idx := map[rollupKey]int{}
@@ -159,6 +214,14 @@ func rollup(events []contract.AnalyticsEvent) []statdb.Rollup {
 				r.Proxied++
 			}
 			r.Bytes += max(ev.RequestBytes, 0) + max(ev.ResponseBytes, 0)
+			prompt, completion, total := tokensOf(ev)
+			r.PromptTokens += prompt
+			r.CompletionTokens += completion
+			r.TotalTokens += total
+			if ev.TokensEstimated {
+				r.TokensEstimated++
+			}
+			r.ProviderLatencySumUs += max(ev.ProviderLatencyUs, 0)
 		}
 	}
 	return rows
@@ -170,7 +233,7 @@ func (s *Service) IngestBatch(ctx context.Context, id string, batch contract.Ana
 	if id == "" {
 		return false, errors.New("ingest analytics: empty batch id")
 	}
-	rows := rollup(batch.Events)
+	rows, models := rollup(batch.Events), modelRollup(batch.Events)
 	now := s.now().UTC()
 	added := false
 	err := s.stat.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -179,7 +242,10 @@ func (s *Service) IngestBatch(ctx context.Context, id string, batch contract.Ana
 			return err
 		}
 		added = true
-		return statdb.AddRollups(ctx, tx, rows)
+		if err := statdb.AddRollups(ctx, tx, rows); err != nil {
+			return err
+		}
+		return statdb.AddModelRollups(ctx, tx, models)
 	})
 	if err != nil {
 		return false, fmt.Errorf("ingest analytics batch %s from %q: %w", id, batch.GatewayID, err)
@@ -265,6 +331,22 @@ type Point struct {
 	LatencyMaxMs        float64
 	BackendLatencyAvgMs float64 // over the requests that reached the backend
 	Bytes               int64   // request and response bodies
+	// AI APIs: the tokens the providers reported (or the gateways estimated).
+	PromptTokens     int64
+	CompletionTokens int64
+	TotalTokens      int64
+}
+
+// ModelPoint is the AI usage of one model in one bucket.
+type ModelPoint struct {
+	At                   time.Time // bucket start, UTC
+	Model                string
+	Requests             int64
+	PromptTokens         int64
+	CompletionTokens     int64
+	TotalTokens          int64
+	EstimatedRequests    int64   // requests whose tokens the gateway estimated
+	ProviderLatencyAvgMs float64 // over the requests with a provider latency
 }
 
 // Series is a usage series: every bucket in the range, oldest first, empty buckets as zero
@@ -273,6 +355,9 @@ type Series struct {
 	Granularity   Granularity
 	Points        []Point
 	TotalRequests int64
+	// TokensByModel are the non-empty (bucket, model) pairs of AI APIs, by bucket and then
+	// model; empty for other APIs.
+	TokensByModel []ModelPoint
 }
 
 // span resolves a query to bucket starts [from, to] and checks its size.
@@ -379,6 +464,19 @@ func (s *Service) series(ctx context.Context, f statdb.SeriesFilter, q Query) (S
 		out.TotalRequests += p.Requests
 		out.Points = append(out.Points, p)
 	}
+	mps, err := statdb.ModelSeries(ctx, s.stat, f)
+	if err != nil {
+		return Series{}, err
+	}
+	out.TokensByModel = make([]ModelPoint, len(mps))
+	for i, m := range mps {
+		mp := ModelPoint{At: m.Bucket.UTC(), Model: m.Model, Requests: m.Requests, PromptTokens: m.PromptTokens,
+			CompletionTokens: m.CompletionTokens, TotalTokens: m.TotalTokens, EstimatedRequests: m.TokensEstimated}
+		if m.ProviderTimed > 0 {
+			mp.ProviderLatencyAvgMs = float64(m.ProviderLatencySumUs) / float64(m.ProviderTimed) / 1000
+		}
+		out.TokensByModel[i] = mp
+	}
 	return out, nil
 }
 
@@ -393,6 +491,7 @@ func toPoint(p statdb.Point) Point {
 	out := Point{
 		At: p.Bucket.UTC(), Requests: p.Requests, Errors4xx: p.Errors4xx, Errors5xx: p.Errors5xx,
 		Throttled: p.Throttled, Overage: p.Overage, CacheHits: p.CacheHits, LatencyMaxMs: float64(p.LatencyMaxUs) / 1000, Bytes: p.Bytes,
+		PromptTokens: p.PromptTokens, CompletionTokens: p.CompletionTokens, TotalTokens: p.TotalTokens,
 	}
 	if p.Requests > 0 {
 		out.LatencyAvgMs = float64(p.LatencySumUs) / float64(p.Requests) / 1000

@@ -349,3 +349,76 @@ func TestBusIngestion(t *testing.T) {
 		}
 	})
 }
+
+// chat is an AI API's call answered by model with the tokens and provider latency given.
+func chat(at time.Time, app, model string, prompt, completion, total, providerUs int64, estimated bool) contract.AnalyticsEvent {
+	e := ev(at, 200, providerUs+500, providerUs)
+	e.Method, e.Resource, e.ApplicationID = "POST", "/chat/completions", app
+	e.Model, e.PromptTokens, e.CompletionTokens, e.TotalTokens, e.TokensEstimated, e.ProviderLatencyUs = model, prompt, completion, total, estimated, providerUs
+	return e
+}
+
+// TestTokenUsage: AI calls add their tokens to the usage points and to a per-model series,
+// per API (summed over applications) and per application; a total the gateway left out is
+// the sum of prompt and completion; estimated requests and the provider's latency are kept
+// per model; calls without a model or tokens add nothing per model; a batch delivered twice
+// is counted once.
+func TestTokenUsage(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, set *dbs.Set) {
+		s := fixture(t, set)
+		ctx := context.Background()
+		app2 := &apimgtdb.Application{ID: "app2", Name: "App2", NameKey: "app2", OwnerID: owner.UserID, Owner: owner.Username, ThrottlingPolicy: "Unlimited", CreatedAt: t0, UpdatedAt: t0}
+		if err := apimgtdb.InsertApplication(ctx, set.APIMgt, app2); err != nil {
+			t.Fatal(err)
+		}
+		batch := contract.AnalyticsBatch{Version: 1, GatewayID: "gw", Events: []contract.AnalyticsEvent{
+			chat(t0.Add(time.Second), "app1", "gpt-4o", 100, 50, 150, 2000, false),
+			chat(t0.Add(2*time.Second), "app1", "gpt-4o", 10, 5, 0, 4000, true), // no total: 15
+			chat(t0.Add(3*time.Second), "app2", "gpt-4o", 1, 1, 2, 0, false),    // no provider latency
+			chat(t0.Add(4*time.Second), "app2", "gpt-4o-mini", 7, 3, 10, 1000, false),
+			chat(t0.Add(61*time.Second), "app1", "gpt-4o-mini", 20, 20, 40, 3000, false), // next minute
+			ev(t0.Add(5*time.Second), 200, 100, 100),                                     // not an AI call
+		}}
+		for i := 0; i < 2; i++ {
+			if _, err := s.IngestBatch(ctx, "tokens-1", batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sr, err := s.APIUsage(as(provider), "api1", Query{From: ptr(t0), To: ptr(t0.Add(time.Minute))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := sr.Points[0]; p.Requests != 5 || p.PromptTokens != 118 || p.CompletionTokens != 59 || p.TotalTokens != 177 {
+			t.Errorf("first minute %+v", p)
+		}
+		if p := sr.Points[1]; p.Requests != 1 || p.TotalTokens != 40 {
+			t.Errorf("second minute %+v", p)
+		}
+		want := []ModelPoint{
+			{At: t0, Model: "gpt-4o", Requests: 3, PromptTokens: 111, CompletionTokens: 56, TotalTokens: 167, EstimatedRequests: 1, ProviderLatencyAvgMs: 3},
+			{At: t0, Model: "gpt-4o-mini", Requests: 1, PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10, ProviderLatencyAvgMs: 1},
+			{At: t0.Add(time.Minute), Model: "gpt-4o-mini", Requests: 1, PromptTokens: 20, CompletionTokens: 20, TotalTokens: 40, ProviderLatencyAvgMs: 3},
+		}
+		if fmt.Sprint(sr.TokensByModel) != fmt.Sprint(want) {
+			t.Errorf("API tokens by model\n got %+v\nwant %+v", sr.TokensByModel, want)
+		}
+		// Per application: app2's calls only, in the hour bucket.
+		sr, err = s.ApplicationUsage(as(owner), "app2", Query{Granularity: Hour, From: ptr(t0), To: ptr(t0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = []ModelPoint{
+			{At: t0.Truncate(time.Hour), Model: "gpt-4o", Requests: 1, PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2},
+			{At: t0.Truncate(time.Hour), Model: "gpt-4o-mini", Requests: 1, PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10, ProviderLatencyAvgMs: 1},
+		}
+		if fmt.Sprint(sr.TokensByModel) != fmt.Sprint(want) || sr.Points[0].TotalTokens != 12 {
+			t.Errorf("app2 tokens by model\n got %+v\nwant %+v; point %+v", sr.TokensByModel, want, sr.Points[0])
+		}
+		// An API without AI calls has an empty per-model series.
+		sr, err = s.APIUsage(as(provider), "api1", Query{From: ptr(t0.Add(-time.Hour)), To: ptr(t0.Add(-time.Hour))})
+		if err != nil || len(sr.TokensByModel) != 0 {
+			t.Errorf("empty range: %+v, %v", sr.TokensByModel, err)
+		}
+	})
+}

@@ -34,6 +34,7 @@ describe('throttling policy form', () => {
     expect(validatePolicy({ ...s, promptTokenCount: '0' }).promptTokenCount).toMatch(/whole number of tokens/);
     const ok = { ...s, totalTokenCount: '10000', completionTokenCount: '2000' };
     expect(validatePolicy(ok)).toEqual({});
+    expect(validatePolicy({ ...ok, kind: 'ADVANCED' }).limitType).toMatch(/subscription and application/);
     expect(stateToInput(ok)).toMatchObject({ limitType: 'AI_TOKENS', totalTokenCount: 10000, promptTokenCount: null, completionTokenCount: 2000, requestCount: null });
     expect(stateToInput({ ...ok, limitType: 'REQUEST_COUNT' })).toMatchObject({ totalTokenCount: null, completionTokenCount: null, requestCount: 7 });
     expect(describeLimit({ limitType: 'AI_TOKENS', totalTokenCount: 10000, completionTokenCount: 2000, unitTimeSeconds: 60 })).toBe(

@@ -169,6 +169,7 @@ export function validatePolicy(s: PolicyState): PolicyErrors {
   if (s.limitType === 'REQUEST_COUNT') {
     if (s.requestCount.trim() !== '' && !positiveInt(s.requestCount)) e.requestCount = 'Request count must be a whole number, at least 1 (empty for unlimited).';
   } else if (s.limitType === 'AI_TOKENS') {
+    if (s.kind !== 'SUBSCRIPTION' && s.kind !== 'APPLICATION') e.limitType = 'AI token limits belong to subscription and application policies.';
     const counts = [
       ['totalTokenCount', 'Total token count'],
       ['promptTokenCount', 'Prompt token count'],

@@ -70,11 +70,13 @@ export function PolicyForm({
           label="Limit type"
           value={s.limitType}
           onChange={(v) => set({ limitType: v as PolicyLimitType })}
+          error={errors.limitType}
           options={[
             { value: 'REQUEST_COUNT', label: 'Request count' },
             { value: 'BANDWIDTH', label: 'Bandwidth' },
             { value: 'GRAPHQL_COST', label: 'GraphQL query cost' },
-            { value: 'AI_TOKENS', label: 'AI tokens' },
+            // Token quotas are per consumer: subscription and application policies only.
+            ...(s.kind === 'SUBSCRIPTION' || s.kind === 'APPLICATION' ? [{ value: 'AI_TOKENS', label: 'AI tokens' }] : []),
           ]}
         />
         {s.limitType === 'AI_TOKENS' ? (

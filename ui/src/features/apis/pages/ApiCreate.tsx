@@ -147,6 +147,7 @@ export default function ApiCreate() {
     SSE: 'The production event stream.',
     AI: 'The provider’s API base; the gateway adds the request’s path (such as /chat/completions).',
     MCP: 'The upstream MCP server’s Streamable HTTP URL.',
+    PRODUCT: '',
   }[apiType];
 
   function chooseType(t: ApiType) {
