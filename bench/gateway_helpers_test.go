@@ -308,6 +308,12 @@ type loadTarget struct {
 // 127.0.0.1, that GET path with header.
 func newLoadTarget(b *testing.B, name, rawURL, path string, header http.Header, conns int) *loadTarget {
 	b.Helper()
+	return newLoadTargetRequest(b, name, rawURL, http.MethodGet, path, header, nil, conns)
+}
+
+// newLoadTargetRequest is newLoadTarget for any method, with a body (nil: none).
+func newLoadTargetRequest(b *testing.B, name, rawURL, method, path string, header http.Header, body []byte, conns int) *loadTarget {
+	b.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		b.Fatal(err)
@@ -316,11 +322,15 @@ func newLoadTarget(b *testing.B, name, rawURL, path string, header http.Header, 
 		b.Fatalf("load target %s: %s is not on 127.0.0.1", name, rawURL)
 	}
 	var req bytes.Buffer
-	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: turnpike-bench\r\n", path, u.Host)
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: turnpike-bench\r\n", method, path, u.Host)
+	if body != nil {
+		fmt.Fprintf(&req, "Content-Length: %d\r\n", len(body))
+	}
 	if err := header.Write(&req); err != nil {
 		b.Fatal(err)
 	}
 	req.WriteString("\r\n")
+	req.Write(body)
 	t := &loadTarget{name: name, req: req.Bytes()}
 	for range conns {
 		t.conns = append(t.conns, &loadConn{addr: u.Host})

@@ -163,7 +163,7 @@ func TestAPITypesGraphQL(t *testing.T) {
 		})})
 		wantField(errs, "BAD_USER_INPUT", "input.resources[0]", "no field launchRockets on Mutation")
 		_, errs = post("prov", create, map[string]any{"in": bad(func(m map[string]any) { m["type"] = "MCP" })})
-		wantField(errs, "BAD_USER_INPUT", "input.type", "type MCP is not available yet")
+		wantField(errs, "BAD_USER_INPUT", "input.graphQLSchema", "only GRAPHQL APIs have a schema; this API is MCP")
 		_, errs = post("prov", update, map[string]any{"id": id, "in": map[string]any{"persistedQueries": []string{"nothex"}}})
 		wantField(errs, "BAD_USER_INPUT", "input.persistedQueries[0]", "SHA-256")
 

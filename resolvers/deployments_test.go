@@ -36,7 +36,7 @@ func TestDeploymentResolvers(t *testing.T) {
 		if err := pub.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		r := &resolvers.Resolver{Publisher: pub, ControlPlane: cp}
+		r := &resolvers.Resolver{Publisher: pub, ControlPlane: cp, LoaderWait: 100 * time.Millisecond}
 		users := map[string]identity.Actor{
 			"admin": {UserID: "u-admin", Username: "admin", Roles: []identity.Role{identity.Admin}},
 			"pub":   {UserID: "u-pub", Username: "pub", Roles: []identity.Role{identity.Publisher}},

@@ -25,9 +25,13 @@ type loadersKey struct{}
 // change is seen by the next request).
 func (r *Resolver) LoaderMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		wait := r.LoaderWait
+		if wait <= 0 {
+			wait = time.Millisecond
+		}
 		l := &loaders{
-			users:       dataloadgen.NewMappedLoader(r.loadUsers, dataloadgen.WithWait(time.Millisecond)),
-			deployments: dataloadgen.NewMappedLoader(r.loadDeployments, dataloadgen.WithWait(time.Millisecond)),
+			users:       dataloadgen.NewMappedLoader(r.loadUsers, dataloadgen.WithWait(wait)),
+			deployments: dataloadgen.NewMappedLoader(r.loadDeployments, dataloadgen.WithWait(wait)),
 		}
 		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), loadersKey{}, l)))
 	})

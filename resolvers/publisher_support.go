@@ -170,25 +170,9 @@ func createAPIInput(in model.CreateAPIInput) publisher.CreateInput {
 		Endpoints: endpointsInput(in.Endpoints), Resources: resourceInputs(in.Resources),
 		Tiers: in.SubscriptionTiers, Tags: in.Tags, ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors),
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
-		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents, MCP: mcpInput(in.Mcp),
-		AI: aiInput(in.Ai),
+		Type: (*string)(in.Type), GraphQLSchema: in.GraphQLSchema, CountEvents: in.CountEvents,
+		AI: aiInput(in.Ai), MCP: mcpInput(in.Mcp),
 	}
-}
-
-func mcpInput(in *model.MCPConfigInput) *publisher.MCPInput {
-	if in == nil {
-		return nil
-	}
-	return &publisher.MCPInput{HiddenTools: in.HiddenTools}
-}
-
-func mcpToolModels(ts []publisher.MCPTool) []*model.MCPTool {
-	out := make([]*model.MCPTool, len(ts))
-	for i, t := range ts {
-		op := t.Method + " " + t.Path
-		out[i] = &model.MCPTool{Name: t.Name, Description: t.Description, InputSchema: string(t.InputSchema), Operation: &op, Scopes: t.Scopes}
-	}
-	return out
 }
 
 func aiInput(in *model.AIConfigInput) *publisher.AIInput {
@@ -221,6 +205,22 @@ func aiModel(c *publisher.AIConfig) *model.AIConfig {
 	return m
 }
 
+func mcpInput(in *model.MCPConfigInput) *publisher.MCPInput {
+	if in == nil {
+		return nil
+	}
+	return &publisher.MCPInput{HiddenTools: in.HiddenTools}
+}
+
+func mcpToolModels(ts []publisher.MCPTool) []*model.MCPTool {
+	out := make([]*model.MCPTool, len(ts))
+	for i, t := range ts {
+		op := t.Method + " " + t.Path
+		out[i] = &model.MCPTool{Name: t.Name, Description: t.Description, InputSchema: string(t.InputSchema), Operation: &op, Scopes: t.Scopes}
+	}
+	return out
+}
+
 func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 	return publisher.UpdateInput{
 		Name: in.Name, Description: in.Description, Endpoints: endpointsInput(in.Endpoints),
@@ -228,8 +228,8 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		ThrottlingPolicy: in.ThrottlingPolicy, CORS: corsInput(in.Cors), IsDefaultVersion: in.IsDefaultVersion,
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
-		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents, MCP: mcpInput(in.Mcp),
-		AI: aiUpdateInput(in.Ai),
+		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
+		AI: aiUpdateInput(in.Ai), MCP: mcpInput(in.Mcp),
 	}
 }
 

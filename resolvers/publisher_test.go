@@ -48,7 +48,7 @@ func TestPublisherResolvers(t *testing.T) {
 			t.Fatal(err)
 		}
 		pub := publisher.New(publisher.Deps{APIMgt: set.APIMgt, Reg: set.Reg, Config: publisher.Config{GatewayURLs: []string{"http://gw:8280"}}})
-		r := &resolvers.Resolver{Accounts: acc, Publisher: pub}
+		r := &resolvers.Resolver{Accounts: acc, Publisher: pub, LoaderWait: 100 * time.Millisecond}
 		// Five creators provide 30 APIs.
 		now := time.Now()
 		for i := range 5 {

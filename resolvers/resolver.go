@@ -10,6 +10,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/keymanager"
 	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
+	"time"
 )
 
 // Resolver holds the components the resolvers call. The server builds it.
@@ -37,4 +38,8 @@ type Resolver struct {
 	// the runtimes that report to this control plane.
 	Analytics    *analytics.Service
 	ControlPlane *controlplane.Service
+
+	// LoaderWait is how long a dataloader gathers keys before one batched read (zero: 1 ms).
+	// Tests that count reads raise it, so a loaded machine cannot split a batch.
+	LoaderWait time.Duration
 }

@@ -40,11 +40,11 @@ type API struct {
 	PersistedQueries        string  `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
 	RequirePersistedQueries bool    `bun:"require_persisted_queries,notnull"`
 	CountEvents             bool    `bun:"count_events,notnull"` // SSE: events count against the tiers
-	MCP                     *string `bun:"mcp"`                  // MCP: contract.MCPConfig as JSON
 	// AI: the provider settings as JSON (vendor, models, promptGuard) and the provider key,
 	// sealed (runtime/sealbox, under contract.AIKeyAAD(id)); both nil for other types.
 	AI           *string   `bun:"ai"`
 	AIBackendKey []byte    `bun:"ai_backend_key"`
+	MCP          *string   `bun:"mcp"`                 // MCP: contract.MCPConfig as JSON
 	SearchText   string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
 	CreatedAt    time.Time `bun:"created_at,notnull"`
 	UpdatedAt    time.Time `bun:"updated_at,notnull"`

@@ -64,12 +64,6 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 		}
 	}
 	d.RequirePersistedQueries, d.CountEvents = row.RequirePersistedQueries, row.CountEvents
-	if row.MCP != nil {
-		d.MCP = new(contract.MCPConfig)
-		if err := json.Unmarshal([]byte(*row.MCP), d.MCP); err != nil {
-			return contract.APIDef{}, fmt.Errorf("decode mcp settings of api %s: %w", row.ID, err)
-		}
-	}
 	if row.AI != nil {
 		d.AI = new(contract.AIConfig)
 		if err := json.Unmarshal([]byte(*row.AI), d.AI); err != nil {
@@ -77,6 +71,12 @@ func APIDef(row *apimgtdb.API) (contract.APIDef, error) {
 		}
 		// The key travels sealed; only gateways holding the encryption key open it.
 		d.AI.SealedKey = row.AIBackendKey
+	}
+	if row.MCP != nil {
+		d.MCP = new(contract.MCPConfig)
+		if err := json.Unmarshal([]byte(*row.MCP), d.MCP); err != nil {
+			return contract.APIDef{}, fmt.Errorf("decode mcp settings of api %s: %w", row.ID, err)
+		}
 	}
 	return d, nil
 }

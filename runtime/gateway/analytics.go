@@ -193,6 +193,11 @@ func (s *analyticsStep) record(call *CallInfo) {
 		EventsSent:       call.events,
 		CacheHit:         call.cacheHit,
 	}
+	if a := call.ai; a != nil {
+		ev.Model, ev.TokensEstimated = a.model, a.estimated
+		ev.PromptTokens, ev.CompletionTokens, ev.TotalTokens = a.usage.Prompt, a.usage.Completion, a.usage.Total
+		ev.ProviderLatencyUs = a.providerLatency.Microseconds()
+	}
 	if ev.Status == 0 {
 		ev.Status = http.StatusOK
 	}
@@ -201,6 +206,9 @@ func (s *analyticsStep) record(call *CallInfo) {
 	}
 	if call.Subscription != nil {
 		ev.Tier = call.Subscription.Tier
+	}
+	if call.mcp != nil && call.mcp.method == "tools/call" {
+		ev.Tool = call.mcp.name
 	}
 	if call.ClientIP.IsValid() {
 		ev.ClientIP = call.clientIPText()

@@ -57,7 +57,9 @@ type CallInfo struct {
 	backendJWT  string
 	errorCode   string
 	gql         *gqlCall // a GraphQL call's operation, depth and cost
+	mcp         *mcpCall // an MCP call's JSON-RPC message (and tool)
 	gqlWS       bool     // a GraphQL WebSocket upgrade (graphql-transport-ws)
+	ai          *aiCall  // an AI call's model, usage and provider latency (ai.go)
 	clientGone  bool
 	queryToken  string // the access_token query parameter of a WS or SSE call (removed from rawQuery)
 
@@ -136,18 +138,26 @@ func callFrom(ctx context.Context) *CallInfo {
 //	blocking (pre)     API context, IP, IP range conditions
 //	graphql            GRAPHQL APIs: parse and validate the document; its root fields are the
 //	                   call's resource (graphql.go)
+//	mcp request        MCP APIs: read the JSON-RPC message (mcp.go)
 //	authentication     JWT access token (only on resources with AuthRequired)
 //	blocking (post)    application and user conditions
 //	subscription       not for PROTOTYPED APIs
 //	scopes             only when some resource has scopes
 //	graphql tier       GRAPHQL APIs: the tier's query depth, complexity and cost bounds
+//	mcp tool           MCP APIs, tools/call: the tool, its scopes and arguments; the call's
+//	                   resource becomes the tool's (mcp.go)
 //	throttling         only with a Throttler
 //	validation         only with ValidateRequests: parameters, headers, JSON body vs OpenAPI
 //	backend JWT        only with Config.BackendJWT, not for MOCK endpoints
 //	graphql ws         GRAPHQL APIs: WebSocket upgrades relayed, subscribe messages checked
+//	ai                 AI APIs: prompt guards, models (round robin, failover), usage read
+//	                   from the answer and charged to AI_TOKENS limits (ai.go)
+//	mcp serve          FROM_API MCP APIs: the JSON-RPC methods; tools/call goes to the step
+//	                   below with the operation's request (mcp.go)
 //	proxy | mock       the backend, with the API policies around the exchange; or the
 //	                   MOCK endpoint's answers from the OpenAPI definition; a WS API's
-//	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go)
+//	                   WebSocket relay (websocket.go); an SSE API's stream (sse.go); a PROXY
+//	                   MCP API's upstream server (mcp_proxy.go)
 func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 	def := e.def
 	needsAuth, needsScopes := false, false
@@ -155,9 +165,14 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		needsAuth = needsAuth || r.AuthRequired
 		needsScopes = needsScopes || (r.AuthRequired && len(r.Scopes) > 0)
 	}
+	if e.mcp != nil { // a PROXY server may have no resources of its own
+		needsAuth = needsAuth || e.mcp.root.AuthRequired
+	}
 	blocked := def.State == contract.StateBlocked
 	mock := def.Endpoints.Type == contract.EndpointMock
 	gql := e.gql != nil
+	mcp := e.mcp != nil
+	mcpTools := mcp && !e.mcp.proxy
 	steps := []struct {
 		enabled bool
 		build   func(next http.Handler) (http.Handler, error)
@@ -168,6 +183,7 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{blocked, func(http.Handler) (http.Handler, error) { return newAPIBlocked() }},
 		{!blocked, func(next http.Handler) (http.Handler, error) { return newBlocking(next, false) }},
 		{!blocked && gql, func(next http.Handler) (http.Handler, error) { return newGraphQL(next, e.gql) }},
+		{!blocked && mcp, func(next http.Handler) (http.Handler, error) { return newMCPRequest(next, e.mcp) }},
 		{!blocked && needsAuth, func(next http.Handler) (http.Handler, error) {
 			return newAuthentication(next, g.verifier, g.cfg.APIKeyHeader)
 		}},
@@ -175,13 +191,17 @@ func (g *Gateway) buildChain(e *apiEntry) (http.Handler, error) {
 		{!blocked && needsAuth && def.State != contract.StatePrototyped, newSubscriptionCheck},
 		{!blocked && needsScopes, newScopeCheck},
 		{!blocked && gql && needsAuth, newGraphQLTier},
+		{!blocked && mcp, func(next http.Handler) (http.Handler, error) { return newMCPTool(next, e.mcp) }},
 		{!blocked && g.throttler != nil, func(next http.Handler) (http.Handler, error) { return newThrottling(next, g.throttler) }},
-		{!blocked && def.ValidateRequests, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
+		{!blocked && def.ValidateRequests && !mcp, func(next http.Handler) (http.Handler, error) { return g.newValidation(next, def, e.oas) }},
 		{!blocked && needsAuth && g.backendJWT != nil && !mock, func(next http.Handler) (http.Handler, error) { return newBackendJWT(next, g.backendJWT) }},
 		{!blocked && gql && !mock, func(next http.Handler) (http.Handler, error) { return g.newGraphQLWS(next, e) }},
+		{!blocked && e.ai != nil && !mock, func(next http.Handler) (http.Handler, error) { return g.newAIStep(next, e.ai) }},
+		{!blocked && mcpTools, func(backend http.Handler) (http.Handler, error) { return g.newMCPServe(e.mcp, def, backend) }},
 		{!blocked && mock, func(http.Handler) (http.Handler, error) { return newMock(def, e.oas) }},
 		{!blocked && !mock && def.Type == contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newWSProxy(def) }},
-		{!blocked && !mock && def.Type != contract.APITypeWS, func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
+		{!blocked && !mock && mcp && e.mcp.proxy, func(http.Handler) (http.Handler, error) { return g.newMCPProxy(def, e.mcp) }},
+		{!blocked && !mock && def.Type != contract.APITypeWS && !(mcp && e.mcp.proxy), func(http.Handler) (http.Handler, error) { return g.newProxy(def) }},
 	}
 	var h http.Handler
 	for i := len(steps) - 1; i >= 0; i-- {

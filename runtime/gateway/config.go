@@ -49,6 +49,10 @@ type Config struct {
 	ControlPlaneURL string
 	InternalToken   string
 
+	// EncryptionKey (32 bytes) opens the provider keys of AI APIs (contract.AIConfig.
+	// SealedKey): the deployment's TURNPIKE_ENCRYPTION_KEY. Without it AI APIs answer 503.
+	EncryptionKey []byte
+
 	// MaxBodyBytes limits request bodies (default 10 MiB); larger requests get 413.
 	MaxBodyBytes int64
 	// DefaultBackendTimeout applies when an API sets no Endpoints.TimeoutMs (default 60s). The

@@ -101,6 +101,9 @@ func (p *proxyStep) forward(w http.ResponseWriter, r *http.Request, call *CallIn
 	if call.backendJWT != "" {
 		h[backendJWTKey] = []string{call.backendJWT}
 	}
+	if call.ai != nil {
+		call.ai.api.setProviderAuth(h, r.Header)
+	}
 	setForwarded(h, r, prior, &call.fwdVals)
 	if te {
 		h["Te"] = teTrailers

@@ -64,6 +64,10 @@ type apiEntry struct {
 	oas *openapi3.T
 	// gql is a GRAPHQL API's schema, cost model and operations.
 	gql *gqlAPI
+	// ai is an AI API's provider key, models and prompt guards.
+	ai *aiAPI
+	// mcp is an MCP API's tools (FROM_API) or hidden tools (PROXY).
+	mcp *mcpAPI
 }
 
 // blockSet is the compiled form of the blocking conditions.
@@ -572,6 +576,21 @@ func (g *Gateway) compileAPI(raw contract.APIDef) *apiEntry {
 		}
 		routes = []contract.ResourceDef{*e.gql.root, *e.gql.root}
 		routes[0].Method, routes[1].Method = http.MethodGet, http.MethodPost
+	}
+	if strings.EqualFold(def.Type, contract.APITypeAI) {
+		if e.ai, err = g.compileAI(e.def); err != nil {
+			return fail(err)
+		}
+	}
+	if strings.EqualFold(def.Type, contract.APITypeMCP) {
+		// Served at {context}/{version}/mcp; its resources are the tools' operations.
+		if e.mcp, err = compileMCP(e.def); err != nil {
+			return fail(err)
+		}
+		routes = []contract.ResourceDef{*e.mcp.root}
+		if e.mcp.proxy && len(def.Resources) > 0 {
+			routes = def.Resources // a proxied server's own POST, GET and DELETE on /mcp
+		}
 	}
 	res, err := buildResources(routes)
 	if err != nil {

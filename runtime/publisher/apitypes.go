@@ -139,12 +139,12 @@ func typeResources(field string, api *API, in []ResourceInput, s *ast.Schema) ([
 		return graphQLResources(field, in, s, "input.graphQLSchema")
 	case TypeWS, TypeSSE:
 		return streamResources(field, api.Type, in)
-	case TypeMCP:
-		return proxyResources(field, in)
 	case TypeAI:
 		if in == nil && api.AI != nil {
 			in = aiVendorOperations(api.AI.Vendor)
 		}
+	case TypeMCP:
+		return proxyResources(field, in)
 	}
 	return validateResources(field, in)
 }
@@ -182,17 +182,17 @@ func checkTypeRules(prefix string, api *API) error {
 	if api.RequirePersistedQueries && len(api.PersistedQueries) == 0 {
 		return apperr.Invalidf(prefix+".requirePersistedQueries", "requiring persisted queries with an empty allowlist would refuse every document; give persistedQueries")
 	}
-	if api.Type == TypeMCP && api.MCP == nil {
-		return apperr.Invalidf(prefix+".type", "an MCP API needs its MCP settings")
-	}
-	if api.Type != TypeMCP && api.MCP != nil {
-		return apperr.Invalidf(prefix+".mcp", "MCP settings belong to MCP APIs; this API is %s", api.Type)
-	}
 	if api.Type != TypeAI && api.AI != nil {
 		return apperr.Invalidf(prefix+".ai", "only AI APIs have AI settings; this API is %s", api.Type)
 	}
 	if api.Type == TypeAI && api.AI == nil {
 		return apperr.Invalidf(prefix+".ai", "an AI API needs its provider settings")
+	}
+	if api.Type == TypeMCP && api.MCP == nil {
+		return apperr.Invalidf(prefix+".type", "an MCP API needs its MCP settings")
+	}
+	if api.Type != TypeMCP && api.MCP != nil {
+		return apperr.Invalidf(prefix+".mcp", "MCP settings belong to MCP APIs; this API is %s", api.Type)
 	}
 	if api.Type != TypeSSE && api.CountEvents {
 		return apperr.Invalidf(prefix+".countEvents", "only SSE APIs count events; this API is %s", api.Type)

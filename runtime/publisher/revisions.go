@@ -309,11 +309,11 @@ func restoreInto(api *API, rev *apimgtdb.Revision) error {
 	// The type is the API's for good; the rest of its settings come back with the revision.
 	api.GraphQLSchema, api.PersistedQueries = def.GraphQLSchema, nonNil(def.PersistedQueries)
 	api.RequirePersistedQueries, api.CountEvents = def.RequirePersistedQueries, def.CountEvents
-	api.MCP = def.MCP
 	// An AI API's settings and sealed key come back as frozen (sealed under the same id).
 	if api.Type == TypeAI && def.AI != nil {
 		api.AI = cloneAI(def.AI)
 	}
+	api.MCP = def.MCP
 	c := def.CORS
 	api.CORS = CORS{Enabled: c.Enabled, AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, AllowCredentials: c.AllowCredentials}
 	return nil

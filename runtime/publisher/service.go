@@ -351,19 +351,19 @@ func toRow(api *API) (*apimgtdb.API, error) {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
 	}
-	if api.MCP != nil {
-		m, err := enc(api.MCP)
-		if err != nil {
-			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
-		}
-		row.MCP = &m
-	}
 	if api.AI != nil {
 		ai, err := enc(AIConfig{Vendor: api.AI.Vendor, Models: nonNil(api.AI.Models), PromptGuard: nonNil(api.AI.PromptGuard)})
 		if err != nil {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
 		row.AI, row.AIBackendKey = &ai, api.AI.SealedKey
+	}
+	if api.MCP != nil {
+		m, err := enc(api.MCP)
+		if err != nil {
+			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
+		}
+		row.MCP = &m
 	}
 	if api.ResponseCache != nil {
 		rc, err := enc(api.ResponseCache)

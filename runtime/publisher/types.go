@@ -109,17 +109,17 @@ type API struct {
 	RequirePersistedQueries bool
 	// CountEvents: an SSE API's events count against the tiers, besides the connection.
 	CountEvents bool
-	// MCP is an MCP server's settings (TypeMCP only): FROM_API with its tools (each one of
-	// Resources), or PROXY with the upstream tools it hides.
-	MCP *contract.MCPConfig
 	// AI is an AI API's provider settings (nil for other types); its SealedKey is the
 	// provider key sealed under the API's id, and is empty in views for non-editors.
 	AI *AIConfig
 	// pendingAIKey is a provider key in the clear between validation and sealing (create,
 	// update, new version); it is never stored.
 	pendingAIKey string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// MCP is an MCP server's settings (TypeMCP only): FROM_API with its tools (each one of
+	// Resources), or PROXY with the upstream tools it hides.
+	MCP       *contract.MCPConfig
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Endpoints are an API's backends.
@@ -248,10 +248,10 @@ type UpdateInput struct {
 	Policies         []PolicyInput
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
-	// MCP changes a proxied MCP server's hidden tools.
-	MCP *MCPInput
 	// AI changes an AI API's settings.
 	AI *AIUpdateInput
+	// MCP changes a proxied MCP server's hidden tools.
+	MCP *MCPInput
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to

@@ -213,7 +213,13 @@ func newGatewayRuntime(ctx context.Context, a *app, cfg config.Config, id string
 		Logger: a.log.With("runtime", "gateway"), Registerer: a.reg, Analytics: an,
 		Throttler: throttle, PolicyCompiler: throttlepolicy.Compile,
 	}
-	gw, err := gateway.New(gatewayConfig(cfg, id), deps)
+	gc := gatewayConfig(cfg, id)
+	key, err := gatewayEncryptionKey(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	gc.EncryptionKey = key
+	gw, err := gateway.New(gc, deps)
 	if err != nil {
 		return nil, nil, err
 	}

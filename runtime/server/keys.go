@@ -54,6 +54,30 @@ func encryptionKey(cfg config.Config) ([]byte, error) {
 	return k, f.Sync()
 }
 
+// gatewayEncryptionKey is the key a gateway opens AI APIs' provider keys with: the
+// configured TURNPIKE_ENCRYPTION_KEY; in all-in-one the control plane's (the same file);
+// in the gateway profile an existing <data dir>/encryption.key, never a new one (a key the
+// control plane does not share would open nothing). Nil when there is none: AI APIs then
+// answer 503 and the gateway logs why.
+func gatewayEncryptionKey(cfg config.Config) ([]byte, error) {
+	if cfg.Tokens.EncryptionKey != "" || cfg.Profile == config.ProfileAllInOne || cfg.Profile == "" {
+		return encryptionKey(cfg)
+	}
+	path := filepath.Join(cfg.DataDir, "encryption.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) || cfg.DataDir == "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	k, err := decodeKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
 func decodeKey(s string) ([]byte, error) {
 	k, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {

@@ -37,6 +37,26 @@ type Call struct {
 	// Cost is a GraphQL call's query cost: what it spends of GRAPHQL_COST limits (other
 	// limits count the call as one).
 	Cost int64
+	// AI marks a call of an AI API: AI_TOKENS limits apply to it (to no other call).
+	AI bool
+}
+
+// TokenUsage is what an AI call used, as the provider reported it (or as estimated).
+type TokenUsage struct {
+	Prompt, Completion, Total int64
+}
+
+// Of is the usage counted by a token limit of kind k.
+func (u TokenUsage) Of(k TokenKind) int64 {
+	switch k {
+	case TokensPrompt:
+		return u.Prompt
+	case TokensCompletion:
+		return u.Completion
+	case TokensTotal:
+		return u.Total
+	}
+	return 0
 }
 
 // ResourceKey is WSO2's resource key: "<context>/<version><template>:<method>".

@@ -18,7 +18,24 @@ type Limit struct {
 	Bytes    bool
 	// Cost: a call spends its GraphQL query cost (Call.Cost) instead of one unit.
 	Cost bool
+	// Tokens: an AI_TOKENS limit, counting the LLM tokens of AI calls (which kind of them).
+	// A call takes one unit to be admitted and is charged the rest once its usage is known.
+	Tokens TokenKind
 }
+
+// TokenKind is what an AI_TOKENS limit counts.
+type TokenKind uint8
+
+// Token kinds (0: not a token limit).
+const (
+	TokensTotal TokenKind = iota + 1
+	TokensPrompt
+	TokensCompletion
+)
+
+var tokenKindNames = [...]string{"", "total", "prompt", "completion"}
+
+func (k TokenKind) String() string { return tokenKindNames[k] }
 
 // Compiled is a policy ready for the request path: limits checked, regular expressions
 // compiled, addresses parsed. It is immutable.
@@ -28,6 +45,7 @@ type Compiled struct {
 	burst  *Limit
 	groups []Group
 	tmpl   KeyTemplate
+	tokens []Limit // AI_TOKENS limits, each its own counter
 }
 
 // Policy returns the policy it was compiled from.
@@ -35,6 +53,9 @@ func (cp *Compiled) Policy() *contract.Policy { return &cp.p }
 
 // Quota is the policy's default limit (nil: unlimited).
 func (cp *Compiled) Quota() *Limit { return cp.quota }
+
+// TokenLimits are an AI_TOKENS policy's limits (total, prompt, completion: those set).
+func (cp *Compiled) TokenLimits() []Limit { return cp.tokens }
 
 // Burst is a SUBSCRIPTION policy's per-second burst limit (nil: none).
 func (cp *Compiled) Burst() *Limit { return cp.burst }
@@ -106,6 +127,22 @@ func Compile(p contract.Policy) (*Compiled, error) {
 				return nil, fmt.Errorf("policy %s: cost count %d is below 1", p.ID(), *p.CostCount)
 			}
 			cp.quota = &Limit{Count: *p.CostCount, WindowMs: win, Cost: true}
+		}
+	case "AI_TOKENS":
+		for _, t := range []struct {
+			n    *int64
+			kind TokenKind
+		}{{p.TotalTokenCount, TokensTotal}, {p.PromptTokenCount, TokensPrompt}, {p.CompletionTokenCount, TokensCompletion}} {
+			if t.n == nil {
+				continue
+			}
+			if *t.n < 1 {
+				return nil, fmt.Errorf("policy %s: %s token count %d is below 1", p.ID(), t.kind, *t.n)
+			}
+			cp.tokens = append(cp.tokens, Limit{Count: *t.n, WindowMs: win, Tokens: t.kind})
+		}
+		if len(cp.tokens) == 0 {
+			return nil, fmt.Errorf("policy %s: an AI_TOKENS policy needs a total, prompt or completion token count", p.ID())
 		}
 	default:
 		return nil, fmt.Errorf("policy %s: unknown limit type %q", p.ID(), p.LimitType)

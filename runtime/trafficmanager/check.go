@@ -142,10 +142,18 @@ func collect(c *throttlepolicy.Call, ls *limitList) {
 			k.lvl = levelSubscription
 			ls.add(levelSubscription, k, q, p)
 		}
+		if c.AI {
+			k.lvl = levelSubscription
+			collectTokens(levelSubscription, p, k, ls)
+		}
 	}
 	if p := c.ApplicationPolicy; p != nil && c.ApplicationID != "" {
+		k := ckey{lvl: levelApplication, group: -1, a: c.ApplicationID, b: c.Username}
 		if q := p.Quota(); q != nil {
-			ls.add(levelApplication, ckey{lvl: levelApplication, group: -1, a: c.ApplicationID, b: c.Username}, q, p)
+			ls.add(levelApplication, k, q, p)
+		}
+		if c.AI {
+			collectTokens(levelApplication, p, k, ls)
 		}
 	}
 	if p := c.APIPolicy; p != nil {
@@ -159,6 +167,16 @@ func collect(c *throttlepolicy.Call, ls *limitList) {
 		if q := p.Quota(); q != nil {
 			ls.add(levelCustom, ckey{lvl: levelCustom, group: -1, a: p.Policy().Name, b: p.Key(c)}, q, p)
 		}
+	}
+}
+
+// collectTokens adds an AI_TOKENS policy's limits, each with its own counter (the key's d
+// part names the kind of tokens).
+func collectTokens(lvl level, p *throttlepolicy.Compiled, k ckey, ls *limitList) {
+	tl := p.TokenLimits()
+	for i := range tl {
+		k.d = "tokens-" + tl[i].Tokens.String()
+		ls.add(lvl, k, &tl[i], p)
 	}
 }
 
@@ -192,6 +210,10 @@ func (t *Throttler) step(st *checkState, r *limitRef) (Decision, bool) {
 	case spec.Cost:
 		n = st.cost
 		o = t.admitCost(l, n, st)
+	case spec.Tokens != 0:
+		// Admitted while the window has a token left: one unit now (asked for by this call,
+		// as a cost lease is), the rest charged by ChargeTokens when the usage is known.
+		o = t.admitCost(l, 1, st)
 	default:
 		o = t.admit(l, st)
 	}
@@ -259,6 +281,8 @@ func describeLimit(lvl level, p *throttlepolicy.Compiled, spec *throttlepolicy.L
 		unit = "bytes"
 	case spec.Cost:
 		unit = "query-cost units"
+	case spec.Tokens != 0:
+		unit = spec.Tokens.String() + " tokens"
 	}
 	per := time.Duration(spec.WindowMs) * time.Millisecond
 	what := map[level]string{

@@ -137,7 +137,7 @@ type counter struct {
 // the window rolled over or the policy's window length changed. A changed limit applies to
 // the current lease in place.
 func (c *counter) current(nowMs int64, spec *throttlepolicy.Limit) *lease {
-	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes && l.cost == spec.Cost {
+	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes && l.cost == costLease(spec) {
 		if l.limit.Load() != spec.Count {
 			l.setLimit(spec.Count)
 		}
@@ -145,25 +145,29 @@ func (c *counter) current(nowMs int64, spec *throttlepolicy.Limit) *lease {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes && l.cost == spec.Cost {
+	if l := c.cur.Load(); l != nil && nowMs >= l.start && nowMs < l.end && l.end-l.start == spec.WindowMs && l.bytes == spec.Bytes && l.cost == costLease(spec) {
 		return l
 	}
 	start := nowMs - mod(nowMs, spec.WindowMs)
 	if n := c.upcoming.Load(); n != nil && (n.start <= start || n.end-n.start != spec.WindowMs) {
 		c.upcoming.Store(nil) // the prepared lease is for this window (used below), or useless
-		if n.start == start && n.end-n.start == spec.WindowMs && n.bytes == spec.Bytes && n.cost == spec.Cost {
+		if n.start == start && n.end-n.start == spec.WindowMs && n.bytes == spec.Bytes && n.cost == costLease(spec) {
 			n.setLimit(spec.Count)
 			c.cur.Store(n)
 			return n
 		}
 	}
-	l := &lease{ctr: c, start: start, end: start + spec.WindowMs, bytes: spec.Bytes, cost: spec.Cost}
+	l := &lease{ctr: c, start: start, end: start + spec.WindowMs, bytes: spec.Bytes, cost: costLease(spec)}
 	l.nextAt = l.end*int64(time.Millisecond) - nextLead(spec.WindowMs)
 	l.limit.Store(spec.Count)
 	l.remaining.Store(-1)
 	c.cur.Store(l)
 	return l
 }
+
+// costLease: GRAPHQL_COST and AI_TOKENS limits are leased only for the calls waiting for
+// units, never prefetched (see admitCost).
+func costLease(spec *throttlepolicy.Limit) bool { return spec.Cost || spec.Tokens != 0 }
 
 func mod(a, b int64) int64 {
 	m := a % b

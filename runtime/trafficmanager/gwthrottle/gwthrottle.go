@@ -8,7 +8,11 @@
 package gwthrottle
 
 import (
+	"log/slog"
 	"net/http"
+	"strings"
+
+	"github.com/turnpike/turnpike/runtime/contract"
 
 	"github.com/turnpike/turnpike/runtime/gateway"
 	"github.com/turnpike/turnpike/runtime/throttlepolicy"
@@ -20,7 +24,10 @@ type Throttler struct {
 	t *trafficmanager.Throttler
 }
 
-var _ gateway.Throttler = (*Throttler)(nil)
+var (
+	_ gateway.Throttler    = (*Throttler)(nil)
+	_ gateway.TokenCharger = (*Throttler)(nil)
+)
 
 // New wraps t.
 func New(t *trafficmanager.Throttler) *Throttler { return &Throttler{t: t} }
@@ -53,6 +60,16 @@ func (a *Throttler) Charge(r *http.Request, info *gateway.CallInfo, bytes int64)
 	a.t.Charge(&c, bytes)
 }
 
+// ChargeTokens charges an AI call's token usage to the AI_TOKENS policies that apply to it
+// (see trafficmanager.Throttler.ChargeTokens); the gateway calls it once the usage is known.
+func (a *Throttler) ChargeTokens(r *http.Request, info *gateway.CallInfo, u throttlepolicy.TokenUsage) {
+	var c throttlepolicy.Call
+	fill(&c, r, info)
+	if err := a.t.ChargeTokens(&c, u); err != nil {
+		slog.Warn("AI call's tokens not charged: the traffic manager did not answer", "api", c.APIID, "application", c.ApplicationID, "tokens", u.Total, "err", err)
+	}
+}
+
 // fill describes the call, with the compiled policies of the state it is served with.
 func fill(c *throttlepolicy.Call, r *http.Request, info *gateway.CallInfo) {
 	ps := info.ThrottlePolicies()
@@ -60,6 +77,7 @@ func fill(c *throttlepolicy.Call, r *http.Request, info *gateway.CallInfo) {
 	if info.API != nil {
 		c.APIID, c.APIContext, c.APIVersion = info.API.ID, info.API.Context, info.API.Version
 		c.APIPolicy = ps.Advanced(info.API.ThrottlingPolicy)
+		c.AI = strings.EqualFold(info.API.Type, contract.APITypeAI)
 	}
 	if info.Resource != nil {
 		c.ResourceMethod, c.ResourcePolicy = info.Resource.Method, ps.Advanced(info.Resource.ThrottlingPolicy)
