@@ -28,6 +28,21 @@ describe('throttling policy form', () => {
     expect(stateToInput({ ...s, dataAmountBytes: '1048576' })).toMatchObject({ limitType: 'BANDWIDTH', dataAmountBytes: 1048576, requestCount: null });
   });
 
+  it('needs at least one positive token count for AI token limits and sends only those', () => {
+    const s = { ...emptyPolicy('SUBSCRIPTION'), name: 'Tokens', limitType: 'AI_TOKENS' as const, requestCount: '7' };
+    expect(validatePolicy(s).totalTokenCount).toMatch(/at least one token count/);
+    expect(validatePolicy({ ...s, promptTokenCount: '0' }).promptTokenCount).toMatch(/whole number of tokens/);
+    const ok = { ...s, totalTokenCount: '10000', completionTokenCount: '2000' };
+    expect(validatePolicy(ok)).toEqual({});
+    expect(validatePolicy({ ...ok, kind: 'ADVANCED' }).limitType).toMatch(/subscription and application/);
+    expect(stateToInput(ok)).toMatchObject({ limitType: 'AI_TOKENS', totalTokenCount: 10000, promptTokenCount: null, completionTokenCount: 2000, requestCount: null });
+    expect(stateToInput({ ...ok, limitType: 'REQUEST_COUNT' })).toMatchObject({ totalTokenCount: null, completionTokenCount: null, requestCount: 7 });
+    expect(describeLimit({ limitType: 'AI_TOKENS', totalTokenCount: 10000, completionTokenCount: 2000, unitTimeSeconds: 60 })).toBe(
+      `${(10000).toLocaleString()} tokens, ${(2000).toLocaleString()} completion tokens per minute`,
+    );
+    expect(policyToState({ ...stateToInput(ok), limitType: 'AI_TOKENS', stopOnQuotaReach: true, failClosed: false, conditionGroups: [] })).toMatchObject({ totalTokenCount: '10000', promptTokenCount: '', completionTokenCount: '2000' });
+  });
+
   it('validates advanced condition groups', () => {
     const group = { ...emptyGroup(), requestCount: '', conditions: [{ ...emptyCondition(), type: 'HEADER' as const, name: '', value: '(' }] };
     const ip = { ...emptyCondition(), type: 'IP' as const, value: '300.1.1.1' };

@@ -25,6 +25,9 @@ export interface PolicyState {
   requestCount: string;
   dataAmountBytes: string;
   costCount: string;
+  totalTokenCount: string;
+  promptTokenCount: string;
+  completionTokenCount: string;
   unitTimeSeconds: string;
   burstLimitPerSecond: string;
   graphQLMaxDepth: string;
@@ -58,6 +61,9 @@ export function emptyPolicy(kind: PolicyKind): PolicyState {
     requestCount: '',
     dataAmountBytes: '',
     costCount: '',
+    totalTokenCount: '',
+    promptTokenCount: '',
+    completionTokenCount: '',
     unitTimeSeconds: '60',
     burstLimitPerSecond: '',
     graphQLMaxDepth: '',
@@ -77,6 +83,9 @@ interface PolicyLike {
   requestCount?: number | null;
   dataAmountBytes?: number | null;
   costCount?: number | null;
+  totalTokenCount?: number | null;
+  promptTokenCount?: number | null;
+  completionTokenCount?: number | null;
   unitTimeSeconds: number;
   burstLimitPerSecond?: number | null;
   graphQLMaxDepth?: number | null;
@@ -102,6 +111,9 @@ export function policyToState(p: PolicyLike): PolicyState {
     requestCount: s(p.requestCount),
     dataAmountBytes: s(p.dataAmountBytes),
     costCount: s(p.costCount),
+    totalTokenCount: s(p.totalTokenCount),
+    promptTokenCount: s(p.promptTokenCount),
+    completionTokenCount: s(p.completionTokenCount),
     unitTimeSeconds: String(p.unitTimeSeconds),
     burstLimitPerSecond: s(p.burstLimitPerSecond),
     graphQLMaxDepth: s(p.graphQLMaxDepth),
@@ -156,6 +168,17 @@ export function validatePolicy(s: PolicyState): PolicyErrors {
   if (!positiveInt(s.unitTimeSeconds)) e.unitTimeSeconds = 'Unit time must be a whole number of seconds, at least 1.';
   if (s.limitType === 'REQUEST_COUNT') {
     if (s.requestCount.trim() !== '' && !positiveInt(s.requestCount)) e.requestCount = 'Request count must be a whole number, at least 1 (empty for unlimited).';
+  } else if (s.limitType === 'AI_TOKENS') {
+    if (s.kind !== 'SUBSCRIPTION' && s.kind !== 'APPLICATION') e.limitType = 'AI token limits belong to subscription and application policies.';
+    const counts = [
+      ['totalTokenCount', 'Total token count'],
+      ['promptTokenCount', 'Prompt token count'],
+      ['completionTokenCount', 'Completion token count'],
+    ] as const;
+    for (const [k, label] of counts) {
+      if (s[k].trim() !== '' && !positiveInt(s[k])) e[k] = `${label} must be a whole number of tokens, at least 1 (empty for no limit).`;
+    }
+    if (counts.every(([k]) => s[k].trim() === '')) e.totalTokenCount = 'Set at least one token count: total, prompt or completion.';
   } else if (s.limitType === 'GRAPHQL_COST') {
     if (!positiveInt(s.costCount)) e.costCount = 'Cost count must be a whole number of query-cost units, at least 1.';
   } else if (!positiveInt(s.dataAmountBytes)) {
@@ -216,6 +239,9 @@ export function stateToInput(s: PolicyState): ThrottlingPolicyInput {
     requestCount: s.limitType === 'REQUEST_COUNT' ? optInt(s.requestCount) : null,
     dataAmountBytes: s.limitType === 'BANDWIDTH' ? optInt(s.dataAmountBytes) : null,
     costCount: s.limitType === 'GRAPHQL_COST' ? optInt(s.costCount) : null,
+    totalTokenCount: s.limitType === 'AI_TOKENS' ? optInt(s.totalTokenCount) : null,
+    promptTokenCount: s.limitType === 'AI_TOKENS' ? optInt(s.promptTokenCount) : null,
+    completionTokenCount: s.limitType === 'AI_TOKENS' ? optInt(s.completionTokenCount) : null,
     unitTimeSeconds: Number(s.unitTimeSeconds),
     burstLimitPerSecond: s.kind === 'SUBSCRIPTION' ? optInt(s.burstLimitPerSecond) : null,
     graphQLMaxDepth: s.kind === 'SUBSCRIPTION' ? optInt(s.graphQLMaxDepth) : null,
@@ -245,10 +271,21 @@ export function describeLimit(p: {
   requestCount?: number | null;
   dataAmountBytes?: number | null;
   costCount?: number | null;
+  totalTokenCount?: number | null;
+  promptTokenCount?: number | null;
+  completionTokenCount?: number | null;
   unitTimeSeconds: number;
 }): string {
   const per = p.unitTimeSeconds === 1 ? 'second' : p.unitTimeSeconds === 60 ? 'minute' : p.unitTimeSeconds === 3600 ? 'hour' : p.unitTimeSeconds === 86400 ? 'day' : `${p.unitTimeSeconds} s`;
   if (p.limitType === 'GRAPHQL_COST') return `${(p.costCount ?? 0).toLocaleString()} query-cost units per ${per}`;
+  if (p.limitType === 'AI_TOKENS') {
+    const parts = [
+      p.totalTokenCount != null ? `${p.totalTokenCount.toLocaleString()} tokens` : '',
+      p.promptTokenCount != null ? `${p.promptTokenCount.toLocaleString()} prompt tokens` : '',
+      p.completionTokenCount != null ? `${p.completionTokenCount.toLocaleString()} completion tokens` : '',
+    ].filter(Boolean);
+    return parts.length ? `${parts.join(', ')} per ${per}` : 'Unlimited tokens';
+  }
   if (p.limitType === 'BANDWIDTH') return `${(p.dataAmountBytes ?? 0).toLocaleString()} bytes per ${per}`;
   if (p.requestCount == null) return 'Unlimited';
   return `${p.requestCount.toLocaleString()} requests per ${per}`;

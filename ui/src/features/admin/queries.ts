@@ -48,6 +48,9 @@ export const PolicyFields = graphql(`
     requestCount
     dataAmountBytes
     costCount
+    totalTokenCount
+    promptTokenCount
+    completionTokenCount
     unitTimeSeconds
     burstLimitPerSecond
     graphQLMaxDepth

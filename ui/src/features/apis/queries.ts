@@ -97,6 +97,8 @@ export const ApiDetailQuery = graphql(`
       ...ApiLifecycleFields
       ...ApiDocumentsFields
       ...ApiPoliciesFields
+      ...ApiAIFields
+      ...ApiMCPFields
     }
   }
 `);
@@ -491,5 +493,148 @@ export const RestoreRevisionMutation = graphql(`
 export const DeleteRevisionMutation = graphql(`
   mutation DeleteRevision($id: ID!) {
     deleteRevision(id: $id)
+  }
+`);
+
+/** An AI API's provider settings (the key itself is never returned, only whether one is stored). */
+export const ApiAIFields = graphql(`
+  fragment ApiAIFields on API {
+    id
+    ai {
+      vendor
+      models
+      promptGuard
+      backendKeySet
+    }
+  }
+`);
+
+export const MCPToolFields = graphql(`
+  fragment MCPToolFields on MCPTool {
+    name
+    description
+    inputSchema
+    operation
+    scopes
+  }
+`);
+
+/** An MCP server's mode, tools and the URLs clients connect to. */
+export const ApiMCPFields = graphql(`
+  fragment ApiMCPFields on API {
+    id
+    mcp {
+      mode
+      sourceAPI {
+        id
+        name
+        version
+      }
+      tools {
+        ...MCPToolFields
+      }
+      hiddenTools
+      urls
+    }
+  }
+`);
+
+export const UpdateApiAIMutation = graphql(`
+  mutation UpdateApiAI($id: ID!, $input: UpdateAPIInput!) {
+    updateAPI(id: $id, input: $input) {
+      id
+      updatedAt
+      ...ApiAIFields
+      ...ApiMCPFields
+    }
+  }
+`);
+
+/** HTTP APIs an MCP server can be made from (the first page of the catalogue). */
+export const MCPSourceApisQuery = graphql(`
+  query MCPSourceApis {
+    apis(first: 100) {
+      edges {
+        node {
+          id
+          name
+          version
+          context
+          type
+        }
+      }
+    }
+  }
+`);
+
+export const MCPSourceApiQuery = graphql(`
+  query MCPSourceApi($id: ID!) {
+    api(id: $id) {
+      id
+      name
+      version
+      context
+      type
+      resources {
+        method
+        path
+        scopes
+      }
+    }
+  }
+`);
+
+export const MCPToolPreviewQuery = graphql(`
+  query MCPToolPreview($apiId: ID!, $operations: [String!]) {
+    mcpToolPreview(apiId: $apiId, operations: $operations) {
+      ...MCPToolFields
+    }
+  }
+`);
+
+export const CreateMCPServerFromAPIMutation = graphql(`
+  mutation CreateMCPServerFromAPI($apiId: ID!, $context: String!, $version: String!, $operations: [String!]) {
+    createMCPServerFromAPI(apiId: $apiId, context: $context, version: $version, operations: $operations) {
+      id
+      name
+    }
+  }
+`);
+
+/** AI APIs' token usage over time and by model. */
+export const TokenUsageFields = graphql(`
+  fragment TokenUsageFields on UsageSeries {
+    points {
+      at
+      promptTokens
+      completionTokens
+      totalTokens
+    }
+    tokensByModel {
+      at
+      model
+      requests
+      promptTokens
+      completionTokens
+      totalTokens
+      estimatedRequests
+      providerLatencyAvgMs
+    }
+  }
+`);
+
+export const ApiTokenUsageQuery = graphql(`
+  query ApiTokenUsage($apiId: ID!, $granularity: Granularity, $from: Time, $to: Time) {
+    apiUsage(apiId: $apiId, granularity: $granularity, from: $from, to: $to) {
+      ...TokenUsageFields
+    }
+  }
+`);
+
+export const ApplicationTokenUsageQuery = graphql(`
+  query ApplicationTokenUsage($applicationId: ID!, $granularity: Granularity, $from: Time, $to: Time) {
+    applicationUsage(applicationId: $applicationId, granularity: $granularity, from: $from, to: $to) {
+      ...TokenUsageFields
+    }
   }
 `);

@@ -56,6 +56,20 @@ export const DevApiQuery = graphql(`
       gatewayURLs
       type
       graphQLSchema
+      ai {
+        vendor
+        models
+      }
+      mcp {
+        mode
+        urls
+        tools {
+          name
+          description
+          operation
+          scopes
+        }
+      }
       deployments {
         environment
       }

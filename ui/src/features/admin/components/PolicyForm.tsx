@@ -70,13 +70,25 @@ export function PolicyForm({
           label="Limit type"
           value={s.limitType}
           onChange={(v) => set({ limitType: v as PolicyLimitType })}
+          error={errors.limitType}
           options={[
             { value: 'REQUEST_COUNT', label: 'Request count' },
             { value: 'BANDWIDTH', label: 'Bandwidth' },
             { value: 'GRAPHQL_COST', label: 'GraphQL query cost' },
+            // Token quotas are per consumer: subscription and application policies only.
+            ...(s.kind === 'SUBSCRIPTION' || s.kind === 'APPLICATION' ? [{ value: 'AI_TOKENS', label: 'AI tokens' }] : []),
           ]}
         />
-        {s.limitType === 'GRAPHQL_COST' ? (
+        {s.limitType === 'AI_TOKENS' ? (
+          <TextField
+            label="Total token count"
+            type="number"
+            value={s.totalTokenCount}
+            onChange={(v) => set({ totalTokenCount: v })}
+            error={errors.totalTokenCount}
+            hint="Prompt plus completion tokens per unit time, as the provider reports them; empty for no total limit."
+          />
+        ) : s.limitType === 'GRAPHQL_COST' ? (
           <TextField
             label="Cost count"
             type="number"
@@ -115,6 +127,26 @@ export function PolicyForm({
           hint="60 = per minute, 3600 = per hour."
         />
       </div>
+      {s.limitType === 'AI_TOKENS' && (
+        <div className="grid-2">
+          <TextField
+            label="Prompt token count"
+            type="number"
+            value={s.promptTokenCount}
+            onChange={(v) => set({ promptTokenCount: v })}
+            error={errors.promptTokenCount}
+            hint="Prompt (input) tokens per unit time; empty for no limit."
+          />
+          <TextField
+            label="Completion token count"
+            type="number"
+            value={s.completionTokenCount}
+            onChange={(v) => set({ completionTokenCount: v })}
+            error={errors.completionTokenCount}
+            hint="Completion (output) tokens per unit time; empty for no limit."
+          />
+        </div>
+      )}
       {s.kind === 'SUBSCRIPTION' && (
         <>
           <TextField

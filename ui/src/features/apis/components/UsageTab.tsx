@@ -7,8 +7,9 @@ import { errorMessage } from '../../../lib/errors';
 import { withLivePoints } from '../../../lib/usage';
 import { ApiUsageQuery } from '../queries';
 import { useLiveUsage, type LiveUsage } from '../useLiveUsage';
+import { TokenUsage } from './TokenUsage';
 
-export function UsageTab({ apiId }: { apiId: string }) {
+export function UsageTab({ apiId, ai = false }: { apiId: string; ai?: boolean }) {
   const [range, setRange] = useUsageRange('1h');
   const [{ data, fetching, error }, refetch] = useQuery({
     query: ApiUsageQuery,
@@ -33,6 +34,7 @@ export function UsageTab({ apiId }: { apiId: string }) {
       {fetching && !data && <Loading label="Loading usage…" />}
       <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
       {series && <UsageSeriesView series={series} />}
+      {ai && <TokenUsage of={{ apiId }} range={range} />}
     </div>
   );
 }

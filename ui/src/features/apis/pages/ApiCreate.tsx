@@ -1,18 +1,22 @@
 import { useMemo, useRef, useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useClient, useMutation } from 'urql';
 import { MethodBadge } from '../../../components/Badge';
 import { CheckboxField, SelectField, TextField, focusFirstInvalid } from '../../../components/Field';
 import { ErrorNotice } from '../../../components/States';
 import { useTitle } from '../../../components/useTitle';
-import type { ApiType } from '../../../gql/graphql';
+import type { AiVendor, ApiType } from '../../../gql/graphql';
+import { ListEditor } from '../../../components/ListEditor';
+import { AI_VENDORS, DEFAULT_ENDPOINTS, EXAMPLE_MODELS, cleanList, endpointForVendor, guardErrors } from '../../../lib/ai';
+import { GUARD_HINT } from '../components/AISettingsTab';
+import { MCPFromAPIForm } from '../components/MCPFromAPIForm';
 import { errorField, errorMessage } from '../../../lib/errors';
 import { rootFields } from '../../../lib/sdl';
 import { contextPath, hasErrors, httpUrl, name as nameCheck, splitList, version as versionCheck, wsUrl } from '../../../lib/validate';
 import { TierPicker } from '../components/TierPicker';
 import { CreateApiMutation, GraphQLSchemaFromEndpointQuery } from '../queries';
 
-type FieldKey = 'type' | 'name' | 'context' | 'version' | 'endpoint' | 'sandbox' | 'sdl' | 'tiers';
+type FieldKey = 'type' | 'name' | 'context' | 'version' | 'endpoint' | 'sandbox' | 'sdl' | 'tiers' | 'backendKey' | 'vendor';
 type Errors = Partial<Record<FieldKey, string | null>>;
 
 export const API_TYPES: Array<{ value: ApiType; label: string }> = [
@@ -20,7 +24,12 @@ export const API_TYPES: Array<{ value: ApiType; label: string }> = [
   { value: 'GRAPHQL', label: 'GraphQL' },
   { value: 'WS', label: 'WebSocket' },
   { value: 'SSE', label: 'Server-Sent Events' },
+  { value: 'AI', label: 'AI (LLM provider)' },
+  { value: 'MCP', label: 'MCP server' },
 ];
+
+/** How an MCP server gets its tools: from an HTTP API's operations, or an upstream MCP server. */
+type MCPSource = 'API' | 'PROXY';
 
 /** The form field a server error names (extensions.field such as input.graphQLSchema). */
 export function createFieldOf(field: string | undefined): FieldKey | undefined {
@@ -30,6 +39,8 @@ export function createFieldOf(field: string | undefined): FieldKey | undefined {
   if (f.startsWith('endpoints')) return 'endpoint';
   if (f.startsWith('graphQLSchema') || f.startsWith('resources')) return 'sdl';
   if (f.startsWith('subscriptionTiers')) return 'tiers';
+  if (f.startsWith('ai.backendKey')) return 'backendKey';
+  if (f.startsWith('ai.vendor')) return 'vendor';
   const head = f.split(/[.[]/)[0];
   return (['type', 'name', 'context', 'version'] as const).find((k) => k === head);
 }
@@ -38,7 +49,16 @@ export default function ApiCreate() {
   useTitle('Create API · Publisher');
   const navigate = useNavigate();
   const client = useClient();
-  const [apiType, setApiType] = useState<ApiType>('HTTP');
+  const [params] = useSearchParams();
+  const fromApi = params.get('from') ?? undefined;
+  const [apiType, setApiType] = useState<ApiType>(() => (API_TYPES.some((t) => t.value === params.get('type')) ? (params.get('type') as ApiType) : 'HTTP'));
+  const [mcpSource, setMcpSource] = useState<MCPSource>('API');
+  const [hiddenTools, setHiddenTools] = useState<string[]>([]);
+  const [vendor, setVendor] = useState<AiVendor>('OPENAI');
+  const [backendKey, setBackendKey] = useState('');
+  const [models, setModels] = useState<string[]>([]);
+  const [guards, setGuards] = useState<string[]>([]);
+  const [guardErrs, setGuardErrs] = useState<Record<number, string>>({});
   const [sdl, setSdl] = useState('');
   const [countEvents, setCountEvents] = useState(false);
   const [fetchingSchema, setFetchingSchema] = useState(false);
@@ -78,7 +98,11 @@ export default function ApiCreate() {
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     const graphQL = apiType === 'GRAPHQL';
+    const ai = apiType === 'AI';
+    const gErrs = ai ? guardErrors(guards) : {};
+    setGuardErrs(gErrs);
     const errs: Errors = {
+      backendKey: ai && !backendKey.trim() ? 'Enter the provider’s API key.' : null,
       name: nameCheck('Name')(name),
       context: contextPath(context),
       version: versionCheck(version),
@@ -94,7 +118,7 @@ export default function ApiCreate() {
       tiers: tiers.length === 0 ? 'Choose at least one tier.' : null,
     };
     setErrors(errs);
-    if (hasErrors(errs as Record<string, string | undefined>)) return focusFirstInvalid(formRef.current);
+    if (hasErrors(errs as Record<string, string | undefined>) || Object.keys(gErrs).length) return focusFirstInvalid(formRef.current);
     const res = await create({
       input: {
         name: name.trim(),
@@ -107,6 +131,8 @@ export default function ApiCreate() {
         ...(apiType === 'HTTP' ? {} : { type: apiType }),
         ...(graphQL ? { graphQLSchema: sdl } : {}),
         ...(apiType === 'SSE' ? { countEvents } : {}),
+        ...(ai ? { ai: { vendor, backendKey: backendKey.trim(), models: cleanList(models), promptGuard: cleanList(guards) } } : {}),
+        ...(apiType === 'MCP' ? { mcp: { hiddenTools: cleanList(hiddenTools) } } : {}),
       },
     });
     if (res.data) navigate(`/publisher/apis/${res.data.createAPI.id}`);
@@ -119,9 +145,56 @@ export default function ApiCreate() {
     GRAPHQL: 'The production GraphQL backend (where it answers POST queries).',
     WS: 'The production WebSocket backend: ws://, wss://, or the http(s):// URL of its upgrade.',
     SSE: 'The production event stream.',
-    AI: '',
-    MCP: '',
+    AI: 'The provider’s API base; the gateway adds the request’s path (such as /chat/completions).',
+    MCP: 'The upstream MCP server’s Streamable HTTP URL.',
+    PRODUCT: '',
   }[apiType];
+
+  function chooseType(t: ApiType) {
+    setApiType(t);
+    if (t === 'AI') setEndpoint((e) => endpointForVendor(e, vendor));
+  }
+
+  function chooseVendor(v: AiVendor) {
+    setVendor(v);
+    setEndpoint((e) => endpointForVendor(e, v));
+  }
+
+  const typeChooser = (
+    <>
+      <SelectField
+        label="API type"
+        value={apiType}
+        onChange={(v) => chooseType(v as ApiType)}
+        options={API_TYPES}
+        error={fieldError('type')}
+        hint="HTTP routes requests by method and path; GraphQL checks each query against the schema; WebSocket and SSE stream; AI fronts an LLM provider with token quotas; MCP serves tools to agents."
+      />
+      {apiType === 'MCP' && (
+        <SelectField
+          label="MCP server source"
+          value={mcpSource}
+          onChange={(v) => setMcpSource(v as MCPSource)}
+          options={[
+            { value: 'API', label: 'Tools from an HTTP API’s operations' },
+            { value: 'PROXY', label: 'Proxy an existing MCP server' },
+          ]}
+        />
+      )}
+    </>
+  );
+
+  if (apiType === 'MCP' && mcpSource === 'API') {
+    return (
+      <section className="page">
+        <div className="page-header">
+          <h1>Create API</h1>
+        </div>
+        <div className="form card">{typeChooser}</div>
+        <MCPFromAPIForm initialSourceId={fromApi} />
+      </section>
+    );
+  }
 
   return (
     <section className="page">
@@ -131,14 +204,7 @@ export default function ApiCreate() {
       </div>
       <form ref={formRef} className="form card" onSubmit={onSubmit} noValidate aria-label="Create API">
         {!serverField && <ErrorNotice error={result.error} title="Cannot create the API" />}
-        <SelectField
-          label="API type"
-          value={apiType}
-          onChange={(v) => setApiType(v as ApiType)}
-          options={API_TYPES}
-          error={fieldError('type')}
-          hint="HTTP routes requests by method and path; GraphQL checks each query against the schema; WebSocket and SSE stream."
-        />
+        {typeChooser}
         <div className="grid-2">
           <TextField label="Name" value={name} onChange={setName} error={fieldError('name')} required />
           <TextField label="Version" value={version} onChange={setVersion} error={fieldError('version')} required hint="Such as 1.0.0." />
@@ -154,13 +220,23 @@ export default function ApiCreate() {
           monospace
         />
         <TextField
-          label="Endpoint URL"
+          label={apiType === 'MCP' ? 'Upstream MCP server URL' : apiType === 'AI' ? 'Provider endpoint URL' : 'Endpoint URL'}
           type="url"
           value={endpoint}
           onChange={setEndpoint}
           error={fieldError('endpoint')}
           required
-          placeholder={apiType === 'WS' ? 'wss://backend.example.com/chat' : apiType === 'GRAPHQL' ? 'https://backend.example.com/graphql' : 'https://backend.example.com/v1'}
+          placeholder={
+            apiType === 'WS'
+              ? 'wss://backend.example.com/chat'
+              : apiType === 'GRAPHQL'
+                ? 'https://backend.example.com/graphql'
+                : apiType === 'AI'
+                  ? DEFAULT_ENDPOINTS[vendor]
+                  : apiType === 'MCP'
+                    ? 'https://tools.example.com/mcp'
+                    : 'https://backend.example.com/v1'
+          }
           hint={endpointHint}
         />
         <TextField
@@ -209,6 +285,41 @@ export default function ApiCreate() {
               )}
             </section>
           </fieldset>
+        )}
+        {apiType === 'AI' && (
+          <fieldset className="fieldset">
+            <legend>AI provider</legend>
+            <SelectField label="Vendor" value={vendor} onChange={(v) => chooseVendor(v as AiVendor)} options={AI_VENDORS} error={fieldError('vendor')} />
+            <TextField
+              label="Provider API key"
+              type="password"
+              autoComplete="new-password"
+              value={backendKey}
+              onChange={setBackendKey}
+              error={fieldError('backendKey')}
+              required
+              hint="Stored encrypted and sent by gateways in the vendor’s header; never shown again."
+            />
+            <ListEditor
+              label="Models"
+              itemLabel="Model"
+              values={models}
+              onChange={setModels}
+              placeholder={EXAMPLE_MODELS[vendor]}
+              hint="The models consumers may name; several are used round robin, and a provider’s 429 or 5xx fails over to the next. None: the request’s model passes as it is."
+            />
+            <ListEditor label="Prompt guards" itemLabel="Prompt guard" values={guards} onChange={setGuards} errors={guardErrs} monospace hint={GUARD_HINT} />
+          </fieldset>
+        )}
+        {apiType === 'MCP' && (
+          <ListEditor
+            label="Hidden tools"
+            itemLabel="Hidden tool"
+            values={hiddenTools}
+            onChange={setHiddenTools}
+            monospace
+            hint="Upstream tools the gateway leaves out of tools/list and refuses in tools/call."
+          />
         )}
         {apiType === 'SSE' && (
           <CheckboxField

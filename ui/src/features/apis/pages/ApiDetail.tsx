@@ -17,11 +17,15 @@ import { SubscriptionsTab } from '../components/SubscriptionsTab';
 import { UsageTab } from '../components/UsageTab';
 import { DeploymentsTab } from '../components/DeploymentsTab';
 import { SchemaTab } from '../components/SchemaTab';
+import { AISettingsTab } from '../components/AISettingsTab';
+import { MCPTab } from '../components/MCPTab';
 import { isNotFound } from '../../../lib/errors';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'schema', label: 'Schema' },
+  { id: 'ai', label: 'AI settings' },
+  { id: 'mcp', label: 'MCP tools' },
   { id: 'resources', label: 'Resources' },
   { id: 'policies', label: 'Policies' },
   { id: 'tiers', label: 'Subscription tiers' },
@@ -45,7 +49,10 @@ export default function ApiDetail() {
   if (!api) return <NotFound what="API" />;
 
   // GraphQL APIs have a schema tab; SSE APIs the same tab for their event counting.
-  const tabs = TABS.filter((t) => t.id !== 'schema' || api.type === 'GRAPHQL' || api.type === 'SSE').map((t) => ({
+  // AI APIs have their settings tab, MCP servers their tools.
+  const shown = (id: string) =>
+    id === 'schema' ? api.type === 'GRAPHQL' || api.type === 'SSE' : id === 'ai' ? api.type === 'AI' : id === 'mcp' ? api.type === 'MCP' : true;
+  const tabs = TABS.filter((t) => shown(t.id)).map((t) => ({
     ...t,
     label: t.id === 'schema' && api.type === 'SSE' ? 'Events' : t.label,
     to: `/publisher/apis/${api.id}/${t.id}`,
@@ -63,6 +70,11 @@ export default function ApiDetail() {
           {api.type !== 'HTTP' && <Badge tone="type">{api.type}</Badge>}
           <Badge>{api.lifecycleState}</Badge>
           <span className="mono muted">{api.context}</span>
+          {api.type === 'HTTP' && (
+            <Link className="btn btn-secondary btn-small" to={`/publisher/apis/new?type=MCP&from=${encodeURIComponent(api.id)}`}>
+              Create MCP server
+            </Link>
+          )}
           {['PUBLISHED', 'PROTOTYPED', 'DEPRECATED'].includes(api.lifecycleState) && (
             <Link to={`/devportal/apis/${api.id}`}>View in the Developer Portal</Link>
           )}
@@ -72,6 +84,8 @@ export default function ApiDetail() {
       <RouteTabs label="API sections" tabs={tabs} current={tab}>
         {tab === 'overview' && <OverviewTab api={api} />}
         {tab === 'schema' && <SchemaTab api={api} />}
+        {tab === 'ai' && <AISettingsTab api={api} />}
+        {tab === 'mcp' && <MCPTab api={api} />}
         {tab === 'resources' && <ResourcesTab api={api} />}
         {tab === 'policies' && <PoliciesTab api={api} resources={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}
@@ -80,7 +94,7 @@ export default function ApiDetail() {
         {tab === 'versions' && <VersionsTab apiId={api.id} name={api.name} context={api.context} version={api.version} />}
         {tab === 'documents' && <DocumentsTab api={api} />}
         {tab === 'subscriptions' && <SubscriptionsTab apiId={api.id} />}
-        {tab === 'usage' && <UsageTab apiId={api.id} />}
+        {tab === 'usage' && <UsageTab apiId={api.id} ai={api.type === 'AI'} />}
         {!TABS.some((t) => t.id === tab) && <p>Unknown section.</p>}
       </RouteTabs>
     </section>

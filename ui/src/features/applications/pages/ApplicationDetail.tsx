@@ -11,6 +11,7 @@ import { formatTime } from '../../../lib/files';
 import { EditApplicationForm } from '../components/EditApplicationForm';
 import { APIKeysPanel } from '../components/APIKeysPanel';
 import { KeysPanel } from '../components/KeysPanel';
+import { TokenUsage } from '../../apis/components/TokenUsage';
 import { ApplicationDetailQuery, ApplicationUsageQuery, UnsubscribeMutation } from '../queries';
 import { typenames } from '../../../lib/typenames';
 import { isNotFound } from '../../../lib/errors';
@@ -156,6 +157,7 @@ function AppUsage({ applicationId }: { applicationId: string }) {
       {fetching && !data && <Loading label="Loading usage…" />}
       <ErrorNotice error={error} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
       {data && <UsageCharts series={data.applicationUsage} />}
+      <TokenUsage of={{ applicationId }} range={range} />
     </div>
   );
 }

@@ -19,6 +19,8 @@ import { TryIt } from '../components/TryIt';
 import { GraphQLTryIt, exampleQuery } from '../components/GraphQLTryIt';
 import { WebSocketTryIt } from '../components/WebSocketTryIt';
 import { SchemaView } from '../components/SchemaView';
+import { AIChatTryIt } from '../components/AIChatTryIt';
+import { MCPConnect } from '../components/MCPConnect';
 import { MethodBadge } from '../../../components/Badge';
 import { rootFields } from '../../../lib/sdl';
 import { DevApiQuery } from '../queries';
@@ -86,7 +88,44 @@ export default function ApiPage() {
             <h2 id="about-title">About</h2>
             {api.description ? <Markdown source={api.description} /> : <p className="muted">No description.</p>}
           </section>
-          {api.type === 'GRAPHQL' ? (
+          {api.type === 'MCP' && api.mcp ? (
+            <>
+              <section aria-labelledby="connect-title">
+                <h2 id="connect-title">Connect an MCP client</h2>
+                <MCPConnect name={api.name} urls={api.mcp.urls.length ? api.mcp.urls : deployed.all.map((u) => `${u.replace(/\/+$/, '')}/mcp`)} />
+              </section>
+              {api.mcp.mode === 'FROM_API' && (
+                <section aria-labelledby="tools-title">
+                  <h2 id="tools-title">Tools</h2>
+                  <ul className="tool-list" aria-label="Tools">
+                    {api.mcp.tools.map((t) => (
+                      <li key={t.name}>
+                        <strong className="mono">{t.name}</strong>
+                        {t.operation && <span className="mono muted"> · {t.operation}</span>}
+                        {t.description && <p>{t.description}</p>}
+                        {t.scopes.length > 0 && <p className="muted small">Scopes: {t.scopes.join(', ')}</p>}
+                      </li>
+                    ))}
+                  </ul>
+                </section>
+              )}
+            </>
+          ) : api.type === 'AI' ? (
+            <section aria-labelledby="models-title">
+              <h2 id="models-title">Models</h2>
+              {api.ai && api.ai.models.length > 0 ? (
+                <ul className="tags" aria-label="Models">
+                  {api.ai.models.map((m) => (
+                    <li key={m} className="tag mono">
+                      {m}
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <p className="muted">Any model the provider offers.</p>
+              )}
+            </section>
+          ) : api.type === 'GRAPHQL' ? (
             <>
               <section aria-labelledby="resources-title">
                 <h2 id="resources-title">Operations</h2>
@@ -114,9 +153,12 @@ export default function ApiPage() {
             <h2 id="docs-title">Documents</h2>
             <DocumentList documents={api.documents} />
           </section>
+          {api.type !== 'MCP' && (
           <section aria-labelledby="tryit-title">
             <h2 id="tryit-title">Try it</h2>
-            {api.type === 'GRAPHQL' ? (
+            {api.type === 'AI' && api.ai ? (
+              <AIChatTryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} vendor={api.ai.vendor} models={api.ai.models} />
+            ) : api.type === 'GRAPHQL' ? (
               <GraphQLTryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} initialQuery={exampleQuery(fields)} />
             ) : api.type === 'WS' ? (
               <WebSocketTryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} />
@@ -124,6 +166,7 @@ export default function ApiPage() {
               <TryIt key={`${api.id} ${deployed.all.join(' ')}`} gatewayURLs={deployed.all} operations={operations} />
             )}
           </section>
+          )}
           <section aria-labelledby="comments-title">
             <h2 id="comments-title">Comments</h2>
             <Comments apiId={api.id} comments={api.comments} me={me?.username ?? null} isAdmin={canUseAdmin(me)} />
