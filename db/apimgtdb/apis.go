@@ -35,14 +35,16 @@ type API struct {
 	ResponseCache    *string `bun:"response_cache"`            // nil when never set
 	ValidateRequests bool    `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
 	// Type is HTTP, GRAPHQL, WS or SSE ("" only in rows tests write without it).
-	Type                    string    `bun:"type,notnull,default:'HTTP'"`
-	GraphQLSchema           *string   `bun:"graphql_schema"`                         // GRAPHQL: the SDL
-	PersistedQueries        string    `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
-	RequirePersistedQueries bool      `bun:"require_persisted_queries,notnull"`
-	CountEvents             bool      `bun:"count_events,notnull"` // SSE: events count against the tiers
-	SearchText              string    `bun:"search_text,notnull"`  // lower-cased name, context, tags, description
-	CreatedAt               time.Time `bun:"created_at,notnull"`
-	UpdatedAt               time.Time `bun:"updated_at,notnull"`
+	Type                    string  `bun:"type,notnull,default:'HTTP'"`
+	GraphQLSchema           *string `bun:"graphql_schema"`                         // GRAPHQL: the SDL
+	PersistedQueries        string  `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
+	RequirePersistedQueries bool    `bun:"require_persisted_queries,notnull"`
+	CountEvents             bool    `bun:"count_events,notnull"` // SSE: events count against the tiers
+	// PendingLifecycleAction is a lifecycle action awaiting approval (API_STATE_CHANGE).
+	PendingLifecycleAction *string   `bun:"pending_lifecycle_action"`
+	SearchText             string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
+	CreatedAt              time.Time `bun:"created_at,notnull"`
+	UpdatedAt              time.Time `bun:"updated_at,notnull"`
 }
 
 // APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.

@@ -108,8 +108,11 @@ type API struct {
 	RequirePersistedQueries bool
 	// CountEvents: an SSE API's events count against the tiers, besides the connection.
 	CountEvents bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// PendingAction is a lifecycle action awaiting approval (API_STATE_CHANGE); the API
+	// keeps its state meanwhile.
+	PendingAction *Action
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Endpoints are an API's backends.
