@@ -44,6 +44,8 @@ type API struct {
 	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
 	PersistedQueries        []string          `json:"persistedQueries"`
 	CountEvents             bool              `json:"countEvents"`
+	// PendingAction backs pendingLifecycleAction (workflows).
+	PendingAction *LifecycleAction `json:"-"`
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.
@@ -54,6 +56,9 @@ type Application struct {
 	OwnerID          string    `json:"-"`
 	ThrottlingPolicy string    `json:"throttlingPolicy"`
 	CreatedAt        time.Time `json:"createdAt"`
+	// ApprovalStatus and ApprovalReason back status and statusReason (workflows).
+	ApprovalStatus ApplicationStatus `json:"-"`
+	ApprovalReason *string           `json:"-"`
 }
 
 // Subscription links an application to an API; both ends resolve lazily.
@@ -64,4 +69,7 @@ type Subscription struct {
 	Tier          string             `json:"tier"`
 	Status        SubscriptionStatus `json:"status"`
 	CreatedAt     time.Time          `json:"createdAt"`
+	// PendingTierName and Reason back pendingTier and statusReason (workflows).
+	PendingTierName *string `json:"-"`
+	Reason          *string `json:"-"`
 }
