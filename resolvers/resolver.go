@@ -10,6 +10,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/keymanager"
 	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
+	"github.com/turnpike/turnpike/runtime/workflow"
 	"time"
 )
 
@@ -42,4 +43,7 @@ type Resolver struct {
 	// LoaderWait is how long a dataloader gathers keys before one batched read (zero: 1 ms).
 	// Tests that count reads raise it, so a loaded machine cannot split a batch.
 	LoaderWait time.Duration
+
+	// Approval workflows (governance.graphqls): settings, tasks, decisions, the webhook.
+	Workflows *workflow.Service
 }

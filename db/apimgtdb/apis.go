@@ -45,6 +45,8 @@ type API struct {
 	AI           *string `bun:"ai"`
 	AIBackendKey []byte  `bun:"ai_backend_key"`
 	MCP          *string `bun:"mcp"` // MCP: contract.MCPConfig as JSON
+	// PendingLifecycleAction is a lifecycle action awaiting approval (API_STATE_CHANGE).
+	PendingLifecycleAction *string `bun:"pending_lifecycle_action"`
 	// ProductResources is a PRODUCT's resources: a JSON list of {apiId, method, path}.
 	ProductResources string    `bun:"product_resources,notnull,default:'[]'"`
 	SearchText       string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description

@@ -50,6 +50,8 @@ type API struct {
 	MCPSettings *MCPSettings `json:"-"`
 	// ProductRefs are a PRODUCT's resources (productResources resolves their APIs).
 	ProductRefs []*ProductResourceInput `json:"-"`
+	// PendingAction backs pendingLifecycleAction (workflows).
+	PendingAction *LifecycleAction `json:"-"`
 }
 
 // MCPSettings are what the API.mcp resolver needs of an MCP server.
@@ -68,6 +70,9 @@ type Application struct {
 	OwnerID          string    `json:"-"`
 	ThrottlingPolicy string    `json:"throttlingPolicy"`
 	CreatedAt        time.Time `json:"createdAt"`
+	// ApprovalStatus and ApprovalReason back status and statusReason (workflows).
+	ApprovalStatus ApplicationStatus `json:"-"`
+	ApprovalReason *string           `json:"-"`
 }
 
 // Subscription links an application to an API; both ends resolve lazily.
@@ -78,4 +83,7 @@ type Subscription struct {
 	Tier          string             `json:"tier"`
 	Status        SubscriptionStatus `json:"status"`
 	CreatedAt     time.Time          `json:"createdAt"`
+	// PendingTierName and Reason back pendingTier and statusReason (workflows).
+	PendingTierName *string `json:"-"`
+	Reason          *string `json:"-"`
 }

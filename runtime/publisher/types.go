@@ -123,8 +123,11 @@ type API struct {
 	// ProductResources are a PRODUCT's resources, each an operation of an HTTP API (empty
 	// for every other type).
 	ProductResources []ProductResource
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// PendingAction is a lifecycle action awaiting approval (API_STATE_CHANGE); the API
+	// keeps its state meanwhile.
+	PendingAction *Action
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // ProductResource is one resource of an API product: an operation (Method, Path) of the API
