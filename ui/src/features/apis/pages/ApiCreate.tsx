@@ -121,6 +121,7 @@ export default function ApiCreate() {
     SSE: 'The production event stream.',
     AI: '',
     MCP: '',
+    PRODUCT: '',
   }[apiType];
 
   return (
