@@ -97,6 +97,7 @@ export const ApiDetailQuery = graphql(`
       ...ApiLifecycleFields
       ...ApiDocumentsFields
       ...ApiPoliciesFields
+      ...ApiGovernanceFields
     }
   }
 `);
@@ -235,6 +236,7 @@ export const ApiLifecycleFields = graphql(`
   fragment ApiLifecycleFields on API {
     id
     lifecycleState
+    pendingLifecycleAction
     allowedActions
     lifecycleHistory {
       from

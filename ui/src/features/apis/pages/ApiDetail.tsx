@@ -18,13 +18,17 @@ import { UsageTab } from '../components/UsageTab';
 import { DeploymentsTab } from '../components/DeploymentsTab';
 import { SchemaTab } from '../components/SchemaTab';
 import { isNotFound } from '../../../lib/errors';
+import { AccessTab } from '../../governance/components/AccessTab';
+import { ProductResourcesTab } from '../../governance/components/ProductResourcesTab';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'schema', label: 'Schema' },
   { id: 'resources', label: 'Resources' },
+  { id: 'product', label: 'Product resources' },
   { id: 'policies', label: 'Policies' },
   { id: 'tiers', label: 'Subscription tiers' },
+  { id: 'access', label: 'Visibility and access' },
   { id: 'lifecycle', label: 'Lifecycle' },
   { id: 'deployments', label: 'Deployments' },
   { id: 'versions', label: 'Versions' },
@@ -45,7 +49,11 @@ export default function ApiDetail() {
   if (!api) return <NotFound what="API" />;
 
   // GraphQL APIs have a schema tab; SSE APIs the same tab for their event counting.
-  const tabs = TABS.filter((t) => t.id !== 'schema' || api.type === 'GRAPHQL' || api.type === 'SSE').map((t) => ({
+  // Products list the resources they bundle instead of their own.
+  const product = api.type === 'PRODUCT';
+  const tabs = TABS.filter((t) => t.id !== 'schema' || api.type === 'GRAPHQL' || api.type === 'SSE')
+    .filter((t) => (product ? t.id !== 'resources' : t.id !== 'product'))
+    .map((t) => ({
     ...t,
     label: t.id === 'schema' && api.type === 'SSE' ? 'Events' : t.label,
     to: `/publisher/apis/${api.id}/${t.id}`,
@@ -74,7 +82,9 @@ export default function ApiDetail() {
         {tab === 'schema' && <SchemaTab api={api} />}
         {tab === 'resources' && <ResourcesTab api={api} />}
         {tab === 'policies' && <PoliciesTab api={api} resources={api} />}
+        {tab === 'product' && product && <ProductResourcesTab api={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}
+        {tab === 'access' && <AccessTab api={api} />}
         {tab === 'lifecycle' && <LifecycleTab api={api} />}
         {tab === 'deployments' && <DeploymentsTab apiId={api.id} />}
         {tab === 'versions' && <VersionsTab apiId={api.id} name={api.name} context={api.context} version={api.version} />}
