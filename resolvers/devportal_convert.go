@@ -13,6 +13,7 @@ func applicationModel(a devportal.Application) *model.Application {
 	return &model.Application{
 		ID: a.ID, Name: a.Name, Description: a.Description, OwnerID: a.OwnerID,
 		ThrottlingPolicy: a.ThrottlingPolicy, CreatedAt: a.CreatedAt,
+		ApprovalStatus: model.ApplicationStatus(a.Status), ApprovalReason: a.StatusReason,
 	}
 }
 
@@ -20,6 +21,7 @@ func subscriptionModel(s devportal.Subscription) *model.Subscription {
 	return &model.Subscription{
 		ID: s.ID, APIID: s.APIID, ApplicationID: s.ApplicationID, Tier: s.Tier,
 		Status: model.SubscriptionStatus(s.Status), CreatedAt: s.CreatedAt,
+		PendingTierName: s.PendingTier, Reason: s.StatusReason,
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/turnpike/turnpike/graph/model"
 	"github.com/turnpike/turnpike/runtime/apperr"
+	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/workflow"
 )
 
 // Visibility is the resolver for the visibility field.
@@ -29,7 +31,7 @@ func (r *aPIResolver) EditableByGroups(ctx context.Context, obj *model.API) ([]s
 
 // PendingLifecycleAction is the resolver for the pendingLifecycleAction field.
 func (r *aPIResolver) PendingLifecycleAction(ctx context.Context, obj *model.API) (*model.LifecycleAction, error) {
-	return nil, nil
+	return obj.PendingAction, nil
 }
 
 // ProductResources is the resolver for the productResources field.
@@ -39,32 +41,55 @@ func (r *aPIResolver) ProductResources(ctx context.Context, obj *model.API) ([]*
 
 // Status is the resolver for the status field.
 func (r *applicationResolver) Status(ctx context.Context, obj *model.Application) (model.ApplicationStatus, error) {
-	return model.ApplicationStatusApproved, nil // no approval workflow yet
+	if obj.ApprovalStatus == "" {
+		return model.ApplicationStatusApproved, nil
+	}
+	return obj.ApprovalStatus, nil
 }
 
 // StatusReason is the resolver for the statusReason field.
 func (r *applicationResolver) StatusReason(ctx context.Context, obj *model.Application) (*string, error) {
-	return nil, nil
+	return obj.ApprovalReason, nil
 }
 
 // SetWorkflowApproval is the resolver for the setWorkflowApproval field.
 func (r *mutationResolver) SetWorkflowApproval(ctx context.Context, typeArg model.WorkflowType, required bool) (*model.WorkflowSetting, error) {
-	return nil, apperr.Invalidf("type", "approval workflows are not available yet")
+	st, err := r.Workflows.SetApproval(ctx, identity.From(ctx), string(typeArg), required)
+	if err != nil {
+		return nil, err
+	}
+	return &model.WorkflowSetting{Type: model.WorkflowType(st.Type), ApprovalRequired: st.ApprovalRequired}, nil
 }
 
 // DecideWorkflowTask is the resolver for the decideWorkflowTask field.
 func (r *mutationResolver) DecideWorkflowTask(ctx context.Context, id string, approve bool, comment *string) (*model.WorkflowTask, error) {
-	return nil, apperr.Invalidf("id", "approval workflows are not available yet")
+	t, err := r.Workflows.DecideTask(ctx, identity.From(ctx), id, approve, comment)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.workflowTaskModels(ctx, []workflow.Task{t})
+	if err != nil {
+		return nil, err
+	}
+	return ts[0], nil
 }
 
 // SetWorkflowWebhook is the resolver for the setWorkflowWebhook field.
 func (r *mutationResolver) SetWorkflowWebhook(ctx context.Context, url *string, secret *string) (*model.WorkflowWebhook, error) {
-	return nil, apperr.Invalidf("url", "approval workflows are not available yet")
+	w, err := r.Workflows.SetWebhook(ctx, identity.From(ctx), url, secret)
+	if err != nil {
+		return nil, err
+	}
+	return &model.WorkflowWebhook{URL: w.URL, SecretSet: w.SecretSet}, nil
 }
 
 // ChangeSubscriptionTier is the resolver for the changeSubscriptionTier field.
 func (r *mutationResolver) ChangeSubscriptionTier(ctx context.Context, id string, tier string) (*model.Subscription, error) {
-	return nil, apperr.Invalidf("tier", "changing a subscription's tier is not available yet")
+	sub, err := r.DevPortal.ChangeSubscriptionTier(ctx, identity.From(ctx), id, tier)
+	if err != nil {
+		return nil, err
+	}
+	return subscriptionModel(sub), nil
 }
 
 // CreateGroup is the resolver for the createGroup field.
@@ -89,22 +114,46 @@ func (r *mutationResolver) CreateAPIProduct(ctx context.Context, input model.Cre
 
 // WorkflowTasks is the resolver for the workflowTasks field.
 func (r *queryResolver) WorkflowTasks(ctx context.Context, status *model.WorkflowStatus) ([]*model.WorkflowTask, error) {
-	return []*model.WorkflowTask{}, nil
+	st := ""
+	if status != nil {
+		st = string(*status)
+	}
+	ts, err := r.Workflows.Tasks(ctx, identity.From(ctx), st)
+	if err != nil {
+		return nil, err
+	}
+	return r.workflowTaskModels(ctx, ts)
 }
 
 // MyWorkflowTasks is the resolver for the myWorkflowTasks field.
 func (r *queryResolver) MyWorkflowTasks(ctx context.Context) ([]*model.WorkflowTask, error) {
-	return []*model.WorkflowTask{}, nil
+	ts, err := r.Workflows.MyTasks(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return r.workflowTaskModels(ctx, ts)
 }
 
 // WorkflowSettings is the resolver for the workflowSettings field.
 func (r *queryResolver) WorkflowSettings(ctx context.Context) ([]*model.WorkflowSetting, error) {
-	return []*model.WorkflowSetting{}, nil
+	ss, err := r.Workflows.Settings(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.WorkflowSetting, len(ss))
+	for i, st := range ss {
+		out[i] = &model.WorkflowSetting{Type: model.WorkflowType(st.Type), ApprovalRequired: st.ApprovalRequired}
+	}
+	return out, nil
 }
 
 // WorkflowWebhook is the resolver for the workflowWebhook field.
 func (r *queryResolver) WorkflowWebhook(ctx context.Context) (*model.WorkflowWebhook, error) {
-	return &model.WorkflowWebhook{}, nil
+	w, err := r.Workflows.Webhook(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &model.WorkflowWebhook{URL: w.URL, SecretSet: w.SecretSet}, nil
 }
 
 // Groups is the resolver for the groups field.
@@ -114,12 +163,12 @@ func (r *queryResolver) Groups(ctx context.Context) ([]*model.Group, error) {
 
 // PendingTier is the resolver for the pendingTier field.
 func (r *subscriptionResolver) PendingTier(ctx context.Context, obj *model.Subscription) (*string, error) {
-	return nil, nil
+	return obj.PendingTierName, nil
 }
 
 // StatusReason is the resolver for the statusReason field.
 func (r *subscriptionResolver) StatusReason(ctx context.Context, obj *model.Subscription) (*string, error) {
-	return nil, nil
+	return obj.Reason, nil
 }
 
 // Groups is the resolver for the groups field.

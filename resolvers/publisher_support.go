@@ -73,7 +73,8 @@ func apiModel(a *publisher.API) *model.API {
 		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
 		ValidateRequests: a.ValidateRequests, Type: model.APIType(a.Type), GraphQLSchema: emptyToNil(a.GraphQLSchema),
 		RequirePersistedQueries: a.RequirePersistedQueries, PersistedQueries: a.PersistedQueries, CountEvents: a.CountEvents,
-		AIConfig: aiModel(a.AI),
+		AIConfig:      aiModel(a.AI),
+		PendingAction: pendingActionModel(a.PendingAction),
 	}
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
@@ -287,4 +288,12 @@ func emptyToNil(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func pendingActionModel(a *publisher.Action) *model.LifecycleAction {
+	if a == nil {
+		return nil
+	}
+	m := model.LifecycleAction(*a)
+	return &m
 }

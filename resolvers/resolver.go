@@ -10,6 +10,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/keymanager"
 	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
+	"github.com/turnpike/turnpike/runtime/workflow"
 )
 
 // Resolver holds the components the resolvers call. The server builds it.
@@ -37,4 +38,7 @@ type Resolver struct {
 	// the runtimes that report to this control plane.
 	Analytics    *analytics.Service
 	ControlPlane *controlplane.Service
+
+	// Approval workflows (governance.graphqls): settings, tasks, decisions, the webhook.
+	Workflows *workflow.Service
 }

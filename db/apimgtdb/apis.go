@@ -42,11 +42,13 @@ type API struct {
 	CountEvents             bool    `bun:"count_events,notnull"` // SSE: events count against the tiers
 	// AI: the provider settings as JSON (vendor, models, promptGuard) and the provider key,
 	// sealed (runtime/sealbox, under contract.AIKeyAAD(id)); both nil for other types.
-	AI           *string   `bun:"ai"`
-	AIBackendKey []byte    `bun:"ai_backend_key"`
-	SearchText   string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
-	CreatedAt    time.Time `bun:"created_at,notnull"`
-	UpdatedAt    time.Time `bun:"updated_at,notnull"`
+	AI           *string `bun:"ai"`
+	AIBackendKey []byte  `bun:"ai_backend_key"`
+	// PendingLifecycleAction is a lifecycle action awaiting approval (API_STATE_CHANGE).
+	PendingLifecycleAction *string   `bun:"pending_lifecycle_action"`
+	SearchText             string    `bun:"search_text,notnull"` // lower-cased name, context, tags, description
+	CreatedAt              time.Time `bun:"created_at,notnull"`
+	UpdatedAt              time.Time `bun:"updated_at,notnull"`
 }
 
 // APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.

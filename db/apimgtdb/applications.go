@@ -15,15 +15,18 @@ import (
 type Application struct {
 	bun.BaseModel `bun:"table:applications"`
 
-	ID               string    `bun:"id,pk"`
-	Name             string    `bun:"name,notnull"`
-	NameKey          string    `bun:"name_key,notnull"` // case-folded name, unique per owner
-	Description      *string   `bun:"description"`
-	OwnerID          string    `bun:"owner_id,notnull"`
-	Owner            string    `bun:"owner,notnull"` // username at creation
-	ThrottlingPolicy string    `bun:"throttling_policy,notnull"`
-	CreatedAt        time.Time `bun:"created_at,notnull"`
-	UpdatedAt        time.Time `bun:"updated_at,notnull"`
+	ID               string  `bun:"id,pk"`
+	Name             string  `bun:"name,notnull"`
+	NameKey          string  `bun:"name_key,notnull"` // case-folded name, unique per owner
+	Description      *string `bun:"description"`
+	OwnerID          string  `bun:"owner_id,notnull"`
+	Owner            string  `bun:"owner,notnull"` // username at creation
+	ThrottlingPolicy string  `bun:"throttling_policy,notnull"`
+	// Status is APPROVED, PENDING (awaiting approval: no keys) or REJECTED.
+	Status       string    `bun:"status,notnull,default:'APPROVED'"`
+	StatusReason *string   `bun:"status_reason"`
+	CreatedAt    time.Time `bun:"created_at,notnull"`
+	UpdatedAt    time.Time `bun:"updated_at,notnull"`
 }
 
 // ApplicationNameKey is the case-folded form application names are unique by (per owner).

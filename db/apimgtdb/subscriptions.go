@@ -14,13 +14,17 @@ import (
 type Subscription struct {
 	bun.BaseModel `bun:"table:subscriptions"`
 
-	ID            string    `bun:"id,pk"`
-	ApplicationID string    `bun:"application_id,notnull"`
-	APIID         string    `bun:"api_id,notnull"`
-	Tier          string    `bun:"tier,notnull"`
-	Status        string    `bun:"status,notnull"` // one of the bus.Sub* constants
-	CreatedAt     time.Time `bun:"created_at,notnull"`
-	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+	ID            string `bun:"id,pk"`
+	ApplicationID string `bun:"application_id,notnull"`
+	APIID         string `bun:"api_id,notnull"`
+	Tier          string `bun:"tier,notnull"`
+	Status        string `bun:"status,notnull"` // one of the bus.Sub* constants
+	// PendingTier is a tier change awaiting approval (Tier stays in force meanwhile).
+	PendingTier *string `bun:"pending_tier"`
+	// StatusReason says why the subscription or its tier change was rejected.
+	StatusReason *string   `bun:"status_reason"`
+	CreatedAt    time.Time `bun:"created_at,notnull"`
+	UpdatedAt    time.Time `bun:"updated_at,notnull"`
 }
 
 // InsertSubscription adds a subscription; a second one of the same application to the same

@@ -15,14 +15,17 @@ import (
 type User struct {
 	bun.BaseModel `bun:"table:users"`
 
-	ID           string    `bun:"id,pk"`
-	Username     string    `bun:"username,notnull"`
-	UsernameKey  string    `bun:"username_key,notnull"`
-	Email        *string   `bun:"email"`
-	PasswordHash string    `bun:"password_hash,notnull"`
-	Roles        string    `bun:"roles,notnull"` // comma-separated
-	CreatedAt    time.Time `bun:"created_at,notnull"`
-	UpdatedAt    time.Time `bun:"updated_at,notnull"`
+	ID           string  `bun:"id,pk"`
+	Username     string  `bun:"username,notnull"`
+	UsernameKey  string  `bun:"username_key,notnull"`
+	Email        *string `bun:"email"`
+	PasswordHash string  `bun:"password_hash,notnull"`
+	Roles        string  `bun:"roles,notnull"` // comma-separated
+	// Status is ACTIVE, PENDING (signed up, awaiting approval) or REJECTED; only ACTIVE
+	// users sign in.
+	Status    string    `bun:"status,notnull,default:'ACTIVE'"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
 }
 
 // RoleList splits Roles.

@@ -46,6 +46,8 @@ type API struct {
 	CountEvents             bool              `json:"countEvents"`
 	// AIConfig backs the ai field (AI APIs only; never holds the provider key).
 	AIConfig *AIConfig `json:"-"`
+	// PendingAction backs pendingLifecycleAction (workflows).
+	PendingAction *LifecycleAction `json:"-"`
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.
@@ -56,6 +58,9 @@ type Application struct {
 	OwnerID          string    `json:"-"`
 	ThrottlingPolicy string    `json:"throttlingPolicy"`
 	CreatedAt        time.Time `json:"createdAt"`
+	// ApprovalStatus and ApprovalReason back status and statusReason (workflows).
+	ApprovalStatus ApplicationStatus `json:"-"`
+	ApprovalReason *string           `json:"-"`
 }
 
 // Subscription links an application to an API; both ends resolve lazily.
@@ -66,4 +71,7 @@ type Subscription struct {
 	Tier          string             `json:"tier"`
 	Status        SubscriptionStatus `json:"status"`
 	CreatedAt     time.Time          `json:"createdAt"`
+	// PendingTierName and Reason back pendingTier and statusReason (workflows).
+	PendingTierName *string `json:"-"`
+	Reason          *string `json:"-"`
 }

@@ -50,7 +50,23 @@ type Options struct {
 	// Revoker ends what a user holds outside userdb when the reason it was given goes
 	// away (nil: nothing to end, as on a key-manager replica).
 	Revoker Revoker
+	// SignUps, when set, says whether sign-ups need an admin's approval and records the
+	// request (runtime/workflow); nil: sign-ups are active at once.
+	SignUps SignUpApprovals
 }
+
+// SignUpApprovals is the approval workflow of sign-ups.
+type SignUpApprovals interface {
+	SignUpNeedsApproval(ctx context.Context) (bool, error)
+	OpenSignUp(ctx context.Context, userID, username string) error
+}
+
+// User statuses: only ACTIVE users sign in.
+const (
+	StatusActive   = "ACTIVE"
+	StatusPending  = "PENDING"
+	StatusRejected = "REJECTED"
+)
 
 // Revoker ends a user's credentials kept outside userdb (tokens, applications). Accounts
 // calls it inside its own transaction, so a failure leaves the account unchanged.
@@ -155,9 +171,51 @@ func toUser(u *userdb.User) User {
 	return out
 }
 
-// SignUp creates a SUBSCRIBER account.
+// SignUp creates a SUBSCRIBER account. While sign-ups need approval the account is PENDING
+// (it cannot sign in) and an approval task is recorded; when the task cannot be recorded
+// the account is removed again and the error returned.
 func (s *Service) SignUp(ctx context.Context, username, password string, email *string) (User, error) {
-	return s.create(ctx, username, password, email, []identity.Role{identity.Subscriber})
+	status := StatusActive
+	if s.opt.SignUps != nil {
+		need, err := s.opt.SignUps.SignUpNeedsApproval(ctx)
+		if err != nil {
+			return User{}, db.Unavailable(err)
+		}
+		if need {
+			status = StatusPending
+		}
+	}
+	u, err := s.create(ctx, username, password, email, []identity.Role{identity.Subscriber}, status)
+	if err != nil || status == StatusActive {
+		return u, err
+	}
+	if err := s.opt.SignUps.OpenSignUp(ctx, u.ID, u.Username); err != nil {
+		if derr := userdb.DeleteUser(ctx, s.db, u.ID); derr != nil {
+			return User{}, fmt.Errorf("record the sign-up's approval task: %w (and the pending account %s was not removed: %v)", err, u.ID, derr)
+		}
+		return User{}, db.Unavailable(err)
+	}
+	return u, nil
+}
+
+// DecideSignUp applies the decision on a PENDING sign-up: ACTIVE when approved, REJECTED
+// otherwise. Approving an account deleted meanwhile is NOT_FOUND.
+func (s *Service) DecideSignUp(ctx context.Context, userID string, approve bool) error {
+	status := StatusRejected
+	if approve {
+		status = StatusActive
+	}
+	res, err := s.db.NewUpdate().Model((*userdb.User)(nil)).Set("status = ?", status).Set("updated_at = ?", s.opt.Now().UTC()).
+		Where("id = ?", userID).Where("status = ?", StatusPending).Exec(ctx)
+	if err != nil {
+		return db.Unavailable(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 && approve {
+		return apperr.NotFoundf("the account %s is no longer awaiting approval (deleted meanwhile?)", userID)
+	}
+	return nil
 }
 
 // CreateUser creates an account with the given roles; the actor must be an admin.
@@ -165,10 +223,10 @@ func (s *Service) CreateUser(ctx context.Context, actor identity.Actor, username
 	if !actor.IsAdmin() {
 		return User{}, apperr.Forbiddenf("only admins create users")
 	}
-	return s.create(ctx, username, password, email, roles)
+	return s.create(ctx, username, password, email, roles, StatusActive)
 }
 
-func (s *Service) create(ctx context.Context, username, password string, email *string, roles []identity.Role) (User, error) {
+func (s *Service) create(ctx context.Context, username, password string, email *string, roles []identity.Role, status string) (User, error) {
 	if err := validateCredentials(username, password); err != nil {
 		return User{}, err
 	}
@@ -187,7 +245,7 @@ func (s *Service) create(ctx context.Context, username, password string, email *
 	now := s.opt.Now().UTC()
 	row := &userdb.User{
 		ID: uuid.Must(uuid.NewV7()).String(), Username: username, UsernameKey: userdb.UsernameKey(username),
-		Email: email, PasswordHash: hash, Roles: joinRoles(roles), CreatedAt: now, UpdatedAt: now,
+		Email: email, PasswordHash: hash, Roles: joinRoles(roles), Status: status, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := userdb.InsertUser(ctx, s.db, row); err != nil {
 		if db.IsUniqueViolation(err) {
@@ -216,7 +274,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string, log *slog.Lo
 		password = base64.RawURLEncoding.EncodeToString(b)
 		generated = password
 	}
-	_, err = s.create(ctx, "admin", password, nil, []identity.Role{identity.Admin})
+	_, err = s.create(ctx, "admin", password, nil, []identity.Role{identity.Admin}, StatusActive)
 	if apperr.Is(err, apperr.Conflict) { // another replica won the race
 		return "", nil
 	}

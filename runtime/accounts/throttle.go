@@ -73,6 +73,13 @@ func (s *Service) check(ctx context.Context, username, password, addr string) (*
 	if err := userdb.ForgiveLoginAttempt(ctx, s.db, ak); err != nil {
 		return nil, err
 	}
+	// The status is told only to whoever knows the password.
+	switch u.Status {
+	case StatusPending:
+		return nil, apperr.Forbiddenf("your sign-up is awaiting approval by an administrator")
+	case StatusRejected:
+		return nil, apperr.Forbiddenf("your sign-up was rejected")
+	}
 	return u, nil
 }
 

@@ -21,6 +21,7 @@ package devportal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/workflow"
 )
 
 // Limits on input.
@@ -98,14 +100,22 @@ type Application struct {
 	OwnerID          string
 	Owner            string // username
 	ThrottlingPolicy string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Status is APPROVED, PENDING (awaiting approval: no keys) or REJECTED (StatusReason).
+	Status       string
+	StatusReason *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 func toApplication(a *apimgtdb.Application) Application {
+	st := a.Status
+	if st == "" {
+		st = AppApproved
+	}
 	return Application{
 		ID: a.ID, Name: a.Name, Description: a.Description, OwnerID: a.OwnerID, Owner: a.Owner,
-		ThrottlingPolicy: a.ThrottlingPolicy, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+		ThrottlingPolicy: a.ThrottlingPolicy, Status: st, StatusReason: a.StatusReason,
+		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 }
 
@@ -116,13 +126,18 @@ type Subscription struct {
 	ApplicationID string
 	Tier          string
 	Status        string // one of the bus.Sub* constants
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// PendingTier is a tier change awaiting approval (Tier stays in force meanwhile).
+	PendingTier *string
+	// StatusReason says why the subscription or its tier change was rejected.
+	StatusReason *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 func toSubscription(s *apimgtdb.Subscription) Subscription {
 	return Subscription{
 		ID: s.ID, APIID: s.APIID, ApplicationID: s.ApplicationID, Tier: s.Tier, Status: s.Status,
+		PendingTier: s.PendingTier, StatusReason: s.StatusReason,
 		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
 	}
 }
@@ -232,14 +247,29 @@ func (s *Service) CreateApplication(ctx context.Context, actor identity.Actor, i
 	now := s.clock()
 	row := &apimgtdb.Application{
 		ID: uuid.NewString(), Name: name, NameKey: apimgtdb.ApplicationNameKey(name), Description: desc,
-		OwnerID: actor.UserID, Owner: actor.Username, ThrottlingPolicy: policy, CreatedAt: now, UpdatedAt: now,
+		OwnerID: actor.UserID, Owner: actor.Username, ThrottlingPolicy: policy, Status: AppApproved, CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.apimgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		need, err := needsApproval(ctx, tx, actor, workflow.ApplicationCreation)
+		if err != nil {
+			return err
+		}
+		if need {
+			row.Status = AppPending
+		}
 		if err := apimgtdb.InsertApplication(ctx, tx, row); err != nil {
 			if db.IsUniqueViolation(err) {
 				return apperr.Conflictf("you already have an application named %q", name)
 			}
 			return err
+		}
+		if need {
+			if _, err := workflow.Open(ctx, tx, actor, workflow.Request{
+				Type: workflow.ApplicationCreation, TargetID: row.ID,
+				Subject: fmt.Sprintf("%s creates the application %q", actor.Username, row.Name),
+			}, now); err != nil {
+				return err
+			}
 		}
 		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(row))
 	})

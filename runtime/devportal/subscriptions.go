@@ -16,6 +16,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
+	"github.com/turnpike/turnpike/runtime/workflow"
 )
 
 // apiTiers decodes the tiers an API offers.
@@ -66,11 +67,26 @@ func (s *Service) Subscribe(ctx context.Context, actor identity.Actor, apiID, ap
 			ID: uuid.NewString(), ApplicationID: app.ID, APIID: api.ID, Tier: tier, Status: contract.SubActive,
 			CreatedAt: now, UpdatedAt: now,
 		}
+		need, err := needsApproval(ctx, tx, actor, workflow.SubscriptionCreate)
+		if err != nil {
+			return err
+		}
+		if need {
+			row.Status = contract.SubOnHold
+		}
 		if err := apimgtdb.InsertSubscription(ctx, tx, row); err != nil {
 			if db.IsUniqueViolation(err) {
 				return apperr.Conflictf("the application %q is already subscribed to %s %s", app.Name, api.Name, api.Version)
 			}
 			return err
+		}
+		if need {
+			if _, err := workflow.Open(ctx, tx, actor, workflow.Request{
+				Type: workflow.SubscriptionCreate, TargetID: row.ID,
+				Subject: fmt.Sprintf("%s subscribes the application %q to %s %s on the %s tier", actor.Username, app.Name, api.Name, api.Version, tier),
+			}, now); err != nil {
+				return err
+			}
 		}
 		out = toSubscription(row)
 		return announce(ctx, tx, contract.KindSubscriptionUpserted, controlplane.Subscription(row))

@@ -130,6 +130,9 @@ func (s *Service) GenerateAPIKey(ctx context.Context, actor identity.Actor, appI
 	if err != nil {
 		return APIKey{}, err
 	}
+	if err := keysAllowed(app); err != nil {
+		return APIKey{}, err
+	}
 	now := s.opt.Now()
 	exp := time.Unix(now.Add(validity).Unix(), 0).UTC()
 	claims := &contract.AccessTokenClaims{

@@ -128,6 +128,19 @@ func ownApplication(ctx context.Context, idb bun.IDB, actor identity.Actor, id s
 	return a, nil
 }
 
+// keysAllowed refuses keys to an application awaiting approval or rejected
+// (APPLICATION_CREATION workflow).
+func keysAllowed(app *apimgtdb.Application) error {
+	switch app.Status {
+	case "", "APPROVED":
+		return nil
+	case "PENDING":
+		return apperr.Forbiddenf("the application %q is awaiting approval by an administrator: keys are issued once it is approved", app.Name)
+	default:
+		return apperr.Forbiddenf("the application %q was rejected: it gets no keys", app.Name)
+	}
+}
+
 // GenerateKeys creates the OAuth2 client of one of the actor's applications for a key type.
 // The secret is in the result only: it is stored hashed. A second client of the same key
 // type is CONFLICT (use RegenerateConsumerSecret).
@@ -152,6 +165,9 @@ func (s *Service) GenerateKeys(ctx context.Context, actor identity.Actor, appID,
 	err = s.apimgt.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		app, err := ownApplication(ctx, tx, actor, appID)
 		if err != nil {
+			return err
+		}
+		if err := keysAllowed(app); err != nil {
 			return err
 		}
 		row.ApplicationID = app.ID

@@ -635,30 +635,50 @@ func (s *Service) ChangeLifecycle(ctx context.Context, a identity.Actor, id stri
 			return apperr.Forbiddenf("changing the lifecycle needs the PUBLISHER or ADMIN role")
 		}
 		from := State(row.LifecycleState)
-		to, ok := Next(from, action)
-		if !ok {
+		if _, ok := Next(from, action); !ok {
 			return apperr.Invalidf("action", "%s is not allowed on an API in state %s; allowed: %s", action, from, joinActions(AllowedActions(from)))
 		}
-		now := s.now()
-		fromS, actS := string(from), string(action)
-		ev := &regdb.LifecycleEvent{ID: newID(), APIID: id, From: &fromS, To: string(to), Action: &actS, Actor: a.Username, At: now}
-		if err := regdb.InsertLifecycleEvent(ctx, s.reg, ev); err != nil {
+		if !a.IsAdmin() {
+			held, err := s.holdLifecycle(ctx, tx, a, row, action)
+			if err != nil || held {
+				if err == nil {
+					out, err = fromRow(row)
+				}
+				return err
+			}
+		}
+		if err := s.applyLifecycle(ctx, tx, u, row, action, a.Username); err != nil {
 			return err
 		}
-		u.add(func(ctx context.Context) error { return regdb.DeleteLifecycleEvent(ctx, s.reg, ev.ID) })
-		row.LifecycleState, row.UpdatedAt = string(to), now
-		if err := apimgtdb.UpdateAPI(ctx, tx, row); err != nil {
-			return err
-		}
-		if out, err = fromRow(row); err != nil {
-			return err
-		}
-		return s.lifecycleDeployments(ctx, tx, row, action)
+		out, err = fromRow(row)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// applyLifecycle applies an allowed lifecycle action to a locked API row: the history entry
+// (regdb, undone if the transaction fails), the row, and the deployments' announcement.
+func (s *Service) applyLifecycle(ctx context.Context, tx bun.Tx, u *undo, row *apimgtdb.API, action Action, actor string) error {
+	from := State(row.LifecycleState)
+	to, ok := Next(from, action)
+	if !ok {
+		return apperr.Invalidf("action", "%s is not allowed on an API in state %s; allowed: %s", action, from, joinActions(AllowedActions(from)))
+	}
+	now := s.now()
+	fromS, actS := string(from), string(action)
+	ev := &regdb.LifecycleEvent{ID: newID(), APIID: row.ID, From: &fromS, To: string(to), Action: &actS, Actor: actor, At: now}
+	if err := regdb.InsertLifecycleEvent(ctx, s.reg, ev); err != nil {
+		return err
+	}
+	u.add(func(ctx context.Context) error { return regdb.DeleteLifecycleEvent(ctx, s.reg, ev.ID) })
+	row.LifecycleState, row.UpdatedAt = string(to), now
+	if err := apimgtdb.UpdateAPI(ctx, tx, row); err != nil {
+		return err
+	}
+	return s.lifecycleDeployments(ctx, tx, row, action)
 }
 
 // CreateNewVersion copies an API (definition, endpoints, resources, tiers, tags, policies,

@@ -378,6 +378,10 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 	if row.Description != nil {
 		api.Description = *row.Description
 	}
+	if row.PendingLifecycleAction != nil {
+		act := Action(*row.PendingLifecycleAction)
+		api.PendingAction = &act
+	}
 	if row.ThrottlingPolicy != nil {
 		api.ThrottlingPolicy = *row.ThrottlingPolicy
 	}

@@ -114,8 +114,11 @@ type API struct {
 	// pendingAIKey is a provider key in the clear between validation and sealing (create,
 	// update, new version); it is never stored.
 	pendingAIKey string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// PendingAction is a lifecycle action awaiting approval (API_STATE_CHANGE); the API
+	// keeps its state meanwhile.
+	PendingAction *Action
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Endpoints are an API's backends.

@@ -21,6 +21,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
 	"github.com/turnpike/turnpike/runtime/websession"
+	"github.com/turnpike/turnpike/runtime/workflow"
 	"github.com/turnpike/turnpike/ui"
 )
 
@@ -67,11 +68,29 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	// The outbox relay carries committed control events to the bus; every component writes
 	// apimgtdb through a handle whose commits wake the relay at once (polling covers the rest).
 	rl := relay.New(set.APIMgt, b.Publisher(), log)
-	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: rl.Notify})
+	// The workflow webhook's deliverer is woken by the same commits (a commit may have
+	// queued a post).
+	var wf *workflow.Service
+	set.APIMgt = set.APIMgt.WithQueryHook(commitHook{notify: func() {
+		rl.Notify()
+		if wf != nil {
+			wf.Notify()
+		}
+	}})
 	a.goRun("outbox relay", rl.Run)
 
+	key, err := encryptionKey(cfg)
+	if err != nil {
+		return err
+	}
+	wf, err = workflow.New(workflow.Options{APIMgtDB: set.APIMgt, EncryptionKey: key, Log: log})
+	if err != nil {
+		return err
+	}
+	a.goRun("workflow webhook", func(ctx context.Context) error { return wf.Run(ctx, 2*time.Second) })
+
 	revoker := &userRevoker{}
-	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams, Revoker: revoker})
+	acc, err := accounts.New(set.User, accounts.Options{SessionTTL: cfg.Sessions.TTL.Duration, Hash: a.deps.HashParams, Revoker: revoker, SignUps: wf})
 	if err != nil {
 		return err
 	}
@@ -123,6 +142,19 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 		return err
 	}
 	revoker.km, revoker.dp = km, dp
+	wf.Handle(workflow.UserSignup, func(ctx context.Context, t workflow.Task, approve bool, _ *string, decide workflow.Decide) error {
+		// The decision commits in apimgtdb only after the account's status changed in userdb.
+		return wf.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if err := decide(ctx, tx); err != nil {
+				return err
+			}
+			return acc.DecideSignUp(ctx, t.TargetID, approve)
+		})
+	})
+	wf.Handle(workflow.ApplicationCreation, dp.DecideApplication)
+	wf.Handle(workflow.SubscriptionCreate, dp.DecideSubscription)
+	wf.Handle(workflow.SubscriptionUpdate, dp.DecideTierChange)
+	wf.Handle(workflow.APIStateChange, pub.DecideLifecycle)
 
 	an, err := newAnalytics(ctx, a, cfg, set, b)
 	if err != nil {
@@ -132,7 +164,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	res := &resolvers.Resolver{
 		Accounts: acc, GatewayURLs: cfg.GatewayURLs,
 		DevPortal: dp, KeyManager: km, Publisher: pub, Policies: pol,
-		Analytics: an, ControlPlane: cps,
+		Analytics: an, ControlPlane: cps, Workflows: wf,
 	}
 	mux := http.NewServeMux()
 	a.health.register(mux)
