@@ -11,7 +11,19 @@ export default function WorkflowSettings() {
   useTitle('Workflow settings · Admin');
   const [{ data, fetching, error }, refetch] = useQuery({ query: WorkflowSettingsQuery });
   const [switchResult, setApproval] = useMutation(SetWorkflowApprovalMutation);
-  const required = (t: WorkflowType) => data?.workflowSettings.find((s) => s.type === t)?.approvalRequired ?? false;
+  // The switch shows what was asked at once; a failed change goes back to what is stored.
+  const [asked, setAsked] = useState<Partial<Record<WorkflowType, boolean>>>({});
+  const required = (t: WorkflowType) => asked[t] ?? data?.workflowSettings.find((s) => s.type === t)?.approvalRequired ?? false;
+  async function onSwitch(type: WorkflowType, on: boolean) {
+    setAsked((a) => ({ ...a, [type]: on }));
+    const res = await setApproval({ type, required: on });
+    setAsked((a) => {
+      const next = { ...a };
+      if (res.data) next[type] = res.data.setWorkflowApproval.approvalRequired;
+      else delete next[type];
+      return next;
+    });
+  }
   return (
     <section className="page">
       <div className="page-header">
@@ -35,7 +47,7 @@ export default function WorkflowSettings() {
                   checked={required(t)}
                   disabled={switchResult.fetching}
                   aria-describedby={`${id}-hint`}
-                  onChange={(e) => setApproval({ type: t, required: e.target.checked })}
+                  onChange={(e) => onSwitch(t, e.target.checked)}
                 />
                 <label htmlFor={id}>{WORKFLOW_LABELS[t]}</label>
                 <span className="field-hint" id={`${id}-hint`}>
