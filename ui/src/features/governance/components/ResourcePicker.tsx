@@ -32,8 +32,12 @@ export function ResourcePicker({ value, onChange, excludeApiId }: { value: Produ
             const id = `pick-${a.id}-${r.method}-${r.path}`;
             return (
               <div key={id} className="field-check">
-                <input id={id} type="checkbox" checked={picked.has(resourceKey(pick))} onChange={(e) => onChange(toggleResource(value, pick, e.target.checked))} />
-                <label htmlFor={id} className="mono" aria-label={`${r.method} ${r.path} of ${a.name}`}>
+                <input
+                  id={id}
+                  type="checkbox"
+                  aria-label={`${r.method} ${r.path} of ${a.name}`}
+                  checked={picked.has(resourceKey(pick))} onChange={(e) => onChange(toggleResource(value, pick, e.target.checked))} />
+                <label htmlFor={id} className="mono">
                   <MethodBadge method={r.method} /> {r.path}
                 </label>
               </div>
