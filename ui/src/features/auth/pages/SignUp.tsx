@@ -55,7 +55,7 @@ export default function SignUp() {
         <ErrorNotice error={signUpResult.error} title="Sign-up failed" />
         {/* With sign-up approval on, the new account cannot sign in yet (FORBIDDEN, awaiting approval). */}
         {errorCode(loginResult.error) === 'FORBIDDEN' ? (
-          <SuccessNotice>Your account was created. {errorMessage(loginResult.error)}: you can sign in once an administrator approves it.</SuccessNotice>
+          <SuccessNotice>Your account was created but cannot sign in yet: {errorMessage(loginResult.error)}.</SuccessNotice>
         ) : (
           <ErrorNotice error={loginResult.error} title="Your account was created but sign-in failed" />
         )}
