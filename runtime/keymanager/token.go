@@ -239,7 +239,13 @@ func (s *Service) passwordGrant(ctx context.Context, c *client, form url.Values,
 				return nil, errInvalidGrant("%s", ae.Message)
 			}
 			return nil, errInvalidGrant("invalid username or password")
-		case apperr.Invalid, apperr.NotFound, apperr.Forbidden:
+		case apperr.Forbidden: // the right password of an account awaiting approval or rejected
+			var ae *apperr.Error
+			if errors.As(err, &ae) {
+				return nil, errInvalidGrant("%s", ae.Message)
+			}
+			return nil, errInvalidGrant("invalid username or password")
+		case apperr.Invalid, apperr.NotFound:
 			return nil, errInvalidGrant("invalid username or password")
 		}
 		return nil, err
