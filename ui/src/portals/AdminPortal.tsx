@@ -6,6 +6,9 @@ import Policies from '../features/admin/pages/Policies';
 import BlockingConditions from '../features/admin/pages/BlockingConditions';
 import Runtimes from '../features/admin/pages/Runtimes';
 import Environments from '../features/admin/pages/Environments';
+import Tasks from '../features/governance/pages/Tasks';
+import WorkflowSettings from '../features/governance/pages/WorkflowSettings';
+import Groups from '../features/governance/pages/Groups';
 
 export default function AdminPortal() {
   return (
@@ -16,6 +19,9 @@ export default function AdminPortal() {
             name="Admin"
             links={[
               { to: '/admin/users', label: 'Users and roles' },
+              { to: '/admin/tasks', label: 'Tasks' },
+              { to: '/admin/workflows', label: 'Workflow settings' },
+              { to: '/admin/groups', label: 'Groups' },
               { to: '/admin/policies', label: 'Throttling policies' },
               { to: '/admin/blocking', label: 'Blocking conditions' },
               { to: '/admin/environments', label: 'Gateway environments' },
@@ -26,6 +32,9 @@ export default function AdminPortal() {
       >
         <Route index element={<Navigate to="/admin/users" replace />} />
         <Route path="users" element={<Users />} />
+        <Route path="tasks" element={<Tasks />} />
+        <Route path="workflows" element={<WorkflowSettings />} />
+        <Route path="groups" element={<Groups />} />
         <Route path="policies" element={<Policies />} />
         <Route path="policies/:kind" element={<Policies />} />
         <Route path="blocking" element={<BlockingConditions />} />

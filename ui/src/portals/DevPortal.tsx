@@ -8,6 +8,7 @@ import ApiPage from '../features/devportal/pages/ApiPage';
 import Applications from '../features/applications/pages/Applications';
 import ApplicationDetail from '../features/applications/pages/ApplicationDetail';
 import Account from '../features/auth/pages/Account';
+import MyRequests from '../features/governance/pages/MyRequests';
 
 const ANY_ROLE = ['ADMIN', 'PUBLISHER', 'CREATOR', 'SUBSCRIBER'] as const;
 
@@ -15,6 +16,7 @@ export default function DevPortal() {
   const { me } = useSession();
   const links = [{ to: '/devportal', label: 'APIs', end: true }];
   if (me) links.push({ to: '/devportal/applications', label: 'Applications', end: false });
+  if (me) links.push({ to: '/devportal/requests', label: 'My requests', end: false });
   return (
     <Routes>
       <Route element={<PortalLayout name="Developer Portal" links={links} />}>
@@ -33,6 +35,14 @@ export default function DevPortal() {
           element={
             <RequireRole roles={[...ANY_ROLE]} portal="applications">
               <ApplicationDetail />
+            </RequireRole>
+          }
+        />
+        <Route
+          path="requests"
+          element={
+            <RequireRole roles={[...ANY_ROLE]} portal="requests page">
+              <MyRequests />
             </RequireRole>
           }
         />

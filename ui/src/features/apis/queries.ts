@@ -99,6 +99,7 @@ export const ApiDetailQuery = graphql(`
       ...ApiPoliciesFields
       ...ApiAIFields
       ...ApiMCPFields
+      ...ApiGovernanceFields
     }
   }
 `);
@@ -237,6 +238,7 @@ export const ApiLifecycleFields = graphql(`
   fragment ApiLifecycleFields on API {
     id
     lifecycleState
+    pendingLifecycleAction
     allowedActions
     lifecycleHistory {
       from

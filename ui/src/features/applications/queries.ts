@@ -8,6 +8,8 @@ export const MyApplicationsQuery = graphql(`
       description
       throttlingPolicy
       createdAt
+      status
+      statusReason
       keys {
         keyType
         consumerKey
@@ -16,6 +18,8 @@ export const MyApplicationsQuery = graphql(`
         id
         tier
         status
+        pendingTier
+        statusReason
         api {
           id
           name
@@ -42,6 +46,7 @@ export const CreateApplicationMutation = graphql(`
     createApplication(input: $input) {
       id
       name
+      status
     }
   }
 `);
@@ -60,6 +65,8 @@ export const ApplicationDetailQuery = graphql(`
       description
       throttlingPolicy
       createdAt
+      status
+      statusReason
       owner {
         id
         username
@@ -82,6 +89,8 @@ export const ApplicationDetailQuery = graphql(`
         id
         tier
         status
+        pendingTier
+        statusReason
         createdAt
         api {
           id
@@ -89,6 +98,8 @@ export const ApplicationDetailQuery = graphql(`
           version
           context
           lifecycleState
+          type
+          subscriptionTiers
         }
       }
     }
@@ -101,6 +112,8 @@ export const SubscribeMutation = graphql(`
       id
       tier
       status
+      pendingTier
+      statusReason
       application {
         id
         name

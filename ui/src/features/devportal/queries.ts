@@ -3,6 +3,7 @@ import { graphql } from '../../gql';
 export const CatalogCardFields = graphql(`
   fragment CatalogCardFields on API {
     id
+    type
     name
     context
     version
@@ -84,6 +85,16 @@ export const DevApiQuery = graphql(`
         path
         authRequired
         scopes
+      }
+      productResources {
+        apiId
+        method
+        path
+        api {
+          id
+          name
+          version
+        }
       }
       documents {
         id

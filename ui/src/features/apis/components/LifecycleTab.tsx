@@ -30,6 +30,12 @@ export function LifecycleTab(props: { api: FragmentType<typeof ApiLifecycleField
         Current state: <Badge>{api.lifecycleState}</Badge>
       </p>
       <ErrorNotice error={result.error} title="Cannot change the lifecycle state" />
+      {api.pendingLifecycleAction && (
+        <div className="notice notice-warning" role="status">
+          {ACTION_LABELS[api.pendingLifecycleAction] ?? api.pendingLifecycleAction}: awaiting approval. The API keeps its state until an
+          administrator decides.
+        </div>
+      )}
       {allowed ? (
         api.allowedActions.length === 0 ? (
           <p className="muted">No lifecycle action is possible from this state.</p>
@@ -40,10 +46,11 @@ export function LifecycleTab(props: { api: FragmentType<typeof ApiLifecycleField
                 key={a}
                 type="button"
                 className={`btn ${a === 'PUBLISH' || a === 'REPUBLISH' ? 'btn-primary' : a === 'BLOCK' || a === 'RETIRE' ? 'btn-danger' : 'btn-secondary'}`}
-                disabled={result.fetching}
+                disabled={result.fetching || !!api.pendingLifecycleAction}
                 onClick={() => change({ apiId: api.id, action: a })}
               >
                 {ACTION_LABELS[a] ?? a}
+                {api.pendingLifecycleAction === a ? ' (awaiting approval)' : ''}
               </button>
             ))}
           </div>

@@ -20,6 +20,8 @@ import { SchemaTab } from '../components/SchemaTab';
 import { AISettingsTab } from '../components/AISettingsTab';
 import { MCPTab } from '../components/MCPTab';
 import { isNotFound } from '../../../lib/errors';
+import { AccessTab } from '../../governance/components/AccessTab';
+import { ProductResourcesTab } from '../../governance/components/ProductResourcesTab';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
@@ -27,8 +29,10 @@ const TABS = [
   { id: 'ai', label: 'AI settings' },
   { id: 'mcp', label: 'MCP tools' },
   { id: 'resources', label: 'Resources' },
+  { id: 'product', label: 'Product resources' },
   { id: 'policies', label: 'Policies' },
   { id: 'tiers', label: 'Subscription tiers' },
+  { id: 'access', label: 'Visibility and access' },
   { id: 'lifecycle', label: 'Lifecycle' },
   { id: 'deployments', label: 'Deployments' },
   { id: 'versions', label: 'Versions' },
@@ -49,9 +53,21 @@ export default function ApiDetail() {
   if (!api) return <NotFound what="API" />;
 
   // GraphQL APIs have a schema tab; SSE APIs the same tab for their event counting.
-  // AI APIs have their settings tab, MCP servers their tools.
+  // AI APIs have their settings tab, MCP servers their tools; products list the resources
+  // they bundle instead of their own.
+  const product = api.type === 'PRODUCT';
   const shown = (id: string) =>
-    id === 'schema' ? api.type === 'GRAPHQL' || api.type === 'SSE' : id === 'ai' ? api.type === 'AI' : id === 'mcp' ? api.type === 'MCP' : true;
+    id === 'schema'
+      ? api.type === 'GRAPHQL' || api.type === 'SSE'
+      : id === 'ai'
+        ? api.type === 'AI'
+        : id === 'mcp'
+          ? api.type === 'MCP'
+          : id === 'resources'
+            ? !product
+            : id === 'product'
+              ? product
+              : true;
   const tabs = TABS.filter((t) => shown(t.id)).map((t) => ({
     ...t,
     label: t.id === 'schema' && api.type === 'SSE' ? 'Events' : t.label,
@@ -88,7 +104,9 @@ export default function ApiDetail() {
         {tab === 'mcp' && <MCPTab api={api} />}
         {tab === 'resources' && <ResourcesTab api={api} />}
         {tab === 'policies' && <PoliciesTab api={api} resources={api} />}
+        {tab === 'product' && product && <ProductResourcesTab api={api} />}
         {tab === 'tiers' && <TiersTab api={api} />}
+        {tab === 'access' && <AccessTab api={api} />}
         {tab === 'lifecycle' && <LifecycleTab api={api} />}
         {tab === 'deployments' && <DeploymentsTab apiId={api.id} />}
         {tab === 'versions' && <VersionsTab apiId={api.id} name={api.name} context={api.context} version={api.version} />}

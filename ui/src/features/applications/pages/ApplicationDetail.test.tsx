@@ -13,6 +13,8 @@ const app = {
   description: 'The phone app',
   throttlingPolicy: 'Unlimited',
   createdAt: '2024-01-01T00:00:00Z',
+  status: 'APPROVED',
+  statusReason: null,
   owner: { __typename: 'User', id: 'u1', username: 'alice' },
   keys: [],
   apiKeys: [],
@@ -129,5 +131,76 @@ describe('ApplicationDetail: edit the application', () => {
     // Changing the field clears the server's complaint.
     await user.selectOptions(f.getByLabelText('Application policy'), 'Unlimited');
     expect(f.queryByText('no APPLICATION policy named "10PerMin"')).toBeNull();
+  });
+});
+
+const sub = (id: string, status: string, tier: string, extra: Record<string, unknown> = {}) => ({
+  __typename: 'Subscription',
+  id,
+  tier,
+  status,
+  pendingTier: null,
+  statusReason: null,
+  createdAt: '2024-01-02T00:00:00Z',
+  api: {
+    __typename: 'API',
+    id: `api-${id}`,
+    name: `Pets ${id}`,
+    version: '1.0',
+    context: '/pets',
+    lifecycleState: 'PUBLISHED',
+    type: 'HTTP',
+    subscriptionTiers: ['Bronze', 'Gold'],
+  },
+  ...extra,
+});
+
+describe('ApplicationDetail: approval states', () => {
+  it('disables keys while the application is pending', async () => {
+    renderPage({ ApplicationDetail: { application: { ...app, status: 'PENDING' } } });
+    expect((await screen.findByText(/Waiting for approval: keys can be generated once/)).textContent).toBeTruthy();
+    expect(screen.getByText('Keys are disabled: only approved applications can get keys.')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /Generate production keys/ })).toBeNull();
+  });
+
+  it('shows why the application was rejected', async () => {
+    renderPage({ ApplicationDetail: { application: { ...app, status: 'REJECTED', statusReason: 'not a partner' } } });
+    expect(await screen.findByText(/The application was rejected: not a partner/)).toBeTruthy();
+  });
+
+  it('shows ON_HOLD and rejected subscriptions with their reason, and a pending tier change', async () => {
+    renderPage({
+      ApplicationDetail: {
+        application: {
+          ...app,
+          subscriptions: [
+            sub('s1', 'ON_HOLD', 'Bronze'),
+            sub('s2', 'REJECTED', 'Gold', { statusReason: 'quota exhausted' }),
+            sub('s3', 'ACTIVE', 'Bronze', { pendingTier: 'Gold' }),
+          ],
+        },
+      },
+    });
+    const table = await screen.findByRole('table', { name: 'Subscriptions' });
+    const rows = within(table).getAllByRole('row').slice(1);
+    expect(rows[0].textContent).toMatch(/ON_HOLD.*Waiting for approval/);
+    expect(rows[1].textContent).toMatch(/REJECTED.*Reason: quota exhausted/);
+    expect(rows[2].textContent).toMatch(/Bronze \(→ Gold pending\)/);
+    expect(rows[2].textContent).toMatch(/Change to Gold awaits approval; Bronze stays in force meanwhile/);
+    // No tier change offered while one is pending or the subscription is not active.
+    expect(within(table).queryByRole('button', { name: /Change tier/ })).toBeNull();
+  });
+
+  it('changes the tier of an active subscription and says when it awaits approval', async () => {
+    const { calls, user } = renderPage({
+      ApplicationDetail: { application: { ...app, subscriptions: [sub('s1', 'ACTIVE', 'Bronze')] } },
+      ChangeSubscriptionTier: (v) => ({
+        changeSubscriptionTier: { __typename: 'Subscription', id: v.id, tier: 'Bronze', status: 'ACTIVE', pendingTier: v.tier, statusReason: null },
+      }),
+    });
+    expect(((await screen.findByLabelText('New tier for Pets s1')) as HTMLSelectElement).value).toBe('Gold');
+    await user.click(screen.getByRole('button', { name: 'Change tier of Pets s1' }));
+    expect(calls.find((c) => c.name === 'ChangeSubscriptionTier')?.variables).toEqual({ id: 's1', tier: 'Gold' });
+    expect(await screen.findByText('Change to Gold awaits approval.')).toBeTruthy();
   });
 });

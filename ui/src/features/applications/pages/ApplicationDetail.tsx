@@ -16,12 +16,16 @@ import { ApplicationDetailQuery, ApplicationUsageQuery, UnsubscribeMutation } fr
 import { typenames } from '../../../lib/typenames';
 import { isNotFound } from '../../../lib/errors';
 
-const STATUS_HELP: Record<string, string> = {
-  BLOCKED: 'The API publisher blocked this subscription: calls are rejected.',
-  PROD_ONLY_BLOCKED: 'Production calls are blocked; sandbox keys still work.',
-  ON_HOLD: 'Waiting for approval.',
-  REJECTED: 'The subscription request was rejected.',
-};
+import { subscriptionNote } from '../../governance/governance';
+import { TierChange } from '../../governance/components/TierChange';
+
+/** What an application's approval state means to its owner. */
+export function applicationNote(app: { status: string; statusReason?: string | null }): string | null {
+  if (app.status === 'PENDING') return 'Waiting for approval: keys can be generated once an administrator approves the application.';
+  if (app.status === 'REJECTED')
+    return `The application was rejected${app.statusReason ? `: ${app.statusReason}` : '.'} It cannot get keys.`;
+  return null;
+}
 
 export default function ApplicationDetail() {
   const { id = '' } = useParams();
@@ -82,6 +86,11 @@ export default function ApplicationDetail() {
         app.description && <p>{app.description}</p>
       )}
       <ErrorNotice error={error} />
+      {app.status !== 'APPROVED' && (
+        <div className={`notice ${app.status === 'REJECTED' ? 'notice-error' : 'notice-warning'}`} role="status">
+          <Badge>{app.status}</Badge> {applicationNote(app)}
+        </div>
+      )}
 
       <h2>Subscriptions</h2>
       <ErrorNotice error={unsubResult.error} title="Cannot unsubscribe" />
@@ -110,10 +119,14 @@ export default function ApplicationDetail() {
                     {s.api.name} {s.api.version}
                   </Link>
                 </td>
-                <td>{s.tier}</td>
+                <td>
+                  {s.tier}
+                  {s.pendingTier && <span className="muted small"> (→ {s.pendingTier} pending)</span>}
+                  <TierChange subscription={s} tiers={s.api.subscriptionTiers} apiName={s.api.name} />
+                </td>
                 <td>
                   <Badge>{s.status}</Badge>
-                  {STATUS_HELP[s.status] && <span className="muted small status-help"> {STATUS_HELP[s.status]}</span>}
+                  {subscriptionNote(s) && <span className="muted small status-help"> {subscriptionNote(s)}</span>}
                 </td>
                 <td>{formatTime(s.createdAt)}</td>
                 <td>
@@ -132,11 +145,17 @@ export default function ApplicationDetail() {
       )}
 
       <h2>Keys</h2>
-      <div className="grid-2">
-        <KeysPanel applicationId={app.id} applicationName={app.name} keyType="PRODUCTION" keys={keysOf('PRODUCTION')} />
-        <KeysPanel applicationId={app.id} applicationName={app.name} keyType="SANDBOX" keys={keysOf('SANDBOX')} />
-      </div>
-      <APIKeysPanel applicationId={app.id} apiKeys={app.apiKeys} onChanged={() => refetch({ requestPolicy: 'network-only' })} />
+      {app.status !== 'APPROVED' ? (
+        <Empty>Keys are disabled: only approved applications can get keys.</Empty>
+      ) : (
+        <>
+          <div className="grid-2">
+            <KeysPanel applicationId={app.id} applicationName={app.name} keyType="PRODUCTION" keys={keysOf('PRODUCTION')} />
+            <KeysPanel applicationId={app.id} applicationName={app.name} keyType="SANDBOX" keys={keysOf('SANDBOX')} />
+          </div>
+          <APIKeysPanel applicationId={app.id} apiKeys={app.apiKeys} onChanged={() => refetch({ requestPolicy: 'network-only' })} />
+        </>
+      )}
 
       <h2>Usage</h2>
       <AppUsage applicationId={app.id} />

@@ -8,6 +8,7 @@ import { useTitle } from '../../../components/useTitle';
 import { hasErrors, name as nameCheck } from '../../../lib/validate';
 import { ApplicationPoliciesQuery, CreateApplicationMutation, DeleteApplicationMutation, MyApplicationsQuery } from '../queries';
 import { typenames } from '../../../lib/typenames';
+import { Badge } from '../../../components/Badge';
 
 export default function Applications() {
   useTitle('Applications · Developer Portal');
@@ -31,6 +32,7 @@ export default function Applications() {
           <thead>
             <tr>
               <th scope="col">Name</th>
+              <th scope="col">Status</th>
               <th scope="col">Policy</th>
               <th scope="col">Subscriptions</th>
               <th scope="col">Keys</th>
@@ -44,6 +46,10 @@ export default function Applications() {
               <tr key={a.id}>
                 <td>
                   <Link to={`/devportal/applications/${a.id}`}>{a.name}</Link>
+                </td>
+                <td>
+                  <Badge>{a.status}</Badge>
+                  {a.status === 'REJECTED' && a.statusReason && <span className="muted small"> {a.statusReason}</span>}
                 </td>
                 <td>{a.throttlingPolicy}</td>
                 <td>{a.subscriptions.length}</td>

@@ -2,7 +2,8 @@ import { useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from 'urql';
 import { TextField, focusFirstInvalid } from '../../../components/Field';
-import { ErrorNotice } from '../../../components/States';
+import { ErrorNotice, SuccessNotice } from '../../../components/States';
+import { errorCode, errorMessage } from '../../../lib/errors';
 import { email as emailCheck, hasErrors, password as passwordCheck, username as usernameCheck } from '../../../lib/validate';
 import { LoginMutation, SignUpMutation } from '../queries';
 import { safeNext } from '../roles';
@@ -52,7 +53,12 @@ export default function SignUp() {
       <form ref={formRef} className="card auth-card" onSubmit={onSubmit} noValidate aria-labelledby="signup-title">
         <h1 id="signup-title">Create an account</h1>
         <ErrorNotice error={signUpResult.error} title="Sign-up failed" />
-        <ErrorNotice error={loginResult.error} title="Your account was created but sign-in failed" />
+        {/* With sign-up approval on, the new account cannot sign in yet (FORBIDDEN, awaiting approval). */}
+        {errorCode(loginResult.error) === 'FORBIDDEN' ? (
+          <SuccessNotice>Your account was created but cannot sign in yet: {errorMessage(loginResult.error)}.</SuccessNotice>
+        ) : (
+          <ErrorNotice error={loginResult.error} title="Your account was created but sign-in failed" />
+        )}
         <TextField label="Username" value={username} onChange={setUsername} error={errors.username} required autoComplete="username" />
         <TextField label="Email" type="email" value={email} onChange={setEmail} error={errors.email} autoComplete="email" />
         <TextField

@@ -37,6 +37,12 @@ export function ApiCard(props: { api: FragmentType<typeof CatalogCardFields>; on
     <article className="card api-card" aria-labelledby={`api-${api.id}-title`}>
       <h2 id={`api-${api.id}-title`} className="api-card-title">
         <Link to={`/devportal/apis/${api.id}`}>{api.name}</Link> <span className="muted">{api.version}</span>
+        {api.type === 'PRODUCT' && (
+          <>
+            {' '}
+            <Badge tone="type">Product</Badge>
+          </>
+        )}
       </h2>
       <p className="mono muted small">{api.context}</p>
       <p className="api-card-desc">{excerpt(api.description) || <span className="muted">No description.</span>}</p>

@@ -6,6 +6,7 @@ import { SelectField } from '../../../components/Field';
 import { ErrorNotice, Loading, SuccessNotice } from '../../../components/States';
 import { MyApplicationsQuery, SubscribeMutation } from '../../applications/queries';
 import { typenames } from '../../../lib/typenames';
+import { subscriptionNote } from '../../governance/governance';
 
 export function SubscribePanel({ apiId, tiers, subscribable }: { apiId: string; tiers: string[]; subscribable: boolean }) {
   const [{ data, fetching, error }] = useQuery({
@@ -36,7 +37,8 @@ export function SubscribePanel({ apiId, tiers, subscribable }: { apiId: string; 
       <ErrorNotice error={error} />
       {result.data && (
         <SuccessNotice>
-          Subscribed {result.data.subscribe.application.name} ({result.data.subscribe.status}).
+          Subscribed {result.data.subscribe.application.name} ({result.data.subscribe.status}
+          {result.data.subscribe.status === 'ON_HOLD' ? ', waiting for approval' : ''}).
         </SuccessNotice>
       )}
       {mine.length > 0 && (
@@ -54,9 +56,13 @@ export function SubscribePanel({ apiId, tiers, subscribable }: { apiId: string; 
                 <td>
                   <Link to={`/devportal/applications/${s.app.id}`}>{s.app.name}</Link>
                 </td>
-                <td>{s.tier}</td>
+                <td>
+                  {s.tier}
+                  {s.pendingTier && <span className="muted small"> (→ {s.pendingTier} pending)</span>}
+                </td>
                 <td>
                   <Badge>{s.status}</Badge>
+                  {subscriptionNote(s) && <span className="muted small status-help"> {subscriptionNote(s)}</span>}
                 </td>
               </tr>
             ))}

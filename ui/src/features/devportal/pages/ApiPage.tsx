@@ -45,8 +45,14 @@ export default function ApiPage() {
     () =>
       parsed.operations.length > 0
         ? parsed.operations
-        : (api?.resources ?? []).map((r) => ({ method: r.method, path: r.path, tags: [], parameters: [], deprecated: false })),
-    [parsed, api?.resources],
+        : (api?.type === 'PRODUCT' ? (api?.productResources ?? []) : (api?.resources ?? [])).map((r) => ({
+            method: r.method,
+            path: r.path,
+            tags: [],
+            parameters: [],
+            deprecated: false,
+          })),
+    [parsed, api?.resources, api?.productResources, api?.type],
   );
 
   const fields = useMemo(() => (api?.type === 'GRAPHQL' ? rootFields(api.graphQLSchema ?? '') : []), [api?.type, api?.graphQLSchema]);
@@ -67,6 +73,7 @@ export default function ApiPage() {
           {api.name} <span className="muted">{api.version}</span>
         </h1>
         <div className="actions">
+          {api.type === 'PRODUCT' && <Badge tone="type">Product</Badge>}
           {api.lifecycleState !== 'PUBLISHED' && <Badge>{api.lifecycleState}</Badge>}
           <span className="muted">by {api.provider.username}</span>
         </div>
@@ -123,6 +130,33 @@ export default function ApiPage() {
                 </ul>
               ) : (
                 <p className="muted">Any model the provider offers.</p>
+              )}
+            </section>
+          ) : api.type === 'PRODUCT' ? (
+            <section aria-labelledby="resources-title">
+              <h2 id="resources-title">Resources</h2>
+              <p className="muted small">Each resource is served by its own API under this product's context.</p>
+              {api.productResources.length === 0 ? (
+                <p className="muted">This product bundles no resources yet.</p>
+              ) : (
+                <ul className="operation-list" aria-label="Product resources">
+                  {api.productResources.map((r) => (
+                    <li key={`${r.apiId} ${r.method} ${r.path}`} className="mono">
+                      <MethodBadge method={r.method} /> {r.path}
+                      <span className="muted small">
+                        {' '}
+                        · from{' '}
+                        {r.api ? (
+                          <Link to={`/devportal/apis/${r.api.id}`}>
+                            {r.api.name} {r.api.version}
+                          </Link>
+                        ) : (
+                          'an API you cannot see'
+                        )}
+                      </span>
+                    </li>
+                  ))}
+                </ul>
               )}
             </section>
           ) : api.type === 'GRAPHQL' ? (
