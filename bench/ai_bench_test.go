@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/gateway"
@@ -22,8 +23,8 @@ import (
 const benchStreamChunks = 32
 
 // newStreamBackend answers every request with an OpenAI-style streamed completion: chunks of
-// one word each, then the usage chunk and [DONE], each flushed.
-func newStreamBackend(b *testing.B) *httptest.Server {
+// one word each, then the usage chunk and [DONE], each flushed, pace apart (0: at once).
+func newStreamBackend(b *testing.B, pace time.Duration) *httptest.Server {
 	b.Helper()
 	chunk, _ := json.Marshal(map[string]any{"id": "chatcmpl-b", "object": "chat.completion.chunk", "model": "m1",
 		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": "word "}}}})
@@ -34,6 +35,9 @@ func newStreamBackend(b *testing.B) *httptest.Server {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fl := w.(http.Flusher)
 		for range benchStreamChunks {
+			if pace > 0 {
+				time.Sleep(pace) // the provider generating the next token
+			}
 			fmt.Fprintf(w, "data: %s\n\n", chunk)
 			fl.Flush()
 		}
@@ -55,14 +59,21 @@ func newStreamBackend(b *testing.B) *httptest.Server {
 // REQUEST_COUNT tier, so only the reading of requests and answers differs (the usage is
 // parsed, nothing is charged): the two runs split the overhead between parsing and the
 // traffic manager's round trips (admission and charge).
+//
+// Both run with a provider that streams its 32 chunks at once, which makes the accounting's
+// fixed cost per call (two traffic-manager round trips) as large a share as it can be.
+// tier=tokens,pace=1ms streams them 1 ms apart — still faster than LLM providers generate
+// tokens (tens of ms each) — to measure what the accounting costs a streamed completion as
+// providers send it.
 func BenchmarkAIStreamAccounting(b *testing.B) {
-	b.Run("tier=tokens", func(b *testing.B) { aiStreamAccounting(b, "Tokens") })
-	b.Run("tier=requests", func(b *testing.B) { aiStreamAccounting(b, "Requests") })
+	b.Run("tier=tokens", func(b *testing.B) { aiStreamAccounting(b, "Tokens", 0) })
+	b.Run("tier=requests", func(b *testing.B) { aiStreamAccounting(b, "Requests", 0) })
+	b.Run("tier=tokens,pace=1ms", func(b *testing.B) { aiStreamAccounting(b, "Tokens", time.Millisecond) })
 }
 
-func aiStreamAccounting(b *testing.B, aiTier string) {
+func aiStreamAccounting(b *testing.B, aiTier string, pace time.Duration) {
 	ls := loadSettingsFromEnv(b)
-	backend := newStreamBackend(b)
+	backend := newStreamBackend(b, pace)
 	km := newBenchKeyManager(b)
 	encKey := bytes.Repeat([]byte{3}, 32)
 	sealed, err := sealbox.Seal(encKey, contract.AIKeyAAD("api-ai"), []byte("sk-bench"))

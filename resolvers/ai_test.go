@@ -179,7 +179,7 @@ func TestAIAPIsGraphQL(t *testing.T) {
 				t.Errorf("got field %q (%v), want %q", got, errs, tc.want)
 			}
 		}
-		d, errs = post("prov", update, map[string]any{"id": id, "in": map[string]any{"subscriptionTiers": []string{"Gold", "TokenGold"}}})
+		_, errs = post("prov", update, map[string]any{"id": id, "in": map[string]any{"subscriptionTiers": []string{"Gold", "TokenGold"}}})
 		if errs != nil {
 			t.Fatalf("AI API with a token tier: %v", errs)
 		}

@@ -364,7 +364,7 @@ func TestWorkflowApplicationsAndSubscriptions(t *testing.T) {
 		}
 
 		// Rejected subscription: REJECTED with the reason, announced.
-		d = f.must(t, "admin1", createApp, map[string]any{"n": "Unused"})
+		f.must(t, "admin1", createApp, map[string]any{"n": "Unused"})
 		d = f.must(t, "eve", createApp, map[string]any{"n": "EveApp"})
 		eveApp := obj(d, "createApplication", "id").(string)
 		f.decide(t, f.pendingTask(t, "APPLICATION_CREATION"), true, "")
