@@ -73,6 +73,8 @@ func apiModel(a *publisher.API) *model.API {
 		Policies: attachedPolicyModels(a.Policies), ResponseCache: responseCacheModel(a.ResponseCache),
 		ValidateRequests: a.ValidateRequests, Type: model.APIType(a.Type), GraphQLSchema: emptyToNil(a.GraphQLSchema),
 		RequirePersistedQueries: a.RequirePersistedQueries, PersistedQueries: a.PersistedQueries, CountEvents: a.CountEvents,
+		Restricted: a.Visibility == publisher.VisibilityRestricted, ViewGroups: nonNilStrings(a.VisibleToGroups),
+		EditGroups: nonNilStrings(a.EditableByGroups),
 	}
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
@@ -174,6 +176,7 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		Policies: policyInputs(in.Policies), ResponseCache: responseCacheInput(in.ResponseCache), ValidateRequests: in.ValidateRequests,
 		GraphQLSchema: in.GraphQLSchema, RequirePersistedQueries: in.RequirePersistedQueries,
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
+		Visibility: (*string)(in.Visibility), VisibleToGroups: in.VisibleToGroups, EditableByGroups: in.EditableByGroups,
 	}
 }
 
@@ -254,4 +257,11 @@ func emptyToNil(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

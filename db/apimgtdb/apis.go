@@ -35,14 +35,20 @@ type API struct {
 	ResponseCache    *string `bun:"response_cache"`            // nil when never set
 	ValidateRequests bool    `bun:"validate_requests,notnull"` // check calls against the OpenAPI definition
 	// Type is HTTP, GRAPHQL, WS or SSE ("" only in rows tests write without it).
-	Type                    string    `bun:"type,notnull,default:'HTTP'"`
-	GraphQLSchema           *string   `bun:"graphql_schema"`                         // GRAPHQL: the SDL
-	PersistedQueries        string    `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
-	RequirePersistedQueries bool      `bun:"require_persisted_queries,notnull"`
-	CountEvents             bool      `bun:"count_events,notnull"` // SSE: events count against the tiers
-	SearchText              string    `bun:"search_text,notnull"`  // lower-cased name, context, tags, description
-	CreatedAt               time.Time `bun:"created_at,notnull"`
-	UpdatedAt               time.Time `bun:"updated_at,notnull"`
+	Type                    string  `bun:"type,notnull,default:'HTTP'"`
+	GraphQLSchema           *string `bun:"graphql_schema"`                         // GRAPHQL: the SDL
+	PersistedQueries        string  `bun:"persisted_queries,notnull,default:'[]'"` // JSON array of hex SHA-256 hashes
+	RequirePersistedQueries bool    `bun:"require_persisted_queries,notnull"`
+	CountEvents             bool    `bun:"count_events,notnull"` // SSE: events count against the tiers
+	SearchText              string  `bun:"search_text,notnull"`  // lower-cased name, context, tags, description
+	// Visibility is PUBLIC or RESTRICTED ("" only in rows tests write without it);
+	// VisibleToGroups and EditableByGroups are JSON arrays of group names, mirrored in
+	// api_groups by SetAPIGroups.
+	Visibility       string    `bun:"visibility,notnull,default:'PUBLIC'"`
+	VisibleToGroups  string    `bun:"visible_to_groups,notnull,default:'[]'"`
+	EditableByGroups string    `bun:"editable_by_groups,notnull,default:'[]'"`
+	CreatedAt        time.Time `bun:"created_at,notnull"`
+	UpdatedAt        time.Time `bun:"updated_at,notnull"`
 }
 
 // APITag is a row of api_tags: one tag of an API, lower-cased, for tag search.
@@ -134,6 +140,9 @@ func DeleteAPI(ctx context.Context, tx bun.IDB, id string) (bool, error) {
 	if _, err := tx.NewDelete().Model((*APITag)(nil)).Where("api_id = ?", id).Exec(ctx); err != nil {
 		return false, fmt.Errorf("delete tags of api %s: %w", id, err)
 	}
+	if _, err := tx.NewDelete().Model((*APIGroup)(nil)).Where("api_id = ?", id).Exec(ctx); err != nil {
+		return false, fmt.Errorf("delete groups of api %s: %w", id, err)
+	}
 	res, err := tx.NewDelete().Model((*API)(nil)).Where("id = ?", id).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("delete api %s: %w", id, err)
@@ -154,6 +163,17 @@ type APIFilter struct {
 	Tag string
 	// Context keeps the versions of one context.
 	Context string
+	// Viewer, when set, drops the RESTRICTED APIs it may not see (VisibleToViewer).
+	Viewer *Viewer
+}
+
+// Viewer is who reads the catalog, as far as restricted visibility goes: a RESTRICTED API
+// passes when UserID provides it or one of Groups is among its groups of a kind in Kinds
+// (VIEW, and EDIT for creators).
+type Viewer struct {
+	UserID string
+	Groups []string
+	Kinds  []string
 }
 
 func (f APIFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
@@ -175,6 +195,19 @@ func (f APIFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
 	}
 	if f.Context != "" {
 		q = q.Where("a.context = ?", f.Context)
+	}
+	if v := f.Viewer; v != nil {
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			q = q.Where("a.visibility <> ?", VisibilityRestricted)
+			if v.UserID != "" {
+				q = q.WhereOr("a.provider_id = ?", v.UserID)
+			}
+			if len(v.Groups) > 0 && len(v.Kinds) > 0 {
+				q = q.WhereOr("EXISTS (SELECT 1 FROM api_groups AS g WHERE g.api_id = a.id AND g.kind IN (?) AND g.group_name IN (?))",
+					bun.List(v.Kinds), bun.List(v.Groups))
+			}
+			return q
+		})
 	}
 	return q
 }

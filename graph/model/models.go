@@ -44,6 +44,11 @@ type API struct {
 	RequirePersistedQueries bool              `json:"requirePersistedQueries"`
 	PersistedQueries        []string          `json:"persistedQueries"`
 	CountEvents             bool              `json:"countEvents"`
+	// Restricted, ViewGroups and EditGroups back visibility, visibleToGroups and
+	// editableByGroups (resolved in resolvers/governance.resolvers.go).
+	Restricted bool     `json:"-"`
+	ViewGroups []string `json:"-"`
+	EditGroups []string `json:"-"`
 }
 
 // Application is a consumer's application; owner, subscriptions and keys resolve lazily.

@@ -21,7 +21,6 @@ package devportal
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -37,6 +36,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/visibility"
 )
 
 // Limits on input.
@@ -241,7 +241,11 @@ func (s *Service) CreateApplication(ctx context.Context, actor identity.Actor, i
 			}
 			return err
 		}
-		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(row))
+		ev, err := controlplane.LoadApplication(ctx, tx, row)
+		if err != nil {
+			return err
+		}
+		return announce(ctx, tx, contract.KindApplicationUpserted, ev)
 	})
 	if err != nil {
 		return Application{}, err
@@ -334,7 +338,11 @@ func (s *Service) UpdateApplication(ctx context.Context, actor identity.Actor, i
 			return err
 		}
 		out = toApplication(a)
-		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(a))
+		ev, err := controlplane.LoadApplication(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		return announce(ctx, tx, contract.KindApplicationUpserted, ev)
 	})
 	return out, err
 }
@@ -432,15 +440,9 @@ func announce(ctx context.Context, tx bun.IDB, kind contract.Kind, payload any) 
 	return err
 }
 
-// publicStates are the lifecycle states every signed-in caller sees.
-var publicStates = []string{contract.StatePublished, contract.StatePrototyped, contract.StateDeprecated}
-
-// canSee tells whether the actor may see an API (the Publisher's rule).
-func canSee(actor identity.Actor, api *apimgtdb.API) bool {
-	return slices.Contains(publicStates, api.LifecycleState) ||
-		actor.Has(identity.Admin, identity.Publisher) ||
-		(actor.UserID != "" && api.ProviderID == actor.UserID)
-}
+// canSee tells whether the actor may see an API (the Publisher's rule, restricted
+// visibility included: runtime/visibility).
+func canSee(actor identity.Actor, api *apimgtdb.API) bool { return visibility.Sees(actor, api) }
 
 // managesSubscriptions tells whether the actor may see and block every subscription of an
 // API and moderate its comments: admins, publishers, and its provider while they hold the

@@ -3,6 +3,7 @@ package publisher
 import (
 	"time"
 
+	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
@@ -108,9 +109,22 @@ type API struct {
 	RequirePersistedQueries bool
 	// CountEvents: an SSE API's events count against the tiers, besides the connection.
 	CountEvents bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Visibility is VisibilityPublic or VisibilityRestricted: a catalog setting, not
+	// frozen in revisions (runtime/visibility has the rule).
+	Visibility string
+	// VisibleToGroups are the groups that see a RESTRICTED API (empty for a PUBLIC one).
+	VisibleToGroups []string
+	// EditableByGroups, when not empty, are the groups whose CREATORs may edit the API.
+	EditableByGroups []string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
+
+// Visibilities.
+const (
+	VisibilityPublic     = apimgtdb.VisibilityPublic
+	VisibilityRestricted = apimgtdb.VisibilityRestricted
+)
 
 // Endpoints are an API's backends.
 type Endpoints struct {
@@ -229,6 +243,12 @@ type UpdateInput struct {
 	Policies         []PolicyInput
 	ResponseCache    *ResponseCacheInput
 	ValidateRequests *bool
+	// Visibility, VisibleToGroups and EditableByGroups: see API. A RESTRICTED API needs at
+	// least one existing group; a PUBLIC one none. Only publishers and admins set
+	// EditableByGroups.
+	Visibility       *string
+	VisibleToGroups  []string
+	EditableByGroups []string
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to
