@@ -76,7 +76,7 @@ func mayView(a identity.Actor, obj any, roles []model.Role, self, editors bool) 
 	case *model.User:
 		return self && o.ID == a.UserID
 	case *model.API:
-		return editors && publisher.MayEdit(a, o.ProviderID)
+		return editors && publisher.MayEdit(a, o.ProviderID, o.EditGroups)
 	}
 	return false
 }

@@ -17,17 +17,20 @@ import (
 
 // Visibility is the resolver for the visibility field.
 func (r *aPIResolver) Visibility(ctx context.Context, obj *model.API) (model.Visibility, error) {
-	return model.VisibilityPublic, nil // every API is public until visibility is built
+	if obj.Restricted {
+		return model.VisibilityRestricted, nil
+	}
+	return model.VisibilityPublic, nil
 }
 
 // VisibleToGroups is the resolver for the visibleToGroups field.
 func (r *aPIResolver) VisibleToGroups(ctx context.Context, obj *model.API) ([]string, error) {
-	return []string{}, nil
+	return nonNilStrings(obj.ViewGroups), nil
 }
 
 // EditableByGroups is the resolver for the editableByGroups field.
 func (r *aPIResolver) EditableByGroups(ctx context.Context, obj *model.API) ([]string, error) {
-	return []string{}, nil
+	return nonNilStrings(obj.EditGroups), nil
 }
 
 // PendingLifecycleAction is the resolver for the pendingLifecycleAction field.
@@ -112,17 +115,25 @@ func (r *mutationResolver) ChangeSubscriptionTier(ctx context.Context, id string
 
 // CreateGroup is the resolver for the createGroup field.
 func (r *mutationResolver) CreateGroup(ctx context.Context, name string, description *string) (*model.Group, error) {
-	return nil, apperr.Invalidf("name", "groups are not available yet")
+	g, err := r.Groups.Create(ctx, identity.From(ctx), name, description)
+	if err != nil {
+		return nil, err
+	}
+	return r.groupModel(ctx, g)
 }
 
 // SetGroupMembers is the resolver for the setGroupMembers field.
 func (r *mutationResolver) SetGroupMembers(ctx context.Context, name string, usernames []string) (*model.Group, error) {
-	return nil, apperr.Invalidf("name", "groups are not available yet")
+	g, err := r.Groups.SetMembers(ctx, identity.From(ctx), name, usernames)
+	if err != nil {
+		return nil, err
+	}
+	return r.groupModel(ctx, g)
 }
 
 // DeleteGroup is the resolver for the deleteGroup field.
 func (r *mutationResolver) DeleteGroup(ctx context.Context, name string) (bool, error) {
-	return false, apperr.Invalidf("name", "groups are not available yet")
+	return r.Groups.Delete(ctx, identity.From(ctx), name)
 }
 
 // CreateAPIProduct is the resolver for the createAPIProduct field.
@@ -187,7 +198,17 @@ func (r *queryResolver) WorkflowWebhook(ctx context.Context) (*model.WorkflowWeb
 
 // Groups is the resolver for the groups field.
 func (r *queryResolver) Groups(ctx context.Context) ([]*model.Group, error) {
-	return []*model.Group{}, nil
+	gs, err := r.Resolver.Groups.List(ctx, identity.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Group, len(gs))
+	for i, g := range gs {
+		if out[i], err = r.groupModel(ctx, g); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // PendingTier is the resolver for the pendingTier field.
@@ -202,5 +223,5 @@ func (r *subscriptionResolver) StatusReason(ctx context.Context, obj *model.Subs
 
 // Groups is the resolver for the groups field.
 func (r *userResolver) Groups(ctx context.Context, obj *model.User) ([]string, error) {
-	return []string{}, nil
+	return r.Resolver.Groups.GroupsOf(ctx, identity.From(ctx), obj.ID)
 }

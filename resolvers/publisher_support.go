@@ -75,6 +75,8 @@ func apiModel(a *publisher.API) *model.API {
 		RequirePersistedQueries: a.RequirePersistedQueries, PersistedQueries: a.PersistedQueries, CountEvents: a.CountEvents,
 		AIConfig:      aiModel(a.AI),
 		PendingAction: pendingActionModel(a.PendingAction),
+		Restricted:    a.Visibility == publisher.VisibilityRestricted, ViewGroups: nonNilStrings(a.VisibleToGroups),
+		EditGroups: nonNilStrings(a.EditableByGroups),
 	}
 	if m.PersistedQueries == nil {
 		m.PersistedQueries = []string{}
@@ -236,6 +238,7 @@ func updateAPIInput(in model.UpdateAPIInput) publisher.UpdateInput {
 		PersistedQueries: in.PersistedQueries, CountEvents: in.CountEvents,
 		AI: aiUpdateInput(in.Ai), MCP: mcpInput(in.Mcp),
 		ProductResources: productResourceInputs(in.ProductResources),
+		Visibility:       (*string)(in.Visibility), VisibleToGroups: in.VisibleToGroups, EditableByGroups: in.EditableByGroups,
 	}
 }
 
@@ -336,4 +339,11 @@ func pendingActionModel(a *publisher.Action) *model.LifecycleAction {
 	}
 	m := model.LifecycleAction(*a)
 	return &m
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/analytics"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/devportal"
+	"github.com/turnpike/turnpike/runtime/groups"
 	"github.com/turnpike/turnpike/runtime/keymanager"
 	"github.com/turnpike/turnpike/runtime/policies"
 	"github.com/turnpike/turnpike/runtime/publisher"
@@ -46,4 +47,8 @@ type Resolver struct {
 
 	// Approval workflows (governance.graphqls): settings, tasks, decisions, the webhook.
 	Workflows *workflow.Service
+
+	// Groups of users (governance.graphqls): admins manage them; they restrict who sees
+	// and who edits an API.
+	Groups *groups.Service
 }

@@ -273,6 +273,10 @@ type DeployedRevision struct {
 	Number         int       `bun:"number"`
 	Definition     string    `bun:"definition"`
 	LifecycleState string    `bun:"lifecycle_state"`
+	// Visibility and VisibleToGroups are the API's current catalog setting (not frozen in
+	// the revision).
+	Visibility      string `bun:"visibility"`
+	VisibleToGroups string `bun:"visible_to_groups"`
 }
 
 // DeployedRevisions lists the deployments of the API apiID (of every API when apiID is ""),
@@ -281,7 +285,7 @@ type DeployedRevision struct {
 func DeployedRevisions(ctx context.Context, idb bun.IDB, apiID string) ([]DeployedRevision, error) {
 	var out []DeployedRevision
 	q := idb.NewSelect().Model((*Deployment)(nil)).
-		ColumnExpr("d.api_id, d.environment, d.deployed_at, d.revision_id, r.number, r.definition, a.lifecycle_state").
+		ColumnExpr("d.api_id, d.environment, d.deployed_at, d.revision_id, r.number, r.definition, a.lifecycle_state, a.visibility, a.visible_to_groups").
 		Join("JOIN api_revisions AS r ON r.id = d.revision_id").
 		Join("JOIN apis AS a ON a.id = d.api_id")
 	if apiID != "" {

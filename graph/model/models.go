@@ -52,6 +52,11 @@ type API struct {
 	ProductRefs []*ProductResourceInput `json:"-"`
 	// PendingAction backs pendingLifecycleAction (workflows).
 	PendingAction *LifecycleAction `json:"-"`
+	// Restricted, ViewGroups and EditGroups back visibility, visibleToGroups and
+	// editableByGroups (resolved in resolvers/governance.resolvers.go).
+	Restricted bool     `json:"-"`
+	ViewGroups []string `json:"-"`
+	EditGroups []string `json:"-"`
 }
 
 // MCPSettings are what the API.mcp resolver needs of an MCP server.

@@ -130,6 +130,10 @@ type APIDef struct {
 	RequirePersistedQueries bool     `json:"requirePersistedQueries,omitempty"`
 	// CountEvents: an SSE API's events each count against the tiers, besides the connection.
 	CountEvents bool `json:"countEvents,omitempty"`
+	// VisibleToGroups is set for a RESTRICTED API: only applications whose owner belongs to
+	// one of these groups may call it (Application.OwnerGroups). Like State, it is the API's
+	// current catalog setting, not frozen in the revision; empty means PUBLIC.
+	VisibleToGroups []string `json:"visibleToGroups,omitempty"`
 
 	// Policies run on every call of the API, before the resource's (ResourceDef.Policies).
 	Policies []AttachedPolicy `json:"policies,omitempty"`
@@ -372,6 +376,10 @@ type Application struct {
 	OwnerID string `json:"ownerId"`
 	Owner   string `json:"owner"`  // username
 	Policy  string `json:"policy"` // APPLICATION policy name
+	// OwnerGroups are the groups the owner belongs to: a RESTRICTED API
+	// (APIDef.VisibleToGroups) takes calls only from applications whose owner is in one of
+	// its groups. Sent again (KindApplicationUpserted) whenever the owner's membership changes.
+	OwnerGroups []string `json:"ownerGroups,omitempty"`
 }
 
 // Subscription statuses.

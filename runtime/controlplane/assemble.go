@@ -30,7 +30,14 @@ func assemble(ctx context.Context, tx bun.IDB, s *contract.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	s.Applications = mapAll(apps, Application)
+	groups, err := apimgtdb.AllGroupsOfUsers(ctx, tx)
+	if err != nil {
+		return err
+	}
+	s.Applications = make([]contract.Application, len(apps))
+	for i := range apps {
+		s.Applications[i] = Application(&apps[i], groups[apps[i].OwnerID])
+	}
 	subs, err := apimgtdb.AllSubscriptions(ctx, tx)
 	if err != nil {
 		return err

@@ -1,8 +1,11 @@
 package controlplane
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/uptrace/bun"
 
 	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/contract"
@@ -87,9 +90,20 @@ func NeedsOpenAPI(d contract.APIDef) bool {
 	return d.ValidateRequests || d.Endpoints.Type == contract.EndpointMock
 }
 
-// Application is an application row's runtime form.
-func Application(a *apimgtdb.Application) contract.Application {
-	return contract.Application{ID: a.ID, Name: a.Name, OwnerID: a.OwnerID, Owner: a.Owner, Policy: a.ThrottlingPolicy}
+// Application is an application row's runtime form; ownerGroups are its owner's groups.
+func Application(a *apimgtdb.Application, ownerGroups []string) contract.Application {
+	return contract.Application{ID: a.ID, Name: a.Name, OwnerID: a.OwnerID, Owner: a.Owner, Policy: a.ThrottlingPolicy,
+		OwnerGroups: ownerGroups}
+}
+
+// LoadApplication is Application with the owner's groups read from idb (in the transaction
+// that announces the application, so the event carries the committed membership).
+func LoadApplication(ctx context.Context, idb bun.IDB, a *apimgtdb.Application) (contract.Application, error) {
+	gs, err := apimgtdb.GroupsOfUsers(ctx, idb, []string{a.OwnerID})
+	if err != nil {
+		return contract.Application{}, err
+	}
+	return Application(a, gs[a.OwnerID]), nil
 }
 
 // Subscription is a subscription row's runtime form.
@@ -166,6 +180,12 @@ func APIDeployments(rows []apimgtdb.DeployedRevision) ([]contract.APIDeployments
 			return nil, fmt.Errorf("revision %s of api %s: %w", r.RevisionID, r.APIID, err)
 		}
 		def.State, def.RevisionID, def.Revision = r.LifecycleState, r.RevisionID, r.Number
+		def.VisibleToGroups = nil
+		if r.Visibility == apimgtdb.VisibilityRestricted {
+			if err := json.Unmarshal([]byte(r.VisibleToGroups), &def.VisibleToGroups); err != nil {
+				return nil, fmt.Errorf("visibility groups of api %s: %w", r.APIID, err)
+			}
+		}
 		d.Revisions = append(d.Revisions, contract.DeployedRevision{Environments: []string{r.Environment}, API: def})
 	}
 	return out, nil

@@ -22,7 +22,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -38,6 +37,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/outbox"
+	"github.com/turnpike/turnpike/runtime/visibility"
 	"github.com/turnpike/turnpike/runtime/workflow"
 )
 
@@ -271,7 +271,11 @@ func (s *Service) CreateApplication(ctx context.Context, actor identity.Actor, i
 				return err
 			}
 		}
-		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(row))
+		ev, err := controlplane.LoadApplication(ctx, tx, row)
+		if err != nil {
+			return err
+		}
+		return announce(ctx, tx, contract.KindApplicationUpserted, ev)
 	})
 	if err != nil {
 		return Application{}, err
@@ -364,7 +368,11 @@ func (s *Service) UpdateApplication(ctx context.Context, actor identity.Actor, i
 			return err
 		}
 		out = toApplication(a)
-		return announce(ctx, tx, contract.KindApplicationUpserted, controlplane.Application(a))
+		ev, err := controlplane.LoadApplication(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		return announce(ctx, tx, contract.KindApplicationUpserted, ev)
 	})
 	return out, err
 }
@@ -462,15 +470,9 @@ func announce(ctx context.Context, tx bun.IDB, kind contract.Kind, payload any) 
 	return err
 }
 
-// publicStates are the lifecycle states every signed-in caller sees.
-var publicStates = []string{contract.StatePublished, contract.StatePrototyped, contract.StateDeprecated}
-
-// canSee tells whether the actor may see an API (the Publisher's rule).
-func canSee(actor identity.Actor, api *apimgtdb.API) bool {
-	return slices.Contains(publicStates, api.LifecycleState) ||
-		actor.Has(identity.Admin, identity.Publisher) ||
-		(actor.UserID != "" && api.ProviderID == actor.UserID)
-}
+// canSee tells whether the actor may see an API (the Publisher's rule, restricted
+// visibility included: runtime/visibility).
+func canSee(actor identity.Actor, api *apimgtdb.API) bool { return visibility.Sees(actor, api) }
 
 // managesSubscriptions tells whether the actor may see and block every subscription of an
 // API and moderate its comments: admins, publishers, and its provider while they hold the

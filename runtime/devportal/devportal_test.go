@@ -3,6 +3,7 @@ package devportal_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -135,7 +136,7 @@ func TestApplications(t *testing.T) {
 		}
 		var ev contract.Application
 		f.lastPayload(rev, &ev)
-		if ev != (contract.Application{ID: a.ID, Name: "Weather", OwnerID: sam.UserID, Owner: "sam", Policy: "Unlimited"}) {
+		if !reflect.DeepEqual(ev, contract.Application{ID: a.ID, Name: "Weather", OwnerID: sam.UserID, Owner: "sam", Policy: "Unlimited"}) {
 			t.Errorf("event payload %+v", ev)
 		}
 

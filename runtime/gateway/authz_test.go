@@ -142,3 +142,34 @@ func TestScopesStatesSandboxAndBlocking(t *testing.T) {
 			wantBody: []string{`"code":"900805"`, "user"}},
 	})
 }
+
+// A RESTRICTED API (VisibleToGroups) takes calls only from applications whose owner is in
+// one of its groups; the owner's groups arrive with the application, and an application
+// event without the group (the owner left it) refuses the next call.
+func TestRestrictedAPIRefusesOwnersOutsideItsGroups(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	api := petsAPI(f.backend.URL)
+	api.VisibleToGroups = []string{"partners", "staff"}
+	snap := baseSnapshot(api)
+	snap.Applications[0].OwnerGroups = []string{"staff"}
+	f.load(t, snap)
+	tok := f.ks.mint(t, tokenSpec{claims: func(c *contract.AccessTokenClaims) { c.ClientID = "ck-prod" }})
+	ok := scenario{desc: "member", url: "/pets/1.0.0/pets", headers: bearer(tok), wantStatus: 200}
+	rec := serve(f.h, ok.request())
+	ok.check(t, rec.Code, rec.Header(), rec.Body.String())
+
+	left := snap.Applications[0]
+	left.OwnerGroups = []string{"other"}
+	f.apply(t, event(t, snap.Revision+1, contract.KindApplicationUpserted, left))
+	refused := scenario{desc: "owner left the groups", url: "/pets/1.0.0/pets", headers: bearer(tok), wantStatus: 403,
+		wantBody: []string{`"code":"900908"`, "restricted to groups"}}
+	rec = serve(f.h, refused.request())
+	refused.check(t, rec.Code, rec.Header(), rec.Body.String())
+
+	// The same API made PUBLIC again (no groups) serves the application.
+	api.VisibleToGroups = nil
+	f.apply(t, event(t, snap.Revision+2, contract.KindAPIDeployments, deployedAll([]contract.APIDef{api})[0]))
+	rec = serve(f.h, ok.request())
+	ok.check(t, rec.Code, rec.Header(), rec.Body.String())
+}

@@ -25,7 +25,8 @@ import (
 //	403    900805  Message blocked                           blocking condition on application, user, IP or IP range
 //	403    900907  The requested API is temporarily blocked  blocking condition on the API (its context)
 //	403    900908  Resource forbidden                        not subscribed, subscription BLOCKED / PROD_ONLY_BLOCKED
-//	                                                         (production key) / ON_HOLD / REJECTED
+//	                                                         (production key) / ON_HOLD / REJECTED, or a RESTRICTED API
+//	                                                         whose groups the application's owner is not (or no longer) in
 //	403    900910  The access token does not allow you to access the requested resource   scope missing
 //	404    404     No matching resource found                no API for the context/version, or no resource template
 //	405    405     Method not allowed                        resource exists, method does not (Allow header set)

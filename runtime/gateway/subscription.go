@@ -42,9 +42,29 @@ func newSubscriptionCheck(next http.Handler) (http.Handler, error) {
 			writeError(w, call, errForbidden, "The subscription is not active")
 			return
 		}
+		if groups := call.API.VisibleToGroups; len(groups) > 0 && !ownerInGroups(call.st, call.ApplicationID, groups) {
+			writeError(w, call, errForbidden, "The API is restricted to groups the application's owner does not belong to")
+			return
+		}
 		call.Subscription = sub
 		next.ServeHTTP(w, r)
 	}), nil
+}
+
+// ownerInGroups tells whether the owner of the application belongs to one of groups (a
+// RESTRICTED API's): an owner removed from the groups loses the API at the gateway at once,
+// though the subscription stays.
+func ownerInGroups(st *state, appID string, groups []string) bool {
+	app, ok := st.apps.get(appID)
+	if !ok {
+		return false
+	}
+	for _, g := range app.OwnerGroups {
+		if slices.Contains(groups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // newScopeCheck refuses calls whose token lacks one of the resource's scopes. It is only in the

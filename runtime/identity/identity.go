@@ -35,6 +35,19 @@ type Actor struct {
 	ClientID string
 	// Scopes is set for bearer-token callers.
 	Scopes []string
+	// Groups are the groups the user belongs to, read when the request's caller is resolved
+	// (runtime/websession), so membership changes apply from the next request.
+	Groups []string
+}
+
+// InAny tells whether the actor belongs to at least one of groups.
+func (a Actor) InAny(groups []string) bool {
+	for _, g := range groups {
+		if slices.Contains(a.Groups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // Has tells whether the actor holds at least one of the roles.

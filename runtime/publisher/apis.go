@@ -21,6 +21,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
+	"github.com/turnpike/turnpike/runtime/visibility"
 )
 
 // definitionFormat is the format of regdb definitions: OpenAPI 3 as JSON.
@@ -195,7 +196,8 @@ func (s *Service) insertChecked(ctx context.Context, a identity.Actor, api *API,
 			}
 			return err
 		}
-		return nil
+		// A new version keeps the visibility of the API it copies.
+		return apimgtdb.SetAPIGroups(ctx, tx, api.ID, api.VisibleToGroups, api.EditableByGroups)
 	})
 }
 
@@ -431,6 +433,10 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if err := s.sealAIKey(api); err != nil {
 			return err
 		}
+		groupsChanged, err := applyVisibility(ctx, tx, a, api, in)
+		if err != nil {
+			return err
+		}
 		if api.Endpoints.Type == EndpointMock {
 			def, err := s.definitionOf(ctx, api.ID)
 			if err != nil {
@@ -455,6 +461,18 @@ func (s *Service) UpdateAPI(ctx context.Context, a identity.Actor, id string, in
 		if in.Tags != nil {
 			if err := apimgtdb.ReplaceAPITags(ctx, tx, api.ID, api.Tags); err != nil {
 				return err
+			}
+		}
+		if groupsChanged {
+			if err := apimgtdb.SetAPIGroups(ctx, tx, api.ID, api.VisibleToGroups, api.EditableByGroups); err != nil {
+				return err
+			}
+			// The gateways learn the API's visibility with its deployments (it is not
+			// frozen in revisions): re-announce them.
+			if nrow.Visibility != row.Visibility || !slices.Equal(api.VisibleToGroups, visibleGroupsOf(row)) {
+				if err := announceDeployments(ctx, tx, api.ID); err != nil {
+					return err
+				}
 			}
 		}
 		out = api
@@ -809,6 +827,7 @@ func (s *Service) APIs(ctx context.Context, a identity.Actor, in ListInput) (*Pa
 	default:
 		f.States = publicStates
 	}
+	f.Viewer = visibility.Viewer(a)
 	if in.Query != nil {
 		q := strings.TrimSpace(*in.Query)
 		if err := cleanText("query", q, MaxQueryLength, false); err != nil {
@@ -933,4 +952,83 @@ func (s *Service) GatewayURLs(apiContext, version string, isDefault bool) []stri
 		}
 	}
 	return out
+}
+
+// visibleGroupsOf is a row's visibility groups.
+func visibleGroupsOf(row *apimgtdb.API) []string {
+	view, _ := visibility.Groups(row)
+	return view
+}
+
+// applyVisibility applies the visibility fields of in to api: a RESTRICTED API needs at
+// least one group, a PUBLIC one takes none, and every group named must exist (each missing
+// one is BAD_USER_INPUT naming its position). Only publishers and admins set the edit
+// groups. It tells whether the groups or the visibility changed.
+func applyVisibility(ctx context.Context, tx bun.IDB, a identity.Actor, api *API, in UpdateInput) (bool, error) {
+	if in.Visibility == nil && in.VisibleToGroups == nil && in.EditableByGroups == nil {
+		return false, nil
+	}
+	vis, view, edit := api.Visibility, api.VisibleToGroups, api.EditableByGroups
+	if in.Visibility != nil {
+		switch v := *in.Visibility; v {
+		case VisibilityPublic, VisibilityRestricted:
+			vis = v
+		default:
+			return false, apperr.Invalidf("input.visibility", "must be PUBLIC or RESTRICTED, not %q", v)
+		}
+	}
+	var err error
+	if in.VisibleToGroups != nil {
+		if view, err = cleanGroupNames("input.visibleToGroups", in.VisibleToGroups); err != nil {
+			return false, err
+		}
+	} else if vis == VisibilityPublic {
+		view = []string{}
+	}
+	if in.EditableByGroups != nil {
+		if !seesAll(a) {
+			return false, apperr.Forbiddenf("only publishers and admins choose the groups that may edit an API (input.editableByGroups)")
+		}
+		if edit, err = cleanGroupNames("input.editableByGroups", in.EditableByGroups); err != nil {
+			return false, err
+		}
+	}
+	switch {
+	case vis == VisibilityRestricted && len(view) == 0:
+		return false, apperr.Invalidf("input.visibleToGroups", "a RESTRICTED API needs at least one group that sees it")
+	case vis == VisibilityPublic && len(view) > 0:
+		return false, apperr.Invalidf("input.visibleToGroups", "a PUBLIC API is visible to everyone; set visibility RESTRICTED to limit it to groups")
+	}
+	for _, f := range []struct {
+		field string
+		names []string
+	}{{"input.visibleToGroups", view}, {"input.editableByGroups", edit}} {
+		exist, err := apimgtdb.ExistingGroups(ctx, tx, f.names)
+		if err != nil {
+			return false, err
+		}
+		for i, n := range f.names {
+			if !exist[n] {
+				return false, apperr.Invalidf(fmt.Sprintf("%s[%d]", f.field, i), "no group %q", n)
+			}
+		}
+	}
+	changed := vis != api.Visibility || !slices.Equal(view, api.VisibleToGroups) || !slices.Equal(edit, api.EditableByGroups)
+	api.Visibility, api.VisibleToGroups, api.EditableByGroups = vis, view, edit
+	return changed, nil
+}
+
+// cleanGroupNames trims group names and drops repeats, keeping the order given.
+func cleanGroupNames(field string, in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for i, n := range in {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			return nil, apperr.Invalidf(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

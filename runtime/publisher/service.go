@@ -19,6 +19,7 @@ import (
 	"github.com/turnpike/turnpike/runtime/egress"
 	"github.com/turnpike/turnpike/runtime/identity"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
+	"github.com/turnpike/turnpike/runtime/visibility"
 )
 
 // Config is the Publisher's static configuration.
@@ -114,38 +115,36 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // ---- who may see and change what -----------------------------------------------------
 
 // seesAll tells whether the actor sees and changes every API.
-func seesAll(a identity.Actor) bool { return a.Has(identity.Admin, identity.Publisher) }
+func seesAll(a identity.Actor) bool { return visibility.SeesAll(a) }
 
-// owns tells whether the actor is a creator who provides the API.
-func owns(a identity.Actor, row *apimgtdb.API) bool {
-	return a.Authenticated() && a.Has(identity.Creator) && row.ProviderID == a.UserID
-}
-
-// visible tells whether the actor may see the API: public states for everyone, their own
-// APIs for their providers, everything for publishers and admins. (A provider who lost the
-// CREATOR role still sees, but no longer edits, their APIs.)
-func visible(a identity.Actor, row *apimgtdb.API) bool {
-	return seesAll(a) || State(row.LifecycleState).Public() || a.Authenticated() && row.ProviderID == a.UserID
-}
+// visible tells whether the actor may see the API (runtime/visibility has the rule: public
+// states for everyone, their own APIs for their providers, everything for publishers and
+// admins, and a RESTRICTED API only for the members of its groups besides). A provider who
+// lost the CREATOR role still sees, but no longer edits, their APIs.
+func visible(a identity.Actor, row *apimgtdb.API) bool { return visibility.Sees(a, row) }
 
 func notFound(id string) error { return apperr.NotFoundf("API %s not found", id) }
 
-// MayEdit tells whether the actor may edit an API provided by providerID (and so see its
-// backend endpoints): its provider while a creator, publishers and admins.
-func MayEdit(a identity.Actor, providerID string) bool {
-	return seesAll(a) || owns(a, &apimgtdb.API{ProviderID: providerID})
+// MayEdit tells whether the actor may edit an API provided by providerID whose edit groups
+// are editGroups (and so see its backend endpoints): publishers and admins, its provider
+// while a creator, or the creators of its edit groups when it has some.
+func MayEdit(a identity.Actor, providerID string, editGroups []string) bool {
+	return visibility.MayEdit(a, providerID, editGroups)
 }
 
 // mayEdit returns nil when the actor may edit the API, NOT_FOUND when it may not see it
 // and FORBIDDEN otherwise.
 func mayEdit(a identity.Actor, row *apimgtdb.API) error {
 	switch {
-	case seesAll(a) || owns(a, row):
+	case visibility.MayEditRow(a, row):
 		return nil
 	case !visible(a, row):
 		return notFound(row.ID)
 	case !a.Authenticated():
 		return apperr.Unauthenticatedf("sign in to change APIs")
+	}
+	if _, edit := visibility.Groups(row); len(edit) > 0 {
+		return apperr.Forbiddenf("only creators in the groups %s, publishers and admins may change API %s", strings.Join(edit, ", "), row.ID)
 	}
 	return apperr.Forbiddenf("only the API's provider, publishers and admins may change API %s", row.ID)
 }
@@ -329,6 +328,10 @@ func toRow(api *API) (*apimgtdb.API, error) {
 	if row.Type == "" {
 		row.Type = TypeHTTP
 	}
+	row.Visibility = api.Visibility
+	if row.Visibility == "" {
+		row.Visibility = VisibilityPublic
+	}
 	if api.GraphQLSchema != "" {
 		row.GraphQLSchema = &api.GraphQLSchema
 	}
@@ -346,7 +349,8 @@ func toRow(api *API) (*apimgtdb.API, error) {
 		dst *string
 		v   any
 	}{{&row.Endpoints, ep}, {&row.Resources, res}, {&row.Tiers, nonNil(api.Tiers)}, {&row.Tags, nonNil(api.Tags)}, {&row.CORS, cors}, {&row.Policies, nonNil(api.Policies)},
-		{&row.PersistedQueries, nonNil(api.PersistedQueries)}, {&row.ProductResources, nonNil(api.ProductResources)}} {
+		{&row.PersistedQueries, nonNil(api.PersistedQueries)}, {&row.ProductResources, nonNil(api.ProductResources)},
+		{&row.VisibleToGroups, nonNil(api.VisibleToGroups)}, {&row.EditableByGroups, nonNil(api.EditableByGroups)}} {
 		if *f.dst, err = enc(f.v); err != nil {
 			return nil, fmt.Errorf("encode api %s: %w", api.ID, err)
 		}
@@ -450,6 +454,11 @@ func fromRow(row *apimgtdb.API) (*API, error) {
 		}
 	}
 	api.ProductResources = nonNil(api.ProductResources)
+	api.Visibility = row.Visibility
+	if api.Visibility == "" {
+		api.Visibility = VisibilityPublic
+	}
+	api.VisibleToGroups, api.EditableByGroups = visibility.Groups(row)
 	api.Endpoints = Endpoints{Type: ep.Type, Production: nonNil(ep.Production), Sandbox: nonNil(ep.Sandbox), TimeoutMs: ep.TimeoutMs, CircuitBreaker: ep.CircuitBreaker, Retries: ep.Retries}
 	api.Resources = make([]Resource, len(res))
 	for i, r := range res {

@@ -3,6 +3,7 @@ package publisher
 import (
 	"time"
 
+	"github.com/turnpike/turnpike/db/apimgtdb"
 	"github.com/turnpike/turnpike/runtime/contract"
 	"github.com/turnpike/turnpike/runtime/publisher/openapi"
 )
@@ -126,8 +127,15 @@ type API struct {
 	// PendingAction is a lifecycle action awaiting approval (API_STATE_CHANGE); the API
 	// keeps its state meanwhile.
 	PendingAction *Action
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Visibility is VisibilityPublic or VisibilityRestricted: a catalog setting, not
+	// frozen in revisions (runtime/visibility has the rule).
+	Visibility string
+	// VisibleToGroups are the groups that see a RESTRICTED API (empty for a PUBLIC one).
+	VisibleToGroups []string
+	// EditableByGroups, when not empty, are the groups whose CREATORs may edit the API.
+	EditableByGroups []string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // ProductResource is one resource of an API product: an operation (Method, Path) of the API
@@ -147,6 +155,12 @@ type ProductInput struct {
 	Resources   []ProductResource
 	Tiers       []string
 }
+
+// Visibilities.
+const (
+	VisibilityPublic     = apimgtdb.VisibilityPublic
+	VisibilityRestricted = apimgtdb.VisibilityRestricted
+)
 
 // Endpoints are an API's backends.
 type Endpoints struct {
@@ -280,6 +294,12 @@ type UpdateInput struct {
 	MCP *MCPInput
 	// ProductResources replace a PRODUCT's resources (checked like CreateAPIProduct's).
 	ProductResources []ProductResource
+	// Visibility, VisibleToGroups and EditableByGroups: see API. A RESTRICTED API needs at
+	// least one existing group; a PUBLIC one none. Only publishers and admins set
+	// EditableByGroups.
+	Visibility       *string
+	VisibleToGroups  []string
+	EditableByGroups []string
 }
 
 // EndpointsInput is the input of an API's endpoints: Type defaults to SINGLE, TimeoutMs to

@@ -11,11 +11,13 @@ import (
 	"github.com/turnpike/turnpike/db/dbs"
 	"github.com/turnpike/turnpike/resolvers"
 	"github.com/turnpike/turnpike/runtime/accounts"
+	"github.com/turnpike/turnpike/runtime/apperr"
 	"github.com/turnpike/turnpike/runtime/bus"
 	"github.com/turnpike/turnpike/runtime/clientip"
 	"github.com/turnpike/turnpike/runtime/config"
 	"github.com/turnpike/turnpike/runtime/controlplane"
 	"github.com/turnpike/turnpike/runtime/devportal"
+	"github.com/turnpike/turnpike/runtime/groups"
 	"github.com/turnpike/turnpike/runtime/keymanager"
 	"github.com/turnpike/turnpike/runtime/outbox/relay"
 	"github.com/turnpike/turnpike/runtime/policies"
@@ -155,6 +157,8 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	wf.Handle(workflow.SubscriptionCreate, dp.DecideSubscription)
 	wf.Handle(workflow.SubscriptionUpdate, dp.DecideTierChange)
 	wf.Handle(workflow.APIStateChange, pub.DecideLifecycle)
+	grp := groups.New(set.APIMgt, userDirectory{acc}, nil)
+	sessions.Groups = grp
 
 	an, err := newAnalytics(ctx, a, cfg, set, b)
 	if err != nil {
@@ -164,7 +168,7 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 	res := &resolvers.Resolver{
 		Accounts: acc, GatewayURLs: cfg.GatewayURLs,
 		DevPortal: dp, KeyManager: km, Publisher: pub, Policies: pol,
-		Analytics: an, ControlPlane: cps, Workflows: wf,
+		Analytics: an, ControlPlane: cps, Workflows: wf, Groups: grp,
 	}
 	mux := http.NewServeMux()
 	a.health.register(mux)
@@ -203,6 +207,20 @@ func buildControlPlane(ctx context.Context, a *app, cfg config.Config) error {
 		return buildInProcessRuntimes(ctx, a, cfg, b, cps, an, gw)
 	}
 	return nil
+}
+
+// userDirectory finds users for groups.Service.
+type userDirectory struct{ acc *accounts.Service }
+
+func (d userDirectory) UserIDByUsername(ctx context.Context, username string) (string, string, bool, error) {
+	u, err := d.acc.UserByUsername(ctx, username)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, err
+	}
+	return u.ID, u.Username, true, nil
 }
 
 // commitHook wakes the outbox relay after every commit on apimgtdb (bun reports COMMIT as

@@ -51,6 +51,13 @@ type Sessions struct {
 	Secure bool           // cookies carry Secure
 	// Proxies finds the client address behind trusted load balancers (nil: the peer).
 	Proxies *clientip.Resolver
+	// Groups fills in the actor's groups (groups.Service does); nil: actors have none.
+	Groups GroupLookup
+}
+
+// GroupLookup returns the groups a user belongs to.
+type GroupLookup interface {
+	GroupsOfUser(ctx context.Context, userID string) ([]string, error)
 }
 
 type reqKey struct{}
@@ -104,6 +111,18 @@ func (s *Sessions) ActorFromRequest(r *http.Request) (a identity.Actor, ok bool,
 }
 
 func (s *Sessions) actor(ctx context.Context, r *http.Request) (identity.Actor, error) {
+	a, err := s.credentials(ctx, r)
+	if err != nil || s.Groups == nil || !a.Authenticated() {
+		return a, err
+	}
+	if a.Groups, err = s.Groups.GroupsOfUser(ctx, a.UserID); err != nil {
+		return identity.Actor{}, err
+	}
+	return a, nil
+}
+
+// credentials resolves the caller from the bearer token or the session cookie.
+func (s *Sessions) credentials(ctx context.Context, r *http.Request) (identity.Actor, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || token == "" {
