@@ -12,9 +12,9 @@ import (
 	"github.com/turnpike/turnpike/runtime/contract"
 )
 
-// Builder is BuildRequest with the tool's input schema read once: a gateway serving the tool
+// Builder is a tool's input schema read once for BuildRequest: a gateway serving the tool
 // compiles it when the server is deployed and builds each call's request without decoding the
-// schema again. Build(args) gives what BuildRequest(tool, args) gives.
+// schema again.
 type Builder struct {
 	tool     contract.MCPTool
 	props    map[string]builderProp
@@ -52,8 +52,8 @@ func Compile(t contract.MCPTool) (*Builder, error) {
 	return b, nil
 }
 
-// Build turns a tool call's arguments into the request of the tool's operation, as
-// BuildRequest does.
+// Build turns a tool call's arguments into the request of the tool's operation (see
+// BuildRequest).
 func (b *Builder) Build(args json.RawMessage) (*Request, error) {
 	values := map[string]any{}
 	if trimmed := bytes.TrimSpace(args); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {

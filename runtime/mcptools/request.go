@@ -1,14 +1,10 @@
 package mcptools
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/textproto"
 	"net/url"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/turnpike/turnpike/runtime/contract"
@@ -49,95 +45,11 @@ var reservedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "C
 // ones and values a header cannot carry are ArgumentErrors. It does not check the values
 // against their schemas (validate them with the input schema first).
 func BuildRequest(t contract.MCPTool, args json.RawMessage) (*Request, error) {
-	var schema struct {
-		Properties map[string]map[string]any `json:"properties"`
-		Required   []string                  `json:"required"`
+	b, err := Compile(t)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(t.InputSchema, &schema); err != nil || schema.Properties == nil {
-		return nil, ErrNoSchema
-	}
-	values := map[string]any{}
-	if trimmed := bytes.TrimSpace(args); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.UseNumber()
-		if err := dec.Decode(&values); err != nil {
-			return nil, &ArgumentError{Message: "not a JSON object"}
-		}
-	}
-	names := make([]string, 0, len(values))
-	for k := range values {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if _, ok := schema.Properties[k]; !ok {
-			return nil, &ArgumentError{Argument: k, Message: "the tool has no such argument"}
-		}
-	}
-	for _, k := range schema.Required {
-		if v, ok := values[k]; !ok || v == nil {
-			return nil, &ArgumentError{Argument: k, Message: "is required"}
-		}
-	}
-	r := &Request{Method: t.Method, Path: t.Path, Query: url.Values{}, Header: http.Header{}}
-	for _, k := range names {
-		v := values[k]
-		if v == nil {
-			continue
-		}
-		prop := schema.Properties[k]
-		in, _ := prop[InKeyword].(string)
-		name, _ := prop[NameKeyword].(string)
-		if name == "" {
-			name = k
-		}
-		switch in {
-		case InPath:
-			s := scalar(v, ",")
-			if s == "" {
-				return nil, &ArgumentError{Argument: k, Message: "a path parameter cannot be empty"}
-			}
-			r.Path = strings.ReplaceAll(r.Path, "{"+name+"}", url.PathEscape(s))
-		case InQuery:
-			if arr, ok := v.([]any); ok {
-				for _, e := range arr {
-					r.Query.Add(name, scalar(e, ","))
-				}
-			} else {
-				r.Query.Add(name, scalar(v, ","))
-			}
-		case InHeader:
-			hv := scalar(v, ",")
-			if strings.ContainsAny(hv, "\r\n\x00") {
-				return nil, &ArgumentError{Argument: k, Message: "a header value cannot hold line breaks or NUL"}
-			}
-			hn := textproto.CanonicalMIMEHeaderKey(name)
-			if slices.Contains(reservedHeaders, hn) {
-				return nil, &ArgumentError{Argument: k, Message: "the gateway sets the " + hn + " header"}
-			}
-			r.Header.Add(hn, hv)
-		case InBody:
-			if ct, _ := prop[ContentTypeKeyword].(string); ct != "" {
-				s, ok := v.(string)
-				if !ok {
-					return nil, &ArgumentError{Argument: k, Message: "the body is sent as " + ct + " and must be a string"}
-				}
-				r.Body, r.ContentType = []byte(s), ct
-				continue
-			}
-			b, err := json.Marshal(v)
-			if err != nil {
-				return nil, &ArgumentError{Argument: k, Message: err.Error()}
-			}
-			r.Body, r.ContentType = b, "application/json"
-		default:
-			return nil, &ArgumentError{Argument: k, Message: "the tool's schema does not say where this argument goes"}
-		}
-	}
-	if strings.Contains(r.Path, "{") {
-		return nil, &ArgumentError{Message: "the path " + r.Path + " still has parameters no argument filled"}
-	}
-	return r, nil
+	return b.Build(args)
 }
 
 // scalar renders a value as a parameter's text: strings as they are, numbers and booleans
