@@ -148,34 +148,93 @@ func (n *natsBackend) subscribe(ctx context.Context, topic, group, name string) 
 		queue = sanitizeName(group)
 		opts = append(opts, nats.DeliverAll())
 	}
-	sub, err := wmnats.NewSubscriberWithNatsConn(n.nc, wmnats.SubscriberSubscriptionConfig{
-		Unmarshaler:       &wmnats.NATSMarshaler{},
-		SubscribersCount:  1,
-		AckWaitTimeout:    ackWait,
-		CloseTimeout:      5 * time.Second,
-		SubscribeTimeout:  10 * time.Second,
-		SubjectCalculator: wmnats.DefaultSubjectCalculator,
-		QueueGroupPrefix:  queue,
-		JetStream: wmnats.JetStreamConfig{
-			SubscribeOptions: opts,
-			DurablePrefix:    durable,
-		},
-	}, n.wlog)
-	if err != nil {
-		return nil, err
-	}
-	// The subscriber's Close would drain the shared connection: the subscription ends with
-	// its context instead, which the backend cancels on close.
+	opts = append(opts, nats.Durable(durable))
+	// The subscription ends with its context (the backend cancels them all on close). Our own
+	// subscriber rather than watermill-nats': that one closes its output channel after
+	// Unsubscribe while a message callback NATS is still running may be selecting on it (a data
+	// race the race detector reports at shutdown, and a send on a closed channel at worst);
+	// this one closes the channel only once every callback has returned.
 	sctx, cancel := context.WithCancel(ctx)
-	ch, err := sub.Subscribe(sctx, topic)
+	js := &jsSubscription{ctx: sctx, out: make(chan *message.Message), log: n.wlog, ackWait: ackWait}
+	sub, err := n.js.QueueSubscribe(topic, queue, js.deliver, opts...)
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, fmt.Errorf("bus: subscribe to %s: %w", topic, err)
 	}
+	go func() {
+		<-sctx.Done()
+		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrConnectionDraining) && !errors.Is(err, nats.ErrBadSubscription) {
+			n.wlog.Error("Cannot unsubscribe", err, watermill.LogFields{"topic": topic})
+		}
+		js.close()
+	}()
 	n.mu.Lock()
 	n.cancels = append(n.cancels, cancel)
 	n.mu.Unlock()
-	return ch, nil
+	return js.out, nil
+}
+
+// jsSubscription hands a JetStream subscription's messages to a Watermill consumer and acks
+// or naks each as the consumer says. Callbacks hold mu for reading while they use out; close
+// takes it for writing, so out is closed only when no callback is using it.
+type jsSubscription struct {
+	ctx     context.Context
+	out     chan *message.Message
+	log     watermill.LoggerAdapter
+	ackWait time.Duration
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (s *jsSubscription) deliver(m *nats.Msg) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return // not acked: redelivered to the next subscriber
+	}
+	msg, err := (&wmnats.NATSMarshaler{}).Unmarshal(m)
+	if err != nil {
+		s.log.Error("Cannot unmarshal message", err, nil)
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	msg.SetContext(ctx)
+	select {
+	case s.out <- msg:
+	case <-ctx.Done():
+		return
+	}
+	timeout := time.NewTimer(s.ackWait)
+	defer timeout.Stop()
+	select {
+	case <-msg.Acked():
+		if m.Reply != "" {
+			if err := m.AckSync(); err != nil {
+				s.log.Error("Cannot send ack", err, watermill.LogFields{"message_uuid": msg.UUID})
+			}
+		}
+	case <-msg.Nacked():
+		if m.Reply != "" {
+			if err := m.Nak(); err != nil {
+				s.log.Error("Cannot send nak", err, watermill.LogFields{"message_uuid": msg.UUID})
+			}
+		}
+	case <-timeout.C:
+	case <-ctx.Done():
+	}
+}
+
+// close waits for the callbacks in flight (they return once the context is done) and closes
+// the output channel.
+func (s *jsSubscription) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.out)
+	}
 }
 
 func (n *natsBackend) close() error {
